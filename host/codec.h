@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The message wire encoding (docs/protocol.md, "Message encoding"):
+ *
+ *   version u8 (=1)
+ *   onward route:  uvarint count, then per address: type u8, uvarint len, bytes
+ *   return route:  the same
+ *   payload:       uvarint len, bytes
+ *
+ * The decoder checks every length: varints (at most 10 bytes, no overflow,
+ * canonical), count <= OCKAM_ROUTE_MAX, address len <= OCKAM_ADDR_MAX, the
+ * payload ends exactly at the end of the buffer.
+ */
+#ifndef OCKAM_HOST_CODEC_H
+#define OCKAM_HOST_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ockam/message.h>
+
+#define CODEC_VERSION 1
+
+size_t codec_encoded_size(const struct ockam_message *msg);
+/* Returns bytes written, or 0 if `cap` is too small. */
+size_t codec_encode(const struct ockam_message *msg, uint8_t *buf, size_t cap);
+/* 0, or -EBADMSG.  payload points into buf; flags/identifier cleared. */
+int codec_decode(const uint8_t *buf, size_t len, struct ockam_message *msg);
+
+/* uvarint helpers (LEB128, as in protobuf). */
+size_t codec_uvarint_put(uint8_t *buf, uint64_t v); /* buf >= 10 bytes */
+/* Returns bytes read, or 0 if truncated, overlong or non-canonical. */
+size_t codec_uvarint_get(const uint8_t *buf, size_t len, uint64_t *v);
+
+#endif

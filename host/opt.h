@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A read-only tree of the node YAML (libyaml), every node with its position.
+ * Plugins see it through struct ockam_host's opt_* services; the config
+ * walker (config.c) uses it directly.
+ *
+ * Scalars have ${VAR} and ${VAR:-default} expanded from the environment at
+ * load time; an undefined variable without a default is an error at its
+ * position.
+ */
+#ifndef OCKAM_HOST_OPT_H
+#define OCKAM_HOST_OPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ockam/host.h> /* enum ockam_opt_kind */
+
+#include "diag.h"
+
+struct ockam_opt {
+	enum ockam_opt_kind kind;
+	const char *file; /* shared, owned by the root */
+	unsigned line, col; /* 1-based position of the node */
+	char *str;        /* scalar text (NUL-terminated); NULL otherwise */
+	size_t len;       /* scalar length (may contain NUL bytes? no: refused) */
+	int is_null;      /* scalar was a plain null/~/empty */
+	size_t count;     /* list items or map pairs */
+	struct ockam_opt **items; /* list items, or map values */
+	struct ockam_opt **keys;  /* map keys (scalars, with positions) */
+};
+
+/* Parse `path`.  On error reports "file:line:col: message" to `d` and
+ * returns NULL.  An empty document gives an empty map.  Duplicate map keys,
+ * anchors/aliases and non-scalar keys are errors. */
+struct ockam_opt *opt_load_file(const char *path, struct diag *d);
+/* The same from memory (`name` is used as the file name in messages). */
+struct ockam_opt *opt_load_string(const char *name, const char *text,
+				  size_t len, struct diag *d);
+void opt_free(struct ockam_opt *root);
+
+const struct ockam_opt *opt_get(const struct ockam_opt *o, const char *key);
+/* The key node of `key` (for positions); NULL if absent. */
+const struct ockam_opt *opt_get_key(const struct ockam_opt *o, const char *key);
+const char *opt_kind_name(enum ockam_opt_kind kind); /* "a scalar", "a list", "a map" */
+
+/* Every key of map `o` not in `allowed` is reported as
+ * "unknown key 'x' in <what> (did you mean 'y'?)".  Returns the count. */
+unsigned opt_check_keys(const struct ockam_opt *o, const char *const *allowed,
+			const char *what, struct diag *d);
+/* Reports "<what> must be <kind>, not <actual kind>" and returns -1 if `o`
+ * is not of `kind`; 0 otherwise. */
+int opt_expect(const struct ockam_opt *o, enum ockam_opt_kind kind,
+	       const char *what, struct diag *d);
+
+/* Typed readers of a scalar.  On malformed input they report at o's
+ * position and return -1.  Durations: "250ms", "10s", "5m", "1h" or plain
+ * milliseconds.  Sizes: "512", "64KiB", "1MiB", "1GiB" (also KB/MB = 1000s).
+ * Booleans: true/false/yes/no/on/off. */
+int opt_to_bool(const struct ockam_opt *o, struct diag *d, int *out);
+int opt_to_u64(const struct ockam_opt *o, struct diag *d, uint64_t min,
+	       uint64_t max, uint64_t *out);
+int opt_to_duration_ms(const struct ockam_opt *o, struct diag *d,
+		       uint64_t *out);
+int opt_to_size(const struct ockam_opt *o, struct diag *d, uint64_t max,
+		uint64_t *out);
+
+/* Levenshtein-closest entry of `names` within distance 2 (or NULL). */
+const char *opt_suggest(const char *word, const char *const *names);
+
+#endif

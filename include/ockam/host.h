@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Services the host offers to plugins.
+ *
+ * The host passes a `const struct ockam_host *` and the plugin instance's own
+ * `struct ockam_ctx *` to the plugin's create op.  Every call takes that ctx
+ * so the host knows which instance is speaking (for logs, ownership of
+ * addresses and sources, and privileges).
+ *
+ * The node runs one thread and one event loop.  Never block in a callback:
+ * use the host's fds and timers instead.
+ *
+ * Errors are negative errno values (-EINVAL, -EMSGSIZE, ...); strerror(-rc)
+ * describes them.
+ */
+#ifndef OCKAM_HOST_H
+#define OCKAM_HOST_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ockam/message.h>
+#include <ockam/route.h>
+#include <ockam/version.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ockam_ctx;    /* one per plugin instance; owned by the host */
+struct ockam_source; /* an fd or timer registered with the loop */
+struct ockam_opt;    /* a node of the instance's read-only YAML options */
+
+enum ockam_log_level {
+	OCKAM_LOG_ERROR = 0,
+	OCKAM_LOG_WARN = 1,
+	OCKAM_LOG_INFO = 2,
+	OCKAM_LOG_DEBUG = 3,
+	OCKAM_LOG_TRACE = 4,
+};
+
+/* Event bits for fd sources. */
+enum {
+	OCKAM_EV_READ = 1u << 0,
+	OCKAM_EV_WRITE = 1u << 1,
+	OCKAM_EV_ERROR = 1u << 2, /* error or hang-up; always reported */
+};
+
+enum ockam_opt_kind {
+	OCKAM_OPT_SCALAR = 1,
+	OCKAM_OPT_LIST = 2,
+	OCKAM_OPT_MAP = 3,
+};
+
+typedef void (*ockam_fd_fn)(void *data, int fd, uint32_t events);
+typedef void (*ockam_timer_fn)(void *data);
+/* A transport's send: onward.hop[0] is an address of the transport's type.
+ * Returns 0 once the message is written or queued, or a negative errno. */
+typedef int (*ockam_transport_send_fn)(void *data,
+				       const struct ockam_message *msg);
+
+struct ockam_host {
+	/* OCKAM_HOST_ABI_VERSION and sizeof(struct ockam_host) of the host.
+	 * Fields are only ever appended; check struct_size before using a
+	 * field added after the version you were built against. */
+	uint32_t abi_version;
+	uint32_t struct_size;
+
+	/* ---- messaging ------------------------------------------------ */
+
+	/* Route `msg` to msg->onward.hop[0]: a local worker (delivered
+	 * from the loop, after the current callback returns) or the
+	 * transport registered for the address type.  The message is
+	 * copied; the caller keeps ownership.  Fails with -EINVAL (empty
+	 * onward route), -EHOSTUNREACH (no such worker or transport),
+	 * -EMSGSIZE (too large), -ENOBUFS (queue full: back off). */
+	int (*send)(struct ockam_ctx *ctx, const struct ockam_message *msg);
+
+	/* Make local address `name` deliver to this instance's
+	 * handle_message with `addr_data`.  -EEXIST if taken, -EINVAL if
+	 * the name is not [A-Za-z0-9_.-]{1,64}. */
+	int (*address_add)(struct ockam_ctx *ctx, const char *name,
+			   void *addr_data);
+	/* Remove an address this instance added; safe inside its own
+	 * handle_message.  Messages already queued for it are dropped. */
+	int (*address_remove)(struct ockam_ctx *ctx, const char *name);
+	/* Add a fresh random address "<prefix>.<16 hex>" and write it to
+	 * `out` (at least OCKAM_ADDR_MAX + 1 bytes). */
+	int (*address_add_random)(struct ockam_ctx *ctx, const char *prefix,
+				  void *addr_data, char *out, size_t out_len);
+
+	/* Route messages whose next hop has address type `type` to `fn`.
+	 * `scheme` is the word used for it in routes ("tcp" makes
+	 * "tcp:localhost:4000" parse as type `type`). */
+	int (*transport_register)(struct ockam_ctx *ctx, uint8_t type,
+				  const char *scheme,
+				  ockam_transport_send_fn fn, void *data);
+
+	/* ---- event loop ----------------------------------------------- */
+
+	/* Watch `fd` for `events` (OCKAM_EV_READ | OCKAM_EV_WRITE).  The
+	 * callback may remove any source, including its own. */
+	struct ockam_source *(*fd_add)(struct ockam_ctx *ctx, int fd,
+				       uint32_t events, ockam_fd_fn fn,
+				       void *data);
+	int (*fd_update)(struct ockam_source *src, uint32_t events);
+	/* One-shot timer, fired `ms` milliseconds from now. */
+	struct ockam_source *(*timer_add)(struct ockam_ctx *ctx, uint64_t ms,
+					  ockam_timer_fn fn, void *data);
+	/* Re-arm to `ms` from now; 0 disarms. */
+	int (*timer_update)(struct ockam_source *src, uint64_t ms);
+	/* Stop watching and free the source (deferred: safe anywhere). Does
+	 * not close the fd. */
+	void (*source_remove)(struct ockam_source *src);
+	/* Monotonic milliseconds. */
+	uint64_t (*now_ms)(void);
+
+	/* ---- logging -------------------------------------------------- */
+
+	/* One line per event; the host adds time, level, node and the
+	 * instance's name.  No trailing newline. */
+	void (*log)(struct ockam_ctx *ctx, enum ockam_log_level level,
+		    const char *fmt, ...)
+#if defined(__GNUC__)
+		__attribute__((format(printf, 3, 4)))
+#endif
+		;
+	int (*log_enabled)(struct ockam_ctx *ctx, enum ockam_log_level level);
+
+	/* ---- options: the instance's YAML, read-only ------------------ */
+
+	/* The instance's `options:` node, or NULL if it has none. */
+	const struct ockam_opt *(*opt_root)(struct ockam_ctx *ctx);
+	enum ockam_opt_kind (*opt_kind)(const struct ockam_opt *o);
+	/* Map lookup; NULL if absent or `o` is not a map. */
+	const struct ockam_opt *(*opt_get)(const struct ockam_opt *o,
+					   const char *key);
+	/* Number of items of a list or pairs of a map; 0 for scalars. */
+	size_t (*opt_count)(const struct ockam_opt *o);
+	/* i-th list item, or i-th value of a map (key via opt_key_at). */
+	const struct ockam_opt *(*opt_at)(const struct ockam_opt *o, size_t i);
+	const char *(*opt_key_at)(const struct ockam_opt *o, size_t i);
+	/* A scalar's text; NULL if `o` is not a scalar. */
+	const char *(*opt_str)(const struct ockam_opt *o);
+	/* Report a problem at `o` as "file:line:col: message" and return
+	 * -EINVAL.  `o` may be NULL (the instance's own position is used). */
+	int (*opt_error)(struct ockam_ctx *ctx, const struct ockam_opt *o,
+			 const char *fmt, ...)
+#if defined(__GNUC__)
+		__attribute__((format(printf, 3, 4)))
+#endif
+		;
+	/* Report every key of map `o` not in the NULL-terminated `allowed`
+	 * list (with a "did you mean" hint).  0 if all known, else -EINVAL. */
+	int (*opt_check_keys)(struct ockam_ctx *ctx, const struct ockam_opt *o,
+			      const char *const *allowed);
+	/* Typed getters for map `o`'s `key`: leave *out untouched and
+	 * return 0 if the key is absent; -EINVAL (already reported) if the
+	 * value is malformed.  Durations accept "250ms", "10s", "5m", "1h"
+	 * or plain milliseconds; sizes accept "64KiB", "1MiB" or bytes. */
+	int (*opt_get_str)(struct ockam_ctx *ctx, const struct ockam_opt *o,
+			   const char *key, const char **out);
+	int (*opt_get_bool)(struct ockam_ctx *ctx, const struct ockam_opt *o,
+			    const char *key, int *out);
+	int (*opt_get_u64)(struct ockam_ctx *ctx, const struct ockam_opt *o,
+			   const char *key, uint64_t min, uint64_t max,
+			   uint64_t *out);
+	int (*opt_get_duration_ms)(struct ockam_ctx *ctx,
+				   const struct ockam_opt *o, const char *key,
+				   uint64_t *out);
+	int (*opt_get_size)(struct ockam_ctx *ctx, const struct ockam_opt *o,
+			    const char *key, uint64_t max, uint64_t *out);
+	/* Parse a route option (a YAML list, or a route name declared under
+	 * the node's `routes:`).  Errors are reported with their position. */
+	int (*opt_get_route)(struct ockam_ctx *ctx, const struct ockam_opt *o,
+			     const char *key, struct ockam_route *out);
+
+	/* ---- wire encoding (docs/protocol.md) ------------------------- */
+
+	/* Bytes needed to encode `msg` (routes and payload; no metadata). */
+	size_t (*message_encoded_size)(const struct ockam_message *msg);
+	/* Encode `msg` into buf; returns the length, or 0 if `cap` is too
+	 * small. */
+	size_t (*message_encode)(const struct ockam_message *msg, uint8_t *buf,
+				 size_t cap);
+	/* Decode exactly `len` bytes into *msg.  msg->payload points into
+	 * `buf`; flags and identifier are cleared.  0, or -EBADMSG with
+	 * every length, count and size checked. */
+	int (*message_decode)(const uint8_t *buf, size_t len,
+			      struct ockam_message *msg);
+
+	/* ---- routes and node ------------------------------------------ */
+
+	/* Parse one address as written in YAML: "echoer", "tcp:host:port"
+	 * (any registered scheme) or "N#value".  0 or -EINVAL. */
+	int (*addr_parse)(struct ockam_ctx *ctx, const char *text,
+			  struct ockam_addr *out);
+	/* Write "[tcp:127.0.0.1:4000, hop, echoer]" into buf (always
+	 * NUL-terminated); returns the length it needed, like snprintf. */
+	size_t (*route_format)(struct ockam_ctx *ctx,
+			       const struct ockam_route *r, char *buf,
+			       size_t len);
+	/* The node's name and this instance's name (its address for
+	 * workers, its type for transports). */
+	const char *(*node_name)(struct ockam_ctx *ctx);
+	const char *(*instance_name)(struct ockam_ctx *ctx);
+	/* Resolve `path` relative to the directory of the node's YAML file
+	 * into `out`.  Absolute paths are returned unchanged. */
+	int (*path_resolve)(struct ockam_ctx *ctx, const char *path, char *out,
+			    size_t out_len);
+};
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

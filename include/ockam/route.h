@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Addresses and routes.
+ *
+ * An address is a transport type and an opaque byte string: type 0 is a
+ * local worker ("echoer"), type 1 a TCP peer ("localhost:4000").  A route is
+ * an ordered list of addresses; hop[0] is the next one.  Routes live inline
+ * (no heap) so that messages can be built on the stack and copied safely.
+ */
+#ifndef OCKAM_ROUTE_H
+#define OCKAM_ROUTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+	OCKAM_ADDR_LOCAL = 0,
+	OCKAM_ADDR_TCP = 1,
+};
+
+/* Largest address value in bytes (a DNS name plus ":65535" fits). */
+#define OCKAM_ADDR_MAX 255
+/* Most hops a route may hold; the decoder refuses longer routes. */
+#define OCKAM_ROUTE_MAX 32
+
+struct ockam_addr {
+	uint8_t type;
+	uint8_t len;
+	uint8_t data[OCKAM_ADDR_MAX];
+};
+
+struct ockam_route {
+	uint8_t count;
+	struct ockam_addr hop[OCKAM_ROUTE_MAX];
+};
+
+/* Set `a` to (type, bytes).  Returns 0, or -1 if `len` is too long. */
+static inline int ockam_addr_set(struct ockam_addr *a, uint8_t type,
+				 const void *data, size_t len)
+{
+	if (len > OCKAM_ADDR_MAX)
+		return -1;
+	a->type = type;
+	a->len = (uint8_t)len;
+	if (len)
+		memcpy(a->data, data, len);
+	return 0;
+}
+
+/* A local address from a C string. */
+static inline int ockam_addr_local(struct ockam_addr *a, const char *name)
+{
+	return ockam_addr_set(a, OCKAM_ADDR_LOCAL, name, strlen(name));
+}
+
+static inline int ockam_addr_equal(const struct ockam_addr *a,
+				   const struct ockam_addr *b)
+{
+	return a->type == b->type && a->len == b->len &&
+	       memcmp(a->data, b->data, a->len) == 0;
+}
+
+/* True if `a` is the local address named by the C string `name`. */
+static inline int ockam_addr_is_local(const struct ockam_addr *a,
+				      const char *name)
+{
+	size_t n = strlen(name);
+	return a->type == OCKAM_ADDR_LOCAL && a->len == n &&
+	       memcmp(a->data, name, n) == 0;
+}
+
+static inline void ockam_route_clear(struct ockam_route *r)
+{
+	r->count = 0;
+}
+
+/* Append `a` as the last hop.  Returns 0, or -1 if the route is full. */
+static inline int ockam_route_append(struct ockam_route *r,
+				     const struct ockam_addr *a)
+{
+	if (r->count >= OCKAM_ROUTE_MAX)
+		return -1;
+	r->hop[r->count++] = *a;
+	return 0;
+}
+
+/* Insert `a` as the next hop.  Returns 0, or -1 if the route is full. */
+static inline int ockam_route_push(struct ockam_route *r,
+				   const struct ockam_addr *a)
+{
+	if (r->count >= OCKAM_ROUTE_MAX)
+		return -1;
+	memmove(&r->hop[1], &r->hop[0], r->count * sizeof(r->hop[0]));
+	r->hop[0] = *a;
+	r->count++;
+	return 0;
+}
+
+/* Remove the next hop.  Returns 0, or -1 if the route is empty. */
+static inline int ockam_route_pop(struct ockam_route *r)
+{
+	if (r->count == 0)
+		return -1;
+	r->count--;
+	memmove(&r->hop[0], &r->hop[1], r->count * sizeof(r->hop[0]));
+	return 0;
+}
+
+/* Copy only the used hops (a route is large; most of it is unused). */
+static inline void ockam_route_copy(struct ockam_route *dst,
+				    const struct ockam_route *src)
+{
+	dst->count = src->count;
+	memcpy(dst->hop, src->hop, src->count * sizeof(src->hop[0]));
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
