@@ -1,0 +1,1 @@
+/* echoer plugin: being written */

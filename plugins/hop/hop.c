@@ -1,0 +1,1 @@
+/* hop plugin: being written */

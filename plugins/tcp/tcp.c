@@ -1,0 +1,1 @@
+/* tcp plugin: being written */
