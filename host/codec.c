@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The message wire encoding; see codec.h and docs/protocol.md.
+ *
+ * The decoder is strict (canonical varints, exact length) so that decoding
+ * is the inverse of encoding: any accepted buffer re-encodes to itself.
+ */
+#include "codec.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define UVARINT_MAX_LEN 10
+
+size_t codec_uvarint_put(uint8_t *buf, uint64_t v)
+{
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		buf[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	buf[n++] = (uint8_t)v;
+	return n;
+}
+
+size_t codec_uvarint_get(const uint8_t *buf, size_t len, uint64_t *v)
+{
+	uint64_t x = 0;
+	size_t i;
+
+	for (i = 0; i < len && i < UVARINT_MAX_LEN; i++) {
+		uint8_t b = buf[i];
+
+		/* The 10th byte holds only bit 63. */
+		if (i == UVARINT_MAX_LEN - 1 && b > 1)
+			return 0;
+		x |= (uint64_t)(b & 0x7f) << (7 * i);
+		if (!(b & 0x80)) {
+			/* A trailing zero group means a shorter form exists. */
+			if (b == 0 && i > 0)
+				return 0;
+			*v = x;
+			return i + 1;
+		}
+	}
+	return 0; /* truncated, or more than 10 bytes */
+}
+
+static size_t uvarint_size(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static size_t route_size(const struct ockam_route *r)
+{
+	size_t n = uvarint_size(r->count);
+
+	for (size_t i = 0; i < r->count; i++)
+		n += 1 + uvarint_size(r->hop[i].len) + r->hop[i].len;
+	return n;
+}
+
+size_t codec_encoded_size(const struct ockam_message *msg)
+{
+	/* A count above the limit cannot be decoded back: refuse it. */
+	if (msg->onward.count > OCKAM_ROUTE_MAX ||
+	    msg->ret.count > OCKAM_ROUTE_MAX)
+		return 0;
+	if (msg->payload_len > SIZE_MAX / 2)
+		return 0;
+	return 1 + route_size(&msg->onward) + route_size(&msg->ret) +
+	       uvarint_size(msg->payload_len) + msg->payload_len;
+}
+
+static size_t route_put(const struct ockam_route *r, uint8_t *p)
+{
+	size_t n = codec_uvarint_put(p, r->count);
+
+	for (size_t i = 0; i < r->count; i++) {
+		const struct ockam_addr *a = &r->hop[i];
+
+		p[n++] = a->type;
+		n += codec_uvarint_put(p + n, a->len);
+		memcpy(p + n, a->data, a->len);
+		n += a->len;
+	}
+	return n;
+}
+
+size_t codec_encode(const struct ockam_message *msg, uint8_t *buf, size_t cap)
+{
+	size_t need = codec_encoded_size(msg);
+	size_t n = 0;
+
+	if (need == 0 || need > cap)
+		return 0;
+	buf[n++] = CODEC_VERSION;
+	n += route_put(&msg->onward, buf + n);
+	n += route_put(&msg->ret, buf + n);
+	n += codec_uvarint_put(buf + n, msg->payload_len);
+	if (msg->payload_len)
+		memcpy(buf + n, msg->payload, msg->payload_len);
+	n += msg->payload_len;
+	return n;
+}
+
+/* Reads a route at buf[*pos..len); advances *pos.  0 or -EBADMSG. */
+static int route_get(const uint8_t *buf, size_t len, size_t *pos,
+		     struct ockam_route *r)
+{
+	uint64_t count, alen;
+	size_t p = *pos, k;
+
+	k = codec_uvarint_get(buf + p, len - p, &count);
+	if (k == 0 || count > OCKAM_ROUTE_MAX)
+		return -EBADMSG;
+	p += k;
+	for (uint64_t i = 0; i < count; i++) {
+		struct ockam_addr *a = &r->hop[i];
+
+		if (p >= len)
+			return -EBADMSG;
+		a->type = buf[p++];
+		k = codec_uvarint_get(buf + p, len - p, &alen);
+		if (k == 0 || alen > OCKAM_ADDR_MAX)
+			return -EBADMSG;
+		p += k;
+		if (alen > len - p)
+			return -EBADMSG;
+		a->len = (uint8_t)alen;
+		memcpy(a->data, buf + p, (size_t)alen);
+		p += (size_t)alen;
+	}
+	r->count = (uint8_t)count;
+	*pos = p;
+	return 0;
+}
+
+int codec_decode(const uint8_t *buf, size_t len, struct ockam_message *msg)
+{
+	uint64_t plen;
+	size_t pos = 0, k;
+
+	ockam_message_init(msg);
+	if (len < 1 || buf[0] != CODEC_VERSION)
+		return -EBADMSG;
+	pos = 1;
+	if (route_get(buf, len, &pos, &msg->onward) < 0 ||
+	    route_get(buf, len, &pos, &msg->ret) < 0)
+		goto bad;
+	k = codec_uvarint_get(buf + pos, len - pos, &plen);
+	if (k == 0)
+		goto bad;
+	pos += k;
+	/* The payload must end exactly at the end of the buffer. */
+	if (plen != len - pos)
+		goto bad;
+	msg->payload = buf + pos;
+	msg->payload_len = (size_t)plen;
+	return 0;
+bad:
+	ockam_message_init(msg);
+	return -EBADMSG;
+}
