@@ -1,0 +1,542 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The node description (config.h): walks the YAML tree with key tables and
+ * checks everything that does not need plugins.  Every walker keeps going
+ * after a problem so that one run reports all of them; config_load then
+ * fails if any was reported.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+#define NAME_MAX_LEN 64
+#define QUOTE_MAX 128
+
+static const char *const top_keys[] = {
+	"node",	  "log_level", "plugin_dir",     "transports", "workers",
+	"routes", "messages",  "after_messages", NULL,
+};
+static const char *const worker_keys[] = { "type", "options", NULL };
+static const char *const message_keys[] = { "route", "payload", "reply",
+					    "timeout", NULL };
+static const char *const log_levels[] = { "error", "warn", "info", "debug",
+					  "trace", NULL };
+static const char *const after_values[] = { "exit", "run", NULL };
+
+static void err_at(struct diag *d, const struct ockam_opt *o, const char *fmt,
+		   ...) __attribute__((format(printf, 3, 4)));
+
+static void err_at(struct diag *d, const struct ockam_opt *o, const char *fmt,
+		   ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_verror(d, o->file, o->line, o->col, fmt, ap);
+	va_end(ap);
+}
+
+/* [A-Za-z0-9_.-]{1,64}: node names, worker addresses, plugin types. */
+static int name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 1 || n > NAME_MAX_LEN)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+		      c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* A non-empty scalar that is a valid name, else reported in the same
+ * "<what> must be X, not Y" shape as opt_expect. */
+static int check_name(const struct ockam_opt *o, const char *what,
+		      struct diag *d)
+{
+	char q[QUOTE_MAX];
+
+	if (opt_expect(o, OCKAM_OPT_SCALAR, what, d))
+		return -1;
+	if (name_valid(o->str))
+		return 0;
+	err_at(d, o, "%s must be 1 to 64 letters, digits, '_', '.' or '-', not %s",
+	       what, opt_quote(o->str, q, sizeof(q)));
+	return -1;
+}
+
+/* Scalar `o` must be one of `values`. */
+static int check_choice(const struct ockam_opt *o, const char *const *values,
+			const char *what, struct diag *d, size_t *index)
+{
+	char q[QUOTE_MAX], list[128];
+	size_t n = 0;
+
+	if (opt_expect(o, OCKAM_OPT_SCALAR, what, d))
+		return -1;
+	for (size_t i = 0; values[i]; i++)
+		if (!strcmp(o->str, values[i])) {
+			*index = i;
+			return 0;
+		}
+	list[0] = '\0';
+	for (size_t i = 0; values[i] && n < sizeof(list); i++)
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s",
+				      i ? (values[i + 1] ? ", " : " or ") : "",
+				      values[i]);
+	const char *hint = opt_suggest(o->str, values);
+	if (hint)
+		err_at(d, o, "%s must be %s, not %s (did you mean '%s'?)", what,
+		       list, opt_quote(o->str, q, sizeof(q)), hint);
+	else
+		err_at(d, o, "%s must be %s, not %s", what, list,
+		       opt_quote(o->str, q, sizeof(q)));
+	return -1;
+}
+
+/* A key's value that may be absent or null (treated as empty) but must
+ * otherwise be of `kind`.  Returns the node, or NULL. */
+static const struct ockam_opt *get_optional(const struct ockam_opt *map,
+					    const char *key,
+					    enum ockam_opt_kind kind,
+					    struct diag *d)
+{
+	const struct ockam_opt *o = opt_get(map, key);
+	char what[80];
+
+	if (!o || (o->kind == OCKAM_OPT_SCALAR && o->is_null))
+		return NULL;
+	snprintf(what, sizeof(what), "'%s'", key);
+	if (opt_expect(o, kind, what, d))
+		return NULL;
+	return o;
+}
+
+static char *path_join(const char *dir, const char *rel)
+{
+	size_t dl = strlen(dir), rl = strlen(rel);
+	char *s;
+
+	if (rel[0] == '/' || !strcmp(dir, "."))
+		return strdup(rel);
+	s = malloc(dl + 1 + rl + 1);
+	if (!s)
+		return NULL;
+	memcpy(s, dir, dl);
+	s[dl] = '/';
+	memcpy(s + dl + 1, rel, rl + 1);
+	return s;
+}
+
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+/* ---- sections ------------------------------------------------------ */
+
+static void walk_node(struct config *c, struct diag *d)
+{
+	const struct ockam_opt *o = opt_get(c->root, "node");
+
+	if (!o) {
+		err_at(d, c->root,
+		       "missing key 'node' in the top-level map (the node's name)");
+		return;
+	}
+	if (!check_name(o, "'node'", d))
+		c->node_name = o->str;
+}
+
+static void walk_log_level(struct config *c, struct diag *d)
+{
+	const struct ockam_opt *o = opt_get(c->root, "log_level");
+	size_t i;
+
+	if (o && !check_choice(o, log_levels, "'log_level'", d, &i))
+		c->log_level = (int)i; /* same order as enum ockam_log_level */
+}
+
+static void walk_plugin_dir(struct config *c, struct diag *d)
+{
+	const struct ockam_opt *o = opt_get(c->root, "plugin_dir");
+	const struct ockam_opt *const *items;
+	size_t n;
+
+	if (!o)
+		return;
+	if (o->kind == OCKAM_OPT_SCALAR) {
+		items = &o;
+		n = 1;
+	} else if (o->kind == OCKAM_OPT_LIST) {
+		items = (const struct ockam_opt *const *)o->items;
+		n = o->count;
+	} else {
+		err_at(d, o, "'plugin_dir' must be a path or a list of paths, not %s",
+		       opt_kind_name(o->kind));
+		return;
+	}
+	c->plugin_dirs = calloc(n ? n : 1, sizeof(*c->plugin_dirs));
+	if (!c->plugin_dirs) {
+		err_at(d, o, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct ockam_opt *it = items[i];
+		if (it->kind != OCKAM_OPT_SCALAR || it->is_null ||
+		    !it->str[0]) {
+			err_at(d, it, "'plugin_dir' entries must be paths, not %s",
+			       it->kind == OCKAM_OPT_SCALAR ?
+				       "empty" : opt_kind_name(it->kind));
+			continue;
+		}
+		char *p = path_join(c->dir, it->str);
+		if (!p) {
+			err_at(d, it, "out of memory");
+			return;
+		}
+		c->plugin_dirs[c->n_plugin_dirs++] = p;
+	}
+}
+
+static void walk_transports(struct config *c, struct diag *d)
+{
+	const struct ockam_opt *m =
+		get_optional(c->root, "transports", OCKAM_OPT_MAP, d);
+	char what[QUOTE_MAX + 32], q[QUOTE_MAX];
+
+	if (!m || !m->count)
+		return;
+	c->transports = calloc(m->count, sizeof(*c->transports));
+	if (!c->transports) {
+		err_at(d, m, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < m->count; i++) {
+		const struct ockam_opt *k = m->keys[i], *v = m->items[i];
+		if (check_name(k, "transport type", d))
+			continue;
+		if (v->kind == OCKAM_OPT_SCALAR && v->is_null) {
+			v = NULL;
+		} else {
+			snprintf(what, sizeof(what), "options of transport %s",
+				 opt_quote(k->str, q, sizeof(q)));
+			if (opt_expect(v, OCKAM_OPT_MAP, what, d))
+				continue;
+		}
+		struct config_instance *t = &c->transports[c->n_transports++];
+		t->name = k->str;
+		t->type = k->str;
+		t->node = k;
+		t->type_node = k;
+		t->options = v;
+	}
+}
+
+static void walk_workers(struct config *c, struct diag *d)
+{
+	const struct ockam_opt *m =
+		get_optional(c->root, "workers", OCKAM_OPT_MAP, d);
+	char what[QUOTE_MAX + 32], tw[QUOTE_MAX + 64], q[QUOTE_MAX];
+
+	if (!m || !m->count)
+		return;
+	c->workers = calloc(m->count, sizeof(*c->workers));
+	if (!c->workers) {
+		err_at(d, m, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < m->count; i++) {
+		const struct ockam_opt *k = m->keys[i], *v = m->items[i];
+		int ok = !check_name(k, "worker address", d);
+
+		snprintf(what, sizeof(what), "worker %s",
+			 opt_quote(k->str, q, sizeof(q)));
+		if (opt_expect(v, OCKAM_OPT_MAP, what, d))
+			continue;
+		opt_check_keys(v, worker_keys, what, d);
+
+		const struct ockam_opt *type = opt_get(v, "type");
+		snprintf(tw, sizeof(tw), "'type' of %s", what);
+		if (!type) {
+			err_at(d, k, "missing key 'type' in %s (the plugin to run)",
+			       what);
+			ok = 0;
+		} else if (check_name(type, tw, d)) {
+			ok = 0;
+		}
+
+		const struct ockam_opt *opts = opt_get(v, "options");
+		if (opts && opts->kind == OCKAM_OPT_SCALAR && opts->is_null) {
+			opts = NULL;
+		} else if (opts) {
+			snprintf(tw, sizeof(tw), "'options' of %s", what);
+			if (opt_expect(opts, OCKAM_OPT_MAP, tw, d))
+				ok = 0;
+		}
+		if (!ok)
+			continue;
+		struct config_instance *w = &c->workers[c->n_workers++];
+		w->name = k->str;
+		w->type = type->str;
+		w->node = k;
+		w->type_node = type;
+		w->options = opts;
+	}
+}
+
+/* A route: a non-empty list of non-empty scalars, at most OCKAM_ROUTE_MAX.
+ * The addresses themselves are parsed by the node, which knows the
+ * transports' schemes. */
+static int check_route(const struct ockam_opt *r, const char *what,
+		       struct diag *d)
+{
+	int bad = 0;
+
+	if (r->kind != OCKAM_OPT_LIST) {
+		err_at(d, r, "%s must be a list of addresses, not %s", what,
+		       r->kind == OCKAM_OPT_SCALAR && r->is_null ?
+			       "empty" : opt_kind_name(r->kind));
+		return -1;
+	}
+	if (r->count == 0) {
+		err_at(d, r, "%s is empty; give at least one address", what);
+		return -1;
+	}
+	if (r->count > OCKAM_ROUTE_MAX) {
+		err_at(d, r, "%s has %zu addresses; at most %d are allowed",
+		       what, r->count, OCKAM_ROUTE_MAX);
+		bad = 1;
+	}
+	for (size_t i = 0; i < r->count; i++) {
+		const struct ockam_opt *a = r->items[i];
+		if (a->kind == OCKAM_OPT_SCALAR && !a->is_null && a->str[0])
+			continue;
+		err_at(d, a, "address %zu of %s must be a name like 'echoer' or 'tcp:host:port', not %s",
+		       i + 1, what,
+		       a->kind == OCKAM_OPT_SCALAR ? "empty" :
+						     opt_kind_name(a->kind));
+		bad = 1;
+	}
+	return bad ? -1 : 0;
+}
+
+static void walk_routes(struct config *c, struct diag *d)
+{
+	const struct ockam_opt *m =
+		get_optional(c->root, "routes", OCKAM_OPT_MAP, d);
+	char what[QUOTE_MAX + 32], q[QUOTE_MAX];
+
+	if (!m || !m->count)
+		return;
+	c->routes = calloc(m->count, sizeof(*c->routes));
+	if (!c->routes) {
+		err_at(d, m, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < m->count; i++) {
+		const struct ockam_opt *k = m->keys[i], *v = m->items[i];
+		int ok = !check_name(k, "route name", d);
+
+		snprintf(what, sizeof(what), "route %s",
+			 opt_quote(k->str, q, sizeof(q)));
+		if (check_route(v, what, d) || !ok)
+			continue;
+		c->routes[c->n_routes].name = k->str;
+		c->routes[c->n_routes].route = v;
+		c->n_routes++;
+	}
+}
+
+static void walk_message(struct config *c, const struct ockam_opt *m,
+			 size_t index, struct diag *d)
+{
+	const struct ockam_opt *routes = opt_get(c->root, "routes");
+	struct config_message *msg = &c->messages[c->n_messages];
+	char what[48], rw[80];
+	int ok = 1;
+
+	snprintf(what, sizeof(what), "message %zu", index + 1);
+	if (opt_expect(m, OCKAM_OPT_MAP, what, d))
+		return;
+	opt_check_keys(m, message_keys, what, d);
+	msg->node = m;
+	msg->want_reply = 1;
+	msg->timeout_ms = 10000;
+
+	const struct ockam_opt *r = opt_get(m, "route");
+	snprintf(rw, sizeof(rw), "the route of %s", what);
+	if (!r) {
+		err_at(d, m, "missing key 'route' in %s (a list of addresses or a name under 'routes')",
+		       what);
+		ok = 0;
+	} else if (r->kind == OCKAM_OPT_SCALAR && !r->is_null) {
+		if (opt_get(routes, r->str)) {
+			msg->route_name = r->str;
+			msg->route_name_node = r;
+		} else {
+			char q[QUOTE_MAX];
+			const char *hint = NULL;
+			if (routes && routes->kind == OCKAM_OPT_MAP) {
+				const char **names =
+					calloc(routes->count + 1, sizeof(*names));
+				if (names) {
+					for (size_t i = 0; i < routes->count; i++)
+						names[i] = routes->keys[i]->str;
+					hint = opt_suggest(r->str, names);
+					free(names);
+				}
+			}
+			if (hint)
+				err_at(d, r, "unknown route %s (did you mean '%s'?)",
+				       opt_quote(r->str, q, sizeof(q)), hint);
+			else
+				err_at(d, r, "unknown route %s (not declared under 'routes')",
+				       opt_quote(r->str, q, sizeof(q)));
+			ok = 0;
+		}
+	} else if (!check_route(r, rw, d)) {
+		msg->route = r;
+	} else {
+		ok = 0;
+	}
+
+	const struct ockam_opt *p = opt_get(m, "payload");
+	if (!p) {
+		err_at(d, m, "missing key 'payload' in %s", what);
+		ok = 0;
+	} else if (p->kind != OCKAM_OPT_SCALAR || p->is_null) {
+		err_at(d, p, "payload of %s must be a string, not %s%s", what,
+		       p->kind == OCKAM_OPT_SCALAR ? "empty" :
+						     opt_kind_name(p->kind),
+		       p->kind == OCKAM_OPT_SCALAR ?
+			       " (write '' for an empty payload)" : "");
+		ok = 0;
+	} else {
+		msg->payload = p->str;
+		msg->payload_len = p->len;
+	}
+
+	const struct ockam_opt *rep = opt_get(m, "reply");
+	if (rep && opt_to_bool(rep, d, &msg->want_reply))
+		ok = 0;
+
+	const struct ockam_opt *t = opt_get(m, "timeout");
+	if (t) {
+		if (opt_to_duration_ms(t, d, &msg->timeout_ms)) {
+			ok = 0;
+		} else if (msg->timeout_ms == 0) {
+			err_at(d, t, "timeout: must be more than 0");
+			ok = 0;
+		}
+	}
+	if (ok)
+		c->n_messages++;
+	else
+		memset(msg, 0, sizeof(*msg));
+}
+
+static void walk_messages(struct config *c, struct diag *d)
+{
+	const struct ockam_opt *l =
+		get_optional(c->root, "messages", OCKAM_OPT_LIST, d);
+
+	if (!l || !l->count)
+		return;
+	c->messages = calloc(l->count, sizeof(*c->messages));
+	if (!c->messages) {
+		err_at(d, l, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < l->count; i++)
+		walk_message(c, l->items[i], i, d);
+}
+
+static void walk_after(struct config *c, struct diag *d)
+{
+	const struct ockam_opt *o = opt_get(c->root, "after_messages");
+	size_t i;
+
+	if (o && !check_choice(o, after_values, "'after_messages'", d, &i))
+		c->after_messages = i ? CONFIG_AFTER_RUN : CONFIG_AFTER_EXIT;
+}
+
+/* ---- entry points ------------------------------------------------- */
+
+struct config *config_load(const char *path, struct diag *d)
+{
+	unsigned errors = d->errors;
+	struct config *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		diag_error(d, path, 0, 0, "out of memory");
+		return NULL;
+	}
+	c->log_level = -1;
+	c->after_messages = CONFIG_AFTER_EXIT;
+	c->path = strdup(path);
+	c->dir = dir_of(path);
+	if (!c->path || !c->dir) {
+		diag_error(d, path, 0, 0, "out of memory");
+		goto fail;
+	}
+	c->root = opt_load_file(path, d);
+	if (!c->root)
+		goto fail;
+	if (opt_expect(c->root, OCKAM_OPT_MAP, "the top level", d))
+		goto fail;
+	opt_check_keys(c->root, top_keys, "the top-level map", d);
+	walk_node(c, d);
+	walk_log_level(c, d);
+	walk_plugin_dir(c, d);
+	walk_transports(c, d);
+	walk_workers(c, d);
+	walk_routes(c, d);
+	walk_messages(c, d);
+	walk_after(c, d);
+	if (d->errors != errors)
+		goto fail;
+	return c;
+fail:
+	config_free(c);
+	return NULL;
+}
+
+void config_free(struct config *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n_plugin_dirs; i++)
+		free((char *)c->plugin_dirs[i]);
+	free(c->plugin_dirs);
+	free(c->transports);
+	free(c->workers);
+	free(c->routes);
+	free(c->messages);
+	opt_free(c->root);
+	free(c->dir);
+	free(c->path);
+	free(c);
+}
+
+const struct config_route *config_route_find(const struct config *c,
+					     const char *name)
+{
+	for (size_t i = 0; c && name && i < c->n_routes; i++)
+		if (!strcmp(c->routes[i].name, name))
+			return &c->routes[i];
+	return NULL;
+}

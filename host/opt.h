@@ -28,6 +28,8 @@ struct ockam_opt {
 	size_t count;     /* list items or map pairs */
 	struct ockam_opt **items; /* list items, or map values */
 	struct ockam_opt **keys;  /* map keys (scalars, with positions) */
+	const char *key;  /* for map values: the key's text, for messages like
+			   * "timeout: expected a duration..."; else NULL */
 };
 
 /* Parse `path`.  On error reports "file:line:col: message" to `d` and
@@ -64,6 +66,10 @@ int opt_to_duration_ms(const struct ockam_opt *o, struct diag *d,
 		       uint64_t *out);
 int opt_to_size(const struct ockam_opt *o, struct diag *d, uint64_t max,
 		uint64_t *out);
+
+/* Write `s` quoted for a message ('text', control bytes as '?', cut at
+ * 60 bytes with "...") into buf; returns buf. */
+const char *opt_quote(const char *s, char *buf, size_t len);
 
 /* Levenshtein-closest entry of `names` within distance 2 (or NULL). */
 const char *opt_suggest(const char *word, const char *const *names);
