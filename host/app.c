@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "app.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "loop.h"
+#include "route_text.h"
+#include "router.h"
+
+struct app_message {
+	const struct config_message *cfg;
+	struct ockam_route route;
+};
+
+struct app {
+	struct node *node;
+	struct app_message *msgs;
+	size_t n, next;   /* next: index of the message in flight or to send */
+	int waiting;      /* the message at next-1 awaits its reply */
+	int failures;
+	int registered;
+	struct ockam_source *timer;
+	uint64_t sent_ms;
+};
+
+static void app_send_next(struct app *a);
+
+static void app_finish(struct app *a)
+{
+	int code = a->failures ? 1 : 0;
+	if (a->node->cfg->after_messages == CONFIG_AFTER_EXIT) {
+		node_quit(a->node, code);
+	} else {
+		a->node->exit_code = code;
+		log_write(OCKAM_LOG_INFO, "app",
+			  "all messages done; node keeps running");
+	}
+}
+
+static void app_timeout(void *data)
+{
+	struct app *a = data;
+	if (!a->waiting)
+		return;
+	const struct app_message *m = &a->msgs[a->next - 1];
+	char route[512];
+	route_text_format(a->node->router, &m->route, route, sizeof(route));
+	log_write(OCKAM_LOG_ERROR, "app",
+		  "no reply from %s within %llu ms", route,
+		  (unsigned long long)m->cfg->timeout_ms);
+	a->waiting = 0;
+	a->failures++;
+	app_send_next(a);
+}
+
+static int app_handle(void *owner, void *addr_data,
+		      const struct ockam_message *msg)
+{
+	struct app *a = owner;
+	char route[512];
+	route_text_format(a->node->router, &msg->ret, route, sizeof(route));
+	if (!a->waiting) {
+		log_write(OCKAM_LOG_WARN, "app",
+			  "unexpected message from %s (%zu bytes); ignored",
+			  route, msg->payload_len);
+		return 0;
+	}
+	fputs("App Received: ", stdout);
+	fwrite(msg->payload, 1, msg->payload_len, stdout);
+	fputc('\n', stdout);
+	fflush(stdout);
+	log_write(OCKAM_LOG_INFO, "app",
+		  "reply of %zu bytes from %s after %llu ms%s%s",
+		  msg->payload_len, route,
+		  (unsigned long long)(loop_now_ms() - a->sent_ms),
+		  (msg->flags & OCKAM_MSG_SECURE) ? " through a secure channel with " : "",
+		  (msg->flags & OCKAM_MSG_SECURE) ? msg->identifier : "");
+	a->waiting = 0;
+	app_send_next(a);
+	return 0;
+}
+
+static void app_send_next(struct app *a)
+{
+	while (a->next < a->n) {
+		struct app_message *m = &a->msgs[a->next++];
+		struct ockam_message msg;
+		ockam_message_init(&msg);
+		ockam_route_copy(&msg.onward, &m->route);
+		struct ockam_addr self;
+		ockam_addr_local(&self, APP_ADDRESS);
+		ockam_route_append(&msg.ret, &self);
+		msg.payload = (const uint8_t *)m->cfg->payload;
+		msg.payload_len = m->cfg->payload_len;
+
+		a->sent_ms = loop_now_ms();
+		int rc = router_send(a->node->router, "app", &msg, 0);
+		if (rc < 0) {
+			char route[512];
+			route_text_format(a->node->router, &m->route, route,
+					  sizeof(route));
+			log_write(OCKAM_LOG_ERROR, "app",
+				  "sending to %s failed: %s", route,
+				  strerror(-rc));
+			a->failures++;
+			continue;
+		}
+		if (!m->cfg->want_reply)
+			continue;
+		a->waiting = 1;
+		if (!a->timer)
+			a->timer = loop_add_timer(a->node->loop,
+						  m->cfg->timeout_ms,
+						  app_timeout, a, a);
+		else
+			loop_update_timer(a->timer, m->cfg->timeout_ms);
+		return;
+	}
+	app_finish(a);
+}
+
+struct app *app_create(struct node *n, int *failed)
+{
+	const struct config *c = n->cfg;
+	*failed = 0;
+	if (c->n_messages == 0)
+		return NULL;
+	struct app *a = calloc(1, sizeof(*a));
+	if (a)
+		a->msgs = calloc(c->n_messages, sizeof(*a->msgs));
+	if (!a || !a->msgs) {
+		free(a);
+		*failed = 1;
+		return NULL;
+	}
+	a->node = n;
+	a->n = c->n_messages;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct config_message *cm = &c->messages[i];
+		a->msgs[i].cfg = cm;
+		const struct ockam_opt *r = cm->route ? cm->route
+						      : cm->route_name_node;
+		if (node_route_resolve(n, r, &a->msgs[i].route) < 0)
+			*failed = 1;
+	}
+	return a;
+}
+
+int app_start(struct app *a)
+{
+	int rc = router_address_add(a->node->router, APP_ADDRESS, app_handle,
+				    a, NULL);
+	if (rc == -EEXIST) {
+		log_write(OCKAM_LOG_ERROR, "app",
+			  "address '%s' is taken by a worker, but the node's messages need it for replies",
+			  APP_ADDRESS);
+		return rc;
+	}
+	if (rc < 0)
+		return rc;
+	a->registered = 1;
+	app_send_next(a);
+	return 0;
+}
+
+void app_destroy(struct app *a)
+{
+	if (!a)
+		return;
+	if (a->registered)
+		router_address_remove(a->node->router, APP_ADDRESS, a);
+	if (a->timer)
+		loop_remove(a->timer);
+	free(a->msgs);
+	free(a);
+}

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "loader.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef OCKAM_PLUGIN_INSTALL_DIR
+#define OCKAM_PLUGIN_INSTALL_DIR "/usr/local/lib/ockam/plugins"
+#endif
+
+const char *plugin_kind_name(enum ockam_plugin_kind kind)
+{
+	switch (kind) {
+	case OCKAM_PLUGIN_WORKER:
+		return "worker";
+	case OCKAM_PLUGIN_TRANSPORT:
+		return "transport";
+	case OCKAM_PLUGIN_SECURE_CHANNEL:
+		return "secure channel";
+	}
+	return "unknown";
+}
+
+static int path_push(char ***v, size_t *n, const char *dir, size_t len)
+{
+	if (len == 0)
+		return 0;
+	char *s = strndup(dir, len);
+	char **nv = realloc(*v, (*n + 2) * sizeof(**v));
+	if (!s || !nv) {
+		free(s);
+		if (nv)
+			*v = nv;
+		return -ENOMEM;
+	}
+	*v = nv;
+	(*v)[(*n)++] = s;
+	(*v)[*n] = NULL;
+	return 0;
+}
+
+/* The build tree is searched only by a binary that lives in it, so an
+ * installed ockam-host never picks up stale development plugins. */
+static int running_from_build_tree(void)
+{
+#ifdef OCKAM_BUILD_ROOT
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return 0;
+	exe[n] = '\0';
+	size_t rl = strlen(OCKAM_BUILD_ROOT);
+	return strncmp(exe, OCKAM_BUILD_ROOT, rl) == 0 && exe[rl] == '/';
+#else
+	return 0;
+#endif
+}
+
+char **loader_search_path(const char *const *dirs, size_t n)
+{
+	char **v = calloc(1, sizeof(*v));
+	size_t count = 0;
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (path_push(&v, &count, dirs[i], strlen(dirs[i])) < 0)
+			goto fail;
+	const char *env = getenv("OCKAM_PLUGIN_PATH");
+	while (env && *env) {
+		const char *colon = strchr(env, ':');
+		size_t len = colon ? (size_t)(colon - env) : strlen(env);
+		if (path_push(&v, &count, env, len) < 0)
+			goto fail;
+		env += len + (colon ? 1 : 0);
+	}
+#ifdef OCKAM_BUILD_ROOT
+	if (running_from_build_tree()) {
+		const char *b = OCKAM_BUILD_ROOT "/plugins";
+		if (path_push(&v, &count, b, strlen(b)) < 0)
+			goto fail;
+	}
+#endif
+	if (path_push(&v, &count, OCKAM_PLUGIN_INSTALL_DIR,
+		      strlen(OCKAM_PLUGIN_INSTALL_DIR)) < 0)
+		goto fail;
+	return v;
+fail:
+	loader_search_path_free(v);
+	return NULL;
+}
+
+void loader_search_path_free(char **path)
+{
+	for (size_t i = 0; path && path[i]; i++)
+		free(path[i]);
+	free(path);
+}
+
+static int file_exists(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int loader_find(char *const *search, const char *type, char *out,
+		size_t out_len)
+{
+	for (size_t i = 0; search && search[i]; i++) {
+		int n = snprintf(out, out_len, "%s/%s.so", search[i], type);
+		if (n > 0 && (size_t)n < out_len && file_exists(out))
+			return 0;
+		n = snprintf(out, out_len, "%s/%s/%s.so", search[i], type, type);
+		if (n > 0 && (size_t)n < out_len && file_exists(out))
+			return 0;
+	}
+	return -ENOENT;
+}
+
+struct plugin_lib *loader_open(const char *path, const char *expect_name,
+			       char *err, size_t err_len)
+{
+	/* dlopen() of a bare name would search the system paths. */
+	char full[PATH_MAX];
+	if (!strchr(path, '/'))
+		snprintf(full, sizeof(full), "./%s", path);
+	else
+		snprintf(full, sizeof(full), "%s", path);
+
+	if (!file_exists(full)) {
+		snprintf(err, err_len, "%s: no such plugin file", path);
+		return NULL;
+	}
+	dlerror();
+	void *h = dlopen(full, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		const char *why = dlerror();
+		snprintf(err, err_len,
+			 "%s: cannot load plugin (not a loadable shared object?): %s",
+			 path, why ? why : "unknown error");
+		return NULL;
+	}
+	ockam_plugin_entry_fn entry;
+	/* POSIX's blessed way to turn a dlsym() result into a function
+	 * pointer without a pedantic warning. */
+	*(void **)(&entry) = dlsym(h, OCKAM_PLUGIN_ENTRY_SYMBOL);
+	const struct ockam_plugin *d = NULL;
+	if (!entry) {
+		snprintf(err, err_len,
+			 "%s: not an ockam-host plugin: no '%s' symbol exported",
+			 path, OCKAM_PLUGIN_ENTRY_SYMBOL);
+		goto fail;
+	}
+	d = entry();
+	if (!d) {
+		snprintf(err, err_len, "%s: %s() returned no descriptor", path,
+			 OCKAM_PLUGIN_ENTRY_SYMBOL);
+		goto fail;
+	}
+	if (d->abi_version != OCKAM_PLUGIN_ABI_VERSION) {
+		snprintf(err, err_len,
+			 "%s: plugin ABI version %u, but this host speaks version %u: rebuild the plugin against this host's headers",
+			 path, d->abi_version, OCKAM_PLUGIN_ABI_VERSION);
+		goto fail;
+	}
+	if (d->struct_size < sizeof(struct ockam_plugin)) {
+		snprintf(err, err_len,
+			 "%s: plugin descriptor is %u bytes, smaller than the %zu bytes of ABI version %u",
+			 path, d->struct_size, sizeof(struct ockam_plugin),
+			 OCKAM_PLUGIN_ABI_VERSION);
+		goto fail;
+	}
+	if (!d->name || !d->name[0]) {
+		snprintf(err, err_len, "%s: plugin descriptor has no name", path);
+		goto fail;
+	}
+	if (expect_name && strcmp(d->name, expect_name) != 0) {
+		snprintf(err, err_len,
+			 "%s: plugin calls itself '%.64s', expected '%s'", path,
+			 d->name, expect_name);
+		goto fail;
+	}
+	if (d->kind != OCKAM_PLUGIN_WORKER && d->kind != OCKAM_PLUGIN_TRANSPORT &&
+	    d->kind != OCKAM_PLUGIN_SECURE_CHANNEL) {
+		snprintf(err, err_len, "%s: unknown plugin kind %d", path,
+			 (int)d->kind);
+		goto fail;
+	}
+	const char *missing = NULL;
+	if (!d->create)
+		missing = "create";
+	else if (!d->destroy)
+		missing = "destroy";
+	else if (!d->handle_message && d->kind != OCKAM_PLUGIN_TRANSPORT)
+		missing = "handle_message";
+	if (missing) {
+		snprintf(err, err_len, "%s: plugin '%s' lacks the mandatory op '%s'",
+			 path, d->name, missing);
+		goto fail;
+	}
+
+	struct plugin_lib *lib = calloc(1, sizeof(*lib));
+	if (lib)
+		lib->path = strdup(path);
+	if (!lib || !lib->path) {
+		free(lib);
+		snprintf(err, err_len, "%s: out of memory", path);
+		goto fail;
+	}
+	lib->handle = h;
+	lib->desc = d;
+	return lib;
+fail:
+	dlclose(h);
+	return NULL;
+}
+
+void loader_close(struct plugin_lib *lib)
+{
+	if (!lib)
+		return;
+	/* Under LeakSanitizer, keep plugins mapped so leak reports can
+	 * still name their functions. */
+	if (!getenv("OCKAM_NO_DLCLOSE"))
+		dlclose(lib->handle);
+	free(lib->path);
+	free(lib);
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Finding and opening plugins.  A plugin of type T is the file T.so in one
+ * of the search directories (or T/T.so, the build tree's layout).  Opening
+ * checks, in order: dlopen (RTLD_NOW|RTLD_LOCAL), the entry symbol, the
+ * descriptor's ABI version and size, its name and the mandatory ops.
+ * Every error names the file.
+ */
+#ifndef OCKAM_HOST_LOADER_H
+#define OCKAM_HOST_LOADER_H
+
+#include <stddef.h>
+
+#include <ockam/plugin.h>
+
+struct plugin_lib {
+	char *path;
+	void *handle;
+	const struct ockam_plugin *desc;
+};
+
+/* The search path: `dirs` (from the config), then OCKAM_PLUGIN_PATH
+ * (colon-separated), then the build tree when this binary runs from it,
+ * then the install directory.  Returns a NULL-terminated malloc'd array of
+ * malloc'd strings. */
+char **loader_search_path(const char *const *dirs, size_t n);
+void loader_search_path_free(char **path);
+
+/* Find T.so; 0 and the path in `out`, or -ENOENT. */
+int loader_find(char *const *search, const char *type, char *out,
+		size_t out_len);
+
+/* Open `path` and check it.  `expect_name` may be NULL.  On error writes a
+ * message starting with the path to `err` and returns NULL. */
+struct plugin_lib *loader_open(const char *path, const char *expect_name,
+			       char *err, size_t err_len);
+void loader_close(struct plugin_lib *lib);
+
+const char *plugin_kind_name(enum ockam_plugin_kind kind);
+
+#endif

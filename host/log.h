@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Logging: one line per event on stderr,
+ *   2026-11-25T18:30:00.123Z INFO  responder tcp: listening on 127.0.0.1:4000
+ * Process-wide state: one process is one node.
+ */
+#ifndef OCKAM_HOST_LOG_H
+#define OCKAM_HOST_LOG_H
+
+#include <stdarg.h>
+#include <stdint.h>
+
+#include <ockam/host.h> /* enum ockam_log_level */
+
+void log_set_level(int level);
+int log_get_level(void);
+void log_set_node(const char *name);
+/* "error".."trace" -> level, or -1. */
+int log_level_parse(const char *text);
+const char *log_level_name(int level);
+
+void log_write(int level, const char *component, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void log_vwrite(int level, const char *component, const char *fmt,
+		va_list ap) __attribute__((format(printf, 3, 0)));
+
+/* At most one line per second for a recurring event; the next line that
+ * gets through says how many were suppressed. */
+struct log_limit {
+	uint64_t last_ms;
+	unsigned suppressed;
+};
+void log_limited(struct log_limit *lim, int level, const char *component,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+#endif

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* ockam-host: run one node from a YAML description.  A thin shim over
+ * node.c, which the tests link directly. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ockam/version.h>
+
+#include "log.h"
+#include "node.h"
+
+#ifndef OCKAM_HOST_VERSION
+#define OCKAM_HOST_VERSION "unknown"
+#endif
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: ockam-host [OPTIONS] NODE.yaml\n"
+		"\n"
+		"Run one Ockam node described by NODE.yaml: its transports,\n"
+		"workers and secure channels, loaded as plugins.\n"
+		"\n"
+		"Options:\n"
+		"  -c, --check     load and validate the node, start nothing; exit 0 if valid\n"
+		"  -v, --verbose   more log output (repeat for trace)\n"
+		"  -q, --quiet     less log output (repeat for errors only)\n"
+		"  -h, --help      show this help\n"
+		"  -V, --version   show the version and plugin ABI\n"
+		"\n"
+		"Environment:\n"
+		"  OCKAM_LOG          error|warn|info|debug|trace (overrides log_level:)\n"
+		"  OCKAM_PLUGIN_PATH  colon-separated directories searched for plugins\n"
+		"\n"
+		"Exit status: 0 success, 1 runtime failure (e.g. a message got no\n"
+		"reply), 2 invalid configuration.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"check", no_argument, NULL, 'c'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int check = 0, verbosity = 0, c;
+	while ((c = getopt_long(argc, argv, "cvqhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			check = 1;
+			break;
+		case 'v':
+			verbosity++;
+			break;
+		case 'q':
+			verbosity--;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("ockam-host %s (plugin ABI %u, host services ABI %u)\n",
+			       OCKAM_HOST_VERSION, OCKAM_PLUGIN_ABI_VERSION,
+			       OCKAM_HOST_ABI_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "ockam-host: expected one NODE.yaml argument\n");
+		usage(stderr);
+		return 2;
+	}
+
+	int level = -1;
+	const char *env = getenv("OCKAM_LOG");
+	if (env && *env) {
+		level = log_level_parse(env);
+		if (level < 0) {
+			fprintf(stderr,
+				"ockam-host: OCKAM_LOG=%s: expected error, warn, info, debug or trace\n",
+				env);
+			return 2;
+		}
+	}
+	if (verbosity) {
+		int base = level >= 0 ? level : OCKAM_LOG_INFO;
+		level = base + verbosity;
+		if (level < OCKAM_LOG_ERROR)
+			level = OCKAM_LOG_ERROR;
+		if (level > OCKAM_LOG_TRACE)
+			level = OCKAM_LOG_TRACE;
+	}
+	if (level >= 0)
+		log_set_level(level);
+
+	/* A vanished peer must be an EPIPE on the socket, not a signal. */
+	signal(SIGPIPE, SIG_IGN);
+
+	struct node_args args = {
+		.config_path = argv[optind],
+		.check_only = check,
+		.diag_echo = stderr,
+		.log_level = level,
+	};
+	int code;
+	struct node *n = node_create(&args, &code);
+	if (!n)
+		return code;
+	if (check) {
+		printf("%s: ok\n", argv[optind]);
+		node_destroy(n);
+		return 0;
+	}
+	if (node_start(n) < 0)
+		code = 1;
+	else
+		code = node_run(n);
+	node_destroy(n);
+	return code;
+}

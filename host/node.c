@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "node.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "app.h"
+#include "log.h"
+#include "loop.h"
+#include "opt.h"
+#include "route_text.h"
+#include "router.h"
+
+void node_quit(struct node *n, int code)
+{
+	n->exit_code = code;
+	loop_quit(n->loop);
+}
+
+int node_route_resolve(struct node *n, const struct ockam_opt *o,
+		       struct ockam_route *out)
+{
+	const char *file = o->file;
+	if (o->kind == OCKAM_OPT_SCALAR) {
+		const struct config_route *r = config_route_find(n->cfg, o->str);
+		if (!r) {
+			diag_error(&n->diag, file, o->line, o->col,
+				   "unknown route '%s': declare it under routes: or write the route as a list",
+				   o->str);
+			return -EINVAL;
+		}
+		o = r->route;
+	}
+	if (o->kind != OCKAM_OPT_LIST) {
+		diag_error(&n->diag, file, o->line, o->col,
+			   "a route must be a list of addresses like [tcp:localhost:4000, echoer], not %s",
+			   opt_kind_name(o->kind));
+		return -EINVAL;
+	}
+	if (o->count == 0 || o->count > OCKAM_ROUTE_MAX) {
+		diag_error(&n->diag, file, o->line, o->col,
+			   "a route needs 1 to %d addresses, not %zu",
+			   OCKAM_ROUTE_MAX, o->count);
+		return -EINVAL;
+	}
+	int rc = 0;
+	out->count = 0;
+	for (size_t i = 0; i < o->count; i++) {
+		const struct ockam_opt *e = o->items[i];
+		char err[512];
+		if (e->kind != OCKAM_OPT_SCALAR) {
+			diag_error(&n->diag, file, e->line, e->col,
+				   "a route entry must be an address, not %s",
+				   opt_kind_name(e->kind));
+			rc = -EINVAL;
+			continue;
+		}
+		if (addr_text_parse(n->router, e->str, &out->hop[out->count],
+				    err, sizeof(err)) < 0) {
+			diag_error(&n->diag, file, e->line, e->col, "%s", err);
+			rc = -EINVAL;
+			continue;
+		}
+		out->count++;
+	}
+	return rc;
+}
+
+static struct plugin_lib *node_plugin(struct node *n, const char *type,
+				      const struct ockam_opt *where)
+{
+	for (size_t i = 0; i < n->n_libs; i++)
+		if (strcmp(n->libs[i]->desc->name, type) == 0)
+			return n->libs[i];
+
+	char path[PATH_MAX], err[PATH_MAX + 256];
+	if (loader_find(n->search, type, path, sizeof(path)) < 0) {
+		char dirs[1024] = "";
+		size_t used = 0;
+		for (size_t i = 0; n->search[i] && used < sizeof(dirs); i++) {
+			int k = snprintf(dirs + used, sizeof(dirs) - used,
+					 "%s%s", i ? ":" : "", n->search[i]);
+			if (k < 0)
+				break;
+			used += (size_t)k;
+		}
+		diag_error(&n->diag, where->file, where->line, where->col,
+			   "unknown type '%s': no %s.so in the plugin path %s",
+			   type, type, dirs);
+		return NULL;
+	}
+	struct plugin_lib *lib = loader_open(path, type, err, sizeof(err));
+	if (!lib) {
+		diag_error(&n->diag, where->file, where->line, where->col, "%s",
+			   err);
+		return NULL;
+	}
+	struct plugin_lib **v = realloc(n->libs, (n->n_libs + 1) * sizeof(*v));
+	if (!v) {
+		loader_close(lib);
+		return NULL;
+	}
+	n->libs = v;
+	n->libs[n->n_libs++] = lib;
+	return lib;
+}
+
+static struct ockam_ctx *node_instance_new(struct node *n,
+					   const struct config_instance *ci,
+					   struct plugin_lib *lib)
+{
+	struct ockam_ctx *ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return NULL;
+	struct ockam_ctx **v = realloc(n->inst, (n->n_inst + 1) * sizeof(*v));
+	if (!v) {
+		free(ctx);
+		return NULL;
+	}
+	n->inst = v;
+	n->inst[n->n_inst++] = ctx;
+	ctx->node = n;
+	ctx->lib = lib;
+	ctx->cfg = ci;
+	ctx->name = ci->name;
+	return ctx;
+}
+
+static int node_instance_create(struct node *n, struct ockam_ctx *ctx)
+{
+	const struct ockam_plugin *d = ctx->lib->desc;
+	const struct ockam_opt *where = ctx->cfg->type_node;
+	unsigned before = n->diag.errors;
+	void *state = NULL;
+	int rc = d->create(services_table(), ctx, &state);
+	if (rc == 0 && n->diag.errors > before) {
+		/* Reported a problem but returned success: trust the report. */
+		d->destroy(state);
+		rc = -EINVAL;
+	}
+	if (rc < 0) {
+		/* Plugins report option errors themselves; say something
+		 * only if they did not. */
+		if (n->diag.errors == before)
+			diag_error(&n->diag, where->file, where->line,
+				   where->col, "%s '%s': create failed: %s",
+				   plugin_kind_name(d->kind), ctx->name,
+				   strerror(rc < 0 ? -rc : EINVAL));
+		loop_remove_owner(n->loop, ctx);
+		router_remove_owner(n->router, ctx);
+		return -EINVAL;
+	}
+	ctx->state = state;
+	ctx->created = 1;
+	return 0;
+}
+
+static int node_instance_start(struct node *n, struct ockam_ctx *ctx)
+{
+	const struct ockam_plugin *d = ctx->lib->desc;
+	int rc = d->start ? d->start(ctx->state) : 0;
+	if (rc < 0) {
+		log_write(OCKAM_LOG_ERROR, ctx->name, "failed to start: %s",
+			  strerror(-rc));
+		return rc;
+	}
+	ctx->started = 1;
+	return 0;
+}
+
+/* Workers get their YAML address before create, so a plugin's random
+ * addresses can never take it. */
+static int node_add_worker_address(struct node *n, struct ockam_ctx *ctx)
+{
+	int rc = router_address_add(n->router, ctx->name, services_deliver,
+				    ctx, NULL);
+	if (rc < 0) {
+		const struct ockam_opt *k = ctx->cfg->node;
+		diag_error(&n->diag, k->file, k->line, k->col,
+			   "cannot use worker address '%s': %s", ctx->name,
+			   strerror(-rc));
+	}
+	return rc;
+}
+
+static void node_on_signal(void *data, int signo)
+{
+	struct node *n = data;
+	log_write(OCKAM_LOG_INFO, "node", "received %s, stopping",
+		  signo == SIGINT ? "SIGINT" : "SIGTERM");
+	node_quit(n, 0);
+}
+
+struct node *node_create(const struct node_args *args, int *exit_code)
+{
+	*exit_code = 1;
+	if (sodium_init() < 0) {
+		log_write(OCKAM_LOG_ERROR, "node", "libsodium failed to start");
+		return NULL;
+	}
+	struct node *n = calloc(1, sizeof(*n));
+	if (!n)
+		return NULL;
+	diag_init(&n->diag, args->diag_echo);
+	n->check_only = args->check_only;
+
+	n->cfg = config_load(args->config_path, &n->diag);
+	if (!n->cfg) {
+		*exit_code = 2;
+		goto fail;
+	}
+	log_set_node(n->cfg->node_name);
+	if (args->log_level >= 0)
+		log_set_level(args->log_level);
+	else if (n->cfg->log_level >= 0)
+		log_set_level(n->cfg->log_level);
+	n->loop = loop_create();
+	n->router = router_create(ROUTER_QUEUE_DEFAULT);
+	n->search = loader_search_path(n->cfg->plugin_dirs,
+				       n->cfg->n_plugin_dirs);
+	if (!n->loop || !n->router || !n->search)
+		goto fail;
+	loop_set_idle(n->loop, router_drain, n->router);
+
+	/* Load every plugin first, so all missing or broken ones are
+	 * reported together. */
+	const struct config *c = n->cfg;
+	for (size_t i = 0; i < c->n_transports; i++) {
+		const struct config_instance *ci = &c->transports[i];
+		struct plugin_lib *lib = node_plugin(n, ci->type, ci->type_node);
+		if (lib && lib->desc->kind != OCKAM_PLUGIN_TRANSPORT)
+			diag_error(&n->diag, ci->type_node->file,
+				   ci->type_node->line, ci->type_node->col,
+				   "'%s' is a %s plugin, not a transport: declare it under workers:",
+				   ci->type, plugin_kind_name(lib->desc->kind));
+	}
+	for (size_t i = 0; i < c->n_workers; i++) {
+		const struct config_instance *ci = &c->workers[i];
+		struct plugin_lib *lib = node_plugin(n, ci->type, ci->type_node);
+		if (lib && lib->desc->kind == OCKAM_PLUGIN_TRANSPORT)
+			diag_error(&n->diag, ci->type_node->file,
+				   ci->type_node->line, ci->type_node->col,
+				   "'%s' is a transport plugin, not a worker: declare it under transports:",
+				   ci->type);
+	}
+	if (n->diag.errors) {
+		*exit_code = 2;
+		goto fail;
+	}
+
+	/* Transports are created and started before any worker, so workers
+	 * can parse routes naming them and send from their own start. */
+	for (size_t i = 0; i < c->n_transports; i++) {
+		const struct config_instance *ci = &c->transports[i];
+		struct ockam_ctx *ctx =
+			node_instance_new(n, ci, node_plugin(n, ci->type, NULL));
+		if (!ctx || node_instance_create(n, ctx) < 0) {
+			*exit_code = ctx ? 2 : 1;
+			goto fail;
+		}
+	}
+	if (!n->check_only)
+		for (size_t i = 0; i < n->n_inst; i++)
+			if (node_instance_start(n, n->inst[i]) < 0)
+				goto fail;
+
+	for (size_t i = 0; i < c->n_workers; i++) {
+		const struct config_instance *ci = &c->workers[i];
+		struct ockam_ctx *ctx =
+			node_instance_new(n, ci, node_plugin(n, ci->type, NULL));
+		if (!ctx)
+			goto fail;
+		if (node_add_worker_address(n, ctx) < 0 ||
+		    node_instance_create(n, ctx) < 0) {
+			*exit_code = 2;
+			goto fail;
+		}
+	}
+	int app_failed = 0;
+	n->app = app_create(n, &app_failed);
+	if (app_failed || n->diag.errors) {
+		*exit_code = 2;
+		goto fail;
+	}
+	*exit_code = 0;
+	return n;
+fail:
+	node_destroy(n);
+	return NULL;
+}
+
+int node_start(struct node *n)
+{
+	if (n->check_only)
+		return 0;
+	for (size_t i = 0; i < n->n_inst; i++)
+		if (!n->inst[i]->started && node_instance_start(n, n->inst[i]) < 0)
+			return -1;
+	if (!loop_add_signal(n->loop, SIGINT, node_on_signal, n, n) ||
+	    !loop_add_signal(n->loop, SIGTERM, node_on_signal, n, n))
+		return -1;
+	log_write(OCKAM_LOG_INFO, "node", "node %s ready (%zu transports, %zu workers)",
+		  n->cfg->node_name, n->cfg->n_transports, n->cfg->n_workers);
+	if (n->app && app_start(n->app) < 0)
+		return -1;
+	return 0;
+}
+
+int node_run(struct node *n)
+{
+	int rc = loop_run(n->loop);
+	if (rc < 0) {
+		log_write(OCKAM_LOG_ERROR, "node", "event loop failed: %s",
+			  strerror(-rc));
+		return 1;
+	}
+	return n->exit_code;
+}
+
+void node_destroy(struct node *n)
+{
+	if (!n)
+		return;
+	app_destroy(n->app);
+	for (size_t i = n->n_inst; i-- > 0;) {
+		struct ockam_ctx *ctx = n->inst[i];
+		if (ctx->started && ctx->lib->desc->stop)
+			ctx->lib->desc->stop(ctx->state);
+		ctx->started = 0;
+	}
+	for (size_t i = n->n_inst; i-- > 0;) {
+		struct ockam_ctx *ctx = n->inst[i];
+		if (ctx->created)
+			ctx->lib->desc->destroy(ctx->state);
+		/* Whatever the plugin forgot is removed for it. */
+		if (n->loop)
+			loop_remove_owner(n->loop, ctx);
+		if (n->router)
+			router_remove_owner(n->router, ctx);
+		free(ctx);
+	}
+	free(n->inst);
+	if (n->loop)
+		loop_remove_owner(n->loop, n);
+	loop_destroy(n->loop);
+	router_destroy(n->router);
+	for (size_t i = n->n_libs; i-- > 0;)
+		loader_close(n->libs[i]);
+	free(n->libs);
+	loader_search_path_free(n->search);
+	config_free(n->cfg);
+	diag_free(&n->diag);
+	free(n);
+}

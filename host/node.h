@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A node: one YAML file's plugins and instances, one loop, one router.
+ * main.c is a thin shim over this; tests drive it directly.
+ *
+ * Lifecycle: node_create (load config, load plugins, create transports and
+ * start them, then create workers: any error is reported as file:line:col
+ * and nothing keeps running) -> node_start (start workers, send the YAML's
+ * messages) -> node_run -> node_destroy (stop in reverse order of start,
+ * destroy in reverse order of create, free everything).
+ */
+#ifndef OCKAM_HOST_NODE_H
+#define OCKAM_HOST_NODE_H
+
+#include <stdio.h>
+
+#include <ockam/plugin.h>
+
+#include "config.h"
+#include "diag.h"
+#include "loader.h"
+
+struct app;
+struct loop;
+struct router;
+
+/* One plugin instance; the plugin sees it as an opaque ctx. */
+struct ockam_ctx {
+	struct node *node;
+	struct plugin_lib *lib;
+	const struct config_instance *cfg;
+	const char *name; /* address (workers) or type (transports) */
+	void *state;
+	int created, started;
+};
+
+struct node {
+	struct config *cfg;
+	struct diag diag;
+	struct loop *loop;
+	struct router *router;
+	char **search;
+	struct plugin_lib **libs;
+	size_t n_libs;
+	struct ockam_ctx **inst; /* in creation order */
+	size_t n_inst;
+	struct app *app;
+	int exit_code;
+	int check_only;
+};
+
+struct node_args {
+	const char *config_path;
+	int check_only;  /* load, create and validate; start nothing */
+	FILE *diag_echo; /* where config errors go (stderr), or NULL */
+	int log_level;   /* forced by the command line or OCKAM_LOG; -1: the config's */
+};
+
+/* Returns NULL on failure; *exit_code is then 2 (bad configuration) or 1. */
+struct node *node_create(const struct node_args *args, int *exit_code);
+int node_start(struct node *n);
+/* Run until a signal or, with messages and after_messages: exit, until
+ * they are answered.  Returns the process exit code. */
+int node_run(struct node *n);
+void node_destroy(struct node *n);
+
+/* Ask the loop to stop after the current callback with `code`. */
+void node_quit(struct node *n, int code);
+
+/* Resolve a route node (a list, or a name under routes:) into `out`;
+ * errors are reported at their position.  0 or -EINVAL. */
+int node_route_resolve(struct node *n, const struct ockam_opt *o,
+		       struct ockam_route *out);
+
+/* The services table handed to plugins (services.c). */
+const struct ockam_host *services_table(void);
+/* Deliver a routed message to an instance (router callback). */
+int services_deliver(void *owner, void *addr_data,
+		     const struct ockam_message *msg);
+
+#endif

@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "router.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "log.h"
+#include "route_text.h"
+
+/* Slot buffers above this size are freed after delivery, so one burst of
+ * large messages does not pin memory in every slot for ever. */
+#define SLOT_KEEP_MAX (64u * 1024u)
+/* Deliveries per idle call, so fds get their turn under load. */
+#define DRAIN_BATCH 256
+/* The largest message the local queue takes (the TCP maximum). */
+#define ROUTER_MSG_MAX (16u * 1024u * 1024u)
+
+struct entry {
+	struct entry *next;
+	router_deliver_fn fn;
+	void *owner;
+	void *data;
+	uint8_t len;
+	char name[ROUTER_NAME_MAX + 1];
+};
+
+struct transport {
+	ockam_transport_send_fn fn;
+	void *data;
+	void *owner;
+	char scheme[16];
+};
+
+struct slot {
+	uint8_t *buf;
+	size_t cap, len;
+	uint32_t flags;
+	char identifier[OCKAM_IDENTIFIER_MAX];
+};
+
+struct router {
+	struct entry **buckets;
+	size_t nbuckets, count;
+	struct transport transports[256];
+	struct slot *slots;
+	size_t nslots, head, queued;
+	struct ockam_message scratch; /* the message being delivered */
+	struct router_stats stats;
+	struct log_limit lim_unknown, lim_full, lim_handler, lim_size;
+};
+
+static uint64_t name_hash(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (size_t i = 0; i < n; i++) {
+		h ^= (uint8_t)s[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+int router_name_valid(const char *name, size_t len)
+{
+	if (len == 0 || len > ROUTER_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+		      c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+struct router *router_create(size_t queue_slots)
+{
+	struct router *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->nbuckets = 64;
+	r->buckets = calloc(r->nbuckets, sizeof(*r->buckets));
+	r->nslots = queue_slots ? queue_slots : ROUTER_QUEUE_DEFAULT;
+	r->slots = calloc(r->nslots, sizeof(*r->slots));
+	if (!r->buckets || !r->slots) {
+		router_destroy(r);
+		return NULL;
+	}
+	return r;
+}
+
+void router_destroy(struct router *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; r->buckets && i < r->nbuckets; i++) {
+		struct entry *e = r->buckets[i];
+		while (e) {
+			struct entry *next = e->next;
+			free(e);
+			e = next;
+		}
+	}
+	free(r->buckets);
+	for (size_t i = 0; r->slots && i < r->nslots; i++)
+		free(r->slots[i].buf);
+	free(r->slots);
+	free(r);
+}
+
+static struct entry **entry_find(const struct router *r, const char *name,
+				 size_t len)
+{
+	struct entry **p = &r->buckets[name_hash(name, len) & (r->nbuckets - 1)];
+	for (; *p; p = &(*p)->next)
+		if ((*p)->len == len && memcmp((*p)->name, name, len) == 0)
+			return p;
+	return p;
+}
+
+static void table_grow(struct router *r)
+{
+	size_t n = r->nbuckets * 2;
+	struct entry **b = calloc(n, sizeof(*b));
+	if (!b)
+		return; /* keep the old table: longer chains, still correct */
+	for (size_t i = 0; i < r->nbuckets; i++) {
+		struct entry *e = r->buckets[i];
+		while (e) {
+			struct entry *next = e->next;
+			size_t k = name_hash(e->name, e->len) & (n - 1);
+			e->next = b[k];
+			b[k] = e;
+			e = next;
+		}
+	}
+	free(r->buckets);
+	r->buckets = b;
+	r->nbuckets = n;
+}
+
+int router_address_add(struct router *r, const char *name,
+		       router_deliver_fn fn, void *owner, void *addr_data)
+{
+	size_t len = strlen(name);
+	if (!router_name_valid(name, len))
+		return -EINVAL;
+	struct entry **p = entry_find(r, name, len);
+	if (*p)
+		return -EEXIST;
+	struct entry *e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	memcpy(e->name, name, len);
+	e->len = (uint8_t)len;
+	e->fn = fn;
+	e->owner = owner;
+	e->data = addr_data;
+	*p = e;
+	if (++r->count > r->nbuckets * 3 / 4)
+		table_grow(r);
+	return 0;
+}
+
+int router_address_remove(struct router *r, const char *name, void *owner)
+{
+	struct entry **p = entry_find(r, name, strlen(name));
+	if (!*p)
+		return -ENOENT;
+	if ((*p)->owner != owner)
+		return -EPERM;
+	struct entry *e = *p;
+	*p = e->next;
+	free(e);
+	r->count--;
+	return 0;
+}
+
+void router_remove_owner(struct router *r, void *owner)
+{
+	for (size_t i = 0; i < r->nbuckets; i++) {
+		struct entry **p = &r->buckets[i];
+		while (*p) {
+			if ((*p)->owner == owner) {
+				struct entry *e = *p;
+				*p = e->next;
+				free(e);
+				r->count--;
+			} else {
+				p = &(*p)->next;
+			}
+		}
+	}
+	for (size_t t = 0; t < 256; t++)
+		if (r->transports[t].fn && r->transports[t].owner == owner)
+			memset(&r->transports[t], 0, sizeof(r->transports[t]));
+}
+
+int router_address_exists(const struct router *r, const char *name,
+			  size_t len)
+{
+	return *entry_find(r, name, len) != NULL;
+}
+
+int router_transport_add(struct router *r, uint8_t type, const char *scheme,
+			 ockam_transport_send_fn fn, void *data, void *owner)
+{
+	if (type == OCKAM_ADDR_LOCAL || !fn || !scheme)
+		return -EINVAL;
+	size_t slen = strlen(scheme);
+	if (slen == 0 || slen >= sizeof(r->transports[0].scheme) ||
+	    !router_name_valid(scheme, slen) || strchr(scheme, '.'))
+		return -EINVAL;
+	if (r->transports[type].fn)
+		return -EEXIST;
+	if (router_scheme_type(r, scheme, slen) >= 0)
+		return -EEXIST;
+	struct transport *t = &r->transports[type];
+	t->fn = fn;
+	t->data = data;
+	t->owner = owner;
+	memcpy(t->scheme, scheme, slen + 1);
+	return 0;
+}
+
+const char *router_scheme(const struct router *r, uint8_t type)
+{
+	return r->transports[type].fn ? r->transports[type].scheme : NULL;
+}
+
+int router_scheme_type(const struct router *r, const char *scheme, size_t len)
+{
+	for (int t = 1; t < 256; t++) {
+		const struct transport *tr = &r->transports[t];
+		if (tr->fn && strlen(tr->scheme) == len &&
+		    memcmp(tr->scheme, scheme, len) == 0)
+			return t;
+	}
+	return -1;
+}
+
+void router_schemes_list(const struct router *r, char *buf, size_t len)
+{
+	size_t used = 0;
+	if (len)
+		buf[0] = '\0';
+	for (int t = 1; t < 256 && len; t++) {
+		if (!r->transports[t].fn)
+			continue;
+		int n = snprintf(buf + used, len - used, "%s%s",
+				 used ? ", " : "", r->transports[t].scheme);
+		if (n < 0 || (size_t)n >= len - used)
+			break;
+		used += (size_t)n;
+	}
+}
+
+static int send_local(struct router *r, const char *sender,
+		      const struct ockam_message *msg, int may_secure)
+{
+	const struct ockam_addr *to = &msg->onward.hop[0];
+	char route[512];
+
+	if (!*entry_find(r, (const char *)to->data, to->len)) {
+		r->stats.dropped_unknown++;
+		route_text_format(r, &msg->ret, route, sizeof(route));
+		char name[OCKAM_ADDR_MAX * 4 + 8];
+		addr_text_format(r, to, name, sizeof(name));
+		log_limited(&r->lim_unknown, OCKAM_LOG_WARN, "router",
+			    "no worker at address '%s'; dropped message from %s (return route %s)",
+			    name, sender, route);
+		return -EHOSTUNREACH;
+	}
+	if (r->queued == r->nslots) {
+		r->stats.dropped_full++;
+		log_limited(&r->lim_full, OCKAM_LOG_WARN, "router",
+			    "local queue full (%zu messages); dropped message from %s",
+			    r->nslots, sender);
+		return -ENOBUFS;
+	}
+	size_t need = codec_encoded_size(msg);
+	if (need > ROUTER_MSG_MAX) {
+		log_limited(&r->lim_size, OCKAM_LOG_WARN, "router",
+			    "message from %s is %zu bytes, over the %u byte maximum; dropped",
+			    sender, need, ROUTER_MSG_MAX);
+		return -EMSGSIZE;
+	}
+	struct slot *s = &r->slots[(r->head + r->queued) % r->nslots];
+	if (s->cap < need) {
+		uint8_t *b = realloc(s->buf, need);
+		if (!b)
+			return -ENOMEM;
+		s->buf = b;
+		s->cap = need;
+	}
+	s->len = codec_encode(msg, s->buf, s->cap);
+	s->flags = may_secure ? msg->flags : msg->flags & ~OCKAM_MSG_SECURE;
+	if (s->flags & OCKAM_MSG_SECURE)
+		memcpy(s->identifier, msg->identifier, sizeof(s->identifier));
+	else
+		s->identifier[0] = '\0';
+	s->identifier[sizeof(s->identifier) - 1] = '\0';
+	r->queued++;
+	return 0;
+}
+
+int router_send(struct router *r, const char *sender,
+		const struct ockam_message *msg, int may_secure)
+{
+	if (msg->onward.count == 0) {
+		log_limited(&r->lim_unknown, OCKAM_LOG_WARN, "router",
+			    "message from %s has an empty onward route; dropped",
+			    sender);
+		return -EINVAL;
+	}
+	if (msg->onward.count > OCKAM_ROUTE_MAX ||
+	    msg->ret.count > OCKAM_ROUTE_MAX)
+		return -EINVAL;
+	uint8_t type = msg->onward.hop[0].type;
+	if (type == OCKAM_ADDR_LOCAL)
+		return send_local(r, sender, msg, may_secure);
+
+	struct transport *t = &r->transports[type];
+	if (!t->fn) {
+		char name[OCKAM_ADDR_MAX * 4 + 8];
+		r->stats.dropped_unknown++;
+		addr_text_format(r, &msg->onward.hop[0], name, sizeof(name));
+		log_limited(&r->lim_unknown, OCKAM_LOG_WARN, "router",
+			    "no transport for address '%s'; dropped message from %s",
+			    name, sender);
+		return -EHOSTUNREACH;
+	}
+	r->stats.transport_sent++;
+	/* The transport logs its own failures (it knows the details). */
+	return t->fn(t->data, msg);
+}
+
+int router_drain(void *router)
+{
+	struct router *r = router;
+	for (int n = 0; n < DRAIN_BATCH && r->queued; n++) {
+		struct slot *s = &r->slots[r->head];
+		struct ockam_message *m = &r->scratch;
+		/* Slots hold what codec_encode wrote: decoding cannot fail
+		 * unless memory was corrupted, which the check still catches. */
+		if (codec_decode(s->buf, s->len, m) == 0) {
+			m->flags = s->flags;
+			memcpy(m->identifier, s->identifier,
+			       sizeof(m->identifier));
+			const struct ockam_addr *to = &m->onward.hop[0];
+			struct entry *e =
+				*entry_find(r, (const char *)to->data, to->len);
+			if (!e) {
+				/* Removed since it was queued. */
+				r->stats.dropped_unknown++;
+				log_write(OCKAM_LOG_DEBUG, "router",
+					  "address '%.*s' went away; dropped a queued message",
+					  to->len, (const char *)to->data);
+			} else {
+				/* The handler may remove (free) its own
+				 * entry: keep the name for the log line. */
+				char name[ROUTER_NAME_MAX + 1];
+				memcpy(name, e->name, sizeof(name));
+				r->stats.delivered++;
+				int rc = e->fn(e->owner, e->data, m);
+				if (rc < 0)
+					log_limited(&r->lim_handler,
+						    OCKAM_LOG_WARN, "router",
+						    "worker '%s' failed to handle a message: %s",
+						    name, strerror(-rc));
+			}
+		}
+		/* The handler may have queued more; this slot is still ours
+		 * until now because `queued` counted it. */
+		s = &r->slots[r->head];
+		if (s->cap > SLOT_KEEP_MAX) {
+			free(s->buf);
+			s->buf = NULL;
+			s->cap = 0;
+		}
+		s->len = 0;
+		r->head = (r->head + 1) % r->nslots;
+		r->queued--;
+	}
+	return r->queued != 0;
+}
+
+void router_stats_get(const struct router *r, struct router_stats *out)
+{
+	*out = r->stats;
+	out->queued = r->queued;
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The router: local addresses, transports by address type, and the bounded
+ * queue of local deliveries.
+ *
+ * Local delivery is asynchronous, like a mailbox: router_send() encodes the
+ * message into a reused queue slot and the loop's idle hook delivers it
+ * after the current callback returns.  So a handler never re-enters itself
+ * and a full queue pushes back on the sender (-ENOBUFS).  Transport sends
+ * are synchronous calls into the transport, which owns its own buffers.
+ */
+#ifndef OCKAM_HOST_ROUTER_H
+#define OCKAM_HOST_ROUTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ockam/host.h>
+
+#define ROUTER_NAME_MAX 64
+#define ROUTER_QUEUE_DEFAULT 1024
+
+struct router;
+
+/* Deliver `msg` to the owner of an address. */
+typedef int (*router_deliver_fn)(void *owner, void *addr_data,
+				 const struct ockam_message *msg);
+
+struct router *router_create(size_t queue_slots);
+void router_destroy(struct router *r);
+
+/* Names: [A-Za-z0-9_.-]{1,ROUTER_NAME_MAX}. */
+int router_name_valid(const char *name, size_t len);
+
+int router_address_add(struct router *r, const char *name,
+		       router_deliver_fn fn, void *owner, void *addr_data);
+/* -ENOENT if absent, -EPERM if `owner` does not own it. */
+int router_address_remove(struct router *r, const char *name, void *owner);
+void router_remove_owner(struct router *r, void *owner);
+int router_address_exists(const struct router *r, const char *name,
+			  size_t len);
+
+int router_transport_add(struct router *r, uint8_t type, const char *scheme,
+			 ockam_transport_send_fn fn, void *data, void *owner);
+/* Scheme <-> type; NULL / -1 if unknown. */
+const char *router_scheme(const struct router *r, uint8_t type);
+int router_scheme_type(const struct router *r, const char *scheme,
+		       size_t len);
+/* Comma-separated registered schemes, for error messages. */
+void router_schemes_list(const struct router *r, char *buf, size_t len);
+
+/* Route `msg` from `sender` (a name for log lines).  Failures the router
+ * detects are logged here, once (rate-limited); transports log their own.
+ * OCKAM_MSG_SECURE survives only if `may_secure`.  Returns 0 or -errno. */
+int router_send(struct router *r, const char *sender,
+		const struct ockam_message *msg, int may_secure);
+
+/* Deliver queued messages (at most a batch); returns nonzero if more are
+ * queued.  Used as the loop's idle hook. */
+int router_drain(void *router);
+
+/* Counters, for tests and status. */
+struct router_stats {
+	uint64_t delivered;
+	uint64_t dropped_unknown;
+	uint64_t dropped_full;
+	uint64_t transport_sent;
+	size_t queued;
+};
+void router_stats_get(const struct router *r, struct router_stats *out);
+
+#endif

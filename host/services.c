@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * struct ockam_host: the host's services as plugins see them.  Each entry is
+ * a thin adapter from a plugin instance (ctx) to the router, the loop, the
+ * log or the options tree.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "codec.h"
+#include "log.h"
+#include "loop.h"
+#include "node.h"
+#include "opt.h"
+#include "route_text.h"
+#include "router.h"
+
+int services_deliver(void *owner, void *addr_data,
+		     const struct ockam_message *msg)
+{
+	struct ockam_ctx *ctx = owner;
+	return ctx->lib->desc->handle_message(ctx->state, addr_data, msg);
+}
+
+static int svc_send(struct ockam_ctx *ctx, const struct ockam_message *msg)
+{
+	int may_secure = ctx->lib->desc->kind == OCKAM_PLUGIN_SECURE_CHANNEL;
+	return router_send(ctx->node->router, ctx->name, msg, may_secure);
+}
+
+static int svc_address_add(struct ockam_ctx *ctx, const char *name,
+			   void *addr_data)
+{
+	return router_address_add(ctx->node->router, name, services_deliver,
+				  ctx, addr_data);
+}
+
+static int svc_address_remove(struct ockam_ctx *ctx, const char *name)
+{
+	return router_address_remove(ctx->node->router, name, ctx);
+}
+
+static int svc_address_add_random(struct ockam_ctx *ctx, const char *prefix,
+				  void *addr_data, char *out, size_t out_len)
+{
+	for (int attempt = 0; attempt < 4; attempt++) {
+		uint8_t rnd[8];
+		char hex[17];
+		randombytes_buf(rnd, sizeof(rnd));
+		sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
+		int n = snprintf(out, out_len, "%s.%s", prefix, hex);
+		if (n < 0 || (size_t)n >= out_len)
+			return -ENAMETOOLONG;
+		int rc = svc_address_add(ctx, out, addr_data);
+		if (rc != -EEXIST)
+			return rc;
+	}
+	return -EEXIST;
+}
+
+static int svc_transport_register(struct ockam_ctx *ctx, uint8_t type,
+				  const char *scheme,
+				  ockam_transport_send_fn fn, void *data)
+{
+	return router_transport_add(ctx->node->router, type, scheme, fn, data,
+				    ctx);
+}
+
+static struct ockam_source *svc_fd_add(struct ockam_ctx *ctx, int fd,
+				       uint32_t events, ockam_fd_fn fn,
+				       void *data)
+{
+	return loop_add_fd(ctx->node->loop, fd, events, fn, data, ctx);
+}
+
+static struct ockam_source *svc_timer_add(struct ockam_ctx *ctx, uint64_t ms,
+					  ockam_timer_fn fn, void *data)
+{
+	return loop_add_timer(ctx->node->loop, ms, fn, data, ctx);
+}
+
+static int svc_timer_update(struct ockam_source *src, uint64_t ms)
+{
+	/* The public API says 0 disarms; the loop says UINT64_MAX. */
+	return loop_update_timer(src, ms ? ms : UINT64_MAX);
+}
+
+static void svc_log(struct ockam_ctx *ctx, enum ockam_log_level level,
+		    const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_vwrite((int)level, ctx ? ctx->name : "plugin", fmt, ap);
+	va_end(ap);
+}
+
+static int svc_log_enabled(struct ockam_ctx *ctx, enum ockam_log_level level)
+{
+	return (int)level <= log_get_level();
+}
+
+static const struct ockam_opt *svc_opt_root(struct ockam_ctx *ctx)
+{
+	return ctx->cfg ? ctx->cfg->options : NULL;
+}
+
+static enum ockam_opt_kind svc_opt_kind(const struct ockam_opt *o)
+{
+	return o ? o->kind : 0;
+}
+
+static const struct ockam_opt *svc_opt_get(const struct ockam_opt *o,
+					   const char *key)
+{
+	return o ? opt_get(o, key) : NULL;
+}
+
+static size_t svc_opt_count(const struct ockam_opt *o)
+{
+	return o && o->kind != OCKAM_OPT_SCALAR ? o->count : 0;
+}
+
+static const struct ockam_opt *svc_opt_at(const struct ockam_opt *o, size_t i)
+{
+	if (!o || o->kind == OCKAM_OPT_SCALAR || i >= o->count)
+		return NULL;
+	return o->items[i];
+}
+
+static const char *svc_opt_key_at(const struct ockam_opt *o, size_t i)
+{
+	if (!o || o->kind != OCKAM_OPT_MAP || i >= o->count)
+		return NULL;
+	return o->keys[i]->str;
+}
+
+static const char *svc_opt_str(const struct ockam_opt *o)
+{
+	return o && o->kind == OCKAM_OPT_SCALAR ? o->str : NULL;
+}
+
+static int ctx_verror(struct ockam_ctx *ctx, const struct ockam_opt *o,
+		      const char *fmt, va_list ap)
+{
+	if (!o && ctx->cfg)
+		o = ctx->cfg->node;
+	const char *file = o ? o->file : ctx->node->cfg->path;
+	diag_verror(&ctx->node->diag, file, o ? o->line : 0, o ? o->col : 0,
+		    fmt, ap);
+	return -EINVAL;
+}
+
+static int svc_opt_error(struct ockam_ctx *ctx, const struct ockam_opt *o,
+			 const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = ctx_verror(ctx, o, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static int svc_opt_check_keys(struct ockam_ctx *ctx, const struct ockam_opt *o,
+			      const char *const *allowed)
+{
+	if (!o)
+		return 0;
+	char what[128];
+	snprintf(what, sizeof(what), "the options of '%s'", ctx->name);
+	if (opt_expect(o, OCKAM_OPT_MAP, what, &ctx->node->diag) < 0)
+		return -EINVAL;
+	return opt_check_keys(o, allowed, what, &ctx->node->diag) ? -EINVAL : 0;
+}
+
+static int svc_opt_get_str(struct ockam_ctx *ctx, const struct ockam_opt *o,
+			   const char *key, const char **out)
+{
+	const struct ockam_opt *v = svc_opt_get(o, key);
+	if (!v)
+		return 0;
+	if (opt_expect(v, OCKAM_OPT_SCALAR, key, &ctx->node->diag) < 0)
+		return -EINVAL;
+	*out = v->str;
+	return 0;
+}
+
+static int svc_opt_get_bool(struct ockam_ctx *ctx, const struct ockam_opt *o,
+			    const char *key, int *out)
+{
+	const struct ockam_opt *v = svc_opt_get(o, key);
+	if (!v)
+		return 0;
+	return opt_to_bool(v, &ctx->node->diag, out) < 0 ? -EINVAL : 0;
+}
+
+static int svc_opt_get_u64(struct ockam_ctx *ctx, const struct ockam_opt *o,
+			   const char *key, uint64_t min, uint64_t max,
+			   uint64_t *out)
+{
+	const struct ockam_opt *v = svc_opt_get(o, key);
+	if (!v)
+		return 0;
+	return opt_to_u64(v, &ctx->node->diag, min, max, out) < 0 ? -EINVAL
+								   : 0;
+}
+
+static int svc_opt_get_duration_ms(struct ockam_ctx *ctx,
+				   const struct ockam_opt *o, const char *key,
+				   uint64_t *out)
+{
+	const struct ockam_opt *v = svc_opt_get(o, key);
+	if (!v)
+		return 0;
+	return opt_to_duration_ms(v, &ctx->node->diag, out) < 0 ? -EINVAL : 0;
+}
+
+static int svc_opt_get_size(struct ockam_ctx *ctx, const struct ockam_opt *o,
+			    const char *key, uint64_t max, uint64_t *out)
+{
+	const struct ockam_opt *v = svc_opt_get(o, key);
+	if (!v)
+		return 0;
+	return opt_to_size(v, &ctx->node->diag, max, out) < 0 ? -EINVAL : 0;
+}
+
+static int svc_opt_get_route(struct ockam_ctx *ctx, const struct ockam_opt *o,
+			     const char *key, struct ockam_route *out)
+{
+	const struct ockam_opt *v = svc_opt_get(o, key);
+	if (!v)
+		return 0;
+	return node_route_resolve(ctx->node, v, out);
+}
+
+static int svc_addr_parse(struct ockam_ctx *ctx, const char *text,
+			  struct ockam_addr *out)
+{
+	char err[256];
+	return addr_text_parse(ctx->node->router, text, out, err, sizeof(err));
+}
+
+static size_t svc_route_format(struct ockam_ctx *ctx,
+			       const struct ockam_route *r, char *buf,
+			       size_t len)
+{
+	return route_text_format(ctx ? ctx->node->router : NULL, r, buf, len);
+}
+
+static const char *svc_node_name(struct ockam_ctx *ctx)
+{
+	return ctx->node->cfg->node_name;
+}
+
+static const char *svc_instance_name(struct ockam_ctx *ctx)
+{
+	return ctx->name;
+}
+
+static int svc_path_resolve(struct ockam_ctx *ctx, const char *path, char *out,
+			    size_t out_len)
+{
+	int n;
+	if (path[0] == '/' || !ctx->node->cfg->dir)
+		n = snprintf(out, out_len, "%s", path);
+	else
+		n = snprintf(out, out_len, "%s/%s", ctx->node->cfg->dir, path);
+	return n < 0 || (size_t)n >= out_len ? -ENAMETOOLONG : 0;
+}
+
+static const struct ockam_host services = {
+	.abi_version = OCKAM_HOST_ABI_VERSION,
+	.struct_size = sizeof(struct ockam_host),
+	.send = svc_send,
+	.address_add = svc_address_add,
+	.address_remove = svc_address_remove,
+	.address_add_random = svc_address_add_random,
+	.transport_register = svc_transport_register,
+	.fd_add = svc_fd_add,
+	.fd_update = loop_update_fd,
+	.timer_add = svc_timer_add,
+	.timer_update = svc_timer_update,
+	.source_remove = loop_remove,
+	.now_ms = loop_now_ms,
+	.log = svc_log,
+	.log_enabled = svc_log_enabled,
+	.opt_root = svc_opt_root,
+	.opt_kind = svc_opt_kind,
+	.opt_get = svc_opt_get,
+	.opt_count = svc_opt_count,
+	.opt_at = svc_opt_at,
+	.opt_key_at = svc_opt_key_at,
+	.opt_str = svc_opt_str,
+	.opt_error = svc_opt_error,
+	.opt_check_keys = svc_opt_check_keys,
+	.opt_get_str = svc_opt_get_str,
+	.opt_get_bool = svc_opt_get_bool,
+	.opt_get_u64 = svc_opt_get_u64,
+	.opt_get_duration_ms = svc_opt_get_duration_ms,
+	.opt_get_size = svc_opt_get_size,
+	.opt_get_route = svc_opt_get_route,
+	.message_encoded_size = codec_encoded_size,
+	.message_encode = codec_encode,
+	.message_decode = codec_decode,
+	.addr_parse = svc_addr_parse,
+	.route_format = svc_route_format,
+	.node_name = svc_node_name,
+	.instance_name = svc_instance_name,
+	.path_resolve = svc_path_resolve,
+};
+
+const struct ockam_host *services_table(void)
+{
+	return &services;
+}
