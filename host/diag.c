@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Collected diagnostics; see diag.h.
+ */
+#include "diag.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void diag_init(struct diag *d, FILE *echo)
+{
+	d->text = NULL;
+	d->len = d->cap = 0;
+	d->errors = 0;
+	d->echo = echo;
+}
+
+void diag_free(struct diag *d)
+{
+	free(d->text);
+	d->text = NULL;
+	d->len = d->cap = 0;
+}
+
+/* Room for `extra` more bytes plus the NUL; 0 or -1 (out of memory). */
+static int diag_reserve(struct diag *d, size_t extra)
+{
+	size_t cap = d->cap ? d->cap : 256;
+	char *t;
+
+	if (d->len + extra + 1 <= d->cap)
+		return 0;
+	while (cap < d->len + extra + 1)
+		cap *= 2;
+	t = realloc(d->text, cap);
+	if (!t)
+		return -1;
+	d->text = t;
+	d->cap = cap;
+	return 0;
+}
+
+void diag_verror(struct diag *d, const char *file, unsigned line, unsigned col,
+		 const char *fmt, va_list ap)
+{
+	char prefix[64];
+	size_t plen = 0;
+	va_list aq;
+	int mlen;
+
+	d->errors++;
+	if (!file)
+		file = "<input>";
+	if (line && col)
+		plen = (size_t)snprintf(prefix, sizeof(prefix), ":%u:%u",
+					line, col);
+	else if (line)
+		plen = (size_t)snprintf(prefix, sizeof(prefix), ":%u", line);
+	prefix[plen] = '\0';
+
+	va_copy(aq, ap);
+	mlen = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
+	if (mlen < 0)
+		mlen = 0;
+
+	size_t flen = strlen(file);
+	size_t total = flen + plen + 2 + (size_t)mlen + 1; /* ": " and '\n' */
+
+	/* Out of memory: the error still counts and is still echoed. */
+	if (diag_reserve(d, total) < 0) {
+		if (d->echo) {
+			fprintf(d->echo, "%s%s: ", file, prefix);
+			vfprintf(d->echo, fmt, ap);
+			fputc('\n', d->echo);
+		}
+		return;
+	}
+	char *p = d->text + d->len;
+
+	memcpy(p, file, flen);
+	memcpy(p + flen, prefix, plen);
+	memcpy(p + flen + plen, ": ", 2);
+	vsnprintf(p + flen + plen + 2, (size_t)mlen + 1, fmt, ap);
+	p[total - 1] = '\n';
+	d->len += total;
+	d->text[d->len] = '\0';
+	if (d->echo) {
+		fwrite(p, 1, total, d->echo);
+		fflush(d->echo);
+	}
+}
+
+void diag_error(struct diag *d, const char *file, unsigned line, unsigned col,
+		const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_verror(d, file, line, col, fmt, ap);
+	va_end(ap);
+}
