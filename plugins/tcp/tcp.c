@@ -1,1 +1,368 @@
-/* tcp plugin: being written */
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The tcp transport: descriptor, options, lifecycle and listeners.
+ *
+ *   transports:
+ *     tcp:
+ *       listen: [127.0.0.1:4000]   # string or list; port 0 = ephemeral
+ *       max_message_size: 1MiB     # per frame body; at most 16 MiB
+ *       send_queue_limit: 4MiB     # queued bytes per connection
+ *       connect_timeout: 5s
+ */
+#include "tcp_internal.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ACCEPT_BATCH 64
+#define ACCEPT_RETRY_MS 100
+
+void tcp_log_limited(struct tcp *t, struct tcp_limit *lim,
+		     enum ockam_log_level level, const char *fmt, ...)
+{
+	char line[512];
+	uint64_t now = t->host->now_ms();
+	va_list ap;
+
+	if (lim->last_ms && now - lim->last_ms < 1000) {
+		lim->suppressed++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (lim->suppressed)
+		t->host->log(t->ctx, level, "%s (%u similar suppressed)", line,
+			     lim->suppressed);
+	else
+		t->host->log(t->ctx, level, "%s", line);
+	lim->last_ms = now ? now : 1;
+	lim->suppressed = 0;
+}
+
+/* ---- options ------------------------------------------------------ */
+
+static int listen_add(struct tcp *t, const struct ockam_opt *o)
+{
+	const struct ockam_host *h = t->host;
+	char host[TCP_KEY_MAX], port[8];
+	const char *s = h->opt_kind(o) == OCKAM_OPT_SCALAR ? h->opt_str(o) : NULL;
+	char **grown;
+
+	if (!s)
+		return h->opt_error(t->ctx, o,
+				    "listen: expected \"host:port\" strings");
+	if (tcp_addr_split(s, strlen(s), host, sizeof(host), port,
+			   sizeof(port)) < 0)
+		return h->opt_error(t->ctx, o,
+				    "listen: expected host:port like "
+				    "127.0.0.1:4000 or [::1]:4000, not '%s'",
+				    s);
+	grown = realloc(t->listen, (t->n_listen + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	t->listen = grown;
+	t->listen[t->n_listen] = strdup(s);
+	if (!t->listen[t->n_listen])
+		return -ENOMEM;
+	t->n_listen++;
+	return 0;
+}
+
+static int options_read(struct tcp *t)
+{
+	static const char *const keys[] = {"listen", "max_message_size",
+					   "send_queue_limit",
+					   "connect_timeout", NULL};
+	const struct ockam_host *h = t->host;
+	const struct ockam_opt *root = h->opt_root(t->ctx), *o;
+	uint64_t queue = UINT64_MAX; /* absent */
+	int rc = 0, r;
+	size_t i;
+
+	t->max_message = TCP_MAX_MESSAGE_DEFAULT;
+	t->connect_timeout_ms = TCP_CONNECT_TIMEOUT_DEFAULT;
+	if (!root)
+		goto defaults;
+	if (h->opt_kind(root) != OCKAM_OPT_MAP)
+		return h->opt_error(t->ctx, root, "tcp options must be a map");
+	if (h->opt_check_keys(t->ctx, root, keys) < 0)
+		rc = -EINVAL;
+
+	o = h->opt_get(root, "listen");
+	if (o && h->opt_kind(o) == OCKAM_OPT_LIST) {
+		for (i = 0; i < h->opt_count(o); i++)
+			if ((r = listen_add(t, h->opt_at(o, i))) < 0)
+				rc = r;
+	} else if (o) {
+		if ((r = listen_add(t, o)) < 0)
+			rc = r;
+	}
+
+	if (h->opt_get_size(t->ctx, root, "max_message_size",
+			    TCP_MAX_MESSAGE_LIMIT, &t->max_message) < 0)
+		rc = -EINVAL;
+	else if (t->max_message < TCP_MAX_MESSAGE_MIN)
+		rc = h->opt_error(t->ctx, h->opt_get(root, "max_message_size"),
+				  "max_message_size: %llu bytes is too small "
+				  "(at least %u)",
+				  (unsigned long long)t->max_message,
+				  TCP_MAX_MESSAGE_MIN);
+
+	if (h->opt_get_size(t->ctx, root, "send_queue_limit",
+			    TCP_SEND_QUEUE_LIMIT, &queue) < 0)
+		rc = -EINVAL;
+	else if (queue != UINT64_MAX &&
+		 queue < t->max_message + TCP_FRAME_HEADER)
+		/* A message that passes the size check must fit. */
+		rc = h->opt_error(t->ctx, h->opt_get(root, "send_queue_limit"),
+				  "send_queue_limit: %llu bytes is less than "
+				  "max_message_size + 4 (%llu)",
+				  (unsigned long long)queue,
+				  (unsigned long long)(t->max_message +
+						       TCP_FRAME_HEADER));
+
+	if (h->opt_get_duration_ms(t->ctx, root, "connect_timeout",
+				   &t->connect_timeout_ms) < 0)
+		rc = -EINVAL;
+	else if (t->connect_timeout_ms == 0)
+		rc = h->opt_error(t->ctx, h->opt_get(root, "connect_timeout"),
+				  "connect_timeout: must be more than 0");
+	if (rc < 0)
+		return rc;
+defaults:
+	if (queue == UINT64_MAX) {
+		queue = TCP_SEND_QUEUE_DEFAULT;
+		if (queue < t->max_message + TCP_FRAME_HEADER)
+			queue = t->max_message + TCP_FRAME_HEADER;
+	}
+	t->queue_limit = queue;
+	return 0;
+}
+
+/* ---- listeners ---------------------------------------------------- */
+
+static void listener_pause_end(void *data)
+{
+	struct tcp_listener *l = data;
+
+	l->t->host->fd_update(l->src, OCKAM_EV_READ);
+}
+
+static void listener_on_event(void *data, int fd, uint32_t events)
+{
+	struct tcp_listener *l = data;
+	struct tcp *t = l->t;
+	int i;
+
+	for (i = 0; i < ACCEPT_BATCH; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int c = accept4(fd, (struct sockaddr *)&ss, &sl,
+				SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (c >= 0) {
+			tcp_conn_accept(t, c, (struct sockaddr *)&ss, sl);
+			continue;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		if (errno == EINTR || errno == ECONNABORTED ||
+		    errno == EPROTO || errno == EPERM)
+			continue;
+		/* Out of fds or memory: the loop is level-triggered, so stop
+		 * watching for a moment instead of spinning. */
+		tcp_log_limited(t, &t->lim_accept, OCKAM_LOG_WARN,
+				"accept on %s failed: %s; pausing %d ms",
+				l->name, strerror(errno), ACCEPT_RETRY_MS);
+		if (!l->retry)
+			l->retry = t->host->timer_add(t->ctx, ACCEPT_RETRY_MS,
+						      listener_pause_end, l);
+		else
+			t->host->timer_update(l->retry, ACCEPT_RETRY_MS);
+		if (l->retry)
+			t->host->fd_update(l->src, 0);
+		return;
+	}
+}
+
+static int listener_open(struct tcp *t, const char *text,
+			 struct tcp_listener *l)
+{
+	struct addrinfo hints = {0}, *ai = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[TCP_KEY_MAX], port[8];
+	int fd = -1, one = 1, rc;
+
+	l->fd = -1;
+	l->t = t;
+	tcp_addr_split(text, strlen(text), host, sizeof(host), port,
+		       sizeof(port));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	rc = getaddrinfo(host, port, &hints, &ai);
+	if (rc != 0) {
+		t->host->log(t->ctx, OCKAM_LOG_ERROR,
+			     "cannot listen on %s: %s", text,
+			     rc == EAI_SYSTEM ? strerror(errno)
+					      : gai_strerror(rc));
+		return -EADDRNOTAVAIL;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+	    listen(fd, SOMAXCONN) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+		rc = -errno;
+		t->host->log(t->ctx, OCKAM_LOG_ERROR,
+			     "cannot listen on %s: %s", text, strerror(-rc));
+		goto fail;
+	}
+	l->src = t->host->fd_add(t->ctx, fd, OCKAM_EV_READ, listener_on_event,
+				 l);
+	if (!l->src) {
+		rc = -ENOMEM;
+		t->host->log(t->ctx, OCKAM_LOG_ERROR,
+			     "cannot listen on %s: cannot watch the socket",
+			     text);
+		goto fail;
+	}
+	freeaddrinfo(ai);
+	l->fd = fd;
+	tcp_addr_format((struct sockaddr *)&ss, sl, l->name, sizeof(l->name));
+	t->host->log(t->ctx, OCKAM_LOG_INFO, "listening on %s", l->name);
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	return rc;
+}
+
+static void listeners_close(struct tcp *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_listeners; i++) {
+		struct tcp_listener *l = &t->listeners[i];
+
+		if (l->retry)
+			t->host->source_remove(l->retry);
+		if (l->src)
+			t->host->source_remove(l->src);
+		if (l->fd >= 0)
+			close(l->fd); /* after source_remove: it needs the fd */
+	}
+	free(t->listeners);
+	t->listeners = NULL;
+	t->n_listeners = 0;
+}
+
+/* ---- lifecycle ---------------------------------------------------- */
+
+static void tcp_destroy(void *state);
+
+static int tcp_create(const struct ockam_host *host, struct ockam_ctx *ctx,
+		      void **state)
+{
+	struct tcp *t;
+	int rc;
+
+	if (host->abi_version != OCKAM_HOST_ABI_VERSION ||
+	    host->struct_size < sizeof(struct ockam_host))
+		return -ENOTSUP;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->host = host;
+	t->ctx = ctx;
+	rc = options_read(t);
+	if (rc < 0) {
+		tcp_destroy(t);
+		return rc;
+	}
+	*state = t;
+	return 0;
+}
+
+static int tcp_start(void *state)
+{
+	struct tcp *t = state;
+	size_t i;
+	int rc;
+
+	rc = t->host->transport_register(t->ctx, OCKAM_ADDR_TCP, "tcp",
+					 tcp_send, t);
+	if (rc < 0) {
+		t->host->log(t->ctx, OCKAM_LOG_ERROR,
+			     "cannot register the tcp transport: %s",
+			     strerror(-rc));
+		return rc;
+	}
+	if (t->n_listen) {
+		t->listeners = calloc(t->n_listen, sizeof(*t->listeners));
+		if (!t->listeners)
+			return -ENOMEM;
+	}
+	for (i = 0; i < t->n_listen; i++) {
+		rc = listener_open(t, t->listen[i], &t->listeners[i]);
+		t->n_listeners = i + 1;
+		if (rc < 0) {
+			listeners_close(t);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static void tcp_stop(void *state)
+{
+	struct tcp *t = state;
+
+	listeners_close(t);
+	tcp_conn_close_all(t, "node stopping");
+}
+
+static void tcp_destroy(void *state)
+{
+	struct tcp *t = state;
+	size_t i;
+
+	if (!t)
+		return;
+	/* Normally empty after stop; covers a host that skips stop. */
+	tcp_stop(t);
+	for (i = 0; i < t->n_listen; i++)
+		free(t->listen[i]);
+	free(t->listen);
+	free(t);
+}
+
+static const struct ockam_plugin tcp_plugin = {
+	.abi_version = OCKAM_PLUGIN_ABI_VERSION,
+	.struct_size = sizeof(struct ockam_plugin),
+	.name = "tcp",
+	.kind = OCKAM_PLUGIN_TRANSPORT,
+	.description = "TCP transport: length-prefixed frames, connect on "
+		       "demand",
+	.create = tcp_create,
+	.start = tcp_start,
+	.stop = tcp_stop,
+	.destroy = tcp_destroy,
+};
+
+OCKAM_PLUGIN_EXPORT const struct ockam_plugin *ockam_plugin_entry(void)
+{
+	return &tcp_plugin;
+}

@@ -1,0 +1,711 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Connections: connect on demand, buffers, framing, reads and writes.
+ *
+ * Every connection has one input and one output buffer, reused for its
+ * lifetime and grown up to a bound (one frame in, send_queue_limit out), so
+ * the hot path allocates nothing per message.
+ *
+ * Re-entrancy: delivering a received message with host->send() may call
+ * tcp_send() synchronously (a route that goes straight back out over TCP),
+ * and that may close any connection, including the one being read.  So a
+ * connection in its read path is marked busy and only unlinked when closed;
+ * its memory is freed when the read path unwinds.  While a read path runs,
+ * sends only queue (t->batching) and everything queued goes out in one
+ * write per connection at the end of the callback.
+ */
+#include "tcp_internal.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define OUT_INITIAL (16u << 10)
+/* Read at least this much at once when the buffer allows it. */
+#define READ_CHUNK (16u << 10)
+
+static uint32_t be32_get(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static void be32_put(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* ---- buffers ------------------------------------------------------ */
+
+static void buf_consume(struct tcp_buf *b, size_t n)
+{
+	b->off += n;
+	b->len -= n;
+	if (!b->len)
+		b->off = 0;
+}
+
+/* Make room for `n` more bytes after the data: compact first, then grow
+ * (doubling from `initial`) without ever exceeding `limit` in total. */
+static int buf_reserve(struct tcp_buf *b, size_t n, size_t initial,
+		       size_t limit)
+{
+	size_t cap;
+	uint8_t *p;
+
+	if (b->cap - b->off - b->len >= n)
+		return 0;
+	if (n > limit || b->len > limit - n)
+		return -ENOBUFS;
+	if (b->off) {
+		memmove(b->data, b->data + b->off, b->len);
+		b->off = 0;
+		if (b->cap - b->len >= n)
+			return 0;
+	}
+	cap = b->cap ? b->cap : initial;
+	while (cap < b->len + n)
+		cap = cap > limit / 2 ? limit : cap * 2;
+	if (cap > limit)
+		cap = limit;
+	p = realloc(b->data, cap);
+	if (!p)
+		return -ENOMEM;
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+/* ---- connection list and teardown --------------------------------- */
+
+static struct tcp_conn *conn_find(struct tcp *t, const void *key, size_t len)
+{
+	struct tcp_conn *c;
+
+	for (c = t->conns; c; c = c->next)
+		if (c->key_len == len && memcmp(c->key, key, len) == 0)
+			return c;
+	return NULL;
+}
+
+static struct tcp_conn *conn_new(struct tcp *t, const void *key, size_t len,
+				 int outbound)
+{
+	struct tcp_conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->t = t;
+	c->fd = -1;
+	c->outbound = outbound;
+	memcpy(c->key, key, len);
+	c->key[len] = '\0';
+	c->key_len = len;
+	c->next = t->conns;
+	if (t->conns)
+		t->conns->prev = c;
+	t->conns = c;
+	return c;
+}
+
+static void conn_free(struct tcp_conn *c)
+{
+	if (c->ai_list)
+		freeaddrinfo(c->ai_list);
+	free(c->in.data);
+	free(c->out.data);
+	free(c);
+}
+
+static void conn_unwatch(struct tcp_conn *c)
+{
+	const struct ockam_host *h = c->t->host;
+
+	if (c->timer)
+		h->source_remove(c->timer);
+	c->timer = NULL;
+	if (c->src)
+		h->source_remove(c->src);
+	c->src = NULL;
+	if (c->fd >= 0)
+		close(c->fd); /* after source_remove: it needs the fd */
+	c->fd = -1;
+	c->events = 0;
+}
+
+/* Log one line saying why and what was lost, then free the connection (or
+ * leave that to its read path if it is busy). */
+static void conn_close(struct tcp_conn *c, enum ockam_log_level level,
+		       const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void conn_close(struct tcp_conn *c, enum ockam_log_level level,
+		       const char *fmt, ...)
+{
+	struct tcp *t = c->t;
+	char reason[256], dropped[96] = "";
+	va_list ap;
+
+	if (c->dead)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	if (c->out_frames) {
+		snprintf(dropped, sizeof(dropped),
+			 "; dropped %zu queued message%s (%zu bytes)",
+			 c->out_frames, c->out_frames == 1 ? "" : "s",
+			 c->out.len);
+		if (level > OCKAM_LOG_WARN)
+			level = OCKAM_LOG_WARN;
+	}
+	if (c->state == TCP_CONN_CONNECTING)
+		t->host->log(t->ctx, level, "cannot connect to %s: %s%s",
+			     c->key, reason, dropped);
+	else
+		t->host->log(t->ctx, level, "connection %s %s closed: %s%s",
+			     c->outbound ? "to" : "from", c->key, reason,
+			     dropped);
+
+	conn_unwatch(c);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		t->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+	c->dead = 1;
+	if (!c->busy)
+		conn_free(c);
+}
+
+/* ---- writing ------------------------------------------------------ */
+
+static int conn_set_events(struct tcp_conn *c, uint32_t events)
+{
+	int rc;
+
+	if (c->events == events)
+		return 0;
+	rc = c->t->host->fd_update(c->src, events);
+	if (rc < 0)
+		return rc;
+	c->events = events;
+	return 0;
+}
+
+/* Drop `n` written bytes, keeping count of the frames still queued. */
+static void out_consume(struct tcp_conn *c, size_t n)
+{
+	while (n) {
+		size_t k;
+
+		if (!c->head_left)
+			c->head_left = TCP_FRAME_HEADER +
+				       (size_t)be32_get(c->out.data + c->out.off);
+		k = n < c->head_left ? n : c->head_left;
+		c->head_left -= k;
+		n -= k;
+		buf_consume(&c->out, k);
+		if (!c->head_left)
+			c->out_frames--;
+	}
+}
+
+/* Write what is queued; watch for writability only while some is left.
+ * 0, or a negative errno for which the caller closes the connection. */
+static int conn_flush(struct tcp_conn *c)
+{
+	while (c->out.len) {
+		ssize_t n = send(c->fd, c->out.data + c->out.off, c->out.len,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0) {
+			out_consume(c, (size_t)n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return conn_set_events(c,
+					       OCKAM_EV_READ | OCKAM_EV_WRITE);
+		return n < 0 ? -errno : -EPIPE;
+	}
+	c->nobufs_logged = 0;
+	return conn_set_events(c, OCKAM_EV_READ);
+}
+
+static void conn_flush_or_close(struct tcp_conn *c)
+{
+	int rc = conn_flush(c);
+
+	if (rc < 0)
+		conn_close(c, OCKAM_LOG_WARN, "%s", strerror(-rc));
+}
+
+/* Flush the connections that queued while a read path was batching. */
+static void conns_flush_dirty(struct tcp *t)
+{
+	struct tcp_conn *c, *next;
+
+	for (c = t->conns; c; c = next) {
+		next = c->next;
+		if (!c->dirty)
+			continue;
+		c->dirty = 0;
+		if (c->state == TCP_CONN_OPEN && !(c->events & OCKAM_EV_WRITE))
+			conn_flush_or_close(c);
+	}
+}
+
+/* Append one frame for `msg` (already popped, `size` bytes encoded). */
+static int conn_queue(struct tcp_conn *c, const struct ockam_message *msg,
+		      size_t size)
+{
+	struct tcp *t = c->t;
+	size_t frame = TCP_FRAME_HEADER + size;
+	uint8_t *p;
+	int rc;
+
+	if (c->out.len > t->queue_limit - frame) {
+		if (!c->nobufs_logged)
+			t->host->log(t->ctx, OCKAM_LOG_WARN,
+				     "send queue to %s is full (%zu bytes "
+				     "queued, send_queue_limit %llu): "
+				     "refusing messages until it drains",
+				     c->key, c->out.len,
+				     (unsigned long long)t->queue_limit);
+		c->nobufs_logged = 1;
+		return -ENOBUFS;
+	}
+	rc = buf_reserve(&c->out, frame, OUT_INITIAL, t->queue_limit);
+	if (rc < 0) {
+		tcp_log_limited(t, &t->lim_nobufs, OCKAM_LOG_WARN,
+				"cannot queue %zu bytes for %s: %s", frame,
+				c->key, strerror(-rc));
+		return rc;
+	}
+	p = c->out.data + c->out.off + c->out.len;
+	if (t->host->message_encode(msg, p + TCP_FRAME_HEADER, size) != size) {
+		tcp_log_limited(t, &t->lim_nobufs, OCKAM_LOG_ERROR,
+				"cannot encode a %zu-byte message for %s",
+				size, c->key);
+		return -EIO;
+	}
+	be32_put(p, (uint32_t)size);
+	c->out.len += frame;
+	c->out_frames++;
+	return 0;
+}
+
+/* ---- connecting --------------------------------------------------- */
+
+static void conn_on_event(void *data, int fd, uint32_t events);
+static int conn_connect_next(struct tcp_conn *c);
+
+/* 0, or a negative errno after closing (and maybe freeing) `c`. */
+static int conn_established(struct tcp_conn *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char peer[TCP_KEY_MAX] = "?";
+	int rc;
+
+	if (c->timer)
+		c->t->host->source_remove(c->timer);
+	c->timer = NULL;
+	freeaddrinfo(c->ai_list);
+	c->ai_list = c->ai_next = NULL;
+	c->state = TCP_CONN_OPEN;
+	if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0)
+		tcp_addr_format((struct sockaddr *)&ss, sl, peer, sizeof(peer));
+	c->t->host->log(c->t->ctx, OCKAM_LOG_INFO, "connected to %s (%s)",
+			c->key, peer);
+	/* Messages queued while connecting go out in one write. */
+	rc = conn_flush(c);
+	if (rc < 0)
+		conn_close(c, OCKAM_LOG_WARN, "%s", strerror(-rc));
+	return rc;
+}
+
+static void conn_on_timeout(void *data)
+{
+	struct tcp_conn *c = data;
+
+	conn_close(c, OCKAM_LOG_WARN, "timed out after %llu ms",
+		   (unsigned long long)c->t->connect_timeout_ms);
+}
+
+/* Try the resolved addresses in turn ("localhost" may give ::1 first while
+ * the peer listens on 127.0.0.1).  0 once connected or in progress, else a
+ * negative errno after closing `c`. */
+static int conn_connect_next(struct tcp_conn *c)
+{
+	const struct ockam_host *h = c->t->host;
+	int one = 1, rc;
+
+	while (c->ai_next) {
+		struct addrinfo *ai = c->ai_next;
+		int fd, r;
+
+		c->ai_next = ai->ai_next;
+		fd = socket(ai->ai_family,
+			    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			c->last_errno = errno;
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		r = connect(fd, ai->ai_addr, ai->ai_addrlen);
+		/* A non-blocking connect interrupted by a signal goes on in
+		 * the background, like EINPROGRESS. */
+		if (r < 0 && errno != EINPROGRESS && errno != EINTR) {
+			c->last_errno = errno;
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->events = r == 0 ? OCKAM_EV_READ : OCKAM_EV_WRITE;
+		c->src = h->fd_add(c->t->ctx, fd, c->events, conn_on_event, c);
+		if (!c->src) {
+			c->last_errno = ENOMEM;
+			break;
+		}
+		return r == 0 ? conn_established(c) : 0;
+	}
+	rc = c->last_errno ? c->last_errno : EHOSTUNREACH;
+	conn_close(c, OCKAM_LOG_WARN, "%s", strerror(rc));
+	return -rc;
+}
+
+/* Copy `len` bytes of untrusted text for a log line. */
+static const char *printable(const uint8_t *s, size_t len, char *out,
+			     size_t cap)
+{
+	size_t i;
+
+	if (len >= cap)
+		len = cap - 1;
+	for (i = 0; i < len; i++)
+		out[i] = s[i] >= 0x20 && s[i] < 0x7f ? (char)s[i] : '?';
+	out[len] = '\0';
+	return out;
+}
+
+static int conn_open(struct tcp *t, const struct ockam_addr *a,
+		     struct tcp_conn **out)
+{
+	struct addrinfo hints = {0}, *ai = NULL;
+	char host[TCP_KEY_MAX], port[8], text[TCP_KEY_MAX];
+	struct tcp_conn *c;
+	int rc;
+
+	if (tcp_addr_split((const char *)a->data, a->len, host, sizeof(host),
+			   port, sizeof(port)) < 0 ||
+	    strtoul(port, NULL, 10) == 0) {
+		tcp_log_limited(t, &t->lim_badaddr, OCKAM_LOG_WARN,
+				"cannot send to tcp address '%s': expected "
+				"host:port with a port from 1 to 65535",
+				printable(a->data, a->len, text, sizeof(text)));
+		return -EINVAL;
+	}
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	/* Blocks for DNS names not in /etc/hosts; fine for the names a node
+	 * file uses, an async resolver is a later concern. */
+	rc = getaddrinfo(host, port, &hints, &ai);
+	if (rc != 0) {
+		tcp_log_limited(t, &t->lim_badaddr, OCKAM_LOG_WARN,
+				"cannot connect to %s:%s: %s", host, port,
+				rc == EAI_SYSTEM ? strerror(errno)
+						 : gai_strerror(rc));
+		return -EHOSTUNREACH;
+	}
+	c = conn_new(t, a->data, a->len, 1);
+	if (!c) {
+		freeaddrinfo(ai);
+		return -ENOMEM;
+	}
+	c->state = TCP_CONN_CONNECTING;
+	c->ai_list = c->ai_next = ai;
+	c->timer = t->host->timer_add(t->ctx, t->connect_timeout_ms,
+				      conn_on_timeout, c);
+	if (!c->timer) {
+		conn_close(c, OCKAM_LOG_ERROR, "cannot arm the connect timer");
+		return -ENOMEM;
+	}
+	rc = conn_connect_next(c);
+	if (rc < 0)
+		return rc;
+	*out = c;
+	return 0;
+}
+
+/* ---- reading ------------------------------------------------------ */
+
+/* Hand one decoded message to the router with our hop on its return
+ * route, so that replies come back over this connection. */
+static void conn_deliver(struct tcp_conn *c)
+{
+	struct tcp *t = c->t;
+	struct ockam_addr a;
+	int rc;
+
+	ockam_addr_set(&a, OCKAM_ADDR_TCP, c->key, c->key_len);
+	if (ockam_route_push(&t->rx_msg.ret, &a) < 0) {
+		tcp_log_limited(t, &t->lim_deliver, OCKAM_LOG_WARN,
+				"dropped a message from %s: its return route "
+				"already has %d hops",
+				c->key, OCKAM_ROUTE_MAX);
+		return;
+	}
+	rc = t->host->send(t->ctx, &t->rx_msg);
+	if (rc < 0)
+		tcp_log_limited(t, &t->lim_deliver, OCKAM_LOG_WARN,
+				"dropped a message from %s: %s", c->key,
+				strerror(-rc));
+}
+
+/* Deliver every complete frame.  -1 if the connection was closed. */
+static int conn_parse(struct tcp_conn *c)
+{
+	struct tcp *t = c->t;
+
+	while (c->in.len >= TCP_FRAME_HEADER) {
+		const uint8_t *p = c->in.data + c->in.off;
+		uint32_t len = be32_get(p);
+
+		if (len > t->max_message) {
+			conn_close(c, OCKAM_LOG_WARN,
+				   "frame of %lu bytes exceeds "
+				   "max_message_size %llu",
+				   (unsigned long)len,
+				   (unsigned long long)t->max_message);
+			return -1;
+		}
+		if (c->in.len - TCP_FRAME_HEADER < len)
+			break;
+		if (t->host->message_decode(p + TCP_FRAME_HEADER, len,
+					    &t->rx_msg) < 0) {
+			conn_close(c, OCKAM_LOG_WARN,
+				   "malformed %lu-byte message",
+				   (unsigned long)len);
+			return -1;
+		}
+		conn_deliver(c);
+		if (c->dead)
+			return -1;
+		buf_consume(&c->in, TCP_FRAME_HEADER + len);
+	}
+	return 0;
+}
+
+/* Bytes needed to finish the frame at the head of the input buffer; its
+ * length was checked by conn_parse. */
+static size_t conn_frame_need(const struct tcp_conn *c)
+{
+	if (c->in.len < TCP_FRAME_HEADER)
+		return TCP_FRAME_HEADER;
+	return TCP_FRAME_HEADER + be32_get(c->in.data + c->in.off);
+}
+
+static void conn_read(struct tcp_conn *c)
+{
+	struct tcp *t = c->t;
+	size_t limit = TCP_FRAME_HEADER + t->max_message;
+	size_t budget = TCP_READ_BUDGET;
+
+	for (;;) {
+		size_t want = conn_frame_need(c) - c->in.len, room;
+		ssize_t n;
+		int rc;
+
+		if (want < READ_CHUNK)
+			want = limit - c->in.len < READ_CHUNK
+				       ? limit - c->in.len
+				       : READ_CHUNK;
+		rc = buf_reserve(&c->in, want, TCP_IN_INITIAL, limit);
+		if (rc < 0) {
+			conn_close(c, OCKAM_LOG_ERROR,
+				   "cannot buffer input: %s", strerror(-rc));
+			return;
+		}
+		room = c->in.cap - c->in.off - c->in.len;
+		n = read(c->fd, c->in.data + c->in.off + c->in.len, room);
+		if (n > 0) {
+			c->in.len += (size_t)n;
+			if (conn_parse(c) < 0)
+				return;
+			if ((size_t)n >= budget)
+				return; /* level-triggered: we come back */
+			budget -= (size_t)n;
+			continue;
+		}
+		if (n == 0) {
+			if (c->in.len)
+				conn_close(c, OCKAM_LOG_WARN,
+					   "peer closed mid-frame (%zu of "
+					   "%zu bytes received)",
+					   c->in.len, conn_frame_need(c));
+			else
+				conn_close(c, OCKAM_LOG_INFO, "closed by peer");
+			return;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		conn_close(c, OCKAM_LOG_WARN, "%s", strerror(errno));
+		return;
+	}
+}
+
+static void conn_on_event(void *data, int fd, uint32_t events)
+{
+	struct tcp_conn *c = data;
+	struct tcp *t = c->t;
+
+	if (c->state == TCP_CONN_CONNECTING) {
+		int err = 0;
+		socklen_t l = sizeof(err);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
+			err = errno;
+		if (!err && (events & OCKAM_EV_ERROR))
+			err = ECONNRESET;
+		if (!err) {
+			conn_established(c);
+			return;
+		}
+		c->last_errno = err;
+		t->host->source_remove(c->src);
+		c->src = NULL;
+		close(c->fd);
+		c->fd = -1;
+		conn_connect_next(c);
+		return;
+	}
+
+	c->busy++;
+	t->batching++;
+	if (events & (OCKAM_EV_READ | OCKAM_EV_ERROR))
+		conn_read(c);
+	if (!c->dead && (events & OCKAM_EV_WRITE))
+		conn_flush_or_close(c);
+	t->batching--;
+	c->busy--;
+	if (c->dead && !c->busy)
+		conn_free(c);
+	if (!t->batching)
+		conns_flush_dirty(t);
+}
+
+/* ---- entry points ------------------------------------------------- */
+
+int tcp_send(void *state, const struct ockam_message *msg)
+{
+	struct tcp *t = state;
+	struct ockam_message *tx = &t->tx_msg;
+	const struct ockam_addr *a;
+	struct tcp_conn *c;
+	char text[TCP_KEY_MAX];
+	size_t size;
+	int rc;
+
+	if (!msg->onward.count || msg->onward.hop[0].type != OCKAM_ADDR_TCP)
+		return -EINVAL;
+	a = &msg->onward.hop[0];
+
+	/* The far side never sees its own address: pop it into the scratch
+	 * message, copying only the hops in use. */
+	tx->onward.count = (uint8_t)(msg->onward.count - 1);
+	memcpy(tx->onward.hop, &msg->onward.hop[1],
+	       tx->onward.count * sizeof(tx->onward.hop[0]));
+	ockam_route_copy(&tx->ret, &msg->ret);
+	tx->payload = msg->payload;
+	tx->payload_len = msg->payload_len;
+	tx->flags = 0;
+	tx->identifier[0] = '\0';
+
+	size = t->host->message_encoded_size(tx);
+	if (size > t->max_message) {
+		tcp_log_limited(t, &t->lim_oversize, OCKAM_LOG_WARN,
+				"message to %s is %zu bytes encoded, over "
+				"max_message_size %llu: not sent",
+				printable(a->data, a->len, text, sizeof(text)),
+				size, (unsigned long long)t->max_message);
+		return -EMSGSIZE;
+	}
+
+	c = conn_find(t, a->data, a->len);
+	if (!c && (rc = conn_open(t, a, &c)) < 0)
+		return rc;
+	rc = conn_queue(c, tx, size);
+	if (rc < 0)
+		return rc;
+	if (c->state != TCP_CONN_OPEN)
+		return 0; /* goes out once connected */
+	if (t->batching) {
+		c->dirty = 1;
+		return 0;
+	}
+	if (c->events & OCKAM_EV_WRITE)
+		return 0; /* already waiting for the socket to drain */
+	rc = conn_flush(c);
+	if (rc < 0)
+		conn_close(c, OCKAM_LOG_WARN, "%s", strerror(-rc));
+	return rc;
+}
+
+struct tcp_conn *tcp_conn_accept(struct tcp *t, int fd,
+				 const struct sockaddr *peer,
+				 socklen_t peer_len)
+{
+	char key[TCP_KEY_MAX];
+	struct tcp_conn *c;
+	int one = 1;
+
+	tcp_addr_format(peer, peer_len, key, sizeof(key));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c = conn_new(t, key, strlen(key), 0);
+	if (!c) {
+		close(fd);
+		tcp_log_limited(t, &t->lim_accept, OCKAM_LOG_WARN,
+				"dropped connection from %s: out of memory",
+				key);
+		return NULL;
+	}
+	c->fd = fd;
+	c->state = TCP_CONN_OPEN;
+	c->events = OCKAM_EV_READ;
+	c->src = t->host->fd_add(t->ctx, fd, OCKAM_EV_READ, conn_on_event, c);
+	if (!c->src) {
+		conn_close(c, OCKAM_LOG_WARN, "cannot watch the socket");
+		return NULL;
+	}
+	t->host->log(t->ctx, OCKAM_LOG_INFO, "accepted connection from %s",
+		     key);
+	return c;
+}
+
+void tcp_conn_close_all(struct tcp *t, const char *reason)
+{
+	while (t->conns) {
+		struct tcp_conn *c = t->conns;
+
+		/* One non-blocking attempt; what does not fit is dropped and
+		 * counted in the close line. */
+		if (c->state == TCP_CONN_OPEN && c->out.len)
+			(void)conn_flush(c);
+		conn_close(c, OCKAM_LOG_INFO, "%s", reason);
+	}
+}
