@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * secure_channel plugin: descriptor, options, instance lifecycle and the
+ * lifetime of channel ends.  The protocol is in channel_handshake.c and
+ * channel_flow.c; docs/protocol.md ("Secure channel") describes the wire.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "channel.h"
+
+#define SUITE_DEFAULT "Noise_XX_25519_ChaChaPoly_BLAKE2b"
+#define QUEUE_LIMIT_MAX 65536
+#define REKEY_INTERVAL_MAX (UINT64_C(1) << 48)
+
+/* ---- channel ends ---------------------------------------------------- */
+
+const char *channel_label(const struct channel *ch)
+{
+	return ch->peer_id[0] ? ch->peer_id : ch->dec_addr;
+}
+
+struct channel *channel_new(struct sc_instance *inst, int initiator)
+{
+	const struct ockam_host *h = inst->host;
+	struct channel *ch = calloc(1, sizeof(*ch));
+	if (!ch)
+		return NULL;
+	ch->keys = sodium_malloc(sizeof(*ch->keys));
+	if (!ch->keys) {
+		free(ch);
+		return NULL;
+	}
+	memset(ch->keys, 0, sizeof(*ch->keys));
+	ch->inst = inst;
+	ch->initiator = initiator;
+	ch->state = CHAN_HANDSHAKE;
+	ch->enc_ep.ch = ch;
+	ch->enc_ep.kind = CHAN_ENCRYPTOR;
+	ch->dec_ep.ch = ch;
+	ch->dec_ep.kind = CHAN_DECRYPTOR;
+	int rc = h->address_add_random(inst->ctx, "sc_dec", &ch->dec_ep,
+				       ch->dec_addr, sizeof(ch->dec_addr));
+	if (rc != 0) {
+		h->log(inst->ctx, OCKAM_LOG_ERROR,
+		       "cannot add a decryptor address: %s", strerror(-rc));
+		sodium_free(ch->keys);
+		free(ch);
+		return NULL;
+	}
+	if (initiator)
+		snprintf(ch->enc_addr, sizeof(ch->enc_addr), "%s",
+			 h->instance_name(inst->ctx));
+	ch->next = inst->channels;
+	inst->channels = ch;
+	inst->handshakes++;
+	return ch;
+}
+
+void channel_close(struct channel *ch, const char *why)
+{
+	struct sc_instance *inst = ch->inst;
+	const struct ockam_host *h = inst->host;
+
+	for (struct channel **p = &inst->channels; *p; p = &(*p)->next)
+		if (*p == ch) {
+			*p = ch->next;
+			break;
+		}
+	if (ch->state == CHAN_HANDSHAKE)
+		inst->handshakes--;
+	if (inst->initiator_ch == ch)
+		inst->initiator_ch = NULL;
+
+	if (ch->q_len)
+		h->log(inst->ctx, OCKAM_LOG_WARN,
+		       "dropping %zu queued message(s): %s", ch->q_len, why);
+	while (ch->q_head) {
+		struct chan_queued *q = ch->q_head;
+		ch->q_head = q->next;
+		sodium_memzero(q->data, q->len);
+		free(q);
+	}
+	flow_report(ch);
+
+	if (ch->timer)
+		h->source_remove(ch->timer);
+	if (ch->report_timer)
+		h->source_remove(ch->report_timer);
+	if (ch->dec_addr[0])
+		h->address_remove(inst->ctx, ch->dec_addr);
+	if (ch->enc_owned)
+		h->address_remove(inst->ctx, ch->enc_addr);
+	noise_handshake_free(ch->hs);
+	sodium_free(ch->keys); /* wipes */
+	free(ch);
+}
+
+/* ---- options --------------------------------------------------------- */
+
+static const char *const option_keys[] = {
+	"role", "route", "trust", "vault", "suite", "handshake_timeout",
+	"rekey_interval", "queue_limit", NULL,
+};
+
+static int options_trust(struct sc_instance *inst, const struct ockam_opt *root)
+{
+	const struct ockam_host *h = inst->host;
+	const struct ockam_opt *o = h->opt_get(root, "trust");
+	if (!o)
+		return h->opt_error(inst->ctx, root,
+				    "trust is required: 'everyone' or a list of identifiers");
+	if (h->opt_kind(o) == OCKAM_OPT_SCALAR) {
+		const char *s = h->opt_str(o);
+		if (strcmp(s, "everyone") == 0) {
+			trust_set_everyone(&inst->trust);
+			return 0;
+		}
+		return h->opt_error(inst->ctx, o,
+				    "trust must be 'everyone' or a list of identifiers, not '%s'",
+				    s);
+	}
+	if (h->opt_kind(o) != OCKAM_OPT_LIST || h->opt_count(o) == 0)
+		return h->opt_error(inst->ctx, o,
+				    "trust must be 'everyone' or a non-empty list of identifiers");
+	for (size_t i = 0; i < h->opt_count(o); i++) {
+		const struct ockam_opt *item = h->opt_at(o, i);
+		const char *s = h->opt_str(item);
+		if (!s)
+			return h->opt_error(inst->ctx, item,
+					    "trust list items must be identifiers");
+		int rc = trust_add(&inst->trust, s);
+		if (rc == -ENOMEM)
+			return rc;
+		if (rc != 0)
+			return h->opt_error(inst->ctx, item,
+					    "'%s' is not an identifier (expected I and 32 lowercase hex digits)",
+					    s);
+	}
+	return 0;
+}
+
+static int options_suite(struct sc_instance *inst, const struct ockam_opt *root)
+{
+	const struct ockam_host *h = inst->host;
+	const char *name = SUITE_DEFAULT;
+	int rc = h->opt_get_str(inst->ctx, root, "suite", &name);
+	if (rc != 0)
+		return rc;
+	const struct ockam_opt *o = h->opt_get(root, "suite");
+	rc = noise_suite_parse(name, &inst->suite);
+	if (rc == -ENOTSUP)
+		return h->opt_error(inst->ctx, o,
+				    "suite %s is not supported here: AESGCM needs AES-NI and PCLMUL, which this CPU lacks (use ChaChaPoly)",
+				    name);
+	if (rc != 0)
+		return h->opt_error(inst->ctx, o,
+				    "unknown Noise suite '%s' (expected e.g. %s)",
+				    name, SUITE_DEFAULT);
+	if (inst->suite.pattern != NOISE_PATTERN_XX)
+		return h->opt_error(inst->ctx, o,
+				    "suite %s: secure_channel uses the XX pattern (e.g. %s)",
+				    name, SUITE_DEFAULT);
+	return 0;
+}
+
+static int options_identity(struct sc_instance *inst,
+			    const struct ockam_opt *root)
+{
+	const struct ockam_host *h = inst->host;
+	const char *vault = NULL;
+	int rc = h->opt_get_str(inst->ctx, root, "vault", &vault);
+	if (rc != 0)
+		return rc;
+	if (!vault)
+		return identity_generate(&inst->id);
+	char path[PATH_MAX];
+	const struct ockam_opt *o = h->opt_get(root, "vault");
+	rc = h->path_resolve(inst->ctx, vault, path, sizeof(path));
+	if (rc != 0)
+		return h->opt_error(inst->ctx, o, "vault %s: %s", vault,
+				    strerror(-rc));
+	char err[512];
+	rc = identity_vault_open(path, vault, &inst->id, &inst->id_created,
+				 err, sizeof(err));
+	if (rc != 0) {
+		h->opt_error(inst->ctx, o, "%s", err);
+		return rc;
+	}
+	snprintf(inst->vault_name, sizeof(inst->vault_name), "%s", vault);
+	return 0;
+}
+
+static int options_read(struct sc_instance *inst)
+{
+	const struct ockam_host *h = inst->host;
+	const struct ockam_opt *root = h->opt_root(inst->ctx);
+	if (!root || h->opt_kind(root) != OCKAM_OPT_MAP)
+		return h->opt_error(inst->ctx, root,
+				    "secure_channel needs options: { role: listener|initiator, trust: ... }");
+	int rc = h->opt_check_keys(inst->ctx, root, option_keys);
+	if (rc != 0)
+		return rc;
+
+	const char *role = NULL;
+	rc = h->opt_get_str(inst->ctx, root, "role", &role);
+	if (rc != 0)
+		return rc;
+	if (!role)
+		return h->opt_error(inst->ctx, root,
+				    "role is required: listener or initiator");
+	if (strcmp(role, "initiator") == 0)
+		inst->role = CHAN_ROLE_INITIATOR;
+	else if (strcmp(role, "listener") == 0)
+		inst->role = CHAN_ROLE_LISTENER;
+	else
+		return h->opt_error(inst->ctx, h->opt_get(root, "role"),
+				    "role must be listener or initiator, not '%s'",
+				    role);
+
+	const struct ockam_opt *route = h->opt_get(root, "route");
+	if (inst->role == CHAN_ROLE_INITIATOR) {
+		if (!route)
+			return h->opt_error(inst->ctx, root,
+					    "an initiator needs a route to the listener");
+		rc = h->opt_get_route(inst->ctx, root, "route", &inst->route);
+		if (rc != 0)
+			return rc;
+		if (inst->route.count == 0)
+			return h->opt_error(inst->ctx, route,
+					    "route is empty");
+	} else if (route) {
+		return h->opt_error(inst->ctx, route,
+				    "route is only for role: initiator");
+	}
+
+	inst->handshake_timeout_ms = CHAN_HANDSHAKE_TIMEOUT_DEFAULT_MS;
+	rc = h->opt_get_duration_ms(inst->ctx, root, "handshake_timeout",
+				    &inst->handshake_timeout_ms);
+	if (rc != 0)
+		return rc;
+	if (inst->handshake_timeout_ms == 0)
+		return h->opt_error(inst->ctx,
+				    h->opt_get(root, "handshake_timeout"),
+				    "handshake_timeout must be more than 0");
+	inst->rekey_interval = DATA_REKEY_DEFAULT;
+	rc = h->opt_get_u64(inst->ctx, root, "rekey_interval", DATA_WINDOW,
+			    REKEY_INTERVAL_MAX, &inst->rekey_interval);
+	if (rc != 0)
+		return rc;
+	inst->queue_limit = CHAN_QUEUE_LIMIT_DEFAULT;
+	rc = h->opt_get_u64(inst->ctx, root, "queue_limit", 0, QUEUE_LIMIT_MAX,
+			    &inst->queue_limit);
+	if (rc != 0)
+		return rc;
+
+	rc = options_trust(inst, root);
+	if (rc != 0)
+		return rc;
+	rc = options_suite(inst, root);
+	if (rc != 0)
+		return rc;
+	return options_identity(inst, root);
+}
+
+/* ---- plugin ops ------------------------------------------------------ */
+
+static void sc_destroy(void *state);
+
+static int sc_create(const struct ockam_host *host, struct ockam_ctx *ctx,
+		     void **state)
+{
+	if (noise_init() != 0) {
+		host->log(ctx, OCKAM_LOG_ERROR, "libsodium failed to initialise");
+		return -EIO;
+	}
+	struct sc_instance *inst = calloc(1, sizeof(*inst));
+	if (!inst)
+		return -ENOMEM;
+	inst->host = host;
+	inst->ctx = ctx;
+	trust_init(&inst->trust);
+	inst->pt_buf = malloc(DATA_PLAINTEXT_MAX);
+	inst->ct_buf = malloc(DATA_MESSAGE_MAX);
+	int rc = -ENOMEM;
+	if (inst->pt_buf && inst->ct_buf)
+		rc = options_read(inst);
+	if (rc != 0) {
+		sc_destroy(inst);
+		return rc;
+	}
+	*state = inst;
+	return 0;
+}
+
+static int sc_start(void *state)
+{
+	struct sc_instance *inst = state;
+	const struct ockam_host *h = inst->host;
+	if (inst->vault_name[0])
+		h->log(inst->ctx, OCKAM_LOG_INFO, "identity %s (vault %s%s)",
+		       inst->id->identifier, inst->vault_name,
+		       inst->id_created ? ", created" : "");
+	else
+		h->log(inst->ctx, OCKAM_LOG_INFO, "identity %s (ephemeral)",
+		       inst->id->identifier);
+	inst->started = 1;
+	if (inst->role == CHAN_ROLE_INITIATOR)
+		return hs_initiator_start(inst);
+	h->log(inst->ctx, OCKAM_LOG_INFO, "listening for secure channels (%s)",
+	       inst->suite.name);
+	return 0;
+}
+
+static int sc_handle_message(void *state, void *addr_data,
+			     const struct ockam_message *msg)
+{
+	struct sc_instance *inst = state;
+	if (!addr_data) {
+		if (inst->role == CHAN_ROLE_LISTENER)
+			return hs_listener_receive(inst, msg);
+		if (!inst->initiator_ch) {
+			inst->host->log(inst->ctx, OCKAM_LOG_WARN,
+					"no secure channel (the handshake failed): message dropped");
+			return -ENOTCONN;
+		}
+		return flow_encrypt(inst->initiator_ch, msg);
+	}
+	struct chan_endpoint *ep = addr_data;
+	if (ep->kind == CHAN_ENCRYPTOR)
+		return flow_encrypt(ep->ch, msg);
+	if (ep->ch->state == CHAN_HANDSHAKE)
+		return hs_receive(ep->ch, msg);
+	return flow_decrypt(ep->ch, msg);
+}
+
+static void sc_stop(void *state)
+{
+	struct sc_instance *inst = state;
+	while (inst->channels)
+		channel_close(inst->channels, "node stopping");
+}
+
+static void sc_destroy(void *state)
+{
+	struct sc_instance *inst = state;
+	if (!inst)
+		return;
+	/* Normally empty after stop; the host removes what is left. */
+	while (inst->channels)
+		channel_close(inst->channels, "node stopping");
+	trust_free(&inst->trust);
+	identity_free(inst->id);
+	free(inst->pt_buf);
+	free(inst->ct_buf);
+	free(inst);
+}
+
+static const struct ockam_plugin plugin = {
+	.abi_version = OCKAM_PLUGIN_ABI_VERSION,
+	.struct_size = sizeof(struct ockam_plugin),
+	.name = "secure_channel",
+	.kind = OCKAM_PLUGIN_SECURE_CHANNEL,
+	.description = "Noise XX secure channel over any route",
+	.create = sc_create,
+	.start = sc_start,
+	.handle_message = sc_handle_message,
+	.stop = sc_stop,
+	.destroy = sc_destroy,
+};
+
+OCKAM_PLUGIN_EXPORT const struct ockam_plugin *ockam_plugin_entry(void)
+{
+	return &plugin;
+}

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The secure_channel plugin's internal types, shared by channel.c
+ * (descriptor, options, lifecycle), channel_handshake.c (the Noise XX state
+ * machines) and channel_flow.c (data through an open channel).
+ *
+ * A channel end has two local addresses: an encryptor (plaintext in from
+ * local workers, ciphertext out to the peer) and a decryptor (ciphertext in
+ * from the peer, plaintext out to local workers).  The initiator's
+ * encryptor is its YAML address; every other address is random.
+ */
+#ifndef OCKAM_CHANNEL_H
+#define OCKAM_CHANNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ockam/ockam.h>
+
+#include "channel_data.h"
+#include "identity.h"
+#include "noise.h"
+#include "trust.h"
+
+/* Payload type bytes of the messages exchanged between channel ends. */
+enum {
+	CHAN_MSG_HS1 = 0x01,
+	CHAN_MSG_HS2 = 0x02,
+	CHAN_MSG_HS3 = 0x03,
+	CHAN_MSG_DATA = DATA_TYPE,
+};
+
+/* Half-open handshakes one listener holds at once (bounds memory). */
+#define CHAN_HANDSHAKES_MAX 256
+#define CHAN_HANDSHAKE_TIMEOUT_DEFAULT_MS 30000
+#define CHAN_QUEUE_LIMIT_DEFAULT 64
+/* At most one rejection report per channel per this many ms. */
+#define CHAN_REPORT_INTERVAL_MS 1000
+
+/* Rejections counted per channel: the message layer's, plus one more. */
+enum { CHAN_REJECT_DECODE = DATA_REJECT_COUNT, CHAN_REJECT_COUNT };
+
+enum chan_role { CHAN_ROLE_INITIATOR, CHAN_ROLE_LISTENER };
+enum chan_state { CHAN_HANDSHAKE, CHAN_OPEN };
+enum chan_endpoint_kind { CHAN_ENCRYPTOR, CHAN_DECRYPTOR };
+
+struct channel;
+
+/* The addr_data of a channel's addresses. */
+struct chan_endpoint {
+	struct channel *ch;
+	enum chan_endpoint_kind kind;
+};
+
+/* A message that arrived before the handshake finished, already encoded. */
+struct chan_queued {
+	struct chan_queued *next;
+	size_t len;
+	uint8_t data[];
+};
+
+/* The transport keys, in sodium_malloc memory. */
+struct chan_keys {
+	struct data_sender tx;
+	struct data_receiver rx;
+};
+
+struct sc_instance;
+
+struct channel {
+	struct sc_instance *inst;
+	struct channel *next;
+	struct chan_endpoint enc_ep, dec_ep;
+	enum chan_state state;
+	int initiator;
+	char enc_addr[OCKAM_ADDR_MAX + 1]; /* "" until added */
+	char dec_addr[OCKAM_ADDR_MAX + 1];
+	int enc_owned; /* enc_addr was added by the channel (not the YAML one) */
+	struct ockam_route peer; /* route to the peer's decryptor */
+	struct noise_handshake *hs;
+	struct ockam_source *timer;
+	struct chan_keys *keys;
+	char peer_id[IDENTIFIER_LEN + 1]; /* "" until known */
+
+	struct chan_queued *q_head, *q_tail;
+	size_t q_len;
+
+	uint64_t rejects[CHAN_REJECT_COUNT]; /* totals */
+	uint64_t pending[CHAN_REJECT_COUNT]; /* not yet reported */
+	uint64_t last_report_ms;
+	int reported;
+	struct ockam_source *report_timer; /* flushes suppressed counts */
+	uint64_t received, sent;
+};
+
+struct sc_instance {
+	const struct ockam_host *host;
+	struct ockam_ctx *ctx;
+	enum chan_role role;
+	struct ockam_route route; /* initiator: to the listener */
+	struct trust trust;
+	struct identity *id;
+	int id_created;
+	char vault_name[256]; /* as written in YAML; "" if ephemeral */
+	struct noise_suite suite;
+	uint64_t handshake_timeout_ms;
+	uint64_t rekey_interval;
+	uint64_t queue_limit;
+
+	struct channel *channels;
+	size_t handshakes; /* channels in CHAN_HANDSHAKE */
+	struct channel *initiator_ch; /* the initiator's one channel */
+	uint64_t listener_log_ms; /* rate limit for junk at the listener */
+	unsigned listener_suppressed;
+	int started;
+
+	uint8_t *pt_buf; /* DATA_PLAINTEXT_MAX: encoded inner messages */
+	uint8_t *ct_buf; /* DATA_MESSAGE_MAX: outgoing channel messages */
+	struct ockam_message inner; /* scratch: the message inside */
+	struct ockam_message outer; /* scratch: the message on the route */
+};
+
+/* channel.c: a channel end's lifetime. */
+struct channel *channel_new(struct sc_instance *inst, int initiator);
+/* Remove its addresses and timer, drop its queue (logging `why` if any
+ * message was queued), wipe its keys and free it. */
+void channel_close(struct channel *ch, const char *why);
+/* Short name for log lines: the peer identifier once known. */
+const char *channel_label(const struct channel *ch);
+
+/* channel_handshake.c */
+int hs_initiator_start(struct sc_instance *inst);
+int hs_listener_receive(struct sc_instance *inst,
+			const struct ockam_message *msg);
+int hs_receive(struct channel *ch, const struct ockam_message *msg);
+
+/* channel_flow.c */
+int flow_encrypt(struct channel *ch, const struct ockam_message *msg);
+int flow_decrypt(struct channel *ch, const struct ockam_message *msg);
+/* Send what was queued during the handshake. */
+void flow_flush(struct channel *ch);
+void flow_reject(struct channel *ch, unsigned why);
+/* Log counts not yet reported (at close). */
+void flow_report(struct channel *ch);
+
+#endif

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Data through an open channel end.
+ *
+ * Encryptor: a local message [enc, rest...] loses its first hop, is encoded
+ * whole (onward, return, payload) with host->message_encode and sealed into
+ * a data message sent to the peer's decryptor with return [our decryptor].
+ * Decryptor: the data message is opened, decoded, our encryptor is pushed
+ * onto its return route (so replies travel encrypted too), it is marked
+ * OCKAM_MSG_SECURE with the peer's identifier, and sent on.
+ *
+ * Refused messages are counted per reason and reported at most once per
+ * second per channel; the channel keeps working.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "channel.h"
+
+static const char *reject_name(unsigned why)
+{
+	return why == CHAN_REJECT_DECODE ? "decode"
+					 : data_reject_name((enum data_reject)why);
+}
+
+void flow_report(struct channel *ch)
+{
+	struct sc_instance *inst = ch->inst;
+	char counts[256];
+	size_t off = 0;
+	uint64_t n = 0;
+	for (unsigned i = 0; i < CHAN_REJECT_COUNT; i++) {
+		if (!ch->pending[i])
+			continue;
+		n += ch->pending[i];
+		int w = snprintf(counts + off, sizeof(counts) - off,
+				 "%s%s=%" PRIu64, off ? " " : "",
+				 reject_name(i), ch->pending[i]);
+		if (w > 0 && (size_t)w < sizeof(counts) - off)
+			off += (size_t)w;
+		ch->pending[i] = 0;
+	}
+	if (!n)
+		return;
+	uint64_t total = 0;
+	for (unsigned i = 0; i < CHAN_REJECT_COUNT; i++)
+		total += ch->rejects[i];
+	inst->host->log(inst->ctx, OCKAM_LOG_WARN,
+			"secure channel %s: rejected %" PRIu64
+			" message(s) (%s); %" PRIu64 " rejected, %" PRIu64
+			" accepted in all",
+			channel_label(ch), n, counts, total, ch->received);
+	ch->last_report_ms = inst->host->now_ms();
+	ch->reported = 1;
+}
+
+static void flow_report_timer(void *data)
+{
+	flow_report(data);
+}
+
+void flow_reject(struct channel *ch, unsigned why)
+{
+	struct sc_instance *inst = ch->inst;
+	const struct ockam_host *h = inst->host;
+	ch->rejects[why]++;
+	ch->pending[why]++;
+	uint64_t now = h->now_ms();
+	if (!ch->reported || now - ch->last_report_ms >= CHAN_REPORT_INTERVAL_MS) {
+		flow_report(ch);
+		return;
+	}
+	/* Suppressed: make sure the counts come out within a second. */
+	uint64_t due = ch->last_report_ms + CHAN_REPORT_INTERVAL_MS - now;
+	if (!ch->report_timer)
+		ch->report_timer = h->timer_add(inst->ctx, due,
+						flow_report_timer, ch);
+	else
+		h->timer_update(ch->report_timer, due);
+}
+
+/* Seal `len` plaintext bytes and send them to the peer's decryptor.  On
+ * -EPIPE the channel has been closed (and freed). */
+static int flow_seal_send(struct channel *ch, const uint8_t *pt, size_t len)
+{
+	struct sc_instance *inst = ch->inst;
+	const struct ockam_host *h = inst->host;
+	size_t ct_len;
+	int rc = data_seal(&ch->keys->tx, pt, len, inst->ct_buf,
+			   DATA_MESSAGE_MAX, &ct_len);
+	if (rc == -EPIPE) {
+		h->log(inst->ctx, OCKAM_LOG_ERROR,
+		       "secure channel %s: nonces exhausted, closing it",
+		       channel_label(ch));
+		channel_close(ch, "nonces exhausted");
+		return rc;
+	}
+	if (rc != 0)
+		return rc;
+	struct ockam_message *out = &inst->outer;
+	struct ockam_addr back;
+	ockam_message_init(out);
+	ockam_route_copy(&out->onward, &ch->peer);
+	ockam_addr_local(&back, ch->dec_addr);
+	ockam_route_append(&out->ret, &back);
+	out->payload = inst->ct_buf;
+	out->payload_len = ct_len;
+	rc = h->send(inst->ctx, out);
+	if (rc == 0)
+		ch->sent++;
+	return rc;
+}
+
+static int flow_enqueue(struct channel *ch, const struct ockam_message *inner,
+			size_t need)
+{
+	struct sc_instance *inst = ch->inst;
+	const struct ockam_host *h = inst->host;
+	if (ch->q_len >= inst->queue_limit) {
+		h->log(inst->ctx, OCKAM_LOG_WARN,
+		       "handshake in progress and %zu message(s) queued (queue_limit): message dropped",
+		       ch->q_len);
+		return -ENOBUFS;
+	}
+	struct chan_queued *q = malloc(sizeof(*q) + need);
+	if (!q)
+		return -ENOMEM;
+	q->next = NULL;
+	q->len = h->message_encode(inner, q->data, need);
+	if (q->len == 0) {
+		free(q);
+		return -EMSGSIZE;
+	}
+	if (ch->q_tail)
+		ch->q_tail->next = q;
+	else
+		ch->q_head = q;
+	ch->q_tail = q;
+	ch->q_len++;
+	return 0;
+}
+
+void flow_flush(struct channel *ch)
+{
+	while (ch->q_head) {
+		struct chan_queued *q = ch->q_head;
+		ch->q_head = q->next;
+		if (!ch->q_head)
+			ch->q_tail = NULL;
+		ch->q_len--;
+		int rc = flow_seal_send(ch, q->data, q->len);
+		sodium_memzero(q->data, q->len);
+		free(q);
+		if (rc == -EPIPE)
+			return; /* ch is gone */
+	}
+}
+
+int flow_encrypt(struct channel *ch, const struct ockam_message *msg)
+{
+	struct sc_instance *inst = ch->inst;
+	const struct ockam_host *h = inst->host;
+	struct ockam_message *inner = &inst->inner;
+
+	ockam_message_init(inner);
+	ockam_route_copy(&inner->onward, &msg->onward);
+	ockam_route_pop(&inner->onward);
+	if (inner->onward.count == 0) {
+		h->log(inst->ctx, OCKAM_LOG_WARN,
+		       "message to %s has no route beyond the channel: dropped",
+		       ch->enc_addr);
+		return -EINVAL;
+	}
+	ockam_route_copy(&inner->ret, &msg->ret);
+	inner->payload = msg->payload;
+	inner->payload_len = msg->payload_len;
+
+	size_t need = h->message_encoded_size(inner);
+	if (need > DATA_PLAINTEXT_MAX) {
+		h->log(inst->ctx, OCKAM_LOG_WARN,
+		       "message too large for the secure channel: %zu bytes encoded (payload %zu), at most %u: dropped",
+		       need, msg->payload_len, (unsigned)DATA_PLAINTEXT_MAX);
+		return -EMSGSIZE;
+	}
+	if (ch->state == CHAN_HANDSHAKE)
+		return flow_enqueue(ch, inner, need);
+	size_t len = h->message_encode(inner, inst->pt_buf, DATA_PLAINTEXT_MAX);
+	if (len == 0)
+		return -EMSGSIZE;
+	return flow_seal_send(ch, inst->pt_buf, len);
+}
+
+int flow_decrypt(struct channel *ch, const struct ockam_message *msg)
+{
+	struct sc_instance *inst = ch->inst;
+	const struct ockam_host *h = inst->host;
+	struct ockam_message *inner = &inst->inner;
+	enum data_reject why;
+	size_t len;
+
+	if (data_open(&ch->keys->rx, msg->payload, msg->payload_len,
+		      inst->pt_buf, DATA_PLAINTEXT_MAX, &len, &why) != 0) {
+		flow_reject(ch, why);
+		return 0;
+	}
+	struct ockam_addr enc;
+	ockam_addr_local(&enc, ch->enc_addr);
+	if (h->message_decode(inst->pt_buf, len, inner) != 0 ||
+	    ockam_route_push(&inner->ret, &enc) != 0) {
+		flow_reject(ch, CHAN_REJECT_DECODE);
+		return 0;
+	}
+	inner->flags |= OCKAM_MSG_SECURE;
+	snprintf(inner->identifier, sizeof(inner->identifier), "%s",
+		 ch->peer_id);
+	ch->received++;
+	h->send(inst->ctx, inner); /* failures are logged by the router */
+	return 0;
+}

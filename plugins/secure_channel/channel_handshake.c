@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Noise XX between an initiator and a listener's responders, as ordinary
+ * routed messages (docs/protocol.md, "Secure channel"):
+ *
+ *   initiator                                   listener / responder
+ *   HS1 0x01|e          to route, return [D_i]   -> listener address
+ *   HS2 0x02|e,ee,s,es  to HS1's return, return [D_r] -> D_i
+ *   HS3 0x03|s,se       to HS2's return, return [D_i] -> D_r
+ *
+ * Handshake payloads are empty (and ignored if a peer sends some).  Each
+ * side checks the peer's identifier against its trust policy as soon as
+ * the message carrying the peer's static key has authenticated: the
+ * initiator on HS2, the responder on HS3.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "channel.h"
+
+static const uint8_t hs_empty_payload[1];
+
+static void hs_timeout(void *data)
+{
+	struct channel *ch = data;
+	struct sc_instance *inst = ch->inst;
+	inst->host->log(inst->ctx, OCKAM_LOG_WARN,
+			"%s handshake %s timed out after %" PRIu64 " ms",
+			ch->initiator ? "initiator" : "responder",
+			ch->dec_addr, inst->handshake_timeout_ms);
+	channel_close(ch, "handshake timed out");
+}
+
+static int hs_begin(struct channel *ch)
+{
+	struct sc_instance *inst = ch->inst;
+	struct noise_keys keys = { .s = inst->id->secret };
+	ch->hs = noise_handshake_new(&inst->suite, ch->initiator, &keys);
+	if (!ch->hs)
+		return -ENOMEM;
+	ch->timer = inst->host->timer_add(inst->ctx,
+					  inst->handshake_timeout_ms,
+					  hs_timeout, ch);
+	return ch->timer ? 0 : -ENOMEM;
+}
+
+/* Write the next handshake message and send it to ch->peer with return
+ * route [our decryptor]. */
+static int hs_send(struct channel *ch, uint8_t type)
+{
+	struct sc_instance *inst = ch->inst;
+	const struct ockam_host *h = inst->host;
+	uint8_t *buf = inst->ct_buf;
+	size_t len;
+	buf[0] = type;
+	if (noise_handshake_write(ch->hs, hs_empty_payload, 0, buf + 1,
+				  DATA_MESSAGE_MAX - 1, &len) != 0) {
+		h->log(inst->ctx, OCKAM_LOG_ERROR,
+		       "cannot write handshake message %u", type);
+		return -EPROTO;
+	}
+	struct ockam_message *out = &inst->outer;
+	struct ockam_addr back;
+	ockam_message_init(out);
+	ockam_route_copy(&out->onward, &ch->peer);
+	ockam_addr_local(&back, ch->dec_addr);
+	ockam_route_append(&out->ret, &back);
+	out->payload = buf;
+	out->payload_len = len + 1;
+	int rc = h->send(inst->ctx, out);
+	if (rc != 0) {
+		char route[512];
+		h->route_format(inst->ctx, &ch->peer, route, sizeof(route));
+		h->log(inst->ctx, OCKAM_LOG_WARN,
+		       "cannot send handshake message %u to %s: %s", type,
+		       route, strerror(-rc));
+	}
+	return rc;
+}
+
+/* The peer's static key has just authenticated: name it and judge it. */
+static int hs_check_peer(struct channel *ch)
+{
+	struct sc_instance *inst = ch->inst;
+	const uint8_t *rs = noise_handshake_remote_static(ch->hs);
+	if (!rs)
+		return -EPROTO;
+	identifier_format(rs, ch->peer_id);
+	if (!trust_allows(&inst->trust, ch->peer_id)) {
+		inst->host->log(inst->ctx, OCKAM_LOG_WARN,
+				"refusing peer %s: not in trust list",
+				ch->peer_id);
+		return -EACCES;
+	}
+	return 0;
+}
+
+static int hs_complete(struct channel *ch)
+{
+	struct sc_instance *inst = ch->inst;
+	const struct ockam_host *h = inst->host;
+	struct noise_cipherstate send, recv;
+	if (noise_handshake_split(ch->hs, &send, &recv) != 0)
+		return -EPROTO;
+	int rc = data_sender_init(&ch->keys->tx, &send, inst->rekey_interval);
+	if (rc == 0)
+		rc = data_receiver_init(&ch->keys->rx, &recv,
+					inst->rekey_interval);
+	noise_cs_wipe(&send);
+	noise_cs_wipe(&recv);
+	if (rc != 0)
+		return rc;
+	noise_handshake_free(ch->hs);
+	ch->hs = NULL;
+	h->source_remove(ch->timer);
+	ch->timer = NULL;
+	if (!ch->initiator) {
+		rc = h->address_add_random(inst->ctx, "sc_enc", &ch->enc_ep,
+					   ch->enc_addr, sizeof(ch->enc_addr));
+		if (rc != 0)
+			return rc;
+		ch->enc_owned = 1;
+	}
+	ch->state = CHAN_OPEN;
+	inst->handshakes--;
+	h->log(inst->ctx, OCKAM_LOG_INFO,
+	       "secure channel open with peer %s (encryptor %s, decryptor %s)",
+	       ch->peer_id, ch->enc_addr, ch->dec_addr);
+	if (ch->initiator)
+		flow_flush(ch);
+	return 0;
+}
+
+int hs_initiator_start(struct sc_instance *inst)
+{
+	const struct ockam_host *h = inst->host;
+	struct channel *ch = channel_new(inst, 1);
+	if (!ch)
+		return -ENOMEM;
+	inst->initiator_ch = ch;
+	ockam_route_copy(&ch->peer, &inst->route);
+	int rc = hs_begin(ch);
+	if (rc == 0)
+		rc = hs_send(ch, CHAN_MSG_HS1);
+	if (rc != 0) {
+		channel_close(ch, "handshake could not start");
+		return rc;
+	}
+	char route[512];
+	h->route_format(inst->ctx, &inst->route, route, sizeof(route));
+	h->log(inst->ctx, OCKAM_LOG_INFO, "handshake started to %s (%s)",
+	       route, inst->suite.name);
+	return 0;
+}
+
+/* Junk at the listener's address is logged at most once a second. */
+static void listener_complain(struct sc_instance *inst, const char *what)
+{
+	const struct ockam_host *h = inst->host;
+	uint64_t now = h->now_ms();
+	if (inst->listener_log_ms && now - inst->listener_log_ms < 1000) {
+		inst->listener_suppressed++;
+		return;
+	}
+	if (inst->listener_suppressed)
+		h->log(inst->ctx, OCKAM_LOG_WARN,
+		       "%s (%u similar lines suppressed)", what,
+		       inst->listener_suppressed);
+	else
+		h->log(inst->ctx, OCKAM_LOG_WARN, "%s", what);
+	inst->listener_log_ms = now ? now : 1;
+	inst->listener_suppressed = 0;
+}
+
+int hs_listener_receive(struct sc_instance *inst,
+			const struct ockam_message *msg)
+{
+	if (msg->payload_len < 1 || msg->payload[0] != CHAN_MSG_HS1) {
+		listener_complain(inst,
+				  "ignoring a message that is not a handshake start");
+		return 0;
+	}
+	if (msg->ret.count == 0) {
+		listener_complain(inst,
+				  "ignoring a handshake without a return route");
+		return 0;
+	}
+	if (inst->handshakes >= CHAN_HANDSHAKES_MAX) {
+		listener_complain(inst,
+				  "too many handshakes in progress: new one refused");
+		return 0;
+	}
+	struct channel *ch = channel_new(inst, 0);
+	if (!ch)
+		return -ENOMEM;
+	ockam_route_copy(&ch->peer, &msg->ret);
+	int rc = hs_begin(ch);
+	if (rc != 0) {
+		channel_close(ch, "out of memory");
+		return rc;
+	}
+	size_t plen;
+	if (noise_handshake_read(ch->hs, msg->payload + 1,
+				 msg->payload_len - 1, inst->pt_buf,
+				 DATA_PLAINTEXT_MAX, &plen) != 0) {
+		listener_complain(inst, "handshake failed: bad message 1");
+		channel_close(ch, "handshake failed");
+		return 0;
+	}
+	if (hs_send(ch, CHAN_MSG_HS2) != 0) {
+		channel_close(ch, "handshake failed");
+		return 0;
+	}
+	return 0;
+}
+
+int hs_receive(struct channel *ch, const struct ockam_message *msg)
+{
+	struct sc_instance *inst = ch->inst;
+	const struct ockam_host *h = inst->host;
+	uint8_t want = ch->initiator ? CHAN_MSG_HS2 : CHAN_MSG_HS3;
+	if (msg->payload_len < 1 || msg->payload[0] != want) {
+		flow_reject(ch, DATA_REJECT_TYPE);
+		return 0;
+	}
+	size_t plen;
+	if (noise_handshake_read(ch->hs, msg->payload + 1,
+				 msg->payload_len - 1, inst->pt_buf,
+				 DATA_PLAINTEXT_MAX, &plen) != 0) {
+		h->log(inst->ctx, OCKAM_LOG_WARN,
+		       "handshake failed: bad message %u (corrupted, or the peer uses another suite than %s)",
+		       want, inst->suite.name);
+		channel_close(ch, "handshake failed");
+		return 0;
+	}
+	if (hs_check_peer(ch) != 0) {
+		channel_close(ch, "peer refused");
+		return 0;
+	}
+	if (ch->initiator) {
+		/* HS2's return route leads to the responder's decryptor. */
+		if (msg->ret.count == 0) {
+			h->log(inst->ctx, OCKAM_LOG_WARN,
+			       "handshake failed: message 2 has no return route");
+			channel_close(ch, "handshake failed");
+			return 0;
+		}
+		ockam_route_copy(&ch->peer, &msg->ret);
+		if (hs_send(ch, CHAN_MSG_HS3) != 0) {
+			channel_close(ch, "handshake failed");
+			return 0;
+		}
+	}
+	int rc = hs_complete(ch);
+	if (rc != 0) {
+		h->log(inst->ctx, OCKAM_LOG_ERROR,
+		       "cannot complete the handshake: %s", strerror(-rc));
+		channel_close(ch, "handshake failed");
+	}
+	return 0;
+}

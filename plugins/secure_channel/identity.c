@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Identities and vault files (see identity.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "identity.h"
+
+/* Header line, hex secret, newline: anything longer is not a vault. */
+#define VAULT_TEXT_MAX 256
+
+void identifier_format(const uint8_t public_key[IDENTITY_KEY_LEN], char *out)
+{
+	uint8_t h[crypto_generichash_BYTES];
+	crypto_generichash(h, sizeof(h), public_key, IDENTITY_KEY_LEN, NULL, 0);
+	out[0] = 'I';
+	sodium_bin2hex(out + 1, IDENTIFIER_LEN, h, (IDENTIFIER_LEN - 1) / 2);
+}
+
+int identifier_is_valid(const char *text)
+{
+	if (strlen(text) != IDENTIFIER_LEN || text[0] != 'I')
+		return 0;
+	for (size_t i = 1; i < IDENTIFIER_LEN; i++) {
+		char c = text[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return 0;
+	}
+	return 1;
+}
+
+static struct identity *identity_alloc(void)
+{
+	struct identity *id = calloc(1, sizeof(*id));
+	if (!id)
+		return NULL;
+	id->secret = sodium_malloc(IDENTITY_KEY_LEN);
+	if (!id->secret) {
+		free(id);
+		return NULL;
+	}
+	return id;
+}
+
+static int identity_derive(struct identity *id)
+{
+	/* Rejects the all-zero and other degenerate secrets. */
+	if (crypto_scalarmult_base(id->public_key, id->secret) != 0)
+		return -EINVAL;
+	identifier_format(id->public_key, id->identifier);
+	return 0;
+}
+
+void identity_free(struct identity *id)
+{
+	if (!id)
+		return;
+	sodium_free(id->secret); /* wipes */
+	free(id);
+}
+
+int identity_generate(struct identity **out)
+{
+	struct identity *id = identity_alloc();
+	if (!id)
+		return -ENOMEM;
+	do
+		randombytes_buf(id->secret, IDENTITY_KEY_LEN);
+	while (identity_derive(id) != 0);
+	*out = id;
+	return 0;
+}
+
+static int vault_create(const char *path, const char *name,
+			struct identity **out, char *err, size_t err_len)
+{
+	struct identity *id;
+	int rc = identity_generate(&id);
+	if (rc != 0) {
+		snprintf(err, err_len, "vault %s: out of memory", name);
+		return rc;
+	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		      0600);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, err_len, "vault %s: cannot create: %s", name,
+			 strerror(errno));
+		identity_free(id);
+		return rc;
+	}
+	char *text = sodium_malloc(VAULT_TEXT_MAX);
+	if (!text) {
+		close(fd);
+		unlink(path);
+		identity_free(id);
+		snprintf(err, err_len, "vault %s: out of memory", name);
+		return -ENOMEM;
+	}
+	size_t hlen = strlen(IDENTITY_VAULT_HEADER);
+	memcpy(text, IDENTITY_VAULT_HEADER "\n", hlen + 1);
+	sodium_bin2hex(text + hlen + 1, 2 * IDENTITY_KEY_LEN + 1, id->secret,
+		       IDENTITY_KEY_LEN);
+	size_t len = hlen + 1 + 2 * IDENTITY_KEY_LEN;
+	text[len++] = '\n';
+	ssize_t w = write(fd, text, len);
+	int werr = errno;
+	sodium_free(text);
+	if (w != (ssize_t)len || fsync(fd) != 0) {
+		rc = w < 0 ? -werr : -EIO;
+		snprintf(err, err_len, "vault %s: cannot write: %s", name,
+			 strerror(-rc));
+		close(fd);
+		unlink(path);
+		identity_free(id);
+		return rc;
+	}
+	close(fd);
+	*out = id;
+	return 0;
+}
+
+static int vault_parse(const char *text, size_t len, struct identity *id)
+{
+	size_t hlen = strlen(IDENTITY_VAULT_HEADER);
+	if (len < hlen + 1 || memcmp(text, IDENTITY_VAULT_HEADER "\n",
+				     hlen + 1) != 0)
+		return -1;
+	const char *hex = text + hlen + 1;
+	size_t hex_len = len - hlen - 1;
+	while (hex_len && (hex[hex_len - 1] == '\n' || hex[hex_len - 1] == '\r'))
+		hex_len--;
+	if (hex_len != 2 * IDENTITY_KEY_LEN)
+		return -1;
+	size_t bin_len = 0;
+	if (sodium_hex2bin(id->secret, IDENTITY_KEY_LEN, hex, hex_len, NULL,
+			   &bin_len, NULL) != 0 ||
+	    bin_len != IDENTITY_KEY_LEN)
+		return -1;
+	return identity_derive(id) == 0 ? 0 : -1;
+}
+
+static int vault_read(int fd, const char *name, struct identity **out,
+		      char *err, size_t err_len)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		snprintf(err, err_len, "vault %s: %s", name, strerror(errno));
+		return -errno;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, err_len, "vault %s is not a regular file", name);
+		return -EINVAL;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		snprintf(err, err_len,
+			 "vault %s is readable by group or others (mode %04o): chmod 600 %s",
+			 name, (unsigned)(st.st_mode & 07777), name);
+		return -EPERM;
+	}
+	char *text = sodium_malloc(VAULT_TEXT_MAX);
+	struct identity *id = identity_alloc();
+	if (!text || !id) {
+		sodium_free(text);
+		identity_free(id);
+		snprintf(err, err_len, "vault %s: out of memory", name);
+		return -ENOMEM;
+	}
+	size_t len = 0;
+	for (;;) {
+		ssize_t r = read(fd, text + len, VAULT_TEXT_MAX - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			sodium_free(text);
+			identity_free(id);
+			snprintf(err, err_len, "vault %s: %s", name,
+				 strerror(e));
+			return -e;
+		}
+		if (r == 0 || (len += (size_t)r) == VAULT_TEXT_MAX)
+			break;
+	}
+	int bad = len == VAULT_TEXT_MAX || vault_parse(text, len, id) != 0;
+	sodium_free(text); /* wipes the hex secret */
+	if (bad) {
+		identity_free(id);
+		snprintf(err, err_len,
+			 "vault %s is not a valid vault file (expected \"%s\" and 64 hex digits)",
+			 name, IDENTITY_VAULT_HEADER);
+		return -EINVAL;
+	}
+	*out = id;
+	return 0;
+}
+
+int identity_vault_open(const char *path, const char *name,
+			struct identity **out, int *created, char *err,
+			size_t err_len)
+{
+	*created = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT) {
+		int rc = vault_create(path, name, out, err, err_len);
+		/* Lost a creation race: read what the winner wrote. */
+		if (rc != -EEXIST) {
+			*created = rc == 0;
+			return rc;
+		}
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	}
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, err_len, "vault %s: cannot open: %s", name,
+			 strerror(e));
+		return -e;
+	}
+	int rc = vault_read(fd, name, out, err, err_len);
+	close(fd);
+	return rc;
+}

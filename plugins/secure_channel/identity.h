@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Identities: a long-term X25519 key pair (the Noise static key), named by
+ * its identifier "I" + lowercase hex of the first 16 bytes of
+ * crypto_generichash(public key) (default 32-byte BLAKE2b output).
+ *
+ * A vault file holds one secret as text:
+ *
+ *   ockam-vault v1 x25519
+ *   <64 lowercase hex digits>
+ *
+ * It is created 0600 with O_CREAT|O_EXCL when missing, and refused when its
+ * mode lets group or others in.  Secrets live in sodium_malloc memory.
+ */
+#ifndef OCKAM_CHANNEL_IDENTITY_H
+#define OCKAM_CHANNEL_IDENTITY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IDENTITY_KEY_LEN 32
+#define IDENTIFIER_LEN 33 /* "I" + 32 hex digits, without the NUL */
+#define IDENTITY_VAULT_HEADER "ockam-vault v1 x25519"
+
+struct identity {
+	uint8_t *secret; /* sodium_malloc'd, IDENTITY_KEY_LEN bytes */
+	uint8_t public_key[IDENTITY_KEY_LEN];
+	char identifier[IDENTIFIER_LEN + 1];
+};
+
+/* Write the identifier of `public_key` into out (IDENTIFIER_LEN + 1). */
+void identifier_format(const uint8_t public_key[IDENTITY_KEY_LEN], char *out);
+/* 1 if `text` is a well-formed identifier (lowercase hex), else 0. */
+int identifier_is_valid(const char *text);
+
+/* A fresh random identity.  0 or -ENOMEM. */
+int identity_generate(struct identity **out);
+/* Load the vault at `path`, creating it (with a new identity) if it does
+ * not exist.  `name` is the path as the user wrote it, used in messages.
+ * *created is set to 1 if the file was created.  On error returns a
+ * negative errno and writes a one-line reason into `err`. */
+int identity_vault_open(const char *path, const char *name,
+			struct identity **out, int *created, char *err,
+			size_t err_len);
+void identity_free(struct identity *id);
+
+#endif
