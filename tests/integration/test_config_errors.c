@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A bad node description makes ockam-host exit 2 with
+ * "file:line:col: message" on stderr, before it starts anything: no
+ * listener, no "ready", nothing on stdout.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include "integ.h"
+
+struct bad_config {
+	const char *file;
+	const char *yaml;
+	unsigned line, col; /* expected position; 0 = any */
+	const char *mentions; /* the message names the culprit */
+};
+
+static const struct bad_config bad_configs[] = {
+	{ "syntax.yaml",
+	  "node: syntax\n"
+	  "transports:\n"
+	  "  tcp:\n"
+	  "    listen: [127.0.0.1:0\n"
+	  "workers: {}\n",
+	  0, 0, NULL },
+	{ "unknown-key.yaml",
+	  "node: unknown-key\n"
+	  "transports:\n"
+	  "  tcp:\n"
+	  "    listen: 127.0.0.1:0\n"
+	  "workers:\n"
+	  "  echoer:\n"
+	  "    type: echoer\n"
+	  "    colour: blue\n",
+	  8, 5, "colour" },
+	{ "unknown-plugin.yaml",
+	  "node: unknown-plugin\n"
+	  "transports:\n"
+	  "  tcp:\n"
+	  "    listen: 127.0.0.1:0\n"
+	  "workers:\n"
+	  "  echoer:\n"
+	  "    type: no_such_plugin\n",
+	  7, 11, "no_such_plugin" },
+	{ "bad-listen.yaml",
+	  "node: bad-listen\n"
+	  "transports:\n"
+	  "  tcp:\n"
+	  "    listen: 127.0.0.1:99999\n",
+	  4, 13, "99999" },
+	{ "no-node.yaml",
+	  "transports:\n"
+	  "  tcp: {}\n",
+	  0, 0, "node" },
+};
+
+/* Does `err` have a line "<path>:<line>:<col>: ..." (any position if
+ * line is 0)?  Copies it to out. */
+static int has_position(const char *err, const char *path, unsigned line,
+			unsigned col, char *out, size_t cap)
+{
+	size_t plen = strlen(path);
+
+	for (const char *l = err; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1
+							  : l + strlen(l)) {
+		unsigned long ln, cn;
+		char *end;
+
+		if (strncmp(l, path, plen) != 0 || l[plen] != ':')
+			continue;
+		ln = strtoul(l + plen + 1, &end, 10);
+		if (*end != ':')
+			continue;
+		cn = strtoul(end + 1, &end, 10);
+		if (*end != ':' || ln == 0 || cn == 0)
+			continue;
+		if (line && (ln != line || cn != col))
+			continue;
+		hx_find_line(l, path, out, cap);
+		return 1;
+	}
+	return 0;
+}
+
+static void test_config_errors(void)
+{
+	H = hx_begin("config_errors");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
+	for (size_t i = 0; i < sizeof(bad_configs) / sizeof(bad_configs[0]);
+	     i++) {
+		const struct bad_config *b = &bad_configs[i];
+		const char *path = hx_write_file(H, b->file, b->yaml);
+		struct hx_proc *p;
+		const char *err;
+		char line[512] = "";
+		int ok;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(path);
+		p = hx_spawn_host(H, b->file, path, NULL);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+		CU_ASSERT_EQUAL(hx_wait_exit(p, HX_EXIT_MS), 2);
+		err = hx_read(p, HX_STDERR);
+		ok = has_position(err, path, b->line, b->col, line,
+				  sizeof(line));
+		CU_ASSERT(ok);
+		if (b->mentions)
+			CU_ASSERT_PTR_NOT_NULL(strstr(line, b->mentions));
+		CU_ASSERT_PTR_NULL(strstr(err, "listening on"));
+		CU_ASSERT_PTR_NULL(strstr(err, " ready"));
+		CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), "");
+		if (!ok || (b->mentions && !strstr(line, b->mentions)))
+			fprintf(stderr, "%s: expected %s:%u:%u: naming %s, "
+				"got:\n%s", b->file, path, b->line, b->col,
+				b->mentions ? b->mentions : "-", err);
+	}
+}
+
+int main(void)
+{
+	static const struct integ_test tests[] = {
+		{ "config_errors", test_config_errors },
+		{ NULL, NULL },
+	};
+
+	return integ_run("integration", tests);
+}

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Delivery errors a user will meet: a worker the far node does not have, a
+ * port nobody listens on, a message over a tcp max_message_size (the
+ * sender's own, and the receiver's).  Each must give exactly one clear
+ * WARN/ERROR line naming what went wrong, and the nodes must go on
+ * serving: a good message sent afterwards still gets its reply.
+ */
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "integ.h"
+
+#define CFG(name) integ_src("tests/integration/configs/" name ".yaml")
+
+/* Over the 1 KiB limits of errors-*.yaml, with room for routes. */
+#define BIG_LEN 2000
+
+static const char good_reply[] = "App Received: still serving\n";
+
+/* A loopback port that refuses connections for as long as `*fd` is open:
+ * bound, never listening, so no other test can take it meanwhile. */
+static int closed_port_open(int *fd)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	*fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (*fd < 0)
+		return -1;
+	if (bind(*fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    getsockname(*fd, (struct sockaddr *)&a, &len) < 0) {
+		close(*fd);
+		*fd = -1;
+		return -1;
+	}
+	return ntohs(a.sin_port);
+}
+
+static void test_errors(void)
+{
+	static char big[sizeof("BIG_PAYLOAD=") + BIG_LEN];
+	char rport[32], closed[32], needle[64];
+	const char *const env[] = { rport, closed, big, NULL };
+	struct hx_proc *r, *p;
+	const char *log;
+	int port, cport, fd = -1, status;
+
+	memcpy(big, "BIG_PAYLOAD=", 12);
+	memset(big + 12, 'x', BIG_LEN);
+	big[12 + BIG_LEN] = '\0';
+
+	H = hx_begin("errors");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
+	cport = closed_port_open(&fd);
+	CU_ASSERT_FATAL(cport > 0);
+	r = integ_start_node("errors-responder", CFG("errors-responder"), NULL,
+			     &port);
+	if (!r)
+		close(fd);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	snprintf(rport, sizeof(rport), "RESPONDER_PORT=%d", port);
+	snprintf(closed, sizeof(closed), "CLOSED_PORT=%d", cport);
+
+	/* Unknown worker: the far node says so once, naming the address;
+	 * the sender cannot know, and its next message is answered. */
+	p = hx_spawn_host(H, "errors-unknown-worker",
+			  CFG("errors-unknown-worker"), env);
+	CU_ASSERT_PTR_NOT_NULL(p);
+	if (p) {
+		CU_ASSERT_EQUAL(hx_wait_exit(p, HX_EXIT_MS), 0);
+		CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), good_reply);
+		CU_ASSERT_EQUAL(integ_count_problems(hx_read(p, HX_STDERR),
+						     NULL), 0);
+	}
+	log = hx_read(r, HX_STDERR);
+	CU_ASSERT_EQUAL(integ_count_problems(log, NULL), 1);
+	CU_ASSERT_EQUAL(integ_count_problems(log, "nosuchworker"), 1);
+
+	/* Closed port: one line naming it; the next message is answered.
+	 * Whether the node also counts the lost message as failed (exit 1)
+	 * depends on whether the refusal came back before the send
+	 * returned, so either status is fine, a crash or hang is not. */
+	p = hx_spawn_host(H, "errors-closed-port", CFG("errors-closed-port"),
+			  env);
+	CU_ASSERT_PTR_NOT_NULL(p);
+	if (p) {
+		status = hx_wait_exit(p, HX_EXIT_MS);
+		CU_ASSERT(status == 0 || status == 1);
+		CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), good_reply);
+		log = hx_read(p, HX_STDERR);
+		snprintf(needle, sizeof(needle), "127.0.0.1:%d", cport);
+		CU_ASSERT_EQUAL(integ_count_problems(log, NULL), 1);
+		CU_ASSERT_EQUAL(integ_count_problems(log, needle), 1);
+	}
+	close(fd);
+
+	/* Over the sender's own limit: refused before it is sent, with one
+	 * line giving the limit; the message failed, so the exit is 1. */
+	p = hx_spawn_host(H, "errors-too-big-send",
+			  CFG("errors-too-big-send"), env);
+	CU_ASSERT_PTR_NOT_NULL(p);
+	if (p) {
+		CU_ASSERT_EQUAL(hx_wait_exit(p, HX_EXIT_MS), 1);
+		CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), good_reply);
+		log = hx_read(p, HX_STDERR);
+		CU_ASSERT_EQUAL(integ_count_problems(log, NULL), 1);
+		CU_ASSERT_EQUAL(integ_count_problems(log, "1024"), 1);
+	}
+
+	/* Over the receiver's limit: the responder says so once, giving its
+	 * limit; the sender gets no reply (exit 1 after its 2 s timeout). */
+	p = hx_spawn_host(H, "errors-too-big-receive",
+			  CFG("errors-too-big-receive"), env);
+	CU_ASSERT_PTR_NOT_NULL(p);
+	if (p) {
+		CU_ASSERT_EQUAL(hx_wait_exit(p, HX_EXIT_MS), 1);
+		CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), "");
+	}
+	log = hx_read(r, HX_STDERR);
+	CU_ASSERT_EQUAL(integ_count_problems(log, NULL), 2);
+	CU_ASSERT_EQUAL(integ_count_problems(log, "1024"), 1);
+	CU_ASSERT_EQUAL(integ_count_problems(log, "nosuchworker"), 1);
+
+	/* After all that the responder still answers a newcomer. */
+	p = hx_spawn_host(H, "errors-after", CFG("errors-unknown-worker"), env);
+	CU_ASSERT_PTR_NOT_NULL(p);
+	if (p) {
+		CU_ASSERT_EQUAL(hx_wait_exit(p, HX_EXIT_MS), 0);
+		CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), good_reply);
+	}
+	CU_ASSERT(hx_running(r));
+	CU_ASSERT_EQUAL(hx_stop(r, HX_EXIT_MS), 0);
+}
+
+int main(void)
+{
+	static const struct integ_test tests[] = {
+		{ "errors", test_errors },
+		{ NULL, NULL },
+	};
+
+	return integ_run("integration", tests);
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The shipped example, configs/04-routing-over-two-transport-hops-*.yaml,
+ * run exactly as a user would (three ockam-host processes), except that the
+ * ports are ephemeral and passed on through RESPONDER_PORT / MIDDLE_PORT.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include "integ.h"
+
+#define EXAMPLE(role) \
+	integ_src("configs/04-routing-over-two-transport-hops-" role ".yaml")
+
+static void test_two_hops(void)
+{
+	const char *const responder_env[] = { "RESPONDER_PORT=0", NULL };
+	const char *const middle_env[] = { "MIDDLE_PORT=0", NULL };
+	char rport[32], mport[32], line[1024], hops[8][128];
+	const char *const initiator_env[] = { rport, mport, NULL };
+	struct hx_proc *responder, *middle, *initiator;
+	int r, m;
+
+	H = hx_begin("two_hops");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
+	responder = integ_start_node("responder", EXAMPLE("responder"),
+				     responder_env, &r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
+	middle = integ_start_node("middle", EXAMPLE("middle"), middle_env, &m);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(middle);
+	snprintf(rport, sizeof(rport), "RESPONDER_PORT=%d", r);
+	snprintf(mport, sizeof(mport), "MIDDLE_PORT=%d", m);
+
+	initiator = hx_spawn_host(H, "initiator", EXAMPLE("initiator"),
+				  initiator_env);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(initiator);
+	CU_ASSERT_EQUAL(hx_wait_exit(initiator, HX_EXIT_MS), 0);
+	CU_ASSERT_STRING_EQUAL(hx_read(initiator, HX_STDOUT),
+			       "App Received: Hello Ockam!\n");
+
+	/* The echoer saw the message come through the hop and both links:
+	 * [tcp:<middle's end>, hop, tcp:<initiator's end>, app]. */
+	CU_ASSERT_EQUAL_FATAL(hx_wait_line(responder, HX_STDERR,
+					   "received \"Hello Ockam!\" from "
+					   "return route [",
+					   1, HX_READY_MS, line, sizeof(line)),
+			      0);
+	CU_ASSERT_EQUAL_FATAL(integ_return_route(line, hops, 8), 4);
+	CU_ASSERT_NSTRING_EQUAL(hops[0], "tcp:127.0.0.1:", 14);
+	CU_ASSERT_STRING_EQUAL(hops[1], "hop");
+	CU_ASSERT_NSTRING_EQUAL(hops[2], "tcp:127.0.0.1:", 14);
+	CU_ASSERT_STRING_EQUAL(hops[3], "app");
+
+	/* A clean run has nothing for the user to worry about. */
+	CU_ASSERT_EQUAL(integ_count_problems(hx_read(initiator, HX_STDERR),
+					     NULL), 0);
+	CU_ASSERT_EQUAL(integ_count_problems(hx_read(middle, HX_STDERR),
+					     NULL), 0);
+	CU_ASSERT_EQUAL(integ_count_problems(hx_read(responder, HX_STDERR),
+					     NULL), 0);
+
+	/* The servers outlive the initiator and stop cleanly. */
+	CU_ASSERT(hx_running(middle));
+	CU_ASSERT(hx_running(responder));
+	CU_ASSERT_EQUAL(hx_stop(middle, HX_EXIT_MS), 0);
+	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
+	CU_ASSERT_STRING_EQUAL(hx_read(middle, HX_STDOUT), "");
+	CU_ASSERT_STRING_EQUAL(hx_read(responder, HX_STDOUT), "");
+}
+
+int main(void)
+{
+	static const struct integ_test tests[] = {
+		{ "two_hops", test_two_hops },
+		{ NULL, NULL },
+	};
+
+	return integ_run("integration", tests);
+}
