@@ -146,6 +146,23 @@ static char *dir_of(const char *path)
 	return strndup(path, (size_t)(slash - path));
 }
 
+/* True if some key of `map` is a misspelling of `want` (already reported
+ * by opt_check_keys with a "did you mean"), so "missing key" is noise. */
+static int misspelled(const struct ockam_opt *map, const char *const *allowed,
+		      const char *want)
+{
+	for (size_t i = 0; i < map->count; i++) {
+		const char *k = map->keys[i]->str;
+		size_t j;
+		for (j = 0; allowed[j] && strcmp(allowed[j], k); j++)
+			;
+		const char *hint = allowed[j] ? NULL : opt_suggest(k, allowed);
+		if (hint && !strcmp(hint, want))
+			return 1;
+	}
+	return 0;
+}
+
 /* ---- sections ------------------------------------------------------ */
 
 static void walk_node(struct config *c, struct diag *d)
@@ -153,8 +170,9 @@ static void walk_node(struct config *c, struct diag *d)
 	const struct ockam_opt *o = opt_get(c->root, "node");
 
 	if (!o) {
-		err_at(d, c->root,
-		       "missing key 'node' in the top-level map (the node's name)");
+		if (!misspelled(c->root, top_keys, "node"))
+			err_at(d, c->root,
+			       "missing key 'node' in the top-level map (the node's name)");
 		return;
 	}
 	if (!check_name(o, "'node'", d))
@@ -272,8 +290,9 @@ static void walk_workers(struct config *c, struct diag *d)
 		const struct ockam_opt *type = opt_get(v, "type");
 		snprintf(tw, sizeof(tw), "'type' of %s", what);
 		if (!type) {
-			err_at(d, k, "missing key 'type' in %s (the plugin to run)",
-			       what);
+			if (!misspelled(v, worker_keys, "type"))
+				err_at(d, k, "missing key 'type' in %s (the plugin to run)",
+				       what);
 			ok = 0;
 		} else if (check_name(type, tw, d)) {
 			ok = 0;
@@ -380,8 +399,9 @@ static void walk_message(struct config *c, const struct ockam_opt *m,
 	const struct ockam_opt *r = opt_get(m, "route");
 	snprintf(rw, sizeof(rw), "the route of %s", what);
 	if (!r) {
-		err_at(d, m, "missing key 'route' in %s (a list of addresses or a name under 'routes')",
-		       what);
+		if (!misspelled(m, message_keys, "route"))
+			err_at(d, m, "missing key 'route' in %s (a list of addresses or a name under 'routes')",
+			       what);
 		ok = 0;
 	} else if (r->kind == OCKAM_OPT_SCALAR && !r->is_null) {
 		if (opt_get(routes, r->str)) {
@@ -416,7 +436,8 @@ static void walk_message(struct config *c, const struct ockam_opt *m,
 
 	const struct ockam_opt *p = opt_get(m, "payload");
 	if (!p) {
-		err_at(d, m, "missing key 'payload' in %s", what);
+		if (!misspelled(m, message_keys, "payload"))
+			err_at(d, m, "missing key 'payload' in %s", what);
 		ok = 0;
 	} else if (p->kind != OCKAM_OPT_SCALAR || p->is_null) {
 		err_at(d, p, "payload of %s must be a string, not %s%s", what,
