@@ -140,9 +140,13 @@ struct plugin_lib *loader_open(const char *path, const char *expect_name,
 	void *h = dlopen(full, RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
 		const char *why = dlerror();
-		snprintf(err, err_len,
-			 "%s: cannot load plugin (not a loadable shared object?): %s",
-			 path, why ? why : "unknown error");
+		if (!why)
+			why = "unknown error";
+		/* dlerror() often repeats the path; say it once. */
+		size_t fl = strlen(full);
+		if (strncmp(why, full, fl) == 0 && why[fl] == ':')
+			why += fl + 1 + (why[fl + 1] == ' ');
+		snprintf(err, err_len, "%s: cannot load plugin: %s", path, why);
 		return NULL;
 	}
 	ockam_plugin_entry_fn entry;

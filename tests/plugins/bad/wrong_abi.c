@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A plugin built for a future ABI version. */
+#include "bad_common.h"
+
+static const struct ockam_plugin plugin = {
+	.abi_version = OCKAM_PLUGIN_ABI_VERSION + 1,
+	.struct_size = sizeof(struct ockam_plugin),
+	.name = "wrong_abi",
+	.kind = OCKAM_PLUGIN_WORKER,
+	.create = bad_create,
+	.handle_message = bad_handle,
+	.destroy = bad_destroy,
+};
+
+OCKAM_PLUGIN_EXPORT const struct ockam_plugin *ockam_plugin_entry(void)
+{
+	return &plugin;
+}
