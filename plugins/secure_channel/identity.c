@@ -52,8 +52,9 @@ static struct identity *identity_alloc(void)
 
 static int identity_derive(struct identity *id)
 {
-	/* Rejects the all-zero and other degenerate secrets. */
-	if (crypto_scalarmult_base(id->public_key, id->secret) != 0)
+	/* An all-zero secret means a wiped or blank vault, never a key. */
+	if (sodium_is_zero(id->secret, IDENTITY_KEY_LEN) ||
+	    crypto_scalarmult_base(id->public_key, id->secret) != 0)
 		return -EINVAL;
 	identifier_format(id->public_key, id->identifier);
 	return 0;

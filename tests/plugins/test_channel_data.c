@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The secure channel's message layer: replay window, explicit nonces,
+ * rekey epochs, tampering, limits (plugins/secure_channel/channel_data.c).
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+#include <sodium.h>
+
+#include "channel_data.h"
+
+static struct data_sender tx, tx0; /* tx0: the pristine epoch-0 sender */
+static struct data_receiver rx;
+static uint8_t k0[NOISE_KEY_LEN];
+static uint8_t msg[DATA_MESSAGE_MAX];
+static uint8_t out[DATA_PLAINTEXT_MAX];
+
+static void pair_init(uint64_t interval)
+{
+	struct noise_cipherstate a = { .cipher = NOISE_CIPHER_CHACHAPOLY,
+				       .has_key = 1 };
+	randombytes_buf(k0, sizeof(k0));
+	memcpy(a.k, k0, sizeof(k0));
+	struct noise_cipherstate b = a;
+	CU_ASSERT_EQUAL_FATAL(data_sender_init(&tx, &a, interval), 0);
+	tx0 = tx;
+	CU_ASSERT_EQUAL_FATAL(data_receiver_init(&rx, &b, interval), 0);
+}
+
+/* Seal "m<n>" as a sender at nonce n would (it derives the epoch key
+ * forward from epoch 0); returns the length. */
+static size_t seal_at(uint64_t n, uint8_t *buf)
+{
+	char text[32];
+	int len = snprintf(text, sizeof(text), "m%llu", (unsigned long long)n);
+	size_t mlen = 0;
+	struct data_sender s = tx0;
+	s.next = n;
+	CU_ASSERT_EQUAL(data_seal(&s, (const uint8_t *)text, (size_t)len,
+				  buf, DATA_MESSAGE_MAX, &mlen), 0);
+	CU_ASSERT_EQUAL(s.epoch, n / s.interval);
+	data_sender_wipe(&s);
+	return mlen;
+}
+
+/* 0 if accepted with the expected text, else the reject reason + 1. */
+static int open_check(const uint8_t *buf, size_t len, uint64_t n)
+{
+	enum data_reject why;
+	size_t olen = 0;
+	if (data_open(&rx, buf, len, out, sizeof(out), &olen, &why) != 0)
+		return (int)why + 1;
+	char text[32];
+	int tlen = snprintf(text, sizeof(text), "m%llu", (unsigned long long)n);
+	CU_ASSERT_EQUAL(olen, (size_t)tlen);
+	CU_ASSERT(memcmp(out, text, olen) == 0);
+	return 0;
+}
+
+static int deliver(uint64_t n)
+{
+	size_t len = seal_at(n, msg);
+	return open_check(msg, len, n);
+}
+
+static void test_window(void)
+{
+	struct replay_window w;
+	replay_init(&w);
+	CU_ASSERT_EQUAL(replay_check(&w, 0), 0);
+	replay_accept(&w, 0);
+	CU_ASSERT_EQUAL(replay_check(&w, 0), DATA_REJECT_REPLAY);
+	CU_ASSERT_EQUAL(replay_check(&w, 5), 0);
+	replay_accept(&w, 5);
+	/* 1..4 skipped: still acceptable, once. */
+	CU_ASSERT_EQUAL(replay_check(&w, 3), 0);
+	replay_accept(&w, 3);
+	CU_ASSERT_EQUAL(replay_check(&w, 3), DATA_REJECT_REPLAY);
+	CU_ASSERT_EQUAL(replay_check(&w, 4), 0);
+	/* Jump far ahead: everything 64 or more behind is too old. */
+	replay_accept(&w, 1000);
+	CU_ASSERT_EQUAL(replay_check(&w, 1000 - 63), 0);
+	CU_ASSERT_EQUAL(replay_check(&w, 1000 - 64), DATA_REJECT_OLD);
+	CU_ASSERT_EQUAL(replay_check(&w, 5), DATA_REJECT_OLD);
+	replay_accept(&w, 1000 - 63);
+	CU_ASSERT_EQUAL(replay_check(&w, 1000 - 63), DATA_REJECT_REPLAY);
+	/* Sliding by one drops the oldest slot. */
+	replay_accept(&w, 1001);
+	CU_ASSERT_EQUAL(replay_check(&w, 1000 - 63), DATA_REJECT_OLD);
+	CU_ASSERT_EQUAL(replay_check(&w, 1000), DATA_REJECT_REPLAY);
+	CU_ASSERT_EQUAL(replay_check(&w, 999), 0);
+}
+
+static void test_in_order_and_reorder(void)
+{
+	pair_init(DATA_REKEY_DEFAULT);
+	for (uint64_t n = 0; n < 10; n++)
+		CU_ASSERT_EQUAL(deliver(n), 0);
+	/* Out of order within the window. */
+	size_t l12 = seal_at(12, msg);
+	uint8_t m11[64];
+	size_t l11 = seal_at(11, m11);
+	CU_ASSERT_EQUAL(open_check(msg, l12, 12), 0);
+	CU_ASSERT_EQUAL(open_check(m11, l11, 11), 0);
+	/* Lost message 10 arrives late: fine; again: replay. */
+	size_t l10 = seal_at(10, msg);
+	CU_ASSERT_EQUAL(open_check(msg, l10, 10), 0);
+	CU_ASSERT_EQUAL(open_check(msg, l10, 10), DATA_REJECT_REPLAY + 1);
+	data_sender_wipe(&tx);
+	data_receiver_wipe(&rx);
+}
+
+static void test_tamper_truncate(void)
+{
+	pair_init(DATA_REKEY_DEFAULT);
+	size_t len = seal_at(0, msg);
+	CU_ASSERT_EQUAL(len, DATA_HEADER_LEN + 2 + NOISE_TAG_LEN);
+	CU_ASSERT_EQUAL(msg[0], DATA_TYPE);
+	for (size_t i = 1; i < len; i++) {
+		msg[i] ^= 0x01;
+		CU_ASSERT_NOT_EQUAL(open_check(msg, len, 0), 0);
+		msg[i] ^= 0x01;
+	}
+	msg[0] = 0x03;
+	CU_ASSERT_EQUAL(open_check(msg, len, 0), DATA_REJECT_TYPE + 1);
+	msg[0] = DATA_TYPE;
+	CU_ASSERT_EQUAL(open_check(msg, len - 1, 0), DATA_REJECT_AUTH + 1);
+	CU_ASSERT_EQUAL(open_check(msg, DATA_HEADER_LEN + NOISE_TAG_LEN - 1, 0),
+			DATA_REJECT_LENGTH + 1);
+	CU_ASSERT_EQUAL(open_check(msg, 0, 0), DATA_REJECT_LENGTH + 1);
+	/* None of that hurt: the genuine message still opens. */
+	CU_ASSERT_EQUAL(open_check(msg, len, 0), 0);
+	CU_ASSERT_EQUAL(deliver(1), 0);
+	data_sender_wipe(&tx);
+	data_receiver_wipe(&rx);
+}
+
+static void test_old_beyond_window(void)
+{
+	pair_init(DATA_REKEY_DEFAULT);
+	uint8_t m0[64];
+	size_t l0 = seal_at(0, m0);
+	CU_ASSERT_EQUAL(deliver(64), 0);
+	CU_ASSERT_EQUAL(open_check(m0, l0, 0), DATA_REJECT_OLD + 1);
+	data_sender_wipe(&tx);
+	data_receiver_wipe(&rx);
+}
+
+/* Epoch keys are noise_cs_rekey of the previous one. */
+static void test_epoch_keys(void)
+{
+	pair_init(64);
+	size_t len = seal_at(64 * 3 + 5, msg); /* epoch 3 */
+	struct noise_cipherstate k = { .cipher = NOISE_CIPHER_CHACHAPOLY,
+				       .has_key = 1 };
+	memcpy(k.k, k0, sizeof(k0));
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(noise_cs_rekey(&k), 0);
+	uint8_t pt[64];
+	CU_ASSERT_EQUAL(noise_decrypt_with_nonce(&k, 64 * 3 + 5, msg, 1,
+						 msg + DATA_HEADER_LEN,
+						 len - DATA_HEADER_LEN, pt),
+			0);
+	CU_ASSERT(memcmp(pt, "m197", 4) == 0);
+	/* The receiver derives forward on its own. */
+	CU_ASSERT_EQUAL(open_check(msg, len, 64 * 3 + 5), 0);
+	CU_ASSERT_EQUAL(rx.epoch, 3);
+	data_sender_wipe(&tx);
+	data_receiver_wipe(&rx);
+}
+
+/* Reordering inside the window across an epoch boundary still works. */
+static void test_epoch_boundary_reorder(void)
+{
+	pair_init(64);
+	for (uint64_t n = 0; n < 60; n++)
+		CU_ASSERT_EQUAL(deliver(n), 0);
+	uint8_t late[8][64];
+	size_t late_len[8];
+	for (uint64_t n = 60; n < 64; n++)
+		late_len[n - 60] = seal_at(n, late[n - 60]);
+	for (uint64_t n = 64; n < 100; n++)
+		CU_ASSERT_EQUAL(deliver(n), 0);
+	CU_ASSERT_EQUAL(rx.epoch, 1);
+	for (uint64_t n = 60; n < 64; n++)
+		CU_ASSERT_EQUAL(open_check(late[n - 60], late_len[n - 60], n), 0);
+	/* Two epochs back is refused even if a forger claims it. */
+	for (uint64_t n = 100; n < 200; n++)
+		CU_ASSERT_EQUAL(deliver(n), 0);
+	CU_ASSERT_EQUAL(open_check(late[0], late_len[0], 60),
+			DATA_REJECT_OLD + 1);
+	data_sender_wipe(&tx);
+	data_receiver_wipe(&rx);
+}
+
+static void test_forgery_changes_nothing(void)
+{
+	pair_init(64);
+	CU_ASSERT_EQUAL(deliver(0), 0);
+	/* A forged message far ahead must not advance the window or epoch. */
+	size_t len = seal_at(64 * 10, msg);
+	msg[len - 1] ^= 0xff;
+	CU_ASSERT_EQUAL(open_check(msg, len, 64 * 10), DATA_REJECT_AUTH + 1);
+	CU_ASSERT_EQUAL(rx.epoch, 0);
+	CU_ASSERT_EQUAL(rx.window.top, 0);
+	CU_ASSERT_EQUAL(deliver(1), 0);
+	/* Beyond the skip limit: refused before any work. */
+	len = seal_at(64 * (DATA_EPOCH_SKIP_MAX + 2), msg);
+	CU_ASSERT_EQUAL(open_check(msg, len, 64 * (DATA_EPOCH_SKIP_MAX + 2)),
+			DATA_REJECT_AHEAD + 1);
+	CU_ASSERT_EQUAL(deliver(2), 0);
+	data_sender_wipe(&tx);
+	data_receiver_wipe(&rx);
+}
+
+static void test_limits(void)
+{
+	pair_init(64);
+	static uint8_t big[DATA_PLAINTEXT_MAX + 1];
+	size_t len = 0;
+	CU_ASSERT_EQUAL(data_seal(&tx, big, DATA_PLAINTEXT_MAX, msg,
+				  sizeof(msg), &len), 0);
+	CU_ASSERT_EQUAL(len, DATA_MESSAGE_MAX);
+	CU_ASSERT_EQUAL(data_seal(&tx, big, DATA_PLAINTEXT_MAX + 1, msg,
+				  sizeof(msg), &len), -EMSGSIZE);
+	/* Oversized input is refused by length. */
+	enum data_reject why;
+	size_t olen;
+	static uint8_t huge[DATA_MESSAGE_MAX + 1];
+	huge[0] = DATA_TYPE;
+	CU_ASSERT_EQUAL(data_open(&rx, huge, sizeof(huge), out, sizeof(out),
+				  &olen, &why), -1);
+	CU_ASSERT_EQUAL(why, DATA_REJECT_LENGTH);
+	/* The last usable nonce works; then the sender refuses to wrap. */
+	tx.next = UINT64_MAX - 1;
+	tx.epoch = (UINT64_MAX - 1) / 64; /* skip 2^58 rekeys */
+	CU_ASSERT_EQUAL(data_seal(&tx, big, 1, msg, sizeof(msg), &len), 0);
+	CU_ASSERT_EQUAL(data_seal(&tx, big, 1, msg, sizeof(msg), &len), -EPIPE);
+	CU_ASSERT_EQUAL(data_seal(&tx, big, 1, msg, sizeof(msg), &len), -EPIPE);
+	/* An interval below the window is refused. */
+	struct noise_cipherstate cs = { .has_key = 1 };
+	CU_ASSERT_EQUAL(data_sender_init(&tx, &cs, 63), -EINVAL);
+	data_sender_wipe(&tx);
+	data_receiver_wipe(&rx);
+}
+
+int main(void)
+{
+	if (sodium_init() < 0 || CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	CU_pSuite s = CU_add_suite("channel_data", NULL, NULL);
+	CU_add_test(s, "replay window", test_window);
+	CU_add_test(s, "in order and reordered", test_in_order_and_reorder);
+	CU_add_test(s, "tampered and truncated", test_tamper_truncate);
+	CU_add_test(s, "older than the window", test_old_beyond_window);
+	CU_add_test(s, "epoch keys", test_epoch_keys);
+	CU_add_test(s, "reorder across an epoch boundary",
+		    test_epoch_boundary_reorder);
+	CU_add_test(s, "forgery changes nothing", test_forgery_changes_nothing);
+	CU_add_test(s, "limits and nonce exhaustion", test_limits);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned failed = CU_get_number_of_failures() +
+			  CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}
