@@ -851,6 +851,8 @@ static int parse_digits(const char *s, uint64_t *v, const char **end)
 	int n = 0;
 	uint64_t x = 0;
 
+	*v = 0;
+	*end = s;
 	while (s[n] >= '0' && s[n] <= '9') {
 		unsigned dgt = (unsigned)(s[n] - '0');
 		if (x > (UINT64_MAX - dgt) / 10)
