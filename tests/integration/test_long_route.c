@@ -45,8 +45,8 @@ static void test_long_route(void)
 			       "App Received: second over nine hops\n");
 
 	CU_ASSERT_EQUAL_FATAL(hx_wait_line(r, HX_STDERR,
-					   "received \"second over nine hops\" "
-					   "from return route [",
+					   "echoer: received \"second over "
+					   "nine hops\"",
 					   1, HX_READY_MS, line, sizeof(line)),
 			      0);
 	n = integ_return_route(line, hops, 16);

@@ -43,8 +43,7 @@ static void test_two_hops(void)
 	/* The echoer saw the message come through the hop and both links:
 	 * [tcp:<middle's end>, hop, tcp:<initiator's end>, app]. */
 	CU_ASSERT_EQUAL_FATAL(hx_wait_line(responder, HX_STDERR,
-					   "received \"Hello Ockam!\" from "
-					   "return route [",
+					   "echoer: received \"Hello Ockam!\"",
 					   1, HX_READY_MS, line, sizeof(line)),
 			      0);
 	CU_ASSERT_EQUAL_FATAL(integ_return_route(line, hops, 8), 4);
