@@ -20,6 +20,8 @@
 /* Deeper than any sane node file; bounds our recursion. */
 #define OPT_DEPTH_MAX 64
 #define OPT_FILE_MAX (16u << 20)
+/* Duplicate checks are linear per key: bound a map so they stay cheap. */
+#define OPT_MAP_MAX 10000
 #define OPT_QUOTE_MAX 128
 
 struct opt_parser {
@@ -435,6 +437,13 @@ static struct ockam_opt *parse_map(struct opt_parser *p, yaml_event_t *ev,
 		if (kev.type == YAML_MAPPING_END_EVENT) {
 			yaml_event_delete(&kev);
 			return o;
+		}
+		if (o->count >= OPT_MAP_MAX) {
+			parser_error(p, &kev.start_mark,
+				     "too many keys in one map (more than %d)",
+				     OPT_MAP_MAX);
+			yaml_event_delete(&kev);
+			goto fail;
 		}
 		bad_key = kev.type != YAML_SCALAR_EVENT;
 		key = parse_node(p, &kev, depth + 1, 1);

@@ -166,6 +166,19 @@ static void test_deep_nesting(void)
 		    "t.yaml:1:66: nesting is too deep (more than 64 levels)\n");
 }
 
+static void test_huge_map(void)
+{
+	size_t cap = 10001 * 16, n = 0;
+	char *buf = malloc(cap);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+	for (int i = 0; i <= 10000; i++)
+		n += (size_t)snprintf(buf + n, cap - n, "k%d: 1\n", i);
+	expect_fail(buf,
+		    "t.yaml:10001:1: too many keys in one map (more than 10000)\n");
+	free(buf);
+}
+
 static void test_variables(void)
 {
 	setenv("OPT_TEST_HOST", "example.org", 1);
@@ -395,6 +408,7 @@ int main(void)
 	CU_add_test(s, "refusals", test_refusals);
 	CU_add_test(s, "syntax errors", test_syntax_errors);
 	CU_add_test(s, "deep nesting", test_deep_nesting);
+	CU_add_test(s, "huge map", test_huge_map);
 	CU_add_test(s, "variables", test_variables);
 	CU_add_test(s, "suggest", test_suggest);
 	CU_add_test(s, "check keys and expect", test_check_keys_and_expect);
