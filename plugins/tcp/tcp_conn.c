@@ -468,9 +468,11 @@ static void conn_deliver(struct tcp_conn *c)
 				c->key, OCKAM_ROUTE_MAX);
 		return;
 	}
+	/* The router or the transport has already logged why, once; say
+	 * which connection it came from only when debugging. */
 	rc = t->host->send(t->ctx, &t->rx_msg);
 	if (rc < 0)
-		tcp_log_limited(t, &t->lim_deliver, OCKAM_LOG_WARN,
+		tcp_log_limited(t, &t->lim_deliver, OCKAM_LOG_DEBUG,
 				"dropped a message from %s: %s", c->key,
 				strerror(-rc));
 }

@@ -1,0 +1,667 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The tcp transport plugin, driven through a real in-process node (the host
+ * core library) and raw loopback sockets that speak the framing: u32
+ * big-endian length + an encoded message.  The node's log (stderr) goes to
+ * a temporary file so that the tests assert on the lines a user would see.
+ */
+#include <CUnit/Basic.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "loop.h"
+#include "node.h"
+
+#define WAIT_MS 3000
+#define MAX_MSG 1024
+
+static char dir[64];
+static char log_path[96];
+static struct node *node;
+static int port;
+
+/* Scratch messages: a message is ~16 KiB. */
+static struct ockam_message out_msg, in_msg;
+
+/* ---- helpers ------------------------------------------------------ */
+
+static char *file_read(const char *path, long from)
+{
+	FILE *f = fopen(path, "r");
+	char *s;
+	long n;
+
+	if (!f)
+		return strdup("");
+	fseek(f, 0, SEEK_END);
+	n = ftell(f) - from;
+	if (n < 0)
+		n = 0;
+	fseek(f, from, SEEK_SET);
+	s = calloc(1, (size_t)n + 1);
+	if (s && fread(s, 1, (size_t)n, f) != (size_t)n)
+		s[0] = '\0';
+	fclose(f);
+	return s;
+}
+
+static long log_mark(void)
+{
+	fflush(stderr);
+	return lseek(STDERR_FILENO, 0, SEEK_END);
+}
+
+static unsigned count_of(const char *hay, const char *needle)
+{
+	unsigned n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* Occurrences of `needle` in the log since `mark`. */
+static unsigned log_count(long mark, const char *needle)
+{
+	char *s = file_read(log_path, mark);
+	unsigned n = count_of(s, needle);
+
+	free(s);
+	return n;
+}
+
+static void pump(int ms)
+{
+	uint64_t end = loop_now_ms() + (uint64_t)ms;
+
+	while (loop_now_ms() < end)
+		loop_dispatch(node->loop, 5);
+}
+
+/* Pump until `needle` shows up in the log since `mark`. */
+static int log_wait(long mark, const char *needle)
+{
+	uint64_t end = loop_now_ms() + WAIT_MS;
+
+	while (loop_now_ms() < end) {
+		if (log_count(mark, needle))
+			return 1;
+		loop_dispatch(node->loop, 5);
+	}
+	return 0;
+}
+
+static int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+struct client {
+	int fd;
+	uint8_t buf[8192];
+	size_t len;
+};
+
+static int client_open(struct client *c, int to_port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)to_port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int one = 1;
+
+	c->len = 0;
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return -1;
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* Loopback connects complete from the backlog, before accept. */
+	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(c->fd);
+		return -1;
+	}
+	fcntl(c->fd, F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+static void client_close(struct client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+static int client_write(struct client *c, const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	uint64_t end = loop_now_ms() + WAIT_MS;
+
+	while (len) {
+		ssize_t n = send(c->fd, b, len, MSG_NOSIGNAL);
+
+		if (n > 0) {
+			b += n;
+			len -= (size_t)n;
+		} else if (n < 0 && errno == EAGAIN && loop_now_ms() < end) {
+			loop_dispatch(node->loop, 5);
+		} else {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Receive one frame into in_msg.  1: got one, 0: EOF or reset, -1: none
+ * within the wait. */
+static int client_recv(struct client *c)
+{
+	uint64_t end = loop_now_ms() + WAIT_MS;
+
+	for (;;) {
+		if (c->len >= 4) {
+			uint32_t l = (uint32_t)c->buf[0] << 24 |
+				     (uint32_t)c->buf[1] << 16 |
+				     (uint32_t)c->buf[2] << 8 | c->buf[3];
+
+			if (l > sizeof(c->buf) - 4)
+				return -1;
+			if (c->len >= 4 + l) {
+				int rc = codec_decode(c->buf + 4, l, &in_msg);
+
+				/* payload points into buf: keep it valid
+				 * until the next call by copying it out. */
+				static uint8_t payload[8192];
+				memcpy(payload, in_msg.payload,
+				       in_msg.payload_len);
+				in_msg.payload = payload;
+				memmove(c->buf, c->buf + 4 + l,
+					c->len - 4 - l);
+				c->len -= 4 + l;
+				return rc == 0 ? 1 : -1;
+			}
+		}
+		ssize_t n = recv(c->fd, c->buf + c->len,
+				 sizeof(c->buf) - c->len, 0);
+		if (n > 0) {
+			c->len += (size_t)n;
+			continue;
+		}
+		if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			return 0;
+		if (loop_now_ms() >= end)
+			return -1;
+		loop_dispatch(node->loop, 5);
+	}
+}
+
+/* Build a frame: onward and return routes as "name" (local) or
+ * "tcp:host:port" items, NULL-terminated. */
+static size_t frame_build(uint8_t *buf, size_t cap, const char *const *on,
+			  const char *const *ret, const void *payload,
+			  size_t payload_len)
+{
+	struct ockam_addr a;
+	size_t n;
+
+	ockam_message_init(&out_msg);
+	for (int r = 0; r < 2; r++) {
+		const char *const *v = r ? ret : on;
+		struct ockam_route *route = r ? &out_msg.ret : &out_msg.onward;
+
+		for (size_t i = 0; v && v[i]; i++) {
+			if (strncmp(v[i], "tcp:", 4) == 0)
+				ockam_addr_set(&a, OCKAM_ADDR_TCP, v[i] + 4,
+					       strlen(v[i] + 4));
+			else
+				ockam_addr_local(&a, v[i]);
+			ockam_route_append(route, &a);
+		}
+	}
+	out_msg.payload = payload;
+	out_msg.payload_len = payload_len;
+	n = codec_encode(&out_msg, buf + 4, cap - 4);
+	if (!n)
+		return 0;
+	buf[0] = (uint8_t)(n >> 24);
+	buf[1] = (uint8_t)(n >> 16);
+	buf[2] = (uint8_t)(n >> 8);
+	buf[3] = (uint8_t)n;
+	return n + 4;
+}
+
+static int addr_is(const struct ockam_addr *a, uint8_t type, const char *s)
+{
+	return a->type == type && a->len == strlen(s) &&
+	       memcmp(a->data, s, a->len) == 0;
+}
+
+/* Send "hello <i>" to [hop, echoer] and expect it back, addressed to
+ * [client] only: the node pops its own TCP hop before writing. */
+static int echo_ok(struct client *c, int i)
+{
+	static const char *const on[] = {"hop", "echoer", NULL};
+	static const char *const ret[] = {"client", NULL};
+	uint8_t f[512];
+	char text[32];
+	int n = snprintf(text, sizeof(text), "hello %d", i);
+	size_t len = frame_build(f, sizeof(f), on, ret, text, (size_t)n);
+
+	if (!len || client_write(c, f, len) < 0 || client_recv(c) != 1)
+		return 0;
+	return in_msg.onward.count == 1 &&
+	       addr_is(&in_msg.onward.hop[0], OCKAM_ADDR_LOCAL, "client") &&
+	       in_msg.payload_len == (size_t)n &&
+	       memcmp(in_msg.payload, text, (size_t)n) == 0;
+}
+
+static int closed_port(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), p;
+
+	bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	getsockname(fd, (struct sockaddr *)&sa, &sl);
+	p = ntohs(sa.sin_port);
+	close(fd);
+	return p;
+}
+
+/* ---- suite setup: one node with tcp, echoer and hop ---------------- */
+
+static int suite_init(void)
+{
+	char path[128], *log, *at;
+	struct node_args args = {.config_path = path, .log_level = -1};
+	int code;
+	long mark = log_mark();
+
+	snprintf(path, sizeof(path), "%s/node.yaml", dir);
+	if (write_file(path,
+		       "node: tcptest\n"
+		       "transports:\n"
+		       "  tcp:\n"
+		       "    listen: 127.0.0.1:0\n"
+		       "    max_message_size: 1KiB\n"
+		       "    connect_timeout: 2s\n"
+		       "workers:\n"
+		       "  echoer:\n"
+		       "    type: echoer\n"
+		       "  hop:\n"
+		       "    type: hop\n"
+		       "after_messages: run\n") < 0)
+		return -1;
+	node = node_create(&args, &code);
+	if (!node || node_start(node) < 0)
+		return -1;
+	fflush(stderr);
+	log = file_read(log_path, mark);
+	at = strstr(log, "listening on 127.0.0.1:");
+	port = at ? atoi(at + strlen("listening on 127.0.0.1:")) : 0;
+	free(log);
+	return port > 0 ? 0 : -1;
+}
+
+static int suite_clean(void)
+{
+	node_destroy(node);
+	node = NULL;
+	return 0;
+}
+
+/* ---- tests -------------------------------------------------------- */
+
+static void test_echo_single_hop(void)
+{
+	struct client c;
+
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	CU_ASSERT(echo_ok(&c, 1));
+	/* Replies come back as [hop, echoer]: the reply's return route. */
+	CU_ASSERT_EQUAL(in_msg.ret.count, 2);
+	CU_ASSERT(addr_is(&in_msg.ret.hop[0], OCKAM_ADDR_LOCAL, "hop"));
+	CU_ASSERT(echo_ok(&c, 2));
+	client_close(&c);
+}
+
+/* Many frames in one write, then one frame a byte at a time. */
+static void test_batched_and_split_frames(void)
+{
+	static const char *const on[] = {"echoer", NULL};
+	static const char *const ret[] = {"client", NULL};
+	static uint8_t batch[50 * 64];
+	uint8_t f[64];
+	size_t used = 0, len;
+	struct client c;
+	int i, got = 0;
+
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	for (i = 0; i < 50; i++) {
+		char text[16];
+		int n = snprintf(text, sizeof(text), "m%02d", i);
+
+		len = frame_build(batch + used, sizeof(batch) - used, on, ret,
+				  text, (size_t)n);
+		CU_ASSERT_FATAL(len > 0);
+		used += len;
+	}
+	CU_ASSERT_FATAL(client_write(&c, batch, used) == 0);
+	for (i = 0; i < 50; i++) {
+		char text[16];
+		int n = snprintf(text, sizeof(text), "m%02d", i);
+
+		if (client_recv(&c) == 1 && in_msg.payload_len == (size_t)n &&
+		    memcmp(in_msg.payload, text, (size_t)n) == 0)
+			got++;
+	}
+	CU_ASSERT_EQUAL(got, 50);
+
+	len = frame_build(f, sizeof(f), on, ret, "split", 5);
+	for (size_t k = 0; k < len; k++) {
+		CU_ASSERT_FATAL(client_write(&c, f + k, 1) == 0);
+		pump(2);
+	}
+	CU_ASSERT_EQUAL(client_recv(&c), 1);
+	CU_ASSERT(in_msg.payload_len == 5 &&
+		  memcmp(in_msg.payload, "split", 5) == 0);
+	client_close(&c);
+}
+
+/* A frame over max_message_size closes that connection only. */
+static void test_oversized_frame_closes_only_that_connection(void)
+{
+	static const uint8_t hdr[4] = {0, 0, 0x07, 0xd0}; /* 2000 */
+	struct client bad, good;
+	long mark = log_mark();
+
+	CU_ASSERT_FATAL(client_open(&good, port) == 0);
+	CU_ASSERT_FATAL(client_open(&bad, port) == 0);
+	CU_ASSERT(echo_ok(&good, 1));
+	CU_ASSERT_FATAL(client_write(&bad, hdr, sizeof(hdr)) == 0);
+	CU_ASSERT_EQUAL(client_recv(&bad), 0); /* closed by the node */
+	CU_ASSERT_EQUAL(log_count(mark, "frame of 2000 bytes exceeds "
+					"max_message_size 1024"),
+			1);
+	CU_ASSERT(echo_ok(&good, 2));
+	client_close(&bad);
+	client_close(&good);
+}
+
+static void test_4gib_length_prefix(void)
+{
+	static const uint8_t hdr[8] = {0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4};
+	struct client c;
+	long mark = log_mark();
+
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	CU_ASSERT_FATAL(client_write(&c, hdr, sizeof(hdr)) == 0);
+	CU_ASSERT_EQUAL(client_recv(&c), 0);
+	CU_ASSERT_EQUAL(log_count(mark, "frame of 4294967295 bytes exceeds "
+					"max_message_size 1024"),
+			1);
+	client_close(&c);
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	CU_ASSERT(echo_ok(&c, 3));
+	client_close(&c);
+}
+
+static void test_garbage_body(void)
+{
+	static const uint8_t junk[4 + 16] = {0, 0, 0, 16, 0xde, 0xad, 0xbe,
+					     0xef, 0xff, 0xff, 0xff, 0xff,
+					     0xff, 0xff, 0xff, 0xff, 0xff,
+					     0xff, 0xff, 0xff};
+	struct client c;
+	long mark = log_mark();
+
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	CU_ASSERT_FATAL(client_write(&c, junk, sizeof(junk)) == 0);
+	CU_ASSERT_EQUAL(client_recv(&c), 0);
+	CU_ASSERT_EQUAL(log_count(mark, "malformed 16-byte message"), 1);
+	client_close(&c);
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	CU_ASSERT(echo_ok(&c, 4));
+	client_close(&c);
+}
+
+static void test_peer_vanishes_mid_frame(void)
+{
+	static const uint8_t part[14] = {0, 0, 0, 100, 1, 1, 6, 'e', 'c'};
+	struct client c;
+	long mark = log_mark();
+
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	CU_ASSERT_FATAL(client_write(&c, part, sizeof(part)) == 0);
+	pump(20);
+	client_close(&c);
+	CU_ASSERT(log_wait(mark, "peer closed mid-frame (14 of 104 bytes "
+				 "received)"));
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	CU_ASSERT(echo_ok(&c, 5));
+	client_close(&c);
+}
+
+/* [tcp:127.0.0.1:<node>, echoer]: the node connects to itself on demand
+ * and the reply retraces both TCP hops. */
+static void test_connect_on_demand(void)
+{
+	char self[32];
+	const char *on[] = {self, "echoer", NULL};
+	static const char *const ret[] = {"client", NULL};
+	uint8_t f[256];
+	struct client c;
+	size_t len;
+	long mark = log_mark();
+	char want[64];
+
+	snprintf(self, sizeof(self), "tcp:127.0.0.1:%d", port);
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	len = frame_build(f, sizeof(f), on, ret, "round trip", 10);
+	CU_ASSERT_FATAL(client_write(&c, f, len) == 0);
+	CU_ASSERT_EQUAL_FATAL(client_recv(&c), 1);
+	CU_ASSERT(in_msg.payload_len == 10 &&
+		  memcmp(in_msg.payload, "round trip", 10) == 0);
+	CU_ASSERT_EQUAL(in_msg.onward.count, 1);
+	snprintf(want, sizeof(want), "connected to 127.0.0.1:%d", port);
+	CU_ASSERT_EQUAL(log_count(mark, want), 1);
+	/* A second message reuses the connection. */
+	CU_ASSERT_FATAL(client_write(&c, f, len) == 0);
+	CU_ASSERT_EQUAL(client_recv(&c), 1);
+	CU_ASSERT_EQUAL(log_count(mark, want), 1);
+	client_close(&c);
+}
+
+/* A send to a closed port fails with one clear line; the next send tries
+ * again (no automatic retries, no hot loop). */
+static void test_send_to_closed_port(void)
+{
+	char dead[32], want[96];
+	const char *on[] = {dead, "echoer", NULL};
+	static const char *const ret[] = {"client", NULL};
+	uint8_t f[256];
+	struct client c;
+	size_t len;
+	int p = closed_port();
+	long mark = log_mark(), mark2;
+
+	snprintf(dead, sizeof(dead), "tcp:127.0.0.1:%d", p);
+	snprintf(want, sizeof(want),
+		 "cannot connect to 127.0.0.1:%d: Connection refused; "
+		 "dropped 1 queued message",
+		 p);
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	len = frame_build(f, sizeof(f), on, ret, "x", 1);
+	CU_ASSERT_FATAL(client_write(&c, f, len) == 0);
+	CU_ASSERT(log_wait(mark, want));
+	pump(100);
+	CU_ASSERT_EQUAL(log_count(mark, want), 1);
+	snprintf(dead, sizeof(dead), "127.0.0.1:%d", p);
+	CU_ASSERT_EQUAL(log_count(mark, dead), 1); /* one line, no retries */
+	mark2 = log_mark();
+	CU_ASSERT_FATAL(client_write(&c, f, len) == 0);
+	CU_ASSERT(log_wait(mark2, want));
+	pump(100);
+	CU_ASSERT_EQUAL(log_count(mark, want), 2);
+	/* The client's own connection is unaffected. */
+	CU_ASSERT(echo_ok(&c, 6));
+	client_close(&c);
+}
+
+/* Forwarding a message that grows past the limit is refused with
+ * -EMSGSIZE and one line naming the size and the limit: never truncated. */
+static void test_oversized_send_refused(void)
+{
+	static const char *const on[] = {"tcp:a:1", "echoer", NULL};
+	static uint8_t f[MAX_MSG + 64], payload[MAX_MSG];
+	struct client c;
+	size_t len;
+	long mark = log_mark();
+
+	/* A frame of exactly the limit; forwarding pops "a:1" (5 bytes
+	 * encoded) and pushes the inbound "127.0.0.1:<port>" (17): 1036. */
+	len = frame_build(f, sizeof(f), on, NULL, payload, 0);
+	len = frame_build(f, sizeof(f), on, NULL, payload,
+			  MAX_MSG - (len - 4) - 1);
+	CU_ASSERT_FATAL(len == 4 + MAX_MSG);
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	CU_ASSERT_FATAL(client_write(&c, f, len) == 0);
+	CU_ASSERT(log_wait(mark, "message to a:1 is 1036 bytes encoded, over "
+				 "max_message_size 1024: not sent"));
+	CU_ASSERT_EQUAL(log_count(mark, "max_message_size"), 1);
+	CU_ASSERT(echo_ok(&c, 7)); /* the connection stays */
+	client_close(&c);
+}
+
+/* ---- options ------------------------------------------------------ */
+
+/* Create a node from `yaml` and return its diagnostics (caller frees). */
+static char *node_errors(const char *yaml)
+{
+	char path[128], dpath[128];
+	struct node_args args = {.config_path = path, .log_level = -1};
+	struct node *n;
+	FILE *d;
+	int code;
+
+	snprintf(path, sizeof(path), "%s/bad.yaml", dir);
+	snprintf(dpath, sizeof(dpath), "%s/diag.txt", dir);
+	write_file(path, yaml);
+	d = fopen(dpath, "w");
+	args.diag_echo = d;
+	n = node_create(&args, &code);
+	fclose(d);
+	if (n) {
+		node_destroy(n);
+		return strdup("(created)");
+	}
+	return file_read(dpath, 0);
+}
+
+static void test_bad_options(void)
+{
+	char *e;
+
+	e = node_errors("node: a\ntransports:\n  tcp:\n    listen: [nonsense]\n");
+	CU_ASSERT_PTR_NOT_NULL(strstr(e, "bad.yaml:4:"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e, "expected host:port"));
+	free(e);
+
+	e = node_errors("node: a\ntransports:\n  tcp:\n"
+			"    max_message_size: 32MiB\n");
+	CU_ASSERT_PTR_NOT_NULL(strstr(e, "bad.yaml:4:"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e, "max_message_size"));
+	free(e);
+
+	e = node_errors("node: a\ntransports:\n  tcp:\n"
+			"    max_message_size: 2MiB\n"
+			"    send_queue_limit: 1MiB\n");
+	CU_ASSERT_PTR_NOT_NULL(strstr(e, "bad.yaml:5:"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e, "less than max_message_size + 4"));
+	free(e);
+
+	e = node_errors("node: a\ntransports:\n  tcp:\n"
+			"    listn: 127.0.0.1:0\n");
+	CU_ASSERT_PTR_NOT_NULL(strstr(e, "listn"));
+	free(e);
+
+	e = node_errors("node: a\ntransports:\n  tcp:\n"
+			"    listen: ['[::1]:0', 127.0.0.1:99999]\n");
+	CU_ASSERT_PTR_NOT_NULL(strstr(e, "'127.0.0.1:99999'"));
+	CU_ASSERT_PTR_NULL(strstr(e, "'[::1]:0'"));
+	CU_ASSERT_EQUAL(count_of(e, "\n"), 1);
+	free(e);
+}
+
+int main(void)
+{
+	CU_pSuite s;
+	unsigned failed;
+	int fd, saved_stderr = dup(STDERR_FILENO);
+
+	snprintf(dir, sizeof(dir), "/tmp/ockam-tcp-XXXXXX");
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(log_path, sizeof(log_path), "%s/node.log", dir);
+	/* The node logs to stderr: keep it in a file we can read back. */
+	fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
+		return 1;
+	close(fd);
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("tcp", suite_init, suite_clean);
+	CU_add_test(s, "echo through a single hop", test_echo_single_hop);
+	CU_add_test(s, "batched and split frames",
+		    test_batched_and_split_frames);
+	CU_add_test(s, "oversized frame closes only that connection",
+		    test_oversized_frame_closes_only_that_connection);
+	CU_add_test(s, "4 GiB length prefix", test_4gib_length_prefix);
+	CU_add_test(s, "garbage body", test_garbage_body);
+	CU_add_test(s, "peer vanishes mid-frame",
+		    test_peer_vanishes_mid_frame);
+	CU_add_test(s, "connect on demand", test_connect_on_demand);
+	CU_add_test(s, "send to a closed port", test_send_to_closed_port);
+	CU_add_test(s, "oversized send refused", test_oversized_send_refused);
+	s = CU_add_suite("tcp options", NULL, NULL);
+	CU_add_test(s, "bad options", test_bad_options);
+
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() +
+		 CU_get_number_of_suites_failed();
+	CU_cleanup_registry();
+	if (failed) {
+		/* Show the node's log for diagnosis. */
+		char *log = file_read(log_path, 0);
+		fputs(log, stdout);
+		free(log);
+	} else {
+		unlink(log_path);
+		snprintf(log_path, sizeof(log_path), "%s/node.yaml", dir);
+		unlink(log_path);
+		snprintf(log_path, sizeof(log_path), "%s/bad.yaml", dir);
+		unlink(log_path);
+		snprintf(log_path, sizeof(log_path), "%s/diag.txt", dir);
+		unlink(log_path);
+		rmdir(dir);
+	}
+	/* Sanitizer reports at exit go to the real stderr. */
+	fflush(stderr);
+	dup2(saved_stderr, STDERR_FILENO);
+	return failed ? 1 : 0;
+}
