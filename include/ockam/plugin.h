@@ -19,8 +19,10 @@
  *
  * Lifecycle, per instance (one per YAML entry using the plugin):
  *   create -> start -> handle_message* -> stop -> destroy
- * create reads options and allocates; it must not send.  start may send
- * and arm timers.  stop runs for every started instance, in reverse order
+ * create reads options and allocates; it must not send.  Transports call
+ * host->transport_register in create, so routes naming their scheme parse
+ * even when nothing is started (ockam-host --check).  start may send and
+ * arm timers; transports are started before any worker is created.  stop runs for every started instance, in reverse order
  * of start; destroy frees everything, even if start never ran.
  */
 #ifndef OCKAM_PLUGIN_H
