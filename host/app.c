@@ -100,12 +100,8 @@ static void app_send_next(struct app *a)
 		a->sent_ms = loop_now_ms();
 		int rc = router_send(a->node->router, "app", &msg, 0);
 		if (rc < 0) {
-			char route[512];
-			route_text_format(a->node->router, &m->route, route,
-					  sizeof(route));
-			log_write(OCKAM_LOG_ERROR, "app",
-				  "sending to %s failed: %s", route,
-				  strerror(-rc));
+			/* The router or the transport has already said why,
+			 * once; the failure still counts for the exit status. */
 			a->failures++;
 			continue;
 		}
