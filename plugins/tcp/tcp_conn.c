@@ -601,6 +601,15 @@ static void conn_on_event(void *data, int fd, uint32_t events)
 	t->batching++;
 	if (events & (OCKAM_EV_READ | OCKAM_EV_ERROR))
 		conn_read(c);
+	if (!c->dead && (events & OCKAM_EV_ERROR)) {
+		/* Reading normally reports it; make sure a pending error
+		 * cannot keep a level-triggered loop spinning. */
+		int err = 0;
+		socklen_t l = sizeof(err);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l) == 0 && err)
+			conn_close(c, OCKAM_LOG_WARN, "%s", strerror(err));
+	}
 	if (!c->dead && (events & OCKAM_EV_WRITE))
 		conn_flush_or_close(c);
 	t->batching--;
