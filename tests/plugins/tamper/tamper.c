@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tamper: a hop (forward, adding itself to the return route) that attacks
+ * chosen messages, for testing the secure channel from a middle node:
+ *
+ *   workers:
+ *     hop:
+ *       type: tamper
+ *       options: { flip: 6, truncate: 7, replay: 8, drop: 10 }
+ *
+ * Each option is the 1-based number of a message passing through (either
+ * direction): flip inverts one payload bit, truncate cuts the payload in
+ * half, replay forwards it twice, drop does not forward it.  Every attack
+ * is logged at INFO.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ockam/ockam.h>
+
+enum { FLIP, TRUNCATE, REPLAY, DROP, ATTACKS };
+static const char *const attack_keys[] = { "flip", "truncate", "replay",
+					   "drop", NULL };
+
+struct tamper {
+	const struct ockam_host *host;
+	struct ockam_ctx *ctx;
+	uint64_t at[ATTACKS]; /* message number, 0 = never */
+	uint64_t count;
+	struct ockam_message fwd;
+	uint8_t buf[1 << 17]; /* a mutable copy of the payload */
+};
+
+static int tamper_create(const struct ockam_host *host, struct ockam_ctx *ctx,
+			 void **state)
+{
+	const struct ockam_opt *root = host->opt_root(ctx);
+	if (root && host->opt_check_keys(ctx, root, attack_keys) < 0)
+		return -EINVAL;
+	struct tamper *t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->host = host;
+	t->ctx = ctx;
+	for (int i = 0; root && i < ATTACKS; i++)
+		if (host->opt_get_u64(ctx, root, attack_keys[i], 1, UINT64_MAX,
+				      &t->at[i]) != 0) {
+			free(t);
+			return -EINVAL;
+		}
+	*state = t;
+	return 0;
+}
+
+static int tamper_handle(void *state, void *addr_data,
+			 const struct ockam_message *msg)
+{
+	struct tamper *t = state;
+	struct ockam_message *f = &t->fwd;
+	uint64_t n = ++t->count;
+
+	if (msg->onward.count < 2 || msg->payload_len > sizeof(t->buf))
+		return -EINVAL;
+	ockam_message_init(f);
+	ockam_route_copy(&f->onward, &msg->onward);
+	ockam_route_pop(&f->onward);
+	ockam_route_copy(&f->ret, &msg->ret);
+	if (ockam_route_push(&f->ret, &msg->onward.hop[0]) != 0)
+		return -EINVAL;
+	memcpy(t->buf, msg->payload, msg->payload_len);
+	f->payload = t->buf;
+	f->payload_len = msg->payload_len;
+
+	int copies = 1;
+	if (n == t->at[DROP]) {
+		t->host->log(t->ctx, OCKAM_LOG_INFO, "tamper: dropped message %" PRIu64, n);
+		return 0;
+	}
+	if (n == t->at[FLIP] && f->payload_len) {
+		t->buf[f->payload_len / 2] ^= 0x01;
+		t->host->log(t->ctx, OCKAM_LOG_INFO,
+			     "tamper: flipped a bit of message %" PRIu64, n);
+	}
+	if (n == t->at[TRUNCATE]) {
+		f->payload_len /= 2;
+		t->host->log(t->ctx, OCKAM_LOG_INFO,
+			     "tamper: truncated message %" PRIu64, n);
+	}
+	if (n == t->at[REPLAY]) {
+		copies = 2;
+		t->host->log(t->ctx, OCKAM_LOG_INFO,
+			     "tamper: replayed message %" PRIu64, n);
+	}
+	for (int i = 0; i < copies; i++)
+		t->host->send(t->ctx, f);
+	return 0;
+}
+
+static void tamper_destroy(void *state)
+{
+	free(state);
+}
+
+static const struct ockam_plugin tamper_plugin = {
+	.abi_version = OCKAM_PLUGIN_ABI_VERSION,
+	.struct_size = sizeof(struct ockam_plugin),
+	.name = "tamper",
+	.kind = OCKAM_PLUGIN_WORKER,
+	.description = "a hop that flips, truncates, replays or drops chosen messages (tests)",
+	.create = tamper_create,
+	.handle_message = tamper_handle,
+	.destroy = tamper_destroy,
+};
+
+OCKAM_PLUGIN_EXPORT const struct ockam_plugin *ockam_plugin_entry(void)
+{
+	return &tamper_plugin;
+}
