@@ -280,8 +280,15 @@ static int tcp_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 	int rc;
 
 	if (host->abi_version != OCKAM_HOST_ABI_VERSION ||
-	    host->struct_size < sizeof(struct ockam_host))
+	    host->struct_size < sizeof(struct ockam_host)) {
+		/* log is in every version of the table. */
+		host->log(ctx, OCKAM_LOG_ERROR,
+			  "host services v%u (%u bytes) do not match this "
+			  "plugin's v%u (%zu bytes): rebuild the plugin",
+			  host->abi_version, host->struct_size,
+			  OCKAM_HOST_ABI_VERSION, sizeof(struct ockam_host));
 		return -ENOTSUP;
+	}
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;

@@ -327,8 +327,12 @@ static int conn_established(struct tcp_conn *c)
 	c->state = TCP_CONN_OPEN;
 	if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0)
 		tcp_addr_format((struct sockaddr *)&ss, sl, peer, sizeof(peer));
-	c->t->host->log(c->t->ctx, OCKAM_LOG_INFO, "connected to %s (%s)",
-			c->key, peer);
+	if (strcmp(peer, c->key) == 0)
+		c->t->host->log(c->t->ctx, OCKAM_LOG_INFO, "connected to %s",
+				c->key);
+	else
+		c->t->host->log(c->t->ctx, OCKAM_LOG_INFO,
+				"connected to %s (%s)", c->key, peer);
 	/* Messages queued while connecting go out in one write. */
 	rc = conn_flush(c);
 	if (rc < 0)
