@@ -49,7 +49,7 @@ struct router {
 	size_t nslots, head, queued;
 	struct ockam_message scratch; /* the message being delivered */
 	struct router_stats stats;
-	struct log_limit lim_unknown, lim_full, lim_handler, lim_size;
+	struct log_limit lim_unknown, lim_full, lim_size;
 };
 
 static uint64_t name_hash(const char *s, size_t n)
@@ -366,11 +366,14 @@ int router_drain(void *router)
 				memcpy(name, e->name, sizeof(name));
 				r->stats.delivered++;
 				int rc = e->fn(e->owner, e->data, m);
-				if (rc < 0)
-					log_limited(&r->lim_handler,
-						    OCKAM_LOG_WARN, "router",
-						    "worker '%s' failed to handle a message: %s",
-						    name, strerror(-rc));
+				/* Workers log their own reasons (they know
+				 * them); the host only counts and traces. */
+				if (rc < 0) {
+					r->stats.handler_errors++;
+					log_write(OCKAM_LOG_DEBUG, "router",
+						  "worker '%s' refused a message: %s",
+						  name, strerror(-rc));
+				}
 			}
 		}
 		/* The handler may have queued more; this slot is still ours

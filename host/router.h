@@ -64,6 +64,7 @@ struct router_stats {
 	uint64_t delivered;
 	uint64_t dropped_unknown;
 	uint64_t dropped_full;
+	uint64_t handler_errors;
 	uint64_t transport_sent;
 	size_t queued;
 };

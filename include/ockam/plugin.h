@@ -76,7 +76,8 @@ struct ockam_plugin {
 	/* Mandatory for workers and secure channels.  `addr_data` is the
 	 * pointer given to address_add (NULL for the instance's own YAML
 	 * address).  msg->onward.hop[0] is the address it was sent to.
-	 * Return 0, or a negative errno (logged by the host). */
+	 * Return 0, or a negative errno: the host counts it and traces it at
+	 * debug level only, so log the reason yourself, once. */
 	int (*handle_message)(void *state, void *addr_data,
 			      const struct ockam_message *msg);
 	/* Optional.  Stop work: close listeners, flush what can be flushed

@@ -299,6 +299,16 @@ static int tcp_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 		tcp_destroy(t);
 		return rc;
 	}
+	/* Registered in create, so routes naming tcp: parse even when
+	 * nothing starts (ockam-host --check). */
+	rc = host->transport_register(ctx, OCKAM_ADDR_TCP, "tcp", tcp_send, t);
+	if (rc < 0) {
+		host->opt_error(ctx, NULL,
+				"cannot register the tcp transport: %s",
+				strerror(-rc));
+		tcp_destroy(t);
+		return rc;
+	}
 	*state = t;
 	return 0;
 }
@@ -309,14 +319,6 @@ static int tcp_start(void *state)
 	size_t i;
 	int rc;
 
-	rc = t->host->transport_register(t->ctx, OCKAM_ADDR_TCP, "tcp",
-					 tcp_send, t);
-	if (rc < 0) {
-		t->host->log(t->ctx, OCKAM_LOG_ERROR,
-			     "cannot register the tcp transport: %s",
-			     strerror(-rc));
-		return rc;
-	}
 	if (t->n_listen) {
 		t->listeners = calloc(t->n_listen, sizeof(*t->listeners));
 		if (!t->listeners)
