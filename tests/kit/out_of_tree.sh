@@ -17,6 +17,13 @@ fail() {
 	exit 1
 }
 
+for tool in meson make pkg-config cc; do
+	command -v "$tool" >/dev/null 2>&1 || {
+		echo "SKIP: $tool not found"
+		exit 77
+	}
+done
+
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ockam-kit.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 dest=$tmp/dest
