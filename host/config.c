@@ -17,7 +17,7 @@
 
 static const char *const top_keys[] = {
 	"node",	  "log_level", "plugin_dir",     "transports", "workers",
-	"routes", "messages",  "after_messages", NULL,
+	"routes", "messages",  "after_messages", "status",  NULL,
 };
 static const char *const worker_keys[] = { "type", "options", NULL };
 static const char *const message_keys[] = { "route", "payload", "reply",
@@ -495,6 +495,16 @@ static void walk_after(struct config *c, struct diag *d)
 		c->after_messages = i ? CONFIG_AFTER_RUN : CONFIG_AFTER_EXIT;
 }
 
+/* `status: true` turns on the status service (status.c reads it). */
+static void walk_status(struct config *c, struct diag *d)
+{
+	const struct ockam_opt *o = opt_get(c->root, "status");
+	int on;
+
+	if (o)
+		opt_to_bool(o, d, &on);
+}
+
 /* ---- entry points ------------------------------------------------- */
 
 struct config *config_load(const char *path, struct diag *d)
@@ -528,6 +538,7 @@ struct config *config_load(const char *path, struct diag *d)
 	walk_routes(c, d);
 	walk_messages(c, d);
 	walk_after(c, d);
+	walk_status(c, d);
 	if (d->errors != errors)
 		goto fail;
 	return c;

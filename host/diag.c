@@ -5,7 +5,11 @@
 #include "diag.h"
 
 #include <stdlib.h>
+#include <sys/types.h>
 #include <string.h>
+
+/* Longest source line shown under a message; longer ones are cut. */
+#define EXCERPT_MAX 160
 
 void diag_init(struct diag *d, FILE *echo)
 {
@@ -38,6 +42,51 @@ static int diag_reserve(struct diag *d, size_t extra)
 	d->text = t;
 	d->cap = cap;
 	return 0;
+}
+
+/* Show source line `line` of `file` and a caret under `col`, as compilers
+ * do.  The file is read only when an error is echoed (errors are rare);
+ * if it cannot be read (a name that is not a file), nothing is shown. */
+static void diag_excerpt(FILE *out, const char *file, unsigned line,
+			 unsigned col)
+{
+	FILE *f = fopen(file, "r");
+	char *text = NULL;
+	size_t cap = 0;
+	ssize_t n = -1;
+
+	if (!f)
+		return;
+	for (unsigned i = 0; i < line; i++)
+		if ((n = getline(&text, &cap, f)) < 0)
+			break;
+	fclose(f);
+	if (n < 0) {
+		free(text);
+		return;
+	}
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+		text[--n] = '\0';
+	int cut = n > EXCERPT_MAX;
+	if (cut)
+		text[EXCERPT_MAX] = '\0';
+	for (char *c = text; *c; c++)
+		if ((unsigned char)*c < 0x20 && *c != '\t')
+			*c = '?';
+	fprintf(out, "%5u | %s%s\n      | ", line, text, cut ? "..." : "");
+	/* Columns count characters: skip UTF-8 continuation bytes, keep
+	 * tabs so the caret lines up in a terminal. */
+	unsigned c = 1;
+	for (const char *p = text; *p && c < col; p++) {
+		if (((unsigned char)*p & 0xc0) == 0x80)
+			continue;
+		fputc(*p == '\t' ? '\t' : ' ', out);
+		c++;
+	}
+	if (col)
+		fputs("^", out);
+	fputc('\n', out);
+	free(text);
 }
 
 void diag_verror(struct diag *d, const char *file, unsigned line, unsigned col,
@@ -73,6 +122,8 @@ void diag_verror(struct diag *d, const char *file, unsigned line, unsigned col,
 			fprintf(d->echo, "%s%s: ", file, prefix);
 			vfprintf(d->echo, fmt, ap);
 			fputc('\n', d->echo);
+			if (line)
+				diag_excerpt(d->echo, file, line, col);
 		}
 		return;
 	}
@@ -87,6 +138,8 @@ void diag_verror(struct diag *d, const char *file, unsigned line, unsigned col,
 	d->text[d->len] = '\0';
 	if (d->echo) {
 		fwrite(p, 1, total, d->echo);
+		if (line)
+			diag_excerpt(d->echo, file, line, col);
 		fflush(d->echo);
 	}
 }

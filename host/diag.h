@@ -2,7 +2,9 @@
 /*
  * Diagnostics for configuration errors: "file:line:col: message".  Errors
  * are collected (so --check can print every one) and optionally echoed to a
- * stream as they happen.
+ * stream as they happen; an echoed error with a position is followed by
+ * the offending source line and a caret under its column (the collected
+ * text holds only the message lines).
  */
 #ifndef OCKAM_HOST_DIAG_H
 #define OCKAM_HOST_DIAG_H

@@ -9,6 +9,7 @@
 
 #include <ockam/version.h>
 
+#include "cmd.h"
 #include "log.h"
 #include "node.h"
 
@@ -20,12 +21,20 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: ockam-host [OPTIONS] NODE.yaml\n"
+		"       ockam-host status --to ROUTE [--json]\n"
+		"       ockam-host ping [-c N] [-i T] [-W T] ROUTE\n"
 		"\n"
 		"Run one Ockam node described by NODE.yaml: its transports,\n"
 		"workers and secure channels, loaded as plugins.\n"
 		"\n"
+		"Commands:\n"
+		"  status          show a running node's workers, connections and channels\n"
+		"  ping            measure round trips to an echoer along a route\n"
+		"  (see ockam-host COMMAND --help)\n"
+		"\n"
 		"Options:\n"
-		"  -c, --check     load and validate the node, start nothing; exit 0 if valid\n"
+		"  -c, --check     load and validate the node, start nothing; print the\n"
+		"                  effective configuration and exit 0, or every error and exit 1\n"
 		"  -v, --verbose   more log output (repeat for trace)\n"
 		"  -q, --quiet     less log output (repeat for errors only)\n"
 		"  -h, --help      show this help\n"
@@ -36,7 +45,8 @@ static void usage(FILE *out)
 		"  OCKAM_PLUGIN_PATH  colon-separated directories searched for plugins\n"
 		"\n"
 		"Exit status: 0 success, 1 runtime failure (e.g. a message got no\n"
-		"reply), 2 invalid configuration.\n");
+		"reply) or, with --check, an invalid configuration; 2 an invalid\n"
+		"configuration or bad arguments.\n");
 }
 
 int main(int argc, char **argv)
@@ -49,6 +59,14 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
+	if (argc > 1 && !strcmp(argv[1], "status")) {
+		signal(SIGPIPE, SIG_IGN);
+		return cmd_status(argc - 1, argv + 1);
+	}
+	if (argc > 1 && !strcmp(argv[1], "ping")) {
+		signal(SIGPIPE, SIG_IGN);
+		return cmd_ping(argc - 1, argv + 1);
+	}
 	int check = 0, verbosity = 0, c;
 	while ((c = getopt_long(argc, argv, "cvqhV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -113,10 +131,17 @@ int main(int argc, char **argv)
 	};
 	int code;
 	struct node *n = node_create(&args, &code);
-	if (!n)
+	if (!n) {
+		if (check) {
+			/* Every error is above; --check says no with 1. */
+			fprintf(stderr, "%s: invalid configuration\n",
+				argv[optind]);
+			return 1;
+		}
 		return code;
+	}
 	if (check) {
-		printf("%s: ok\n", argv[optind]);
+		cmd_check_print(n->cfg, stdout);
 		node_destroy(n);
 		return 0;
 	}

@@ -15,6 +15,7 @@
 #include "opt.h"
 #include "route_text.h"
 #include "router.h"
+#include "status.h"
 
 void node_quit(struct node *n, int code)
 {
@@ -153,6 +154,7 @@ static int node_instance_create(struct node *n, struct ockam_ctx *ctx)
 				   strerror(rc < 0 ? -rc : EINVAL));
 		loop_remove_owner(n->loop, ctx);
 		router_remove_owner(n->router, ctx);
+		status_remove_owner(n->status, ctx);
 		return -EINVAL;
 	}
 	ctx->state = state;
@@ -223,7 +225,8 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 	n->router = router_create(ROUTER_QUEUE_DEFAULT);
 	n->search = loader_search_path(n->cfg->plugin_dirs,
 				       n->cfg->n_plugin_dirs);
-	if (!n->loop || !n->router || !n->search)
+	n->status = status_create(n);
+	if (!n->loop || !n->router || !n->search || !n->status)
 		goto fail;
 	loop_set_idle(n->loop, router_drain, n->router);
 
@@ -282,7 +285,8 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 		}
 	}
 	int app_failed = 0;
-	n->app = app_create(n, &app_failed);
+	if (!args->no_messages)
+		n->app = app_create(n, &app_failed);
 	if (app_failed || n->diag.errors) {
 		*exit_code = 2;
 		goto fail;
@@ -306,6 +310,8 @@ int node_start(struct node *n)
 		return -1;
 	log_write(OCKAM_LOG_INFO, "node", "node %s ready (%zu transports, %zu workers)",
 		  n->cfg->node_name, n->cfg->n_transports, n->cfg->n_workers);
+	if (status_start(n->status) < 0)
+		return -1;
 	if (n->app && app_start(n->app) < 0)
 		return -1;
 	return 0;
@@ -342,9 +348,11 @@ void node_destroy(struct node *n)
 			loop_remove_owner(n->loop, ctx);
 		if (n->router)
 			router_remove_owner(n->router, ctx);
+		status_remove_owner(n->status, ctx);
 		free(ctx);
 	}
 	free(n->inst);
+	status_destroy(n->status);
 	if (n->loop)
 		loop_remove_owner(n->loop, n);
 	loop_destroy(n->loop);

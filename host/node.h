@@ -22,6 +22,7 @@
 
 struct app;
 struct loop;
+struct status;
 struct router;
 
 /* One plugin instance; the plugin sees it as an opaque ctx. */
@@ -47,6 +48,7 @@ struct node {
 	struct app *app;
 	int exit_code;
 	int check_only;
+	struct status *status; /* rows for `ockam-host status` (status.c) */
 };
 
 struct node_args {
@@ -54,6 +56,7 @@ struct node_args {
 	int check_only;  /* load, create and validate; start nothing */
 	FILE *diag_echo; /* where config errors go (stderr), or NULL */
 	int log_level;   /* forced by the command line or OCKAM_LOG; -1: the config's */
+	int no_messages; /* ignore the YAML's messages: (ping and status use the node) */
 };
 
 /* Returns NULL on failure; *exit_code is then 2 (bad configuration) or 1. */

@@ -19,6 +19,7 @@
 #include "opt.h"
 #include "route_text.h"
 #include "router.h"
+#include "status.h"
 
 int services_deliver(void *owner, void *addr_data,
 		     const struct ockam_message *msg)
@@ -272,6 +273,12 @@ static int svc_path_resolve(struct ockam_ctx *ctx, const char *path, char *out,
 	return n < 0 || (size_t)n >= out_len ? -ENAMETOOLONG : 0;
 }
 
+static int svc_status_register(struct ockam_ctx *ctx, ockam_status_fn fn,
+			       void *data)
+{
+	return status_register(ctx->node->status, ctx, fn, data);
+}
+
 static const struct ockam_host services = {
 	.abi_version = OCKAM_HOST_ABI_VERSION,
 	.struct_size = sizeof(struct ockam_host),
@@ -311,6 +318,10 @@ static const struct ockam_host services = {
 	.node_name = svc_node_name,
 	.instance_name = svc_instance_name,
 	.path_resolve = svc_path_resolve,
+	.status_register = svc_status_register,
+	.status_add = status_add,
+	.status_set_str = status_set_str,
+	.status_set_u64 = status_set_u64,
 };
 
 const struct ockam_host *services_table(void)

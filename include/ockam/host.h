@@ -53,12 +53,18 @@ enum ockam_opt_kind {
 	OCKAM_OPT_MAP = 3,
 };
 
+struct ockam_status; /* a status report being written; owned by the host */
+
 typedef void (*ockam_fd_fn)(void *data, int fd, uint32_t events);
 typedef void (*ockam_timer_fn)(void *data);
 /* A transport's send: onward.hop[0] is an address of the transport's type.
  * Returns 0 once the message is written or queued, or a negative errno. */
 typedef int (*ockam_transport_send_fn)(void *data,
 				       const struct ockam_message *msg);
+/* Describe what the instance has right now into `out` (status_add and
+ * status_set_*), synchronously; called when someone asks for the node's
+ * status. */
+typedef void (*ockam_status_fn)(void *data, struct ockam_status *out);
 
 struct ockam_host {
 	/* OCKAM_HOST_ABI_VERSION and sizeof(struct ockam_host) of the host.
@@ -209,6 +215,39 @@ struct ockam_host {
 	 * into `out`.  Absolute paths are returned unchanged. */
 	int (*path_resolve)(struct ockam_ctx *ctx, const char *path, char *out,
 			    size_t out_len);
+
+	/* ---- status (appended; check struct_size first) ----------------
+	 *
+	 * `ockam-host status` shows what a running node has: one row per
+	 * thing (a kind, a name, then key/value pairs).  An instance
+	 * contributes rows by registering a callback; the host calls it
+	 * while writing each report and drops it when the instance is
+	 * destroyed.  Rows are append-only:
+	 *
+	 *   static void tcp_status(void *data, struct ockam_status *out)
+	 *   {
+	 *       for (each connection c) {
+	 *           host->status_add(out, "connection", c->peer_text);
+	 *           host->status_set_str(out, "direction", "outgoing");
+	 *           host->status_set_u64(out, "bytes_in", c->bytes_in);
+	 *           host->status_set_u64(out, "age_ms", now - c->since_ms);
+	 *       }
+	 *   }
+	 *   host->status_register(ctx, tcp_status, t);  // in create
+	 *
+	 * Kinds in use: "listener", "connection", "secure_channel".  Keys
+	 * are [a-z0-9_]; counters are u64; durations end in _ms.  Strings
+	 * are copied.  Never fails visibly: out of memory truncates the
+	 * report. */
+	int (*status_register)(struct ockam_ctx *ctx, ockam_status_fn fn,
+			       void *data);
+	/* Start a new row; the set_* calls below add to the last row. */
+	void (*status_add)(struct ockam_status *out, const char *kind,
+			   const char *name);
+	void (*status_set_str)(struct ockam_status *out, const char *key,
+			       const char *value);
+	void (*status_set_u64)(struct ockam_status *out, const char *key,
+			       uint64_t value);
 };
 
 #ifdef __cplusplus

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The small client node behind `ockam-host status` and `ping`: the same
+ * node.c as a real node, described by the user's YAML or by a built-in one
+ * with just the tcp transport (written to a memfd so the loader sees an
+ * ordinary file).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "log.h"
+#include "route_text.h"
+
+int cmd_log_level(int base, int verbosity)
+{
+	int level = base;
+	const char *env = getenv("OCKAM_LOG");
+	if (env && *env) {
+		level = log_level_parse(env);
+		if (level < 0) {
+			fprintf(stderr,
+				"ockam-host: OCKAM_LOG=%s: expected error, warn, info, debug or trace\n",
+				env);
+			return -1;
+		}
+	}
+	level += verbosity;
+	if (level < OCKAM_LOG_ERROR)
+		level = OCKAM_LOG_ERROR;
+	if (level > OCKAM_LOG_TRACE)
+		level = OCKAM_LOG_TRACE;
+	return level;
+}
+
+struct node *cmd_node_start(const char *config, const char *name,
+			    int log_level, int *exit_code)
+{
+	char path[64];
+	int fd = -1;
+
+	*exit_code = 1;
+	if (!config) {
+		char yaml[256];
+		int len = snprintf(yaml, sizeof(yaml),
+				   "node: %s\ntransports:\n  tcp: {}\n", name);
+		fd = memfd_create(name, MFD_CLOEXEC);
+		if (fd < 0 || write(fd, yaml, (size_t)len) != len) {
+			fprintf(stderr, "ockam-host %s: cannot make a node: %s\n",
+				name, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return NULL;
+		}
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		config = path;
+	}
+	log_set_level(log_level);
+	struct node_args args = {
+		.config_path = config,
+		.diag_echo = stderr,
+		.log_level = log_level,
+		.no_messages = 1,
+	};
+	struct node *n = node_create(&args, exit_code);
+	if (fd >= 0)
+		close(fd);
+	if (!n)
+		return NULL;
+	if (node_start(n) < 0) {
+		*exit_code = 1;
+		node_destroy(n);
+		return NULL;
+	}
+	return n;
+}
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	if (n >= 2 && (s[0] == '\'' || s[0] == '"') && s[n - 1] == s[0]) {
+		s[n - 1] = '\0';
+		s++;
+	}
+	return s;
+}
+
+int cmd_route_parse(struct node *n, const char *text, struct ockam_route *out,
+		    char *err, size_t err_len)
+{
+	char *copy = strdup(text), *s, *save = NULL;
+
+	if (!copy) {
+		snprintf(err, err_len, "out of memory");
+		return -1;
+	}
+	s = trim(copy);
+	size_t len = strlen(s);
+	if (len && s[0] == '[') {
+		if (s[len - 1] != ']') {
+			snprintf(err, err_len, "route '%s': missing ']'", text);
+			free(copy);
+			return -1;
+		}
+		s[len - 1] = '\0';
+		s++;
+	}
+	out->count = 0;
+	int rc = 0;
+	for (char *tok = strtok_r(s, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *a = trim(tok);
+		char why[256];
+		if (out->count == OCKAM_ROUTE_MAX) {
+			snprintf(err, err_len, "route '%s': more than %d addresses",
+				 text, OCKAM_ROUTE_MAX);
+			rc = -1;
+			break;
+		}
+		if (addr_text_parse(n->router, a, &out->hop[out->count], why,
+				    sizeof(why)) < 0) {
+			snprintf(err, err_len, "route '%s': %s", text, why);
+			rc = -1;
+			break;
+		}
+		out->count++;
+	}
+	if (rc == 0 && out->count == 0) {
+		snprintf(err, err_len,
+			 "route '%s' is empty; write it like tcp:127.0.0.1:4000,echoer",
+			 text);
+		rc = -1;
+	}
+	free(copy);
+	return rc;
+}
+
+int cmd_duration_parse(const char *text, uint64_t *ms)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(text, &end);
+	double scale = 1000.0; /* plain numbers are seconds, like ping -i */
+
+	if (end == text || errno || !(v >= 0) || !isfinite(v))
+		return -1;
+	if (!strcmp(end, "ms"))
+		scale = 1.0;
+	else if (!strcmp(end, "s") || !*end)
+		scale = 1000.0;
+	else if (!strcmp(end, "m"))
+		scale = 60000.0;
+	else
+		return -1;
+	v *= scale;
+	if (v > 86400000.0)
+		return -1;
+	*ms = (uint64_t)(v + 0.5);
+	return 0;
+}
+
+uint64_t cmd_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}

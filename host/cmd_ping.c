@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * `ockam-host ping [-c N] [-i interval] [-W timeout] [--config node.yaml]
+ * ROUTE`: send numbered messages to the echoer at the end of ROUTE and
+ * print each reply's round-trip time, then a summary, like ping(8).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "log.h"
+#include "loop.h"
+#include "route_text.h"
+#include "router.h"
+
+/* Replies are matched by sequence number within this many recent sends;
+ * older ones count as lost. */
+#define WINDOW 256
+
+struct ping_slot {
+	uint64_t seq, sent_us;
+	int pending;
+};
+
+struct ping {
+	struct node *node;
+	struct ockam_route route;
+	char route_text[512];
+	char self[OCKAM_ADDR_MAX + 1];
+	uint64_t count, interval_ms, timeout_ms;
+	uint64_t sent, received, lost;
+	uint64_t min_us, max_us, sum_us;
+	struct ping_slot slots[WINDOW];
+	struct ockam_source *tick, *deadline;
+	int registered;
+};
+
+static void ping_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: ockam-host ping [OPTIONS] ROUTE\n"
+		"\n"
+		"Send messages along ROUTE to the echoer at its end and print each\n"
+		"reply's round-trip time.  ROUTE is written like a YAML route:\n"
+		"  tcp:127.0.0.1:4000,echoer   or   '[tcp:127.0.0.1:4000, echoer]'\n"
+		"\n"
+		"Options:\n"
+		"  -c, --count N        stop after N messages (default: until Ctrl-C)\n"
+		"  -i, --interval T     time between messages (default 1s)\n"
+		"  -W, --timeout T      how long to wait for each reply (default 2s)\n"
+		"      --config FILE    build the sending node from FILE (e.g. with a\n"
+		"                       secure channel initiator as the first hop)\n"
+		"  -v, -q               more or less logging\n"
+		"  -h, --help           show this help\n"
+		"T is 250ms, 2s or plain seconds (0.2).\n"
+		"\n"
+		"Exit status: 0 if every message got its reply, 1 otherwise,\n"
+		"2 for bad arguments or an invalid --config.\n");
+}
+
+static int ping_outstanding(const struct ping *p)
+{
+	for (size_t i = 0; i < WINDOW; i++)
+		if (p->slots[i].pending)
+			return 1;
+	return 0;
+}
+
+static void ping_finish_if_done(struct ping *p)
+{
+	if (p->count && p->sent >= p->count && !ping_outstanding(p))
+		node_quit(p->node, 0);
+}
+
+/* Pending messages older than the timeout are lost. */
+static void ping_expire(struct ping *p)
+{
+	uint64_t now = cmd_now_us();
+	for (size_t i = 0; i < WINDOW; i++) {
+		struct ping_slot *s = &p->slots[i];
+		if (s->pending && now - s->sent_us >= p->timeout_ms * 1000u) {
+			s->pending = 0;
+			p->lost++;
+		}
+	}
+}
+
+static void ping_send(struct ping *p)
+{
+	struct ockam_message msg;
+	struct ockam_addr self;
+	char payload[32];
+	uint64_t seq = p->sent + 1;
+	int len = snprintf(payload, sizeof(payload), "ping %011llu",
+			   (unsigned long long)seq);
+
+	struct ping_slot *s = &p->slots[seq % WINDOW];
+	if (s->pending) {
+		s->pending = 0;
+		p->lost++;
+	}
+	ockam_message_init(&msg);
+	ockam_route_copy(&msg.onward, &p->route);
+	ockam_addr_local(&self, p->self);
+	ockam_route_append(&msg.ret, &self);
+	msg.payload = (const uint8_t *)payload;
+	msg.payload_len = (size_t)len;
+	p->sent++;
+	s->seq = seq;
+	s->sent_us = cmd_now_us();
+	if (router_send(p->node->router, "ping", &msg, 0) < 0)
+		p->lost++; /* the router logged why */
+	else
+		s->pending = 1;
+}
+
+static void ping_on_deadline(void *data)
+{
+	struct ping *p = data;
+	ping_expire(p);
+	node_quit(p->node, 0);
+}
+
+static void ping_on_tick(void *data)
+{
+	struct ping *p = data;
+	ping_expire(p);
+	if (!p->count || p->sent < p->count)
+		ping_send(p);
+	if (!p->count || p->sent < p->count) {
+		loop_update_timer(p->tick, p->interval_ms);
+		return;
+	}
+	ping_finish_if_done(p);
+	if (!p->deadline)
+		p->deadline = loop_add_timer(p->node->loop, p->timeout_ms,
+					     ping_on_deadline, p, p);
+}
+
+static int ping_on_reply(void *owner, void *addr_data,
+			 const struct ockam_message *msg)
+{
+	struct ping *p = owner;
+	uint64_t now = cmd_now_us();
+	char text[32];
+	size_t n = msg->payload_len < sizeof(text) - 1 ? msg->payload_len
+							: sizeof(text) - 1;
+	unsigned long long seq;
+
+	memcpy(text, msg->payload, n);
+	text[n] = '\0';
+	if (sscanf(text, "ping %llu", &seq) != 1)
+		return 0;
+	struct ping_slot *s = &p->slots[seq % WINDOW];
+	if (!s->pending || s->seq != seq)
+		return 0; /* late (already counted lost) or duplicate */
+	s->pending = 0;
+	uint64_t rtt = now - s->sent_us;
+	p->received++;
+	p->sum_us += rtt;
+	if (p->received == 1 || rtt < p->min_us)
+		p->min_us = rtt;
+	if (rtt > p->max_us)
+		p->max_us = rtt;
+	printf("%zu bytes from %s: seq=%llu time=%.3f ms%s%s\n",
+	       msg->payload_len, p->route_text, seq, (double)rtt / 1000.0,
+	       (msg->flags & OCKAM_MSG_SECURE) ? " secure=" : "",
+	       (msg->flags & OCKAM_MSG_SECURE) ? msg->identifier : "");
+	fflush(stdout);
+	ping_finish_if_done(p);
+	return 0;
+}
+
+static void ping_summary(const struct ping *p)
+{
+	uint64_t unanswered = p->sent - p->received;
+	printf("--- %s ping statistics ---\n", p->route_text);
+	printf("%llu sent, %llu received, %llu%% loss",
+	       (unsigned long long)p->sent, (unsigned long long)p->received,
+	       (unsigned long long)(p->sent ? unanswered * 100 / p->sent : 0));
+	if (p->received)
+		printf(", rtt min/avg/max = %.3f/%.3f/%.3f ms",
+		       (double)p->min_us / 1000.0,
+		       (double)p->sum_us / (double)p->received / 1000.0,
+		       (double)p->max_us / 1000.0);
+	printf("\n");
+	fflush(stdout);
+}
+
+int cmd_ping(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"count", required_argument, NULL, 'c'},
+		{"interval", required_argument, NULL, 'i'},
+		{"timeout", required_argument, NULL, 'W'},
+		{"config", required_argument, NULL, 'f'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *config = NULL;
+	int verbosity = 0, c;
+	uint64_t count = 0, interval = 1000, timeout = 2000;
+	char *end;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:i:W:vqh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			errno = 0;
+			count = strtoull(optarg, &end, 10);
+			if (errno || *end || !count || optarg[0] == '-') {
+				fprintf(stderr, "ockam-host ping: -c %s: expected a count of 1 or more\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'i':
+		case 'W':
+			if (cmd_duration_parse(optarg, c == 'i' ? &interval : &timeout) < 0 ||
+			    (c == 'W' && timeout == 0)) {
+				fprintf(stderr, "ockam-host ping: -%c %s: expected a duration like 250ms, 2s or 0.5\n",
+					c, optarg);
+				return 2;
+			}
+			break;
+		case 'f':
+			config = optarg;
+			break;
+		case 'v':
+			verbosity++;
+			break;
+		case 'q':
+			verbosity--;
+			break;
+		case 'h':
+			ping_usage(stdout);
+			return 0;
+		default:
+			ping_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "ockam-host ping: expected one ROUTE, like tcp:127.0.0.1:4000,echoer\n");
+		return 2;
+	}
+	int level = cmd_log_level(OCKAM_LOG_WARN, verbosity);
+	if (level < 0)
+		return 2;
+
+	struct ping *p = calloc(1, sizeof(*p));
+	if (!p)
+		return 1;
+	int code;
+	p->node = cmd_node_start(config, "ping", level, &code);
+	if (!p->node) {
+		free(p);
+		return code;
+	}
+	char err[768];
+	if (cmd_route_parse(p->node, argv[optind], &p->route, err,
+			    sizeof(err)) < 0) {
+		fprintf(stderr, "ockam-host ping: %s\n", err);
+		code = 2;
+		goto out;
+	}
+	route_text_format(p->node->router, &p->route, p->route_text,
+			  sizeof(p->route_text));
+	p->count = count;
+	p->interval_ms = interval;
+	p->timeout_ms = timeout;
+	snprintf(p->self, sizeof(p->self), "ping.%ld", (long)getpid());
+	if (router_address_add(p->node->router, p->self, ping_on_reply, p,
+			       NULL) < 0 ||
+	    !(p->tick = loop_add_timer(p->node->loop, 0, ping_on_tick, p, p))) {
+		fprintf(stderr, "ockam-host ping: cannot set up the sender\n");
+		code = 1;
+		goto out;
+	}
+	p->registered = 1;
+	printf("PING %s\n", p->route_text);
+	fflush(stdout);
+	code = node_run(p->node);
+	ping_summary(p);
+	if (code == 0 && (p->sent == 0 || p->received != p->sent))
+		code = 1;
+out:
+	loop_remove_owner(p->node->loop, p);
+	if (p->registered)
+		router_address_remove(p->node->router, p->self, p);
+	node_destroy(p->node);
+	free(p);
+	return code;
+}

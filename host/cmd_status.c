@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * `ockam-host status --to ROUTE [--json]`: ask a node's status service
+ * (address "status", on with `status: true`) for its report and print it.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "log.h"
+#include "loop.h"
+#include "route_text.h"
+#include "router.h"
+#include "status.h"
+
+struct asker {
+	struct node *node;
+	int answered;
+};
+
+static void status_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: ockam-host status --to ROUTE [--json] [-W timeout]\n"
+		"\n"
+		"Print a running node's workers, transports, listeners,\n"
+		"connections and secure channels.  The node needs 'status: true'.\n"
+		"ROUTE leads to it, like tcp:127.0.0.1:4000; 'status' is appended\n"
+		"unless the route already ends there.\n"
+		"\n"
+		"Options:\n"
+		"  -t, --to ROUTE       the node (required)\n"
+		"  -j, --json           print JSON instead of a table\n"
+		"  -W, --timeout T      how long to wait (default 5s)\n"
+		"      --config FILE    build the asking node from FILE\n"
+		"  -v, -q               more or less logging\n"
+		"  -h, --help           show this help\n"
+		"\n"
+		"Exit status: 0 with a report, 1 if none came, 2 for bad arguments.\n");
+}
+
+static int asker_on_reply(void *owner, void *addr_data,
+			  const struct ockam_message *msg)
+{
+	struct asker *a = owner;
+	if (a->answered)
+		return 0;
+	a->answered = 1;
+	fwrite(msg->payload, 1, msg->payload_len, stdout);
+	if (msg->payload_len && msg->payload[msg->payload_len - 1] != '\n')
+		fputc('\n', stdout);
+	fflush(stdout);
+	node_quit(a->node, 0);
+	return 0;
+}
+
+static void asker_on_timeout(void *data)
+{
+	struct asker *a = data;
+	node_quit(a->node, 1);
+}
+
+int cmd_status(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"to", required_argument, NULL, 't'},
+		{"json", no_argument, NULL, 'j'},
+		{"timeout", required_argument, NULL, 'W'},
+		{"config", required_argument, NULL, 'f'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *to = NULL, *config = NULL;
+	int json = 0, verbosity = 0, c;
+	uint64_t timeout = 5000;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "t:jW:vqh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			to = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'W':
+			if (cmd_duration_parse(optarg, &timeout) < 0 || !timeout) {
+				fprintf(stderr, "ockam-host status: -W %s: expected a duration like 500ms or 5s\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'f':
+			config = optarg;
+			break;
+		case 'v':
+			verbosity++;
+			break;
+		case 'q':
+			verbosity--;
+			break;
+		case 'h':
+			status_usage(stdout);
+			return 0;
+		default:
+			status_usage(stderr);
+			return 2;
+		}
+	}
+	if (!to && optind == argc - 1)
+		to = argv[optind++]; /* `status ROUTE` works too */
+	if (!to || optind != argc) {
+		fprintf(stderr, "ockam-host status: expected --to ROUTE, like --to tcp:127.0.0.1:4000\n");
+		return 2;
+	}
+	int level = cmd_log_level(OCKAM_LOG_WARN, verbosity);
+	if (level < 0)
+		return 2;
+
+	int code;
+	struct asker a = { 0 };
+	a.node = cmd_node_start(config, "status", level, &code);
+	if (!a.node)
+		return code;
+
+	struct ockam_route route;
+	char err[768], text[512], self[OCKAM_ADDR_MAX + 1];
+	if (cmd_route_parse(a.node, to, &route, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ockam-host status: %s\n", err);
+		node_destroy(a.node);
+		return 2;
+	}
+	const struct ockam_addr *last = &route.hop[route.count - 1];
+	if (!ockam_addr_is_local(last, STATUS_ADDRESS)) {
+		struct ockam_addr s;
+		ockam_addr_local(&s, STATUS_ADDRESS);
+		if (ockam_route_append(&route, &s) < 0) {
+			fprintf(stderr, "ockam-host status: route '%s' is too long\n", to);
+			node_destroy(a.node);
+			return 2;
+		}
+	}
+	route_text_format(a.node->router, &route, text, sizeof(text));
+
+	struct ockam_message msg;
+	struct ockam_addr ret;
+	snprintf(self, sizeof(self), "status_client.%ld", (long)getpid());
+	ockam_message_init(&msg);
+	ockam_route_copy(&msg.onward, &route);
+	ockam_addr_local(&ret, self);
+	ockam_route_append(&msg.ret, &ret);
+	msg.payload = (const uint8_t *)(json ? "json" : "text");
+	msg.payload_len = 4;
+	code = 1;
+	if (router_address_add(a.node->router, self, asker_on_reply, &a,
+			       NULL) < 0 ||
+	    !loop_add_timer(a.node->loop, timeout, asker_on_timeout, &a, &a)) {
+		fprintf(stderr, "ockam-host status: cannot set up the request\n");
+	} else if (router_send(a.node->router, "status", &msg, 0) == 0) {
+		code = node_run(a.node);
+		if (!a.answered)
+			fprintf(stderr,
+				"ockam-host status: no reply from %s within %llu ms (is the node up, with 'status: true'?)\n",
+				text, (unsigned long long)timeout);
+	}
+	loop_remove_owner(a.node->loop, &a);
+	router_address_remove(a.node->router, self, &a);
+	node_destroy(a.node);
+	return a.answered ? 0 : (code ? code : 1);
+}
