@@ -19,6 +19,7 @@
 struct asker {
 	struct node *node;
 	int answered;
+	unsigned ignored;
 };
 
 static void status_usage(FILE *out)
@@ -46,8 +47,15 @@ static int asker_on_reply(void *owner, void *addr_data,
 			  const struct ockam_message *msg)
 {
 	struct asker *a = owner;
-	if (a->answered)
+	/* Only the status service answers from "status": an echoer at the
+	 * end of a wrong route would otherwise pass its echo off as a
+	 * report. */
+	if (a->answered || !msg->ret.count ||
+	    !ockam_addr_is_local(&msg->ret.hop[msg->ret.count - 1],
+				 STATUS_ADDRESS)) {
+		a->ignored++;
 		return 0;
+	}
 	a->answered = 1;
 	fwrite(msg->payload, 1, msg->payload_len, stdout);
 	if (msg->payload_len && msg->payload[msg->payload_len - 1] != '\n')
@@ -165,8 +173,9 @@ int cmd_status(int argc, char **argv)
 		code = node_run(a.node);
 		if (!a.answered)
 			fprintf(stderr,
-				"ockam-host status: no reply from %s within %llu ms (is the node up, with 'status: true'?)\n",
-				text, (unsigned long long)timeout);
+				"ockam-host status: no status report from %s within %llu ms%s (is the node up, with 'status: true'?)\n",
+				text, (unsigned long long)timeout,
+				a.ignored ? " (ignored a reply from another worker)" : "");
 	}
 	loop_remove_owner(a.node->loop, &a);
 	router_address_remove(a.node->router, self, &a);

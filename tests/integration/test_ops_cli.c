@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What an operator sees from the ockam-host command line: --help,
+ * --version, --check (the effective config, or every error with its
+ * source line and a caret, exit 1) and ${VAR} expansion in a real run.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include "integ.h"
+
+/* Run the host with `args` (NULL-terminated, without argv[0]) and `env`;
+ * returns its exit status. */
+static int run(const char *label, const char *const args[],
+	       const char *const env[], struct hx_proc **out)
+{
+	const char *argv[16] = { hx_host_path() };
+	size_t n = 1;
+	for (size_t i = 0; args[i] && n < 15; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	*out = hx_spawn(H, label, argv, env);
+	if (!*out)
+		return -2;
+	return hx_wait_exit(*out, HX_EXIT_MS);
+}
+
+static int contains(const char *text, const char *needle)
+{
+	if (!strstr(text, needle)) {
+		fprintf(stderr, "missing \"%s\" in:\n%s\n", needle, text);
+		return 0;
+	}
+	return 1;
+}
+
+static void test_help_version(void)
+{
+	struct hx_proc *p;
+
+	H = hx_begin("ops-help");
+	CU_ASSERT_FATAL(H != NULL);
+	CU_ASSERT_EQUAL(run("help", (const char *[]){ "--help", NULL }, NULL, &p), 0);
+	const char *out = hx_read(p, HX_STDOUT);
+	CU_ASSERT(contains(out, "Usage: ockam-host [OPTIONS] NODE.yaml"));
+	CU_ASSERT(contains(out, "ockam-host status --to ROUTE"));
+	CU_ASSERT(contains(out, "ockam-host ping"));
+	CU_ASSERT(contains(out, "--check"));
+
+	CU_ASSERT_EQUAL(run("ping-help", (const char *[]){ "ping", "--help", NULL },
+			    NULL, &p), 0);
+	CU_ASSERT(contains(hx_read(p, HX_STDOUT), "Usage: ockam-host ping"));
+	CU_ASSERT_EQUAL(run("status-help",
+			    (const char *[]){ "status", "--help", NULL }, NULL, &p), 0);
+	CU_ASSERT(contains(hx_read(p, HX_STDOUT), "Usage: ockam-host status"));
+
+	CU_ASSERT_EQUAL(run("version", (const char *[]){ "--version", NULL }, NULL, &p), 0);
+	out = hx_read(p, HX_STDOUT);
+	CU_ASSERT(strncmp(out, "ockam-host ", 11) == 0);
+	CU_ASSERT(contains(out, "plugin ABI "));
+
+	/* A wrong option is a usage error (2), with the usage on stderr. */
+	CU_ASSERT_EQUAL(run("bad-option", (const char *[]){ "--frobnicate", NULL },
+			    NULL, &p), 2);
+	CU_ASSERT(contains(hx_read(p, HX_STDERR), "Usage: ockam-host"));
+}
+
+static const char good_yaml[] =
+	"node: ops-check\n"
+	"transports:\n"
+	"  tcp:\n"
+	"    listen: \"127.0.0.1:${OPS_CHECK_PORT:-4321}\"\n"
+	"workers:\n"
+	"  echoer:\n"
+	"    type: echoer\n"
+	"messages:\n"
+	"  - route: [echoer]\n"
+	"    payload: Hello Ockam!\n";
+
+static void test_check_good(void)
+{
+	struct hx_proc *p;
+
+	H = hx_begin("ops-check-good");
+	CU_ASSERT_FATAL(H != NULL);
+	const char *path = hx_write_file(H, "good.yaml", good_yaml);
+	CU_ASSERT_FATAL(path != NULL);
+
+	CU_ASSERT_EQUAL(run("check", (const char *[]){ "--check", path, NULL },
+			    NULL, &p), 0);
+	const char *out = hx_read(p, HX_STDOUT);
+	CU_ASSERT(contains(out, "\nnode: ops-check\n"));
+	CU_ASSERT(contains(out, "\nlog_level: info\n"));
+	CU_ASSERT(contains(out, "    listen: 127.0.0.1:4321\n")); /* the default */
+	CU_ASSERT(contains(out, "  echoer:\n    type: echoer\n    options: {}\n"));
+	CU_ASSERT(contains(out, "  - route: [echoer]\n"
+				"    payload: \"Hello Ockam!\"\n"
+				"    reply: true\n"
+				"    timeout: 10s\n"));
+	CU_ASSERT(contains(out, "\nafter_messages: exit\n"));
+	/* Nothing started: no listener, no "ready". */
+	CU_ASSERT_PTR_NULL(strstr(hx_read(p, HX_STDERR), "listening on"));
+	CU_ASSERT_PTR_NULL(strstr(hx_read(p, HX_STDERR), "ready"));
+
+	/* The printed config is itself a valid node that checks the same. */
+	char *copy = strdup(out);
+	CU_ASSERT_FATAL(copy != NULL);
+	const char *again = hx_write_file(H, "effective.yaml", copy);
+	CU_ASSERT_EQUAL(run("check-again",
+			    (const char *[]){ "--check", again, NULL }, NULL, &p), 0);
+	const char *out2 = hx_read(p, HX_STDOUT);
+	/* Same body after the first (comment) line. */
+	CU_ASSERT(strchr(out2, '\n') && strchr(copy, '\n') &&
+		  !strcmp(strchr(out2, '\n'), strchr(copy, '\n')));
+	free(copy);
+
+	/* The environment wins over the default. */
+	CU_ASSERT_EQUAL(run("check-env", (const char *[]){ "--check", path, NULL },
+			    (const char *[]){ "OPS_CHECK_PORT=5555", NULL }, &p), 0);
+	CU_ASSERT(contains(hx_read(p, HX_STDOUT), "    listen: 127.0.0.1:5555\n"));
+}
+
+static void test_check_bad(void)
+{
+	struct hx_proc *p;
+	char want[512];
+
+	H = hx_begin("ops-check-bad");
+	CU_ASSERT_FATAL(H != NULL);
+	const char *path = hx_write_file(H, "bad.yaml",
+		"node: ops-bad\n"
+		"log_level: loud\n"
+		"workers:\n"
+		"  echoer:\n"
+		"    type: echoer\n"
+		"    colour: blue\n");
+	CU_ASSERT_FATAL(path != NULL);
+	CU_ASSERT_EQUAL(run("check", (const char *[]){ "--check", path, NULL },
+			    NULL, &p), 1);
+	CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), "");
+	const char *err = hx_read(p, HX_STDERR);
+
+	/* Both errors, each with its line and a caret under the column. */
+	snprintf(want, sizeof(want),
+		 "%s:2:12: 'log_level' must be error, warn, info, debug or trace, not 'loud'\n"
+		 "    2 | log_level: loud\n"
+		 "      |            ^\n", path);
+	CU_ASSERT(contains(err, want));
+	snprintf(want, sizeof(want),
+		 "%s:6:5: unknown key 'colour' in worker 'echoer'", path);
+	CU_ASSERT(contains(err, want));
+	CU_ASSERT(contains(err, "\n    6 |     colour: blue\n"
+				"      |     ^\n"));
+
+	/* A normal run of the same file still says 2. */
+	CU_ASSERT_EQUAL(run("run", (const char *[]){ path, NULL }, NULL, &p), 2);
+}
+
+static void test_variables(void)
+{
+	struct hx_proc *p;
+	char want[512];
+
+	H = hx_begin("ops-variables");
+	CU_ASSERT_FATAL(H != NULL);
+	const char *path = hx_write_file(H, "var.yaml",
+		"node: ops-var\n"
+		"transports:\n"
+		"  tcp:\n"
+		"    listen: \"127.0.0.1:${OPS_UNDEFINED_PORT}\"\n");
+	CU_ASSERT_FATAL(path != NULL);
+	CU_ASSERT_EQUAL(run("undefined", (const char *[]){ path, NULL }, NULL, &p), 2);
+	snprintf(want, sizeof(want),
+		 "%s:4:13: undefined variable 'OPS_UNDEFINED_PORT'", path);
+	CU_ASSERT(contains(hx_read(p, HX_STDERR), want));
+	CU_ASSERT_PTR_NULL(strstr(hx_read(p, HX_STDERR), "listening on"));
+
+	/* With a default, the node runs and uses it: it sends to its own
+	 * echoer through the port the default names. */
+	path = hx_write_file(H, "default.yaml",
+		"node: ops-var-default\n"
+		"transports:\n"
+		"  tcp:\n"
+		"    listen: 127.0.0.1:0\n"
+		"workers:\n"
+		"  echoer:\n"
+		"    type: echoer\n"
+		"messages:\n"
+		"  - route:\n"
+		"      - ${OPS_UNDEFINED_TARGET:-echoer}\n"
+		"    payload: ${OPS_UNDEFINED_PAYLOAD:-from a default}\n");
+	CU_ASSERT_FATAL(path != NULL);
+	CU_ASSERT_EQUAL(run("default", (const char *[]){ path, NULL }, NULL, &p), 0);
+	CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), "App Received: from a default\n");
+}
+
+int main(void)
+{
+	static const struct integ_test tests[] = {
+		{ "--help and --version", test_help_version },
+		{ "--check prints the effective config", test_check_good },
+		{ "--check prints every error with a caret, exit 1", test_check_bad },
+		{ "variables: undefined is an error, defaults apply", test_variables },
+		{ NULL, NULL },
+	};
+	return integ_run("ops_cli", tests);
+}

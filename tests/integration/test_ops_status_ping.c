@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * `ockam-host status` and `ockam-host ping` against a running node: the
+ * status table and JSON name its workers and router counters; ping prints
+ * one line per reply and a summary, and fails (exit 1) against a closed
+ * port or a node without the status service.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "integ.h"
+
+static const char node_yaml[] =
+	"node: ops-target\n"
+	"status: true\n"
+	"transports:\n"
+	"  tcp:\n"
+	"    listen: 127.0.0.1:0\n"
+	"workers:\n"
+	"  echoer:\n"
+	"    type: echoer\n";
+
+static int run(const char *label, const char *const args[],
+	       struct hx_proc **out)
+{
+	const char *argv[16] = { hx_host_path() };
+	size_t n = 1;
+	for (size_t i = 0; args[i] && n < 15; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	*out = hx_spawn(H, label, argv, NULL);
+	if (!*out)
+		return -2;
+	return hx_wait_exit(*out, HX_EXIT_MS);
+}
+
+static int contains(const char *text, const char *needle)
+{
+	if (!strstr(text, needle)) {
+		fprintf(stderr, "missing \"%s\" in:\n%s\n", needle, text);
+		return 0;
+	}
+	return 1;
+}
+
+static struct hx_proc *start_target(int *port)
+{
+	const char *path = hx_write_file(H, "target.yaml", node_yaml);
+	if (!path)
+		return NULL;
+	return integ_start_node("ops-target", path, NULL, port);
+}
+
+static void test_status(void)
+{
+	struct hx_proc *node, *p;
+	char to[64], line[256];
+	int port = 0;
+
+	H = hx_begin("ops-status");
+	CU_ASSERT_FATAL(H != NULL);
+	node = start_target(&port);
+	CU_ASSERT_FATAL(node != NULL);
+	snprintf(to, sizeof(to), "tcp:127.0.0.1:%d", port);
+
+	CU_ASSERT_EQUAL(run("status", (const char *[]){ "status", "--to", to, NULL }, &p), 0);
+	const char *out = hx_read(p, HX_STDOUT);
+	CU_ASSERT(strncmp(out, "KIND", 4) == 0);
+	CU_ASSERT(hx_find_line(out, "ops-target", line, sizeof(line)) == 0 &&
+		  strncmp(line, "node ", 5) == 0 && strstr(line, "workers=1"));
+	CU_ASSERT(hx_find_line(out, "echoer", line, sizeof(line)) == 0 &&
+		  strncmp(line, "worker ", 7) == 0 && strstr(line, "type=echoer"));
+	CU_ASSERT(hx_find_line(out, "router", line, sizeof(line)) == 0 &&
+		  strstr(line, "delivered=") && strstr(line, "dropped_unknown=0"));
+
+	/* JSON, the route written as a YAML flow list. */
+	char flow[80];
+	snprintf(flow, sizeof(flow), "[%s]", to);
+	CU_ASSERT_EQUAL(run("status-json",
+			    (const char *[]){ "status", "--json", "--to", flow, NULL }, &p), 0);
+	out = hx_read(p, HX_STDOUT);
+	CU_ASSERT(strncmp(out, "{\"rows\":[", 9) == 0);
+	CU_ASSERT(contains(out, "{\"kind\":\"worker\",\"name\":\"echoer\",\"type\":\"echoer\"}"));
+	CU_ASSERT(contains(out, "{\"kind\":\"node\",\"name\":\"ops-target\",\"uptime_ms\":"));
+	CU_ASSERT(contains(out, "\"truncated\":false}\n"));
+
+	/* The echoer answers a wrong route, but that is no report: exit 1,
+	 * and it says why. */
+	snprintf(flow, sizeof(flow), "%s,echoer,nothing", to);
+	CU_ASSERT_EQUAL(run("status-none",
+			    (const char *[]){ "status", "-W", "300ms", "--to", flow, NULL }, &p), 1);
+	CU_ASSERT(contains(hx_read(p, HX_STDERR), "ockam-host status: no status report from"));
+	CU_ASSERT(contains(hx_read(p, HX_STDERR), "ignored a reply"));
+	CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), "");
+
+	CU_ASSERT_EQUAL(hx_stop(node, HX_EXIT_MS), 0);
+}
+
+static void test_ping(void)
+{
+	struct hx_proc *node, *p;
+	char route[64], want[128], line[256];
+	int port = 0;
+
+	H = hx_begin("ops-ping");
+	CU_ASSERT_FATAL(H != NULL);
+	node = start_target(&port);
+	CU_ASSERT_FATAL(node != NULL);
+	snprintf(route, sizeof(route), "tcp:127.0.0.1:%d,echoer", port);
+
+	CU_ASSERT_EQUAL(run("ping", (const char *[]){ "ping", "-c", "3", "-i", "50ms", route, NULL }, &p), 0);
+	const char *out = hx_read(p, HX_STDOUT);
+	for (int seq = 1; seq <= 3; seq++) {
+		snprintf(want, sizeof(want),
+			 "16 bytes from [tcp:127.0.0.1:%d, echoer]: seq=%d time=",
+			 port, seq);
+		CU_ASSERT(hx_find_line(out, want, line, sizeof(line)) == 0);
+		double ms = -1;
+		CU_ASSERT(sscanf(strstr(line, "time=") ? strstr(line, "time=") : "",
+				 "time=%lf ms", &ms) == 1 && ms >= 0 && ms < 5000);
+	}
+	CU_ASSERT(contains(out, "3 sent, 3 received, 0% loss, rtt min/avg/max = "));
+	CU_ASSERT_EQUAL(integ_count_problems(hx_read(p, HX_STDERR), NULL), 0);
+	CU_ASSERT_EQUAL(hx_stop(node, HX_EXIT_MS), 0);
+
+	/* A closed port: every message lost, exit 1. */
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
+	close(fd); /* bound, never listening: connections are refused */
+	snprintf(route, sizeof(route), "tcp:127.0.0.1:%d,echoer",
+		 ntohs(sa.sin_port));
+	CU_ASSERT_EQUAL(run("ping-closed",
+			    (const char *[]){ "ping", "-c", "2", "-i", "50ms", "-W", "300ms", route, NULL }, &p), 1);
+	out = hx_read(p, HX_STDOUT);
+	CU_ASSERT_PTR_NULL(strstr(out, "bytes from"));
+	CU_ASSERT(contains(out, "2 sent, 0 received, 100% loss\n"));
+
+	/* A route naming no known transport is a usage error. */
+	CU_ASSERT_EQUAL(run("ping-bad-route", (const char *[]){ "ping", "nosuch:1,echoer", NULL }, &p), 2);
+	CU_ASSERT(contains(hx_read(p, HX_STDERR), "unknown transport 'nosuch'"));
+}
+
+int main(void)
+{
+	static const struct integ_test tests[] = {
+		{ "status: table, JSON, no reply", test_status },
+		{ "ping: RTTs and summary; closed port", test_ping },
+		{ NULL, NULL },
+	};
+	return integ_run("ops_status_ping", tests);
+}
