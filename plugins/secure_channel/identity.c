@@ -60,11 +60,27 @@ static int identity_derive(struct identity *id)
 	return 0;
 }
 
+/* A signing identity: Ed25519 from `seed`, X25519 converted from it. */
+static int identity_derive_signing(struct identity *id, const uint8_t *seed)
+{
+	if (!id->sign_secret)
+		id->sign_secret = sodium_malloc(IDENTITY_SIGN_SECRET_LEN);
+	if (!id->sign_secret)
+		return -ENOMEM;
+	if (crypto_sign_seed_keypair(id->sign_public, id->sign_secret,
+				     seed) != 0 ||
+	    crypto_sign_ed25519_sk_to_curve25519(id->secret,
+						 id->sign_secret) != 0)
+		return -EINVAL;
+	return identity_derive(id);
+}
+
 void identity_free(struct identity *id)
 {
 	if (!id)
 		return;
 	sodium_free(id->secret); /* wipes */
+	sodium_free(id->sign_secret);
 	free(id);
 }
 
@@ -80,11 +96,33 @@ int identity_generate(struct identity **out)
 	return 0;
 }
 
+int identity_generate_signing(struct identity **out)
+{
+	struct identity *id = identity_alloc();
+	if (!id)
+		return -ENOMEM;
+	uint8_t seed[crypto_sign_SEEDBYTES];
+	int rc;
+	do {
+		randombytes_buf(seed, sizeof(seed));
+		rc = identity_derive_signing(id, seed);
+	} while (rc == -EINVAL);
+	sodium_memzero(seed, sizeof(seed));
+	if (rc != 0) {
+		identity_free(id);
+		return rc;
+	}
+	*out = id;
+	return 0;
+}
+
 static int vault_create(const char *path, const char *name,
-			struct identity **out, char *err, size_t err_len)
+			struct identity **out, int signing, char *err,
+			size_t err_len)
 {
 	struct identity *id;
-	int rc = identity_generate(&id);
+	int rc = signing ? identity_generate_signing(&id)
+			 : identity_generate(&id);
 	if (rc != 0) {
 		snprintf(err, err_len, "vault %s: out of memory", name);
 		return rc;
@@ -106,9 +144,14 @@ static int vault_create(const char *path, const char *name,
 		snprintf(err, err_len, "vault %s: out of memory", name);
 		return -ENOMEM;
 	}
-	size_t hlen = strlen(IDENTITY_VAULT_HEADER);
-	memcpy(text, IDENTITY_VAULT_HEADER "\n", hlen + 1);
-	sodium_bin2hex(text + hlen + 1, 2 * IDENTITY_KEY_LEN + 1, id->secret,
+	/* A signing vault stores the Ed25519 seed (the first half of sk). */
+	const char *header = signing ? IDENTITY_VAULT_HEADER_SIGNING
+				     : IDENTITY_VAULT_HEADER;
+	size_t hlen = strlen(header);
+	memcpy(text, header, hlen);
+	text[hlen] = '\n';
+	sodium_bin2hex(text + hlen + 1, 2 * IDENTITY_KEY_LEN + 1,
+		       signing ? id->sign_secret : id->secret,
 		       IDENTITY_KEY_LEN);
 	size_t len = hlen + 1 + 2 * IDENTITY_KEY_LEN;
 	text[len++] = '\n';
@@ -132,9 +175,16 @@ static int vault_create(const char *path, const char *name,
 static int vault_parse(const char *text, size_t len, struct identity *id)
 {
 	size_t hlen = strlen(IDENTITY_VAULT_HEADER);
-	if (len < hlen + 1 || memcmp(text, IDENTITY_VAULT_HEADER "\n",
-				     hlen + 1) != 0)
+	int signing = 0;
+	if (len >= strlen(IDENTITY_VAULT_HEADER_SIGNING) + 1 &&
+	    memcmp(text, IDENTITY_VAULT_HEADER_SIGNING "\n",
+		   strlen(IDENTITY_VAULT_HEADER_SIGNING) + 1) == 0) {
+		signing = 1;
+		hlen = strlen(IDENTITY_VAULT_HEADER_SIGNING);
+	} else if (len < hlen + 1 || memcmp(text, IDENTITY_VAULT_HEADER "\n",
+					    hlen + 1) != 0) {
 		return -1;
+	}
 	const char *hex = text + hlen + 1;
 	size_t hex_len = len - hlen - 1;
 	while (hex_len && (hex[hex_len - 1] == '\n' || hex[hex_len - 1] == '\r'))
@@ -146,11 +196,19 @@ static int vault_parse(const char *text, size_t len, struct identity *id)
 			   &bin_len, NULL) != 0 ||
 	    bin_len != IDENTITY_KEY_LEN)
 		return -1;
+	if (signing) {
+		/* id->secret held the seed only for the moment. */
+		uint8_t seed[crypto_sign_SEEDBYTES];
+		memcpy(seed, id->secret, sizeof(seed));
+		int rc = identity_derive_signing(id, seed);
+		sodium_memzero(seed, sizeof(seed));
+		return rc == 0 ? 0 : -1;
+	}
 	return identity_derive(id) == 0 ? 0 : -1;
 }
 
 static int vault_read(int fd, const char *name, struct identity **out,
-		      char *err, size_t err_len)
+		      int signing, char *err, size_t err_len)
 {
 	struct stat st;
 	if (fstat(fd, &st) != 0) {
@@ -200,18 +258,26 @@ static int vault_read(int fd, const char *name, struct identity **out,
 			 name, IDENTITY_VAULT_HEADER);
 		return -EINVAL;
 	}
+	if (signing && !id->sign_secret) {
+		identity_free(id);
+		snprintf(err, err_len,
+			 "vault %s holds an X25519-only identity (%s), which cannot sign X3DH prekeys: use another vault file, which will be created as %s (a new identifier)",
+			 name, IDENTITY_VAULT_HEADER,
+			 IDENTITY_VAULT_HEADER_SIGNING);
+		return -EINVAL;
+	}
 	*out = id;
 	return 0;
 }
 
-int identity_vault_open(const char *path, const char *name,
-			struct identity **out, int *created, char *err,
-			size_t err_len)
+static int vault_open(const char *path, const char *name,
+		      struct identity **out, int *created, int signing,
+		      char *err, size_t err_len)
 {
 	*created = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 && errno == ENOENT) {
-		int rc = vault_create(path, name, out, err, err_len);
+		int rc = vault_create(path, name, out, signing, err, err_len);
 		/* Lost a creation race: read what the winner wrote. */
 		if (rc != -EEXIST) {
 			*created = rc == 0;
@@ -225,7 +291,21 @@ int identity_vault_open(const char *path, const char *name,
 			 strerror(e));
 		return -e;
 	}
-	int rc = vault_read(fd, name, out, err, err_len);
+	int rc = vault_read(fd, name, out, signing, err, err_len);
 	close(fd);
 	return rc;
+}
+
+int identity_vault_open(const char *path, const char *name,
+			struct identity **out, int *created, char *err,
+			size_t err_len)
+{
+	return vault_open(path, name, out, created, 0, err, err_len);
+}
+
+int identity_vault_open_signing(const char *path, const char *name,
+				struct identity **out, int *created, char *err,
+				size_t err_len)
+{
+	return vault_open(path, name, out, created, 1, err, err_len);
 }

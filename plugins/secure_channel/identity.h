@@ -11,6 +11,17 @@
  *
  * It is created 0600 with O_CREAT|O_EXCL when missing, and refused when its
  * mode lets group or others in.  Secrets live in sodium_malloc memory.
+ *
+ * A signing identity (needed by an X3DH listener to sign its prekeys) is an
+ * Ed25519 key pair whose X25519 key is derived from it with
+ * crypto_sign_ed25519_sk_to_curve25519, so the binding holds by
+ * construction; its identifier is computed from the X25519 public key as
+ * above.  Its vault holds the 32-byte Ed25519 seed:
+ *
+ *   ockam-vault v2 ed25519
+ *   <64 lowercase hex digits>
+ *
+ * Both kinds load everywhere; only a signing identity can sign.
  */
 #ifndef OCKAM_CHANNEL_IDENTITY_H
 #define OCKAM_CHANNEL_IDENTITY_H
@@ -21,11 +32,17 @@
 #define IDENTITY_KEY_LEN 32
 #define IDENTIFIER_LEN 33 /* "I" + 32 hex digits, without the NUL */
 #define IDENTITY_VAULT_HEADER "ockam-vault v1 x25519"
+#define IDENTITY_VAULT_HEADER_SIGNING "ockam-vault v2 ed25519"
+#define IDENTITY_SIGN_PUBLIC_LEN 32
+#define IDENTITY_SIGN_SECRET_LEN 64
 
 struct identity {
 	uint8_t *secret; /* sodium_malloc'd, IDENTITY_KEY_LEN bytes */
 	uint8_t public_key[IDENTITY_KEY_LEN];
 	char identifier[IDENTIFIER_LEN + 1];
+	/* Signing identities only (else NULL / zero): Ed25519 keys. */
+	uint8_t *sign_secret; /* sodium_malloc'd, IDENTITY_SIGN_SECRET_LEN */
+	uint8_t sign_public[IDENTITY_SIGN_PUBLIC_LEN];
 };
 
 /* Write the identifier of `public_key` into out (IDENTIFIER_LEN + 1). */
@@ -42,6 +59,13 @@ int identity_generate(struct identity **out);
 int identity_vault_open(const char *path, const char *name,
 			struct identity **out, int *created, char *err,
 			size_t err_len);
+/* The same for signing identities: a fresh one, or a vault that holds (or
+ * is created with) an Ed25519 seed; a v1 (X25519-only) vault is refused
+ * with -EINVAL and the reason. */
+int identity_generate_signing(struct identity **out);
+int identity_vault_open_signing(const char *path, const char *name,
+				struct identity **out, int *created, char *err,
+				size_t err_len);
 void identity_free(struct identity *id);
 
 #endif
