@@ -27,18 +27,24 @@ static const char node_yaml[] =
 	"  echoer:\n"
 	"    type: echoer\n";
 
-static int run(const char *label, const char *const args[],
-	       struct hx_proc **out)
+static int run_env(const char *label, const char *const args[],
+		   const char *const env[], struct hx_proc **out)
 {
 	const char *argv[16] = { hx_host_path() };
 	size_t n = 1;
 	for (size_t i = 0; args[i] && n < 15; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
-	*out = hx_spawn(H, label, argv, NULL);
+	*out = hx_spawn(H, label, argv, env);
 	if (!*out)
 		return -2;
 	return hx_wait_exit(*out, HX_EXIT_MS);
+}
+
+static int run(const char *label, const char *const args[],
+	       struct hx_proc **out)
+{
+	return run_env(label, args, NULL, out);
 }
 
 static int contains(const char *text, const char *needle)
@@ -152,11 +158,61 @@ static void test_ping(void)
 	CU_ASSERT(contains(hx_read(p, HX_STDERR), "unknown transport 'nosuch'"));
 }
 
+/* --config: the first hop is a secure channel initiator declared in the
+ * pinging node's YAML; replies come back through the channel. */
+static void test_ping_secure(void)
+{
+	struct hx_proc *node, *p;
+	char env_port[32], line[256];
+	int port = 0;
+
+	H = hx_begin("ops-ping-secure");
+	CU_ASSERT_FATAL(H != NULL);
+	const char *resp = hx_write_file(H, "responder.yaml",
+		"node: ops-responder\n"
+		"transports:\n"
+		"  tcp:\n"
+		"    listen: 127.0.0.1:0\n"
+		"workers:\n"
+		"  echoer:\n"
+		"    type: echoer\n"
+		"  bob_listener:\n"
+		"    type: secure_channel\n"
+		"    options: { role: listener, trust: everyone }\n");
+	const char *init = hx_write_file(H, "initiator.yaml",
+		"node: ops-initiator\n"
+		"transports:\n"
+		"  tcp: {}\n"
+		"workers:\n"
+		"  alice:\n"
+		"    type: secure_channel\n"
+		"    options:\n"
+		"      role: initiator\n"
+		"      trust: everyone\n"
+		"      route:\n"
+		"        - tcp:127.0.0.1:${OPS_PORT}\n"
+		"        - bob_listener\n");
+	CU_ASSERT_FATAL(resp && init);
+	node = integ_start_node("ops-responder", resp, NULL, &port);
+	CU_ASSERT_FATAL(node != NULL);
+	snprintf(env_port, sizeof(env_port), "OPS_PORT=%d", port);
+	CU_ASSERT_EQUAL(run_env("ping-secure",
+				(const char *[]){ "ping", "-c", "2", "-i", "50ms", "--config", init, "alice,echoer", NULL },
+				(const char *[]){ env_port, NULL }, &p), 0);
+	const char *out = hx_read(p, HX_STDOUT);
+	CU_ASSERT(hx_find_line(out, "16 bytes from [alice, echoer]: seq=2 time=",
+			       line, sizeof(line)) == 0 &&
+		  strstr(line, " secure=I"));
+	CU_ASSERT(contains(out, "2 sent, 2 received, 0% loss"));
+	CU_ASSERT_EQUAL(hx_stop(node, HX_EXIT_MS), 0);
+}
+
 int main(void)
 {
 	static const struct integ_test tests[] = {
 		{ "status: table, JSON, no reply", test_status },
 		{ "ping: RTTs and summary; closed port", test_ping },
+		{ "ping through a secure channel (--config)", test_ping_secure },
 		{ NULL, NULL },
 	};
 	return integ_run("ops_status_ping", tests);
