@@ -50,6 +50,7 @@ struct bench {
 
 	uint64_t warm_done;
 	uint64_t sent, received, acked; /* in the measured phase */
+	uint64_t ack_base; /* oneway: the sink's count when the run began */
 	uint64_t t_start, t_end, t_last_progress; /* ns */
 	uint64_t t_sent; /* rtt: when the message in flight left */
 	uint32_t *rtt_us;
@@ -148,7 +149,7 @@ static void report(struct bench *b)
 /* Send while the window and the time allow. */
 static void pump(struct bench *b)
 {
-	if (b->phase != PHASE_RUN)
+	if (b->phase != PHASE_RUN && b->phase != PHASE_DRAIN)
 		return;
 	uint64_t t = now_ns();
 	int over = (b->duration_ms && t - b->t_start >= b->duration_ms * 1000000u) ||
@@ -156,7 +157,7 @@ static void pump(struct bench *b)
 		   (b->mode == MODE_FANOUT && b->sent >= b->n);
 	if (b->mode == MODE_ONEWAY && over && b->sent % b->ack_every != 0)
 		over = 0; /* finish the last acknowledged batch */
-	if (over) {
+	if (over || b->phase == PHASE_DRAIN) {
 		b->phase = PHASE_DRAIN;
 	} else {
 		for (;;) {
@@ -236,6 +237,13 @@ static int bench_handle(void *state, void *addr_data,
 {
 	struct bench *b = state;
 	b->t_last_progress = now_ns();
+	if (b->phase == PHASE_WARMUP && b->mode == MODE_ONEWAY) {
+		/* The sink acknowledged the warm-up batch: counts from here. */
+		if (msg->payload_len >= 8)
+			memcpy(&b->ack_base, msg->payload, 8);
+		start_run(b);
+		return 0;
+	}
 	if (b->phase == PHASE_WARMUP) {
 		if (++b->warm_done < b->warmup) {
 			send_to(b, &b->route);
@@ -250,8 +258,8 @@ static int bench_handle(void *state, void *addr_data,
 		uint64_t c = 0;
 		if (msg->payload_len >= 8)
 			memcpy(&c, msg->payload, 8);
-		if (c > b->acked)
-			b->acked = c;
+		if (c > b->ack_base && c - b->ack_base > b->acked)
+			b->acked = c - b->ack_base;
 	} else {
 		b->received++;
 	}
@@ -276,7 +284,14 @@ static int bench_start(void *state)
 		return 0;
 	}
 	b->phase = PHASE_WARMUP;
-	return send_to(b, &b->route);
+	/* One-way: a whole batch, so that the sink acknowledges it. */
+	uint64_t n = b->mode == MODE_ONEWAY ? b->ack_every : 1;
+	for (uint64_t i = 0; i < n; i++) {
+		int rc = send_to(b, &b->route);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
 }
 
 static void bench_destroy(void *state)
