@@ -19,7 +19,8 @@ static const char *const top_keys[] = {
 	"node",	  "log_level", "plugin_dir",     "transports", "workers",
 	"routes", "messages",  "after_messages", "status",  NULL,
 };
-static const char *const worker_keys[] = { "type", "options", NULL };
+static const char *const worker_keys[] = { "type", "options", "access",
+					   "reach", NULL };
 static const char *const message_keys[] = { "route", "payload", "reply",
 					    "timeout", NULL };
 static const char *const log_levels[] = { "error", "warn", "info", "debug",
@@ -264,6 +265,97 @@ static void walk_transports(struct config *c, struct diag *d)
 	}
 }
 
+/* A list of non-empty scalars into a malloc'd array of their strings. */
+static int scalar_list(const struct ockam_opt *l, const char *what,
+		       struct diag *d, const char ***out, size_t *n)
+{
+	if (opt_expect(l, OCKAM_OPT_LIST, what, d))
+		return -1;
+	if (l->count == 0) {
+		err_at(d, l, "%s must not be empty", what);
+		return -1;
+	}
+	const char **v = calloc(l->count, sizeof(*v));
+	if (!v) {
+		err_at(d, l, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < l->count; i++) {
+		const struct ockam_opt *e = l->items[i];
+		if (e->kind != OCKAM_OPT_SCALAR || e->is_null || !e->str[0]) {
+			err_at(d, e, "each entry of %s must be a non-empty name",
+			       what);
+			free(v);
+			return -1;
+		}
+		v[i] = e->str;
+	}
+	*out = v;
+	*n = l->count;
+	return 0;
+}
+
+/* access: anyone | secure_channel | [identifier, ...] */
+static int walk_access(struct config_instance *w, const struct ockam_opt *a,
+		       const char *what, struct diag *d)
+{
+	char tw[QUOTE_MAX + 64], q[QUOTE_MAX];
+
+	if (!a || (a->kind == OCKAM_OPT_SCALAR && a->is_null))
+		return 0;
+	snprintf(tw, sizeof(tw), "'access' of %s", what);
+	if (a->kind == OCKAM_OPT_LIST) {
+		w->access = CONFIG_ACCESS_IDENTIFIERS;
+		for (size_t i = 0; i < a->count; i++) {
+			const struct ockam_opt *e = a->items[i];
+			if (e->kind == OCKAM_OPT_SCALAR && e->str &&
+			    strlen(e->str) >= OCKAM_IDENTIFIER_MAX) {
+				err_at(d, e, "identifier %s is too long",
+				       opt_quote(e->str, q, sizeof(q)));
+				return -1;
+			}
+		}
+		return scalar_list(a, tw, d, &w->access_ids, &w->n_access_ids);
+	}
+	if (a->kind == OCKAM_OPT_SCALAR && strcmp(a->str, "anyone") == 0)
+		return 0;
+	if (a->kind == OCKAM_OPT_SCALAR &&
+	    strcmp(a->str, "secure_channel") == 0) {
+		w->access = CONFIG_ACCESS_SECURE;
+		return 0;
+	}
+	static const char *const values[] = {"anyone", "secure_channel", NULL};
+	const char *hint = a->kind == OCKAM_OPT_SCALAR ? opt_suggest(a->str, values)
+						       : NULL;
+	err_at(d, a,
+	       "%s must be anyone, secure_channel or a list of identifiers%s%s%s",
+	       tw, hint ? " (did you mean '" : "", hint ? hint : "",
+	       hint ? "'?)" : "");
+	return -1;
+}
+
+/* reach: [address, ...]: the local addresses this worker may send to. */
+static int walk_reach(struct config_instance *w, const struct ockam_opt *r,
+		      const char *what, struct diag *d)
+{
+	char tw[QUOTE_MAX + 64];
+
+	if (!r || (r->kind == OCKAM_OPT_SCALAR && r->is_null))
+		return 0;
+	snprintf(tw, sizeof(tw), "'reach' of %s", what);
+	if (scalar_list(r, tw, d, &w->reach, &w->n_reach) < 0)
+		return -1;
+	for (size_t i = 0; i < w->n_reach; i++)
+		if (!name_valid(w->reach[i])) {
+			check_name(r->items[i], "an address in 'reach'", d);
+			free(w->reach);
+			w->reach = NULL;
+			w->n_reach = 0;
+			return -1;
+		}
+	return 0;
+}
+
 static void walk_workers(struct config *c, struct diag *d)
 {
 	const struct ockam_opt *m =
@@ -306,9 +398,17 @@ static void walk_workers(struct config *c, struct diag *d)
 			if (opt_expect(opts, OCKAM_OPT_MAP, tw, d))
 				ok = 0;
 		}
-		if (!ok)
+		struct config_instance *w = &c->workers[c->n_workers];
+		if (walk_access(w, opt_get(v, "access"), what, d) < 0 ||
+		    walk_reach(w, opt_get(v, "reach"), what, d) < 0)
+			ok = 0;
+		if (!ok) {
+			free(w->access_ids);
+			free(w->reach);
+			memset(w, 0, sizeof(*w));
 			continue;
-		struct config_instance *w = &c->workers[c->n_workers++];
+		}
+		c->n_workers++;
 		w->name = k->str;
 		w->type = type->str;
 		w->node = k;
@@ -555,6 +655,10 @@ void config_free(struct config *c)
 		free((char *)c->plugin_dirs[i]);
 	free(c->plugin_dirs);
 	free(c->transports);
+	for (size_t i = 0; i < c->n_workers; i++) {
+		free(c->workers[i].access_ids);
+		free(c->workers[i].reach);
+	}
 	free(c->workers);
 	free(c->routes);
 	free(c->messages);

@@ -16,6 +16,8 @@
  *     echoer:
  *       type: echoer                # required: the plugin's name
  *       options: {}                 # optional map, given to the plugin
+ *       access: anyone              # anyone | secure_channel | [identifiers]
+ *       reach: [echoer]             # local addresses its messages may reach
  *   routes:                         # name -> list of addresses
  *     to_echoer: [tcp:localhost:3000, hop, tcp:localhost:4000, echoer]
  *   messages:                       # sent once every instance started
@@ -36,12 +38,25 @@
 #include "diag.h"
 #include "opt.h"
 
+/* Who may send to a worker (its `access:` key). */
+enum config_access {
+	CONFIG_ACCESS_ANYONE = 0,      /* the tutorial's AllowAll; the default */
+	CONFIG_ACCESS_SECURE,          /* only messages a secure channel decrypted */
+	CONFIG_ACCESS_IDENTIFIERS,     /* ... and only from these identifiers */
+};
+
 struct config_instance {
 	const char *name; /* worker address, or transport type */
 	const char *type; /* plugin name (== name for transports) */
 	const struct ockam_opt *node;    /* the entry (for positions) */
 	const struct ockam_opt *type_node; /* the `type:` value (positions); == node key for transports */
 	const struct ockam_opt *options; /* may be NULL */
+	/* Workers only: `access:` and `reach:` (flow control). */
+	enum config_access access;
+	const char **access_ids; /* CONFIG_ACCESS_IDENTIFIERS */
+	size_t n_access_ids;
+	const char **reach;      /* local addresses its messages may reach; */
+	size_t n_reach;          /* NULL = anywhere */
 };
 
 struct config_route {

@@ -129,6 +129,14 @@ static struct ockam_ctx *node_instance_new(struct node *n,
 	ctx->lib = lib;
 	ctx->cfg = ci;
 	ctx->name = ci->name;
+	ctx->sender.name = ci->name;
+	ctx->sender.may_secure =
+		lib->desc->kind == OCKAM_PLUGIN_SECURE_CHANNEL;
+	ctx->sender.reach = ci->reach;
+	ctx->sender.n_reach = ci->n_reach;
+	ctx->policy.secure_only = ci->access != CONFIG_ACCESS_ANYONE;
+	ctx->policy.ids = ci->access_ids;
+	ctx->policy.n_ids = ci->n_access_ids;
 	return ctx;
 }
 
@@ -181,6 +189,9 @@ static int node_add_worker_address(struct node *n, struct ockam_ctx *ctx)
 {
 	int rc = router_address_add(n->router, ctx->name, services_deliver,
 				    ctx, NULL);
+	if (rc == 0 && ctx->policy.secure_only)
+		rc = router_address_set_policy(n->router, ctx->name,
+					       &ctx->policy);
 	if (rc < 0) {
 		const struct ockam_opt *k = ctx->cfg->node;
 		diag_error(&n->diag, k->file, k->line, k->col,

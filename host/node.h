@@ -19,6 +19,7 @@
 #include "config.h"
 #include "diag.h"
 #include "loader.h"
+#include "router.h"
 
 struct app;
 struct loop;
@@ -33,6 +34,8 @@ struct ockam_ctx {
 	const char *name; /* address (workers) or type (transports) */
 	void *state;
 	int created, started;
+	struct router_sender sender;  /* name, privileges and reach */
+	struct router_policy policy;  /* who may send to its YAML address */
 };
 
 struct node {

@@ -20,6 +20,7 @@
 
 struct entry {
 	struct entry *next;
+	const struct router_policy *policy;
 	router_deliver_fn fn;
 	void *owner;
 	void *data;
@@ -49,7 +50,7 @@ struct router {
 	size_t nslots, head, queued;
 	struct ockam_message scratch; /* the message being delivered */
 	struct router_stats stats;
-	struct log_limit lim_unknown, lim_full, lim_size;
+	struct log_limit lim_unknown, lim_full, lim_size, lim_denied;
 };
 
 static uint64_t name_hash(const char *s, size_t n)
@@ -199,6 +200,16 @@ void router_remove_owner(struct router *r, void *owner)
 			memset(&r->transports[t], 0, sizeof(r->transports[t]));
 }
 
+int router_address_set_policy(struct router *r, const char *name,
+			      const struct router_policy *policy)
+{
+	struct entry *e = *entry_find(r, name, strlen(name));
+	if (!e)
+		return -ENOENT;
+	e->policy = policy;
+	return 0;
+}
+
 int router_address_exists(const struct router *r, const char *name,
 			  size_t len)
 {
@@ -258,13 +269,70 @@ void router_schemes_list(const struct router *r, char *buf, size_t len)
 	}
 }
 
-static int send_local(struct router *r, const char *sender,
-		      const struct ockam_message *msg, int may_secure)
+/* Flow control and access control, checked when the message is sent so
+ * the sender learns of the refusal. */
+static int access_check(struct router *r, const struct router_sender *from,
+			const struct entry *e, const struct ockam_message *msg)
+{
+	/* A secure channel's own protocol traffic (handshakes, ciphertext)
+	 * is not limited: its reach applies to what comes out of channels. */
+	int limited = from->reach &&
+		      (!from->may_secure || (msg->flags & OCKAM_MSG_SECURE));
+	if (limited) {
+		size_t i;
+		for (i = 0; i < from->n_reach; i++)
+			if (strlen(from->reach[i]) == e->len &&
+			    memcmp(from->reach[i], e->name, e->len) == 0)
+				break;
+		if (i == from->n_reach) {
+			r->stats.denied++;
+			log_limited(&r->lim_denied, OCKAM_LOG_WARN, "router",
+				    "flow control: '%s' may not reach '%s' (not in its reach list); dropped",
+				    from->name, e->name);
+			return -EACCES;
+		}
+	}
+	const struct router_policy *p = e->policy;
+	if (!p)
+		return 0;
+	int secure = from->may_secure && (msg->flags & OCKAM_MSG_SECURE);
+	if (p->secure_only && !secure) {
+		char route[512];
+		r->stats.denied++;
+		route_text_format(r, &msg->ret, route, sizeof(route));
+		log_limited(&r->lim_denied, OCKAM_LOG_WARN, "router",
+			    "access denied: '%s' accepts only messages through a secure channel; dropped a plaintext message from %s (return route %s)",
+			    e->name, from->name, route);
+		return -EACCES;
+	}
+	if (p->n_ids) {
+		size_t i;
+		for (i = 0; i < p->n_ids; i++)
+			if (strncmp(p->ids[i], msg->identifier,
+				    OCKAM_IDENTIFIER_MAX) == 0)
+				break;
+		if (i == p->n_ids) {
+			r->stats.denied++;
+			log_limited(&r->lim_denied, OCKAM_LOG_WARN, "router",
+				    "access denied: '%s' does not accept identifier %.*s; dropped",
+				    e->name, OCKAM_IDENTIFIER_MAX - 1,
+				    msg->identifier);
+			return -EACCES;
+		}
+	}
+	return 0;
+}
+
+static int send_local(struct router *r, const struct router_sender *from,
+		      const struct ockam_message *msg)
 {
 	const struct ockam_addr *to = &msg->onward.hop[0];
+	const char *sender = from->name;
+	int may_secure = from->may_secure;
 	char route[512];
+	struct entry *e = *entry_find(r, (const char *)to->data, to->len);
 
-	if (!*entry_find(r, (const char *)to->data, to->len)) {
+	if (!e) {
 		r->stats.dropped_unknown++;
 		route_text_format(r, &msg->ret, route, sizeof(route));
 		char name[OCKAM_ADDR_MAX * 4 + 8];
@@ -274,6 +342,9 @@ static int send_local(struct router *r, const char *sender,
 			    name, sender, route);
 		return -EHOSTUNREACH;
 	}
+	int rc = access_check(r, from, e, msg);
+	if (rc < 0)
+		return rc;
 	if (r->queued == r->nslots) {
 		r->stats.dropped_full++;
 		log_limited(&r->lim_full, OCKAM_LOG_WARN, "router",
@@ -310,6 +381,14 @@ static int send_local(struct router *r, const char *sender,
 int router_send(struct router *r, const char *sender,
 		const struct ockam_message *msg, int may_secure)
 {
+	struct router_sender from = {.name = sender, .may_secure = may_secure};
+	return router_send_from(r, &from, msg);
+}
+
+int router_send_from(struct router *r, const struct router_sender *from,
+		     const struct ockam_message *msg)
+{
+	const char *sender = from->name;
 	if (msg->onward.count == 0) {
 		log_limited(&r->lim_unknown, OCKAM_LOG_WARN, "router",
 			    "message from %s has an empty onward route; dropped",
@@ -321,7 +400,7 @@ int router_send(struct router *r, const char *sender,
 		return -EINVAL;
 	uint8_t type = msg->onward.hop[0].type;
 	if (type == OCKAM_ADDR_LOCAL)
-		return send_local(r, sender, msg, may_secure);
+		return send_local(r, from, msg);
 
 	struct transport *t = &r->transports[type];
 	if (!t->fn) {

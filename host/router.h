@@ -49,6 +49,31 @@ int router_scheme_type(const struct router *r, const char *scheme,
 /* Comma-separated registered schemes, for error messages. */
 void router_schemes_list(const struct router *r, char *buf, size_t len);
 
+/* Who may send to an address (a worker's `access:`). */
+struct router_policy {
+	int secure_only;          /* only OCKAM_MSG_SECURE messages */
+	const char *const *ids;   /* and, if n_ids, only from these */
+	size_t n_ids;
+};
+/* Set or clear (NULL) the policy of `name`; the policy must outlive it. */
+int router_address_set_policy(struct router *r, const char *name,
+			      const struct router_policy *policy);
+
+/* A sender: its name for log lines, whether it may mark messages secure,
+ * and the local addresses it may reach (a worker's `reach:`; NULL = any).
+ * For a secure channel (may_secure) the reach limits only the messages it
+ * delivers out of channels, not its own handshake and ciphertext traffic. */
+struct router_sender {
+	const char *name;
+	int may_secure;
+	const char *const *reach;
+	size_t n_reach;
+};
+/* As router_send; also enforces the sender's reach and the target's
+ * policy (refusals are logged once and return -EACCES). */
+int router_send_from(struct router *r, const struct router_sender *from,
+		     const struct ockam_message *msg);
+
 /* Route `msg` from `sender` (a name for log lines).  Failures the router
  * detects are logged here, once (rate-limited); transports log their own.
  * OCKAM_MSG_SECURE survives only if `may_secure`.  Returns 0 or -errno. */
@@ -65,6 +90,7 @@ struct router_stats {
 	uint64_t dropped_unknown;
 	uint64_t dropped_full;
 	uint64_t handler_errors;
+	uint64_t denied;
 	uint64_t transport_sent;
 	size_t queued;
 };

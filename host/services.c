@@ -30,8 +30,7 @@ int services_deliver(void *owner, void *addr_data,
 
 static int svc_send(struct ockam_ctx *ctx, const struct ockam_message *msg)
 {
-	int may_secure = ctx->lib->desc->kind == OCKAM_PLUGIN_SECURE_CHANNEL;
-	return router_send(ctx->node->router, ctx->name, msg, may_secure);
+	return router_send_from(ctx->node->router, &ctx->sender, msg);
 }
 
 static int svc_address_add(struct ockam_ctx *ctx, const char *name,

@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The router: local delivery through the queue, unknown addresses, return
+ * routes through several hops, backpressure, the secure flag, access and
+ * flow control, transports, and the text form of routes.
+ */
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <string.h>
+
+#include "log.h"
+#include "route_text.h"
+#include "router.h"
+
+static struct router *R;
+
+/* What the sink saw. */
+static int sink_calls;
+static char sink_payload[64];
+static struct ockam_route sink_ret;
+static uint32_t sink_flags;
+static char sink_id[OCKAM_IDENTIFIER_MAX];
+
+static int sink(void *owner, void *data, const struct ockam_message *m)
+{
+	sink_calls++;
+	snprintf(sink_payload, sizeof(sink_payload), "%.*s",
+		 (int)m->payload_len, (const char *)m->payload);
+	ockam_route_copy(&sink_ret, &m->ret);
+	sink_flags = m->flags;
+	snprintf(sink_id, sizeof(sink_id), "%s", m->identifier);
+	return 0;
+}
+
+/* A forwarder like the hop plugin: pop self, push self onto return. */
+static int hop(void *owner, void *data, const struct ockam_message *m)
+{
+	struct ockam_message f = *m;
+	ockam_route_pop(&f.onward);
+	ockam_route_push(&f.ret, &m->onward.hop[0]);
+	return router_send(R, (const char *)owner, &f, 0);
+}
+
+static void drain_all(void)
+{
+	while (router_drain(R))
+		;
+}
+
+static void msg_to(struct ockam_message *m, const char *const *hops,
+		   const char *payload)
+{
+	ockam_message_init(m);
+	for (; *hops; hops++) {
+		struct ockam_addr a;
+		ockam_addr_local(&a, *hops);
+		ockam_route_append(&m->onward, &a);
+	}
+	struct ockam_addr app;
+	ockam_addr_local(&app, "app");
+	ockam_route_append(&m->ret, &app);
+	m->payload = (const uint8_t *)payload;
+	m->payload_len = strlen(payload);
+}
+
+static int setup(void)
+{
+	log_set_level(OCKAM_LOG_ERROR);
+	R = router_create(4);
+	sink_calls = 0;
+	return R ? 0 : -1;
+}
+
+static int teardown(void)
+{
+	router_destroy(R);
+	R = NULL;
+	return 0;
+}
+
+static void reset(void)
+{
+	teardown();
+	setup();
+}
+
+static void test_local_delivery_is_deferred(void)
+{
+	reset();
+	struct ockam_message m;
+	CU_ASSERT_EQUAL(router_address_add(R, "echoer", sink, NULL, NULL), 0);
+	msg_to(&m, (const char *[]){"echoer", NULL}, "hello");
+	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), 0);
+	/* Nothing runs inside send: delivery happens from the loop. */
+	CU_ASSERT_EQUAL(sink_calls, 0);
+	drain_all();
+	CU_ASSERT_EQUAL(sink_calls, 1);
+	CU_ASSERT_STRING_EQUAL(sink_payload, "hello");
+}
+
+static void test_unknown_and_invalid(void)
+{
+	reset();
+	struct ockam_message m;
+	msg_to(&m, (const char *[]){"nobody", NULL}, "x");
+	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), -EHOSTUNREACH);
+	msg_to(&m, (const char *[]){NULL}, "x");
+	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), -EINVAL);
+	CU_ASSERT_EQUAL(router_address_add(R, "bad name", sink, NULL, NULL),
+			-EINVAL);
+	CU_ASSERT_EQUAL(router_address_add(R, "a", sink, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(router_address_add(R, "a", sink, NULL, NULL), -EEXIST);
+	int owner;
+	CU_ASSERT_EQUAL(router_address_remove(R, "a", &owner), -EPERM);
+	CU_ASSERT_EQUAL(router_address_remove(R, "a", NULL), 0);
+	CU_ASSERT_EQUAL(router_address_remove(R, "a", NULL), -ENOENT);
+	struct router_stats st;
+	router_stats_get(R, &st);
+	CU_ASSERT_EQUAL(st.dropped_unknown, 1);
+}
+
+static void test_return_route_through_hops(void)
+{
+	reset();
+	struct ockam_message m;
+	router_address_add(R, "h1", hop, "h1", NULL);
+	router_address_add(R, "h2", hop, "h2", NULL);
+	router_address_add(R, "h3", hop, "h3", NULL);
+	router_address_add(R, "echoer", sink, NULL, NULL);
+	msg_to(&m, (const char *[]){"h1", "h2", "h3", "echoer", NULL}, "hi");
+	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), 0);
+	drain_all();
+	CU_ASSERT_EQUAL_FATAL(sink_calls, 1);
+	char text[256];
+	route_text_format(R, &sink_ret, text, sizeof(text));
+	CU_ASSERT_STRING_EQUAL(text, "[h3, h2, h1, app]");
+}
+
+static void test_queue_backpressure(void)
+{
+	reset(); /* 4 slots */
+	struct ockam_message m;
+	router_address_add(R, "echoer", sink, NULL, NULL);
+	msg_to(&m, (const char *[]){"echoer", NULL}, "x");
+	for (int i = 0; i < 4; i++)
+		CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), 0);
+	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), -ENOBUFS);
+	drain_all();
+	CU_ASSERT_EQUAL(sink_calls, 4);
+	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), 0);
+	struct router_stats st;
+	router_stats_get(R, &st);
+	CU_ASSERT_EQUAL(st.dropped_full, 1);
+	CU_ASSERT_EQUAL(st.queued, 1);
+}
+
+static void test_secure_flag_needs_privilege(void)
+{
+	reset();
+	struct ockam_message m;
+	router_address_add(R, "echoer", sink, NULL, NULL);
+	msg_to(&m, (const char *[]){"echoer", NULL}, "x");
+	m.flags = OCKAM_MSG_SECURE;
+	snprintf(m.identifier, sizeof(m.identifier), "Iabc");
+	router_send(R, "worker", &m, 0);
+	drain_all();
+	CU_ASSERT_EQUAL(sink_flags & OCKAM_MSG_SECURE, 0);
+	CU_ASSERT_STRING_EQUAL(sink_id, "");
+	router_send(R, "channel", &m, 1);
+	drain_all();
+	CU_ASSERT_EQUAL(sink_flags & OCKAM_MSG_SECURE, OCKAM_MSG_SECURE);
+	CU_ASSERT_STRING_EQUAL(sink_id, "Iabc");
+}
+
+static void test_access_policy(void)
+{
+	reset();
+	struct ockam_message m;
+	static const char *const ids[] = {"Igood"};
+	struct router_policy secure = {.secure_only = 1};
+	struct router_policy listed = {.secure_only = 1, .ids = ids, .n_ids = 1};
+	router_address_add(R, "s", sink, NULL, NULL);
+	router_address_add(R, "l", sink, NULL, NULL);
+	CU_ASSERT_EQUAL(router_address_set_policy(R, "s", &secure), 0);
+	CU_ASSERT_EQUAL(router_address_set_policy(R, "l", &listed), 0);
+	CU_ASSERT_EQUAL(router_address_set_policy(R, "zz", &listed), -ENOENT);
+
+	msg_to(&m, (const char *[]){"s", NULL}, "x");
+	CU_ASSERT_EQUAL(router_send(R, "plain", &m, 0), -EACCES);
+	m.flags = OCKAM_MSG_SECURE; /* a forged flag from a plain worker */
+	CU_ASSERT_EQUAL(router_send(R, "plain", &m, 0), -EACCES);
+	CU_ASSERT_EQUAL(router_send(R, "chan", &m, 1), 0);
+
+	msg_to(&m, (const char *[]){"l", NULL}, "x");
+	m.flags = OCKAM_MSG_SECURE;
+	snprintf(m.identifier, sizeof(m.identifier), "Ibad");
+	CU_ASSERT_EQUAL(router_send(R, "chan", &m, 1), -EACCES);
+	snprintf(m.identifier, sizeof(m.identifier), "Igood");
+	CU_ASSERT_EQUAL(router_send(R, "chan", &m, 1), 0);
+	drain_all();
+	CU_ASSERT_EQUAL(sink_calls, 2);
+	struct router_stats st;
+	router_stats_get(R, &st);
+	CU_ASSERT_EQUAL(st.denied, 3);
+}
+
+static void test_reach(void)
+{
+	reset();
+	struct ockam_message m;
+	static const char *const reach[] = {"echoer"};
+	struct router_sender worker = {.name = "w", .reach = reach, .n_reach = 1};
+	struct router_sender chan = {.name = "c", .may_secure = 1,
+				     .reach = reach, .n_reach = 1};
+	router_address_add(R, "echoer", sink, NULL, NULL);
+	router_address_add(R, "other", sink, NULL, NULL);
+	msg_to(&m, (const char *[]){"other", NULL}, "x");
+	CU_ASSERT_EQUAL(router_send_from(R, &worker, &m), -EACCES);
+	/* A channel's own (unmarked) traffic is not limited ... */
+	CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), 0);
+	/* ... what comes out of its channels is. */
+	m.flags = OCKAM_MSG_SECURE;
+	CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), -EACCES);
+	msg_to(&m, (const char *[]){"echoer", NULL}, "x");
+	m.flags = OCKAM_MSG_SECURE;
+	CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), 0);
+	CU_ASSERT_EQUAL(router_send_from(R, &worker, &m), 0);
+}
+
+/* A handler that removes its own address: later queued messages for it
+ * are dropped, never delivered to freed state. */
+static int self_remove(void *owner, void *data, const struct ockam_message *m)
+{
+	sink_calls++;
+	router_address_remove(R, "once", NULL);
+	return -EIO; /* counted, not fatal */
+}
+
+static void test_remove_inside_handler(void)
+{
+	reset();
+	struct ockam_message m;
+	router_address_add(R, "once", self_remove, NULL, NULL);
+	msg_to(&m, (const char *[]){"once", NULL}, "x");
+	router_send(R, "t", &m, 0);
+	router_send(R, "t", &m, 0);
+	drain_all();
+	CU_ASSERT_EQUAL(sink_calls, 1);
+	struct router_stats st;
+	router_stats_get(R, &st);
+	CU_ASSERT_EQUAL(st.handler_errors, 1);
+	CU_ASSERT_EQUAL(st.dropped_unknown, 1);
+}
+
+static int tsend_calls;
+static int tsend(void *data, const struct ockam_message *m)
+{
+	tsend_calls++;
+	return 0;
+}
+
+static void test_transports_and_text(void)
+{
+	reset();
+	struct ockam_addr a;
+	char err[256], text[256];
+	int owner;
+	CU_ASSERT_EQUAL(addr_text_parse(R, "tcp:localhost:4000", &a, err,
+					sizeof(err)), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "unknown transport 'tcp'"));
+	CU_ASSERT_EQUAL(router_transport_add(R, 1, "tcp", tsend, NULL, &owner), 0);
+	CU_ASSERT_EQUAL(router_transport_add(R, 1, "tcp2", tsend, NULL, &owner),
+			-EEXIST);
+	CU_ASSERT_EQUAL(router_transport_add(R, 2, "tcp", tsend, NULL, &owner),
+			-EEXIST);
+	CU_ASSERT_EQUAL(router_transport_add(R, 0, "x", tsend, NULL, &owner),
+			-EINVAL);
+	CU_ASSERT_EQUAL(addr_text_parse(R, "tcp:localhost:4000", &a, err,
+					sizeof(err)), 0);
+	CU_ASSERT_EQUAL(a.type, 1);
+	CU_ASSERT_EQUAL(a.len, 14);
+	CU_ASSERT_EQUAL(addr_text_parse(R, "7#abc", &a, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(a.type, 7);
+	CU_ASSERT_EQUAL(addr_text_parse(R, "bad name", &a, err, sizeof(err)),
+			-EINVAL);
+
+	struct ockam_message m;
+	ockam_message_init(&m);
+	addr_text_parse(R, "tcp:localhost:4000", &m.onward.hop[0], err,
+			sizeof(err));
+	addr_text_parse(R, "echoer", &m.onward.hop[1], err, sizeof(err));
+	addr_text_parse(R, "7#a,b", &m.onward.hop[2], err, sizeof(err));
+	m.onward.count = 3;
+	route_text_format(R, &m.onward, text, sizeof(text));
+	CU_ASSERT_STRING_EQUAL(text, "[tcp:localhost:4000, echoer, 7#a\\x2cb]");
+	/* Truncation is safe and reports the needed length. */
+	size_t need = route_text_format(R, &m.onward, text, 5);
+	CU_ASSERT_EQUAL(need, strlen("[tcp:localhost:4000, echoer, 7#a\\x2cb]"));
+	CU_ASSERT_STRING_EQUAL(text, "[tcp");
+
+	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), 0);
+	CU_ASSERT_EQUAL(tsend_calls, 1);
+	router_remove_owner(R, &owner);
+	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), -EHOSTUNREACH);
+}
+
+int main(void)
+{
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	CU_pSuite s = CU_add_suite("router", setup, teardown);
+	CU_add_test(s, "local delivery is deferred", test_local_delivery_is_deferred);
+	CU_add_test(s, "unknown and invalid addresses", test_unknown_and_invalid);
+	CU_add_test(s, "return route through hops", test_return_route_through_hops);
+	CU_add_test(s, "queue backpressure", test_queue_backpressure);
+	CU_add_test(s, "secure flag needs privilege", test_secure_flag_needs_privilege);
+	CU_add_test(s, "access policy", test_access_policy);
+	CU_add_test(s, "reach", test_reach);
+	CU_add_test(s, "remove inside handler", test_remove_inside_handler);
+	CU_add_test(s, "transports and route text", test_transports_and_text);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned failed = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}
