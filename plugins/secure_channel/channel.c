@@ -5,6 +5,7 @@
  * channel_flow.c; docs/protocol.md ("Secure channel") describes the wire.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,8 @@
 #define SUITE_DEFAULT "Noise_XX_25519_ChaChaPoly_BLAKE2b"
 #define QUEUE_LIMIT_MAX 65536
 #define REKEY_INTERVAL_MAX (UINT64_C(1) << 48)
+#define CHANNELS_LIMIT 1000000
+#define BACKOFF_LIMIT_MS 3600000
 
 /* ---- channel ends ---------------------------------------------------- */
 
@@ -58,6 +61,7 @@ struct channel *channel_new(struct sc_instance *inst, int initiator)
 			 h->instance_name(inst->ctx));
 	ch->next = inst->channels;
 	inst->channels = ch;
+	inst->n_channels++;
 	inst->handshakes++;
 	return ch;
 }
@@ -72,10 +76,11 @@ void channel_close(struct channel *ch, const char *why)
 			*p = ch->next;
 			break;
 		}
+	inst->n_channels--;
 	if (ch->state == CHAN_HANDSHAKE)
 		inst->handshakes--;
 	if (inst->initiator_ch == ch)
-		inst->initiator_ch = NULL;
+		initiator_lost(ch, why); /* may take over the queue */
 
 	if (ch->q_len)
 		h->log(inst->ctx, OCKAM_LOG_WARN,
@@ -105,8 +110,88 @@ void channel_close(struct channel *ch, const char *why)
 
 static const char *const option_keys[] = {
 	"role", "route", "trust", "vault", "suite", "handshake_timeout",
-	"rekey_interval", "queue_limit", NULL,
+	"rekey_interval", "queue_limit", "max_handshakes", "max_channels",
+	"idle_timeout", "rehandshake", "rehandshake_backoff",
+	"rehandshake_backoff_max", NULL,
 };
+
+/* Options that only make sense for one role: a typo'd role should not
+ * silently ignore them. */
+static const char *const listener_only[] = {
+	"max_handshakes", "max_channels", "idle_timeout", NULL,
+};
+static const char *const initiator_only[] = {
+	"route", "rehandshake", "rehandshake_backoff",
+	"rehandshake_backoff_max", NULL,
+};
+
+static int options_role_keys(struct sc_instance *inst,
+			     const struct ockam_opt *root)
+{
+	const struct ockam_host *h = inst->host;
+	int listener = inst->role == CHAN_ROLE_LISTENER;
+	const char *const *other = listener ? initiator_only : listener_only;
+	for (size_t i = 0; other[i]; i++) {
+		const struct ockam_opt *o = h->opt_get(root, other[i]);
+		if (o)
+			return h->opt_error(inst->ctx, o,
+					    "%s is only for role: %s",
+					    other[i],
+					    listener ? "initiator" : "listener");
+	}
+	return 0;
+}
+
+/* max_handshakes, max_channels, idle_timeout (listener); rehandshake and
+ * its backoff (initiator). */
+static int options_limits(struct sc_instance *inst,
+			  const struct ockam_opt *root)
+{
+	const struct ockam_host *h = inst->host;
+	inst->max_handshakes = CHAN_HANDSHAKES_MAX;
+	int rc = h->opt_get_u64(inst->ctx, root, "max_handshakes", 1,
+				CHANNELS_LIMIT, &inst->max_handshakes);
+	if (rc != 0)
+		return rc;
+	inst->max_channels = CHAN_CHANNELS_MAX_DEFAULT;
+	rc = h->opt_get_u64(inst->ctx, root, "max_channels", 1,
+			    CHANNELS_LIMIT, &inst->max_channels);
+	if (rc != 0)
+		return rc;
+	inst->idle_timeout_ms = CHAN_IDLE_TIMEOUT_DEFAULT_MS;
+	rc = h->opt_get_duration_ms(inst->ctx, root, "idle_timeout",
+				    &inst->idle_timeout_ms);
+	if (rc != 0)
+		return rc;
+	inst->rehandshake = 1;
+	rc = h->opt_get_bool(inst->ctx, root, "rehandshake",
+			     &inst->rehandshake);
+	if (rc != 0)
+		return rc;
+	inst->backoff_min_ms = CHAN_BACKOFF_MIN_DEFAULT_MS;
+	inst->backoff_max_ms = CHAN_BACKOFF_MAX_DEFAULT_MS;
+	rc = h->opt_get_duration_ms(inst->ctx, root, "rehandshake_backoff",
+				    &inst->backoff_min_ms);
+	if (rc == 0)
+		rc = h->opt_get_duration_ms(inst->ctx, root,
+					    "rehandshake_backoff_max",
+					    &inst->backoff_max_ms);
+	if (rc != 0)
+		return rc;
+	if (inst->backoff_min_ms == 0 || inst->backoff_max_ms > BACKOFF_LIMIT_MS)
+		return h->opt_error(inst->ctx,
+				    h->opt_get(root, inst->backoff_min_ms == 0
+							     ? "rehandshake_backoff"
+							     : "rehandshake_backoff_max"),
+				    "rehandshake backoff must be more than 0 and at most 1h");
+	if (inst->backoff_max_ms < inst->backoff_min_ms)
+		return h->opt_error(inst->ctx,
+				    h->opt_get(root, "rehandshake_backoff_max"),
+				    "rehandshake_backoff_max must be at least rehandshake_backoff (%" PRIu64
+				    " ms)",
+				    inst->backoff_min_ms);
+	return 0;
+}
 
 static int options_trust(struct sc_instance *inst, const struct ockam_opt *root)
 {
@@ -223,6 +308,9 @@ static int options_read(struct sc_instance *inst)
 				    "role must be listener or initiator, not '%s'",
 				    role);
 
+	rc = options_role_keys(inst, root);
+	if (rc != 0)
+		return rc;
 	const struct ockam_opt *route = h->opt_get(root, "route");
 	if (inst->role == CHAN_ROLE_INITIATOR) {
 		if (!route)
@@ -234,9 +322,6 @@ static int options_read(struct sc_instance *inst)
 		if (inst->route.count == 0)
 			return h->opt_error(inst->ctx, route,
 					    "route is empty");
-	} else if (route) {
-		return h->opt_error(inst->ctx, route,
-				    "route is only for role: initiator");
 	}
 
 	inst->handshake_timeout_ms = CHAN_HANDSHAKE_TIMEOUT_DEFAULT_MS;
@@ -259,6 +344,9 @@ static int options_read(struct sc_instance *inst)
 	if (rc != 0)
 		return rc;
 
+	rc = options_limits(inst, root);
+	if (rc != 0)
+		return rc;
 	rc = options_trust(inst, root);
 	if (rc != 0)
 		return rc;
@@ -309,9 +397,15 @@ static int sc_start(void *state)
 	else
 		h->log(inst->ctx, OCKAM_LOG_INFO, "identity %s (ephemeral)",
 		       inst->id->identifier);
+	if (inst->role == CHAN_ROLE_INITIATOR) {
+		/* A first HS1 that cannot even be sent is a configuration
+		 * problem (no such worker or transport): fail the start
+		 * rather than retry; later failures are retried. */
+		int rc = hs_initiator_start(inst);
+		inst->started = 1;
+		return rc;
+	}
 	inst->started = 1;
-	if (inst->role == CHAN_ROLE_INITIATOR)
-		return hs_initiator_start(inst);
 	h->log(inst->ctx, OCKAM_LOG_INFO, "listening for secure channels (%s)",
 	       inst->suite.name);
 	return 0;
@@ -324,16 +418,17 @@ static int sc_handle_message(void *state, void *addr_data,
 	if (!addr_data) {
 		if (inst->role == CHAN_ROLE_LISTENER)
 			return hs_listener_receive(inst, msg);
-		if (!inst->initiator_ch) {
-			inst->host->log(inst->ctx, OCKAM_LOG_WARN,
-					"no secure channel (the handshake failed): message dropped");
-			return -ENOTCONN;
-		}
+		if (!inst->initiator_ch)
+			return initiator_send_closed(inst, msg);
 		return flow_encrypt(inst->initiator_ch, msg);
 	}
 	struct chan_endpoint *ep = addr_data;
 	if (ep->kind == CHAN_ENCRYPTOR)
 		return flow_encrypt(ep->ch, msg);
+	if (msg->payload_len >= 1 && msg->payload[0] == CHAN_MSG_CLOSE) {
+		notice_receive(ep->ch, msg);
+		return 0;
+	}
 	if (ep->ch->state == CHAN_HANDSHAKE)
 		return hs_receive(ep->ch, msg);
 	return flow_decrypt(ep->ch, msg);
@@ -342,6 +437,7 @@ static int sc_handle_message(void *state, void *addr_data,
 static void sc_stop(void *state)
 {
 	struct sc_instance *inst = state;
+	inst->stopping = 1;
 	while (inst->channels)
 		channel_close(inst->channels, "node stopping");
 }
@@ -352,6 +448,7 @@ static void sc_destroy(void *state)
 	if (!inst)
 		return;
 	/* Normally empty after stop; the host removes what is left. */
+	inst->stopping = 1;
 	while (inst->channels)
 		channel_close(inst->channels, "node stopping");
 	trust_free(&inst->trust);

@@ -28,10 +28,23 @@ enum {
 	CHAN_MSG_HS2 = 0x02,
 	CHAN_MSG_HS3 = 0x03,
 	CHAN_MSG_DATA = DATA_TYPE,
+	CHAN_MSG_CLOSE = 0x05, /* unauthenticated notice: 0x05 | reason */
+};
+
+/* Reason byte of a CLOSE notice (responder -> initiator's decryptor). */
+enum chan_close_reason {
+	CHAN_CLOSE_REFUSED = 1, /* the responder does not trust the initiator */
+	CHAN_CLOSE_FAILED = 2,  /* a handshake message did not verify */
+	CHAN_CLOSE_BUSY = 3,    /* max_handshakes or max_channels reached */
+	CHAN_CLOSE_IDLE = 4,    /* idle_timeout: no traffic for too long */
 };
 
 /* Half-open handshakes one listener holds at once (bounds memory). */
 #define CHAN_HANDSHAKES_MAX 256
+#define CHAN_CHANNELS_MAX_DEFAULT 10000
+#define CHAN_IDLE_TIMEOUT_DEFAULT_MS 600000
+#define CHAN_BACKOFF_MIN_DEFAULT_MS 1000
+#define CHAN_BACKOFF_MAX_DEFAULT_MS 30000
 #define CHAN_HANDSHAKE_TIMEOUT_DEFAULT_MS 30000
 #define CHAN_QUEUE_LIMIT_DEFAULT 64
 /* At most one rejection report per channel per this many ms. */
@@ -91,6 +104,10 @@ struct channel {
 	int reported;
 	struct ockam_source *report_timer; /* flushes suppressed counts */
 	uint64_t received, sent;
+	uint64_t last_rx_ms;    /* last authenticated message (idle_timeout) */
+	uint64_t roam_log_ms;   /* rate limit for the route-change line */
+	int no_retry;           /* closed by a refusal: do not re-handshake */
+	int lazy_retry;         /* closed while idle: re-handshake on next send */
 };
 
 struct sc_instance {
@@ -106,10 +123,24 @@ struct sc_instance {
 	uint64_t handshake_timeout_ms;
 	uint64_t rekey_interval;
 	uint64_t queue_limit;
+	uint64_t max_handshakes;  /* listener: half-open at once */
+	uint64_t max_channels;    /* listener: channel ends at once */
+	uint64_t idle_timeout_ms; /* listener: 0 = never */
+	int rehandshake;          /* initiator: reopen a lost channel */
+	uint64_t backoff_min_ms, backoff_max_ms;
 
 	struct channel *channels;
+	size_t n_channels; /* all channel ends in `channels` */
 	size_t handshakes; /* channels in CHAN_HANDSHAKE */
 	struct channel *initiator_ch; /* the initiator's one channel */
+	/* Initiator re-handshake state (channel_initiator.c). */
+	unsigned retry_attempt;     /* failed attempts since the last open */
+	uint64_t retry_log_ms;      /* rate limit for retry lines */
+	unsigned retry_suppressed;
+	int gave_up;                /* refused: sends fail with ENOTCONN */
+	int notconn_logged;
+	char closed_why[96];
+	int stopping;
 	uint64_t listener_log_ms; /* rate limit for junk at the listener */
 	unsigned listener_suppressed;
 	int started;
@@ -133,6 +164,36 @@ int hs_initiator_start(struct sc_instance *inst);
 int hs_listener_receive(struct sc_instance *inst,
 			const struct ockam_message *msg);
 int hs_receive(struct channel *ch, const struct ockam_message *msg);
+
+/* channel_handshake.c: send HS1 on a fresh initiator channel (arms the
+ * handshake timer). */
+int hs_initiator_begin(struct channel *ch);
+/* Junk and refusals at the listener: at most one line a second. */
+void listener_complain(struct sc_instance *inst, const char *what);
+
+/* channel_notice.c: the unauthenticated CLOSE notice. */
+void notice_send(struct sc_instance *inst, const struct ockam_route *to,
+		 enum chan_close_reason why);
+/* A CLOSE arrived at ch's decryptor: an initiator closes (or retries);
+ * a responder counts it as a rejected message. */
+void notice_receive(struct channel *ch, const struct ockam_message *msg);
+const char *notice_reason_name(unsigned why);
+
+/* channel_initiator.c: re-handshake with backoff, and sends while the
+ * initiator has no channel. */
+/* Called by channel_close for the initiator's channel, before its queue
+ * is dropped: may move the queue to a new channel that retries later. */
+void initiator_lost(struct channel *ch, const char *why);
+/* A message for the initiator's address while it has no channel. */
+int initiator_send_closed(struct sc_instance *inst,
+			  const struct ockam_message *msg);
+
+/* channel_limits.c: listener admission and the idle timeout. */
+/* 0 if a new handshake may start; else logs (rate-limited), sends a BUSY
+ * notice to `ret` and returns -EBUSY. */
+int limits_admit(struct sc_instance *inst, const struct ockam_route *ret);
+/* Arm the idle timer of a freshly opened responder channel. */
+void limits_idle_arm(struct channel *ch);
 
 /* channel_flow.c */
 int flow_encrypt(struct channel *ch, const struct ockam_message *msg);

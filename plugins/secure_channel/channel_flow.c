@@ -123,7 +123,9 @@ static int flow_enqueue(struct channel *ch, const struct ockam_message *inner,
 	const struct ockam_host *h = inst->host;
 	if (ch->q_len >= inst->queue_limit) {
 		h->log(inst->ctx, OCKAM_LOG_WARN,
-		       "handshake in progress and %zu message(s) queued (queue_limit): message dropped",
+		       "%s and %zu message(s) queued (queue_limit): message dropped",
+		       ch->hs ? "handshake in progress"
+			      : "waiting to re-handshake",
 		       ch->q_len);
 		return -ENOBUFS;
 	}
@@ -195,6 +197,43 @@ int flow_encrypt(struct channel *ch, const struct ockam_message *msg)
 	return flow_seal_send(ch, inst->pt_buf, len);
 }
 
+static int route_equal(const struct ockam_route *a,
+		       const struct ockam_route *b)
+{
+	if (a->count != b->count)
+		return 0;
+	for (unsigned i = 0; i < a->count; i++)
+		if (!ockam_addr_equal(&a->hop[i], &b->hop[i]))
+			return 0;
+	return 1;
+}
+
+/* Roaming, as WireGuard does: an authentic, fresh message's return route
+ * is the current way back to the peer (a middle node restarted, new
+ * connections, new ports).  Replays cannot move us: the window refused
+ * them before this. */
+static void flow_roam(struct channel *ch, const struct ockam_route *ret)
+{
+	struct sc_instance *inst = ch->inst;
+	const struct ockam_host *h = inst->host;
+	if (ret->count == 0 || route_equal(ret, &ch->peer))
+		return;
+	ockam_route_copy(&ch->peer, ret);
+	uint64_t now = h->now_ms();
+	enum ockam_log_level level = OCKAM_LOG_INFO;
+	/* Two live paths taking turns must not flood the log. */
+	if (ch->roam_log_ms && now - ch->roam_log_ms < CHAN_REPORT_INTERVAL_MS)
+		level = OCKAM_LOG_DEBUG;
+	else
+		ch->roam_log_ms = now ? now : 1;
+	if (!h->log_enabled(inst->ctx, level))
+		return;
+	char route[512];
+	h->route_format(inst->ctx, ret, route, sizeof(route));
+	h->log(inst->ctx, level, "secure channel %s: peer route is now %s",
+	       channel_label(ch), route);
+}
+
 int flow_decrypt(struct channel *ch, const struct ockam_message *msg)
 {
 	struct sc_instance *inst = ch->inst;
@@ -215,6 +254,8 @@ int flow_decrypt(struct channel *ch, const struct ockam_message *msg)
 		flow_reject(ch, CHAN_REJECT_DECODE);
 		return 0;
 	}
+	flow_roam(ch, &msg->ret);
+	ch->last_rx_ms = h->now_ms();
 	inner->flags |= OCKAM_MSG_SECURE;
 	snprintf(inner->identifier, sizeof(inner->identifier), "%s",
 		 ch->peer_id);

@@ -26,10 +26,13 @@ static void hs_timeout(void *data)
 {
 	struct channel *ch = data;
 	struct sc_instance *inst = ch->inst;
-	inst->host->log(inst->ctx, OCKAM_LOG_WARN,
-			"%s handshake %s timed out after %" PRIu64 " ms",
-			ch->initiator ? "initiator" : "responder",
-			ch->dec_addr, inst->handshake_timeout_ms);
+	/* A retrying initiator says so in its own rate-limited line. */
+	if (!ch->initiator || inst->retry_attempt == 0)
+		inst->host->log(inst->ctx, OCKAM_LOG_WARN,
+				"%s handshake %s timed out after %" PRIu64
+				" ms",
+				ch->initiator ? "initiator" : "responder",
+				ch->dec_addr, inst->handshake_timeout_ms);
 	channel_close(ch, "handshake timed out");
 }
 
@@ -92,6 +95,10 @@ static int hs_check_peer(struct channel *ch)
 		inst->host->log(inst->ctx, OCKAM_LOG_WARN,
 				"refusing peer %s: not in trust list",
 				ch->peer_id);
+		if (ch->initiator)
+			ch->no_retry = 1; /* it will not become trusted */
+		else
+			notice_send(inst, &ch->peer, CHAN_CLOSE_REFUSED);
 		return -EACCES;
 	}
 	return 0;
@@ -125,6 +132,9 @@ static int hs_complete(struct channel *ch)
 	}
 	ch->state = CHAN_OPEN;
 	inst->handshakes--;
+	if (ch->initiator)
+		inst->retry_attempt = 0;
+	limits_idle_arm(ch);
 	h->log(inst->ctx, OCKAM_LOG_INFO,
 	       "secure channel open with peer %s (encryptor %s, decryptor %s)",
 	       ch->peer_id, ch->enc_addr, ch->dec_addr);
@@ -133,30 +143,43 @@ static int hs_complete(struct channel *ch)
 	return 0;
 }
 
+int hs_initiator_begin(struct channel *ch)
+{
+	struct sc_instance *inst = ch->inst;
+	const struct ockam_host *h = inst->host;
+	int rc = hs_begin(ch);
+	if (rc == 0)
+		rc = hs_send(ch, CHAN_MSG_HS1);
+	if (rc != 0)
+		return rc;
+	/* Retries are reported by channel_initiator.c, rate-limited. */
+	if (inst->retry_attempt == 0) {
+		char route[512];
+		h->route_format(inst->ctx, &inst->route, route, sizeof(route));
+		h->log(inst->ctx, OCKAM_LOG_INFO,
+		       "handshake started to %s (%s)", route,
+		       inst->suite.name);
+	}
+	return 0;
+}
+
 int hs_initiator_start(struct sc_instance *inst)
 {
-	const struct ockam_host *h = inst->host;
 	struct channel *ch = channel_new(inst, 1);
 	if (!ch)
 		return -ENOMEM;
 	inst->initiator_ch = ch;
 	ockam_route_copy(&ch->peer, &inst->route);
-	int rc = hs_begin(ch);
-	if (rc == 0)
-		rc = hs_send(ch, CHAN_MSG_HS1);
+	int rc = hs_initiator_begin(ch);
 	if (rc != 0) {
 		channel_close(ch, "handshake could not start");
 		return rc;
 	}
-	char route[512];
-	h->route_format(inst->ctx, &inst->route, route, sizeof(route));
-	h->log(inst->ctx, OCKAM_LOG_INFO, "handshake started to %s (%s)",
-	       route, inst->suite.name);
 	return 0;
 }
 
 /* Junk at the listener's address is logged at most once a second. */
-static void listener_complain(struct sc_instance *inst, const char *what)
+void listener_complain(struct sc_instance *inst, const char *what)
 {
 	const struct ockam_host *h = inst->host;
 	uint64_t now = h->now_ms();
@@ -187,11 +210,8 @@ int hs_listener_receive(struct sc_instance *inst,
 				  "ignoring a handshake without a return route");
 		return 0;
 	}
-	if (inst->handshakes >= CHAN_HANDSHAKES_MAX) {
-		listener_complain(inst,
-				  "too many handshakes in progress: new one refused");
+	if (limits_admit(inst, &msg->ret) != 0)
 		return 0;
-	}
 	struct channel *ch = channel_new(inst, 0);
 	if (!ch)
 		return -ENOMEM;
@@ -206,6 +226,7 @@ int hs_listener_receive(struct sc_instance *inst,
 				 msg->payload_len - 1, inst->pt_buf,
 				 DATA_PLAINTEXT_MAX, &plen) != 0) {
 		listener_complain(inst, "handshake failed: bad message 1");
+		notice_send(inst, &ch->peer, CHAN_CLOSE_FAILED);
 		channel_close(ch, "handshake failed");
 		return 0;
 	}
@@ -221,7 +242,7 @@ int hs_receive(struct channel *ch, const struct ockam_message *msg)
 	struct sc_instance *inst = ch->inst;
 	const struct ockam_host *h = inst->host;
 	uint8_t want = ch->initiator ? CHAN_MSG_HS2 : CHAN_MSG_HS3;
-	if (msg->payload_len < 1 || msg->payload[0] != want) {
+	if (msg->payload_len < 1 || msg->payload[0] != want || !ch->hs) {
 		flow_reject(ch, DATA_REJECT_TYPE);
 		return 0;
 	}
@@ -232,6 +253,8 @@ int hs_receive(struct channel *ch, const struct ockam_message *msg)
 		h->log(inst->ctx, OCKAM_LOG_WARN,
 		       "handshake failed: bad message %u (corrupted, or the peer uses another suite than %s)",
 		       want, inst->suite.name);
+		if (!ch->initiator)
+			notice_send(inst, &ch->peer, CHAN_CLOSE_FAILED);
 		channel_close(ch, "handshake failed");
 		return 0;
 	}

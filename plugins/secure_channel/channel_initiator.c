@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The initiator without a channel: re-handshake with backoff, and what
+ * happens to messages sent meanwhile.
+ *
+ * When the initiator's channel closes (handshake timed out or failed,
+ * nonces exhausted, the responder full) and `rehandshake` is on, a new
+ * channel end is made at once to hold the queue (bounded by queue_limit)
+ * and its handshake starts after an exponential backoff with jitter
+ * (rehandshake_backoff .. rehandshake_backoff_max).  A refusal (either
+ * side's trust, or the responder's CLOSE saying the handshake failed) is
+ * final: sends then fail with ENOTCONN.  A channel the responder closed
+ * for idleness is reopened only when there is something to send.
+ *
+ * Logging: one line when the channel is lost, then at most one line per
+ * CHAN_RETRY_LOG_MS however many attempts fail.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "channel.h"
+
+#define CHAN_RETRY_LOG_MS 10000
+
+/* The delay before attempt `inst->retry_attempt` (1-based). */
+static uint64_t backoff_next(const struct sc_instance *inst)
+{
+	uint64_t d = inst->backoff_min_ms;
+	for (unsigned i = 1; i < inst->retry_attempt && d < inst->backoff_max_ms;
+	     i++)
+		d *= 2;
+	if (d > inst->backoff_max_ms)
+		d = inst->backoff_max_ms;
+	/* Anywhere in [d/2, d]: initiators cut off together (a listener
+	 * restart, a full listener) must not come back in step. */
+	uint64_t half = d / 2;
+	return half + randombytes_uniform((uint32_t)(d - half + 1));
+}
+
+static void retry_fire(void *data)
+{
+	struct channel *ch = data;
+	struct sc_instance *inst = ch->inst;
+	inst->host->source_remove(ch->timer);
+	ch->timer = NULL;
+	if (hs_initiator_begin(ch) != 0)
+		channel_close(ch, "handshake could not start");
+}
+
+static void give_up(struct sc_instance *inst, const char *why)
+{
+	inst->gave_up = 1;
+	inst->notconn_logged = 0;
+	snprintf(inst->closed_why, sizeof(inst->closed_why), "%s", why);
+	inst->host->log(inst->ctx, OCKAM_LOG_WARN,
+			"secure channel closed (%s): not re-handshaking; messages to %s now fail",
+			why, inst->host->instance_name(inst->ctx));
+}
+
+static void retry_log(struct sc_instance *inst, const char *why,
+		      uint64_t delay)
+{
+	const struct ockam_host *h = inst->host;
+	uint64_t now = h->now_ms();
+	if (inst->retry_attempt == 1) {
+		h->log(inst->ctx, OCKAM_LOG_WARN,
+		       "secure channel lost (%s): re-handshaking in %" PRIu64
+		       " ms",
+		       why, delay);
+		inst->retry_log_ms = now;
+		inst->retry_suppressed = 0;
+		return;
+	}
+	if (now - inst->retry_log_ms < CHAN_RETRY_LOG_MS) {
+		inst->retry_suppressed++;
+		return;
+	}
+	h->log(inst->ctx, OCKAM_LOG_WARN,
+	       "still no secure channel after %u attempt(s) (last: %s); next in %" PRIu64
+	       " ms",
+	       inst->retry_attempt - 1, why, delay);
+	inst->retry_log_ms = now;
+	inst->retry_suppressed = 0;
+}
+
+void initiator_lost(struct channel *ch, const char *why)
+{
+	struct sc_instance *inst = ch->inst;
+	const struct ockam_host *h = inst->host;
+	inst->initiator_ch = NULL;
+	if (inst->stopping || !inst->started)
+		return;
+	if (ch->no_retry || !inst->rehandshake) {
+		give_up(inst, why);
+		return;
+	}
+	if (ch->lazy_retry) {
+		h->log(inst->ctx, OCKAM_LOG_INFO,
+		       "a new handshake starts with the next message to %s",
+		       h->instance_name(inst->ctx));
+		inst->retry_attempt = 0;
+		return;
+	}
+	struct channel *next = channel_new(inst, 1);
+	if (!next) {
+		give_up(inst, "out of memory");
+		return;
+	}
+	ockam_route_copy(&next->peer, &inst->route);
+	/* The queue waits for the next attempt instead of being dropped. */
+	next->q_head = ch->q_head;
+	next->q_tail = ch->q_tail;
+	next->q_len = ch->q_len;
+	ch->q_head = ch->q_tail = NULL;
+	ch->q_len = 0;
+	inst->initiator_ch = next;
+	inst->retry_attempt++;
+	uint64_t delay = backoff_next(inst);
+	next->timer = h->timer_add(inst->ctx, delay, retry_fire, next);
+	if (!next->timer) {
+		next->no_retry = 1;
+		channel_close(next, "cannot arm the re-handshake timer");
+		return;
+	}
+	retry_log(inst, why, delay);
+}
+
+int initiator_send_closed(struct sc_instance *inst,
+			  const struct ockam_message *msg)
+{
+	const struct ockam_host *h = inst->host;
+	if (!inst->gave_up && inst->started && !inst->stopping) {
+		/* Closed for idleness: reopen now, this message waits in
+		 * the new channel's queue. */
+		hs_initiator_start(inst);
+		if (inst->initiator_ch)
+			return flow_encrypt(inst->initiator_ch, msg);
+	}
+	if (!inst->notconn_logged) {
+		h->log(inst->ctx, OCKAM_LOG_WARN,
+		       "no secure channel (%s): messages to %s fail with ENOTCONN",
+		       inst->closed_why[0] ? inst->closed_why
+					   : "the handshake failed",
+		       h->instance_name(inst->ctx));
+		inst->notconn_logged = 1;
+	}
+	return -ENOTCONN;
+}
