@@ -8,6 +8,20 @@
  *       max_message_size: 1MiB     # per frame body; at most 16 MiB
  *       send_queue_limit: 4MiB     # queued bytes per connection
  *       connect_timeout: 5s
+ *       max_connections: 1024      # open inbound connections per listener
+ *       idle_timeout: 5m           # inbound, nothing moved; 0 = never
+ *       keepalive: 30s             # TCP keepalive idle time; 0 = off
+ *
+ * Outbound connections are opened on first use of an address and, once
+ * lost or refused, re-opened on a later send after a backoff (tcp_peer.c).
+ *
+ * Host names: an address's host is resolved with getaddrinfo(), which
+ * blocks the node's single loop.  Numeric addresses (127.0.0.1, [::1]) and
+ * names in /etc/hosts (localhost) resolve without waiting; a DNS name can
+ * stall every connection of the node for as long as the resolver takes
+ * (seconds when DNS is unreachable), on each connect attempt.  Use
+ * numeric addresses or /etc/hosts names for peers; an asynchronous
+ * resolver is future work.
  */
 #include "tcp_internal.h"
 
@@ -78,9 +92,10 @@ static int listen_add(struct tcp *t, const struct ockam_opt *o)
 
 static int options_read(struct tcp *t)
 {
-	static const char *const keys[] = {"listen", "max_message_size",
-					   "send_queue_limit",
-					   "connect_timeout", NULL};
+	static const char *const keys[] = {
+		"listen",	   "max_message_size", "send_queue_limit",
+		"connect_timeout", "max_connections",  "idle_timeout",
+		"keepalive",	   NULL};
 	const struct ockam_host *h = t->host;
 	const struct ockam_opt *root = h->opt_root(t->ctx), *o;
 	uint64_t queue = UINT64_MAX; /* absent */
@@ -89,6 +104,9 @@ static int options_read(struct tcp *t)
 
 	t->max_message = TCP_MAX_MESSAGE_DEFAULT;
 	t->connect_timeout_ms = TCP_CONNECT_TIMEOUT_DEFAULT;
+	t->max_connections = TCP_MAX_CONNECTIONS_DEFAULT;
+	t->idle_timeout_ms = TCP_IDLE_TIMEOUT_DEFAULT;
+	t->keepalive_ms = TCP_KEEPALIVE_DEFAULT;
 	if (!root)
 		goto defaults;
 	if (h->opt_kind(root) != OCKAM_OPT_MAP)
@@ -135,6 +153,21 @@ static int options_read(struct tcp *t)
 	else if (t->connect_timeout_ms == 0)
 		rc = h->opt_error(t->ctx, h->opt_get(root, "connect_timeout"),
 				  "connect_timeout: must be more than 0");
+
+	if (h->opt_get_u64(t->ctx, root, "max_connections", 1, 1000000,
+			   &t->max_connections) < 0)
+		rc = -EINVAL;
+	if (h->opt_get_duration_ms(t->ctx, root, "idle_timeout",
+				   &t->idle_timeout_ms) < 0)
+		rc = -EINVAL;
+	if (h->opt_get_duration_ms(t->ctx, root, "keepalive",
+				   &t->keepalive_ms) < 0)
+		rc = -EINVAL;
+	else if (t->keepalive_ms > 32767000ull)
+		/* Linux's TCP_KEEPIDLE limit. */
+		rc = h->opt_error(t->ctx, h->opt_get(root, "keepalive"),
+				  "keepalive: at most 32767s, about 9h "
+				  "(0 turns it off)");
 	if (rc < 0)
 		return rc;
 defaults:
@@ -169,7 +202,7 @@ static void listener_on_event(void *data, int fd, uint32_t events)
 				SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (c >= 0) {
-			tcp_conn_accept(t, c, (struct sockaddr *)&ss, sl);
+			tcp_conn_accept(t, l, c, (struct sockaddr *)&ss, sl);
 			continue;
 		}
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -339,8 +372,15 @@ static void tcp_stop(void *state)
 {
 	struct tcp *t = state;
 
+	/* Closing for good: no backoff records, no inbound memory, and the
+	 * listeners are freed before their connections. */
+	t->stopping = 1;
 	listeners_close(t);
 	tcp_conn_close_all(t, "node stopping");
+	if (t->idle_timer)
+		t->host->source_remove(t->idle_timer);
+	t->idle_timer = NULL;
+	t->idle_armed = 0;
 }
 
 static void tcp_destroy(void *state)
@@ -352,6 +392,7 @@ static void tcp_destroy(void *state)
 		return;
 	/* Normally empty after stop; covers a host that skips stop. */
 	tcp_stop(t);
+	tcp_peers_free(t);
 	for (i = 0; i < t->n_listen; i++)
 		free(t->listen[i]);
 	free(t->listen);

@@ -166,13 +166,27 @@ static void conn_close(struct tcp_conn *c, enum ockam_log_level level,
 		if (level > OCKAM_LOG_WARN)
 			level = OCKAM_LOG_WARN;
 	}
-	if (c->state == TCP_CONN_CONNECTING)
+	if (c->outbound && !t->stopping) {
+		int open = c->state == TCP_CONN_OPEN;
+		int healthy = open && (c->got_frame ||
+				       t->host->now_ms() - c->opened_ms >=
+					       TCP_HEALTHY_MS);
+
+		tcp_peer_down(t, c->key, c->key_len, &c->b, open, healthy,
+			      c->last_errno, reason, dropped, c->out_frames);
+	} else if (c->state == TCP_CONN_CONNECTING) {
 		t->host->log(t->ctx, level, "cannot connect to %s: %s%s",
 			     c->key, reason, dropped);
-	else
+	} else {
 		t->host->log(t->ctx, level, "connection %s %s closed: %s%s",
 			     c->outbound ? "to" : "from", c->key, reason,
 			     dropped);
+	}
+	if (!c->outbound && !t->stopping) {
+		tcp_gone_add(t, c->key, c->key_len);
+		if (c->listener)
+			c->listener->n_conns--;
+	}
 
 	conn_unwatch(c);
 	if (c->prev)
@@ -200,6 +214,12 @@ static int conn_set_events(struct tcp_conn *c, uint32_t events)
 		return rc;
 	c->events = events;
 	return 0;
+}
+
+/* Read interest unless paused, write interest while bytes wait. */
+static uint32_t conn_want(const struct tcp_conn *c, int writing)
+{
+	return (c->paused ? 0 : OCKAM_EV_READ) | (writing ? OCKAM_EV_WRITE : 0);
 }
 
 /* Drop `n` written bytes, keeping count of the frames still queued. */
@@ -230,17 +250,17 @@ static int conn_flush(struct tcp_conn *c)
 
 		if (n > 0) {
 			out_consume(c, (size_t)n);
+			c->active_ms = c->t->host->now_ms();
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return conn_set_events(c,
-					       OCKAM_EV_READ | OCKAM_EV_WRITE);
+			return conn_set_events(c, conn_want(c, 1));
 		return n < 0 ? -errno : -EPIPE;
 	}
 	c->nobufs_logged = 0;
-	return conn_set_events(c, OCKAM_EV_READ);
+	return conn_set_events(c, conn_want(c, 0));
 }
 
 static void conn_flush_or_close(struct tcp_conn *c)
@@ -325,9 +345,22 @@ static int conn_established(struct tcp_conn *c)
 	freeaddrinfo(c->ai_list);
 	c->ai_list = c->ai_next = NULL;
 	c->state = TCP_CONN_OPEN;
+	c->opened_ms = c->active_ms = c->t->host->now_ms();
 	if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0)
 		tcp_addr_format((struct sockaddr *)&ss, sl, peer, sizeof(peer));
-	if (strcmp(peer, c->key) == 0)
+	if (c->b.failures) {
+		char refused[64] = "";
+
+		if (c->b.refused)
+			snprintf(refused, sizeof(refused),
+				 " (%u message%s not sent while down)",
+				 c->b.refused, c->b.refused == 1 ? "" : "s");
+		c->t->host->log(c->t->ctx, OCKAM_LOG_INFO,
+				"connection to %s restored after %u "
+				"attempt%s%s",
+				c->key, c->b.attempts,
+				c->b.attempts == 1 ? "" : "s", refused);
+	} else if (strcmp(peer, c->key) == 0)
 		c->t->host->log(c->t->ctx, OCKAM_LOG_INFO, "connected to %s",
 				c->key);
 	else
@@ -344,6 +377,7 @@ static void conn_on_timeout(void *data)
 {
 	struct tcp_conn *c = data;
 
+	c->last_errno = ETIMEDOUT;
 	conn_close(c, OCKAM_LOG_WARN, "timed out after %llu ms",
 		   (unsigned long long)c->t->connect_timeout_ms);
 }
@@ -354,7 +388,7 @@ static void conn_on_timeout(void *data)
 static int conn_connect_next(struct tcp_conn *c)
 {
 	const struct ockam_host *h = c->t->host;
-	int one = 1, rc;
+	int rc;
 
 	while (c->ai_next) {
 		struct addrinfo *ai = c->ai_next;
@@ -367,7 +401,7 @@ static int conn_connect_next(struct tcp_conn *c)
 			c->last_errno = errno;
 			continue;
 		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		tcp_socket_tune(c->t, fd);
 		r = connect(fd, ai->ai_addr, ai->ai_addrlen);
 		/* A non-blocking connect interrupted by a signal goes on in
 		 * the background, like EINPROGRESS. */
@@ -386,6 +420,7 @@ static int conn_connect_next(struct tcp_conn *c)
 		return r == 0 ? conn_established(c) : 0;
 	}
 	rc = c->last_errno ? c->last_errno : EHOSTUNREACH;
+	c->last_errno = rc;
 	conn_close(c, OCKAM_LOG_WARN, "%s", strerror(rc));
 	return -rc;
 }
@@ -404,11 +439,14 @@ static const char *printable(const uint8_t *s, size_t len, char *out,
 	return out;
 }
 
+/* Open a connection for outbound address `a`, carrying the history of its
+ * backoff record `p` (NULL if it has none). */
 static int conn_open(struct tcp *t, const struct ockam_addr *a,
-		     struct tcp_conn **out)
+		     struct tcp_peer *p, struct tcp_conn **out)
 {
 	struct addrinfo hints = {0}, *ai = NULL;
 	char host[TCP_KEY_MAX], port[8], text[TCP_KEY_MAX];
+	struct tcp_backoff b = {0};
 	struct tcp_conn *c;
 	int rc;
 
@@ -421,17 +459,26 @@ static int conn_open(struct tcp *t, const struct ockam_addr *a,
 				printable(a->data, a->len, text, sizeof(text)));
 		return -EINVAL;
 	}
+	if (p)
+		tcp_peer_take(t, p, &b);
+	b.attempts++;
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;
-	/* Blocks for DNS names not in /etc/hosts; fine for the names a node
-	 * file uses, an async resolver is a later concern. */
+	/* Blocks the loop for names not in /etc/hosts (see tcp.c); a
+	 * failure backs off like a refused connect, so an unresolvable name
+	 * is not looked up for every message. */
 	rc = getaddrinfo(host, port, &hints, &ai);
 	if (rc != 0) {
-		tcp_log_limited(t, &t->lim_badaddr, OCKAM_LOG_WARN,
-				"cannot connect to %s:%s: %s", host, port,
-				rc == EAI_SYSTEM ? strerror(errno)
-						 : gai_strerror(rc));
+		/* Distinct from every errno, for "did the error change". */
+		int err = rc == EAI_SYSTEM ? errno : 100000 - rc;
+
+		memcpy(text, a->data, a->len);
+		text[a->len] = '\0';
+		tcp_peer_down(t, text, a->len, &b, 0, 0, err,
+			      rc == EAI_SYSTEM ? strerror(errno)
+					       : gai_strerror(rc),
+			      "; message not sent", 1);
 		return -EHOSTUNREACH;
 	}
 	c = conn_new(t, a->data, a->len, 1);
@@ -439,11 +486,13 @@ static int conn_open(struct tcp *t, const struct ockam_addr *a,
 		freeaddrinfo(ai);
 		return -ENOMEM;
 	}
+	c->b = b;
 	c->state = TCP_CONN_CONNECTING;
 	c->ai_list = c->ai_next = ai;
 	c->timer = t->host->timer_add(t->ctx, t->connect_timeout_ms,
 				      conn_on_timeout, c);
 	if (!c->timer) {
+		c->last_errno = ENOMEM;
 		conn_close(c, OCKAM_LOG_ERROR, "cannot arm the connect timer");
 		return -ENOMEM;
 	}
@@ -458,7 +507,7 @@ static int conn_open(struct tcp *t, const struct ockam_addr *a,
 
 /* Hand one decoded message to the router with our hop on its return
  * route, so that replies come back over this connection. */
-static void conn_deliver(struct tcp_conn *c)
+static int conn_deliver(struct tcp_conn *c)
 {
 	struct tcp *t = c->t;
 	struct ockam_addr a;
@@ -470,7 +519,7 @@ static void conn_deliver(struct tcp_conn *c)
 				"dropped a message from %s: its return route "
 				"already has %d hops",
 				c->key, OCKAM_ROUTE_MAX);
-		return;
+		return -EMSGSIZE;
 	}
 	/* The router or the transport has already logged why, once; say
 	 * which connection it came from only when debugging. */
@@ -479,14 +528,41 @@ static void conn_deliver(struct tcp_conn *c)
 		tcp_log_limited(t, &t->lim_deliver, OCKAM_LOG_DEBUG,
 				"dropped a message from %s: %s", c->key,
 				strerror(-rc));
+	return rc;
 }
 
-/* Deliver every complete frame.  -1 if the connection was closed. */
-static int conn_parse(struct tcp_conn *c)
+static void conn_on_resume(void *data);
+
+/* The next hop is full (the router's local queue or another connection's
+ * send queue): the message was dropped and said so once; stop reading
+ * this connection for a moment so the rest waits in the kernel and TCP
+ * flow control slows the peer, instead of dropping every frame after it. */
+static void conn_pause(struct tcp_conn *c)
 {
 	struct tcp *t = c->t;
 
-	while (c->in.len >= TCP_FRAME_HEADER) {
+	if (!c->timer)
+		c->timer = t->host->timer_add(t->ctx, TCP_PAUSE_MS,
+					      conn_on_resume, c);
+	else
+		t->host->timer_update(c->timer, TCP_PAUSE_MS);
+	if (!c->timer)
+		return; /* cannot resume later: keep reading */
+	c->paused = 1;
+	(void)conn_set_events(c, conn_want(c, c->out.len != 0));
+	tcp_log_limited(t, &t->lim_pause, OCKAM_LOG_DEBUG,
+			"pausing reads from %s for %u ms: next hop is full",
+			c->key, TCP_PAUSE_MS);
+}
+
+/* Deliver every complete frame.  -1 if the connection was closed, 1 if
+ * reading paused. */
+static int conn_parse(struct tcp_conn *c)
+{
+	struct tcp *t = c->t;
+	int rc;
+
+	while (!c->paused && c->in.len >= TCP_FRAME_HEADER) {
 		const uint8_t *p = c->in.data + c->in.off;
 		uint32_t len = be32_get(p);
 
@@ -507,12 +583,15 @@ static int conn_parse(struct tcp_conn *c)
 				   (unsigned long)len);
 			return -1;
 		}
-		conn_deliver(c);
+		c->got_frame = 1;
+		rc = conn_deliver(c);
 		if (c->dead)
 			return -1;
 		buf_consume(&c->in, TCP_FRAME_HEADER + len);
+		if (rc == -ENOBUFS)
+			conn_pause(c);
 	}
-	return 0;
+	return c->paused;
 }
 
 /* Bytes needed to finish the frame at the head of the input buffer; its
@@ -546,10 +625,13 @@ static void conn_read(struct tcp_conn *c)
 			return;
 		}
 		room = c->in.cap - c->in.off - c->in.len;
+		if (!room)
+			return; /* paused with a whole frame waiting */
 		n = read(c->fd, c->in.data + c->in.off + c->in.len, room);
 		if (n > 0) {
 			c->in.len += (size_t)n;
-			if (conn_parse(c) < 0)
+			c->active_ms = t->host->now_ms();
+			if (conn_parse(c) != 0)
 				return;
 			if ((size_t)n >= budget)
 				return; /* level-triggered: we come back */
@@ -573,6 +655,25 @@ static void conn_read(struct tcp_conn *c)
 		conn_close(c, OCKAM_LOG_WARN, "%s", strerror(errno));
 		return;
 	}
+}
+
+/* Start and end a read path (see the top of the file). */
+static void conn_enter(struct tcp_conn *c)
+{
+	c->busy++;
+	c->t->batching++;
+}
+
+static void conn_leave(struct tcp_conn *c)
+{
+	struct tcp *t = c->t;
+
+	t->batching--;
+	c->busy--;
+	if (c->dead && !c->busy)
+		conn_free(c);
+	if (!t->batching)
+		conns_flush_dirty(t);
 }
 
 static void conn_on_event(void *data, int fd, uint32_t events)
@@ -601,8 +702,9 @@ static void conn_on_event(void *data, int fd, uint32_t events)
 		return;
 	}
 
-	c->busy++;
-	t->batching++;
+	conn_enter(c);
+	/* While paused only an error or hang-up gets here; reading then
+	 * sees the end and closes. */
 	if (events & (OCKAM_EV_READ | OCKAM_EV_ERROR))
 		conn_read(c);
 	if (!c->dead && (events & OCKAM_EV_ERROR)) {
@@ -616,12 +718,22 @@ static void conn_on_event(void *data, int fd, uint32_t events)
 	}
 	if (!c->dead && (events & OCKAM_EV_WRITE))
 		conn_flush_or_close(c);
-	t->batching--;
-	c->busy--;
-	if (c->dead && !c->busy)
-		conn_free(c);
-	if (!t->batching)
-		conns_flush_dirty(t);
+	conn_leave(c);
+}
+
+static void conn_on_resume(void *data)
+{
+	struct tcp_conn *c = data;
+
+	if (c->state != TCP_CONN_OPEN || !c->paused)
+		return;
+	conn_enter(c);
+	c->paused = 0;
+	/* Frames already buffered first; reading resumes if they fit. */
+	if (conn_parse(c) == 0 &&
+	    conn_set_events(c, conn_want(c, c->out.len != 0)) < 0)
+		conn_close(c, OCKAM_LOG_WARN, "cannot watch the socket");
+	conn_leave(c);
 }
 
 /* ---- entry points ------------------------------------------------- */
@@ -662,8 +774,34 @@ int tcp_send(void *state, const struct ockam_message *msg)
 	}
 
 	c = conn_find(t, a->data, a->len);
-	if (!c && (rc = conn_open(t, a, &c)) < 0)
-		return rc;
+	if (!c) {
+		struct tcp_peer *p;
+
+		if (tcp_gone_has(t, a->data, a->len)) {
+			tcp_log_limited(t, &t->lim_gone, OCKAM_LOG_WARN,
+					"no connection from %s (peer "
+					"disconnected): message not sent",
+					printable(a->data, a->len, text,
+						  sizeof(text)));
+			return -ENOTCONN;
+		}
+		p = tcp_peer_find(t, a->data, a->len);
+		if (p && t->host->now_ms() < p->retry_ms) {
+			char in[16];
+
+			p->b.refused++;
+			tcp_ms_format(p->retry_ms - t->host->now_ms(), in,
+				      sizeof(in));
+			tcp_log_limited(t, &t->lim_down, OCKAM_LOG_DEBUG,
+					"message to %s not sent: connection "
+					"down, next attempt after %s",
+					p->key, in);
+			return -EHOSTUNREACH;
+		}
+		rc = conn_open(t, a, p, &c);
+		if (rc < 0)
+			return rc;
+	}
 	rc = conn_queue(c, tx, size);
 	if (rc < 0)
 		return rc;
@@ -681,16 +819,78 @@ int tcp_send(void *state, const struct ockam_message *msg)
 	return rc;
 }
 
-struct tcp_conn *tcp_conn_accept(struct tcp *t, int fd,
-				 const struct sockaddr *peer,
+void tcp_socket_tune(struct tcp *t, int fd)
+{
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (t->keepalive_ms) {
+		/* Probe after `keepalive` idle, then every third of it; 3
+		 * unanswered probes close the connection (read error). */
+		int idle = (int)((t->keepalive_ms + 999) / 1000);
+		int intvl = idle / 3 ? idle / 3 : 1, cnt = 3;
+
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
+			   sizeof(intvl));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	}
+}
+
+/* A quarter of idle_timeout, within [10 ms, 1 s]: closes happen at most
+ * that late. */
+static uint64_t idle_sweep_ms(const struct tcp *t)
+{
+	uint64_t ms = t->idle_timeout_ms / 4;
+
+	return ms < 10 ? 10 : ms > 1000 ? 1000 : ms;
+}
+
+/* Close inbound connections that moved no byte for idle_timeout; re-arms
+ * itself while any inbound connection is open. */
+static void conns_idle_sweep(void *data)
+{
+	struct tcp *t = data;
+	uint64_t now = t->host->now_ms();
+	struct tcp_conn *c, *next;
+	char idle[16];
+	int inbound = 0;
+
+	tcp_ms_format(t->idle_timeout_ms, idle, sizeof(idle));
+	for (c = t->conns; c; c = next) {
+		next = c->next;
+		if (c->outbound)
+			continue;
+		if (now - c->active_ms >= t->idle_timeout_ms)
+			conn_close(c, OCKAM_LOG_INFO,
+				   "idle for %s (idle_timeout)", idle);
+		else
+			inbound = 1;
+	}
+	t->idle_armed = inbound;
+	if (inbound)
+		t->host->timer_update(t->idle_timer, idle_sweep_ms(t));
+}
+
+struct tcp_conn *tcp_conn_accept(struct tcp *t, struct tcp_listener *l,
+				 int fd, const struct sockaddr *peer,
 				 socklen_t peer_len)
 {
 	char key[TCP_KEY_MAX];
 	struct tcp_conn *c;
-	int one = 1;
 
 	tcp_addr_format(peer, peer_len, key, sizeof(key));
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (l->n_conns >= t->max_connections) {
+		close(fd);
+		tcp_log_limited(t, &l->lim_full, OCKAM_LOG_WARN,
+				"refused connection from %s on %s: "
+				"max_connections (%llu) reached",
+				key, l->name,
+				(unsigned long long)t->max_connections);
+		return NULL;
+	}
+	tcp_socket_tune(t, fd);
 	c = conn_new(t, key, strlen(key), 0);
 	if (!c) {
 		close(fd);
@@ -702,6 +902,9 @@ struct tcp_conn *tcp_conn_accept(struct tcp *t, int fd,
 	c->fd = fd;
 	c->state = TCP_CONN_OPEN;
 	c->events = OCKAM_EV_READ;
+	c->opened_ms = c->active_ms = t->host->now_ms();
+	c->listener = l;
+	l->n_conns++;
 	c->src = t->host->fd_add(t->ctx, fd, OCKAM_EV_READ, conn_on_event, c);
 	if (!c->src) {
 		conn_close(c, OCKAM_LOG_WARN, "cannot watch the socket");
@@ -709,6 +912,14 @@ struct tcp_conn *tcp_conn_accept(struct tcp *t, int fd,
 	}
 	t->host->log(t->ctx, OCKAM_LOG_INFO, "accepted connection from %s",
 		     key);
+	if (t->idle_timeout_ms && !t->idle_armed) {
+		if (!t->idle_timer)
+			t->idle_timer = t->host->timer_add(
+				t->ctx, idle_sweep_ms(t), conns_idle_sweep, t);
+		else
+			t->host->timer_update(t->idle_timer, idle_sweep_ms(t));
+		t->idle_armed = t->idle_timer != NULL;
+	}
 	return c;
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The tcp transport's shared state.  tcp.c: descriptor, options, lifecycle
- * and listeners; tcp_conn.c: connections, buffers and framing; tcp_addr.c:
+ * and listeners; tcp_conn.c: connections, buffers and framing; tcp_peer.c:
+ * reconnect backoff and the memory of inbound keys; tcp_addr.c:
  * "host:port" text <-> sockets.
  *
  * Wire: every frame is a u32 big-endian body length followed by the body,
@@ -24,6 +25,22 @@
 #define TCP_SEND_QUEUE_DEFAULT (4u << 20)
 #define TCP_SEND_QUEUE_LIMIT (1u << 30)
 #define TCP_CONNECT_TIMEOUT_DEFAULT 5000u
+#define TCP_MAX_CONNECTIONS_DEFAULT 1024u
+#define TCP_IDLE_TIMEOUT_DEFAULT (5u * 60 * 1000)
+#define TCP_KEEPALIVE_DEFAULT 30000u
+/* Reconnect backoff: doubling from BASE to MAX, +-20% jitter. */
+#define TCP_BACKOFF_BASE_MS 100u
+#define TCP_BACKOFF_MAX_MS 30000u
+/* An outbound connection that got a frame or stayed up this long was
+ * healthy: losing it restarts the backoff from BASE. */
+#define TCP_HEALTHY_MS 5000u
+/* Backoff records kept for addresses that are down (oldest evicted). */
+#define TCP_PEERS_MAX 256u
+/* Inbound keys remembered after their connection closed (ring). */
+#define TCP_GONE_MAX 1024u
+#define TCP_GONE_KEY 80u /* "[v6%zone]:port" fits */
+/* Reads from a connection pause this long when the router is full. */
+#define TCP_PAUSE_MS 10u
 /* Bytes read from one connection per callback, so that one busy peer
  * cannot starve the others (the loop is level-triggered). */
 #define TCP_READ_BUDGET (256u << 10)
@@ -43,19 +60,40 @@ struct tcp_buf {
 	size_t off, len, cap;
 };
 
+/* Where an outbound address stands after failures (carried by a
+ * connection while it tries, and by a tcp_peer record while it is down). */
+struct tcp_backoff {
+	unsigned failures; /* consecutive; sets the backoff exponent */
+	unsigned attempts; /* connect attempts since it went down */
+	unsigned refused;  /* messages refused or dropped while down */
+	int err;           /* errno of the last WARN line (0: lost) */
+	int capped;        /* the "still cannot connect" line was logged */
+};
+
+struct tcp_peer {
+	char key[TCP_KEY_MAX];
+	size_t key_len;
+	uint64_t retry_ms; /* no connect attempt before this time */
+	struct tcp_backoff b;
+};
+
 enum tcp_conn_state {
 	TCP_CONN_CONNECTING = 1,
 	TCP_CONN_OPEN = 2,
 };
 
 struct tcp;
+struct tcp_listener;
 
 struct tcp_conn {
 	struct tcp *t;
 	struct tcp_conn *prev, *next;
 	int fd;
 	struct ockam_source *src;
-	struct ockam_source *timer; /* connect timeout */
+	/* Connect timeout while connecting; resume after a pause once
+	 * open. */
+	struct ockam_source *timer;
+	struct tcp_listener *listener; /* inbound: where it was accepted */
 	enum tcp_conn_state state;
 	uint32_t events;          /* interest currently set on src */
 	int outbound;
@@ -72,6 +110,10 @@ struct tcp_conn {
 	int dead;          /* closed; freed once not busy */
 	int dirty;         /* has queued bytes to flush after a batch */
 	int nobufs_logged; /* -ENOBUFS logged since the queue last drained */
+	int paused;        /* not reading: the router pushed back */
+	int got_frame;     /* received at least one frame */
+	uint64_t opened_ms, active_ms; /* established; last byte moved */
+	struct tcp_backoff b;          /* outbound: history before this one */
 };
 
 struct tcp_listener {
@@ -79,6 +121,8 @@ struct tcp_listener {
 	struct ockam_source *src;
 	struct ockam_source *retry; /* re-enables accept after EMFILE */
 	struct tcp *t;
+	size_t n_conns; /* open inbound connections it accepted */
+	struct tcp_limit lim_full;
 	char name[TCP_KEY_MAX];
 };
 
@@ -92,18 +136,30 @@ struct tcp {
 	uint64_t max_message;
 	uint64_t queue_limit;
 	uint64_t connect_timeout_ms;
+	uint64_t max_connections; /* per listener */
+	uint64_t idle_timeout_ms; /* inbound; 0 = never */
+	uint64_t keepalive_ms;    /* TCP_KEEPIDLE; 0 = off */
 
 	struct tcp_listener *listeners;
 	size_t n_listeners;
 	struct tcp_conn *conns; /* open and connecting; dead ones unlinked */
 	unsigned batching;      /* >0 while in a read path: sends only queue */
+	int stopping;           /* closing everything: no backoff, no memory */
+	struct ockam_source *idle_timer; /* sweeps idle inbound connections */
+	int idle_armed;
+
+	struct tcp_peer *peers; /* addresses that are down; TCP_PEERS_MAX */
+	size_t n_peers;
+	char (*gone)[TCP_GONE_KEY]; /* closed inbound keys, a ring */
+	size_t n_gone, gone_next;
+	uint64_t rng;               /* jitter only */
 
 	/* Scratch messages, reused: a message is ~16 KiB. */
 	struct ockam_message rx_msg;
 	struct ockam_message tx_msg;
 
 	struct tcp_limit lim_oversize, lim_nobufs, lim_deliver, lim_badaddr,
-		lim_accept;
+		lim_accept, lim_gone, lim_down, lim_pause;
 };
 
 /* tcp.c */
@@ -114,11 +170,31 @@ void tcp_log_limited(struct tcp *t, struct tcp_limit *lim,
 /* tcp_conn.c */
 int tcp_send(void *state, const struct ockam_message *msg);
 /* Take ownership of an accepted, non-blocking socket. */
-struct tcp_conn *tcp_conn_accept(struct tcp *t, int fd,
-				 const struct sockaddr *peer,
+struct tcp_conn *tcp_conn_accept(struct tcp *t, struct tcp_listener *l,
+				 int fd, const struct sockaddr *peer,
 				 socklen_t peer_len);
+/* Keepalive (when on) and TCP_NODELAY for a new socket. */
+void tcp_socket_tune(struct tcp *t, int fd);
 /* Close every connection (one best-effort write each) and free them. */
 void tcp_conn_close_all(struct tcp *t, const char *reason);
+
+/* tcp_peer.c */
+struct tcp_peer *tcp_peer_find(struct tcp *t, const void *key, size_t len);
+/* Copy the record's history into *b and forget the record. */
+void tcp_peer_take(struct tcp *t, struct tcp_peer *p, struct tcp_backoff *b);
+/* An outbound connection to `key` failed (`was_open`: was lost after being
+ * established): start or extend its backoff and log one line when the
+ * state changed.  `b` is its history; `dropped` says what was lost ("" or
+ * "; dropped ..."), `ndropped` counts it. */
+void tcp_peer_down(struct tcp *t, const char *key, size_t len,
+		   const struct tcp_backoff *b, int was_open, int healthy,
+		   int err, const char *reason, const char *dropped,
+		   size_t ndropped);
+/* "0.1s", "1.6s", "30s". */
+void tcp_ms_format(uint64_t ms, char *out, size_t cap);
+void tcp_gone_add(struct tcp *t, const char *key, size_t len);
+int tcp_gone_has(struct tcp *t, const void *key, size_t len);
+void tcp_peers_free(struct tcp *t);
 
 /* tcp_addr.c */
 /* Split "host:port" or "[v6]:port" (len bytes, not NUL-terminated).

@@ -278,23 +278,9 @@ static int echo_ok(struct client *c, int i)
 	       memcmp(in_msg.payload, text, (size_t)n) == 0;
 }
 
-static int closed_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET,
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), p;
-
-	bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	getsockname(fd, (struct sockaddr *)&sa, &sl);
-	p = ntohs(sa.sin_port);
-	close(fd);
-	return p;
-}
-
 /* ---- suite setup: one node with tcp, echoer and hop ---------------- */
 
-static int suite_init(void)
+static int node_start_yaml(const char *yaml)
 {
 	char path[128], *log, *at;
 	struct node_args args = {.config_path = path, .log_level = -1};
@@ -302,20 +288,7 @@ static int suite_init(void)
 	long mark = log_mark();
 
 	snprintf(path, sizeof(path), "%s/node.yaml", dir);
-	if (write_file(path,
-		       "node: tcptest\n"
-		       "transports:\n"
-		       "  tcp:\n"
-		       "    listen: 127.0.0.1:0\n"
-		       "    max_message_size: 1KiB\n"
-		       "    connect_timeout: 2s\n"
-		       "    send_queue_limit: 64KiB\n"
-		       "workers:\n"
-		       "  echoer:\n"
-		       "    type: echoer\n"
-		       "  hop:\n"
-		       "    type: hop\n"
-		       "after_messages: run\n") < 0)
+	if (write_file(path, yaml) < 0)
 		return -1;
 	node = node_create(&args, &code);
 	if (!node || node_start(node) < 0)
@@ -326,6 +299,42 @@ static int suite_init(void)
 	port = at ? atoi(at + strlen("listening on 127.0.0.1:")) : 0;
 	free(log);
 	return port > 0 ? 0 : -1;
+}
+
+static int suite_init(void)
+{
+	return node_start_yaml("node: tcptest\n"
+			       "transports:\n"
+			       "  tcp:\n"
+			       "    listen: 127.0.0.1:0\n"
+			       "    max_message_size: 1KiB\n"
+			       "    connect_timeout: 2s\n"
+			       "    send_queue_limit: 64KiB\n"
+			       "workers:\n"
+			       "  echoer:\n"
+			       "    type: echoer\n"
+			       "  hop:\n"
+			       "    type: hop\n"
+			       "after_messages: run\n");
+}
+
+/* Small limits: two inbound connections, 1 s idle, 300 ms connects. */
+static int suite_limits_init(void)
+{
+	return node_start_yaml("node: tcplimits\n"
+			       "transports:\n"
+			       "  tcp:\n"
+			       "    listen: 127.0.0.1:0\n"
+			       "    max_connections: 2\n"
+			       "    idle_timeout: 1s\n"
+			       "    connect_timeout: 300ms\n"
+			       "    keepalive: 10s\n"
+			       "workers:\n"
+			       "  echoer:\n"
+			       "    type: echoer\n"
+			       "  hop:\n"
+			       "    type: hop\n"
+			       "after_messages: run\n");
 }
 
 static int suite_clean(void)
@@ -497,39 +506,176 @@ static void test_connect_on_demand(void)
 	client_close(&c);
 }
 
-/* A send to a closed port fails with one clear line; the next send tries
- * again (no automatic retries, no hot loop). */
-static void test_send_to_closed_port(void)
+/* A loopback port bound but not listening: refuses connects for as long
+ * as `*fd` is open, and listen(*fd) opens it. */
+static int bound_port(int *fd)
 {
-	char dead[32], want[96];
-	const char *on[] = {dead, "echoer", NULL};
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sa);
+
+	*fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (*fd < 0 || bind(*fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(*fd, (struct sockaddr *)&sa, &sl) < 0)
+		return -1;
+	return ntohs(sa.sin_port);
+}
+
+/* Ask the node to forward `text` to [tcp:127.0.0.1:<to>, echoer]. */
+static int send_via(struct client *c, int to, const char *text)
+{
+	char hop[32];
+	const char *on[] = {hop, "echoer", NULL};
 	static const char *const ret[] = {"client", NULL};
 	uint8_t f[256];
-	struct client c;
 	size_t len;
-	int p = closed_port();
-	long mark = log_mark(), mark2;
 
-	snprintf(dead, sizeof(dead), "tcp:127.0.0.1:%d", p);
+	snprintf(hop, sizeof(hop), "tcp:127.0.0.1:%d", to);
+	len = frame_build(f, sizeof(f), on, ret, text, strlen(text));
+	return len ? client_write(c, f, len) : -1;
+}
+
+/* Accept on non-blocking listener `lfd` while pumping the node. */
+static int accept_wait(int lfd)
+{
+	uint64_t end = loop_now_ms() + WAIT_MS;
+
+	while (loop_now_ms() < end) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd >= 0)
+			return fd;
+		loop_dispatch(node->loop, 5);
+	}
+	return -1;
+}
+
+/* A closed port: the first send fails with one line giving the backoff;
+ * sends during the backoff fail at once without more lines; attempts
+ * back off exponentially (counted by the "restored after N attempts" line
+ * once the port opens), and the message after that gets through. */
+static void test_backoff_on_closed_port(void)
+{
+	char want[160], key[32];
+	struct client c;
+	int lfd, p = bound_port(&lfd), afd, i, attempts = 0;
+	long mark = log_mark();
+	const char *at;
+	char *log;
+
+	CU_ASSERT_FATAL(p > 0);
+	snprintf(key, sizeof(key), "127.0.0.1:%d", p);
 	snprintf(want, sizeof(want),
-		 "cannot connect to 127.0.0.1:%d: Connection refused; "
-		 "dropped 1 queued message",
-		 p);
+		 "cannot connect to %s: Connection refused; dropped 1 queued "
+		 "message (", key);
 	CU_ASSERT_FATAL(client_open(&c, port) == 0);
-	len = frame_build(f, sizeof(f), on, ret, "x", 1);
-	CU_ASSERT_FATAL(client_write(&c, f, len) == 0);
+	CU_ASSERT_FATAL(send_via(&c, p, "first") == 0);
 	CU_ASSERT(log_wait(mark, want));
-	pump(100);
-	CU_ASSERT_EQUAL(log_count(mark, want), 1);
-	snprintf(dead, sizeof(dead), "127.0.0.1:%d", p);
-	CU_ASSERT_EQUAL(log_count(mark, dead), 1); /* one line, no retries */
-	mark2 = log_mark();
-	CU_ASSERT_FATAL(client_write(&c, f, len) == 0);
-	CU_ASSERT(log_wait(mark2, want));
-	pump(100);
-	CU_ASSERT_EQUAL(log_count(mark, want), 2);
-	/* The client's own connection is unaffected. */
-	CU_ASSERT(echo_ok(&c, 6));
+	CU_ASSERT(log_count(mark, "; retrying on next send after 0.1s"));
+	/* 1.5 s of a message every 10 ms: 0.1 + 0.2 + 0.4 + 0.8 s of
+	 * backoff allow at most 5 attempts (6 with -20% jitter). */
+	for (i = 0; i < 150; i++) {
+		CU_ASSERT_FATAL(send_via(&c, p, "again") == 0);
+		pump(10);
+	}
+	CU_ASSERT_EQUAL(log_count(mark, key), 1); /* one line, no more */
+	CU_ASSERT_FATAL(listen(lfd, 8) == 0);
+	for (i = 0; i < 400 && !log_count(mark, "restored after"); i++) {
+		CU_ASSERT_FATAL(send_via(&c, p, "open now") == 0);
+		pump(10);
+	}
+	log = file_read(log_path, mark);
+	at = strstr(log, "restored after ");
+	if (at)
+		attempts = atoi(at + strlen("restored after "));
+	CU_ASSERT(attempts >= 3 && attempts <= 7);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "messages not sent while down"));
+	free(log);
+	afd = accept_wait(lfd);
+	CU_ASSERT(afd >= 0);
+	if (afd >= 0)
+		close(afd);
+	close(lfd);
+	CU_ASSERT(echo_ok(&c, 6)); /* the client's own connection is fine */
+	client_close(&c);
+}
+
+/* An outbound connection the peer closes is lost with one line and
+ * re-established by the next send after the (short) backoff. */
+static void test_reconnect_after_peer_closes(void)
+{
+	char want[96];
+	struct client c, peer;
+	int lfd, p = bound_port(&lfd), i;
+	long mark = log_mark();
+
+	CU_ASSERT_FATAL(p > 0 && listen(lfd, 8) == 0);
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	CU_ASSERT_FATAL(send_via(&c, p, "one") == 0);
+	peer.len = 0;
+	peer.fd = accept_wait(lfd);
+	CU_ASSERT_FATAL(peer.fd >= 0);
+	CU_ASSERT_EQUAL(client_recv(&peer), 1);
+	CU_ASSERT(in_msg.payload_len == 3 &&
+		  memcmp(in_msg.payload, "one", 3) == 0);
+	client_close(&peer);
+	snprintf(want, sizeof(want),
+		 "connection to 127.0.0.1:%d lost: closed by peer; "
+		 "reconnecting on next send after 0.1s", p);
+	CU_ASSERT(log_wait(mark, want));
+	pump(150); /* past the backoff */
+	CU_ASSERT_FATAL(send_via(&c, p, "two") == 0);
+	peer.len = 0;
+	peer.fd = accept_wait(lfd);
+	CU_ASSERT_FATAL(peer.fd >= 0);
+	CU_ASSERT_EQUAL(client_recv(&peer), 1);
+	CU_ASSERT(in_msg.payload_len == 3 &&
+		  memcmp(in_msg.payload, "two", 3) == 0);
+	snprintf(want, sizeof(want),
+		 "connection to 127.0.0.1:%d restored after 1 attempt", p);
+	CU_ASSERT(log_wait(mark, want));
+	/* Further sends use it: no new connection. */
+	for (i = 0; i < 3; i++)
+		CU_ASSERT_FATAL(send_via(&c, p, "more") == 0);
+	for (i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(client_recv(&peer), 1);
+	CU_ASSERT(accept4(lfd, NULL, NULL, 0) < 0);
+	client_close(&peer);
+	close(lfd);
+	CU_ASSERT(log_wait(mark, "lost: closed by peer; reconnecting"));
+	client_close(&c);
+}
+
+/* A reply to a peer that has disconnected: its ephemeral "ip:port" is not
+ * dialled (that could reach an unrelated service); one clear line. */
+static void test_inbound_key_not_dialled(void)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	struct client gone, c;
+	char want[96], key[32];
+	int gport;
+	long mark = log_mark();
+
+	CU_ASSERT_FATAL(client_open(&gone, port) == 0);
+	CU_ASSERT(echo_ok(&gone, 1));
+	getsockname(gone.fd, (struct sockaddr *)&sa, &sl);
+	gport = ntohs(sa.sin_port);
+	snprintf(key, sizeof(key), "127.0.0.1:%d", gport);
+	client_close(&gone);
+	snprintf(want, sizeof(want), "connection from %s closed", key);
+	CU_ASSERT(log_wait(mark, want));
+
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	CU_ASSERT_FATAL(send_via(&c, gport, "late reply") == 0);
+	snprintf(want, sizeof(want),
+		 "no connection from %s (peer disconnected): message not sent",
+		 key);
+	CU_ASSERT(log_wait(mark, want));
+	pump(50);
+	snprintf(want, sizeof(want), "connect to %s", key);
+	CU_ASSERT_EQUAL(log_count(mark, want), 0); /* no dial, no attempt */
+	CU_ASSERT(echo_ok(&c, 2));
 	client_close(&c);
 }
 
@@ -600,6 +746,102 @@ static void test_send_queue_limit(void)
 	client_close(&c);
 }
 
+/* ---- limits (suite "tcp limits") --------------------------------- */
+
+/* Past max_connections an accepted connection is closed at once, with one
+ * line however many are refused; a freed slot is usable again. */
+static void test_max_connections(void)
+{
+	struct client a, b, x, y;
+	long mark = log_mark(), m2;
+
+	CU_ASSERT_FATAL(client_open(&a, port) == 0);
+	CU_ASSERT(echo_ok(&a, 1));
+	CU_ASSERT_FATAL(client_open(&b, port) == 0);
+	CU_ASSERT(echo_ok(&b, 2));
+	CU_ASSERT_FATAL(client_open(&x, port) == 0);
+	CU_ASSERT_FATAL(client_open(&y, port) == 0);
+	CU_ASSERT_EQUAL(client_recv(&x), 0); /* closed by the node */
+	CU_ASSERT_EQUAL(client_recv(&y), 0);
+	CU_ASSERT_EQUAL(log_count(mark, "max_connections (2) reached"), 1);
+	CU_ASSERT(echo_ok(&a, 3)); /* the others are unaffected */
+	client_close(&x);
+	client_close(&y);
+	m2 = log_mark();
+	client_close(&b);
+	CU_ASSERT(log_wait(m2, "closed: closed by peer"));
+	CU_ASSERT_FATAL(client_open(&b, port) == 0);
+	CU_ASSERT(echo_ok(&b, 4));
+	client_close(&a);
+	client_close(&b);
+	pump(50);
+}
+
+/* An inbound connection silent for idle_timeout is closed with one line;
+ * one that keeps talking stays. */
+static void test_idle_timeout(void)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	struct client quiet, busy;
+	char want[96];
+	long mark = log_mark();
+	int i;
+
+	CU_ASSERT_FATAL(client_open(&quiet, port) == 0);
+	CU_ASSERT_FATAL(client_open(&busy, port) == 0);
+	CU_ASSERT(echo_ok(&quiet, 1));
+	getsockname(quiet.fd, (struct sockaddr *)&sa, &sl);
+	for (i = 0; i < 8; i++) { /* 1.6 s */
+		CU_ASSERT(echo_ok(&busy, i));
+		pump(200);
+	}
+	snprintf(want, sizeof(want),
+		 "connection from 127.0.0.1:%d closed: idle for 1.0s "
+		 "(idle_timeout)", ntohs(sa.sin_port));
+	CU_ASSERT_EQUAL(log_count(mark, want), 1);
+	CU_ASSERT_EQUAL(client_recv_ms(&quiet, 100), 0);
+	CU_ASSERT_EQUAL(log_count(mark, "(idle_timeout)"), 1);
+	CU_ASSERT(echo_ok(&busy, 99));
+	client_close(&quiet);
+	client_close(&busy);
+	pump(50);
+}
+
+/* A peer that never answers the SYN (a listener whose backlog is full):
+ * the connect gives up after connect_timeout with one line. */
+static void test_connect_timeout(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	struct client c;
+	char want[128];
+	int lfd, p = bound_port(&lfd), fill[4], i;
+	long mark = log_mark();
+	uint64_t t0;
+
+	CU_ASSERT_FATAL(p > 0 && listen(lfd, 0) == 0);
+	sa.sin_port = htons((uint16_t)p);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (i = 0; i < 4; i++) {
+		fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		connect(fill[i], (struct sockaddr *)&sa, sizeof(sa));
+	}
+	pump(50);
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	t0 = loop_now_ms();
+	CU_ASSERT_FATAL(send_via(&c, p, "anyone?") == 0);
+	snprintf(want, sizeof(want),
+		 "cannot connect to 127.0.0.1:%d: timed out after 300 ms; "
+		 "dropped 1 queued message", p);
+	CU_ASSERT(log_wait(mark, want));
+	CU_ASSERT(loop_now_ms() - t0 >= 290 && loop_now_ms() - t0 < 2000);
+	for (i = 0; i < 4; i++)
+		close(fill[i]);
+	close(lfd);
+	client_close(&c);
+	pump(50);
+}
+
 /* ---- options ------------------------------------------------------ */
 
 /* Create a node from `yaml` and return its diagnostics (caller frees). */
@@ -648,6 +890,17 @@ static void test_bad_options(void)
 	free(e);
 
 	e = node_errors("node: a\ntransports:\n  tcp:\n"
+			"    max_connections: 0\n"
+			"    idle_timeout: soon\n"
+			"    keepalive: 10h\n");
+	CU_ASSERT_PTR_NOT_NULL(strstr(e, "bad.yaml:4:"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e, "max_connections"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e, "bad.yaml:5:"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e, "bad.yaml:6:"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e, "keepalive: at most 32767s"));
+	free(e);
+
+	e = node_errors("node: a\ntransports:\n  tcp:\n"
 			"    listn: 127.0.0.1:0\n");
 	CU_ASSERT_PTR_NOT_NULL(strstr(e, "listn"));
 	free(e);
@@ -690,9 +943,18 @@ int main(void)
 	CU_add_test(s, "peer vanishes mid-frame",
 		    test_peer_vanishes_mid_frame);
 	CU_add_test(s, "connect on demand", test_connect_on_demand);
-	CU_add_test(s, "send to a closed port", test_send_to_closed_port);
+	CU_add_test(s, "backoff on a closed port",
+		    test_backoff_on_closed_port);
+	CU_add_test(s, "reconnect after the peer closes",
+		    test_reconnect_after_peer_closes);
+	CU_add_test(s, "inbound key not dialled",
+		    test_inbound_key_not_dialled);
 	CU_add_test(s, "oversized send refused", test_oversized_send_refused);
 	CU_add_test(s, "send queue limit", test_send_queue_limit);
+	s = CU_add_suite("tcp limits", suite_limits_init, suite_clean);
+	CU_add_test(s, "max_connections", test_max_connections);
+	CU_add_test(s, "idle_timeout", test_idle_timeout);
+	CU_add_test(s, "connect_timeout", test_connect_timeout);
 	s = CU_add_suite("tcp options", NULL, NULL);
 	CU_add_test(s, "bad options", test_bad_options);
 
