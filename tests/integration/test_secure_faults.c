@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The secure channel under faults, with real ockam-host processes:
+ *  - roaming: the middle node is killed and restarted on the same port
+ *    while a pinger keeps sending through the channel; replies resume
+ *    (tcp reconnects on the next send, the responder follows the new
+ *    return route);
+ *  - refusal notice: a responder that does not trust the initiator tells
+ *    it so; the initiator logs it at once, gives up, and later sends fail
+ *    with ENOTCONN (one log line);
+ *  - idle_timeout closes a responder channel, and tells the initiator;
+ *  - an initiator killed mid-handshake (its message 3 dropped by a tamper
+ *    middle node): the half-open handshake is freed at its timeout and the
+ *    listener keeps serving;
+ *  - a flood of 50 initiators against max_handshakes 2: refusals logged on
+ *    both sides, then a well-behaved initiator succeeds.
+ * Every long-running node must exit 0 on SIGTERM (under ASan this
+ * includes LeakSanitizer).
+ */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include "integ.h"
+
+static const char *write_config(const char *name, const char *fmt, ...)
+{
+	static char text[32768];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	return hx_write_file(H, name, text);
+}
+
+/* Options of the responder's listener go in %s. */
+static const char responder_fmt[] =
+	"node: responder\n"
+	"transports:\n"
+	"  tcp: { listen: 127.0.0.1:0 }\n"
+	"workers:\n"
+	"  echoer: { type: echoer }\n"
+	"  bob_listener:\n"
+	"    type: secure_channel\n"
+	"    options: { role: listener, %s }\n";
+
+static const char middle_fmt[] =
+	"node: middle\n"
+	"transports:\n"
+	"  tcp: { listen: 127.0.0.1:%d }\n"
+	"workers:\n"
+	"  hop: { type: %s }\n";
+
+/* An initiator through the middle (port %d, then the responder's). */
+static const char pinger_fmt[] =
+	"node: pinger\n"
+	"transports:\n"
+	"  tcp: {}\n"
+	"workers:\n"
+	"  alice:\n"
+	"    type: secure_channel\n"
+	"    options:\n"
+	"      role: initiator\n"
+	"      route: [tcp:localhost:%d, hop, tcp:localhost:%d, bob_listener]\n"
+	"      trust: everyone\n";
+
+/* One message to the responder's echoer, straight over tcp. */
+static const char initiator_fmt[] =
+	"node: %s\n"
+	"transports:\n"
+	"  tcp: {}\n"
+	"workers:\n"
+	"  alice:\n"
+	"    type: secure_channel\n"
+	"    options:\n"
+	"      role: initiator\n"
+	"      route: [tcp:localhost:%d, bob_listener]\n"
+	"      trust: everyone\n"
+	"messages:\n"
+	"  - { route: [alice, echoer], payload: hello, reply: true, timeout: 10s }\n"
+	"after_messages: %s\n";
+
+static struct hx_proc *start_responder(const char *options, int *port)
+{
+	const char *cfg = write_config("responder.yaml", responder_fmt, options);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	return integ_start_node("responder", cfg, NULL, port);
+}
+
+static struct hx_proc *spawn_ping(const char *cfg, const char *count,
+				  const char *interval, const char *wait)
+{
+	const char *const argv[] = { hx_host_path(), "ping", "-v", "-c", count,
+				     "-i", interval, "-W", wait, "--config",
+				     cfg, "alice,echoer", NULL };
+	return hx_spawn(H, "pinger", argv, NULL);
+}
+
+static void test_roaming(void)
+{
+	struct hx_proc *responder, *middle, *pinger;
+	char text[256];
+	int r, m, m2;
+
+	H = hx_begin("secure_roaming");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
+	responder = start_responder("trust: everyone", &r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
+	const char *mcfg = write_config("middle.yaml", middle_fmt, 0, "hop");
+	middle = integ_start_node("middle", mcfg, NULL, &m);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(middle);
+	const char *pcfg = write_config("pinger.yaml", pinger_fmt, m, r);
+	pinger = spawn_ping(pcfg, "40", "150ms", "2s");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pinger);
+	CU_ASSERT_EQUAL_FATAL(hx_wait_line(pinger, HX_STDOUT, "seq=3 ", 1,
+					   HX_READY_MS, NULL, 0),
+			      0);
+
+	/* The middle dies (its connections with it) and comes back on the
+	 * same port: new connections, new ephemeral ports. */
+	CU_ASSERT_EQUAL(kill(hx_pid(middle), SIGKILL), 0);
+	CU_ASSERT_EQUAL(hx_wait_exit(middle, HX_EXIT_MS), 128 + SIGKILL);
+	mcfg = write_config("middle2.yaml", middle_fmt, m, "hop");
+	middle = integ_start_node("middle", mcfg, NULL, &m2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(middle);
+	CU_ASSERT_EQUAL(m2, m);
+
+	/* The last messages get replies through the same channel. */
+	CU_ASSERT_EQUAL(hx_wait_line(pinger, HX_STDOUT, "seq=40 ", 1,
+				     HX_READY_MS, NULL, 0),
+			0);
+	hx_wait_exit(pinger, HX_EXIT_MS);
+	const char *rlog = hx_read(responder, HX_STDERR);
+	CU_ASSERT_EQUAL(hx_count_lines(rlog, (const char *const[]){
+						     "secure channel open", NULL }),
+			1);
+	CU_ASSERT(hx_count_lines(rlog, (const char *const[]){
+						"bob_listener: secure channel I",
+						"peer route is now [tcp:127.0.0.1:",
+						"hop, tcp:127.0.0.1:", NULL }) >= 1);
+	snprintf(text, sizeof(text), "secure channel open");
+	CU_ASSERT_EQUAL(hx_count_lines(hx_read(pinger, HX_STDERR),
+				       (const char *const[]){ text, NULL }),
+			1);
+	CU_ASSERT_EQUAL(hx_stop(middle, HX_EXIT_MS), 0);
+	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
+}
+
+static void test_refusal_notice(void)
+{
+	struct hx_proc *responder, *pinger;
+	int r;
+
+	H = hx_begin("secure_refusal");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
+	responder = start_responder(
+		"trust: [I00000000000000000000000000000000]", &r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
+	const char *cfg = write_config("init.yaml",
+				       "node: pinger\n"
+				       "transports:\n"
+				       "  tcp: {}\n"
+				       "workers:\n"
+				       "  alice:\n"
+				       "    type: secure_channel\n"
+				       "    options:\n"
+				       "      role: initiator\n"
+				       "      route: [tcp:localhost:%d, bob_listener]\n"
+				       "      trust: everyone\n",
+				       r);
+	/* Ping 1 goes out with the handshake; pings 2 and 3 come after the
+	 * refusal.  The handshake timeout (30 s) is never waited for. */
+	pinger = spawn_ping(cfg, "3", "500ms", "1s");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pinger);
+	CU_ASSERT_EQUAL(hx_wait_line(pinger, HX_STDERR,
+				     "alice: peer refused the channel: not trusted",
+				     1, 3000, NULL, 0),
+			0);
+	CU_ASSERT_EQUAL(hx_wait_exit(pinger, 5000), 1);
+	const char *log = hx_read(pinger, HX_STDERR);
+	CU_ASSERT_EQUAL(hx_count_lines(log, (const char *const[]){
+						   "not re-handshaking", NULL }),
+			1);
+	CU_ASSERT_EQUAL(hx_count_lines(log, (const char *const[]){
+						   "messages to alice fail with ENOTCONN",
+						   NULL }),
+			1);
+	CU_ASSERT_EQUAL(hx_count_lines(log, (const char *const[]){
+						   "re-handshaking in", NULL }),
+			0);
+	CU_ASSERT(strstr(hx_read(pinger, HX_STDOUT),
+			 "3 sent, 0 received") != NULL);
+	CU_ASSERT_EQUAL(hx_count_lines(hx_read(responder, HX_STDERR),
+				       (const char *const[]){
+					       "refusing peer I", NULL }),
+			1);
+	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
+}
+
+static void test_idle_timeout(void)
+{
+	struct hx_proc *responder, *init;
+	int r;
+
+	H = hx_begin("secure_idle");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
+	responder = start_responder("trust: everyone, idle_timeout: 700ms",
+				    &r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
+	const char *cfg = write_config("init.yaml", initiator_fmt, "init", r,
+				       "run");
+	init = hx_spawn_host(H, "init", cfg, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(init);
+	CU_ASSERT_EQUAL(hx_wait_line(init, HX_STDOUT, "App Received: hello", 1,
+				     HX_READY_MS, NULL, 0),
+			0);
+	CU_ASSERT_EQUAL(hx_wait_line(responder, HX_STDERR,
+				     " ms (idle_timeout)", 1, HX_READY_MS,
+				     NULL, 0),
+			0);
+	CU_ASSERT_EQUAL(hx_count_lines(hx_read(responder, HX_STDERR),
+				       (const char *const[]){
+					       "bob_listener: secure channel I",
+					       "closed: no authenticated message for",
+					       NULL }),
+			1);
+	CU_ASSERT_EQUAL(hx_wait_line(init, HX_STDERR,
+				     "alice: peer closed the channel: idle timeout",
+				     1, HX_READY_MS, NULL, 0),
+			0);
+	CU_ASSERT_EQUAL(hx_wait_line(init, HX_STDERR,
+				     "a new handshake starts with the next message",
+				     1, HX_READY_MS, NULL, 0),
+			0);
+	CU_ASSERT_EQUAL(hx_stop(init, HX_EXIT_MS), 0);
+	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
+}
+
+static void test_killed_mid_handshake(void)
+{
+	struct hx_proc *responder, *middle, *init, *second;
+	int r, m;
+
+	H = hx_begin("secure_mid_handshake");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
+	responder = start_responder("trust: everyone, handshake_timeout: 1s",
+				    &r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
+	/* The middle drops message 3 (HS3): the responder stays half-open. */
+	const char *mcfg = write_config("middle.yaml",
+					"node: middle\n"
+					"transports:\n"
+					"  tcp: { listen: 127.0.0.1:0 }\n"
+					"workers:\n"
+					"  hop:\n"
+					"    type: tamper\n"
+					"    options: { drop: 3 }\n");
+	middle = integ_start_node("middle", mcfg, NULL, &m);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(middle);
+	const char *pcfg = write_config("pinger.yaml", pinger_fmt, m, r);
+	init = hx_spawn_host(H, "victim", pcfg, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(init);
+	CU_ASSERT_EQUAL_FATAL(hx_wait_line(middle, HX_STDERR,
+					   "tamper: dropped message 3", 1,
+					   HX_READY_MS, NULL, 0),
+			      0);
+	/* Killed mid-handshake: no goodbye of any kind. */
+	CU_ASSERT_EQUAL(kill(hx_pid(init), SIGKILL), 0);
+	CU_ASSERT_EQUAL(hx_wait_exit(init, HX_EXIT_MS), 128 + SIGKILL);
+
+	CU_ASSERT_EQUAL(hx_wait_line(responder, HX_STDERR,
+				     "timed out after 1000 ms", 1, HX_READY_MS,
+				     NULL, 0),
+			0);
+	CU_ASSERT_EQUAL(hx_count_lines(hx_read(responder, HX_STDERR),
+				       (const char *const[]){
+					       "responder handshake sc_dec.",
+					       "timed out", NULL }),
+			1);
+	/* The listener still serves. */
+	const char *cfg = write_config("second.yaml", initiator_fmt, "second",
+				       r, "exit");
+	second = hx_spawn_host(H, "second", cfg, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(second);
+	CU_ASSERT_EQUAL(hx_wait_exit(second, HX_EXIT_MS), 0);
+	CU_ASSERT_STRING_EQUAL(hx_read(second, HX_STDOUT),
+			       "App Received: hello\n");
+	CU_ASSERT_EQUAL(hx_stop(middle, HX_EXIT_MS), 0);
+	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
+}
+
+#define FLOOD 50
+
+static void test_handshake_flood(void)
+{
+	static char text[32768];
+	struct hx_proc *responder, *flood, *good;
+	int r;
+
+	H = hx_begin("secure_flood");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
+	responder = start_responder("trust: everyone, max_handshakes: 2", &r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
+
+	/* One node, 50 initiators starting at once, no re-handshake. */
+	size_t off = (size_t)snprintf(text, sizeof(text),
+				      "node: flood\ntransports:\n  tcp: {}\nworkers:\n");
+	for (int i = 0; i < FLOOD; i++)
+		off += (size_t)snprintf(
+			text + off, sizeof(text) - off,
+			"  a%d:\n"
+			"    type: secure_channel\n"
+			"    options: { role: initiator, trust: everyone, rehandshake: false,\n"
+			"               route: [tcp:localhost:%d, bob_listener] }\n",
+			i, r);
+	CU_ASSERT_FATAL(off < sizeof(text));
+	const char *cfg = hx_write_file(H, "flood.yaml", text);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	flood = integ_start_node("flood", cfg, NULL, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(flood);
+	/* The listener reads the 50 message 1s in one batch: two get a
+	 * handshake, the rest a BUSY notice. */
+	CU_ASSERT_EQUAL(hx_wait_line(flood, HX_STDERR, "secure channel open",
+				     2, HX_READY_MS, NULL, 0),
+			0);
+	CU_ASSERT_EQUAL(hx_wait_line(flood, HX_STDERR,
+				     "peer refused the channel: too many handshakes or channels",
+				     FLOOD / 2, HX_READY_MS, NULL, 0),
+			0);
+	const char *rlog = hx_read(responder, HX_STDERR);
+	CU_ASSERT(hx_count_lines(rlog, (const char *const[]){
+					       "too many handshakes in progress (max_handshakes 2): new one refused",
+					       NULL }) >= 1);
+	CU_ASSERT(integ_count_problems(rlog, NULL) <= 3); /* rate-limited */
+
+	/* A well-behaved initiator gets through afterwards. */
+	cfg = write_config("good.yaml", initiator_fmt, "good", r, "exit");
+	good = hx_spawn_host(H, "good", cfg, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(good);
+	CU_ASSERT_EQUAL(hx_wait_exit(good, HX_EXIT_MS), 0);
+	CU_ASSERT_STRING_EQUAL(hx_read(good, HX_STDOUT),
+			       "App Received: hello\n");
+	CU_ASSERT_EQUAL(hx_stop(flood, HX_EXIT_MS), 0);
+	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
+}
+
+int main(void)
+{
+	static const struct integ_test tests[] = {
+		{ "secure_roaming", test_roaming },
+		{ "secure_refusal_notice", test_refusal_notice },
+		{ "secure_idle_timeout", test_idle_timeout },
+		{ "secure_killed_mid_handshake", test_killed_mid_handshake },
+		{ "secure_handshake_flood", test_handshake_flood },
+		{ NULL, NULL },
+	};
+
+	return integ_run("integration", tests);
+}
