@@ -14,6 +14,8 @@
 #include <sodium.h>
 
 #include "channel.h"
+#include "channel_x3dh.h"
+#include "x3dh.h"
 
 #define SUITE_DEFAULT "Noise_XX_25519_ChaChaPoly_BLAKE2b"
 #define QUEUE_LIMIT_MAX 65536
@@ -102,6 +104,7 @@ void channel_close(struct channel *ch, const char *why)
 	if (ch->enc_owned)
 		h->address_remove(inst->ctx, ch->enc_addr);
 	noise_handshake_free(ch->hs);
+	x3dh_channel_free(ch);
 	sodium_free(ch->keys); /* wipes */
 	free(ch);
 }
@@ -112,7 +115,8 @@ static const char *const option_keys[] = {
 	"role", "route", "trust", "vault", "suite", "handshake_timeout",
 	"rekey_interval", "queue_limit", "max_handshakes", "max_channels",
 	"idle_timeout", "rehandshake", "rehandshake_backoff",
-	"rehandshake_backoff_max", NULL,
+	"rehandshake_backoff_max", "key_exchange", "signed_prekey_rotation",
+	NULL,
 };
 
 /* Options that only make sense for one role: a typo'd role should not
@@ -254,6 +258,48 @@ static int options_suite(struct sc_instance *inst, const struct ockam_opt *root)
 	return 0;
 }
 
+/* key_exchange: noise (default) or x3dh; signed_prekey_rotation. */
+static int options_key_exchange(struct sc_instance *inst,
+				const struct ockam_opt *root)
+{
+	const struct ockam_host *h = inst->host;
+	const char *kx = "noise";
+	int rc = h->opt_get_str(inst->ctx, root, "key_exchange", &kx);
+	if (rc != 0)
+		return rc;
+	const struct ockam_opt *rot = h->opt_get(root, "signed_prekey_rotation");
+	if (strcmp(kx, "x3dh") == 0) {
+		inst->x3dh = 1;
+	} else if (strcmp(kx, "noise") != 0) {
+		return h->opt_error(inst->ctx, h->opt_get(root, "key_exchange"),
+				    "key_exchange must be noise or x3dh, not '%s'",
+				    kx);
+	} else if (rot) {
+		return h->opt_error(inst->ctx, rot,
+				    "signed_prekey_rotation is only for key_exchange: x3dh");
+	}
+	if (!inst->x3dh)
+		return 0;
+	if (h->opt_get(root, "suite"))
+		return h->opt_error(inst->ctx, h->opt_get(root, "suite"),
+				    "suite is only for key_exchange: noise (x3dh uses %s)",
+				    X3DH_SUITE_NAME);
+	snprintf(inst->suite.name, sizeof(inst->suite.name), "%s",
+		 X3DH_SUITE_NAME);
+	if (rot && inst->role != CHAN_ROLE_LISTENER)
+		return h->opt_error(inst->ctx, rot,
+				    "signed_prekey_rotation is only for role: listener");
+	inst->spk_rotation_ms = X3DH_ROTATION_DEFAULT_MS;
+	rc = h->opt_get_duration_ms(inst->ctx, root, "signed_prekey_rotation",
+				    &inst->spk_rotation_ms);
+	if (rc != 0)
+		return rc;
+	if (inst->spk_rotation_ms < 1000)
+		return h->opt_error(inst->ctx, rot,
+				    "signed_prekey_rotation must be at least 1s");
+	return 0;
+}
+
 static int options_identity(struct sc_instance *inst,
 			    const struct ockam_opt *root)
 {
@@ -262,8 +308,11 @@ static int options_identity(struct sc_instance *inst,
 	int rc = h->opt_get_str(inst->ctx, root, "vault", &vault);
 	if (rc != 0)
 		return rc;
+	/* An X3DH listener signs its prekeys: an Ed25519 identity. */
+	int signing = inst->x3dh && inst->role == CHAN_ROLE_LISTENER;
 	if (!vault)
-		return identity_generate(&inst->id);
+		return signing ? identity_generate_signing(&inst->id)
+			       : identity_generate(&inst->id);
 	char path[PATH_MAX];
 	const struct ockam_opt *o = h->opt_get(root, "vault");
 	rc = h->path_resolve(inst->ctx, vault, path, sizeof(path));
@@ -271,8 +320,8 @@ static int options_identity(struct sc_instance *inst,
 		return h->opt_error(inst->ctx, o, "vault %s: %s", vault,
 				    strerror(-rc));
 	char err[512];
-	rc = identity_vault_open(path, vault, &inst->id, &inst->id_created,
-				 err, sizeof(err));
+	rc = (signing ? identity_vault_open_signing : identity_vault_open)(
+		path, vault, &inst->id, &inst->id_created, err, sizeof(err));
 	if (rc != 0) {
 		h->opt_error(inst->ctx, o, "%s", err);
 		return rc;
@@ -350,6 +399,11 @@ static int options_read(struct sc_instance *inst)
 	rc = options_trust(inst, root);
 	if (rc != 0)
 		return rc;
+	rc = options_key_exchange(inst, root);
+	if (rc != 0)
+		return rc;
+	if (inst->x3dh)
+		return options_identity(inst, root);
 	rc = options_suite(inst, root);
 	if (rc != 0)
 		return rc;
@@ -451,6 +505,7 @@ static void sc_destroy(void *state)
 	inst->stopping = 1;
 	while (inst->channels)
 		channel_close(inst->channels, "node stopping");
+	x3dh_instance_free(inst);
 	trust_free(&inst->trust);
 	identity_free(inst->id);
 	free(inst->pt_buf);

@@ -108,6 +108,7 @@ struct channel {
 	uint64_t roam_log_ms;   /* rate limit for the route-change line */
 	int no_retry;           /* closed by a refusal: do not re-handshake */
 	int lazy_retry;         /* closed while idle: re-handshake on next send */
+	struct x3dh_secret *x3dh; /* X3DH initiator: keys until DONE */
 };
 
 struct sc_instance {
@@ -128,6 +129,9 @@ struct sc_instance {
 	uint64_t idle_timeout_ms; /* listener: 0 = never */
 	int rehandshake;          /* initiator: reopen a lost channel */
 	uint64_t backoff_min_ms, backoff_max_ms;
+	int x3dh;                  /* key_exchange: x3dh (channel_x3dh.c) */
+	uint64_t spk_rotation_ms;  /* X3DH listener: signed_prekey_rotation */
+	struct x3dh_prekeys *prekeys; /* X3DH listener, made on first use */
 
 	struct channel *channels;
 	size_t n_channels; /* all channel ends in `channels` */

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "channel.h"
+#include "channel_x3dh.h"
 
 static const uint8_t hs_empty_payload[1];
 
@@ -147,6 +148,8 @@ int hs_initiator_begin(struct channel *ch)
 {
 	struct sc_instance *inst = ch->inst;
 	const struct ockam_host *h = inst->host;
+	if (inst->x3dh)
+		return x3dh_initiator_begin(ch);
 	int rc = hs_begin(ch);
 	if (rc == 0)
 		rc = hs_send(ch, CHAN_MSG_HS1);
@@ -200,6 +203,8 @@ void listener_complain(struct sc_instance *inst, const char *what)
 int hs_listener_receive(struct sc_instance *inst,
 			const struct ockam_message *msg)
 {
+	if (inst->x3dh)
+		return x3dh_listener_receive(inst, msg);
 	if (msg->payload_len < 1 || msg->payload[0] != CHAN_MSG_HS1) {
 		listener_complain(inst,
 				  "ignoring a message that is not a handshake start");
@@ -241,6 +246,8 @@ int hs_receive(struct channel *ch, const struct ockam_message *msg)
 {
 	struct sc_instance *inst = ch->inst;
 	const struct ockam_host *h = inst->host;
+	if (inst->x3dh)
+		return x3dh_receive(ch, msg);
 	uint8_t want = ch->initiator ? CHAN_MSG_HS2 : CHAN_MSG_HS3;
 	if (msg->payload_len < 1 || msg->payload[0] != want || !ch->hs) {
 		flow_reject(ch, DATA_REJECT_TYPE);

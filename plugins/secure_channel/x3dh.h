@@ -21,8 +21,8 @@
  *
  * Pure code (no host services), unit-tested directly.
  */
-#ifndef OCKAM_CHANNEL_X3DH_H
-#define OCKAM_CHANNEL_X3DH_H
+#ifndef OCKAM_X3DH_H
+#define OCKAM_X3DH_H
 
 #include <stddef.h>
 #include <stdint.h>

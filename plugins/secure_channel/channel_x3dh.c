@@ -1,0 +1,347 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * key_exchange: x3dh -- X3DH (x3dh.c) as ordinary routed messages, then
+ * the same data layer as Noise (docs/protocol.md, "X3DH"):
+ *
+ *   initiator                                     listener / responder
+ *   BUNDLE_REQUEST 0x11  to route, return [D_i]    -> listener address
+ *   BUNDLE 0x12          to its return, return [listener] -> D_i
+ *   INIT 0x13            to BUNDLE's return, return [D_i] -> listener
+ *   DONE 0x14            to INIT's return, return [D_r]   -> D_i
+ *
+ * The listener keeps no state per bundle request beyond the one-time
+ * prekey it issued; its channel end is created, already open, by a valid
+ * INIT.  The initiator judges the responder's identifier on BUNDLE (after
+ * the signature and binding verify), the responder the initiator's on INIT
+ * (after the first message authenticates).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "channel_x3dh.h"
+#include "x3dh.h"
+
+static void x3dh_timeout(void *data)
+{
+	struct channel *ch = data;
+	struct sc_instance *inst = ch->inst;
+	/* A retrying initiator says so in its own rate-limited line. */
+	if (inst->retry_attempt == 0)
+		inst->host->log(inst->ctx, OCKAM_LOG_WARN,
+				"initiator handshake %s timed out after %" PRIu64
+				" ms",
+				ch->dec_addr, inst->handshake_timeout_ms);
+	channel_close(ch, "handshake timed out");
+}
+
+/* Send `len` bytes of inst->ct_buf to `to` with return route [back]. */
+static int x3dh_send(struct sc_instance *inst, const struct ockam_route *to,
+		     const char *back, size_t len, const char *what)
+{
+	const struct ockam_host *h = inst->host;
+	struct ockam_message *out = &inst->outer;
+	struct ockam_addr addr;
+	ockam_message_init(out);
+	ockam_route_copy(&out->onward, to);
+	ockam_addr_local(&addr, back);
+	ockam_route_append(&out->ret, &addr);
+	out->payload = inst->ct_buf;
+	out->payload_len = len;
+	int rc = h->send(inst->ctx, out);
+	if (rc != 0) {
+		char route[512];
+		h->route_format(inst->ctx, to, route, sizeof(route));
+		h->log(inst->ctx, OCKAM_LOG_WARN, "cannot send X3DH %s to %s: %s",
+		       what, route, strerror(-rc));
+	}
+	return rc;
+}
+
+/* Both ends: hand the keys to the data layer and open the channel. */
+static int x3dh_open(struct channel *ch, const struct x3dh_secret *keys)
+{
+	struct sc_instance *inst = ch->inst;
+	const struct ockam_host *h = inst->host;
+	struct noise_cipherstate send, recv;
+	x3dh_cipherstates(keys, ch->initiator, &send, &recv);
+	int rc = data_sender_init(&ch->keys->tx, &send, inst->rekey_interval);
+	if (rc == 0)
+		rc = data_receiver_init(&ch->keys->rx, &recv,
+					inst->rekey_interval);
+	noise_cs_wipe(&send);
+	noise_cs_wipe(&recv);
+	if (rc != 0)
+		return rc;
+	x3dh_channel_free(ch);
+	if (ch->timer) {
+		h->source_remove(ch->timer);
+		ch->timer = NULL;
+	}
+	if (!ch->initiator) {
+		rc = h->address_add_random(inst->ctx, "sc_enc", &ch->enc_ep,
+					   ch->enc_addr, sizeof(ch->enc_addr));
+		if (rc != 0)
+			return rc;
+		ch->enc_owned = 1;
+	}
+	ch->state = CHAN_OPEN;
+	inst->handshakes--;
+	if (ch->initiator)
+		inst->retry_attempt = 0;
+	limits_idle_arm(ch);
+	h->log(inst->ctx, OCKAM_LOG_INFO,
+	       "secure channel open with peer %s (encryptor %s, decryptor %s)",
+	       ch->peer_id, ch->enc_addr, ch->dec_addr);
+	if (ch->initiator)
+		flow_flush(ch);
+	return 0;
+}
+
+/* ---- initiator ------------------------------------------------------- */
+
+int x3dh_initiator_begin(struct channel *ch)
+{
+	struct sc_instance *inst = ch->inst;
+	const struct ockam_host *h = inst->host;
+	ch->timer = h->timer_add(inst->ctx, inst->handshake_timeout_ms,
+				 x3dh_timeout, ch);
+	if (!ch->timer)
+		return -ENOMEM;
+	inst->ct_buf[0] = X3DH_MSG_BUNDLE_REQUEST;
+	int rc = x3dh_send(inst, &ch->peer, ch->dec_addr, 1, "bundle request");
+	if (rc != 0)
+		return rc;
+	if (inst->retry_attempt == 0) {
+		char route[512];
+		h->route_format(inst->ctx, &inst->route, route, sizeof(route));
+		h->log(inst->ctx, OCKAM_LOG_INFO,
+		       "handshake started to %s (%s)", route, X3DH_SUITE_NAME);
+	}
+	return 0;
+}
+
+/* BUNDLE: verify, judge the responder, answer with INIT. */
+static void x3dh_on_bundle(struct channel *ch, const struct ockam_message *msg)
+{
+	struct sc_instance *inst = ch->inst;
+	const struct ockam_host *h = inst->host;
+	struct x3dh_bundle b;
+	enum x3dh_error e = x3dh_bundle_decode(msg->payload, msg->payload_len,
+					       &b);
+	if (e == X3DH_OK)
+		e = x3dh_bundle_verify(&b);
+	if (e != X3DH_OK) {
+		h->log(inst->ctx, OCKAM_LOG_WARN,
+		       "X3DH failed: the responder's bundle is refused: %s",
+		       x3dh_strerror(e));
+		channel_close(ch, "handshake failed");
+		return;
+	}
+	identifier_format(b.ik, ch->peer_id);
+	if (!trust_allows(&inst->trust, ch->peer_id)) {
+		h->log(inst->ctx, OCKAM_LOG_WARN,
+		       "refusing peer %s: not in trust list", ch->peer_id);
+		ch->no_retry = 1; /* it will not become trusted */
+		channel_close(ch, "peer refused");
+		return;
+	}
+	if (msg->ret.count == 0) {
+		h->log(inst->ctx, OCKAM_LOG_WARN,
+		       "X3DH failed: the bundle has no return route");
+		channel_close(ch, "handshake failed");
+		return;
+	}
+	ch->x3dh = sodium_malloc(sizeof(*ch->x3dh));
+	if (!ch->x3dh) {
+		channel_close(ch, "out of memory");
+		return;
+	}
+	uint8_t ek[X3DH_KEY_LEN];
+	randombytes_buf(ek, sizeof(ek));
+	e = x3dh_initiate(inst->id->secret, inst->id->public_key, ek, &b,
+			  inst->ct_buf, ch->x3dh);
+	sodium_memzero(ek, sizeof(ek));
+	if (e != X3DH_OK) {
+		h->log(inst->ctx, OCKAM_LOG_WARN, "X3DH failed: %s",
+		       x3dh_strerror(e));
+		channel_close(ch, "handshake failed");
+		return;
+	}
+	/* INIT goes back to the listener (the bundle's return route). */
+	if (x3dh_send(inst, &msg->ret, ch->dec_addr, X3DH_INIT_LEN,
+		      "first message") != 0)
+		channel_close(ch, "handshake failed");
+}
+
+/* DONE: the responder holds the keys; its return route is D_r. */
+static void x3dh_on_done(struct channel *ch, const struct ockam_message *msg)
+{
+	struct sc_instance *inst = ch->inst;
+	const struct ockam_host *h = inst->host;
+	enum x3dh_error e = x3dh_done_open(ch->x3dh, msg->payload,
+					   msg->payload_len);
+	if (e != X3DH_OK) {
+		h->log(inst->ctx, OCKAM_LOG_WARN,
+		       "X3DH failed: bad confirmation from %s: %s", ch->peer_id,
+		       x3dh_strerror(e));
+		channel_close(ch, "handshake failed");
+		return;
+	}
+	if (msg->ret.count == 0) {
+		h->log(inst->ctx, OCKAM_LOG_WARN,
+		       "X3DH failed: the confirmation has no return route");
+		channel_close(ch, "handshake failed");
+		return;
+	}
+	ockam_route_copy(&ch->peer, &msg->ret);
+	int rc = x3dh_open(ch, ch->x3dh);
+	if (rc != 0) {
+		h->log(inst->ctx, OCKAM_LOG_ERROR,
+		       "cannot complete the handshake: %s", strerror(-rc));
+		channel_close(ch, "handshake failed");
+	}
+}
+
+int x3dh_receive(struct channel *ch, const struct ockam_message *msg)
+{
+	uint8_t want = ch->x3dh ? X3DH_MSG_DONE : X3DH_MSG_BUNDLE;
+	if (!ch->initiator || msg->payload_len < 1 || msg->payload[0] != want) {
+		flow_reject(ch, DATA_REJECT_TYPE);
+		return 0;
+	}
+	if (ch->x3dh)
+		x3dh_on_done(ch, msg);
+	else
+		x3dh_on_bundle(ch, msg);
+	return 0;
+}
+
+/* ---- listener -------------------------------------------------------- */
+
+static int x3dh_prekeys_ready(struct sc_instance *inst)
+{
+	if (inst->prekeys)
+		return 0;
+	inst->prekeys = sodium_malloc(sizeof(*inst->prekeys));
+	if (!inst->prekeys)
+		return -ENOMEM;
+	x3dh_prekeys_init(inst->prekeys, inst->id->secret,
+			  inst->id->public_key, inst->id->sign_secret,
+			  inst->spk_rotation_ms, inst->handshake_timeout_ms,
+			  inst->host->now_ms());
+	return 0;
+}
+
+static int x3dh_on_request(struct sc_instance *inst,
+			   const struct ockam_message *msg)
+{
+	struct x3dh_bundle b;
+	x3dh_prekeys_bundle(inst->prekeys, inst->host->now_ms(), &b);
+	size_t len = x3dh_bundle_encode(&b, inst->ct_buf, DATA_MESSAGE_MAX);
+	x3dh_send(inst, &msg->ret, inst->host->instance_name(inst->ctx), len,
+		  "bundle");
+	return 0;
+}
+
+static int x3dh_on_init(struct sc_instance *inst,
+			const struct ockam_message *msg)
+{
+	const struct ockam_host *h = inst->host;
+	struct x3dh_secret *keys = sodium_malloc(sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	uint8_t ik_a[X3DH_KEY_LEN];
+	char id[IDENTIFIER_LEN + 1], what[256];
+	uint32_t opk_id = 0;
+	x3dh_prekeys_maintain(inst->prekeys, h->now_ms());
+	enum x3dh_error e = x3dh_respond(inst->prekeys, msg->payload,
+					 msg->payload_len, ik_a, &opk_id, keys);
+	if (e == X3DH_ERR_OPK_USED) {
+		/* A replayed first message, or a confused initiator. */
+		identifier_format(ik_a, id);
+		snprintf(what, sizeof(what),
+			 "refusing X3DH from %s: one-time prekey %" PRIu32
+			 " already used (or expired)",
+			 id, opk_id);
+		listener_complain(inst, what);
+		notice_send(inst, &msg->ret, CHAN_CLOSE_FAILED);
+		sodium_free(keys);
+		return 0;
+	}
+	if (e != X3DH_OK) {
+		snprintf(what, sizeof(what), "X3DH failed: bad first message: %s",
+			 x3dh_strerror(e));
+		listener_complain(inst, what);
+		notice_send(inst, &msg->ret, CHAN_CLOSE_FAILED);
+		sodium_free(keys);
+		return 0;
+	}
+	identifier_format(ik_a, id);
+	if (!trust_allows(&inst->trust, id)) {
+		h->log(inst->ctx, OCKAM_LOG_WARN,
+		       "refusing peer %s: not in trust list", id);
+		notice_send(inst, &msg->ret, CHAN_CLOSE_REFUSED);
+		sodium_free(keys);
+		return 0;
+	}
+	struct channel *ch = channel_new(inst, 0);
+	if (!ch) {
+		sodium_free(keys);
+		return -ENOMEM;
+	}
+	ockam_route_copy(&ch->peer, &msg->ret);
+	memcpy(ch->peer_id, id, sizeof(ch->peer_id));
+	x3dh_done_seal(keys, inst->ct_buf);
+	int rc = x3dh_send(inst, &ch->peer, ch->dec_addr, X3DH_DONE_LEN,
+			   "confirmation");
+	if (rc == 0)
+		rc = x3dh_open(ch, keys);
+	sodium_free(keys);
+	if (rc != 0)
+		channel_close(ch, "handshake failed");
+	return 0;
+}
+
+int x3dh_listener_receive(struct sc_instance *inst,
+			  const struct ockam_message *msg)
+{
+	uint8_t type = msg->payload_len ? msg->payload[0] : 0;
+	if (type != X3DH_MSG_BUNDLE_REQUEST && type != X3DH_MSG_INIT) {
+		listener_complain(inst,
+				  type == CHAN_MSG_HS1
+					  ? "ignoring a Noise handshake: this listener uses key_exchange: x3dh"
+					  : "ignoring a message that is not an X3DH bundle request or first message");
+		return 0;
+	}
+	if (msg->ret.count == 0) {
+		listener_complain(inst,
+				  "ignoring an X3DH message without a return route");
+		return 0;
+	}
+	if (!inst->id->sign_secret)
+		return -EINVAL; /* options_identity made a signing identity */
+	int rc = x3dh_prekeys_ready(inst);
+	if (rc != 0)
+		return rc;
+	if (type == X3DH_MSG_BUNDLE_REQUEST)
+		return x3dh_on_request(inst, msg);
+	if (limits_admit(inst, &msg->ret) != 0)
+		return 0;
+	return x3dh_on_init(inst, msg);
+}
+
+void x3dh_channel_free(struct channel *ch)
+{
+	sodium_free(ch->x3dh); /* wipes */
+	ch->x3dh = NULL;
+}
+
+void x3dh_instance_free(struct sc_instance *inst)
+{
+	sodium_free(inst->prekeys); /* wipes */
+	inst->prekeys = NULL;
+}
