@@ -74,7 +74,8 @@ static int hs_send(struct channel *ch, uint8_t type)
 	out->payload = buf;
 	out->payload_len = len + 1;
 	int rc = h->send(inst->ctx, out);
-	if (rc != 0) {
+	/* A retrying initiator's failures go into its rate-limited line. */
+	if (rc != 0 && (!ch->initiator || inst->retry_attempt == 0)) {
 		char route[512];
 		h->route_format(inst->ctx, &ch->peer, route, sizeof(route));
 		h->log(inst->ctx, OCKAM_LOG_WARN,

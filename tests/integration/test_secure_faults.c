@@ -13,7 +13,9 @@
  *    middle node): the half-open handshake is freed at its timeout and the
  *    listener keeps serving;
  *  - a flood of 50 initiators against max_handshakes 2: refusals logged on
- *    both sides, then a well-behaved initiator succeeds.
+ *    both sides, then a well-behaved initiator succeeds;
+ *  - re-handshake: an initiator started before its responder retries with
+ *    backoff, keeps its message queued, and gets the reply.
  * Every long-running node must exit 0 on SIGTERM (under ASan this
  * includes LeakSanitizer).
  */
@@ -292,6 +294,80 @@ static void test_killed_mid_handshake(void)
 	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
 }
 
+/* The responder is down when the initiator starts: handshakes time out
+ * and are retried with backoff, the message waits in the queue, and once
+ * the responder is up the channel opens and the reply comes. */
+static void test_rehandshake(void)
+{
+	struct hx_proc *responder, *init;
+	int r, r2;
+
+	H = hx_begin("secure_rehandshake");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
+	responder = start_responder("trust: everyone", &r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
+	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
+
+	const char *cfg = write_config(
+		"init.yaml",
+		"node: init\n"
+		"transports:\n"
+		"  tcp: {}\n"
+		"workers:\n"
+		"  alice:\n"
+		"    type: secure_channel\n"
+		"    options:\n"
+		"      role: initiator\n"
+		"      route: [tcp:localhost:%d, bob_listener]\n"
+		"      trust: everyone\n"
+		"      handshake_timeout: 300ms\n"
+		"      rehandshake_backoff: 100ms\n"
+		"      rehandshake_backoff_max: 200ms\n"
+		"messages:\n"
+		"  - { route: [alice, echoer], payload: hello, reply: true, timeout: 20s }\n",
+		r);
+	init = hx_spawn_host(H, "init", cfg, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(init);
+	CU_ASSERT_EQUAL_FATAL(hx_wait_line(init, HX_STDERR,
+					   "alice: secure channel lost (handshake timed out): re-handshaking in",
+					   1, HX_READY_MS, NULL, 0),
+			      0);
+	char text[512];
+	snprintf(text, sizeof(text),
+		 "node: responder\n"
+		 "transports:\n"
+		 "  tcp: { listen: 127.0.0.1:%d }\n"
+		 "workers:\n"
+		 "  echoer: { type: echoer }\n"
+		 "  bob_listener:\n"
+		 "    type: secure_channel\n"
+		 "    options: { role: listener, trust: everyone }\n",
+		 r);
+	cfg = hx_write_file(H, "responder2.yaml", text);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	responder = integ_start_node("responder", cfg, NULL, &r2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
+	CU_ASSERT_EQUAL(r2, r);
+
+	CU_ASSERT_EQUAL(hx_wait_exit(init, HX_EXIT_MS), 0);
+	CU_ASSERT_STRING_EQUAL(hx_read(init, HX_STDOUT),
+			       "App Received: hello\n");
+	const char *log = hx_read(init, HX_STDERR);
+	CU_ASSERT_EQUAL(hx_count_lines(log, (const char *const[]){
+						   "re-handshaking in", NULL }),
+			1);
+	/* One line per 10 s at most, however many attempts failed. */
+	CU_ASSERT(hx_count_lines(log, (const char *const[]){
+					     "still no secure channel", NULL }) <= 1);
+	CU_ASSERT_EQUAL(hx_count_lines(log, (const char *const[]){
+						   "timed out after", NULL }),
+			1);
+	CU_ASSERT_EQUAL(hx_count_lines(log, (const char *const[]){
+						   "secure channel open", NULL }),
+			1);
+	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
+}
+
 #define FLOOD 50
 
 static void test_handshake_flood(void)
@@ -355,6 +431,7 @@ int main(void)
 		{ "secure_idle_timeout", test_idle_timeout },
 		{ "secure_killed_mid_handshake", test_killed_mid_handshake },
 		{ "secure_handshake_flood", test_handshake_flood },
+		{ "secure_rehandshake", test_rehandshake },
 		{ NULL, NULL },
 	};
 
