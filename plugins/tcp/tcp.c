@@ -335,6 +335,8 @@ static int tcp_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 	/* Registered in create, so routes naming tcp: parse even when
 	 * nothing starts (ockam-host --check). */
 	rc = host->transport_register(ctx, OCKAM_ADDR_TCP, "tcp", tcp_send, t);
+	if (rc == 0)
+		rc = tcp_status_register(t);
 	if (rc < 0) {
 		host->opt_error(ctx, NULL,
 				"cannot register the tcp transport: %s",

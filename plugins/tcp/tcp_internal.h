@@ -195,6 +195,8 @@ void tcp_ms_format(uint64_t ms, char *out, size_t cap);
 void tcp_gone_add(struct tcp *t, const char *key, size_t len);
 int tcp_gone_has(struct tcp *t, const void *key, size_t len);
 void tcp_peers_free(struct tcp *t);
+/* Contribute listener and connection rows to `ockam-host status`. */
+int tcp_status_register(struct tcp *t);
 
 /* tcp_addr.c */
 /* Split "host:port" or "[v6]:port" (len bytes, not NUL-terminated).

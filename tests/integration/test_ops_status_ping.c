@@ -85,6 +85,12 @@ static void test_status(void)
 		  strncmp(line, "worker ", 7) == 0 && strstr(line, "type=echoer"));
 	CU_ASSERT(hx_find_line(out, "router", line, sizeof(line)) == 0 &&
 		  strstr(line, "delivered=") && strstr(line, "dropped_unknown=0"));
+	/* The tcp transport's own rows: its listener and the status
+	 * client's connection. */
+	CU_ASSERT(hx_find_line(out, "listener ", line, sizeof(line)) == 0 &&
+		  strstr(line, "127.0.0.1:") && strstr(line, "connections=1"));
+	CU_ASSERT(hx_find_line(out, "connection ", line, sizeof(line)) == 0 &&
+		  strstr(line, "direction=incoming") && strstr(line, "state=open"));
 
 	/* JSON, the route written as a YAML flow list. */
 	char flow[80];
