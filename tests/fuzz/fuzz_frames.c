@@ -76,6 +76,12 @@ static void fail(const char *what)
 	abort();
 }
 
+static void fail_errno(const char *what)
+{
+	fprintf(stderr, "fuzz_frames: %s: %s\n", what, strerror(errno));
+	abort();
+}
+
 static void node_teardown(void)
 {
 	node_destroy(node);
@@ -184,7 +190,8 @@ static int rx_drain(int fd)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	static uint32_t n_conns;
+	struct sockaddr_in src = {.sin_family = AF_INET};
 	size_t chunk, off = 1;
 	uint64_t end;
 	int fd, closed = 0;
@@ -194,10 +201,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	chunk = data[0] ? (size_t)data[0] * 7 : size;
 	rx_len = 0;
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* A new source address each time (all of 127/8 is loopback): the
+	 * client side of each connection ends in TIME_WAIT, and hundreds of
+	 * connections a second would exhaust one address's ephemeral ports. */
+	src.sin_addr.s_addr = htonl(0x7f010000u | (n_conns++ & 0xffffu));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0)
+		fail_errno("cannot bind a client socket");
 	/* Loopback connects complete from the backlog, before accept. */
-	if (fd < 0 ||
-	    connect(fd, (struct sockaddr *)&listen_sa, sizeof(listen_sa)) < 0)
-		fail("cannot connect to the node");
+	if (connect(fd, (struct sockaddr *)&listen_sa, sizeof(listen_sa)) < 0)
+		fail_errno("cannot connect to the node");
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	end = loop_now_ms() + DEADLINE_MS;
 	while (off < size && !closed) {
@@ -221,9 +233,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!closed && loop_now_ms() > end)
 			fail("node did not close the connection after EOF");
 	}
-	/* No TIME_WAIT: thousands of connections a second would exhaust
-	 * the ephemeral ports. */
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(fd);
 	return 0;
 }
