@@ -45,6 +45,7 @@ struct channel *channel_new(struct sc_instance *inst, int initiator)
 	ch->inst = inst;
 	ch->initiator = initiator;
 	ch->state = CHAN_HANDSHAKE;
+	ch->created_ms = h->now_ms();
 	ch->enc_ep.ch = ch;
 	ch->enc_ep.kind = CHAN_ENCRYPTOR;
 	ch->dec_ep.ch = ch;
@@ -432,6 +433,8 @@ static int sc_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 	int rc = -ENOMEM;
 	if (inst->pt_buf && inst->ct_buf)
 		rc = options_read(inst);
+	if (rc == 0)
+		rc = channel_status_register(inst);
 	if (rc != 0) {
 		sc_destroy(inst);
 		return rc;

@@ -104,6 +104,8 @@ struct channel {
 	int reported;
 	struct ockam_source *report_timer; /* flushes suppressed counts */
 	uint64_t received, sent;
+	uint64_t bytes_in, bytes_out; /* plaintext (encoded inner messages) */
+	uint64_t created_ms;
 	uint64_t last_rx_ms;    /* last authenticated message (idle_timeout) */
 	uint64_t roam_log_ms;   /* rate limit for the route-change line */
 	int no_retry;           /* closed by a refusal: do not re-handshake */
@@ -160,6 +162,9 @@ struct channel *channel_new(struct sc_instance *inst, int initiator);
 /* Remove its addresses and timer, drop its queue (logging `why` if any
  * message was queued), wipe its keys and free it. */
 void channel_close(struct channel *ch, const char *why);
+
+/* channel_status.c: contribute rows to `ockam-host status`. */
+int channel_status_register(struct sc_instance *inst);
 /* Short name for log lines: the peer identifier once known. */
 const char *channel_label(const struct channel *ch);
 

@@ -111,8 +111,10 @@ static int flow_seal_send(struct channel *ch, const uint8_t *pt, size_t len)
 	out->payload = inst->ct_buf;
 	out->payload_len = ct_len;
 	rc = h->send(inst->ctx, out);
-	if (rc == 0)
+	if (rc == 0) {
 		ch->sent++;
+		ch->bytes_out += len;
+	}
 	return rc;
 }
 
@@ -260,6 +262,7 @@ int flow_decrypt(struct channel *ch, const struct ockam_message *msg)
 	snprintf(inner->identifier, sizeof(inner->identifier), "%s",
 		 ch->peer_id);
 	ch->received++;
+	ch->bytes_in += len;
 	h->send(inst->ctx, inner); /* failures are logged by the router */
 	return 0;
 }

@@ -176,6 +176,7 @@ static void test_ping_secure(void)
 	CU_ASSERT_FATAL(H != NULL);
 	const char *resp = hx_write_file(H, "responder.yaml",
 		"node: ops-responder\n"
+		"status: true\n"
 		"transports:\n"
 		"  tcp:\n"
 		"    listen: 127.0.0.1:0\n"
@@ -210,6 +211,21 @@ static void test_ping_secure(void)
 			       line, sizeof(line)) == 0 &&
 		  strstr(line, " secure=I"));
 	CU_ASSERT(contains(out, "2 sent, 2 received, 0% loss"));
+
+	/* The responder's status shows the channel the pings used: its
+	 * peer, its route back and the traffic each way. */
+	char to[64];
+	snprintf(to, sizeof(to), "tcp:127.0.0.1:%d", port);
+	CU_ASSERT_EQUAL(run("status-secure",
+			    (const char *[]){ "status", "--to", to, NULL }, &p), 0);
+	out = hx_read(p, HX_STDOUT);
+	CU_ASSERT(hx_find_line(out, "secure_channel_listener", line,
+			       sizeof(line)) == 0 &&
+		  strstr(line, "channels=1"));
+	CU_ASSERT(hx_find_line(out, "role=responder", line, sizeof(line)) == 0 &&
+		  strstr(line, "state=open") && strstr(line, "peer=I") &&
+		  strstr(line, "msgs_in=2") && strstr(line, "msgs_out=2") &&
+		  strstr(line, "route=\"[tcp:127.0.0.1:"));
 	CU_ASSERT_EQUAL(hx_stop(node, HX_EXIT_MS), 0);
 }
 

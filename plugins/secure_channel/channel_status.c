@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What `ockam-host status` shows of secure channels: one row per channel
+ * end (peer identifier, route to the peer, messages and plaintext bytes
+ * each way, age), written when someone asks.
+ */
+#include <stddef.h>
+
+#include "channel.h"
+
+static void channel_status(void *data, struct ockam_status *out)
+{
+	struct sc_instance *inst = data;
+	const struct ockam_host *h = inst->host;
+	uint64_t now = h->now_ms();
+	char route[1024];
+
+	if (inst->role == CHAN_ROLE_LISTENER) {
+		h->status_add(out, "secure_channel_listener",
+			      h->instance_name(inst->ctx));
+		h->status_set_str(out, "key_exchange",
+				  inst->x3dh ? "x3dh" : inst->suite.name);
+		h->status_set_u64(out, "channels", inst->n_channels);
+		h->status_set_u64(out, "handshakes", inst->handshakes);
+	}
+	for (const struct channel *ch = inst->channels; ch; ch = ch->next) {
+		h->status_add(out, "secure_channel",
+			      ch->enc_addr[0] ? ch->enc_addr : ch->dec_addr);
+		h->status_set_str(out, "role",
+				  ch->initiator ? "initiator" : "responder");
+		h->status_set_str(out, "state", ch->state == CHAN_OPEN
+							? "open"
+							: "handshake");
+		if (ch->peer_id[0])
+			h->status_set_str(out, "peer", ch->peer_id);
+		h->route_format(inst->ctx, &ch->peer, route, sizeof(route));
+		h->status_set_str(out, "route", route);
+		h->status_set_u64(out, "msgs_in", ch->received);
+		h->status_set_u64(out, "msgs_out", ch->sent);
+		h->status_set_u64(out, "bytes_in", ch->bytes_in);
+		h->status_set_u64(out, "bytes_out", ch->bytes_out);
+		h->status_set_u64(out, "age_ms", now - ch->created_ms);
+	}
+}
+
+int channel_status_register(struct sc_instance *inst)
+{
+	const struct ockam_host *h = inst->host;
+	/* Hosts older than the status services simply show nothing. */
+	if (h->struct_size < offsetof(struct ockam_host, status_set_u64) +
+				     sizeof(h->status_set_u64))
+		return 0;
+	return h->status_register(inst->ctx, channel_status, inst);
+}
