@@ -56,7 +56,7 @@ static int any;
 static uint8_t out[DATA_PLAINTEXT_MAX];
 static struct data_receiver rx;
 
-static void fail(const char *what, uint64_t n)
+static __attribute__((noreturn)) void fail(const char *what, uint64_t n)
 {
 	fprintf(stderr, "fuzz_channel_data: %s (nonce %llu, interval %llu)\n",
 		what, (unsigned long long)n, (unsigned long long)interval);

@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct ockam_message msg; /* ~16 KiB: not on the stack */
 
-static void fail(const char *what, size_t size)
+static __attribute__((noreturn)) void fail(const char *what, size_t size)
 {
 	fprintf(stderr, "fuzz_codec: %s (input of %zu bytes)\n", what, size);
 	abort();

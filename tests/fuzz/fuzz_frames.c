@@ -70,13 +70,13 @@ int getaddrinfo(const char *name, const char *service,
 	return EAI_NONAME;
 }
 
-static void fail(const char *what)
+static __attribute__((noreturn)) void fail(const char *what)
 {
 	fprintf(stderr, "fuzz_frames: %s\n", what);
 	abort();
 }
 
-static void fail_errno(const char *what)
+static __attribute__((noreturn)) void fail_errno(const char *what)
 {
 	fprintf(stderr, "fuzz_frames: %s: %s\n", what, strerror(errno));
 	abort();

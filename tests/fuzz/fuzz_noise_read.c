@@ -39,7 +39,7 @@ static uint8_t s_i[32], s_r[32], e_i[32], e_r[32], rs_pub[32], is_pub[32];
 static uint8_t msg[NOISE_MSG_MAX], payload[NOISE_MSG_MAX];
 static int have_aes;
 
-static void fail(const char *what)
+static __attribute__((noreturn)) void fail(const char *what)
 {
 	fprintf(stderr, "fuzz_noise_read: %s\n", what);
 	abort();
