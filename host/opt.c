@@ -941,7 +941,8 @@ int opt_to_duration_ms(const struct ockam_opt *o, struct diag *d,
 {
 	static const struct unit units[] = {
 		{ "", 1 },	    { "ms", 1 },	  { "s", 1000 },
-		{ "m", 60000 }, { "h", 3600000 }, { NULL, 0 },
+		{ "m", 60000 }, { "h", 3600000 }, { "d", 86400000 },
+		{ NULL, 0 },
 	};
 	const char *expected = "a duration like 10s or 250ms";
 	char pre[80];

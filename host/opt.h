@@ -56,7 +56,7 @@ int opt_expect(const struct ockam_opt *o, enum ockam_opt_kind kind,
 	       const char *what, struct diag *d);
 
 /* Typed readers of a scalar.  On malformed input they report at o's
- * position and return -1.  Durations: "250ms", "10s", "5m", "1h" or plain
+ * position and return -1.  Durations: "250ms", "10s", "5m", "1h", "7d" or plain
  * milliseconds.  Sizes: "512", "64KiB", "1MiB", "1GiB" (also KB/MB = 1000s).
  * Booleans: true/false/yes/no/on/off. */
 int opt_to_bool(const struct ockam_opt *o, struct diag *d, int *out);

@@ -264,7 +264,7 @@ static void test_readers(void)
 		"b1: yes\nb2: Off\nb3: maybe\nb4: [true]\n"
 		"n1: 4000\nn2: 70000\nn3: 4k\nn4: \n"
 		"s1: 64KiB\ns2: 1MiB\ns3: 2KB\ns4: 512\ns5: 2GiB\ns6: 1 MiB\n"
-		"list: [5s]\n");
+		"list: [5s]\nt10: 7d\n");
 	uint64_t v = 7;
 	int b = 7;
 
@@ -288,6 +288,8 @@ static void test_readers(void)
 	CU_ASSERT_EQUAL(opt_to_duration_ms(opt_get(o, "t8"), &d, &v), -1);
 	CU_ASSERT_EQUAL(opt_to_duration_ms(opt_get(o, "t9"), &d, &v), -1);
 	CU_ASSERT_EQUAL(v, 5000); /* untouched on error */
+	CU_ASSERT_EQUAL(opt_to_duration_ms(opt_get(o, "t10"), &d, &v), 0);
+	CU_ASSERT_EQUAL(v, UINT64_C(7) * 86400000);
 	CU_ASSERT_STRING_EQUAL(diag_text(),
 		"t.yaml:6:5: t6: expected a duration like 10s or 250ms, got 'ten'\n"
 		"t.yaml:7:5: t7: expected a duration like 10s or 250ms, got '10 s'\n"
