@@ -383,6 +383,9 @@ static void tcp_stop(void *state)
 		t->host->source_remove(t->idle_timer);
 	t->idle_timer = NULL;
 	t->idle_armed = 0;
+	if (t->flush_timer)
+		t->host->source_remove(t->flush_timer);
+	t->flush_timer = NULL;
 }
 
 static void tcp_destroy(void *state)

@@ -13,6 +13,12 @@
  * its memory is freed when the read path unwinds.  While a read path runs,
  * sends only queue (t->batching) and everything queued goes out in one
  * write per connection at the end of the callback.
+ *
+ * Sends from anywhere else (typically the router delivering a batch of
+ * queued messages to workers that answer over TCP) also only queue: the
+ * first one arms a 0 ms timer, which runs on the next loop iteration, after
+ * the rest of the batch, and writes each connection's frames at once.  So
+ * a burst of N small messages costs one send() per connection, not N.
  */
 #include "tcp_internal.h"
 
@@ -188,6 +194,14 @@ static void conn_close(struct tcp_conn *c, enum ockam_log_level level,
 			c->listener->n_conns--;
 	}
 
+	if (c->dirty) {
+		struct tcp_conn **p = &t->dirty;
+
+		while (*p != c)
+			p = &(*p)->dirty_next;
+		*p = c->dirty_next;
+		c->dirty = 0;
+	}
 	conn_unwatch(c);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -271,19 +285,61 @@ static void conn_flush_or_close(struct tcp_conn *c)
 		conn_close(c, OCKAM_LOG_WARN, "%s", strerror(-rc));
 }
 
-/* Flush the connections that queued while a read path was batching. */
+/* Flush the connections that queued while batching. */
 static void conns_flush_dirty(struct tcp *t)
 {
-	struct tcp_conn *c, *next;
+	while (t->dirty) {
+		struct tcp_conn *c = t->dirty;
 
-	for (c = t->conns; c; c = next) {
-		next = c->next;
-		if (!c->dirty)
-			continue;
+		t->dirty = c->dirty_next;
+		c->dirty_next = NULL;
 		c->dirty = 0;
 		if (c->state == TCP_CONN_OPEN && !(c->events & OCKAM_EV_WRITE))
 			conn_flush_or_close(c);
 	}
+}
+
+static void conn_mark_dirty(struct tcp_conn *c)
+{
+	if (c->dirty)
+		return;
+	c->dirty = 1;
+	c->dirty_next = c->t->dirty;
+	c->t->dirty = c;
+}
+
+static void conns_on_flush(void *data)
+{
+	struct tcp *t = data;
+
+	t->host->source_remove(t->flush_timer);
+	t->flush_timer = NULL;
+	conns_flush_dirty(t);
+}
+
+/* A frame was queued on `c` outside a read path.  The first one in a loop
+ * iteration is written at once (a lone message, like a ping, waits for
+ * nothing) and opens a batch window until the next iteration: frames
+ * queued after it go out together from the flush timer.  0, or a negative
+ * errno if a write now failed (`c` is closed). */
+static int conn_flush_later(struct tcp_conn *c, int alone)
+{
+	struct tcp *t = c->t;
+	int rc;
+
+	if (t->flush_timer) {
+		conn_mark_dirty(c);
+		return 0;
+	}
+	t->flush_timer = t->host->timer_add(t->ctx, 0, conns_on_flush, t);
+	if (t->flush_timer && !alone) {
+		conn_mark_dirty(c);
+		return 0;
+	}
+	rc = conn_flush(c);
+	if (rc < 0)
+		conn_close(c, OCKAM_LOG_WARN, "%s", strerror(-rc));
+	return rc;
 }
 
 /* Append one frame for `msg` (already popped, `size` bytes encoded). */
@@ -746,7 +802,7 @@ int tcp_send(void *state, const struct ockam_message *msg)
 	struct tcp_conn *c;
 	char text[TCP_KEY_MAX];
 	size_t size;
-	int rc;
+	int rc, alone;
 
 	if (!msg->onward.count || msg->onward.hop[0].type != OCKAM_ADDR_TCP)
 		return -EINVAL;
@@ -802,21 +858,19 @@ int tcp_send(void *state, const struct ockam_message *msg)
 		if (rc < 0)
 			return rc;
 	}
+	alone = c->out.len == 0;
 	rc = conn_queue(c, tx, size);
 	if (rc < 0)
 		return rc;
 	if (c->state != TCP_CONN_OPEN)
 		return 0; /* goes out once connected */
 	if (t->batching) {
-		c->dirty = 1;
+		conn_mark_dirty(c);
 		return 0;
 	}
 	if (c->events & OCKAM_EV_WRITE)
 		return 0; /* already waiting for the socket to drain */
-	rc = conn_flush(c);
-	if (rc < 0)
-		conn_close(c, OCKAM_LOG_WARN, "%s", strerror(-rc));
-	return rc;
+	return conn_flush_later(c, alone);
 }
 
 void tcp_socket_tune(struct tcp *t, int fd)

@@ -108,7 +108,8 @@ struct tcp_conn {
 	size_t head_left;  /* unsent bytes of the first frame in `out` */
 	unsigned busy;     /* inside this connection's read path */
 	int dead;          /* closed; freed once not busy */
-	int dirty;         /* has queued bytes to flush after a batch */
+	int dirty;         /* on t->dirty: has queued bytes to flush */
+	struct tcp_conn *dirty_next;
 	int nobufs_logged; /* -ENOBUFS logged since the queue last drained */
 	int paused;        /* not reading: the router pushed back */
 	int got_frame;     /* received at least one frame */
@@ -146,6 +147,10 @@ struct tcp {
 	unsigned batching;      /* >0 while in a read path: sends only queue */
 	int stopping;           /* closing everything: no backoff, no memory */
 	struct ockam_source *idle_timer; /* sweeps idle inbound connections */
+	/* Armed (0 ms) by the first send outside a read path; flushes every
+	 * dirty connection once per loop iteration (see tcp_conn.c). */
+	struct ockam_source *flush_timer;
+	struct tcp_conn *dirty; /* connections to flush, via dirty_next */
 	int idle_armed;
 
 	struct tcp_peer *peers; /* addresses that are down; TCP_PEERS_MAX */
