@@ -12,6 +12,9 @@
 
 #define UVARINT_MAX_LEN 10
 
+_Static_assert(OCKAM_ROUTE_MAX < 0x80, "a route count is one varint byte");
+_Static_assert(OCKAM_ADDR_MAX < 0x4000, "an address length is <= 2 bytes");
+
 size_t codec_uvarint_put(uint8_t *buf, uint64_t v)
 {
 	size_t n = 0;
@@ -47,7 +50,9 @@ size_t codec_uvarint_get(const uint8_t *buf, size_t len, uint64_t *v)
 	return 0; /* truncated, or more than 10 bytes */
 }
 
-static size_t uvarint_size(uint64_t v)
+/* Counts, address lengths and small payload lengths are one byte: these
+ * inline fast paths keep the per-message cost to a few instructions. */
+static inline size_t uvarint_size(uint64_t v)
 {
 	size_t n = 1;
 
@@ -58,12 +63,35 @@ static size_t uvarint_size(uint64_t v)
 	return n;
 }
 
+static inline size_t uvarint_put(uint8_t *buf, uint64_t v)
+{
+	if (v < 0x80) {
+		buf[0] = (uint8_t)v;
+		return 1;
+	}
+	return codec_uvarint_put(buf, v);
+}
+
+static inline size_t uvarint_get(const uint8_t *buf, size_t len, uint64_t *v)
+{
+	if (len && buf[0] < 0x80) {
+		*v = buf[0];
+		return 1;
+	}
+	return codec_uvarint_get(buf, len, v);
+}
+
 static size_t route_size(const struct ockam_route *r)
 {
-	size_t n = uvarint_size(r->count);
+	/* count <= OCKAM_ROUTE_MAX < 0x80: one byte; a hop is type, a
+	 * length of one or two bytes (<= OCKAM_ADDR_MAX) and the bytes. */
+	size_t n = 1;
 
-	for (size_t i = 0; i < r->count; i++)
-		n += 1 + uvarint_size(r->hop[i].len) + r->hop[i].len;
+	for (size_t i = 0; i < r->count; i++) {
+		size_t len = r->hop[i].len;
+
+		n += (len < 0x80 ? 2 : 3) + len;
+	}
 	return n;
 }
 
@@ -81,13 +109,13 @@ size_t codec_encoded_size(const struct ockam_message *msg)
 
 static size_t route_put(const struct ockam_route *r, uint8_t *p)
 {
-	size_t n = codec_uvarint_put(p, r->count);
+	size_t n = uvarint_put(p, r->count);
 
 	for (size_t i = 0; i < r->count; i++) {
 		const struct ockam_addr *a = &r->hop[i];
 
 		p[n++] = a->type;
-		n += codec_uvarint_put(p + n, a->len);
+		n += uvarint_put(p + n, a->len);
 		memcpy(p + n, a->data, a->len);
 		n += a->len;
 	}
@@ -104,7 +132,7 @@ size_t codec_encode(const struct ockam_message *msg, uint8_t *buf, size_t cap)
 	buf[n++] = CODEC_VERSION;
 	n += route_put(&msg->onward, buf + n);
 	n += route_put(&msg->ret, buf + n);
-	n += codec_uvarint_put(buf + n, msg->payload_len);
+	n += uvarint_put(buf + n, msg->payload_len);
 	if (msg->payload_len)
 		memcpy(buf + n, msg->payload, msg->payload_len);
 	n += msg->payload_len;
@@ -118,7 +146,7 @@ static int route_get(const uint8_t *buf, size_t len, size_t *pos,
 	uint64_t count, alen;
 	size_t p = *pos, k;
 
-	k = codec_uvarint_get(buf + p, len - p, &count);
+	k = uvarint_get(buf + p, len - p, &count);
 	if (k == 0 || count > OCKAM_ROUTE_MAX)
 		return -EBADMSG;
 	p += k;
@@ -128,7 +156,7 @@ static int route_get(const uint8_t *buf, size_t len, size_t *pos,
 		if (p >= len)
 			return -EBADMSG;
 		a->type = buf[p++];
-		k = codec_uvarint_get(buf + p, len - p, &alen);
+		k = uvarint_get(buf + p, len - p, &alen);
 		if (k == 0 || alen > OCKAM_ADDR_MAX)
 			return -EBADMSG;
 		p += k;
@@ -155,7 +183,7 @@ int codec_decode(const uint8_t *buf, size_t len, struct ockam_message *msg)
 	if (route_get(buf, len, &pos, &msg->onward) < 0 ||
 	    route_get(buf, len, &pos, &msg->ret) < 0)
 		goto bad;
-	k = codec_uvarint_get(buf + pos, len - pos, &plen);
+	k = uvarint_get(buf + pos, len - pos, &plen);
 	if (k == 0)
 		goto bad;
 	pos += k;
