@@ -91,6 +91,42 @@ static int buf_reserve(struct tcp_buf *b, size_t n, size_t initial,
 	return 0;
 }
 
+/* ---- routes ------------------------------------------------------- */
+
+/* Copy an address's used bytes only: a struct ockam_addr is 257 bytes and
+ * most addresses are a dozen, so whole-struct copies dominate otherwise. */
+static void addr_copy(struct ockam_addr *dst, const struct ockam_addr *src)
+{
+	dst->type = src->type;
+	dst->len = src->len;
+	memcpy(dst->data, src->data, src->len);
+}
+
+/* dst = src without its first `skip` hops. */
+static void route_copy_from(struct ockam_route *dst,
+			    const struct ockam_route *src, uint8_t skip)
+{
+	uint8_t i;
+
+	dst->count = (uint8_t)(src->count - skip);
+	for (i = 0; i < dst->count; i++)
+		addr_copy(&dst->hop[i], &src->hop[i + skip]);
+}
+
+/* Insert `a` as the first hop.  -1 if the route is full. */
+static int route_push(struct ockam_route *r, const struct ockam_addr *a)
+{
+	uint8_t i;
+
+	if (r->count >= OCKAM_ROUTE_MAX)
+		return -1;
+	for (i = r->count; i > 0; i--)
+		addr_copy(&r->hop[i], &r->hop[i - 1]);
+	addr_copy(&r->hop[0], a);
+	r->count++;
+	return 0;
+}
+
 /* ---- connection list and teardown --------------------------------- */
 
 static struct tcp_conn *conn_find(struct tcp *t, const void *key, size_t len)
@@ -570,7 +606,7 @@ static int conn_deliver(struct tcp_conn *c)
 	int rc;
 
 	ockam_addr_set(&a, OCKAM_ADDR_TCP, c->key, c->key_len);
-	if (ockam_route_push(&t->rx_msg.ret, &a) < 0) {
+	if (route_push(&t->rx_msg.ret, &a) < 0) {
 		tcp_log_limited(t, &t->lim_deliver, OCKAM_LOG_WARN,
 				"dropped a message from %s: its return route "
 				"already has %d hops",
@@ -810,10 +846,8 @@ int tcp_send(void *state, const struct ockam_message *msg)
 
 	/* The far side never sees its own address: pop it into the scratch
 	 * message, copying only the hops in use. */
-	tx->onward.count = (uint8_t)(msg->onward.count - 1);
-	memcpy(tx->onward.hop, &msg->onward.hop[1],
-	       tx->onward.count * sizeof(tx->onward.hop[0]));
-	ockam_route_copy(&tx->ret, &msg->ret);
+	route_copy_from(&tx->onward, &msg->onward, 1);
+	route_copy_from(&tx->ret, &msg->ret, 0);
 	tx->payload = msg->payload;
 	tx->payload_len = msg->payload_len;
 	tx->flags = 0;
