@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The secure channel against a hostile middle node: the tamper worker
- * (tests/plugins/tamper) flips a bit of one data message, truncates
- * another, replays a third and drops a fourth.  Each bad message is
- * rejected and counted at the responder, the next good one is delivered,
- * and the channel stays up to the end.
+ * The secure channel against a hostile middle node, for each key exchange
+ * (Noise XX, X3DH): the tamper worker (tests/plugins/tamper) flips a bit
+ * of one data message, truncates another, replays a third and drops a
+ * fourth.  Each bad message is rejected and counted at the responder, the
+ * next good one is delivered, and the channel stays up to the end.
  *
- * Messages through the middle node, in order: 1 HS1, 2 HS2, 3 HS3,
- * 4 "one", 5 its reply, 6 "flipped", 7 "truncated", 8 "replayed" (twice),
- * 9 its reply, 10 "dropped", 11 "last", 12 its reply.
+ * Messages through the middle node, in order: the handshake (Noise: HS1,
+ * HS2, HS3; X3DH: BUNDLE_REQUEST, BUNDLE, INIT, DONE), then h+1 "one",
+ * h+2 its reply, h+3 "flipped", h+4 "truncated", h+5 "replayed" (twice),
+ * h+6 its reply, h+7 "dropped", h+8 "last", h+9 its reply, where h is the
+ * number of handshake messages.  The tamper worker logs the type byte of
+ * what it attacked; the test checks it was a data message (0x04).
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,14 +20,36 @@
 
 #include "integ.h"
 
-static const char middle_cfg[] =
+struct tamper_case {
+	const char *name;
+	const char *responder_config; /* the tutorial's, under configs/ */
+	const char *key_exchange;
+	unsigned handshake; /* messages before the first data message */
+};
+
+static const struct tamper_case noise_case = {
+	"secure_tamper",
+	"configs/05-secure-channel-over-two-transport-hops-responder.yaml",
+	"noise", 3,
+};
+
+static const struct tamper_case x3dh_case = {
+	"secure_tamper_x3dh",
+	"configs/06-secure-channel-x3dh-over-two-transport-hops-responder.yaml",
+	"x3dh", 4,
+};
+
+/* Attacked message numbers: handshake + these. */
+enum { AT_FLIP = 3, AT_TRUNCATE = 4, AT_REPLAY = 5, AT_DROP = 7 };
+
+static const char middle_fmt[] =
 	"node: middle\n"
 	"transports:\n"
 	"  tcp: { listen: 127.0.0.1:0 }\n"
 	"workers:\n"
 	"  hop:\n"
 	"    type: tamper\n"
-	"    options: { flip: 6, truncate: 7, replay: 8, drop: 10 }\n";
+	"    options: { flip: %u, truncate: %u, replay: %u, drop: %u }\n";
 
 static const char initiator_fmt[] =
 	"node: initiator\n"
@@ -37,6 +62,7 @@ static const char initiator_fmt[] =
 	"      role: initiator\n"
 	"      route: [tcp:localhost:%d, hop, tcp:localhost:%d, bob_listener]\n"
 	"      trust: everyone\n"
+	"      key_exchange: %s\n"
 	"messages:\n"
 	"  - { route: [alice, echoer], payload: one }\n"
 	"  - { route: [alice, echoer], payload: flipped, reply: false }\n"
@@ -53,25 +79,35 @@ static unsigned echoed(const char *log, const char *payload)
 	return hx_count_lines(log, (const char *const[]){ needle, NULL });
 }
 
-static void test_secure_tamper(void)
+/* Lines of `log` saying the tamper worker did `what` to message `n`, a
+ * data message. */
+static unsigned attacked(const char *log, const char *what, unsigned n)
+{
+	char needle[96];
+	snprintf(needle, sizeof(needle), "tamper: %s %u (type 0x04)", what, n);
+	return hx_count_lines(log, (const char *const[]){ needle, NULL });
+}
+
+static void run_tamper(const struct tamper_case *c)
 {
 	const char *const responder_env[] = { "RESPONDER_PORT=0", NULL };
+	const unsigned h = c->handshake;
 	char text[2048], line[1024];
 	struct hx_proc *responder, *middle, *initiator;
 	int r, m;
 
-	H = hx_begin("secure_tamper");
+	H = hx_begin(c->name);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
-	responder = integ_start_node(
-		"responder",
-		integ_src("configs/05-secure-channel-over-two-transport-hops-responder.yaml"),
-		responder_env, &r);
+	responder = integ_start_node("responder", integ_src(c->responder_config),
+				     responder_env, &r);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
-	const char *cfg = hx_write_file(H, "middle.yaml", middle_cfg);
+	snprintf(text, sizeof(text), middle_fmt, h + AT_FLIP, h + AT_TRUNCATE,
+		 h + AT_REPLAY, h + AT_DROP);
+	const char *cfg = hx_write_file(H, "middle.yaml", text);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
 	middle = integ_start_node("middle", cfg, NULL, &m);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(middle);
-	snprintf(text, sizeof(text), initiator_fmt, m, r);
+	snprintf(text, sizeof(text), initiator_fmt, m, r, c->key_exchange);
 	cfg = hx_write_file(H, "initiator.yaml", text);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
 	initiator = hx_spawn_host(H, "initiator", cfg, NULL);
@@ -88,16 +124,12 @@ static void test_secure_tamper(void)
 					       "secure channel open", NULL }),
 			1);
 
-	/* The attacks happened... */
+	/* The attacks happened, each to a data message... */
 	const char *mlog = hx_read(middle, HX_STDERR);
-	CU_ASSERT_EQUAL(hx_count_lines(mlog, (const char *const[]){
-				"tamper: flipped a bit of message 6", NULL }), 1);
-	CU_ASSERT_EQUAL(hx_count_lines(mlog, (const char *const[]){
-				"tamper: truncated message 7", NULL }), 1);
-	CU_ASSERT_EQUAL(hx_count_lines(mlog, (const char *const[]){
-				"tamper: replayed message 8", NULL }), 1);
-	CU_ASSERT_EQUAL(hx_count_lines(mlog, (const char *const[]){
-				"tamper: dropped message 10", NULL }), 1);
+	CU_ASSERT_EQUAL(attacked(mlog, "flipped a bit of message", h + AT_FLIP), 1);
+	CU_ASSERT_EQUAL(attacked(mlog, "truncated message", h + AT_TRUNCATE), 1);
+	CU_ASSERT_EQUAL(attacked(mlog, "replayed message", h + AT_REPLAY), 1);
+	CU_ASSERT_EQUAL(attacked(mlog, "dropped message", h + AT_DROP), 1);
 
 	/* ...and the responder refused all three bad copies, reporting them
 	 * within a second (one line at once, the rest rate-limited). */
@@ -121,10 +153,21 @@ static void test_secure_tamper(void)
 	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
 }
 
+static void test_secure_tamper(void)
+{
+	run_tamper(&noise_case);
+}
+
+static void test_secure_tamper_x3dh(void)
+{
+	run_tamper(&x3dh_case);
+}
+
 int main(void)
 {
 	static const struct integ_test tests[] = {
 		{ "secure_tamper", test_secure_tamper },
+		{ "secure_tamper_x3dh", test_secure_tamper_x3dh },
 		{ NULL, NULL },
 	};
 

@@ -11,7 +11,8 @@
  * Each option is the 1-based number of a message passing through (either
  * direction): flip inverts one payload bit, truncate cuts the payload in
  * half, replay forwards it twice, drop does not forward it.  Every attack
- * is logged at INFO.
+ * is logged at INFO with the message's first payload byte (the secure
+ * channel's message type), so a test can check it hit what it meant to.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -74,24 +75,30 @@ static int tamper_handle(void *state, void *addr_data,
 	f->payload_len = msg->payload_len;
 
 	int copies = 1;
+	unsigned type = msg->payload_len ? msg->payload[0] : 0;
 	if (n == t->at[DROP]) {
-		t->host->log(t->ctx, OCKAM_LOG_INFO, "tamper: dropped message %" PRIu64, n);
+		t->host->log(t->ctx, OCKAM_LOG_INFO,
+			     "tamper: dropped message %" PRIu64 " (type 0x%02x)",
+			     n, type);
 		return 0;
 	}
 	if (n == t->at[FLIP] && f->payload_len) {
 		t->buf[f->payload_len / 2] ^= 0x01;
 		t->host->log(t->ctx, OCKAM_LOG_INFO,
-			     "tamper: flipped a bit of message %" PRIu64, n);
+			     "tamper: flipped a bit of message %" PRIu64
+			     " (type 0x%02x)", n, type);
 	}
 	if (n == t->at[TRUNCATE]) {
 		f->payload_len /= 2;
 		t->host->log(t->ctx, OCKAM_LOG_INFO,
-			     "tamper: truncated message %" PRIu64, n);
+			     "tamper: truncated message %" PRIu64 " (type 0x%02x)",
+			     n, type);
 	}
 	if (n == t->at[REPLAY]) {
 		copies = 2;
 		t->host->log(t->ctx, OCKAM_LOG_INFO,
-			     "tamper: replayed message %" PRIu64, n);
+			     "tamper: replayed message %" PRIu64 " (type 0x%02x)",
+			     n, type);
 	}
 	for (int i = 0; i < copies; i++)
 		t->host->send(t->ctx, f);
