@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "chan_keys_pool.h"
 #include "channel.h"
 #include "channel_x3dh.h"
 #include "x3dh.h"
@@ -36,7 +37,7 @@ struct channel *channel_new(struct sc_instance *inst, int initiator)
 	struct channel *ch = calloc(1, sizeof(*ch));
 	if (!ch)
 		return NULL;
-	ch->keys = sodium_malloc(sizeof(*ch->keys));
+	ch->keys = chan_keys_alloc(); /* zeroed */
 	if (!ch->keys) {
 		free(ch);
 		return NULL;
@@ -55,7 +56,7 @@ struct channel *channel_new(struct sc_instance *inst, int initiator)
 	if (rc != 0) {
 		h->log(inst->ctx, OCKAM_LOG_ERROR,
 		       "cannot add a decryptor address: %s", strerror(-rc));
-		sodium_free(ch->keys);
+		chan_keys_free(ch->keys);
 		free(ch);
 		return NULL;
 	}
@@ -106,7 +107,7 @@ void channel_close(struct channel *ch, const char *why)
 		h->address_remove(inst->ctx, ch->enc_addr);
 	noise_handshake_free(ch->hs);
 	x3dh_channel_free(ch);
-	sodium_free(ch->keys); /* wipes */
+	chan_keys_free(ch->keys); /* wipes */
 	free(ch);
 }
 
