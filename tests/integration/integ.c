@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "integ.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,89 @@ struct hx_proc *integ_start_node(const char *node, const char *config,
 	if (hx_wait_line(p, HX_STDERR, ready, 1, HX_READY_MS, NULL, 0) < 0)
 		return NULL;
 	return p;
+}
+
+int integ_start_pair(const char *prefix, struct hx_proc **responder,
+		     struct hx_proc **middle, struct integ_ports *ports)
+{
+	const char *const responder_env[] = { "RESPONDER_PORT=0", NULL };
+	const char *const middle_env[] = { "MIDDLE_PORT=0", NULL };
+	char path[512];
+
+	*responder = *middle = NULL;
+	memset(ports, 0, sizeof(*ports));
+	snprintf(path, sizeof(path), "%sresponder.yaml", prefix);
+	*responder = integ_start_node("responder", integ_src(path),
+				      responder_env, &ports->responder);
+	if (!*responder)
+		return -1;
+	snprintf(path, sizeof(path), "%smiddle.yaml", prefix);
+	*middle = integ_start_node("middle", integ_src(path), middle_env,
+				   &ports->middle);
+	if (!*middle)
+		return -1;
+	snprintf(ports->buf[0], sizeof(ports->buf[0]), "RESPONDER_PORT=%d",
+		 ports->responder);
+	snprintf(ports->buf[1], sizeof(ports->buf[1]), "MIDDLE_PORT=%d",
+		 ports->middle);
+	ports->env[0] = ports->buf[0];
+	ports->env[1] = ports->buf[1];
+	ports->env[2] = NULL;
+	return 0;
+}
+
+const char *integ_write_config(const char *name, const char *fmt, ...)
+{
+	static char text[32768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(text)) {
+		fprintf(stderr, "integ: config %s is over %zu bytes\n", name,
+			sizeof(text) - 1);
+		return NULL;
+	}
+	return hx_write_file(H, name, text);
+}
+
+int integ_find_identifier(const char *log, const char *prefix, char *out)
+{
+	char line[1024];
+
+	if (hx_find_line(log, prefix, line, sizeof(line)) != 0)
+		return -1;
+	const char *at = strstr(line, prefix) + strlen(prefix);
+	if (at[0] != 'I' || strlen(at) < 33)
+		return -1;
+	memcpy(out, at, 33);
+	out[33] = '\0';
+	return 0;
+}
+
+int integ_run_host(const char *label, const char *const args[],
+		   const char *const env[], struct hx_proc **out)
+{
+	const char *argv[16] = { hx_host_path() };
+	size_t n = 1;
+
+	for (size_t i = 0; args[i] && n < 15; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	*out = hx_spawn(H, label, argv, env);
+	if (!*out)
+		return -2;
+	return hx_wait_exit(*out, HX_EXIT_MS);
+}
+
+int integ_contains(const char *text, const char *needle)
+{
+	if (!strstr(text, needle)) {
+		fprintf(stderr, "missing \"%s\" in:\n%s\n", needle, text);
+		return 0;
+	}
+	return 1;
 }
 
 int integ_return_route(const char *line, char hops[][128], int max)

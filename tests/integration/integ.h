@@ -33,6 +33,45 @@ const char *integ_src(const char *rel);
 struct hx_proc *integ_start_node(const char *node, const char *config,
 				 const char *const env[], int *port);
 
+/* The listening ports of a started responder/middle pair, and the
+ * environment that points the tutorial's initiator at them.  `env` points
+ * into `buf`: do not copy the struct. */
+struct integ_ports {
+	int responder, middle;
+	const char *env[3]; /* "RESPONDER_PORT=<r>", "MIDDLE_PORT=<m>", NULL */
+	char buf[2][32];
+};
+
+/* Start the tutorial's responder and middle nodes, `<prefix>responder.yaml`
+ * and `<prefix>middle.yaml` under the source tree (prefix e.g.
+ * "configs/04-routing-over-two-transport-hops-"), on ephemeral ports
+ * (RESPONDER_PORT=0, MIDDLE_PORT=0), and fill `ports`.  *responder and
+ * *middle are NULL for a node that did not start (the middle is not
+ * started if the responder failed).  Returns 0, or -1 (reported). */
+int integ_start_pair(const char *prefix, struct hx_proc **responder,
+		     struct hx_proc **middle, struct integ_ports *ports);
+
+/* Write <temp dir>/<name> from printf-style `fmt` (at most 32 KiB);
+ * returns its path, or NULL (reported). */
+const char *integ_write_config(const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Copy into `out` (at least 34 bytes) the identifier ("I" and 32 hex
+ * digits) that follows `prefix` in the first line of `log` containing it.
+ * Returns 0, or -1 if there is no such line or identifier. */
+int integ_find_identifier(const char *log, const char *prefix, char *out);
+
+/* Run the host binary with `args` (NULL-terminated, without argv[0], at
+ * most 14) and `env` (may be NULL) as process `label`, and wait for it to
+ * exit; *out is the process.  Returns its exit status (as hx_wait_exit),
+ * or -2 if it could not be started. */
+int integ_run_host(const char *label, const char *const args[],
+		   const char *const env[], struct hx_proc **out);
+
+/* 1 if `text` contains `needle`; otherwise 0, after printing both (for an
+ * assertion's context). */
+int integ_contains(const char *text, const char *needle);
+
 /* Split the route of a log line "... return route [a, b, c]" into `hops`
  * (each at most 127 bytes).  Returns the number of hops, or -1 if the line
  * has no such route or more than `max` hops. */

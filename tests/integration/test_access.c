@@ -14,8 +14,8 @@
 
 #include "integ.h"
 
-#define EXAMPLE(role) \
-	integ_src("configs/05-secure-channel-over-two-transport-hops-" role ".yaml")
+#define EXAMPLES "configs/05-secure-channel-over-two-transport-hops-"
+#define EXAMPLE(role) integ_src(EXAMPLES role ".yaml")
 
 static const char plaintext_node[] =
 	"node: sneaky\n"
@@ -30,22 +30,15 @@ static const char plaintext_node[] =
 
 static void test_secure_only_echoer(void)
 {
-	const char *const responder_env[] = { "RESPONDER_PORT=0", NULL };
-	const char *const middle_env[] = { "MIDDLE_PORT=0", NULL };
-	char rport[32], mport[32];
-	const char *const env[] = { rport, mport, NULL };
-	int r, m;
+	struct hx_proc *responder, *middle;
+	struct integ_ports ports;
+	const char *const *env = ports.env;
 
 	H = hx_begin("secure_only_echoer");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
-	struct hx_proc *responder = integ_start_node(
-		"responder", EXAMPLE("responder"), responder_env, &r);
+	integ_start_pair(EXAMPLES, &responder, &middle, &ports);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
-	struct hx_proc *middle =
-		integ_start_node("middle", EXAMPLE("middle"), middle_env, &m);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(middle);
-	snprintf(rport, sizeof(rport), "RESPONDER_PORT=%d", r);
-	snprintf(mport, sizeof(mport), "MIDDLE_PORT=%d", m);
 
 	/* Plaintext straight to echoer: no reply, one clear line. */
 	const char *cfg = hx_write_file(H, "sneaky.yaml", plaintext_node);

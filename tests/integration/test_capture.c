@@ -41,22 +41,17 @@ static size_t count_of(const char *buf, size_t n, const char *needle)
 static int capture_run(const char *example, const char *needle,
 		       const char *witness)
 {
-	const char *const responder_env[] = { "RESPONDER_PORT=0", NULL };
-	const char *const middle_env[] = { "MIDDLE_PORT=0", NULL };
-	char rport[32], mport[32], path[512], filter[128];
-	const char *const env[] = { rport, mport, NULL };
+	char path[512], filter[128];
+	struct hx_proc *responder, *middle;
+	struct integ_ports ports;
+	const char *const *env = ports.env;
 	int r, m;
 
-	snprintf(path, sizeof(path), "configs/%s-responder.yaml", example);
-	struct hx_proc *responder =
-		integ_start_node("responder", integ_src(path), responder_env, &r);
-	snprintf(path, sizeof(path), "configs/%s-middle.yaml", example);
-	struct hx_proc *middle =
-		integ_start_node("middle", integ_src(path), middle_env, &m);
-	if (!responder || !middle)
+	snprintf(path, sizeof(path), "configs/%s-", example);
+	if (integ_start_pair(path, &responder, &middle, &ports) != 0)
 		return -1;
-	snprintf(rport, sizeof(rport), "RESPONDER_PORT=%d", r);
-	snprintf(mport, sizeof(mport), "MIDDLE_PORT=%d", m);
+	r = ports.responder;
+	m = ports.middle;
 
 	char pcap[512];
 	snprintf(pcap, sizeof(pcap), "%s/%s.pcap", hx_dir(H), example);

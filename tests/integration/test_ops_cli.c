@@ -12,60 +12,35 @@
 
 #include "integ.h"
 
-/* Run the host with `args` (NULL-terminated, without argv[0]) and `env`;
- * returns its exit status. */
-static int run(const char *label, const char *const args[],
-	       const char *const env[], struct hx_proc **out)
-{
-	const char *argv[16] = { hx_host_path() };
-	size_t n = 1;
-	for (size_t i = 0; args[i] && n < 15; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	*out = hx_spawn(H, label, argv, env);
-	if (!*out)
-		return -2;
-	return hx_wait_exit(*out, HX_EXIT_MS);
-}
-
-static int contains(const char *text, const char *needle)
-{
-	if (!strstr(text, needle)) {
-		fprintf(stderr, "missing \"%s\" in:\n%s\n", needle, text);
-		return 0;
-	}
-	return 1;
-}
-
 static void test_help_version(void)
 {
 	struct hx_proc *p;
 
 	H = hx_begin("ops-help");
 	CU_ASSERT_FATAL(H != NULL);
-	CU_ASSERT_EQUAL(run("help", (const char *[]){ "--help", NULL }, NULL, &p), 0);
+	CU_ASSERT_EQUAL(integ_run_host("help", (const char *[]){ "--help", NULL }, NULL, &p), 0);
 	const char *out = hx_read(p, HX_STDOUT);
-	CU_ASSERT(contains(out, "Usage: ockam-host [OPTIONS] NODE.yaml"));
-	CU_ASSERT(contains(out, "ockam-host status --to ROUTE"));
-	CU_ASSERT(contains(out, "ockam-host ping"));
-	CU_ASSERT(contains(out, "--check"));
+	CU_ASSERT(integ_contains(out, "Usage: ockam-host [OPTIONS] NODE.yaml"));
+	CU_ASSERT(integ_contains(out, "ockam-host status --to ROUTE"));
+	CU_ASSERT(integ_contains(out, "ockam-host ping"));
+	CU_ASSERT(integ_contains(out, "--check"));
 
-	CU_ASSERT_EQUAL(run("ping-help", (const char *[]){ "ping", "--help", NULL },
+	CU_ASSERT_EQUAL(integ_run_host("ping-help", (const char *[]){ "ping", "--help", NULL },
 			    NULL, &p), 0);
-	CU_ASSERT(contains(hx_read(p, HX_STDOUT), "Usage: ockam-host ping"));
-	CU_ASSERT_EQUAL(run("status-help",
+	CU_ASSERT(integ_contains(hx_read(p, HX_STDOUT), "Usage: ockam-host ping"));
+	CU_ASSERT_EQUAL(integ_run_host("status-help",
 			    (const char *[]){ "status", "--help", NULL }, NULL, &p), 0);
-	CU_ASSERT(contains(hx_read(p, HX_STDOUT), "Usage: ockam-host status"));
+	CU_ASSERT(integ_contains(hx_read(p, HX_STDOUT), "Usage: ockam-host status"));
 
-	CU_ASSERT_EQUAL(run("version", (const char *[]){ "--version", NULL }, NULL, &p), 0);
+	CU_ASSERT_EQUAL(integ_run_host("version", (const char *[]){ "--version", NULL }, NULL, &p), 0);
 	out = hx_read(p, HX_STDOUT);
 	CU_ASSERT(strncmp(out, "ockam-host ", 11) == 0);
-	CU_ASSERT(contains(out, "plugin ABI "));
+	CU_ASSERT(integ_contains(out, "plugin ABI "));
 
 	/* A wrong option is a usage error (2), with the usage on stderr. */
-	CU_ASSERT_EQUAL(run("bad-option", (const char *[]){ "--frobnicate", NULL },
+	CU_ASSERT_EQUAL(integ_run_host("bad-option", (const char *[]){ "--frobnicate", NULL },
 			    NULL, &p), 2);
-	CU_ASSERT(contains(hx_read(p, HX_STDERR), "Usage: ockam-host"));
+	CU_ASSERT(integ_contains(hx_read(p, HX_STDERR), "Usage: ockam-host"));
 }
 
 static const char good_yaml[] =
@@ -89,18 +64,18 @@ static void test_check_good(void)
 	const char *path = hx_write_file(H, "good.yaml", good_yaml);
 	CU_ASSERT_FATAL(path != NULL);
 
-	CU_ASSERT_EQUAL(run("check", (const char *[]){ "--check", path, NULL },
+	CU_ASSERT_EQUAL(integ_run_host("check", (const char *[]){ "--check", path, NULL },
 			    NULL, &p), 0);
 	const char *out = hx_read(p, HX_STDOUT);
-	CU_ASSERT(contains(out, "\nnode: ops-check\n"));
-	CU_ASSERT(contains(out, "\nlog_level: info\n"));
-	CU_ASSERT(contains(out, "    listen: 127.0.0.1:4321\n")); /* the default */
-	CU_ASSERT(contains(out, "  echoer:\n    type: echoer\n    options: {}\n"));
-	CU_ASSERT(contains(out, "  - route: [echoer]\n"
+	CU_ASSERT(integ_contains(out, "\nnode: ops-check\n"));
+	CU_ASSERT(integ_contains(out, "\nlog_level: info\n"));
+	CU_ASSERT(integ_contains(out, "    listen: 127.0.0.1:4321\n")); /* the default */
+	CU_ASSERT(integ_contains(out, "  echoer:\n    type: echoer\n    options: {}\n"));
+	CU_ASSERT(integ_contains(out, "  - route: [echoer]\n"
 				"    payload: \"Hello Ockam!\"\n"
 				"    reply: true\n"
 				"    timeout: 10s\n"));
-	CU_ASSERT(contains(out, "\nafter_messages: exit\n"));
+	CU_ASSERT(integ_contains(out, "\nafter_messages: exit\n"));
 	/* Nothing started: no listener, no "ready". */
 	CU_ASSERT_PTR_NULL(strstr(hx_read(p, HX_STDERR), "listening on"));
 	CU_ASSERT_PTR_NULL(strstr(hx_read(p, HX_STDERR), "ready"));
@@ -109,7 +84,7 @@ static void test_check_good(void)
 	char *copy = strdup(out);
 	CU_ASSERT_FATAL(copy != NULL);
 	const char *again = hx_write_file(H, "effective.yaml", copy);
-	CU_ASSERT_EQUAL(run("check-again",
+	CU_ASSERT_EQUAL(integ_run_host("check-again",
 			    (const char *[]){ "--check", again, NULL }, NULL, &p), 0);
 	const char *out2 = hx_read(p, HX_STDOUT);
 	/* Same body after the first (comment) line. */
@@ -118,9 +93,9 @@ static void test_check_good(void)
 	free(copy);
 
 	/* The environment wins over the default. */
-	CU_ASSERT_EQUAL(run("check-env", (const char *[]){ "--check", path, NULL },
+	CU_ASSERT_EQUAL(integ_run_host("check-env", (const char *[]){ "--check", path, NULL },
 			    (const char *[]){ "OPS_CHECK_PORT=5555", NULL }, &p), 0);
-	CU_ASSERT(contains(hx_read(p, HX_STDOUT), "    listen: 127.0.0.1:5555\n"));
+	CU_ASSERT(integ_contains(hx_read(p, HX_STDOUT), "    listen: 127.0.0.1:5555\n"));
 }
 
 static void test_check_bad(void)
@@ -138,7 +113,7 @@ static void test_check_bad(void)
 		"    type: echoer\n"
 		"    colour: blue\n");
 	CU_ASSERT_FATAL(path != NULL);
-	CU_ASSERT_EQUAL(run("check", (const char *[]){ "--check", path, NULL },
+	CU_ASSERT_EQUAL(integ_run_host("check", (const char *[]){ "--check", path, NULL },
 			    NULL, &p), 1);
 	CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), "");
 	const char *err = hx_read(p, HX_STDERR);
@@ -148,15 +123,15 @@ static void test_check_bad(void)
 		 "%s:2:12: 'log_level' must be error, warn, info, debug or trace, not 'loud'\n"
 		 "    2 | log_level: loud\n"
 		 "      |            ^\n", path);
-	CU_ASSERT(contains(err, want));
+	CU_ASSERT(integ_contains(err, want));
 	snprintf(want, sizeof(want),
 		 "%s:6:5: unknown key 'colour' in worker 'echoer'", path);
-	CU_ASSERT(contains(err, want));
-	CU_ASSERT(contains(err, "\n    6 |     colour: blue\n"
+	CU_ASSERT(integ_contains(err, want));
+	CU_ASSERT(integ_contains(err, "\n    6 |     colour: blue\n"
 				"      |     ^\n"));
 
 	/* A normal run of the same file still says 2. */
-	CU_ASSERT_EQUAL(run("run", (const char *[]){ path, NULL }, NULL, &p), 2);
+	CU_ASSERT_EQUAL(integ_run_host("run", (const char *[]){ path, NULL }, NULL, &p), 2);
 }
 
 static void test_variables(void)
@@ -172,10 +147,10 @@ static void test_variables(void)
 		"  tcp:\n"
 		"    listen: \"127.0.0.1:${OPS_UNDEFINED_PORT}\"\n");
 	CU_ASSERT_FATAL(path != NULL);
-	CU_ASSERT_EQUAL(run("undefined", (const char *[]){ path, NULL }, NULL, &p), 2);
+	CU_ASSERT_EQUAL(integ_run_host("undefined", (const char *[]){ path, NULL }, NULL, &p), 2);
 	snprintf(want, sizeof(want),
 		 "%s:4:13: undefined variable 'OPS_UNDEFINED_PORT'", path);
-	CU_ASSERT(contains(hx_read(p, HX_STDERR), want));
+	CU_ASSERT(integ_contains(hx_read(p, HX_STDERR), want));
 	CU_ASSERT_PTR_NULL(strstr(hx_read(p, HX_STDERR), "listening on"));
 
 	/* With a default, the node runs and uses it: it sends to its own
@@ -193,7 +168,7 @@ static void test_variables(void)
 		"      - ${OPS_UNDEFINED_TARGET:-echoer}\n"
 		"    payload: ${OPS_UNDEFINED_PAYLOAD:-from a default}\n");
 	CU_ASSERT_FATAL(path != NULL);
-	CU_ASSERT_EQUAL(run("default", (const char *[]){ path, NULL }, NULL, &p), 0);
+	CU_ASSERT_EQUAL(integ_run_host("default", (const char *[]){ path, NULL }, NULL, &p), 0);
 	CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), "App Received: from a default\n");
 }
 

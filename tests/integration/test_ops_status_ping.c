@@ -27,33 +27,10 @@ static const char node_yaml[] =
 	"  echoer:\n"
 	"    type: echoer\n";
 
-static int run_env(const char *label, const char *const args[],
-		   const char *const env[], struct hx_proc **out)
-{
-	const char *argv[16] = { hx_host_path() };
-	size_t n = 1;
-	for (size_t i = 0; args[i] && n < 15; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	*out = hx_spawn(H, label, argv, env);
-	if (!*out)
-		return -2;
-	return hx_wait_exit(*out, HX_EXIT_MS);
-}
-
 static int run(const char *label, const char *const args[],
 	       struct hx_proc **out)
 {
-	return run_env(label, args, NULL, out);
-}
-
-static int contains(const char *text, const char *needle)
-{
-	if (!strstr(text, needle)) {
-		fprintf(stderr, "missing \"%s\" in:\n%s\n", needle, text);
-		return 0;
-	}
-	return 1;
+	return integ_run_host(label, args, NULL, out);
 }
 
 static struct hx_proc *start_target(int *port)
@@ -99,17 +76,17 @@ static void test_status(void)
 			    (const char *[]){ "status", "--json", "--to", flow, NULL }, &p), 0);
 	out = hx_read(p, HX_STDOUT);
 	CU_ASSERT(strncmp(out, "{\"rows\":[", 9) == 0);
-	CU_ASSERT(contains(out, "{\"kind\":\"worker\",\"name\":\"echoer\",\"type\":\"echoer\"}"));
-	CU_ASSERT(contains(out, "{\"kind\":\"node\",\"name\":\"ops-target\",\"uptime_ms\":"));
-	CU_ASSERT(contains(out, "\"truncated\":false}\n"));
+	CU_ASSERT(integ_contains(out, "{\"kind\":\"worker\",\"name\":\"echoer\",\"type\":\"echoer\"}"));
+	CU_ASSERT(integ_contains(out, "{\"kind\":\"node\",\"name\":\"ops-target\",\"uptime_ms\":"));
+	CU_ASSERT(integ_contains(out, "\"truncated\":false}\n"));
 
 	/* The echoer answers a wrong route, but that is no report: exit 1,
 	 * and it says why. */
 	snprintf(flow, sizeof(flow), "%s,echoer,nothing", to);
 	CU_ASSERT_EQUAL(run("status-none",
 			    (const char *[]){ "status", "-W", "300ms", "--to", flow, NULL }, &p), 1);
-	CU_ASSERT(contains(hx_read(p, HX_STDERR), "ockam-host status: no status report from"));
-	CU_ASSERT(contains(hx_read(p, HX_STDERR), "ignored a reply"));
+	CU_ASSERT(integ_contains(hx_read(p, HX_STDERR), "ockam-host status: no status report from"));
+	CU_ASSERT(integ_contains(hx_read(p, HX_STDERR), "ignored a reply"));
 	CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), "");
 
 	CU_ASSERT_EQUAL(hx_stop(node, HX_EXIT_MS), 0);
@@ -138,7 +115,7 @@ static void test_ping(void)
 		CU_ASSERT(sscanf(strstr(line, "time=") ? strstr(line, "time=") : "",
 				 "time=%lf ms", &ms) == 1 && ms >= 0 && ms < 5000);
 	}
-	CU_ASSERT(contains(out, "3 sent, 3 received, 0% loss, rtt min/avg/max = "));
+	CU_ASSERT(integ_contains(out, "3 sent, 3 received, 0% loss, rtt min/avg/max = "));
 	CU_ASSERT_EQUAL(integ_count_problems(hx_read(p, HX_STDERR), NULL), 0);
 	CU_ASSERT_EQUAL(hx_stop(node, HX_EXIT_MS), 0);
 
@@ -157,11 +134,11 @@ static void test_ping(void)
 			    (const char *[]){ "ping", "-c", "2", "-i", "50ms", "-W", "300ms", route, NULL }, &p), 1);
 	out = hx_read(p, HX_STDOUT);
 	CU_ASSERT_PTR_NULL(strstr(out, "bytes from"));
-	CU_ASSERT(contains(out, "2 sent, 0 received, 100% loss\n"));
+	CU_ASSERT(integ_contains(out, "2 sent, 0 received, 100% loss\n"));
 
 	/* A route naming no known transport is a usage error. */
 	CU_ASSERT_EQUAL(run("ping-bad-route", (const char *[]){ "ping", "nosuch:1,echoer", NULL }, &p), 2);
-	CU_ASSERT(contains(hx_read(p, HX_STDERR), "unknown transport 'nosuch'"));
+	CU_ASSERT(integ_contains(hx_read(p, HX_STDERR), "unknown transport 'nosuch'"));
 }
 
 /* --config: the first hop is a secure channel initiator declared in the
@@ -203,14 +180,14 @@ static void test_ping_secure(void)
 	node = integ_start_node("ops-responder", resp, NULL, &port);
 	CU_ASSERT_FATAL(node != NULL);
 	snprintf(env_port, sizeof(env_port), "OPS_PORT=%d", port);
-	CU_ASSERT_EQUAL(run_env("ping-secure",
+	CU_ASSERT_EQUAL(integ_run_host("ping-secure",
 				(const char *[]){ "ping", "-c", "2", "-i", "50ms", "--config", init, "alice,echoer", NULL },
 				(const char *[]){ env_port, NULL }, &p), 0);
 	const char *out = hx_read(p, HX_STDOUT);
 	CU_ASSERT(hx_find_line(out, "16 bytes from [alice, echoer]: seq=2 time=",
 			       line, sizeof(line)) == 0 &&
 		  strstr(line, " secure=I"));
-	CU_ASSERT(contains(out, "2 sent, 2 received, 0% loss"));
+	CU_ASSERT(integ_contains(out, "2 sent, 2 received, 0% loss"));
 
 	/* The responder's status shows the channel the pings used: its
 	 * peer, its route back and the traffic each way. */

@@ -9,7 +9,6 @@
  *    initiator refuses a responder it does not trust;
  *  - vault files readable by others are refused with the fix in the message.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,46 +17,24 @@
 
 #include "integ.h"
 
-#define EXAMPLE(role) \
-	integ_src("configs/05-secure-channel-over-two-transport-hops-" role ".yaml")
-
-/* Copy the identifier that follows `prefix` in the first line of `log`
- * containing it; 0, or -1 if absent. */
-static int find_identifier(const char *log, const char *prefix, char *out)
-{
-	char line[1024];
-	if (hx_find_line(log, prefix, line, sizeof(line)) != 0)
-		return -1;
-	const char *at = strstr(line, prefix) + strlen(prefix);
-	if (at[0] != 'I' || strlen(at) < 33)
-		return -1;
-	memcpy(out, at, 33);
-	out[33] = '\0';
-	return 0;
-}
+#define EXAMPLES "configs/05-secure-channel-over-two-transport-hops-"
+#define EXAMPLE(role) integ_src(EXAMPLES role ".yaml")
 
 static void test_secure_two_hops(void)
 {
-	const char *const responder_env[] = { "RESPONDER_PORT=0", NULL };
-	const char *const middle_env[] = { "MIDDLE_PORT=0", NULL };
-	char rport[32], mport[32], line[1024], hops[8][128];
+	char line[1024], hops[8][128];
 	char alice_id[40], bob_id[40], seen[40];
-	const char *const initiator_env[] = { rport, mport, NULL };
 	struct hx_proc *responder, *middle, *initiator;
-	int r, m;
+	struct integ_ports ports;
 
 	H = hx_begin("secure_two_hops");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
-	responder = integ_start_node("responder", EXAMPLE("responder"),
-				     responder_env, &r);
+	integ_start_pair(EXAMPLES, &responder, &middle, &ports);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
-	middle = integ_start_node("middle", EXAMPLE("middle"), middle_env, &m);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(middle);
-	snprintf(rport, sizeof(rport), "RESPONDER_PORT=%d", r);
-	snprintf(mport, sizeof(mport), "MIDDLE_PORT=%d", m);
 
 	initiator = hx_spawn_host(H, "initiator", EXAMPLE("initiator"),
-				  initiator_env);
+				  ports.env);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(initiator);
 	CU_ASSERT_EQUAL(hx_wait_exit(initiator, HX_EXIT_MS), 0);
 	CU_ASSERT_STRING_EQUAL(hx_read(initiator, HX_STDOUT),
@@ -75,16 +52,16 @@ static void test_secure_two_hops(void)
 
 	/* Each end names the other by the identifier the other announced. */
 	const char *ilog = hx_read(initiator, HX_STDERR);
-	CU_ASSERT_EQUAL_FATAL(find_identifier(ilog, "alice: identity ",
+	CU_ASSERT_EQUAL_FATAL(integ_find_identifier(ilog, "alice: identity ",
 					      alice_id), 0);
 	const char *rlog = hx_read(responder, HX_STDERR);
-	CU_ASSERT_EQUAL_FATAL(find_identifier(rlog, "bob_listener: identity ",
+	CU_ASSERT_EQUAL_FATAL(integ_find_identifier(rlog, "bob_listener: identity ",
 					      bob_id), 0);
 	CU_ASSERT_STRING_NOT_EQUAL(alice_id, bob_id);
-	CU_ASSERT_EQUAL(find_identifier(rlog, "secure channel open with peer ",
+	CU_ASSERT_EQUAL(integ_find_identifier(rlog, "secure channel open with peer ",
 					seen), 0);
 	CU_ASSERT_STRING_EQUAL(seen, alice_id);
-	CU_ASSERT_EQUAL(find_identifier(ilog, "secure channel open with peer ",
+	CU_ASSERT_EQUAL(integ_find_identifier(ilog, "secure channel open with peer ",
 					seen), 0);
 	CU_ASSERT_STRING_EQUAL(seen, bob_id);
 	snprintf(line, sizeof(line), "via secure channel with %s", alice_id);
@@ -99,17 +76,6 @@ static void test_secure_two_hops(void)
 	CU_ASSERT_EQUAL(integ_count_problems(rlog, NULL), 0);
 	CU_ASSERT_EQUAL(hx_stop(middle, HX_EXIT_MS), 0);
 	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
-}
-
-/* Write <temp>/<name> from a format; returns its path. */
-static const char *write_config(const char *name, const char *fmt, ...)
-{
-	static char text[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	return hx_write_file(H, name, text);
 }
 
 static const char responder_fmt[] =
@@ -149,14 +115,14 @@ static int run_initiator(const char *node, int port, const char *trust,
 {
 	char file[64];
 	snprintf(file, sizeof(file), "%s.yaml", node);
-	const char *cfg = write_config(file, initiator_fmt, node, port, trust,
+	const char *cfg = integ_write_config(file, initiator_fmt, node, port, trust,
 				       vault_line, timeout);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
 	struct hx_proc *p = hx_spawn_host(H, node, cfg, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	int status = hx_wait_exit(p, HX_EXIT_MS);
 	if (id)
-		CU_ASSERT_EQUAL(find_identifier(hx_read(p, HX_STDERR),
+		CU_ASSERT_EQUAL(integ_find_identifier(hx_read(p, HX_STDERR),
 						"alice: identity ", id), 0);
 	if (out)
 		*out = p;
@@ -175,7 +141,7 @@ static void test_secure_trust(void)
 
 	/* Two vault identities, created on first use by a responder that
 	 * trusts everyone. */
-	const char *cfg = write_config("open.yaml", responder_fmt, "open",
+	const char *cfg = integ_write_config("open.yaml", responder_fmt, "open",
 				       "everyone");
 	open_r = integ_start_node("open", cfg, NULL, &port);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(open_r);
@@ -203,7 +169,7 @@ static void test_secure_trust(void)
 
 	/* A responder that trusts only X. */
 	snprintf(trust, sizeof(trust), "[%s]", x);
-	cfg = write_config("strict.yaml", responder_fmt, "strict", trust);
+	cfg = integ_write_config("strict.yaml", responder_fmt, "strict", trust);
 	strict = integ_start_node("strict", cfg, NULL, &port);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(strict);
 

@@ -20,23 +20,12 @@
  * includes LeakSanitizer).
  */
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <CUnit/Basic.h>
 
 #include "integ.h"
-
-static const char *write_config(const char *name, const char *fmt, ...)
-{
-	static char text[32768];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	return hx_write_file(H, name, text);
-}
 
 /* Options of the responder's listener go in %s. */
 static const char responder_fmt[] =
@@ -87,7 +76,7 @@ static const char initiator_fmt[] =
 
 static struct hx_proc *start_responder(const char *options, int *port)
 {
-	const char *cfg = write_config("responder.yaml", responder_fmt, options);
+	const char *cfg = integ_write_config("responder.yaml", responder_fmt, options);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
 	return integ_start_node("responder", cfg, NULL, port);
 }
@@ -111,10 +100,10 @@ static void test_roaming(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
 	responder = start_responder("trust: everyone", &r);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
-	const char *mcfg = write_config("middle.yaml", middle_fmt, 0, "hop");
+	const char *mcfg = integ_write_config("middle.yaml", middle_fmt, 0, "hop");
 	middle = integ_start_node("middle", mcfg, NULL, &m);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(middle);
-	const char *pcfg = write_config("pinger.yaml", pinger_fmt, m, r);
+	const char *pcfg = integ_write_config("pinger.yaml", pinger_fmt, m, r);
 	pinger = spawn_ping(pcfg, "40", "150ms", "2s");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pinger);
 	CU_ASSERT_EQUAL_FATAL(hx_wait_line(pinger, HX_STDOUT, "seq=3 ", 1,
@@ -125,7 +114,7 @@ static void test_roaming(void)
 	 * same port: new connections, new ephemeral ports. */
 	CU_ASSERT_EQUAL(kill(hx_pid(middle), SIGKILL), 0);
 	CU_ASSERT_EQUAL(hx_wait_exit(middle, HX_EXIT_MS), 128 + SIGKILL);
-	mcfg = write_config("middle2.yaml", middle_fmt, m, "hop");
+	mcfg = integ_write_config("middle2.yaml", middle_fmt, m, "hop");
 	middle = integ_start_node("middle", mcfg, NULL, &m2);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(middle);
 	CU_ASSERT_EQUAL(m2, m);
@@ -161,7 +150,7 @@ static void test_refusal_notice(void)
 	responder = start_responder(
 		"trust: [I00000000000000000000000000000000]", &r);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
-	const char *cfg = write_config("init.yaml",
+	const char *cfg = integ_write_config("init.yaml",
 				       "node: pinger\n"
 				       "transports:\n"
 				       "  tcp: {}\n"
@@ -212,7 +201,7 @@ static void test_idle_timeout(void)
 	responder = start_responder("trust: everyone, idle_timeout: 700ms",
 				    &r);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
-	const char *cfg = write_config("init.yaml", initiator_fmt, "init", r,
+	const char *cfg = integ_write_config("init.yaml", initiator_fmt, "init", r,
 				       "run");
 	init = hx_spawn_host(H, "init", cfg, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(init);
@@ -252,7 +241,7 @@ static void test_killed_mid_handshake(void)
 				    &r);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
 	/* The middle drops message 3 (HS3): the responder stays half-open. */
-	const char *mcfg = write_config("middle.yaml",
+	const char *mcfg = integ_write_config("middle.yaml",
 					"node: middle\n"
 					"transports:\n"
 					"  tcp: { listen: 127.0.0.1:0 }\n"
@@ -262,7 +251,7 @@ static void test_killed_mid_handshake(void)
 					"    options: { drop: 3 }\n");
 	middle = integ_start_node("middle", mcfg, NULL, &m);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(middle);
-	const char *pcfg = write_config("pinger.yaml", pinger_fmt, m, r);
+	const char *pcfg = integ_write_config("pinger.yaml", pinger_fmt, m, r);
 	init = hx_spawn_host(H, "victim", pcfg, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(init);
 	CU_ASSERT_EQUAL_FATAL(hx_wait_line(middle, HX_STDERR,
@@ -283,7 +272,7 @@ static void test_killed_mid_handshake(void)
 					       "timed out", NULL }),
 			1);
 	/* The listener still serves. */
-	const char *cfg = write_config("second.yaml", initiator_fmt, "second",
+	const char *cfg = integ_write_config("second.yaml", initiator_fmt, "second",
 				       r, "exit");
 	second = hx_spawn_host(H, "second", cfg, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(second);
@@ -308,7 +297,7 @@ static void test_rehandshake(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
 	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
 
-	const char *cfg = write_config(
+	const char *cfg = integ_write_config(
 		"init.yaml",
 		"node: init\n"
 		"transports:\n"
@@ -413,7 +402,7 @@ static void test_handshake_flood(void)
 	CU_ASSERT(integ_count_problems(rlog, NULL) <= 3); /* rate-limited */
 
 	/* A well-behaved initiator gets through afterwards. */
-	cfg = write_config("good.yaml", initiator_fmt, "good", r, "exit");
+	cfg = integ_write_config("good.yaml", initiator_fmt, "good", r, "exit");
 	good = hx_spawn_host(H, "good", cfg, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(good);
 	CU_ASSERT_EQUAL(hx_wait_exit(good, HX_EXIT_MS), 0);

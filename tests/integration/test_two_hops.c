@@ -11,30 +11,23 @@
 
 #include "integ.h"
 
-#define EXAMPLE(role) \
-	integ_src("configs/04-routing-over-two-transport-hops-" role ".yaml")
+#define EXAMPLES "configs/04-routing-over-two-transport-hops-"
+#define EXAMPLE(role) integ_src(EXAMPLES role ".yaml")
 
 static void test_two_hops(void)
 {
-	const char *const responder_env[] = { "RESPONDER_PORT=0", NULL };
-	const char *const middle_env[] = { "MIDDLE_PORT=0", NULL };
-	char rport[32], mport[32], line[1024], hops[8][128];
-	const char *const initiator_env[] = { rport, mport, NULL };
+	char line[1024], hops[8][128];
 	struct hx_proc *responder, *middle, *initiator;
-	int r, m;
+	struct integ_ports ports;
 
 	H = hx_begin("two_hops");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
-	responder = integ_start_node("responder", EXAMPLE("responder"),
-				     responder_env, &r);
+	integ_start_pair(EXAMPLES, &responder, &middle, &ports);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
-	middle = integ_start_node("middle", EXAMPLE("middle"), middle_env, &m);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(middle);
-	snprintf(rport, sizeof(rport), "RESPONDER_PORT=%d", r);
-	snprintf(mport, sizeof(mport), "MIDDLE_PORT=%d", m);
 
 	initiator = hx_spawn_host(H, "initiator", EXAMPLE("initiator"),
-				  initiator_env);
+				  ports.env);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(initiator);
 	CU_ASSERT_EQUAL(hx_wait_exit(initiator, HX_EXIT_MS), 0);
 	CU_ASSERT_STRING_EQUAL(hx_read(initiator, HX_STDOUT),
