@@ -28,9 +28,14 @@ int cmd_ping(int argc, char **argv);
  * if OCKAM_LOG is malformed. */
 int cmd_log_level(int base, int verbosity);
 
-/* A client node: `config` (a node YAML) or, if NULL, one with just the tcp
- * transport, named `name`; its messages: are not sent.  Started; NULL (and
- * *exit_code 2 or 1) on failure, already reported. */
+/* The client node description used when no --config is given:
+ * $OCKAM_CLIENT_CONFIG, else configs/client.yaml of the source tree (when
+ * running from the build tree), else the installed one; NULL (reported
+ * for command `cmd`) if none. */
+const char *cmd_client_config(const char *cmd);
+/* A client node: `config` (a node YAML) or, if NULL, cmd_client_config();
+ * its messages: are not sent.  Started; NULL (and *exit_code 2 or 1) on
+ * failure, already reported.  `name` names the command in messages. */
 struct node *cmd_node_start(const char *config, const char *name,
 			    int log_level, int *exit_code);
 /* Parse a route written "a,b,c" or "[a, b, c]" (items may be quoted).

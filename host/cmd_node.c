@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The small client node behind `ockam-host status` and `ping`: the same
- * node.c as a real node, described by the user's YAML or by a built-in one
- * with just the tcp transport (written to a memfd so the loader sees an
- * ordinary file).
+ * node.c as a real node, described by the user's YAML (--config) or by the
+ * client node description shipped with the host (configs/client.yaml: the
+ * transports a client may use), so the host itself names no plugin.
  */
 #include <errno.h>
 #include <math.h>
@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "loader.h"
 #include "log.h"
 #include "route_text.h"
 
@@ -39,28 +40,36 @@ int cmd_log_level(int base, int verbosity)
 	return level;
 }
 
+#ifndef OCKAM_CONFIG_INSTALL_DIR
+#define OCKAM_CONFIG_INSTALL_DIR "/usr/local/share/ockam/configs"
+#endif
+
+const char *cmd_client_config(const char *cmd)
+{
+	const char *env = getenv("OCKAM_CLIENT_CONFIG");
+	if (env && *env)
+		return env;
+#ifdef OCKAM_SOURCE_ROOT
+	if (loader_running_from_build_tree())
+		return OCKAM_SOURCE_ROOT "/configs/client.yaml";
+#endif
+	static const char installed[] = OCKAM_CONFIG_INSTALL_DIR "/client.yaml";
+	if (access(installed, R_OK) == 0)
+		return installed;
+	fprintf(stderr,
+		"ockam-host %s: no client node description: give --config NODE.yaml, set OCKAM_CLIENT_CONFIG, or install %s\n",
+		cmd, installed);
+	return NULL;
+}
+
 struct node *cmd_node_start(const char *config, const char *name,
 			    int log_level, int *exit_code)
 {
-	char path[64];
-	int fd = -1;
-
 	*exit_code = 1;
-	if (!config) {
-		char yaml[256];
-		int len = snprintf(yaml, sizeof(yaml),
-				   "node: %s\ntransports:\n  tcp: {}\n", name);
-		fd = memfd_create(name, MFD_CLOEXEC);
-		if (fd < 0 || write(fd, yaml, (size_t)len) != len) {
-			fprintf(stderr, "ockam-host %s: cannot make a node: %s\n",
-				name, strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			return NULL;
-		}
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		config = path;
-	}
+	if (!config)
+		config = cmd_client_config(name);
+	if (!config)
+		return NULL;
 	log_set_level(log_level);
 	struct node_args args = {
 		.config_path = config,
@@ -69,8 +78,6 @@ struct node *cmd_node_start(const char *config, const char *name,
 		.no_messages = 1,
 	};
 	struct node *n = node_create(&args, exit_code);
-	if (fd >= 0)
-		close(fd);
 	if (!n)
 		return NULL;
 	if (node_start(n) < 0) {

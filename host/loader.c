@@ -47,7 +47,7 @@ static int path_push(char ***v, size_t *n, const char *dir, size_t len)
 
 /* The build tree is searched only by a binary that lives in it, so an
  * installed ockam-host never picks up stale development plugins. */
-static int running_from_build_tree(void)
+int loader_running_from_build_tree(void)
 {
 #ifdef OCKAM_BUILD_ROOT
 	char exe[PATH_MAX];
@@ -80,7 +80,7 @@ char **loader_search_path(const char *const *dirs, size_t n)
 		env += len + (colon ? 1 : 0);
 	}
 #ifdef OCKAM_BUILD_ROOT
-	if (running_from_build_tree()) {
+	if (loader_running_from_build_tree()) {
 		const char *b = OCKAM_BUILD_ROOT "/plugins";
 		if (path_push(&v, &count, b, strlen(b)) < 0)
 			goto fail;

@@ -25,6 +25,9 @@ struct plugin_lib {
  * malloc'd strings. */
 char **loader_search_path(const char *const *dirs, size_t n);
 void loader_search_path_free(char **path);
+/* Nonzero if this binary runs from its own build tree (so build-tree
+ * plugins and the source tree's data files apply). */
+int loader_running_from_build_tree(void);
 
 /* Find T.so; 0 and the path in `out`, or -ENOENT. */
 int loader_find(char *const *search, const char *type, char *out,
