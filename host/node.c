@@ -295,6 +295,12 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 			goto fail;
 		}
 	}
+	/* Every named route must parse, used or not: a typo should not wait
+	 * for the day something sends along it. */
+	for (size_t i = 0; i < c->n_routes; i++) {
+		struct ockam_route scratch;
+		node_route_resolve(n, c->routes[i].route, &scratch);
+	}
 	int app_failed = 0;
 	if (!args->no_messages)
 		n->app = app_create(n, &app_failed);

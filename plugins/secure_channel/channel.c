@@ -128,7 +128,7 @@ static const char *const listener_only[] = {
 };
 static const char *const initiator_only[] = {
 	"route", "rehandshake", "rehandshake_backoff",
-	"rehandshake_backoff_max", NULL,
+	"rehandshake_backoff_max", "queue_limit", NULL,
 };
 
 static int options_role_keys(struct sc_instance *inst,

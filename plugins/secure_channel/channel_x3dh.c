@@ -268,7 +268,9 @@ static int x3dh_on_init(struct sc_instance *inst,
 			 " already used (or expired)",
 			 id, opk_id);
 		listener_complain(inst, what);
-		notice_send(inst, &msg->ret, CHAN_CLOSE_FAILED);
+		/* Retryable: an honest but slow initiator whose prekey has
+		 * expired gets a fresh bundle on its next attempt. */
+		notice_send(inst, &msg->ret, CHAN_CLOSE_BUSY);
 		sodium_free(keys);
 		return 0;
 	}

@@ -56,6 +56,19 @@ static const struct bad_config bad_configs[] = {
 	  "transports:\n"
 	  "  tcp: {}\n",
 	  0, 0, "node" },
+	/* A named route is checked even if nothing uses it yet. */
+	{ "unused-route.yaml",
+	  "node: unused-route\n"
+	  "routes:\n"
+	  "  later: [tcp:localhost:4000, echoer]\n",
+	  3, 11, "unknown transport 'tcp'" },
+	{ "listener-queue-limit.yaml",
+	  "node: listener-queue-limit\n"
+	  "workers:\n"
+	  "  bob:\n"
+	  "    type: secure_channel\n"
+	  "    options: {role: listener, trust: everyone, queue_limit: 8}\n",
+	  5, 61, "queue_limit is only for role: initiator" },
 };
 
 /* Does `err` have a line "<path>:<line>:<col>: ..." (any position if
