@@ -31,9 +31,45 @@ const char *channel_label(const struct channel *ch)
 	return ch->peer_id[0] ? ch->peer_id : ch->dec_addr;
 }
 
+int channel_address_add(struct channel *ch, enum chan_endpoint_kind kind)
+{
+	struct sc_instance *inst = ch->inst;
+	const struct ockam_host *h = inst->host;
+	int enc = kind == CHAN_ENCRYPTOR;
+	char name[OCKAM_ADDR_MAX + 1]; /* what address_add_random asks for */
+	int rc = h->address_add_random(inst->ctx, enc ? "sc_enc" : "sc_dec",
+				       enc ? &ch->enc_ep : &ch->dec_ep, name,
+				       sizeof(name));
+	if (rc != 0)
+		return rc;
+	size_t n = strlen(name);
+	if (n >= CHAN_ADDR_LEN) { /* the host accepted a longer name */
+		h->address_remove(inst->ctx, name);
+		return -ENAMETOOLONG;
+	}
+	memcpy(enc ? ch->enc_addr : ch->dec_addr, name, n + 1);
+	if (enc)
+		ch->enc_owned = 1;
+	return 0;
+}
+
+struct ockam_message *channel_outer(struct channel *ch)
+{
+	struct ockam_message *out = &ch->inst->outer;
+	ockam_message_init(out);
+	chan_route_load(&ch->peer, &out->onward);
+	/* Written in place: ockam_route_append would copy a whole hop. */
+	ockam_addr_local(&out->ret.hop[0], ch->dec_addr);
+	out->ret.count = 1;
+	return out;
+}
+
 struct channel *channel_new(struct sc_instance *inst, int initiator)
 {
 	const struct ockam_host *h = inst->host;
+	const char *name = h->instance_name(inst->ctx);
+	if (initiator && strlen(name) >= CHAN_ADDR_LEN)
+		return NULL; /* not a valid address: the host refused it */
 	struct channel *ch = calloc(1, sizeof(*ch));
 	if (!ch)
 		return NULL;
@@ -51,8 +87,7 @@ struct channel *channel_new(struct sc_instance *inst, int initiator)
 	ch->enc_ep.kind = CHAN_ENCRYPTOR;
 	ch->dec_ep.ch = ch;
 	ch->dec_ep.kind = CHAN_DECRYPTOR;
-	int rc = h->address_add_random(inst->ctx, "sc_dec", &ch->dec_ep,
-				       ch->dec_addr, sizeof(ch->dec_addr));
+	int rc = channel_address_add(ch, CHAN_DECRYPTOR);
 	if (rc != 0) {
 		h->log(inst->ctx, OCKAM_LOG_ERROR,
 		       "cannot add a decryptor address: %s", strerror(-rc));
@@ -61,8 +96,7 @@ struct channel *channel_new(struct sc_instance *inst, int initiator)
 		return NULL;
 	}
 	if (initiator)
-		snprintf(ch->enc_addr, sizeof(ch->enc_addr), "%s",
-			 h->instance_name(inst->ctx));
+		memcpy(ch->enc_addr, name, strlen(name) + 1);
 	ch->next = inst->channels;
 	inst->channels = ch;
 	inst->n_channels++;
@@ -108,6 +142,7 @@ void channel_close(struct channel *ch, const char *why)
 	noise_handshake_free(ch->hs);
 	x3dh_channel_free(ch);
 	chan_keys_free(ch->keys); /* wipes */
+	chan_route_free(&ch->peer);
 	free(ch);
 }
 

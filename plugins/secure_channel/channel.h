@@ -17,6 +17,7 @@
 
 #include <ockam/ockam.h>
 
+#include "chan_route.h"
 #include "channel_data.h"
 #include "identity.h"
 #include "noise.h"
@@ -38,6 +39,10 @@ enum chan_close_reason {
 	CHAN_CLOSE_BUSY = 3,    /* max_handshakes or max_channels reached */
 	CHAN_CLOSE_IDLE = 4,    /* idle_timeout: no traffic for too long */
 };
+
+/* A channel's local address and its NUL: the host refuses local names
+ * longer than 64 bytes (address_add), and random ones are 23 bytes. */
+#define CHAN_ADDR_LEN 65
 
 /* Half-open handshakes one listener holds at once (bounds memory). */
 #define CHAN_HANDSHAKES_MAX 256
@@ -86,10 +91,10 @@ struct channel {
 	struct chan_endpoint enc_ep, dec_ep;
 	enum chan_state state;
 	int initiator;
-	char enc_addr[OCKAM_ADDR_MAX + 1]; /* "" until added */
-	char dec_addr[OCKAM_ADDR_MAX + 1];
+	char enc_addr[CHAN_ADDR_LEN]; /* "" until added */
+	char dec_addr[CHAN_ADDR_LEN];
 	int enc_owned; /* enc_addr was added by the channel (not the YAML one) */
-	struct ockam_route peer; /* route to the peer's decryptor */
+	struct chan_route peer; /* route to the peer's decryptor */
 	struct noise_handshake *hs;
 	struct ockam_source *timer;
 	struct chan_keys *keys;
@@ -163,6 +168,13 @@ struct channel *channel_new(struct sc_instance *inst, int initiator);
  * message was queued), wipe its keys and free it. */
 void channel_close(struct channel *ch, const char *why);
 
+/* Add a random address for ch's encryptor ("sc_enc.<hex>") or decryptor
+ * ("sc_dec.<hex>") and keep its name in enc_addr / dec_addr. */
+int channel_address_add(struct channel *ch, enum chan_endpoint_kind kind);
+/* inst->outer, addressed to ch's peer with return route [ch's decryptor];
+ * the caller sets the payload. */
+struct ockam_message *channel_outer(struct channel *ch);
+
 /* channel_status.c: contribute rows to `ockam-host status`. */
 int channel_status_register(struct sc_instance *inst);
 /* Short name for log lines: the peer identifier once known. */
@@ -187,6 +199,8 @@ void notice_send(struct sc_instance *inst, const struct ockam_route *to,
  * a responder counts it as a rejected message. */
 void notice_receive(struct channel *ch, const struct ockam_message *msg);
 const char *notice_reason_name(unsigned why);
+/* notice_send to ch's peer. */
+void notice_send_peer(struct channel *ch, enum chan_close_reason why);
 
 /* channel_initiator.c: re-handshake with backoff, and sends while the
  * initiator has no channel. */

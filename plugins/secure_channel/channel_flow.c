@@ -102,12 +102,7 @@ static int flow_seal_send(struct channel *ch, const uint8_t *pt, size_t len)
 	}
 	if (rc != 0)
 		return rc;
-	struct ockam_message *out = &inst->outer;
-	struct ockam_addr back;
-	ockam_message_init(out);
-	ockam_route_copy(&out->onward, &ch->peer);
-	ockam_addr_local(&back, ch->dec_addr);
-	ockam_route_append(&out->ret, &back);
+	struct ockam_message *out = channel_outer(ch);
 	out->payload = inst->ct_buf;
 	out->payload_len = ct_len;
 	rc = h->send(inst->ctx, out);
@@ -199,17 +194,6 @@ int flow_encrypt(struct channel *ch, const struct ockam_message *msg)
 	return flow_seal_send(ch, inst->pt_buf, len);
 }
 
-static int route_equal(const struct ockam_route *a,
-		       const struct ockam_route *b)
-{
-	if (a->count != b->count)
-		return 0;
-	for (unsigned i = 0; i < a->count; i++)
-		if (!ockam_addr_equal(&a->hop[i], &b->hop[i]))
-			return 0;
-	return 1;
-}
-
 /* Roaming, as WireGuard does: an authentic, fresh message's return route
  * is the current way back to the peer (a middle node restarted, new
  * connections, new ports).  Replays cannot move us: the window refused
@@ -218,9 +202,10 @@ static void flow_roam(struct channel *ch, const struct ockam_route *ret)
 {
 	struct sc_instance *inst = ch->inst;
 	const struct ockam_host *h = inst->host;
-	if (ret->count == 0 || route_equal(ret, &ch->peer))
+	if (ret->count == 0 || chan_route_equal(&ch->peer, ret))
 		return;
-	ockam_route_copy(&ch->peer, ret);
+	if (chan_route_set(&ch->peer, ret) != 0)
+		return; /* out of memory: keep the old way back */
 	uint64_t now = h->now_ms();
 	enum ockam_log_level level = OCKAM_LOG_INFO;
 	/* Two live paths taking turns must not flood the log. */

@@ -65,19 +65,14 @@ static int hs_send(struct channel *ch, uint8_t type)
 		       "cannot write handshake message %u", type);
 		return -EPROTO;
 	}
-	struct ockam_message *out = &inst->outer;
-	struct ockam_addr back;
-	ockam_message_init(out);
-	ockam_route_copy(&out->onward, &ch->peer);
-	ockam_addr_local(&back, ch->dec_addr);
-	ockam_route_append(&out->ret, &back);
+	struct ockam_message *out = channel_outer(ch);
 	out->payload = buf;
 	out->payload_len = len + 1;
 	int rc = h->send(inst->ctx, out);
 	/* A retrying initiator's failures go into its rate-limited line. */
 	if (rc != 0 && (!ch->initiator || inst->retry_attempt == 0)) {
 		char route[512];
-		h->route_format(inst->ctx, &ch->peer, route, sizeof(route));
+		h->route_format(inst->ctx, &out->onward, route, sizeof(route));
 		h->log(inst->ctx, OCKAM_LOG_WARN,
 		       "cannot send handshake message %u to %s: %s", type,
 		       route, strerror(-rc));
@@ -100,7 +95,7 @@ static int hs_check_peer(struct channel *ch)
 		if (ch->initiator)
 			ch->no_retry = 1; /* it will not become trusted */
 		else
-			notice_send(inst, &ch->peer, CHAN_CLOSE_REFUSED);
+			notice_send_peer(ch, CHAN_CLOSE_REFUSED);
 		return -EACCES;
 	}
 	return 0;
@@ -126,11 +121,9 @@ static int hs_complete(struct channel *ch)
 	h->source_remove(ch->timer);
 	ch->timer = NULL;
 	if (!ch->initiator) {
-		rc = h->address_add_random(inst->ctx, "sc_enc", &ch->enc_ep,
-					   ch->enc_addr, sizeof(ch->enc_addr));
+		rc = channel_address_add(ch, CHAN_ENCRYPTOR);
 		if (rc != 0)
 			return rc;
-		ch->enc_owned = 1;
 	}
 	ch->state = CHAN_OPEN;
 	inst->handshakes--;
@@ -173,8 +166,9 @@ int hs_initiator_start(struct sc_instance *inst)
 	if (!ch)
 		return -ENOMEM;
 	inst->initiator_ch = ch;
-	ockam_route_copy(&ch->peer, &inst->route);
-	int rc = hs_initiator_begin(ch);
+	int rc = chan_route_set(&ch->peer, &inst->route);
+	if (rc == 0)
+		rc = hs_initiator_begin(ch);
 	if (rc != 0) {
 		channel_close(ch, "handshake could not start");
 		return rc;
@@ -221,8 +215,9 @@ int hs_listener_receive(struct sc_instance *inst,
 	struct channel *ch = channel_new(inst, 0);
 	if (!ch)
 		return -ENOMEM;
-	ockam_route_copy(&ch->peer, &msg->ret);
-	int rc = hs_begin(ch);
+	int rc = chan_route_set(&ch->peer, &msg->ret);
+	if (rc == 0)
+		rc = hs_begin(ch);
 	if (rc != 0) {
 		channel_close(ch, "out of memory");
 		return rc;
@@ -232,7 +227,7 @@ int hs_listener_receive(struct sc_instance *inst,
 				 msg->payload_len - 1, inst->pt_buf,
 				 DATA_PLAINTEXT_MAX, &plen) != 0) {
 		listener_complain(inst, "handshake failed: bad message 1");
-		notice_send(inst, &ch->peer, CHAN_CLOSE_FAILED);
+		notice_send_peer(ch, CHAN_CLOSE_FAILED);
 		channel_close(ch, "handshake failed");
 		return 0;
 	}
@@ -262,7 +257,7 @@ int hs_receive(struct channel *ch, const struct ockam_message *msg)
 		       "handshake failed: bad message %u (corrupted, or the peer uses another suite than %s)",
 		       want, inst->suite.name);
 		if (!ch->initiator)
-			notice_send(inst, &ch->peer, CHAN_CLOSE_FAILED);
+			notice_send_peer(ch, CHAN_CLOSE_FAILED);
 		channel_close(ch, "handshake failed");
 		return 0;
 	}
@@ -278,8 +273,8 @@ int hs_receive(struct channel *ch, const struct ockam_message *msg)
 			channel_close(ch, "handshake failed");
 			return 0;
 		}
-		ockam_route_copy(&ch->peer, &msg->ret);
-		if (hs_send(ch, CHAN_MSG_HS3) != 0) {
+		if (chan_route_set(&ch->peer, &msg->ret) != 0 ||
+		    hs_send(ch, CHAN_MSG_HS3) != 0) {
 			channel_close(ch, "handshake failed");
 			return 0;
 		}

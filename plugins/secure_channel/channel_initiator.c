@@ -110,7 +110,11 @@ void initiator_lost(struct channel *ch, const char *why)
 		give_up(inst, "out of memory");
 		return;
 	}
-	ockam_route_copy(&next->peer, &inst->route);
+	if (chan_route_set(&next->peer, &inst->route) != 0) {
+		channel_close(next, "out of memory");
+		give_up(inst, "out of memory");
+		return;
+	}
 	/* The queue waits for the next attempt instead of being dropped. */
 	next->q_head = ch->q_head;
 	next->q_tail = ch->q_tail;

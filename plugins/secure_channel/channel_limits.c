@@ -49,7 +49,7 @@ static void limits_idle_fire(void *data)
 	       "secure channel %s closed: no authenticated message for %" PRIu64
 	       " ms (idle_timeout)",
 	       channel_label(ch), idle);
-	notice_send(inst, &ch->peer, CHAN_CLOSE_IDLE);
+	notice_send_peer(ch, CHAN_CLOSE_IDLE);
 	channel_close(ch, "idle timeout");
 }
 

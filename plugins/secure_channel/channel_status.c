@@ -5,6 +5,7 @@
  * each way, age), written when someone asks.
  */
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "channel.h"
 
@@ -14,6 +15,8 @@ static void channel_status(void *data, struct ockam_status *out)
 	const struct ockam_host *h = inst->host;
 	uint64_t now = h->now_ms();
 	char route[1024];
+	/* Channels keep their route compact; unpack each one here. */
+	struct ockam_route *peer = malloc(sizeof(*peer));
 
 	if (inst->role == CHAN_ROLE_LISTENER) {
 		h->status_add(out, "secure_channel_listener",
@@ -33,14 +36,18 @@ static void channel_status(void *data, struct ockam_status *out)
 							: "handshake");
 		if (ch->peer_id[0])
 			h->status_set_str(out, "peer", ch->peer_id);
-		h->route_format(inst->ctx, &ch->peer, route, sizeof(route));
-		h->status_set_str(out, "route", route);
+		if (peer) {
+			chan_route_load(&ch->peer, peer);
+			h->route_format(inst->ctx, peer, route, sizeof(route));
+			h->status_set_str(out, "route", route);
+		}
 		h->status_set_u64(out, "msgs_in", ch->received);
 		h->status_set_u64(out, "msgs_out", ch->sent);
 		h->status_set_u64(out, "bytes_in", ch->bytes_in);
 		h->status_set_u64(out, "bytes_out", ch->bytes_out);
 		h->status_set_u64(out, "age_ms", now - ch->created_ms);
 	}
+	free(peer);
 }
 
 int channel_status_register(struct sc_instance *inst)

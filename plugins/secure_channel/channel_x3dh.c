@@ -39,26 +39,40 @@ static void x3dh_timeout(void *data)
 }
 
 /* Send `len` bytes of inst->ct_buf to `to` with return route [back]. */
-static int x3dh_send(struct sc_instance *inst, const struct ockam_route *to,
-		     const char *back, size_t len, const char *what)
+/* Send inst->ct_buf[0..len) in inst->outer, whose routes are set. */
+static int x3dh_send_outer(struct sc_instance *inst, size_t len,
+			   const char *what)
 {
 	const struct ockam_host *h = inst->host;
 	struct ockam_message *out = &inst->outer;
-	struct ockam_addr addr;
-	ockam_message_init(out);
-	ockam_route_copy(&out->onward, to);
-	ockam_addr_local(&addr, back);
-	ockam_route_append(&out->ret, &addr);
 	out->payload = inst->ct_buf;
 	out->payload_len = len;
 	int rc = h->send(inst->ctx, out);
 	if (rc != 0) {
 		char route[512];
-		h->route_format(inst->ctx, to, route, sizeof(route));
+		h->route_format(inst->ctx, &out->onward, route, sizeof(route));
 		h->log(inst->ctx, OCKAM_LOG_WARN, "cannot send X3DH %s to %s: %s",
 		       what, route, strerror(-rc));
 	}
 	return rc;
+}
+
+static int x3dh_send(struct sc_instance *inst, const struct ockam_route *to,
+		     const char *back, size_t len, const char *what)
+{
+	struct ockam_message *out = &inst->outer;
+	ockam_message_init(out);
+	ockam_route_copy(&out->onward, to);
+	ockam_addr_local(&out->ret.hop[0], back);
+	out->ret.count = 1;
+	return x3dh_send_outer(inst, len, what);
+}
+
+/* To ch's peer, return route [ch's decryptor]. */
+static int x3dh_send_peer(struct channel *ch, size_t len, const char *what)
+{
+	channel_outer(ch);
+	return x3dh_send_outer(ch->inst, len, what);
 }
 
 /* Both ends: hand the keys to the data layer and open the channel. */
@@ -82,11 +96,9 @@ static int x3dh_open(struct channel *ch, const struct x3dh_secret *keys)
 		ch->timer = NULL;
 	}
 	if (!ch->initiator) {
-		rc = h->address_add_random(inst->ctx, "sc_enc", &ch->enc_ep,
-					   ch->enc_addr, sizeof(ch->enc_addr));
+		rc = channel_address_add(ch, CHAN_ENCRYPTOR);
 		if (rc != 0)
 			return rc;
-		ch->enc_owned = 1;
 	}
 	ch->state = CHAN_OPEN;
 	inst->handshakes--;
@@ -112,7 +124,7 @@ int x3dh_initiator_begin(struct channel *ch)
 	if (!ch->timer)
 		return -ENOMEM;
 	inst->ct_buf[0] = X3DH_MSG_BUNDLE_REQUEST;
-	int rc = x3dh_send(inst, &ch->peer, ch->dec_addr, 1, "bundle request");
+	int rc = x3dh_send_peer(ch, 1, "bundle request");
 	if (rc != 0)
 		return rc;
 	if (inst->retry_attempt == 0) {
@@ -197,8 +209,9 @@ static void x3dh_on_done(struct channel *ch, const struct ockam_message *msg)
 		channel_close(ch, "handshake failed");
 		return;
 	}
-	ockam_route_copy(&ch->peer, &msg->ret);
-	int rc = x3dh_open(ch, ch->x3dh);
+	int rc = chan_route_set(&ch->peer, &msg->ret);
+	if (rc == 0)
+		rc = x3dh_open(ch, ch->x3dh);
 	if (rc != 0) {
 		h->log(inst->ctx, OCKAM_LOG_ERROR,
 		       "cannot complete the handshake: %s", strerror(-rc));
@@ -295,11 +308,11 @@ static int x3dh_on_init(struct sc_instance *inst,
 		sodium_free(keys);
 		return -ENOMEM;
 	}
-	ockam_route_copy(&ch->peer, &msg->ret);
 	memcpy(ch->peer_id, id, sizeof(ch->peer_id));
 	x3dh_done_seal(keys, inst->ct_buf);
-	int rc = x3dh_send(inst, &ch->peer, ch->dec_addr, X3DH_DONE_LEN,
-			   "confirmation");
+	int rc = chan_route_set(&ch->peer, &msg->ret);
+	if (rc == 0)
+		rc = x3dh_send_peer(ch, X3DH_DONE_LEN, "confirmation");
 	if (rc == 0)
 		rc = x3dh_open(ch, keys);
 	sodium_free(keys);
