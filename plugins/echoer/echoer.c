@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <ockam/ockam.h>
 
@@ -28,6 +29,14 @@ static int echoer_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 	e->ctx = ctx;
 	*state = e;
 	return 0;
+}
+
+/* Copy only the used bytes: an address is 257 bytes, most of it unused. */
+static void addr_copy(struct ockam_addr *dst, const struct ockam_addr *src)
+{
+	dst->type = src->type;
+	dst->len = src->len;
+	memcpy(dst->data, src->data, src->len);
 }
 
 static int echoer_handle(void *state, void *addr_data,
@@ -56,9 +65,11 @@ static int echoer_handle(void *state, void *addr_data,
 	 * return route, so the far end could answer us. */
 	struct ockam_message *r = &e->reply;
 	ockam_message_init(r);
-	ockam_route_copy(&r->onward, &msg->ret);
-	ockam_route_clear(&r->ret);
-	ockam_route_append(&r->ret, &msg->onward.hop[0]);
+	r->onward.count = msg->ret.count;
+	for (unsigned i = 0; i < msg->ret.count; i++)
+		addr_copy(&r->onward.hop[i], &msg->ret.hop[i]);
+	addr_copy(&r->ret.hop[0], &msg->onward.hop[0]);
+	r->ret.count = 1;
 	r->payload = msg->payload;
 	r->payload_len = msg->payload_len;
 	if (r->onward.count == 0) {

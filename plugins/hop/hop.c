@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <ockam/ockam.h>
 
@@ -30,6 +31,14 @@ static int hop_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 	return 0;
 }
 
+/* Copy only the used bytes: an address is 257 bytes, most of it unused. */
+static void addr_copy(struct ockam_addr *dst, const struct ockam_addr *src)
+{
+	dst->type = src->type;
+	dst->len = src->len;
+	memcpy(dst->data, src->data, src->len);
+}
+
 static int hop_handle(void *state, void *addr_data,
 		      const struct ockam_message *msg)
 {
@@ -45,7 +54,7 @@ static int hop_handle(void *state, void *addr_data,
 	/* Pop ourselves from onward, push ourselves onto return. */
 	f->onward.count = (uint8_t)(msg->onward.count - 1);
 	for (unsigned i = 0; i < f->onward.count; i++)
-		f->onward.hop[i] = msg->onward.hop[i + 1];
+		addr_copy(&f->onward.hop[i], &msg->onward.hop[i + 1]);
 	if (msg->ret.count >= OCKAM_ROUTE_MAX) {
 		h->host->log(h->ctx, OCKAM_LOG_WARN,
 			     "return route already has %d hops; dropped",
@@ -53,9 +62,9 @@ static int hop_handle(void *state, void *addr_data,
 		return 0;
 	}
 	f->ret.count = (uint8_t)(msg->ret.count + 1);
-	f->ret.hop[0] = msg->onward.hop[0];
+	addr_copy(&f->ret.hop[0], &msg->onward.hop[0]);
 	for (unsigned i = 0; i < msg->ret.count; i++)
-		f->ret.hop[i + 1] = msg->ret.hop[i];
+		addr_copy(&f->ret.hop[i + 1], &msg->ret.hop[i]);
 	f->payload = msg->payload;
 	f->payload_len = msg->payload_len;
 	h->host->send(h->ctx, f);
