@@ -244,8 +244,10 @@ int flow_decrypt(struct channel *ch, const struct ockam_message *msg)
 	flow_roam(ch, &msg->ret);
 	ch->last_rx_ms = h->now_ms();
 	inner->flags |= OCKAM_MSG_SECURE;
-	snprintf(inner->identifier, sizeof(inner->identifier), "%s",
-		 ch->peer_id);
+	/* Fixed length, NUL included: no formatting per message. */
+	_Static_assert(sizeof(ch->peer_id) <= sizeof(inner->identifier),
+		       "identifier does not fit the message");
+	memcpy(inner->identifier, ch->peer_id, sizeof(ch->peer_id));
 	ch->received++;
 	ch->bytes_in += len;
 	h->send(inst->ctx, inner); /* failures are logged by the router */
