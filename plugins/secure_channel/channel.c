@@ -64,6 +64,45 @@ struct ockam_message *channel_outer(struct channel *ch)
 	return out;
 }
 
+/* A key exchange has finished: hand its transport cipher states to the
+ * data layer (they are wiped here, whatever happens), stop the handshake
+ * timer, give a responder its encryptor address, and open the channel.
+ * Shared by Noise and X3DH, so both open channels the same way. */
+int channel_open(struct channel *ch, struct noise_cipherstate *send,
+		 struct noise_cipherstate *recv)
+{
+	struct sc_instance *inst = ch->inst;
+	const struct ockam_host *h = inst->host;
+	int rc = data_sender_init(&ch->keys->tx, send, inst->rekey_interval);
+	if (rc == 0)
+		rc = data_receiver_init(&ch->keys->rx, recv,
+					inst->rekey_interval);
+	noise_cs_wipe(send);
+	noise_cs_wipe(recv);
+	if (rc != 0)
+		return rc;
+	if (ch->timer) {
+		h->source_remove(ch->timer);
+		ch->timer = NULL;
+	}
+	if (!ch->initiator) {
+		rc = channel_address_add(ch, CHAN_ENCRYPTOR);
+		if (rc != 0)
+			return rc;
+	}
+	ch->state = CHAN_OPEN;
+	inst->handshakes--;
+	if (ch->initiator)
+		inst->retry_attempt = 0;
+	limits_idle_arm(ch);
+	h->log(inst->ctx, OCKAM_LOG_INFO,
+	       "secure channel open with peer %s (encryptor %s, decryptor %s)",
+	       ch->peer_id, ch->enc_addr, ch->dec_addr);
+	if (ch->initiator)
+		flow_flush(ch);
+	return 0;
+}
+
 struct channel *channel_new(struct sc_instance *inst, int initiator)
 {
 	const struct ockam_host *h = inst->host;

@@ -164,6 +164,9 @@ struct sc_instance {
 
 /* channel.c: a channel end's lifetime. */
 struct channel *channel_new(struct sc_instance *inst, int initiator);
+/* Key exchange done: install the transport keys and open the channel. */
+int channel_open(struct channel *ch, struct noise_cipherstate *send,
+		 struct noise_cipherstate *recv);
 /* Remove its addresses and timer, drop its queue (logging `why` if any
  * message was queued), wipe its keys and free it. */
 void channel_close(struct channel *ch, const char *why);

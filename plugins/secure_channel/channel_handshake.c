@@ -103,39 +103,12 @@ static int hs_check_peer(struct channel *ch)
 
 static int hs_complete(struct channel *ch)
 {
-	struct sc_instance *inst = ch->inst;
-	const struct ockam_host *h = inst->host;
 	struct noise_cipherstate send, recv;
 	if (noise_handshake_split(ch->hs, &send, &recv) != 0)
 		return -EPROTO;
-	int rc = data_sender_init(&ch->keys->tx, &send, inst->rekey_interval);
-	if (rc == 0)
-		rc = data_receiver_init(&ch->keys->rx, &recv,
-					inst->rekey_interval);
-	noise_cs_wipe(&send);
-	noise_cs_wipe(&recv);
-	if (rc != 0)
-		return rc;
 	noise_handshake_free(ch->hs);
 	ch->hs = NULL;
-	h->source_remove(ch->timer);
-	ch->timer = NULL;
-	if (!ch->initiator) {
-		rc = channel_address_add(ch, CHAN_ENCRYPTOR);
-		if (rc != 0)
-			return rc;
-	}
-	ch->state = CHAN_OPEN;
-	inst->handshakes--;
-	if (ch->initiator)
-		inst->retry_attempt = 0;
-	limits_idle_arm(ch);
-	h->log(inst->ctx, OCKAM_LOG_INFO,
-	       "secure channel open with peer %s (encryptor %s, decryptor %s)",
-	       ch->peer_id, ch->enc_addr, ch->dec_addr);
-	if (ch->initiator)
-		flow_flush(ch);
-	return 0;
+	return channel_open(ch, &send, &recv);
 }
 
 int hs_initiator_begin(struct channel *ch)

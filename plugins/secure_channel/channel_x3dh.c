@@ -78,39 +78,11 @@ static int x3dh_send_peer(struct channel *ch, size_t len, const char *what)
 /* Both ends: hand the keys to the data layer and open the channel. */
 static int x3dh_open(struct channel *ch, const struct x3dh_secret *keys)
 {
-	struct sc_instance *inst = ch->inst;
-	const struct ockam_host *h = inst->host;
 	struct noise_cipherstate send, recv;
 	x3dh_cipherstates(keys, ch->initiator, &send, &recv);
-	int rc = data_sender_init(&ch->keys->tx, &send, inst->rekey_interval);
-	if (rc == 0)
-		rc = data_receiver_init(&ch->keys->rx, &recv,
-					inst->rekey_interval);
-	noise_cs_wipe(&send);
-	noise_cs_wipe(&recv);
-	if (rc != 0)
-		return rc;
+	/* `keys` may be ch->x3dh: its cipherstates are copied out first. */
 	x3dh_channel_free(ch);
-	if (ch->timer) {
-		h->source_remove(ch->timer);
-		ch->timer = NULL;
-	}
-	if (!ch->initiator) {
-		rc = channel_address_add(ch, CHAN_ENCRYPTOR);
-		if (rc != 0)
-			return rc;
-	}
-	ch->state = CHAN_OPEN;
-	inst->handshakes--;
-	if (ch->initiator)
-		inst->retry_attempt = 0;
-	limits_idle_arm(ch);
-	h->log(inst->ctx, OCKAM_LOG_INFO,
-	       "secure channel open with peer %s (encryptor %s, decryptor %s)",
-	       ch->peer_id, ch->enc_addr, ch->dec_addr);
-	if (ch->initiator)
-		flow_flush(ch);
-	return 0;
+	return channel_open(ch, &send, &recv);
 }
 
 /* ---- initiator ------------------------------------------------------- */
