@@ -25,6 +25,6 @@ void diag_free(struct diag *d);
 void diag_error(struct diag *d, const char *file, unsigned line, unsigned col,
 		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void diag_verror(struct diag *d, const char *file, unsigned line, unsigned col,
-		 const char *fmt, va_list ap);
+		 const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
 #endif

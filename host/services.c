@@ -90,8 +90,8 @@ static int svc_timer_update(struct ockam_source *src, uint64_t ms)
 	return loop_update_timer(src, ms ? ms : UINT64_MAX);
 }
 
-static void svc_log(struct ockam_ctx *ctx, enum ockam_log_level level,
-		    const char *fmt, ...)
+static __attribute__((format(printf, 3, 4))) void
+svc_log(struct ockam_ctx *ctx, enum ockam_log_level level, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -144,8 +144,9 @@ static const char *svc_opt_str(const struct ockam_opt *o)
 	return o && o->kind == OCKAM_OPT_SCALAR ? o->str : NULL;
 }
 
-static int ctx_verror(struct ockam_ctx *ctx, const struct ockam_opt *o,
-		      const char *fmt, va_list ap)
+static __attribute__((format(printf, 3, 0))) int
+ctx_verror(struct ockam_ctx *ctx, const struct ockam_opt *o, const char *fmt,
+	   va_list ap)
 {
 	if (!o && ctx->cfg)
 		o = ctx->cfg->node;
@@ -155,8 +156,9 @@ static int ctx_verror(struct ockam_ctx *ctx, const struct ockam_opt *o,
 	return -EINVAL;
 }
 
-static int svc_opt_error(struct ockam_ctx *ctx, const struct ockam_opt *o,
-			 const char *fmt, ...)
+static __attribute__((format(printf, 3, 4))) int
+svc_opt_error(struct ockam_ctx *ctx, const struct ockam_opt *o, const char *fmt,
+	      ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
