@@ -412,6 +412,155 @@ static void test_handshake_flood(void)
 	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
 }
 
+/* Three initiators against max_channels 2 (channel ends, open or
+ * half-open): the third gets a BUSY notice and, with rehandshake: false,
+ * gives up; the first two channels are not disturbed. */
+static void test_max_channels(void)
+{
+	struct hx_proc *responder, *a, *b, *c;
+	int r;
+
+	H = hx_begin("secure_max_channels");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
+	responder = start_responder(
+		"trust: everyone, max_channels: 2, idle_timeout: 600s", &r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
+	const char *cfg = integ_write_config(
+		"init.yaml",
+		"node: pinger\n"
+		"transports:\n"
+		"  tcp: {}\n"
+		"workers:\n"
+		"  alice:\n"
+		"    type: secure_channel\n"
+		"    options: { role: initiator, trust: everyone, rehandshake: false,\n"
+		"               route: [tcp:localhost:%d, bob_listener] }\n",
+		r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	/* Long enough (6 s) to still be pinging when the third is refused. */
+	a = spawn_ping(cfg, "60", "100ms", "2s");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_EQUAL_FATAL(hx_wait_line(a, HX_STDOUT, "seq=1 ", 1,
+					   HX_READY_MS, NULL, 0),
+			      0);
+	b = spawn_ping(cfg, "60", "100ms", "2s");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL_FATAL(hx_wait_line(b, HX_STDOUT, "seq=1 ", 1,
+					   HX_READY_MS, NULL, 0),
+			      0);
+
+	c = spawn_ping(cfg, "1", "100ms", "1s");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(hx_wait_exit(c, HX_EXIT_MS), 1);
+	const char *clog = hx_read(c, HX_STDERR);
+	CU_ASSERT_EQUAL(hx_count_lines(clog, (const char *const[]){
+						   "alice: peer refused the channel: too many handshakes or channels",
+						   NULL }),
+			1);
+	CU_ASSERT_EQUAL(hx_count_lines(clog, (const char *const[]){
+						   "not re-handshaking", NULL }),
+			1);
+	CU_ASSERT_EQUAL(hx_count_lines(clog, (const char *const[]){
+						   "secure channel open", NULL }),
+			0);
+	CU_ASSERT(integ_contains(hx_read(c, HX_STDOUT), "1 sent, 0 received"));
+
+	/* The first two are still pinging, and every ping got its reply. */
+	CU_ASSERT(hx_running(a));
+	CU_ASSERT(hx_running(b));
+	CU_ASSERT_EQUAL(hx_wait_exit(a, HX_EXIT_MS), 0);
+	CU_ASSERT_EQUAL(hx_wait_exit(b, HX_EXIT_MS), 0);
+	CU_ASSERT(integ_contains(hx_read(a, HX_STDOUT), "60 sent, 60 received"));
+	CU_ASSERT(integ_contains(hx_read(b, HX_STDOUT), "60 sent, 60 received"));
+
+	const char *rlog = hx_read(responder, HX_STDERR);
+	CU_ASSERT_EQUAL(hx_count_lines(rlog, (const char *const[]){
+						   "too many secure channels (max_channels 2): new one refused",
+						   NULL }),
+			1);
+	CU_ASSERT_EQUAL(hx_count_lines(rlog, (const char *const[]){
+						   "secure channel open", NULL }),
+			2);
+	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
+}
+
+/* Initiator and listener on different Noise suites: message 1 carries no
+ * ciphertext, so the listener cannot tell; the initiator's decrypt of
+ * message 2 fails.  It sends no notice (nothing authentic to say), gives
+ * up (rehandshake: false), and the listener frees its half-open end at
+ * handshake_timeout.  Nothing reaches the echoer. */
+static void test_suite_mismatch(void)
+{
+	struct hx_proc *responder, *init;
+	int r;
+
+	H = hx_begin("secure_suite_mismatch");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
+	responder = start_responder("trust: everyone, handshake_timeout: 1s",
+				    &r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
+	const char *cfg = integ_write_config(
+		"init.yaml",
+		"node: init\n"
+		"transports:\n"
+		"  tcp: {}\n"
+		"workers:\n"
+		"  alice:\n"
+		"    type: secure_channel\n"
+		"    options:\n"
+		"      role: initiator\n"
+		"      route: [tcp:localhost:%d, bob_listener]\n"
+		"      trust: everyone\n"
+		"      suite: Noise_XX_25519_ChaChaPoly_SHA256\n"
+		"      rehandshake: false\n"
+		"messages:\n"
+		"  - { route: [alice, echoer], payload: hello, reply: true, timeout: 2s }\n"
+		"after_messages: exit\n",
+		r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	init = hx_spawn_host(H, "init", cfg, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(init);
+	CU_ASSERT_EQUAL(hx_wait_exit(init, HX_EXIT_MS), 1);
+	CU_ASSERT_STRING_EQUAL(hx_read(init, HX_STDOUT), "");
+	const char *log = hx_read(init, HX_STDERR);
+	CU_ASSERT_EQUAL(hx_count_lines(log, (const char *const[]){
+						   "alice: handshake failed: bad message 2 (corrupted, or the peer uses another suite than Noise_XX_25519_ChaChaPoly_SHA256)",
+						   NULL }),
+			1);
+	CU_ASSERT_EQUAL(hx_count_lines(log, (const char *const[]){
+						   "secure channel closed (handshake failed): not re-handshaking",
+						   NULL }),
+			1);
+	CU_ASSERT_EQUAL(hx_count_lines(log, (const char *const[]){
+						   "alice: dropping 1 queued message(s): handshake failed",
+						   NULL }),
+			1);
+	CU_ASSERT_EQUAL(hx_count_lines(log, (const char *const[]){
+						   "app: no reply from [alice, echoer] within 2000 ms",
+						   NULL }),
+			1);
+	CU_ASSERT_EQUAL(hx_count_lines(log, (const char *const[]){
+						   "secure channel open", NULL }),
+			0);
+
+	CU_ASSERT_EQUAL(hx_wait_line(responder, HX_STDERR,
+				     "timed out after 1000 ms", 1, HX_READY_MS,
+				     NULL, 0),
+			0);
+	const char *rlog = hx_read(responder, HX_STDERR);
+	CU_ASSERT_EQUAL(hx_count_lines(rlog, (const char *const[]){
+						   "bob_listener: responder handshake sc_dec.",
+						   "timed out after 1000 ms", NULL }),
+			1);
+	CU_ASSERT_EQUAL(hx_count_lines(rlog, (const char *const[]){
+						   "secure channel open", NULL }),
+			0);
+	CU_ASSERT_EQUAL(hx_count_lines(rlog, (const char *const[]){
+						   "echoer: received", NULL }),
+			0);
+	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
+}
+
 int main(void)
 {
 	static const struct integ_test tests[] = {
@@ -421,6 +570,8 @@ int main(void)
 		{ "secure_killed_mid_handshake", test_killed_mid_handshake },
 		{ "secure_handshake_flood", test_handshake_flood },
 		{ "secure_rehandshake", test_rehandshake },
+		{ "secure_max_channels", test_max_channels },
+		{ "secure_suite_mismatch", test_suite_mismatch },
 		{ NULL, NULL },
 	};
 
