@@ -49,6 +49,7 @@ struct router {
 	struct slot *slots;
 	size_t nslots, head, queued;
 	struct ockam_message scratch; /* the message being delivered */
+	unsigned depth;               /* handlers running (0 or 1 when direct) */
 	struct router_stats stats;
 	struct log_limit lim_unknown, lim_full, lim_size, lim_denied;
 };
@@ -269,6 +270,29 @@ void router_schemes_list(const struct router *r, char *buf, size_t len)
 	}
 }
 
+/* Run a worker's handler.  Nested sends see depth > 0 and queue, so a
+ * handler never runs inside another handler. */
+static void deliver(struct router *r, const struct entry *e,
+		    const struct ockam_message *m)
+{
+	/* The handler may remove (free) its own entry: keep the name for
+	 * the log line. */
+	char name[ROUTER_NAME_MAX + 1];
+	memcpy(name, e->name, sizeof(name));
+	r->stats.delivered++;
+	r->depth++;
+	int rc = e->fn(e->owner, e->data, m);
+	r->depth--;
+	/* Workers log their own reasons (they know them); the host only
+	 * counts and traces. */
+	if (rc < 0) {
+		r->stats.handler_errors++;
+		log_write(OCKAM_LOG_DEBUG, "router",
+			  "worker '%s' refused a message: %s", name,
+			  strerror(-rc));
+	}
+}
+
 /* Flow control and access control, checked when the message is sent so
  * the sender learns of the refusal. */
 static int access_check(struct router *r, const struct router_sender *from,
@@ -345,6 +369,19 @@ static int send_local(struct router *r, const struct router_sender *from,
 	int rc = access_check(r, from, e, msg);
 	if (rc < 0)
 		return rc;
+	/* Fast path: from outside any handler (an fd or timer callback, a
+	 * start op) with nothing queued, deliver now and skip the queue's
+	 * encode and decode.  Order is kept (nothing is waiting), and the
+	 * handler's own sends queue (depth > 0), so it never re-enters
+	 * itself and replies still arrive after this send returns.  A
+	 * secure flag the sender may not set takes the queue, which
+	 * clears it. */
+	if (r->queued == 0 && r->depth == 0 &&
+	    (may_secure || !(msg->flags & OCKAM_MSG_SECURE))) {
+		r->stats.direct++;
+		deliver(r, e, msg);
+		return 0;
+	}
 	if (r->queued == r->nslots) {
 		r->stats.dropped_full++;
 		log_limited(&r->lim_full, OCKAM_LOG_WARN, "router",
@@ -439,20 +476,7 @@ int router_drain(void *router)
 					  "address '%.*s' went away; dropped a queued message",
 					  to->len, (const char *)to->data);
 			} else {
-				/* The handler may remove (free) its own
-				 * entry: keep the name for the log line. */
-				char name[ROUTER_NAME_MAX + 1];
-				memcpy(name, e->name, sizeof(name));
-				r->stats.delivered++;
-				int rc = e->fn(e->owner, e->data, m);
-				/* Workers log their own reasons (they know
-				 * them); the host only counts and traces. */
-				if (rc < 0) {
-					r->stats.handler_errors++;
-					log_write(OCKAM_LOG_DEBUG, "router",
-						  "worker '%s' refused a message: %s",
-						  name, strerror(-rc));
-				}
+				deliver(r, e, m);
 			}
 		}
 		/* The handler may have queued more; this slot is still ours

@@ -3,11 +3,16 @@
  * The router: local addresses, transports by address type, and the bounded
  * queue of local deliveries.
  *
- * Local delivery is asynchronous, like a mailbox: router_send() encodes the
- * message into a reused queue slot and the loop's idle hook delivers it
- * after the current callback returns.  So a handler never re-enters itself
- * and a full queue pushes back on the sender (-ENOBUFS).  Transport sends
- * are synchronous calls into the transport, which owns its own buffers.
+ * Local delivery is a mailbox: router_send() encodes the message into a
+ * reused queue slot and the loop's idle hook delivers it after the current
+ * callback returns; a full queue pushes back on the sender (-ENOBUFS).
+ * When no handler is running and nothing is queued (a transport's read
+ * callback, a timer, a start op), the message is handed to the worker at
+ * once instead, without the encode/decode round trip.  Either way a
+ * handler never runs inside another handler (sends made by a handler
+ * always queue), and a reply never arrives before the send that caused it
+ * has returned.  Transport sends are synchronous calls into the transport,
+ * which owns its own buffers.
  */
 #ifndef OCKAM_HOST_ROUTER_H
 #define OCKAM_HOST_ROUTER_H
@@ -87,6 +92,7 @@ int router_drain(void *router);
 /* Counters, for tests and status. */
 struct router_stats {
 	uint64_t delivered;
+	uint64_t direct;     /* of which delivered without queueing */
 	uint64_t dropped_unknown;
 	uint64_t dropped_full;
 	uint64_t handler_errors;

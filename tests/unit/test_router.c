@@ -84,18 +84,55 @@ static void reset(void)
 	setup();
 }
 
-static void test_local_delivery_is_deferred(void)
+/* A handler that sends `relay_count` messages to "echoer" and records
+ * what each send returned. */
+static int relay_count;
+static int relay_rc[8];
+static int relay(void *owner, void *data, const struct ockam_message *m)
+{
+	struct ockam_message f;
+	msg_to(&f, (const char *[]){"echoer", NULL}, "relayed");
+	for (int i = 0; i < relay_count; i++)
+		relay_rc[i] = router_send(R, "relay", &f, 0);
+	return 0;
+}
+
+static void test_delivery_direct_or_queued(void)
 {
 	reset();
 	struct ockam_message m;
+	struct router_stats st;
 	CU_ASSERT_EQUAL(router_address_add(R, "echoer", sink, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(router_address_add(R, "relay", relay, NULL, NULL), 0);
+
+	/* From outside any handler, with nothing queued: delivered now. */
 	msg_to(&m, (const char *[]){"echoer", NULL}, "hello");
 	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), 0);
-	/* Nothing runs inside send: delivery happens from the loop. */
-	CU_ASSERT_EQUAL(sink_calls, 0);
-	drain_all();
 	CU_ASSERT_EQUAL(sink_calls, 1);
 	CU_ASSERT_STRING_EQUAL(sink_payload, "hello");
+
+	/* From inside a handler: queued, delivered by the loop's drain, so
+	 * a handler never runs inside another one. */
+	relay_count = 1;
+	msg_to(&m, (const char *[]){"relay", NULL}, "go");
+	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), 0);
+	CU_ASSERT_EQUAL(relay_rc[0], 0);
+	CU_ASSERT_EQUAL(sink_calls, 1);
+	router_stats_get(R, &st);
+	CU_ASSERT_EQUAL(st.queued, 1);
+
+	/* While something is queued, even an outside send queues behind it
+	 * (order is kept). */
+	msg_to(&m, (const char *[]){"echoer", NULL}, "after");
+	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), 0);
+	CU_ASSERT_EQUAL(sink_calls, 1);
+	CU_ASSERT_EQUAL(router_drain(R), 0);
+	CU_ASSERT_EQUAL(sink_calls, 3);
+	CU_ASSERT_STRING_EQUAL(sink_payload, "after");
+	router_stats_get(R, &st);
+	CU_ASSERT_EQUAL(st.delivered, 4);
+	CU_ASSERT_EQUAL(st.direct, 2);
+	CU_ASSERT_EQUAL(st.queued, 0);
 }
 
 static void test_unknown_and_invalid(void)
@@ -141,17 +178,25 @@ static void test_queue_backpressure(void)
 	reset(); /* 4 slots */
 	struct ockam_message m;
 	router_address_add(R, "echoer", sink, NULL, NULL);
-	msg_to(&m, (const char *[]){"echoer", NULL}, "x");
+	router_address_add(R, "relay", relay, NULL, NULL);
+	/* A handler sending five: four fit, the fifth is pushed back. */
+	relay_count = 5;
+	msg_to(&m, (const char *[]){"relay", NULL}, "go");
+	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), 0);
 	for (int i = 0; i < 4; i++)
-		CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), 0);
+		CU_ASSERT_EQUAL(relay_rc[i], 0);
+	CU_ASSERT_EQUAL(relay_rc[4], -ENOBUFS);
+	/* An outside send behind a full queue is pushed back too. */
+	msg_to(&m, (const char *[]){"echoer", NULL}, "x");
 	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), -ENOBUFS);
 	drain_all();
 	CU_ASSERT_EQUAL(sink_calls, 4);
 	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), 0);
+	CU_ASSERT_EQUAL(sink_calls, 5);
 	struct router_stats st;
 	router_stats_get(R, &st);
-	CU_ASSERT_EQUAL(st.dropped_full, 1);
-	CU_ASSERT_EQUAL(st.queued, 1);
+	CU_ASSERT_EQUAL(st.dropped_full, 2);
+	CU_ASSERT_EQUAL(st.queued, 0);
 }
 
 static void test_secure_flag_needs_privilege(void)
@@ -236,17 +281,31 @@ static int self_remove(void *owner, void *data, const struct ockam_message *m)
 	return -EIO; /* counted, not fatal */
 }
 
+/* Queues two messages for "once" from inside a handler. */
+static int queue_twice(void *owner, void *data, const struct ockam_message *m)
+{
+	struct ockam_message f;
+	msg_to(&f, (const char *[]){"once", NULL}, "x");
+	router_send(R, "q", &f, 0);
+	router_send(R, "q", &f, 0);
+	return 0;
+}
+
 static void test_remove_inside_handler(void)
 {
 	reset();
 	struct ockam_message m;
 	router_address_add(R, "once", self_remove, NULL, NULL);
-	msg_to(&m, (const char *[]){"once", NULL}, "x");
+	router_address_add(R, "q", queue_twice, NULL, NULL);
+	msg_to(&m, (const char *[]){"q", NULL}, "x");
 	router_send(R, "t", &m, 0);
-	router_send(R, "t", &m, 0);
-	drain_all();
-	CU_ASSERT_EQUAL(sink_calls, 1);
 	struct router_stats st;
+	router_stats_get(R, &st);
+	CU_ASSERT_EQUAL(st.queued, 2);
+	drain_all();
+	/* The first removed the address; the second, already queued, is
+	 * dropped rather than delivered to freed state. */
+	CU_ASSERT_EQUAL(sink_calls, 1);
 	router_stats_get(R, &st);
 	CU_ASSERT_EQUAL(st.handler_errors, 1);
 	CU_ASSERT_EQUAL(st.dropped_unknown, 1);
@@ -309,7 +368,7 @@ int main(void)
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
 	CU_pSuite s = CU_add_suite("router", setup, teardown);
-	CU_add_test(s, "local delivery is deferred", test_local_delivery_is_deferred);
+	CU_add_test(s, "delivery: direct, or queued behind a handler", test_delivery_direct_or_queued);
 	CU_add_test(s, "unknown and invalid addresses", test_unknown_and_invalid);
 	CU_add_test(s, "return route through hops", test_return_route_through_hops);
 	CU_add_test(s, "queue backpressure", test_queue_backpressure);
