@@ -75,10 +75,13 @@ struct ockam_host {
 
 	/* ---- messaging ------------------------------------------------ */
 
-	/* Route `msg` to msg->onward.hop[0]: a local worker (delivered
-	 * from the loop, after the current callback returns) or the
-	 * transport registered for the address type.  The message is
-	 * copied; the caller keeps ownership.  Fails with -EINVAL (empty
+	/* Route `msg` to msg->onward.hop[0]: a local worker or the
+	 * transport registered for the address type.  Sent from a
+	 * handle_message, a local message is queued and delivered from the
+	 * loop after the handler returns (handlers never nest; a reply never
+	 * arrives before send returns).  Sent from an fd or timer callback
+	 * or start, it may be handed to the worker before send returns.
+	 * The message is copied; the caller keeps ownership.  Fails with -EINVAL (empty
 	 * onward route), -EHOSTUNREACH (no such worker or transport),
 	 * -EMSGSIZE (too large), -ENOBUFS (queue full: back off). */
 	int (*send)(struct ockam_ctx *ctx, const struct ockam_message *msg);
