@@ -143,6 +143,53 @@ int integ_find_identifier(const char *log, const char *prefix, char *out)
 	return 0;
 }
 
+struct hx_proc *integ_run_tutorial(const char *prefix,
+				   const struct integ_ports *ports,
+				   struct hx_proc *responder,
+				   char hops[][128], int max, int *n_hops)
+{
+	char path[512], line[1024];
+
+	snprintf(path, sizeof(path), "%sinitiator.yaml", prefix);
+	struct hx_proc *initiator =
+		hx_spawn_host(H, "initiator", integ_src(path), ports->env);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(initiator);
+	CU_ASSERT_EQUAL(hx_wait_exit(initiator, HX_EXIT_MS), 0);
+	CU_ASSERT_STRING_EQUAL(hx_read(initiator, HX_STDOUT),
+			       "App Received: Hello Ockam!\n");
+	CU_ASSERT_EQUAL_FATAL(hx_wait_line(responder, HX_STDERR,
+					   "echoer: received \"Hello Ockam!\"",
+					   1, HX_READY_MS, line, sizeof(line)),
+			      0);
+	*n_hops = integ_return_route(line, hops, max);
+	return initiator;
+}
+
+void integ_check_channel_peers(const char *ilog, const char *rlog)
+{
+	char alice_id[40], bob_id[40], seen[40], line[128];
+
+	CU_ASSERT_EQUAL_FATAL(integ_find_identifier(ilog, "alice: identity ",
+						    alice_id), 0);
+	CU_ASSERT_EQUAL_FATAL(integ_find_identifier(rlog,
+						    "bob_listener: identity ",
+						    bob_id), 0);
+	CU_ASSERT_STRING_NOT_EQUAL(alice_id, bob_id);
+	CU_ASSERT_EQUAL(integ_find_identifier(rlog,
+					      "secure channel open with peer ",
+					      seen), 0);
+	CU_ASSERT_STRING_EQUAL(seen, alice_id);
+	CU_ASSERT_EQUAL(integ_find_identifier(ilog,
+					      "secure channel open with peer ",
+					      seen), 0);
+	CU_ASSERT_STRING_EQUAL(seen, bob_id);
+	snprintf(line, sizeof(line), "via secure channel with %s", alice_id);
+	CU_ASSERT_EQUAL(hx_count_lines(rlog, (const char *const[]){
+						     "echoer: received", line,
+						     NULL }),
+			1);
+}
+
 int integ_run_host(const char *label, const char *const args[],
 		   const char *const env[], struct hx_proc **out)
 {

@@ -51,6 +51,24 @@ struct integ_ports {
 int integ_start_pair(const char *prefix, struct hx_proc **responder,
 		     struct hx_proc **middle, struct integ_ports *ports);
 
+/* Run the tutorial's initiator, `<prefix>initiator.yaml`, against a pair
+ * started by integ_start_pair, and assert what the user sees: exit 0 and
+ * exactly "App Received: Hello Ockam!".  Then wait for the responder's
+ * echoer to log the message and split that line's return route into
+ * `hops` (a fatal assertion if it never does).  Returns the initiator;
+ * *n_hops is the number of hops (-1 if the line has no route). */
+struct hx_proc *integ_run_tutorial(const char *prefix,
+				   const struct integ_ports *ports,
+				   struct hx_proc *responder,
+				   char hops[][128], int max, int *n_hops);
+
+/* A secure tutorial run as seen in the logs: each end announced its own
+ * identity (`alice` on the initiator, `bob_listener` on the responder),
+ * the two differ, each end's "secure channel open with peer" names the
+ * other, and the responder's echoer got the message "via secure channel
+ * with" the initiator's identity, once. */
+void integ_check_channel_peers(const char *ilog, const char *rlog);
+
 /* Write <temp dir>/<name> from printf-style `fmt` (at most 32 KiB);
  * returns its path, or NULL (reported). */
 const char *integ_write_config(const char *name, const char *fmt, ...)
