@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "config.h"
+#include "router.h"
 
-#define NAME_MAX_LEN 64
 #define QUOTE_MAX 128
 
 static const char *const top_keys[] = {
@@ -40,21 +40,11 @@ static void err_at(struct diag *d, const struct ockam_opt *o, const char *fmt,
 	va_end(ap);
 }
 
-/* [A-Za-z0-9_.-]{1,64}: node names, worker addresses, plugin types. */
+/* [A-Za-z0-9_.-]{1,64}: node names, worker addresses, plugin types; the
+ * same rule the router applies to addresses. */
 static int name_valid(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n < 1 || n > NAME_MAX_LEN)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-		      c == '-'))
-			return 0;
-	}
-	return 1;
+	return router_name_valid(s, strlen(s));
 }
 
 /* A non-empty scalar that is a valid name, else reported in the same

@@ -98,27 +98,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	/* -1 leaves the level to the YAML's log_level:. */
 	int level = -1;
 	const char *env = getenv("OCKAM_LOG");
-	if (env && *env) {
-		level = log_level_parse(env);
-		if (level < 0) {
-			fprintf(stderr,
-				"ockam-host: OCKAM_LOG=%s: expected error, warn, info, debug or trace\n",
-				env);
+	if ((env && *env) || verbosity) {
+		level = cmd_log_level(OCKAM_LOG_INFO, verbosity);
+		if (level < 0)
 			return 2;
-		}
-	}
-	if (verbosity) {
-		int base = level >= 0 ? level : OCKAM_LOG_INFO;
-		level = base + verbosity;
-		if (level < OCKAM_LOG_ERROR)
-			level = OCKAM_LOG_ERROR;
-		if (level > OCKAM_LOG_TRACE)
-			level = OCKAM_LOG_TRACE;
-	}
-	if (level >= 0)
 		log_set_level(level);
+	}
 
 	/* A vanished peer must be an EPIPE on the socket, not a signal. */
 	signal(SIGPIPE, SIG_IGN);
