@@ -115,14 +115,18 @@ int hs_initiator_begin(struct channel *ch)
 {
 	struct sc_instance *inst = ch->inst;
 	const struct ockam_host *h = inst->host;
-	if (inst->x3dh)
-		return x3dh_initiator_begin(ch);
-	int rc = hs_begin(ch);
-	if (rc == 0)
-		rc = hs_send(ch, CHAN_MSG_HS1);
+	int rc;
+	if (inst->x3dh) {
+		rc = x3dh_initiator_begin(ch);
+	} else {
+		rc = hs_begin(ch);
+		if (rc == 0)
+			rc = hs_send(ch, CHAN_MSG_HS1);
+	}
 	if (rc != 0)
 		return rc;
-	/* Retries are reported by channel_initiator.c, rate-limited. */
+	/* Retries are reported by channel_initiator.c, rate-limited.  For
+	 * X3DH the suite name is X3DH_SUITE_NAME (set with the options). */
 	if (inst->retry_attempt == 0) {
 		char route[512];
 		h->route_format(inst->ctx, &inst->route, route, sizeof(route));

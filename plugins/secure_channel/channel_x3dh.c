@@ -96,16 +96,8 @@ int x3dh_initiator_begin(struct channel *ch)
 	if (!ch->timer)
 		return -ENOMEM;
 	inst->ct_buf[0] = X3DH_MSG_BUNDLE_REQUEST;
-	int rc = x3dh_send_peer(ch, 1, "bundle request");
-	if (rc != 0)
-		return rc;
-	if (inst->retry_attempt == 0) {
-		char route[512];
-		h->route_format(inst->ctx, &inst->route, route, sizeof(route));
-		h->log(inst->ctx, OCKAM_LOG_INFO,
-		       "handshake started to %s (%s)", route, X3DH_SUITE_NAME);
-	}
-	return 0;
+	/* hs_initiator_begin logs the start. */
+	return x3dh_send_peer(ch, 1, "bundle request");
 }
 
 /* BUNDLE: verify, judge the responder, answer with INIT. */
