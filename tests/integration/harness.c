@@ -66,12 +66,14 @@ static void hx_report(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static long long now_ms(void)
+/* Microseconds: deadlines kept in whole milliseconds truncate both ends
+ * and can give up up to 1 ms early, which a caller timing us notices. */
+static long long now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void pause_poll(void)
@@ -405,10 +407,10 @@ int hx_running(struct hx_proc *p)
 
 int hx_wait_exit(struct hx_proc *p, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = now_us() + timeout_ms * 1000LL;
 
 	while (hx_running(p)) {
-		if (now_ms() >= deadline) {
+		if (now_us() >= deadline) {
 			hx_report("%s (pid %ld) still running after %d ms: "
 				  "killed", p->label, (long)p->pid,
 				  timeout_ms);
@@ -523,7 +525,7 @@ int hx_wait_line(struct hx_proc *p, enum hx_stream stream, const char *needle,
 		 unsigned count, int timeout_ms, char *line, size_t cap)
 {
 	const char *const needles[] = { needle, NULL };
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = now_us() + timeout_ms * 1000LL;
 	unsigned seen;
 
 	if (count == 0)
@@ -543,7 +545,7 @@ int hx_wait_line(struct hx_proc *p, enum hx_stream stream, const char *needle,
 				  p->result, needle, seen, count);
 			return -1;
 		}
-		if (now_ms() >= deadline) {
+		if (now_us() >= deadline) {
 			hx_report("%s: no \"%s\" on %s within %d ms (%u of %u "
 				  "lines seen)", p->label, needle,
 				  stream == HX_STDOUT ? "stdout" : "stderr",
