@@ -172,10 +172,10 @@ struct plugin_lib *loader_open(const char *path, const char *expect_name,
 			 path, d->abi_version, OCKAM_PLUGIN_ABI_VERSION);
 		goto fail;
 	}
-	if (d->struct_size < sizeof(struct ockam_plugin)) {
+	if (d->struct_size < OCKAM_PLUGIN_SIZE_V1) {
 		snprintf(err, err_len,
 			 "%s: plugin descriptor is %u bytes, smaller than the %zu bytes of ABI version %u",
-			 path, d->struct_size, sizeof(struct ockam_plugin),
+			 path, d->struct_size, (size_t)OCKAM_PLUGIN_SIZE_V1,
 			 OCKAM_PLUGIN_ABI_VERSION);
 		goto fail;
 	}
@@ -217,7 +217,11 @@ struct plugin_lib *loader_open(const char *path, const char *expect_name,
 		goto fail;
 	}
 	lib->handle = h;
-	lib->desc = d;
+	/* Appended ops are optional: a shorter descriptor gets NULLs. */
+	memcpy(&lib->desc_copy, d,
+	       d->struct_size < sizeof(lib->desc_copy) ? d->struct_size
+						       : sizeof(lib->desc_copy));
+	lib->desc = &lib->desc_copy;
 	return lib;
 fail:
 	dlclose(h);

@@ -3,7 +3,8 @@
  * Finding and opening plugins.  A plugin of type T is the file T.so in one
  * of the search directories (or T/T.so, the build tree's layout).  Opening
  * checks, in order: dlopen (RTLD_NOW|RTLD_LOCAL), the entry symbol, the
- * descriptor's ABI version and size, its name and the mandatory ops.
+ * descriptor's ABI version and size (at least OCKAM_PLUGIN_SIZE_V1), its
+ * name and the mandatory ops.
  * Every error names the file.
  */
 #ifndef OCKAM_HOST_LOADER_H
@@ -16,7 +17,11 @@
 struct plugin_lib {
 	char *path;
 	void *handle;
+	/* The plugin's descriptor copied into the host's layout: fields a
+	 * shorter (older) descriptor lacks read as NULL, fields a longer
+	 * (newer) one adds are not seen.  desc points at it. */
 	const struct ockam_plugin *desc;
+	struct ockam_plugin desc_copy;
 };
 
 /* The search path: `dirs` (from the config), then OCKAM_PLUGIN_PATH

@@ -28,6 +28,7 @@
 #ifndef OCKAM_PLUGIN_H
 #define OCKAM_PLUGIN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <ockam/host.h>
@@ -86,7 +87,31 @@ struct ockam_plugin {
 	/* Mandatory.  Free everything create and the instance allocated.
 	 * Sources and addresses still registered are removed by the host. */
 	void (*destroy)(void *state);
+
+	/* ---- appended; every op from here on is optional -------------
+	 *
+	 * A descriptor built against older headers is shorter: the host
+	 * reads it as if these fields were NULL.  A host older than your
+	 * headers ignores them (check host->struct_size for the service
+	 * that goes with an op you rely on). */
+
+	/* Optional.  A message sent from `addr_data`'s address (the first
+	 * hop of its return route) will not be delivered: a transport or
+	 * channel accepted it and then had to drop it (`err` a negative
+	 * errno such as -ECONNREFUSED, `why` a short human reason).  `msg`
+	 * is the message as the dropper held it.  Called from the loop like
+	 * handle_message, never inside another handler; it must not fail
+	 * and must not be relied on: a notice is best effort (local to the
+	 * node, and lost if the host's notice queue is full). */
+	void (*handle_undeliverable)(void *state, void *addr_data,
+				     const struct ockam_message *msg, int err,
+				     const char *why);
 };
+
+/* The size of the first version of the descriptor (up to `destroy`): the
+ * smallest struct_size the loader accepts. */
+#define OCKAM_PLUGIN_SIZE_V1 \
+	(offsetof(struct ockam_plugin, destroy) + sizeof(void (*)(void *)))
 
 typedef const struct ockam_plugin *(*ockam_plugin_entry_fn)(void);
 

@@ -53,6 +53,32 @@ static void test_small_descriptor(void)
 				      "plugin descriptor is 16 bytes, smaller than"));
 }
 
+/* The descriptor may differ in size from the host's: older plugins (down
+ * to the first version) load with the ops they lack read as NULL, newer
+ * ones load with what this host does not know ignored. */
+static void test_descriptor_sizes(void)
+{
+	char path[PATH_MAX], err[PATH_MAX + 512] = "";
+	struct plugin_lib *lib;
+
+	snprintf(path, sizeof(path), "%s/v1_descriptor.so", bad_dir());
+	lib = loader_open(path, "v1_descriptor", err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lib);
+	CU_ASSERT_STRING_EQUAL(lib->desc->name, "v1_descriptor");
+	CU_ASSERT_PTR_NOT_NULL(lib->desc->destroy);
+	CU_ASSERT_PTR_NULL(lib->desc->handle_undeliverable);
+	loader_close(lib);
+
+	snprintf(path, sizeof(path), "%s/grown_descriptor.so", bad_dir());
+	lib = loader_open(path, "grown_descriptor", err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lib);
+	CU_ASSERT_STRING_EQUAL(lib->desc->name, "grown_descriptor");
+	CU_ASSERT_EQUAL(lib->desc->struct_size, sizeof(struct ockam_plugin) +
+							sizeof(void (*)(void *)));
+	CU_ASSERT_PTR_NOT_NULL(lib->desc->handle_undeliverable);
+	loader_close(lib);
+}
+
 static void test_no_entry(void)
 {
 	CU_ASSERT_PTR_NOT_NULL(strstr(open_err("no_entry", NULL),
@@ -169,6 +195,7 @@ int main(void)
 	CU_pSuite s = CU_add_suite("loader", NULL, NULL);
 	CU_add_test(s, "wrong ABI version", test_wrong_abi);
 	CU_add_test(s, "descriptor too small", test_small_descriptor);
+	CU_add_test(s, "older and newer descriptor sizes", test_descriptor_sizes);
 	CU_add_test(s, "missing entry symbol", test_no_entry);
 	CU_add_test(s, "missing mandatory ops", test_missing_ops);
 	CU_add_test(s, "not a shared object", test_not_elf);

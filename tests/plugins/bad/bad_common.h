@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Shared bits of the purpose-built broken plugins the loader must refuse. */
+/* Shared bits of the purpose-built plugins for the loader's ABI gate. */
 #include <errno.h>
 #include <stdlib.h>
 
