@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "loop.h"
+#include "notice.h"
 #include "route_text.h"
 #include "router.h"
 
@@ -82,6 +83,50 @@ static int app_handle(void *owner, void *addr_data,
 	a->waiting = 0;
 	app_send_next(a);
 	return 0;
+}
+
+/* Is the notice about message m?  A dropped message comes back with its
+ * payload; a channel that lost messages it had already sent only knows
+ * who sent them, and names itself as the onward hop. */
+static int app_notice_matches(const struct app_message *m,
+			      const struct ockam_message *msg)
+{
+	if (msg->payload_len)
+		return msg->payload_len == m->cfg->payload_len &&
+		       memcmp(msg->payload, m->cfg->payload,
+			      msg->payload_len) == 0;
+	return msg->onward.count && m->route.count &&
+	       ockam_addr_equal(&msg->onward.hop[0], &m->route.hop[0]);
+}
+
+/* A transport or channel on this node dropped one of our messages: fail
+ * it, and if it awaits its reply, go on now instead of at its timeout. */
+static void app_notice(void *owner, void *addr_data,
+		       const struct ockam_message *msg, int err,
+		       const char *why)
+{
+	struct app *a = owner;
+	(void)addr_data;
+	(void)err;
+	/* Most recent first: the one in flight, then those sent before it. */
+	size_t i = a->next;
+	while (i > 0 && !app_notice_matches(&a->msgs[i - 1], msg))
+		i--;
+	if (i == 0)
+		return; /* not ours (any more): the dropper has logged it */
+	const struct app_message *m = &a->msgs[i - 1];
+	char route[512];
+	route_text_format(a->node->router, &m->route, route, sizeof(route));
+	log_write(OCKAM_LOG_ERROR, "app", "message to %s not delivered: %s",
+		  route, why);
+	a->failures++;
+	if (a->waiting && i == a->next) {
+		a->waiting = 0;
+		app_send_next(a);
+	} else if (a->next == a->n && !a->waiting) {
+		/* Everything was already sent: the exit status must say so. */
+		app_finish(a);
+	}
 }
 
 static void app_send_next(struct app *a)
@@ -159,6 +204,9 @@ int app_start(struct app *a)
 	if (rc < 0)
 		return rc;
 	a->registered = 1;
+	rc = notices_handler_add(a->node->notices, a, app_notice);
+	if (rc < 0)
+		return rc;
 	app_send_next(a);
 	return 0;
 }
@@ -169,6 +217,7 @@ void app_destroy(struct app *a)
 		return;
 	if (a->registered)
 		router_address_remove(a->node->router, APP_ADDRESS, a);
+	notices_handler_remove(a->node->notices, a);
 	if (a->timer)
 		loop_remove(a->timer);
 	free(a->msgs);

@@ -11,6 +11,7 @@
 
 #include "app.h"
 #include "log.h"
+#include "notice.h"
 #include "loop.h"
 #include "opt.h"
 #include "route_text.h"
@@ -140,6 +141,15 @@ static struct ockam_ctx *node_instance_new(struct node *n,
 	return ctx;
 }
 
+/* The loop's idle hook: queued messages first, then delivery-failure
+ * notices (which may be about some of them). */
+static int node_idle(void *data)
+{
+	struct node *n = data;
+	int more = router_drain(n->router);
+	return notices_drain(n->notices) || more;
+}
+
 static int node_instance_create(struct node *n, struct ockam_ctx *ctx)
 {
 	const struct ockam_plugin *d = ctx->lib->desc;
@@ -167,6 +177,9 @@ static int node_instance_create(struct node *n, struct ockam_ctx *ctx)
 	}
 	ctx->state = state;
 	ctx->created = 1;
+	if (d->handle_undeliverable &&
+	    notices_handler_add(n->notices, ctx, services_notify) < 0)
+		return -ENOMEM;
 	return 0;
 }
 
@@ -239,7 +252,10 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 	n->status = status_create(n);
 	if (!n->loop || !n->router || !n->search || !n->status)
 		goto fail;
-	loop_set_idle(n->loop, router_drain, n->router);
+	n->notices = notices_create(n->router, NOTICE_QUEUE_DEFAULT);
+	if (!n->notices)
+		goto fail;
+	loop_set_idle(n->loop, node_idle, n);
 
 	/* Load every plugin first, so all missing or broken ones are
 	 * reported together. */
@@ -366,6 +382,8 @@ void node_destroy(struct node *n)
 		if (n->router)
 			router_remove_owner(n->router, ctx);
 		status_remove_owner(n->status, ctx);
+		if (n->notices)
+			notices_handler_remove(n->notices, ctx);
 		free(ctx);
 	}
 	free(n->inst);
@@ -373,6 +391,7 @@ void node_destroy(struct node *n)
 	if (n->loop)
 		loop_remove_owner(n->loop, n);
 	loop_destroy(n->loop);
+	notices_destroy(n->notices);
 	router_destroy(n->router);
 	for (size_t i = n->n_libs; i-- > 0;)
 		loader_close(n->libs[i]);

@@ -52,6 +52,7 @@ struct node {
 	int exit_code;
 	int check_only;
 	struct status *status; /* rows for `ockam-host status` (status.c) */
+	struct notices *notices; /* delivery-failure notices (notice.c) */
 };
 
 struct node_args {
@@ -83,5 +84,8 @@ const struct ockam_host *services_table(void);
 /* Deliver a routed message to an instance (router callback). */
 int services_deliver(void *owner, void *addr_data,
 		     const struct ockam_message *msg);
+/* Hand a delivery-failure notice to an instance (notice.c callback). */
+void services_notify(void *owner, void *addr_data,
+		     const struct ockam_message *msg, int err, const char *why);
 
 #endif

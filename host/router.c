@@ -217,6 +217,17 @@ int router_address_exists(const struct router *r, const char *name,
 	return *entry_find(r, name, len) != NULL;
 }
 
+int router_address_owner(const struct router *r, const char *name, size_t len,
+			 void **owner, void **addr_data)
+{
+	const struct entry *e = *entry_find(r, name, len);
+	if (!e)
+		return -ENOENT;
+	*owner = e->owner;
+	*addr_data = e->data;
+	return 0;
+}
+
 int router_transport_add(struct router *r, uint8_t type, const char *scheme,
 			 ockam_transport_send_fn fn, void *data, void *owner)
 {

@@ -44,6 +44,9 @@ int router_address_remove(struct router *r, const char *name, void *owner);
 void router_remove_owner(struct router *r, void *owner);
 int router_address_exists(const struct router *r, const char *name,
 			  size_t len);
+/* Who registered `name` and with which addr_data; -ENOENT if absent. */
+int router_address_owner(const struct router *r, const char *name, size_t len,
+			 void **owner, void **addr_data);
 
 int router_transport_add(struct router *r, uint8_t type, const char *scheme,
 			 ockam_transport_send_fn fn, void *data, void *owner);

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "loop.h"
 #include "node.h"
+#include "notice.h"
 #include "opt.h"
 #include "route_text.h"
 #include "router.h"
@@ -26,6 +27,21 @@ int services_deliver(void *owner, void *addr_data,
 {
 	struct ockam_ctx *ctx = owner;
 	return ctx->lib->desc->handle_message(ctx->state, addr_data, msg);
+}
+
+void services_notify(void *owner, void *addr_data,
+		     const struct ockam_message *msg, int err, const char *why)
+{
+	struct ockam_ctx *ctx = owner;
+	ctx->lib->desc->handle_undeliverable(ctx->state, addr_data, msg, err,
+					     why);
+}
+
+static void svc_message_undeliverable(struct ockam_ctx *ctx,
+				      const struct ockam_message *msg,
+				      int err, const char *why)
+{
+	notices_post(ctx->node->notices, msg, err, why);
 }
 
 static int svc_send(struct ockam_ctx *ctx, const struct ockam_message *msg)
@@ -323,6 +339,7 @@ static const struct ockam_host services = {
 	.status_add = status_add,
 	.status_set_str = status_set_str,
 	.status_set_u64 = status_set_u64,
+	.message_undeliverable = svc_message_undeliverable,
 };
 
 const struct ockam_host *services_table(void)

@@ -251,6 +251,23 @@ struct ockam_host {
 			       const char *value);
 	void (*status_set_u64)(struct ockam_status *out, const char *key,
 			       uint64_t value);
+
+	/* ---- delivery failures (appended; check struct_size first) ----
+	 *
+	 * Say that `msg`, which this instance accepted earlier (its send or
+	 * handle_message returned 0) and is now dropping, will never be
+	 * delivered: a connection it waited for was refused, a channel it
+	 * was queued on gave up.  `err` is a negative errno, `why` a short
+	 * reason ("cannot connect to 127.0.0.1:4000: Connection refused").
+	 * The host hands a copy to the local worker at the first hop of the
+	 * message's return route (its handle_undeliverable, called later from
+	 * the loop), so a sender learns at once instead of waiting for a
+	 * timeout.  Best effort and local to the node: nothing is sent over
+	 * the network, and the notice is dropped if no local sender is
+	 * named or the notice queue is full.  Still log the drop yourself. */
+	void (*message_undeliverable)(struct ockam_ctx *ctx,
+				      const struct ockam_message *msg, int err,
+				      const char *why);
 };
 
 #ifdef __cplusplus

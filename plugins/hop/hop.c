@@ -2,9 +2,11 @@
 /*
  * hop: forwards every message along the rest of its onward route, adding
  * itself to the return route so replies come back through it (Ockam's
- * step_forward).  It never looks at the payload.
+ * step_forward).  It never looks at the payload.  A delivery-failure
+ * notice for a message it forwarded is passed on to the sender before it.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +16,7 @@ struct hop {
 	const struct ockam_host *host;
 	struct ockam_ctx *ctx;
 	struct ockam_message fwd; /* reused: a message is ~16 KiB */
+	int notify; /* the host has message_undeliverable */
 };
 
 static int hop_create(const struct ockam_host *host, struct ockam_ctx *ctx,
@@ -27,6 +30,9 @@ static int hop_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 		return -ENOMEM;
 	h->host = host;
 	h->ctx = ctx;
+	h->notify = host->struct_size >=
+		    offsetof(struct ockam_host, message_undeliverable) +
+			    sizeof(host->message_undeliverable);
 	*state = h;
 	return 0;
 }
@@ -71,6 +77,30 @@ static int hop_handle(void *state, void *addr_data,
 	return 0;
 }
 
+/* A message we forwarded was dropped further on: we are first in its
+ * return route, so pass the notice to whoever sent it to us. */
+static void hop_undeliverable(void *state, void *addr_data,
+			      const struct ockam_message *msg, int err,
+			      const char *why)
+{
+	struct hop *h = state;
+	struct ockam_message *f = &h->fwd;
+
+	(void)addr_data;
+	if (!h->notify || msg->ret.count < 2)
+		return;
+	ockam_message_init(f);
+	f->onward.count = msg->onward.count;
+	for (unsigned i = 0; i < f->onward.count; i++)
+		addr_copy(&f->onward.hop[i], &msg->onward.hop[i]);
+	f->ret.count = (uint8_t)(msg->ret.count - 1);
+	for (unsigned i = 0; i < f->ret.count; i++)
+		addr_copy(&f->ret.hop[i], &msg->ret.hop[i + 1]);
+	f->payload = msg->payload;
+	f->payload_len = msg->payload_len;
+	h->host->message_undeliverable(h->ctx, f, err, why);
+}
+
 static void hop_destroy(void *state)
 {
 	free(state);
@@ -85,6 +115,7 @@ static const struct ockam_plugin hop_plugin = {
 	.create = hop_create,
 	.handle_message = hop_handle,
 	.destroy = hop_destroy,
+	.handle_undeliverable = hop_undeliverable,
 };
 
 OCKAM_PLUGIN_EXPORT const struct ockam_plugin *ockam_plugin_entry(void)

@@ -165,6 +165,7 @@ void channel_close(struct channel *ch, const char *why)
 	while (ch->q_head) {
 		struct chan_queued *q = ch->q_head;
 		ch->q_head = q->next;
+		initiator_notify_dropped(inst, q->data, q->len, why);
 		sodium_memzero(q->data, q->len);
 		free(q);
 	}
@@ -552,6 +553,7 @@ static int sc_handle_message(void *state, void *addr_data,
 			return hs_listener_receive(inst, msg);
 		if (!inst->initiator_ch)
 			return initiator_send_closed(inst, msg);
+		initiator_note_sender(inst->initiator_ch, msg);
 		return flow_encrypt(inst->initiator_ch, msg);
 	}
 	struct chan_endpoint *ep = addr_data;
@@ -602,6 +604,7 @@ static const struct ockam_plugin plugin = {
 	.handle_message = sc_handle_message,
 	.stop = sc_stop,
 	.destroy = sc_destroy,
+	.handle_undeliverable = initiator_undeliverable,
 };
 
 OCKAM_PLUGIN_EXPORT const struct ockam_plugin *ockam_plugin_entry(void)

@@ -151,6 +151,10 @@ struct sc_instance {
 	int gave_up;                /* refused: sends fail with ENOTCONN */
 	int notconn_logged;
 	char closed_why[96];
+	/* Who sent on the channel before the peer said anything: if the peer
+	 * then refuses us (XX: it judges our identity after we are open),
+	 * that sender is told its message was lost. */
+	char unconfirmed_sender[OCKAM_ADDR_MAX + 1];
 	int stopping;
 	uint64_t listener_log_ms; /* rate limit for junk at the listener */
 	unsigned listener_suppressed;
@@ -213,6 +217,17 @@ void initiator_lost(struct channel *ch, const char *why);
 /* A message for the initiator's address while it has no channel. */
 int initiator_send_closed(struct sc_instance *inst,
 			  const struct ockam_message *msg);
+/* Tell the sender of a queued message (encoded inner message) that it is
+ * dropped (host->message_undeliverable). */
+void initiator_notify_dropped(struct sc_instance *inst, const uint8_t *data,
+			      size_t len, const char *why);
+/* Remember msg's sender while the channel has heard nothing back. */
+void initiator_note_sender(struct channel *ch, const struct ockam_message *msg);
+/* The plugin's handle_undeliverable: a handshake message of an initiator
+ * was dropped on its way, so its handshake fails now. */
+void initiator_undeliverable(void *state, void *addr_data,
+			     const struct ockam_message *msg, int err,
+			     const char *why);
 
 /* channel_limits.c: listener admission and the idle timeout. */
 /* 0 if a new handshake may start; else logs (rate-limited), sends a BUSY

@@ -87,6 +87,41 @@ static void retry_log(struct sc_instance *inst, const char *why,
 	inst->retry_suppressed = 0;
 }
 
+void initiator_note_sender(struct channel *ch, const struct ockam_message *msg)
+{
+	struct sc_instance *inst = ch->inst;
+	if (ch->received || inst->unconfirmed_sender[0] ||
+	    msg->ret.count == 0 || msg->ret.hop[0].type != OCKAM_ADDR_LOCAL)
+		return;
+	memcpy(inst->unconfirmed_sender, msg->ret.hop[0].data,
+	       msg->ret.hop[0].len);
+	inst->unconfirmed_sender[msg->ret.hop[0].len] = '\0';
+}
+
+/* The channel is gone before the peer said anything: what was sent on it
+ * is lost (most often the peer refused us on the last handshake message),
+ * so tell the first sender rather than let it wait for a reply. */
+static void unconfirmed_notify(struct channel *ch, const char *why)
+{
+	struct sc_instance *inst = ch->inst;
+	const struct ockam_host *h = inst->host;
+	struct ockam_message msg;
+	char text[256];
+	if (!inst->unconfirmed_sender[0])
+		return;
+	if (!ch->received && ch->sent) {
+		ockam_message_init(&msg);
+		ockam_addr_local(&msg.onward.hop[0], h->instance_name(inst->ctx));
+		msg.onward.count = 1;
+		ockam_addr_local(&msg.ret.hop[0], inst->unconfirmed_sender);
+		msg.ret.count = 1;
+		snprintf(text, sizeof(text), "no secure channel %s (%s)",
+			 h->instance_name(inst->ctx), why);
+		h->message_undeliverable(inst->ctx, &msg, -ENOTCONN, text);
+	}
+	inst->unconfirmed_sender[0] = '\0';
+}
+
 void initiator_lost(struct channel *ch, const char *why)
 {
 	struct sc_instance *inst = ch->inst;
@@ -94,6 +129,7 @@ void initiator_lost(struct channel *ch, const char *why)
 	inst->initiator_ch = NULL;
 	if (inst->stopping || !inst->started)
 		return;
+	unconfirmed_notify(ch, why);
 	if (ch->no_retry || !inst->rehandshake) {
 		give_up(inst, why);
 		return;
@@ -131,6 +167,43 @@ void initiator_lost(struct channel *ch, const char *why)
 		return;
 	}
 	retry_log(inst, why, delay);
+}
+
+void initiator_notify_dropped(struct sc_instance *inst, const uint8_t *data,
+			      size_t len, const char *why)
+{
+	const struct ockam_host *h = inst->host;
+	struct ockam_message msg;
+	char text[256];
+	if (h->message_decode(data, len, &msg) != 0)
+		return;
+	snprintf(text, sizeof(text), "no secure channel %s (%s)",
+		 h->instance_name(inst->ctx), why);
+	h->message_undeliverable(inst->ctx, &msg, -ENOTCONN, text);
+}
+
+/* A handshake message of ours was dropped on the way (the first
+ * connection was refused, say): fail the handshake now with that reason
+ * rather than at handshake_timeout.  Whether it is retried is the usual
+ * re-handshake decision.  Other notices (data a transport dropped) are
+ * left to the channel's own timers: they are not ours to decrypt. */
+void initiator_undeliverable(void *state, void *addr_data,
+			     const struct ockam_message *msg, int err,
+			     const char *why)
+{
+	(void)state;
+	(void)msg;
+	(void)err;
+	struct chan_endpoint *ep = addr_data;
+	if (!ep || ep->kind != CHAN_DECRYPTOR)
+		return;
+	struct channel *ch = ep->ch;
+	if (!ch->initiator || ch->state != CHAN_HANDSHAKE)
+		return;
+	char text[192];
+	snprintf(text, sizeof(text), "handshake message not delivered: %s",
+		 why);
+	channel_close(ch, text);
 }
 
 int initiator_send_closed(struct sc_instance *inst,

@@ -184,6 +184,36 @@ static void conn_unwatch(struct tcp_conn *c)
 	c->events = 0;
 }
 
+/* Tell the local senders of the frames still queued whole that they will
+ * not be delivered (host->message_undeliverable): an app or a channel then
+ * fails at once instead of at its timeout.  A frame partly written is
+ * skipped (the peer may have part of it), and only the first few are
+ * told: the host's notice queue is small, and one notice per sender is
+ * what matters. */
+#define TCP_NOTICES_MAX 64
+static void conn_notify_dropped(struct tcp_conn *c, const char *why)
+{
+	const struct ockam_host *h = c->t->host;
+	const uint8_t *p = c->out.data + c->out.off + c->head_left;
+	size_t left = c->out.len - c->head_left;
+	struct ockam_message msg;
+
+	for (unsigned n = 0; n < TCP_NOTICES_MAX && left >= TCP_FRAME_HEADER;
+	     n++) {
+		size_t len = be32_get(p);
+
+		if (len > left - TCP_FRAME_HEADER)
+			break;
+		if (h->message_decode(p + TCP_FRAME_HEADER, len, &msg) == 0)
+			h->message_undeliverable(c->t->ctx, &msg,
+						 c->last_errno ? -c->last_errno
+							       : -ECONNRESET,
+						 why);
+		p += TCP_FRAME_HEADER + len;
+		left -= TCP_FRAME_HEADER + len;
+	}
+}
+
 /* Log one line saying why and what was lost, then free the connection (or
  * leave that to its read path if it is busy). */
 static void conn_close(struct tcp_conn *c, enum ockam_log_level level,
@@ -223,6 +253,15 @@ static void conn_close(struct tcp_conn *c, enum ockam_log_level level,
 		t->host->log(t->ctx, level, "connection %s %s closed: %s%s",
 			     c->outbound ? "to" : "from", c->key, reason,
 			     dropped);
+	}
+	if (c->out_frames && !t->stopping) {
+		char why[600];
+
+		snprintf(why, sizeof(why), "%s %s: %s",
+			 c->state == TCP_CONN_CONNECTING ? "cannot connect to"
+							 : "connection lost to",
+			 c->key, reason);
+		conn_notify_dropped(c, why);
 	}
 	if (!c->outbound && !t->stopping) {
 		tcp_gone_add(t, c->key, c->key_len);

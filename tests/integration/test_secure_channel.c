@@ -147,10 +147,17 @@ static void test_secure_trust(void)
 	strict = integ_start_node("strict", cfg, NULL, &port);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(strict);
 
-	/* Y is refused: no reply, and the responder says whom and why. */
+	/* Y is refused: no reply, and the responder says whom and why.  The
+	 * initiator fails its message as soon as the channel is refused,
+	 * not at the message's 60 s timeout (hx_wait_exit would kill it). */
 	CU_ASSERT_EQUAL(run_initiator("refused-y", port, "everyone",
-				      "vault: y.key", "1500ms", NULL, &p), 1);
+				      "vault: y.key", "60s", NULL, &p), 1);
 	CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), "");
+	CU_ASSERT_EQUAL(hx_count_lines(hx_read(p, HX_STDERR),
+				       (const char *const[]){
+					       "app: message to [alice, echoer] not delivered: no secure channel alice (refused by the peer: not trusted)",
+					       NULL }),
+			1);
 	snprintf(needle, sizeof(needle), "refusing peer %s: not in trust list",
 		 y);
 	CU_ASSERT_EQUAL(hx_wait_line(strict, HX_STDERR, needle, 1,
@@ -175,7 +182,7 @@ static void test_secure_trust(void)
 	 * refuses this responder and drops its queued message. */
 	snprintf(trust, sizeof(trust), "[%s]", y);
 	CU_ASSERT_EQUAL(run_initiator("picky", port, trust, "vault: x.key",
-				      "1500ms", NULL, &p), 1);
+				      "60s", NULL, &p), 1);
 	const char *log = hx_read(p, HX_STDERR);
 	CU_ASSERT_EQUAL(hx_count_lines(log, (const char *const[]){
 						    "refusing peer I",
@@ -183,6 +190,10 @@ static void test_secure_trust(void)
 			1);
 	CU_ASSERT_EQUAL(hx_count_lines(log, (const char *const[]){
 						    "dropping 1 queued message(s): peer refused",
+						    NULL }),
+			1);
+	CU_ASSERT_EQUAL(hx_count_lines(log, (const char *const[]){
+						    "app: message to [alice, echoer] not delivered: ",
 						    NULL }),
 			1);
 	CU_ASSERT_EQUAL(hx_stop(strict, HX_EXIT_MS), 0);

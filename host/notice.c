@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "notice.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "log.h"
+#include "router.h"
+
+struct notice {
+	uint8_t *buf; /* the message, encoded (codec.h) */
+	size_t len;
+	int err;
+	char why[NOTICE_WHY_MAX];
+};
+
+struct handler {
+	void *owner;
+	notice_fn fn;
+};
+
+struct notices {
+	struct router *router;
+	struct notice *ring;
+	size_t cap, head, count;
+	struct handler *handlers;
+	size_t n_handlers;
+	struct notice_stats stats;
+	struct log_limit lim_full;
+};
+
+struct notices *notices_create(struct router *r, size_t cap)
+{
+	struct notices *n = calloc(1, sizeof(*n));
+	if (!n)
+		return NULL;
+	n->ring = calloc(cap ? cap : 1, sizeof(*n->ring));
+	if (!n->ring) {
+		free(n);
+		return NULL;
+	}
+	n->router = r;
+	n->cap = cap ? cap : 1;
+	return n;
+}
+
+void notices_destroy(struct notices *n)
+{
+	if (!n)
+		return;
+	for (size_t i = 0; i < n->count; i++)
+		free(n->ring[(n->head + i) % n->cap].buf);
+	free(n->ring);
+	free(n->handlers);
+	free(n);
+}
+
+int notices_handler_add(struct notices *n, void *owner, notice_fn fn)
+{
+	struct handler *h = realloc(n->handlers,
+				    (n->n_handlers + 1) * sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	n->handlers = h;
+	h[n->n_handlers].owner = owner;
+	h[n->n_handlers].fn = fn;
+	n->n_handlers++;
+	return 0;
+}
+
+void notices_handler_remove(struct notices *n, void *owner)
+{
+	if (!n)
+		return;
+	for (size_t i = 0; i < n->n_handlers; i++)
+		if (n->handlers[i].owner == owner) {
+			n->handlers[i] = n->handlers[--n->n_handlers];
+			return;
+		}
+}
+
+static notice_fn handler_find(const struct notices *n, const void *owner)
+{
+	for (size_t i = 0; i < n->n_handlers; i++)
+		if (n->handlers[i].owner == owner)
+			return n->handlers[i].fn;
+	return NULL;
+}
+
+int notices_post(struct notices *n, const struct ockam_message *msg, int err,
+		 const char *why)
+{
+	n->stats.posted++;
+	if (msg->ret.count == 0 || msg->ret.hop[0].type != OCKAM_ADDR_LOCAL) {
+		n->stats.no_sender++;
+		return -ENOENT;
+	}
+	if (n->count == n->cap) {
+		n->stats.dropped_full++;
+		log_limited(&n->lim_full, OCKAM_LOG_DEBUG, "router",
+			    "delivery-failure notice queue full (%zu): notice dropped",
+			    n->cap);
+		return -ENOBUFS;
+	}
+	size_t len = codec_encoded_size(msg);
+	uint8_t *buf = malloc(len ? len : 1);
+	if (!buf)
+		return -ENOMEM;
+	if (codec_encode(msg, buf, len) != len) {
+		free(buf);
+		return -EMSGSIZE;
+	}
+	/* Rare by nature (a failure per message), so a copy per notice is
+	 * fine; the ring bounds how many can exist. */
+	struct notice *slot = &n->ring[(n->head + n->count) % n->cap];
+	slot->buf = buf;
+	slot->len = len;
+	slot->err = err;
+	snprintf(slot->why, sizeof(slot->why), "%s", why ? why : "");
+	n->count++;
+	return 0;
+}
+
+static void notice_deliver(struct notices *n, const struct notice *no)
+{
+	struct ockam_message msg;
+	void *owner, *addr_data;
+	if (codec_decode(no->buf, no->len, &msg) < 0)
+		return; /* we encoded it: cannot happen */
+	const struct ockam_addr *to = &msg.ret.hop[0];
+	notice_fn fn = NULL;
+	if (router_address_owner(n->router, (const char *)to->data, to->len,
+				 &owner, &addr_data) == 0)
+		fn = handler_find(n, owner);
+	if (!fn) {
+		n->stats.no_handler++;
+		return;
+	}
+	n->stats.delivered++;
+	fn(owner, addr_data, &msg, no->err, no->why);
+}
+
+int notices_drain(struct notices *n)
+{
+	/* Only what is queued now: a handler that posts again waits for the
+	 * next pass, so a notice loop cannot starve the node. */
+	size_t todo = n->count;
+	while (todo-- && n->count) {
+		struct notice no = n->ring[n->head];
+		n->ring[n->head].buf = NULL;
+		n->head = (n->head + 1) % n->cap;
+		n->count--;
+		notice_deliver(n, &no);
+		free(no.buf);
+	}
+	return n->count != 0;
+}
+
+void notices_stats_get(const struct notices *n, struct notice_stats *out)
+{
+	*out = n->stats;
+}
