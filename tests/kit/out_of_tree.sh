@@ -38,8 +38,12 @@ host=$dest$bindir/ockam-host
 pcdir=$dest$libdir/pkgconfig
 [ -x "$host" ] || fail "no ockam-host at $host"
 [ -f "$pcdir/ockam-plugin.pc" ] || fail "no ockam-plugin.pc in $pcdir"
-[ -f "$dest$datadir/ockam/configs/04-routing-over-two-transport-hops-responder.yaml" ] ||
-	fail "configs not installed in $datadir/ockam/configs"
+# Every shipped config (meson has no glob: install_data lists them by hand,
+# and this catches one added to configs/ but not to that list).
+for f in "$src"/configs/*; do
+	[ -f "$dest$datadir/ockam/configs/${f##*/}" ] ||
+		fail "configs/${f##*/} is not installed in $datadir/ockam/configs: add it to install_data in meson.build"
+done
 [ -f "$dest$prefix/include/ockam/ockam.h" ] ||
 	fail "headers not installed in $prefix/include/ockam"
 
