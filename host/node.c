@@ -358,6 +358,9 @@ int node_run(struct node *n)
 			  strerror(-rc));
 		return 1;
 	}
+	/* A notice posted in the loop's last pass still counts: the app may
+	 * have finished in the same pass as a message of its was dropped. */
+	notices_drain(n->notices);
 	return n->exit_code;
 }
 

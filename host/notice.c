@@ -145,9 +145,11 @@ static void notice_deliver(struct notices *n, const struct notice *no)
 
 int notices_drain(struct notices *n)
 {
-	/* Only what is queued now: a handler that posts again waits for the
-	 * next pass, so a notice loop cannot starve the node. */
-	size_t todo = n->count;
+	/* A notice passed back along a chain of local hops is re-posted by
+	 * each of them: deliver those in the same pass (the sender may have
+	 * finished by the next one), but boundedly, so that a plugin that
+	 * keeps re-posting cannot starve the node. */
+	size_t todo = 4 * n->cap;
 	while (todo-- && n->count) {
 		struct notice no = n->ring[n->head];
 		n->ring[n->head].buf = NULL;

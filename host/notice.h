@@ -44,8 +44,9 @@ void notices_handler_remove(struct notices *n, void *owner);
 int notices_post(struct notices *n, const struct ockam_message *msg, int err,
 		 const char *why);
 
-/* Deliver what is queued; returns nonzero if more was queued meanwhile
- * (a handler posted again).  Run from the loop's idle hook. */
+/* Deliver what is queued, including what handlers post meanwhile (up to
+ * a bound); returns nonzero if some is left.  Run from the loop's idle
+ * hook, and once more when the loop has stopped. */
 int notices_drain(struct notices *n);
 
 struct notice_stats {

@@ -139,6 +139,41 @@ static void test_who_is_skipped(void)
 	router_address_remove(R, "quiet", &owner_b);
 }
 
+/* Like the hop plugin: pass the notice to the sender before us. */
+static void pass_back(void *owner, void *addr_data,
+		      const struct ockam_message *m, int err, const char *why)
+{
+	struct ockam_message f = *m;
+	(void)owner;
+	(void)addr_data;
+	ockam_route_pop(&f.ret);
+	notices_post(N, &f, err, why);
+}
+
+static void test_passed_back_in_one_pass(void)
+{
+	struct ockam_message m;
+	struct ockam_addr a;
+
+	CU_ASSERT_EQUAL(router_address_add(R, "app", sink, &owner_a, NULL), 0);
+	CU_ASSERT_EQUAL(notices_handler_add(N, &owner_a, on_notice), 0);
+	CU_ASSERT_EQUAL(router_address_add(R, "hop", sink, &owner_b, NULL), 0);
+	CU_ASSERT_EQUAL(notices_handler_add(N, &owner_b, pass_back), 0);
+	told = 0;
+	dropped_msg(&m, "hop", "via hop");
+	ockam_addr_local(&a, "app");
+	ockam_route_append(&m.ret, &a);
+	CU_ASSERT_EQUAL(notices_post(N, &m, -EPIPE, "gone"), 0);
+	/* The app may finish in the loop's next pass: it hears now. */
+	CU_ASSERT_EQUAL(notices_drain(N), 0);
+	CU_ASSERT_EQUAL(told, 1);
+	CU_ASSERT_STRING_EQUAL(told_payload, "via hop");
+	notices_handler_remove(N, &owner_a);
+	notices_handler_remove(N, &owner_b);
+	router_address_remove(R, "app", &owner_a);
+	router_address_remove(R, "hop", &owner_b);
+}
+
 static void test_queue_is_bounded(void)
 {
 	struct ockam_message m;
@@ -169,6 +204,7 @@ int main(void)
 	CU_pSuite s = CU_add_suite("notice", setup, teardown);
 	CU_add_test(s, "the sender is told, later", test_sender_is_told_later);
 	CU_add_test(s, "who is skipped", test_who_is_skipped);
+	CU_add_test(s, "passed back along hops in one pass", test_passed_back_in_one_pass);
 	CU_add_test(s, "the queue is bounded", test_queue_is_bounded);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
