@@ -614,9 +614,10 @@ static int conn_deliver(struct tcp_conn *c)
 		return -EMSGSIZE;
 	}
 	/* The router or the transport has already logged why, once; say
-	 * which connection it came from only when debugging. */
+	 * which connection it came from only when debugging.  -ENOBUFS is
+	 * not a drop: the frame stays buffered and is sent again. */
 	rc = t->host->send(t->ctx, &t->rx_msg);
-	if (rc < 0)
+	if (rc < 0 && rc != -ENOBUFS)
 		tcp_log_limited(t, &t->lim_deliver, OCKAM_LOG_DEBUG,
 				"dropped a message from %s: %s", c->key,
 				strerror(-rc));
@@ -626,9 +627,10 @@ static int conn_deliver(struct tcp_conn *c)
 static void conn_on_resume(void *data);
 
 /* The next hop is full (the router's local queue or another connection's
- * send queue): the message was dropped and said so once; stop reading
- * this connection for a moment so the rest waits in the kernel and TCP
- * flow control slows the peer, instead of dropping every frame after it. */
+ * send queue): nothing was taken, so keep the frame at the head of the
+ * input buffer and stop reading this connection for a moment; the rest
+ * waits in the kernel and TCP flow control slows the peer.  On resume the
+ * same frame is delivered again, so nothing is lost or reordered. */
 static void conn_pause(struct tcp_conn *c)
 {
 	struct tcp *t = c->t;
@@ -679,9 +681,13 @@ static int conn_parse(struct tcp_conn *c)
 		rc = conn_deliver(c);
 		if (c->dead)
 			return -1;
-		buf_consume(&c->in, TCP_FRAME_HEADER + len);
-		if (rc == -ENOBUFS)
+		if (rc == -ENOBUFS) {
 			conn_pause(c);
+			if (c->paused)
+				break;
+			/* No timer to resume with: drop it, keep reading. */
+		}
+		buf_consume(&c->in, TCP_FRAME_HEADER + len);
 	}
 	return c->paused;
 }
@@ -702,7 +708,9 @@ static void conn_read(struct tcp_conn *c)
 	size_t budget = TCP_READ_BUDGET;
 
 	for (;;) {
-		size_t want = conn_frame_need(c) - c->in.len, room;
+		/* Paused, the buffer may hold more than one frame. */
+		size_t need = conn_frame_need(c), room;
+		size_t want = need > c->in.len ? need - c->in.len : 0;
 		ssize_t n;
 		int rc;
 
