@@ -9,6 +9,7 @@
  *       send_queue_limit: 4MiB     # queued bytes per connection
  *       connect_timeout: 5s
  *       max_connections: 1024      # open inbound connections per listener
+ *       max_outbound: 1024         # outbound connections, opening or open
  *       idle_timeout: 5m           # inbound, nothing moved; 0 = never
  *       keepalive: 30s             # TCP keepalive idle time; 0 = off
  *
@@ -94,8 +95,8 @@ static int options_read(struct tcp *t)
 {
 	static const char *const keys[] = {
 		"listen",	   "max_message_size", "send_queue_limit",
-		"connect_timeout", "max_connections",  "idle_timeout",
-		"keepalive",	   NULL};
+		"connect_timeout", "max_connections",  "max_outbound",
+		"idle_timeout",	   "keepalive",	       NULL};
 	const struct ockam_host *h = t->host;
 	const struct ockam_opt *root = h->opt_root(t->ctx), *o;
 	uint64_t queue = UINT64_MAX; /* absent */
@@ -105,6 +106,7 @@ static int options_read(struct tcp *t)
 	t->max_message = TCP_MAX_MESSAGE_DEFAULT;
 	t->connect_timeout_ms = TCP_CONNECT_TIMEOUT_DEFAULT;
 	t->max_connections = TCP_MAX_CONNECTIONS_DEFAULT;
+	t->max_outbound = TCP_MAX_OUTBOUND_DEFAULT;
 	t->idle_timeout_ms = TCP_IDLE_TIMEOUT_DEFAULT;
 	t->keepalive_ms = TCP_KEEPALIVE_DEFAULT;
 	if (!root)
@@ -156,6 +158,9 @@ static int options_read(struct tcp *t)
 
 	if (h->opt_get_u64(t->ctx, root, "max_connections", 1, 1000000,
 			   &t->max_connections) < 0)
+		rc = -EINVAL;
+	if (h->opt_get_u64(t->ctx, root, "max_outbound", 1, 1000000,
+			   &t->max_outbound) < 0)
 		rc = -EINVAL;
 	if (h->opt_get_duration_ms(t->ctx, root, "idle_timeout",
 				   &t->idle_timeout_ms) < 0)

@@ -224,6 +224,8 @@ static void conn_close(struct tcp_conn *c, enum ockam_log_level level,
 			     c->outbound ? "to" : "from", c->key, reason,
 			     dropped);
 	}
+	if (c->outbound)
+		t->n_outbound--;
 	if (!c->outbound && !t->stopping) {
 		tcp_gone_add(t, c->key, c->key_len);
 		if (c->listener)
@@ -578,6 +580,7 @@ static int conn_open(struct tcp *t, const struct ockam_addr *a,
 		freeaddrinfo(ai);
 		return -ENOMEM;
 	}
+	t->n_outbound++;
 	c->b = b;
 	c->state = TCP_CONN_CONNECTING;
 	c->ai_list = c->ai_next = ai;
@@ -895,6 +898,18 @@ int tcp_send(void *state, const struct ockam_message *msg)
 					"down, next attempt after %s",
 					p->key, in);
 			return -EHOSTUNREACH;
+		}
+		if (t->n_outbound >= t->max_outbound) {
+			/* A route (maybe from a remote peer) naming many
+			 * addresses must not open unbounded connections. */
+			t->outbound_refused++;
+			tcp_log_limited(t, &t->lim_outbound, OCKAM_LOG_WARN,
+					"message to %s not sent: max_outbound "
+					"(%llu) outbound connections open",
+					printable(a->data, a->len, text,
+						  sizeof(text)),
+					(unsigned long long)t->max_outbound);
+			return -EMFILE;
 		}
 		rc = conn_open(t, a, p, &c);
 		if (rc < 0)

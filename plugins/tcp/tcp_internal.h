@@ -26,6 +26,7 @@
 #define TCP_SEND_QUEUE_LIMIT (1u << 30)
 #define TCP_CONNECT_TIMEOUT_DEFAULT 5000u
 #define TCP_MAX_CONNECTIONS_DEFAULT 1024u
+#define TCP_MAX_OUTBOUND_DEFAULT 1024u
 #define TCP_IDLE_TIMEOUT_DEFAULT (5u * 60 * 1000)
 #define TCP_KEEPALIVE_DEFAULT 30000u
 /* Reconnect backoff: doubling from BASE to MAX, +-20% jitter. */
@@ -138,12 +139,15 @@ struct tcp {
 	uint64_t queue_limit;
 	uint64_t connect_timeout_ms;
 	uint64_t max_connections; /* per listener */
+	uint64_t max_outbound;    /* outbound connections, all states */
 	uint64_t idle_timeout_ms; /* inbound; 0 = never */
 	uint64_t keepalive_ms;    /* TCP_KEEPIDLE; 0 = off */
 
 	struct tcp_listener *listeners;
 	size_t n_listeners;
 	struct tcp_conn *conns; /* open and connecting; dead ones unlinked */
+	size_t n_outbound;      /* of which outbound */
+	uint64_t outbound_refused; /* messages refused at max_outbound */
 	unsigned batching;      /* >0 while in a read path: sends only queue */
 	int stopping;           /* closing everything: no backoff, no memory */
 	struct ockam_source *idle_timer; /* sweeps idle inbound connections */
@@ -164,7 +168,7 @@ struct tcp {
 	struct ockam_message tx_msg;
 
 	struct tcp_limit lim_oversize, lim_nobufs, lim_deliver, lim_badaddr,
-		lim_accept, lim_gone, lim_down, lim_pause;
+		lim_accept, lim_gone, lim_down, lim_pause, lim_outbound;
 };
 
 /* tcp.c */

@@ -318,14 +318,17 @@ static int suite_init(void)
 			       "after_messages: run\n");
 }
 
-/* Small limits: two inbound connections, 1 s idle, 300 ms connects. */
+/* Small limits: two inbound connections, two outbound, 1 s idle, 300 ms
+ * connects; the status service answers at "status". */
 static int suite_limits_init(void)
 {
 	return node_start_yaml("node: tcplimits\n"
+			       "status: true\n"
 			       "transports:\n"
 			       "  tcp:\n"
 			       "    listen: 127.0.0.1:0\n"
 			       "    max_connections: 2\n"
+			       "    max_outbound: 2\n"
 			       "    idle_timeout: 1s\n"
 			       "    connect_timeout: 300ms\n"
 			       "    keepalive: 10s\n"
@@ -842,6 +845,116 @@ static void test_connect_timeout(void)
 	pump(50);
 }
 
+/* The node's status table, asked over `c`; NULL if no answer. */
+static char *status_ask(struct client *c)
+{
+	static const char *const on[] = {"status", NULL};
+	static const char *const ret[] = {"client", NULL};
+	uint8_t f[128];
+	size_t len = frame_build(f, sizeof(f), on, ret, "table", 5);
+	char *text;
+
+	if (!len || client_write(c, f, len) < 0 || client_recv(c) != 1)
+		return NULL;
+	text = calloc(1, in_msg.payload_len + 1);
+	if (text)
+		memcpy(text, in_msg.payload, in_msg.payload_len);
+	return text;
+}
+
+/* The status row of `kind` and `name`, copied into `out`; 0 if found. */
+static int status_row(const char *table, const char *kind, const char *name,
+		      char *out, size_t cap)
+{
+	size_t kl = strlen(kind), nl = strlen(name);
+
+	for (const char *l = table; l && *l;) {
+		const char *e = strchr(l, '\n'), *p = l;
+
+		if (!e)
+			e = l + strlen(l);
+		if (strncmp(p, kind, kl) == 0 && p[kl] == ' ') {
+			p += kl;
+			while (*p == ' ')
+				p++;
+			if (strncmp(p, name, nl) == 0 && p[nl] == ' ') {
+				snprintf(out, cap, "%.*s", (int)(e - l), l);
+				return 0;
+			}
+		}
+		l = *e ? e + 1 : e;
+	}
+	return -1;
+}
+
+/* Past max_outbound a message to yet another address is not sent: one
+ * line (not one per message), a count in the status, no connection
+ * attempt; once one of the connections goes, a new address works. */
+static void test_max_outbound(void)
+{
+	struct client c, peer[2];
+	int lfd[3], p[3], i;
+	long mark = log_mark();
+	char want[128], row[256], *st;
+
+	for (i = 0; i < 3; i++) {
+		p[i] = bound_port(&lfd[i]);
+		CU_ASSERT_FATAL(p[i] > 0 && listen(lfd[i], 8) == 0);
+	}
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	for (i = 0; i < 2; i++) {
+		CU_ASSERT_FATAL(send_via(&c, p[i], "fits") == 0);
+		peer[i].len = 0;
+		peer[i].fd = accept_wait(lfd[i]);
+		CU_ASSERT_FATAL(peer[i].fd >= 0);
+		CU_ASSERT_EQUAL(client_recv(&peer[i]), 1);
+	}
+	/* Two open: the third address is refused, every time, one line. */
+	for (i = 0; i < 5; i++)
+		CU_ASSERT_FATAL(send_via(&c, p[2], "one too many") == 0);
+	snprintf(want, sizeof(want),
+		 "message to 127.0.0.1:%d not sent: max_outbound (2) outbound "
+		 "connections open", p[2]);
+	CU_ASSERT(log_wait(mark, want));
+	pump(50);
+	CU_ASSERT_EQUAL(log_count(mark, "max_outbound (2)"), 1);
+	/* Never dialled: the refusal is the only line naming it. */
+	snprintf(want, sizeof(want), "127.0.0.1:%d", p[2]);
+	CU_ASSERT_EQUAL(log_count(mark, want), 1);
+	CU_ASSERT(accept4(lfd[2], NULL, NULL, SOCK_NONBLOCK) < 0);
+	/* The existing ones still carry messages. */
+	CU_ASSERT_FATAL(send_via(&c, p[0], "still") == 0);
+	CU_ASSERT_EQUAL(client_recv(&peer[0]), 1);
+
+	st = status_ask(&c);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	CU_ASSERT(status_row(st, "outbound", "tcp", row, sizeof(row)) == 0 &&
+		  strstr(row, "connections=2") && strstr(row, "max_outbound=2") &&
+		  strstr(row, "refused=5"));
+	snprintf(want, sizeof(want), "127.0.0.1:%d", p[0]);
+	CU_ASSERT(status_row(st, "connection", want, row, sizeof(row)) == 0 &&
+		  strstr(row, "direction=outgoing") && strstr(row, "state=open"));
+	free(st);
+
+	/* One goes away: its slot is free for the third address. */
+	client_close(&peer[1]);
+	snprintf(want, sizeof(want), "connection to 127.0.0.1:%d lost", p[1]);
+	CU_ASSERT(log_wait(mark, want));
+	CU_ASSERT_FATAL(send_via(&c, p[2], "room now") == 0);
+	peer[1].len = 0;
+	peer[1].fd = accept_wait(lfd[2]);
+	CU_ASSERT_FATAL(peer[1].fd >= 0);
+	CU_ASSERT_EQUAL(client_recv(&peer[1]), 1);
+	CU_ASSERT(in_msg.payload_len == 8 &&
+		  memcmp(in_msg.payload, "room now", 8) == 0);
+	client_close(&peer[0]);
+	client_close(&peer[1]);
+	for (i = 0; i < 3; i++)
+		close(lfd[i]);
+	client_close(&c);
+	pump(50);
+}
+
 /* ---- backpressure (suite "tcp backpressure") ---------------------- */
 
 /* Debug logging, to see the "pausing reads" lines. */
@@ -1014,6 +1127,12 @@ static void test_bad_options(void)
 	free(e);
 
 	e = node_errors("node: a\ntransports:\n  tcp:\n"
+			"    max_outbound: 0\n");
+	CU_ASSERT_PTR_NOT_NULL(strstr(e, "bad.yaml:4:"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e, "max_outbound"));
+	free(e);
+
+	e = node_errors("node: a\ntransports:\n  tcp:\n"
 			"    listn: 127.0.0.1:0\n");
 	CU_ASSERT_PTR_NOT_NULL(strstr(e, "listn"));
 	free(e);
@@ -1068,6 +1187,7 @@ int main(void)
 	CU_add_test(s, "max_connections", test_max_connections);
 	CU_add_test(s, "idle_timeout", test_idle_timeout);
 	CU_add_test(s, "connect_timeout", test_connect_timeout);
+	CU_add_test(s, "max_outbound", test_max_outbound);
 	s = CU_add_suite("tcp backpressure", suite_backpressure_init,
 			 suite_clean);
 	CU_add_test(s, "router full: pause, no loss",
