@@ -31,8 +31,9 @@ static void tcp_status(void *data, struct ockam_status *out)
 		h->status_set_str(out, "direction",
 				  c->outbound ? "outgoing" : "incoming");
 		h->status_set_str(out, "state",
-				  c->state == TCP_CONN_OPEN ? "open"
-							    : "connecting");
+				  c->state == TCP_CONN_OPEN	   ? "open"
+				  : c->state == TCP_CONN_RESOLVING ? "resolving"
+								   : "connecting");
 		h->status_set_u64(out, "queued_bytes", c->out.len);
 		h->status_set_u64(out, "queued_messages", c->out_frames);
 		if (c->opened_ms)

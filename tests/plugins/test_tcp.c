@@ -23,6 +23,7 @@
 
 #define WAIT_MS 3000
 #define MAX_MSG 1024
+#define DNS_A 1
 
 static char dir[64];
 static char log_path[96];
@@ -1068,6 +1069,330 @@ static void test_router_full_pauses_without_loss(void)
 	client_close(&c);
 }
 
+/* ---- resolver (suite "tcp resolver") ------------------------------ */
+
+/* A fake DNS server on loopback, in the node's own loop: it answers by
+ * name ("ok.test" has 127.0.0.1, "nx.test" does not exist, "slow.test"
+ * never gets an answer, "spoof.test" gets garbage before its answer). */
+static int dns_fd = -1;
+static struct ockam_source *dns_src;
+static unsigned dns_queries[4]; /* per name above, in that order */
+static const char *const dns_names[4] = {"ok.test", "nx.test", "slow.test",
+					 "spoof.test"};
+static unsigned dns_other; /* queries for any other name */
+
+/* A record at the end of `r` for the question's name (pointer 12). */
+static size_t rr_put(uint8_t *r, size_t o, uint16_t type, uint32_t ttl,
+		     const uint8_t *rdata, uint16_t rdlen)
+{
+	const uint8_t head[10] = {(uint8_t)(type >> 8), (uint8_t)type, 0, 1,
+				  (uint8_t)(ttl >> 24), (uint8_t)(ttl >> 16),
+				  (uint8_t)(ttl >> 8), (uint8_t)ttl,
+				  (uint8_t)(rdlen >> 8), (uint8_t)rdlen};
+
+	r[o++] = 0xc0;
+	r[o++] = 12;
+	memcpy(r + o, head, sizeof(head));
+	memcpy(r + o + 10, rdata, rdlen);
+	return o + 10 + rdlen;
+}
+
+static void dns_reply(const struct sockaddr_in *to, const uint8_t *r,
+		      size_t len)
+{
+	sendto(dns_fd, r, len, 0, (const struct sockaddr *)to, sizeof(*to));
+}
+
+static void dns_on_read(void *data, int fd, uint32_t events)
+{
+	static const uint8_t lo[4] = {127, 0, 0, 1};
+	/* Where garbage points: nothing listens there. */
+	static const uint8_t bad[4] = {127, 0, 0, 2};
+	/* Root mname and rname, serial..expire, minimum 30 s. */
+	static const uint8_t soa[22] = {0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0,
+					0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 30};
+	uint8_t q[512], r[600];
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	ssize_t n;
+
+	(void)data;
+	(void)events;
+	while ((n = recvfrom(fd, q, sizeof(q), MSG_DONTWAIT,
+			     (struct sockaddr *)&from, &fl)) > 12) {
+		char name[256];
+		size_t o = 12, k = 0, qend, len;
+		uint16_t qtype;
+		int which = -1, i;
+
+		while (o < (size_t)n && q[o] && k < 200) {
+			if (k)
+				name[k++] = '.';
+			memcpy(name + k, q + o + 1, q[o]);
+			k += q[o];
+			o += 1u + q[o];
+		}
+		name[k] = '\0';
+		qend = o + 5;
+		if (qend > (size_t)n)
+			continue;
+		qtype = (uint16_t)(q[o + 1] << 8 | q[o + 2]);
+		for (i = 0; i < 4; i++)
+			if (strcmp(name, dns_names[i]) == 0)
+				which = i;
+		if (which < 0) {
+			dns_other++;
+			continue;
+		}
+		dns_queries[which]++;
+		if (which == 2)
+			continue; /* slow.test: never */
+		memcpy(r, q, qend);
+		r[2] = 0x81; /* QR, RD */
+		r[3] = 0x80; /* RA, NOERROR */
+		r[6] = r[7] = r[8] = r[9] = r[10] = r[11] = 0;
+		if (which == 3) {
+			/* Garbage first, all from the right server. */
+			uint8_t g[600];
+
+			memcpy(g, r, qend); /* wrong id */
+			g[1] ^= 1;
+			len = rr_put(g, qend, DNS_A, 60, bad, 4);
+			g[7] = 1;
+			dns_reply(&from, g, len);
+			dns_reply(&from, r, 7); /* truncated header */
+			memcpy(g, r, qend); /* an answer name pointing at
+					     * itself */
+			g[7] = 1;
+			g[qend] = 0xc0;
+			g[qend + 1] = (uint8_t)qend;
+			memset(g + qend + 2, 0, 10);
+			dns_reply(&from, g, qend + 12);
+			memcpy(g, r, qend); /* another question */
+			g[13] ^= 1;
+			len = rr_put(g, qend, DNS_A, 60, bad, 4);
+			g[7] = 1;
+			dns_reply(&from, g, len);
+			memcpy(g, r, qend); /* a query, not an answer */
+			g[2] = 0x01;
+			dns_reply(&from, g, qend);
+			memcpy(g, r, qend); /* answer running past the end */
+			len = rr_put(g, qend, DNS_A, 60, bad, 4);
+			g[7] = 1;
+			dns_reply(&from, g, len - 1);
+		}
+		if (which == 1) {
+			r[3] = 0x83; /* NXDOMAIN */
+			r[9] = 1;
+			len = rr_put(r, qend, 6, 60, soa, sizeof(soa));
+		} else if (qtype == DNS_A) {
+			r[7] = 1;
+			len = rr_put(r, qend, DNS_A, 60, lo, 4);
+		} else {
+			r[9] = 1; /* no AAAA: NOERROR, SOA */
+			len = rr_put(r, qend, 6, 60, soa, sizeof(soa));
+		}
+		dns_reply(&from, r, len);
+		fl = sizeof(from);
+	}
+}
+
+static int suite_resolver_init(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sa);
+	char yaml[512], hosts[128];
+
+	dns_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (dns_fd < 0 || bind(dns_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(dns_fd, (struct sockaddr *)&sa, &sl) < 0)
+		return -1;
+	snprintf(hosts, sizeof(hosts), "%s/hosts", dir);
+	if (write_file(hosts, "# test\n127.0.0.1 peer.test  other.test\n") < 0)
+		return -1;
+	snprintf(yaml, sizeof(yaml),
+		 "node: tcpresolver\n"
+		 "transports:\n"
+		 "  tcp:\n"
+		 "    listen: 127.0.0.1:0\n"
+		 "    nameserver: 127.0.0.1:%d\n"
+		 "    resolve_timeout: 600ms\n"
+		 "    hosts_file: hosts\n"
+		 "workers:\n"
+		 "  echoer:\n"
+		 "    type: echoer\n"
+		 "  hop:\n"
+		 "    type: hop\n"
+		 "status: true\n"
+		 "after_messages: run\n",
+		 ntohs(sa.sin_port));
+	if (node_start_yaml(yaml) < 0)
+		return -1;
+	dns_src = loop_add_fd(node->loop, dns_fd, OCKAM_EV_READ, dns_on_read,
+			      NULL, NULL);
+	return dns_src ? 0 : -1;
+}
+
+static int suite_resolver_clean(void)
+{
+	if (dns_src)
+		loop_remove(dns_src);
+	dns_src = NULL;
+	suite_clean();
+	if (dns_fd >= 0)
+		close(dns_fd);
+	dns_fd = -1;
+	return 0;
+}
+
+/* Ask the node to forward `text` to [tcp:<host>:<to>, echoer]. */
+static int send_via_name(struct client *c, const char *host, int to,
+			 const char *text)
+{
+	char hop[300];
+	const char *on[] = {hop, "echoer", NULL};
+	static const char *const ret[] = {"client", NULL};
+	uint8_t f[512];
+	size_t len;
+
+	snprintf(hop, sizeof(hop), "tcp:%s:%d", host, to);
+	len = frame_build(f, sizeof(f), on, ret, text, strlen(text));
+	return len ? client_write(c, f, len) : -1;
+}
+
+/* A DNS name resolves through the nameserver (A and AAAA asked), the
+ * message waits and arrives; the next one uses the connection (and the
+ * answer is cached: no more queries). */
+static void test_resolve_dns_name(void)
+{
+	struct client c;
+	char want[96];
+	long mark = log_mark();
+
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	CU_ASSERT_FATAL(send_via_name(&c, "OK.test", port, "by name") == 0);
+	CU_ASSERT_EQUAL_FATAL(client_recv(&c), 1);
+	CU_ASSERT(in_msg.payload_len == 7 &&
+		  memcmp(in_msg.payload, "by name", 7) == 0);
+	CU_ASSERT_EQUAL(dns_queries[0], 2); /* A and AAAA */
+	snprintf(want, sizeof(want), "connected to OK.test:%d (127.0.0.1:%d)",
+		 port, port);
+	CU_ASSERT_EQUAL(log_count(mark, want), 1);
+	CU_ASSERT_FATAL(send_via_name(&c, "OK.test", port, "again") == 0);
+	CU_ASSERT_EQUAL(client_recv(&c), 1);
+	/* Another spelling is another connection, from the cache. */
+	CU_ASSERT_FATAL(send_via_name(&c, "ok.test", port, "cached") == 0);
+	CU_ASSERT_EQUAL(client_recv(&c), 1);
+	CU_ASSERT_EQUAL(dns_queries[0], 2);
+	client_close(&c);
+}
+
+/* NXDOMAIN: the queued message fails with one line naming the name and
+ * the server; the next message within the backoff fails at once. */
+static void test_resolve_nxdomain(void)
+{
+	struct client c;
+	char want[160];
+	long mark = log_mark();
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+
+	getsockname(dns_fd, (struct sockaddr *)&sa, &sl);
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	CU_ASSERT_FATAL(send_via_name(&c, "nx.test", 4000, "nobody") == 0);
+	snprintf(want, sizeof(want),
+		 "cannot connect to nx.test:4000: cannot resolve nx.test: no "
+		 "such name (NXDOMAIN from 127.0.0.1:%d); dropped 1 queued "
+		 "message (",
+		 ntohs(sa.sin_port));
+	CU_ASSERT(log_wait(mark, want));
+	CU_ASSERT_EQUAL(log_count(mark, "NXDOMAIN"), 1);
+	CU_ASSERT(echo_ok(&c, 1));
+	client_close(&c);
+}
+
+/* A nameserver that never answers: the lookup times out after
+ * resolve_timeout with one line, and meanwhile the node goes on serving
+ * another connection (the loop is not blocked); the status shows the
+ * connection resolving. */
+static void test_resolve_timeout_does_not_block(void)
+{
+	struct client c, other;
+	char row[256], want[160], *st;
+	long mark = log_mark();
+	int during = 0;
+
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	CU_ASSERT_FATAL(client_open(&other, port) == 0);
+	CU_ASSERT_FATAL(send_via_name(&c, "slow.test", 4000, "waits") == 0);
+	while (during < 1000 && !log_count(mark, "cannot resolve slow.test")) {
+		if (!echo_ok(&other, during))
+			break;
+		if (++during == 3) {
+			st = status_ask(&other);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+			CU_ASSERT(status_row(st, "connection",
+					     "slow.test:4000", row,
+					     sizeof(row)) == 0 &&
+				  strstr(row, "state=resolving"));
+			free(st);
+		}
+		pump(5);
+	}
+	/* Several round trips on the other connection while it waited. */
+	CU_ASSERT(during >= 5);
+	CU_ASSERT(dns_queries[2] >= 4); /* 3 tries, A and AAAA */
+	snprintf(want, sizeof(want), "cannot connect to slow.test:4000: "
+				     "cannot resolve slow.test: no answer from "
+				     "the nameserver (127.0.0.1:");
+	CU_ASSERT(log_wait(mark, want));
+	CU_ASSERT(log_count(mark, "3 tries in 0.6s); dropped 1 queued "
+				  "message"));
+	CU_ASSERT(echo_ok(&other, 99));
+	client_close(&c);
+	client_close(&other);
+}
+
+/* Wrong id, truncated, a compression loop, another question, a query and
+ * a record past the end: all ignored; the real answer is used. */
+static void test_resolve_ignores_garbage(void)
+{
+	struct client c;
+	long mark = log_mark();
+
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	CU_ASSERT_FATAL(send_via_name(&c, "spoof.test", port, "real") == 0);
+	CU_ASSERT_EQUAL_FATAL(client_recv(&c), 1);
+	CU_ASSERT(in_msg.payload_len == 4 &&
+		  memcmp(in_msg.payload, "real", 4) == 0);
+	CU_ASSERT_EQUAL(dns_queries[3], 2);
+	CU_ASSERT_EQUAL(log_count(mark, "cannot resolve"), 0);
+	client_close(&c);
+}
+
+/* Names in the hosts file need no DNS; the file is read again when it
+ * changes. */
+static void test_resolve_hosts_file(void)
+{
+	struct client c;
+	char hosts[128];
+	unsigned other = dns_other;
+
+	snprintf(hosts, sizeof(hosts), "%s/hosts", dir);
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	CU_ASSERT_FATAL(send_via_name(&c, "other.test", port, "h1") == 0);
+	CU_ASSERT_EQUAL(client_recv(&c), 1);
+	CU_ASSERT_FATAL(write_file(hosts, "127.0.0.1 new.test\n") == 0);
+	pump(1100); /* the file is looked at once a second at most */
+	CU_ASSERT_FATAL(send_via_name(&c, "new.test", port, "h2") == 0);
+	CU_ASSERT_EQUAL(client_recv(&c), 1);
+	CU_ASSERT(in_msg.payload_len == 2 &&
+		  memcmp(in_msg.payload, "h2", 2) == 0);
+	CU_ASSERT_EQUAL(dns_other, other); /* no DNS query for either */
+	client_close(&c);
+}
+
 /* ---- options ------------------------------------------------------ */
 
 /* Create a node from `yaml` and return its diagnostics (caller frees). */
@@ -1124,6 +1449,15 @@ static void test_bad_options(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(e, "bad.yaml:5:"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(e, "bad.yaml:6:"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(e, "keepalive: at most 32767s"));
+	free(e);
+
+	e = node_errors("node: a\ntransports:\n  tcp:\n"
+			"    nameserver: [127.0.0.1:53, dns.example, "
+			"'[::1]:53']\n"
+			"    resolve_timeout: 0\n");
+	CU_ASSERT_PTR_NOT_NULL(strstr(e, "not 'dns.example'"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e, "resolve_timeout: must be more"));
+	CU_ASSERT_EQUAL(count_of(e, "bad.yaml:"), 2);
 	free(e);
 
 	e = node_errors("node: a\ntransports:\n  tcp:\n"
@@ -1192,6 +1526,15 @@ int main(void)
 			 suite_clean);
 	CU_add_test(s, "router full: pause, no loss",
 		    test_router_full_pauses_without_loss);
+	s = CU_add_suite("tcp resolver", suite_resolver_init,
+			 suite_resolver_clean);
+	CU_add_test(s, "a DNS name", test_resolve_dns_name);
+	CU_add_test(s, "NXDOMAIN", test_resolve_nxdomain);
+	CU_add_test(s, "timeout does not block the loop",
+		    test_resolve_timeout_does_not_block);
+	CU_add_test(s, "garbage answers ignored",
+		    test_resolve_ignores_garbage);
+	CU_add_test(s, "hosts file", test_resolve_hosts_file);
 	s = CU_add_suite("tcp options", NULL, NULL);
 	CU_add_test(s, "bad options", test_bad_options);
 
@@ -1206,6 +1549,8 @@ int main(void)
 		fputs(log, stdout);
 		free(log);
 	} else if (!getenv("OCKAM_TEST_KEEP_LOG")) {
+		unlink(log_path);
+		snprintf(log_path, sizeof(log_path), "%s/hosts", dir);
 		unlink(log_path);
 		snprintf(log_path, sizeof(log_path), "%s/node.yaml", dir);
 		unlink(log_path);
