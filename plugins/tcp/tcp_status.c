@@ -30,10 +30,12 @@ static void tcp_status(void *data, struct ockam_status *out)
 		h->status_add(out, "connection", c->key);
 		h->status_set_str(out, "direction",
 				  c->outbound ? "outgoing" : "incoming");
-		h->status_set_str(out, "state",
-				  c->state == TCP_CONN_OPEN	   ? "open"
-				  : c->state == TCP_CONN_RESOLVING ? "resolving"
-								   : "connecting");
+		const char *state = c->state == TCP_CONN_OPEN ? "open"
+				    : c->state == TCP_CONN_RESOLVING
+					    ? "resolving"
+					    : "connecting";
+
+		h->status_set_str(out, "state", state);
 		h->status_set_u64(out, "queued_bytes", c->out.len);
 		h->status_set_u64(out, "queued_messages", c->out_frames);
 		if (c->opened_ms)
