@@ -393,11 +393,17 @@ static int send_local(struct router *r, const struct router_sender *from,
 		deliver(r, e, msg);
 		return 0;
 	}
-	if (r->queued == r->nslots) {
+	/* Sends from outside any handler (a transport reading the network,
+	 * a timer) fill at most three quarters of the queue: the rest is
+	 * headroom for what handlers send while it drains (a hop forwarding
+	 * what it got), so pushing back on a fast peer does not make the
+	 * workers behind it drop. */
+	size_t cap = r->depth ? r->nslots : r->nslots - r->nslots / 4;
+	if (r->queued >= cap) {
 		r->stats.dropped_full++;
 		log_limited(&r->lim_full, OCKAM_LOG_WARN, "router",
-			    "local queue full (%zu messages); dropped message from %s",
-			    r->nslots, sender);
+			    "local queue full (%zu messages); refused a message from %s (ENOBUFS: the sender retries or drops it)",
+			    r->queued, sender);
 		return -ENOBUFS;
 	}
 	size_t need = codec_encoded_size(msg);

@@ -6,6 +6,8 @@
  * Local delivery is a mailbox: router_send() encodes the message into a
  * reused queue slot and the loop's idle hook delivers it after the current
  * callback returns; a full queue pushes back on the sender (-ENOBUFS).
+ * Senders outside handlers see it full at three quarters, so handlers
+ * always have room to forward what they are given.
  * When no handler is running and nothing is queued (a transport's read
  * callback, a timer, a start op), the message is handed to the worker at
  * once instead, without the encode/decode round trip.  Either way a

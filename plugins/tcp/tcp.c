@@ -9,19 +9,17 @@
  *       send_queue_limit: 4MiB     # queued bytes per connection
  *       connect_timeout: 5s
  *       max_connections: 1024      # open inbound connections per listener
+ *       max_outbound: 1024         # outbound connections, any state
  *       idle_timeout: 5m           # inbound, nothing moved; 0 = never
  *       keepalive: 30s             # TCP keepalive idle time; 0 = off
+ *       nameserver: 127.0.0.1:5353 # or a list; default: /etc/resolv.conf's
+ *       resolve_timeout: 5s        # per host name, all tries
+ *       hosts_file: /etc/hosts
  *
  * Outbound connections are opened on first use of an address and, once
  * lost or refused, re-opened on a later send after a backoff (tcp_peer.c).
- *
- * Host names: an address's host is resolved with getaddrinfo(), which
- * blocks the node's single loop.  Numeric addresses (127.0.0.1, [::1]) and
- * names in /etc/hosts (localhost) resolve without waiting; a DNS name can
- * stall every connection of the node for as long as the resolver takes
- * (seconds when DNS is unreachable), on each connect attempt.  Use
- * numeric addresses or /etc/hosts names for peers; an asynchronous
- * resolver is future work.
+ * Host names are resolved inside the loop without blocking it
+ * (tcp_resolve.c); listen addresses are resolved once, at start.
  */
 #include "tcp_internal.h"
 
@@ -29,6 +27,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,12 +89,68 @@ static int listen_add(struct tcp *t, const struct ockam_opt *o)
 	return 0;
 }
 
+static int nameserver_add(struct tcp *t, const struct ockam_opt *o)
+{
+	const struct ockam_host *h = t->host;
+	const char *s = h->opt_kind(o) == OCKAM_OPT_SCALAR ? h->opt_str(o) : NULL;
+
+	if (t->n_nameservers == TCP_NAMESERVERS_MAX)
+		return h->opt_error(t->ctx, o, "nameserver: at most %d",
+				    TCP_NAMESERVERS_MAX);
+	if (!s || tcp_nameserver_parse(s, &t->nameservers[t->n_nameservers]) <
+			  0)
+		return h->opt_error(t->ctx, o,
+				    "nameserver: expected an IP address with "
+				    "an optional port, like 127.0.0.1:5353 or "
+				    "[::1]:53, not '%s'",
+				    s ? s : "(not text)");
+	t->n_nameservers++;
+	return 0;
+}
+
+static int resolver_options_read(struct tcp *t, const struct ockam_opt *root)
+{
+	const struct ockam_host *h = t->host;
+	const struct ockam_opt *o = h->opt_get(root, "nameserver");
+	const char *hosts = NULL;
+	char path[4096];
+	int rc = 0;
+	size_t i;
+
+	if (o && h->opt_kind(o) == OCKAM_OPT_LIST) {
+		for (i = 0; i < h->opt_count(o); i++)
+			if (nameserver_add(t, h->opt_at(o, i)) < 0)
+				rc = -EINVAL;
+	} else if (o && nameserver_add(t, o) < 0) {
+		rc = -EINVAL;
+	}
+	if (h->opt_get_duration_ms(t->ctx, root, "resolve_timeout",
+				   &t->resolve_timeout_ms) < 0)
+		rc = -EINVAL;
+	else if (t->resolve_timeout_ms == 0)
+		rc = h->opt_error(t->ctx, h->opt_get(root, "resolve_timeout"),
+				  "resolve_timeout: must be more than 0");
+	if (h->opt_get_str(t->ctx, root, "hosts_file", &hosts) < 0)
+		rc = -EINVAL;
+	else if (hosts) {
+		if (h->path_resolve(t->ctx, hosts, path, sizeof(path)) < 0)
+			return h->opt_error(t->ctx,
+					    h->opt_get(root, "hosts_file"),
+					    "hosts_file: path too long");
+		t->hosts_file = strdup(path);
+		if (!t->hosts_file)
+			return -ENOMEM;
+	}
+	return rc;
+}
+
 static int options_read(struct tcp *t)
 {
 	static const char *const keys[] = {
 		"listen",	   "max_message_size", "send_queue_limit",
-		"connect_timeout", "max_connections",  "idle_timeout",
-		"keepalive",	   NULL};
+		"connect_timeout", "max_connections",  "max_outbound",
+		"idle_timeout",	   "keepalive",	       "nameserver",
+		"resolve_timeout", "hosts_file",       NULL};
 	const struct ockam_host *h = t->host;
 	const struct ockam_opt *root = h->opt_root(t->ctx), *o;
 	uint64_t queue = UINT64_MAX; /* absent */
@@ -105,8 +160,10 @@ static int options_read(struct tcp *t)
 	t->max_message = TCP_MAX_MESSAGE_DEFAULT;
 	t->connect_timeout_ms = TCP_CONNECT_TIMEOUT_DEFAULT;
 	t->max_connections = TCP_MAX_CONNECTIONS_DEFAULT;
+	t->max_outbound = TCP_MAX_OUTBOUND_DEFAULT;
 	t->idle_timeout_ms = TCP_IDLE_TIMEOUT_DEFAULT;
 	t->keepalive_ms = TCP_KEEPALIVE_DEFAULT;
+	t->resolve_timeout_ms = TCP_RESOLVE_TIMEOUT_DEFAULT;
 	if (!root)
 		goto defaults;
 	if (h->opt_kind(root) != OCKAM_OPT_MAP)
@@ -157,6 +214,9 @@ static int options_read(struct tcp *t)
 	if (h->opt_get_u64(t->ctx, root, "max_connections", 1, 1000000,
 			   &t->max_connections) < 0)
 		rc = -EINVAL;
+	if (h->opt_get_u64(t->ctx, root, "max_outbound", 1, 1000000,
+			   &t->max_outbound) < 0)
+		rc = -EINVAL;
 	if (h->opt_get_duration_ms(t->ctx, root, "idle_timeout",
 				   &t->idle_timeout_ms) < 0)
 		rc = -EINVAL;
@@ -168,6 +228,8 @@ static int options_read(struct tcp *t)
 		rc = h->opt_error(t->ctx, h->opt_get(root, "keepalive"),
 				  "keepalive: at most 32767s, about 9h "
 				  "(0 turns it off)");
+	if (resolver_options_read(t, root) < 0)
+		rc = -EINVAL;
 	if (rc < 0)
 		return rc;
 defaults:
@@ -322,6 +384,11 @@ static int tcp_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 			  OCKAM_HOST_ABI_VERSION, sizeof(struct ockam_host));
 		return -ENOTSUP;
 	}
+	/* randombytes_uniform() for DNS query ids and ports. */
+	if (sodium_init() < 0) {
+		host->log(ctx, OCKAM_LOG_ERROR, "cannot initialise libsodium");
+		return -EIO;
+	}
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
@@ -354,6 +421,8 @@ static int tcp_start(void *state)
 	size_t i;
 	int rc;
 
+	if (tcp_resolve_start(t) < 0)
+		return -ENOMEM;
 	if (t->n_listen) {
 		t->listeners = calloc(t->n_listen, sizeof(*t->listeners));
 		if (!t->listeners)
@@ -379,6 +448,7 @@ static void tcp_stop(void *state)
 	t->stopping = 1;
 	listeners_close(t);
 	tcp_conn_close_all(t, "node stopping");
+	tcp_resolve_stop(t);
 	if (t->idle_timer)
 		t->host->source_remove(t->idle_timer);
 	t->idle_timer = NULL;
@@ -398,6 +468,8 @@ static void tcp_destroy(void *state)
 	/* Normally empty after stop; covers a host that skips stop. */
 	tcp_stop(t);
 	tcp_peers_free(t);
+	tcp_resolve_free(t);
+	free(t->hosts_file);
 	for (i = 0; i < t->n_listen; i++)
 		free(t->listen[i]);
 	free(t->listen);

@@ -161,8 +161,6 @@ static struct tcp_conn *conn_new(struct tcp *t, const void *key, size_t len,
 
 static void conn_free(struct tcp_conn *c)
 {
-	if (c->ai_list)
-		freeaddrinfo(c->ai_list);
 	free(c->in.data);
 	free(c->out.data);
 	free(c);
@@ -230,6 +228,7 @@ static void conn_close(struct tcp_conn *c, enum ockam_log_level level,
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
+	tcp_resolve_cancel(&c->wait);
 	if (c->out_frames) {
 		snprintf(dropped, sizeof(dropped),
 			 "; dropped %zu queued message%s (%zu bytes)",
@@ -246,7 +245,7 @@ static void conn_close(struct tcp_conn *c, enum ockam_log_level level,
 
 		tcp_peer_down(t, c->key, c->key_len, &c->b, open, healthy,
 			      c->last_errno, reason, dropped, c->out_frames);
-	} else if (c->state == TCP_CONN_CONNECTING) {
+	} else if (c->state != TCP_CONN_OPEN) {
 		t->host->log(t->ctx, level, "cannot connect to %s: %s%s",
 			     c->key, reason, dropped);
 	} else {
@@ -258,11 +257,13 @@ static void conn_close(struct tcp_conn *c, enum ockam_log_level level,
 		char why[600];
 
 		snprintf(why, sizeof(why), "%s %s: %s",
-			 c->state == TCP_CONN_CONNECTING ? "cannot connect to"
+			 c->state != TCP_CONN_OPEN ? "cannot connect to"
 							 : "connection lost to",
 			 c->key, reason);
 		conn_notify_dropped(c, why);
 	}
+	if (c->outbound)
+		t->n_outbound--;
 	if (!c->outbound && !t->stopping) {
 		tcp_gone_add(t, c->key, c->key_len);
 		if (c->listener)
@@ -473,8 +474,6 @@ static int conn_established(struct tcp_conn *c)
 	if (c->timer)
 		c->t->host->source_remove(c->timer);
 	c->timer = NULL;
-	freeaddrinfo(c->ai_list);
-	c->ai_list = c->ai_next = NULL;
 	c->state = TCP_CONN_OPEN;
 	c->opened_ms = c->active_ms = c->t->host->now_ms();
 	if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0)
@@ -521,19 +520,18 @@ static int conn_connect_next(struct tcp_conn *c)
 	const struct ockam_host *h = c->t->host;
 	int rc;
 
-	while (c->ai_next) {
-		struct addrinfo *ai = c->ai_next;
+	while (c->addr_next < c->addrs.n) {
+		const union tcp_sockaddr *sa = &c->addrs.a[c->addr_next++];
 		int fd, r;
 
-		c->ai_next = ai->ai_next;
-		fd = socket(ai->ai_family,
+		fd = socket(sa->sa.sa_family,
 			    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0) {
 			c->last_errno = errno;
 			continue;
 		}
 		tcp_socket_tune(c->t, fd);
-		r = connect(fd, ai->ai_addr, ai->ai_addrlen);
+		r = connect(fd, &sa->sa, tcp_sockaddr_len(sa));
 		/* A non-blocking connect interrupted by a signal goes on in
 		 * the background, like EINPROGRESS. */
 		if (r < 0 && errno != EINPROGRESS && errno != EINTR) {
@@ -556,6 +554,14 @@ static int conn_connect_next(struct tcp_conn *c)
 	return -rc;
 }
 
+/* An address's text (at most OCKAM_ADDR_MAX bytes), NUL-terminated. */
+static const char *text_of(const struct ockam_addr *a, char out[TCP_KEY_MAX])
+{
+	memcpy(out, a->data, a->len);
+	out[a->len] = '\0';
+	return out;
+}
+
 /* Copy `len` bytes of untrusted text for a log line. */
 static const char *printable(const uint8_t *s, size_t len, char *out,
 			     size_t cap)
@@ -570,56 +576,23 @@ static const char *printable(const uint8_t *s, size_t len, char *out,
 	return out;
 }
 
-/* Open a connection for outbound address `a`, carrying the history of its
- * backoff record `p` (NULL if it has none). */
-static int conn_open(struct tcp *t, const struct ockam_addr *a,
-		     struct tcp_peer *p, struct tcp_conn **out)
+/* The addresses are known: connect to them in turn, within
+ * connect_timeout.  0, or a negative errno after closing `c`. */
+static int conn_connect_start(struct tcp_conn *c, uint16_t port)
 {
-	struct addrinfo hints = {0}, *ai = NULL;
-	char host[TCP_KEY_MAX], port[8], text[TCP_KEY_MAX];
-	struct tcp_backoff b = {0};
-	struct tcp_conn *c;
-	int rc;
+	struct tcp *t = c->t;
+	unsigned i;
 
-	if (tcp_addr_split((const char *)a->data, a->len, host, sizeof(host),
-			   port, sizeof(port)) < 0 ||
-	    strtoul(port, NULL, 10) == 0) {
-		tcp_log_limited(t, &t->lim_badaddr, OCKAM_LOG_WARN,
-				"cannot send to tcp address '%s': expected "
-				"host:port with a port from 1 to 65535",
-				printable(a->data, a->len, text, sizeof(text)));
-		return -EINVAL;
-	}
-	if (p)
-		tcp_peer_take(t, p, &b);
-	b.attempts++;
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	/* Blocks the loop for names not in /etc/hosts (see tcp.c); a
-	 * failure backs off like a refused connect, so an unresolvable name
-	 * is not looked up for every message. */
-	rc = getaddrinfo(host, port, &hints, &ai);
-	if (rc != 0) {
-		/* Distinct from every errno, for "did the error change". */
-		int err = rc == EAI_SYSTEM ? errno : 100000 - rc;
+	for (i = 0; i < c->addrs.n; i++) {
+		union tcp_sockaddr *sa = &c->addrs.a[i];
 
-		memcpy(text, a->data, a->len);
-		text[a->len] = '\0';
-		tcp_peer_down(t, text, a->len, &b, 0, 0, err,
-			      rc == EAI_SYSTEM ? strerror(errno)
-					       : gai_strerror(rc),
-			      "; message not sent", 1);
-		return -EHOSTUNREACH;
+		if (sa->sa.sa_family == AF_INET6)
+			sa->in6.sin6_port = htons(port);
+		else
+			sa->in.sin_port = htons(port);
 	}
-	c = conn_new(t, a->data, a->len, 1);
-	if (!c) {
-		freeaddrinfo(ai);
-		return -ENOMEM;
-	}
-	c->b = b;
+	c->addr_next = 0;
 	c->state = TCP_CONN_CONNECTING;
-	c->ai_list = c->ai_next = ai;
 	c->timer = t->host->timer_add(t->ctx, t->connect_timeout_ms,
 				      conn_on_timeout, c);
 	if (!c->timer) {
@@ -627,7 +600,108 @@ static int conn_open(struct tcp *t, const struct ockam_addr *a,
 		conn_close(c, OCKAM_LOG_ERROR, "cannot arm the connect timer");
 		return -ENOMEM;
 	}
-	rc = conn_connect_next(c);
+	return conn_connect_next(c);
+}
+
+static uint16_t conn_port(const struct tcp_conn *c)
+{
+	char host[TCP_KEY_MAX], port[8];
+
+	if (tcp_addr_split(c->key, c->key_len, host, sizeof(host), port,
+			   sizeof(port)) < 0)
+		return 0;
+	return (uint16_t)strtoul(port, NULL, 10);
+}
+
+/* The host name of a waiting connection resolved (or not): messages
+ * queued meanwhile go out once connected, or are dropped with the
+ * failure's line. */
+static void conn_on_resolved(void *data, int err, const char *why,
+			     const struct tcp_addrs *addrs)
+{
+	struct tcp_conn *c = data;
+
+	if (err) {
+		c->last_errno = err;
+		conn_close(c, OCKAM_LOG_WARN, "%s", why);
+		return;
+	}
+	c->addrs = *addrs;
+	(void)conn_connect_start(c, conn_port(c));
+}
+
+/* Unlink a connection that never got going, without a line. */
+static void conn_discard(struct tcp_conn *c)
+{
+	struct tcp *t = c->t;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		t->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	if (c->outbound)
+		t->n_outbound--;
+	conn_free(c);
+}
+
+/* Open a connection for outbound address `a`, carrying the history of its
+ * backoff record `p` (NULL if it has none).  A host name that is not known
+ * at once (numeric, hosts file, cache) leaves the connection resolving:
+ * messages queue on it as while connecting. */
+static int conn_open(struct tcp *t, const struct ockam_addr *a,
+		     struct tcp_peer *p, struct tcp_conn **out)
+{
+	char host[TCP_KEY_MAX], port[8], text[TCP_KEY_MAX], why[512];
+	struct tcp_backoff b = {0};
+	struct tcp_conn *c;
+	unsigned long portn;
+	int rc;
+
+	if (tcp_addr_split((const char *)a->data, a->len, host, sizeof(host),
+			   port, sizeof(port)) < 0 ||
+	    (portn = strtoul(port, NULL, 10)) == 0) {
+		tcp_log_limited(t, &t->lim_badaddr, OCKAM_LOG_WARN,
+				"cannot send to tcp address '%s': expected "
+				"host:port with a port from 1 to 65535",
+				printable(a->data, a->len, text, sizeof(text)));
+		return -EINVAL;
+	}
+	c = conn_new(t, a->data, a->len, 1);
+	if (!c)
+		return -ENOMEM;
+	t->n_outbound++;
+	c->wait.fn = conn_on_resolved;
+	c->wait.data = c;
+	rc = tcp_resolve(t, host, &c->addrs, &c->wait, why, sizeof(why));
+	if (rc == -EBUSY || rc == -ENOMEM) {
+		/* The resolver is full, not the name wrong: no backoff. */
+		conn_discard(c);
+		tcp_log_limited(t, &t->lim_resolve, OCKAM_LOG_WARN,
+				"message to %s not sent: %s", text_of(a, text),
+				why);
+		return rc;
+	}
+	if (p)
+		tcp_peer_take(t, p, &b);
+	b.attempts++;
+	c->b = b;
+	if (rc < 0) {
+		/* A failure backs off like a refused connect, so a name
+		 * that does not resolve is not looked up for every
+		 * message. */
+		conn_discard(c);
+		tcp_peer_down(t, text_of(a, text), a->len, &b, 0, 0, -rc, why,
+			      "; message not sent", 1);
+		return -EHOSTUNREACH;
+	}
+	if (rc > 0) {
+		c->state = TCP_CONN_RESOLVING;
+		*out = c;
+		return 0;
+	}
+	rc = conn_connect_start(c, (uint16_t)portn);
 	if (rc < 0)
 		return rc;
 	*out = c;
@@ -653,9 +727,10 @@ static int conn_deliver(struct tcp_conn *c)
 		return -EMSGSIZE;
 	}
 	/* The router or the transport has already logged why, once; say
-	 * which connection it came from only when debugging. */
+	 * which connection it came from only when debugging.  -ENOBUFS is
+	 * not a drop: the frame stays buffered and is sent again. */
 	rc = t->host->send(t->ctx, &t->rx_msg);
-	if (rc < 0)
+	if (rc < 0 && rc != -ENOBUFS)
 		tcp_log_limited(t, &t->lim_deliver, OCKAM_LOG_DEBUG,
 				"dropped a message from %s: %s", c->key,
 				strerror(-rc));
@@ -665,9 +740,10 @@ static int conn_deliver(struct tcp_conn *c)
 static void conn_on_resume(void *data);
 
 /* The next hop is full (the router's local queue or another connection's
- * send queue): the message was dropped and said so once; stop reading
- * this connection for a moment so the rest waits in the kernel and TCP
- * flow control slows the peer, instead of dropping every frame after it. */
+ * send queue): nothing was taken, so keep the frame at the head of the
+ * input buffer and stop reading this connection for a moment; the rest
+ * waits in the kernel and TCP flow control slows the peer.  On resume the
+ * same frame is delivered again, so nothing is lost or reordered. */
 static void conn_pause(struct tcp_conn *c)
 {
 	struct tcp *t = c->t;
@@ -718,9 +794,13 @@ static int conn_parse(struct tcp_conn *c)
 		rc = conn_deliver(c);
 		if (c->dead)
 			return -1;
-		buf_consume(&c->in, TCP_FRAME_HEADER + len);
-		if (rc == -ENOBUFS)
+		if (rc == -ENOBUFS) {
 			conn_pause(c);
+			if (c->paused)
+				break;
+			/* No timer to resume with: drop it, keep reading. */
+		}
+		buf_consume(&c->in, TCP_FRAME_HEADER + len);
 	}
 	return c->paused;
 }
@@ -741,7 +821,9 @@ static void conn_read(struct tcp_conn *c)
 	size_t budget = TCP_READ_BUDGET;
 
 	for (;;) {
-		size_t want = conn_frame_need(c) - c->in.len, room;
+		/* Paused, the buffer may hold more than one frame. */
+		size_t need = conn_frame_need(c), room;
+		size_t want = need > c->in.len ? need - c->in.len : 0;
 		ssize_t n;
 		int rc;
 
@@ -926,6 +1008,18 @@ int tcp_send(void *state, const struct ockam_message *msg)
 					"down, next attempt after %s",
 					p->key, in);
 			return -EHOSTUNREACH;
+		}
+		if (t->n_outbound >= t->max_outbound) {
+			/* A route (maybe from a remote peer) naming many
+			 * addresses must not open unbounded connections. */
+			t->outbound_refused++;
+			tcp_log_limited(t, &t->lim_outbound, OCKAM_LOG_WARN,
+					"message to %s not sent: max_outbound "
+					"(%llu) outbound connections open",
+					printable(a->data, a->len, text,
+						  sizeof(text)),
+					(unsigned long long)t->max_outbound);
+			return -EMFILE;
 		}
 		rc = conn_open(t, a, p, &c);
 		if (rc < 0)

@@ -3,7 +3,9 @@
  * The tcp transport's shared state.  tcp.c: descriptor, options, lifecycle
  * and listeners; tcp_conn.c: connections, buffers and framing; tcp_peer.c:
  * reconnect backoff and the memory of inbound keys; tcp_addr.c:
- * "host:port" text <-> sockets.
+ * "host:port" text <-> sockets; tcp_resolve.c: host names to addresses
+ * without blocking (tcp_hosts.c: the hosts file; dns_wire.c: DNS
+ * messages).
  *
  * Wire: every frame is a u32 big-endian body length followed by the body,
  * which is host->message_encode() of the message with its own TCP hop
@@ -12,6 +14,7 @@
 #ifndef OCKAM_TCP_INTERNAL_H
 #define OCKAM_TCP_INTERNAL_H
 
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -26,6 +29,7 @@
 #define TCP_SEND_QUEUE_LIMIT (1u << 30)
 #define TCP_CONNECT_TIMEOUT_DEFAULT 5000u
 #define TCP_MAX_CONNECTIONS_DEFAULT 1024u
+#define TCP_MAX_OUTBOUND_DEFAULT 1024u
 #define TCP_IDLE_TIMEOUT_DEFAULT (5u * 60 * 1000)
 #define TCP_KEEPALIVE_DEFAULT 30000u
 /* Reconnect backoff: doubling from BASE to MAX, +-20% jitter. */
@@ -47,6 +51,39 @@
 #define TCP_IN_INITIAL (64u << 10)
 /* A key is an address value (at most OCKAM_ADDR_MAX bytes) plus NUL. */
 #define TCP_KEY_MAX (OCKAM_ADDR_MAX + 1)
+/* Resolver: a name's lookup gives up after this (all tries). */
+#define TCP_RESOLVE_TIMEOUT_DEFAULT 5000u
+/* Nameservers used (like glibc's MAXNS). */
+#define TCP_NAMESERVERS_MAX 3
+/* Addresses tried per host name. */
+#define TCP_ADDRS_MAX 8
+
+union tcp_sockaddr {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
+/* What a host name resolved to, in the order to try (ports unset). */
+struct tcp_addrs {
+	unsigned n;
+	union tcp_sockaddr a[TCP_ADDRS_MAX];
+};
+
+struct tcp;
+struct tcp_lookup;
+
+/* A resolution finished: `err` 0 and `addrs`, or an errno and `why`. */
+typedef void (*tcp_resolved_fn)(void *data, int err, const char *why,
+				const struct tcp_addrs *addrs);
+
+/* One party waiting for a name (embedded in a connection). */
+struct tcp_resolve_wait {
+	tcp_resolved_fn fn;
+	void *data;
+	struct tcp_lookup *lookup; /* NULL once called or cancelled */
+	struct tcp_resolve_wait *next;
+};
 
 /* At most one line per second for a recurring event. */
 struct tcp_limit {
@@ -80,10 +117,11 @@ struct tcp_peer {
 enum tcp_conn_state {
 	TCP_CONN_CONNECTING = 1,
 	TCP_CONN_OPEN = 2,
+	TCP_CONN_RESOLVING = 3, /* outbound: waiting for its host name */
 };
 
-struct tcp;
 struct tcp_listener;
+struct tcp_resolver;
 
 struct tcp_conn {
 	struct tcp *t;
@@ -101,8 +139,10 @@ struct tcp_conn {
 	 * inbound peer's "ip:port". */
 	char key[TCP_KEY_MAX];
 	size_t key_len;
-	struct addrinfo *ai_list, *ai_next; /* while connecting */
-	int last_errno;                     /* last connect failure */
+	struct tcp_resolve_wait wait; /* while resolving */
+	struct tcp_addrs addrs;       /* resolved, with the port set */
+	unsigned addr_next;           /* the next one to try */
+	int last_errno;               /* last connect failure */
 	struct tcp_buf in, out;
 	size_t out_frames; /* frames wholly or partly in `out` */
 	size_t head_left;  /* unsent bytes of the first frame in `out` */
@@ -138,12 +178,21 @@ struct tcp {
 	uint64_t queue_limit;
 	uint64_t connect_timeout_ms;
 	uint64_t max_connections; /* per listener */
+	uint64_t max_outbound;    /* outbound connections, all states */
 	uint64_t idle_timeout_ms; /* inbound; 0 = never */
 	uint64_t keepalive_ms;    /* TCP_KEEPIDLE; 0 = off */
+	uint64_t resolve_timeout_ms;
+	/* `nameserver` option; none: /etc/resolv.conf's, read at start. */
+	union tcp_sockaddr nameservers[TCP_NAMESERVERS_MAX];
+	size_t n_nameservers;
+	char *hosts_file; /* `hosts_file` option, resolved; NULL: /etc/hosts */
+	struct tcp_resolver *resolver;
 
 	struct tcp_listener *listeners;
 	size_t n_listeners;
 	struct tcp_conn *conns; /* open and connecting; dead ones unlinked */
+	size_t n_outbound;      /* of which outbound */
+	uint64_t outbound_refused; /* messages refused at max_outbound */
 	unsigned batching;      /* >0 while in a read path: sends only queue */
 	int stopping;           /* closing everything: no backoff, no memory */
 	struct ockam_source *idle_timer; /* sweeps idle inbound connections */
@@ -164,7 +213,8 @@ struct tcp {
 	struct ockam_message tx_msg;
 
 	struct tcp_limit lim_oversize, lim_nobufs, lim_deliver, lim_badaddr,
-		lim_accept, lim_gone, lim_down, lim_pause;
+		lim_accept, lim_gone, lim_down, lim_pause, lim_outbound,
+		lim_resolve;
 };
 
 /* tcp.c */
@@ -202,6 +252,33 @@ int tcp_gone_has(struct tcp *t, const void *key, size_t len);
 void tcp_peers_free(struct tcp *t);
 /* Contribute listener and connection rows to `ockam-host status`. */
 int tcp_status_register(struct tcp *t);
+
+/* tcp_resolve.c */
+/* Parse a `nameserver` value: "IP" (port 53) or "IP:port" / "[v6]:port".
+ * 0 or -EINVAL. */
+int tcp_nameserver_parse(const char *text, union tcp_sockaddr *out);
+/* Read /etc/resolv.conf if no nameserver was given; set up the hosts
+ * file.  0 or -ENOMEM. */
+int tcp_resolve_start(struct tcp *t);
+/* Resolve `host` (a route's host part).  0: *out is filled now (numeric,
+ * hosts file or cache).  1: `w` waits; w->fn is called later from the loop,
+ * exactly once, unless tcp_resolve_cancel() comes first.  Negative errno:
+ * failed now, `why` says why. */
+int tcp_resolve(struct tcp *t, const char *host, struct tcp_addrs *out,
+		struct tcp_resolve_wait *w, char *why, size_t why_cap);
+void tcp_resolve_cancel(struct tcp_resolve_wait *w);
+/* Abandon every lookup (their waiters must be gone) and close sockets. */
+void tcp_resolve_stop(struct tcp *t);
+void tcp_resolve_free(struct tcp *t);
+socklen_t tcp_sockaddr_len(const union tcp_sockaddr *a);
+
+/* tcp_hosts.c */
+struct tcp_hosts;
+struct tcp_hosts *tcp_hosts_new(const char *path);
+/* 1 and *out filled if `name` (normalised) is in the file, else 0. */
+int tcp_hosts_lookup(struct tcp_hosts *h, uint64_t now_ms, const char *name,
+		     struct tcp_addrs *out);
+void tcp_hosts_free(struct tcp_hosts *h);
 
 /* tcp_addr.c */
 /* Split "host:port" or "[v6]:port" (len bytes, not NUL-terminated).

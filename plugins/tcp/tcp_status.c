@@ -21,13 +21,21 @@ static void tcp_status(void *data, struct ockam_status *out)
 		h->status_set_u64(out, "connections", l->n_conns);
 		h->status_set_u64(out, "max_connections", t->max_connections);
 	}
+	/* Outbound connections are bounded per node, not per listener. */
+	h->status_add(out, "outbound", "tcp");
+	h->status_set_u64(out, "connections", t->n_outbound);
+	h->status_set_u64(out, "max_outbound", t->max_outbound);
+	h->status_set_u64(out, "refused", t->outbound_refused);
 	for (const struct tcp_conn *c = t->conns; c; c = c->next) {
 		h->status_add(out, "connection", c->key);
 		h->status_set_str(out, "direction",
 				  c->outbound ? "outgoing" : "incoming");
-		h->status_set_str(out, "state",
-				  c->state == TCP_CONN_OPEN ? "open"
-							    : "connecting");
+		const char *state = c->state == TCP_CONN_OPEN ? "open"
+				    : c->state == TCP_CONN_RESOLVING
+					    ? "resolving"
+					    : "connecting";
+
+		h->status_set_str(out, "state", state);
 		h->status_set_u64(out, "queued_bytes", c->out.len);
 		h->status_set_u64(out, "queued_messages", c->out_frames);
 		if (c->opened_ms)

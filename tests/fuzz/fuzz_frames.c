@@ -18,8 +18,11 @@
  *
  * Routes may name tcp addresses: this binary overrides getaddrinfo() (it
  * is linked with --export-dynamic, so the dlopen()ed plugin binds to it)
- * to refuse every name once the node has started (its listen address is
- * resolved for real), so inputs never reach the network or DNS.
+ * to refuse every numeric address once the node has started (its listen
+ * address is resolved for real), and host names go to an empty hosts file
+ * and a nameserver on loopback port 9 that nothing answers from (the
+ * lookup fails on "port unreachable"), so inputs never reach the network
+ * or real DNS.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -128,6 +131,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		   "    listen: 127.0.0.1:0\n"
 		   "    max_message_size: %d\n"
 		   "    send_queue_limit: 64KiB\n"
+		   "    hosts_file: /dev/null\n"
+		   "    nameserver: 127.0.0.1:9\n"
+		   "    resolve_timeout: 300ms\n"
 		   "workers:\n"
 		   "  echoer:\n"
 		   "    type: echoer\n"

@@ -23,6 +23,7 @@
 
 #define WAIT_MS 3000
 #define MAX_MSG 1024
+#define DNS_A 1
 
 static char dir[64];
 static char log_path[96];
@@ -318,14 +319,17 @@ static int suite_init(void)
 			       "after_messages: run\n");
 }
 
-/* Small limits: two inbound connections, 1 s idle, 300 ms connects. */
+/* Small limits: two inbound connections, two outbound, 1 s idle, 300 ms
+ * connects; the status service answers at "status". */
 static int suite_limits_init(void)
 {
 	return node_start_yaml("node: tcplimits\n"
+			       "status: true\n"
 			       "transports:\n"
 			       "  tcp:\n"
 			       "    listen: 127.0.0.1:0\n"
 			       "    max_connections: 2\n"
+			       "    max_outbound: 2\n"
 			       "    idle_timeout: 1s\n"
 			       "    connect_timeout: 300ms\n"
 			       "    keepalive: 10s\n"
@@ -842,6 +846,553 @@ static void test_connect_timeout(void)
 	pump(50);
 }
 
+/* The node's status table, asked over `c`; NULL if no answer. */
+static char *status_ask(struct client *c)
+{
+	static const char *const on[] = {"status", NULL};
+	static const char *const ret[] = {"client", NULL};
+	uint8_t f[128];
+	size_t len = frame_build(f, sizeof(f), on, ret, "table", 5);
+	char *text;
+
+	if (!len || client_write(c, f, len) < 0 || client_recv(c) != 1)
+		return NULL;
+	text = calloc(1, in_msg.payload_len + 1);
+	if (text)
+		memcpy(text, in_msg.payload, in_msg.payload_len);
+	return text;
+}
+
+/* The status row of `kind` and `name`, copied into `out`; 0 if found. */
+static int status_row(const char *table, const char *kind, const char *name,
+		      char *out, size_t cap)
+{
+	size_t kl = strlen(kind), nl = strlen(name);
+
+	for (const char *l = table; l && *l;) {
+		const char *e = strchr(l, '\n'), *p = l;
+
+		if (!e)
+			e = l + strlen(l);
+		if (strncmp(p, kind, kl) == 0 && p[kl] == ' ') {
+			p += kl;
+			while (*p == ' ')
+				p++;
+			if (strncmp(p, name, nl) == 0 && p[nl] == ' ') {
+				snprintf(out, cap, "%.*s", (int)(e - l), l);
+				return 0;
+			}
+		}
+		l = *e ? e + 1 : e;
+	}
+	return -1;
+}
+
+/* Past max_outbound a message to yet another address is not sent: one
+ * line (not one per message), a count in the status, no connection
+ * attempt; once one of the connections goes, a new address works. */
+static void test_max_outbound(void)
+{
+	struct client c, peer[2];
+	int lfd[3], p[3], i;
+	long mark = log_mark();
+	char want[128], row[256], *st;
+
+	for (i = 0; i < 3; i++) {
+		p[i] = bound_port(&lfd[i]);
+		CU_ASSERT_FATAL(p[i] > 0 && listen(lfd[i], 8) == 0);
+	}
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	for (i = 0; i < 2; i++) {
+		CU_ASSERT_FATAL(send_via(&c, p[i], "fits") == 0);
+		peer[i].len = 0;
+		peer[i].fd = accept_wait(lfd[i]);
+		CU_ASSERT_FATAL(peer[i].fd >= 0);
+		CU_ASSERT_EQUAL(client_recv(&peer[i]), 1);
+	}
+	/* Two open: the third address is refused, every time, one line. */
+	for (i = 0; i < 5; i++)
+		CU_ASSERT_FATAL(send_via(&c, p[2], "one too many") == 0);
+	snprintf(want, sizeof(want),
+		 "message to 127.0.0.1:%d not sent: max_outbound (2) outbound "
+		 "connections open", p[2]);
+	CU_ASSERT(log_wait(mark, want));
+	pump(50);
+	CU_ASSERT_EQUAL(log_count(mark, "max_outbound (2)"), 1);
+	/* Never dialled: the refusal is the only line naming it. */
+	snprintf(want, sizeof(want), "127.0.0.1:%d", p[2]);
+	CU_ASSERT_EQUAL(log_count(mark, want), 1);
+	CU_ASSERT(accept4(lfd[2], NULL, NULL, SOCK_NONBLOCK) < 0);
+	/* The existing ones still carry messages. */
+	CU_ASSERT_FATAL(send_via(&c, p[0], "still") == 0);
+	CU_ASSERT_EQUAL(client_recv(&peer[0]), 1);
+
+	st = status_ask(&c);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	CU_ASSERT(status_row(st, "outbound", "tcp", row, sizeof(row)) == 0 &&
+		  strstr(row, "connections=2") && strstr(row, "max_outbound=2") &&
+		  strstr(row, "refused=5"));
+	snprintf(want, sizeof(want), "127.0.0.1:%d", p[0]);
+	CU_ASSERT(status_row(st, "connection", want, row, sizeof(row)) == 0 &&
+		  strstr(row, "direction=outgoing") && strstr(row, "state=open"));
+	free(st);
+
+	/* One goes away: its slot is free for the third address. */
+	client_close(&peer[1]);
+	snprintf(want, sizeof(want), "connection to 127.0.0.1:%d lost", p[1]);
+	CU_ASSERT(log_wait(mark, want));
+	CU_ASSERT_FATAL(send_via(&c, p[2], "room now") == 0);
+	peer[1].len = 0;
+	peer[1].fd = accept_wait(lfd[2]);
+	CU_ASSERT_FATAL(peer[1].fd >= 0);
+	CU_ASSERT_EQUAL(client_recv(&peer[1]), 1);
+	CU_ASSERT(in_msg.payload_len == 8 &&
+		  memcmp(in_msg.payload, "room now", 8) == 0);
+	client_close(&peer[0]);
+	client_close(&peer[1]);
+	for (i = 0; i < 3; i++)
+		close(lfd[i]);
+	client_close(&c);
+	pump(50);
+}
+
+/* ---- backpressure (suite "tcp backpressure") ---------------------- */
+
+/* Debug logging, to see the "pausing reads" lines. */
+static int suite_backpressure_init(void)
+{
+	return node_start_yaml("node: tcpbackpressure\n"
+			       "log_level: debug\n"
+			       "transports:\n"
+			       "  tcp:\n"
+			       "    listen: 127.0.0.1:0\n"
+			       "workers:\n"
+			       "  echoer:\n"
+			       "    type: echoer\n"
+			       "  hop:\n"
+			       "    type: hop\n"
+			       "after_messages: run\n");
+}
+
+/* Milliseconds of the day from a log line's "...THH:MM:SS.mmmZ" stamp. */
+static long stamp_ms(const char *line)
+{
+	int hh, mm, ss, ms;
+
+	if (sscanf(line, "%*10cT%2d:%2d:%2d.%3dZ", &hh, &mm, &ss, &ms) != 4)
+		return -1;
+	return ((hh * 60L + mm) * 60 + ss) * 1000 + ms;
+}
+
+/* A peer streaming [hop, echoer] frames: the hop's forward to the echoer
+ * is queued in the router, so one read fills the router's 1024-slot local
+ * queue and delivery fails with ENOBUFS.  The node pauses reading that
+ * connection and retries the same frame later: every message comes back,
+ * in order, exactly once; the pause is logged at most once a second; and
+ * the connection works as before afterwards. */
+static void test_router_full_pauses_without_loss(void)
+{
+	enum { N = 20000 };
+	static const char *const on[] = {"hop", "echoer", NULL};
+	static const char *const ret[] = {"client", NULL};
+	static uint8_t out[N * 48];
+	const char *pause = "pausing reads from 127.0.0.1:";
+	size_t used = 0, sent = 0, len;
+	int i, got = 0, wrong = 0, rc = -1;
+	long mark = log_mark(), prev = -1;
+	unsigned pauses = 0, close_pauses = 0;
+	uint64_t end;
+	struct client c;
+	char *log, *line;
+
+	for (i = 0; i < N; i++) {
+		char text[16];
+		int n = snprintf(text, sizeof(text), "m%05d", i);
+
+		len = frame_build(out + used, sizeof(out) - used, on, ret, text,
+				  (size_t)n);
+		CU_ASSERT_FATAL(len > 0);
+		used += len;
+	}
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	/* Until everything is back, or nothing moved for WAIT_MS. */
+	end = loop_now_ms() + WAIT_MS;
+	while (got < N && loop_now_ms() < end) {
+		if (sent < used) {
+			ssize_t n = send(c.fd, out + sent, used - sent,
+					 MSG_NOSIGNAL);
+
+			if (n > 0) {
+				sent += (size_t)n;
+				end = loop_now_ms() + WAIT_MS;
+			}
+		}
+		loop_dispatch(node->loop, 1);
+		while ((rc = client_recv_ms(&c, 0)) == 1) {
+			char want[16];
+			int n = snprintf(want, sizeof(want), "m%05d", got);
+
+			if (in_msg.payload_len != (size_t)n ||
+			    memcmp(in_msg.payload, want, (size_t)n) != 0)
+				wrong++;
+			got++;
+			end = loop_now_ms() + WAIT_MS;
+		}
+		if (rc == 0)
+			break; /* closed by the node */
+	}
+	CU_ASSERT_EQUAL(sent, used);
+	CU_ASSERT_EQUAL(got, N);
+	CU_ASSERT_EQUAL(wrong, 0);
+	CU_ASSERT_EQUAL(client_recv_ms(&c, 200), -1); /* no duplicates */
+
+	/* It did push back, and said so a bounded number of times. */
+	log = file_read(log_path, mark);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "local queue full (768 messages)"));
+	for (line = log; (line = strstr(line, pause)); line++) {
+		char *start = line;
+		long t;
+
+		while (start > log && start[-1] != '\n')
+			start--;
+		t = stamp_ms(start);
+		if (prev >= 0 && t >= 0 && t - prev < 900)
+			close_pauses++;
+		prev = t;
+		pauses++;
+	}
+	CU_ASSERT(pauses >= 1);
+	CU_ASSERT_EQUAL(close_pauses, 0);
+	CU_ASSERT_PTR_NULL(strstr(log, "dropped a message from"));
+	free(log);
+	CU_ASSERT(echo_ok(&c, 9));
+	client_close(&c);
+}
+
+/* ---- resolver (suite "tcp resolver") ------------------------------ */
+
+/* A fake DNS server on loopback, in the node's own loop: it answers by
+ * name ("ok.test" has 127.0.0.1, "nx.test" does not exist, "slow.test"
+ * never gets an answer, "spoof.test" gets garbage before its answer). */
+static int dns_fd = -1;
+static struct ockam_source *dns_src;
+static unsigned dns_queries[4]; /* per name above, in that order */
+static const char *const dns_names[4] = {"ok.test", "nx.test", "slow.test",
+					 "spoof.test"};
+static unsigned dns_other; /* queries for any other name */
+
+/* A record at the end of `r` for the question's name (pointer 12). */
+static size_t rr_put(uint8_t *r, size_t o, uint16_t type, uint32_t ttl,
+		     const uint8_t *rdata, uint16_t rdlen)
+{
+	const uint8_t head[10] = {(uint8_t)(type >> 8), (uint8_t)type, 0, 1,
+				  (uint8_t)(ttl >> 24), (uint8_t)(ttl >> 16),
+				  (uint8_t)(ttl >> 8), (uint8_t)ttl,
+				  (uint8_t)(rdlen >> 8), (uint8_t)rdlen};
+
+	r[o++] = 0xc0;
+	r[o++] = 12;
+	memcpy(r + o, head, sizeof(head));
+	memcpy(r + o + 10, rdata, rdlen);
+	return o + 10 + rdlen;
+}
+
+static void dns_reply(const struct sockaddr_in *to, const uint8_t *r,
+		      size_t len)
+{
+	sendto(dns_fd, r, len, 0, (const struct sockaddr *)to, sizeof(*to));
+}
+
+static void dns_on_read(void *data, int fd, uint32_t events)
+{
+	static const uint8_t lo[4] = {127, 0, 0, 1};
+	/* Where garbage points: nothing listens there. */
+	static const uint8_t bad[4] = {127, 0, 0, 2};
+	/* Root mname and rname, serial..expire, minimum 30 s. */
+	static const uint8_t soa[22] = {0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0,
+					0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 30};
+	uint8_t q[512], r[600];
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	ssize_t n;
+
+	(void)data;
+	(void)events;
+	while ((n = recvfrom(fd, q, sizeof(q), MSG_DONTWAIT,
+			     (struct sockaddr *)&from, &fl)) > 12) {
+		char name[256];
+		size_t o = 12, k = 0, qend, len;
+		uint16_t qtype;
+		int which = -1, i;
+
+		while (o < (size_t)n && q[o] && k < 200) {
+			if (k)
+				name[k++] = '.';
+			memcpy(name + k, q + o + 1, q[o]);
+			k += q[o];
+			o += 1u + q[o];
+		}
+		name[k] = '\0';
+		qend = o + 5;
+		if (qend > (size_t)n)
+			continue;
+		qtype = (uint16_t)(q[o + 1] << 8 | q[o + 2]);
+		for (i = 0; i < 4; i++)
+			if (strcmp(name, dns_names[i]) == 0)
+				which = i;
+		if (which < 0) {
+			dns_other++;
+			continue;
+		}
+		dns_queries[which]++;
+		if (which == 2)
+			continue; /* slow.test: never */
+		memcpy(r, q, qend);
+		r[2] = 0x81; /* QR, RD */
+		r[3] = 0x80; /* RA, NOERROR */
+		r[6] = r[7] = r[8] = r[9] = r[10] = r[11] = 0;
+		if (which == 3) {
+			/* Garbage first, all from the right server. */
+			uint8_t g[600];
+
+			memcpy(g, r, qend); /* wrong id */
+			g[1] ^= 1;
+			len = rr_put(g, qend, DNS_A, 60, bad, 4);
+			g[7] = 1;
+			dns_reply(&from, g, len);
+			dns_reply(&from, r, 7); /* truncated header */
+			memcpy(g, r, qend); /* an answer name pointing at
+					     * itself */
+			g[7] = 1;
+			g[qend] = 0xc0;
+			g[qend + 1] = (uint8_t)qend;
+			memset(g + qend + 2, 0, 10);
+			dns_reply(&from, g, qend + 12);
+			memcpy(g, r, qend); /* another question */
+			g[13] ^= 1;
+			len = rr_put(g, qend, DNS_A, 60, bad, 4);
+			g[7] = 1;
+			dns_reply(&from, g, len);
+			memcpy(g, r, qend); /* a query, not an answer */
+			g[2] = 0x01;
+			dns_reply(&from, g, qend);
+			memcpy(g, r, qend); /* answer running past the end */
+			len = rr_put(g, qend, DNS_A, 60, bad, 4);
+			g[7] = 1;
+			dns_reply(&from, g, len - 1);
+		}
+		if (which == 1) {
+			r[3] = 0x83; /* NXDOMAIN */
+			r[9] = 1;
+			len = rr_put(r, qend, 6, 60, soa, sizeof(soa));
+		} else if (qtype == DNS_A) {
+			r[7] = 1;
+			len = rr_put(r, qend, DNS_A, 60, lo, 4);
+		} else {
+			r[9] = 1; /* no AAAA: NOERROR, SOA */
+			len = rr_put(r, qend, 6, 60, soa, sizeof(soa));
+		}
+		dns_reply(&from, r, len);
+		fl = sizeof(from);
+	}
+}
+
+static int suite_resolver_init(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sa);
+	char yaml[512], hosts[128];
+
+	dns_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (dns_fd < 0 || bind(dns_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(dns_fd, (struct sockaddr *)&sa, &sl) < 0)
+		return -1;
+	snprintf(hosts, sizeof(hosts), "%s/hosts", dir);
+	if (write_file(hosts, "# test\n127.0.0.1 peer.test  other.test\n") < 0)
+		return -1;
+	snprintf(yaml, sizeof(yaml),
+		 "node: tcpresolver\n"
+		 "transports:\n"
+		 "  tcp:\n"
+		 "    listen: 127.0.0.1:0\n"
+		 "    nameserver: 127.0.0.1:%d\n"
+		 "    resolve_timeout: 600ms\n"
+		 "    hosts_file: hosts\n"
+		 "workers:\n"
+		 "  echoer:\n"
+		 "    type: echoer\n"
+		 "  hop:\n"
+		 "    type: hop\n"
+		 "status: true\n"
+		 "after_messages: run\n",
+		 ntohs(sa.sin_port));
+	if (node_start_yaml(yaml) < 0)
+		return -1;
+	dns_src = loop_add_fd(node->loop, dns_fd, OCKAM_EV_READ, dns_on_read,
+			      NULL, NULL);
+	return dns_src ? 0 : -1;
+}
+
+static int suite_resolver_clean(void)
+{
+	if (dns_src)
+		loop_remove(dns_src);
+	dns_src = NULL;
+	suite_clean();
+	if (dns_fd >= 0)
+		close(dns_fd);
+	dns_fd = -1;
+	return 0;
+}
+
+/* Ask the node to forward `text` to [tcp:<host>:<to>, echoer]. */
+static int send_via_name(struct client *c, const char *host, int to,
+			 const char *text)
+{
+	char hop[300];
+	const char *on[] = {hop, "echoer", NULL};
+	static const char *const ret[] = {"client", NULL};
+	uint8_t f[512];
+	size_t len;
+
+	snprintf(hop, sizeof(hop), "tcp:%s:%d", host, to);
+	len = frame_build(f, sizeof(f), on, ret, text, strlen(text));
+	return len ? client_write(c, f, len) : -1;
+}
+
+/* A DNS name resolves through the nameserver (A and AAAA asked), the
+ * message waits and arrives; the next one uses the connection (and the
+ * answer is cached: no more queries). */
+static void test_resolve_dns_name(void)
+{
+	struct client c;
+	char want[96];
+	long mark = log_mark();
+
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	CU_ASSERT_FATAL(send_via_name(&c, "OK.test", port, "by name") == 0);
+	CU_ASSERT_EQUAL_FATAL(client_recv(&c), 1);
+	CU_ASSERT(in_msg.payload_len == 7 &&
+		  memcmp(in_msg.payload, "by name", 7) == 0);
+	CU_ASSERT_EQUAL(dns_queries[0], 2); /* A and AAAA */
+	snprintf(want, sizeof(want), "connected to OK.test:%d (127.0.0.1:%d)",
+		 port, port);
+	CU_ASSERT_EQUAL(log_count(mark, want), 1);
+	CU_ASSERT_FATAL(send_via_name(&c, "OK.test", port, "again") == 0);
+	CU_ASSERT_EQUAL(client_recv(&c), 1);
+	/* Another spelling is another connection, from the cache. */
+	CU_ASSERT_FATAL(send_via_name(&c, "ok.test", port, "cached") == 0);
+	CU_ASSERT_EQUAL(client_recv(&c), 1);
+	CU_ASSERT_EQUAL(dns_queries[0], 2);
+	client_close(&c);
+}
+
+/* NXDOMAIN: the queued message fails with one line naming the name and
+ * the server; the next message within the backoff fails at once. */
+static void test_resolve_nxdomain(void)
+{
+	struct client c;
+	char want[160];
+	long mark = log_mark();
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+
+	getsockname(dns_fd, (struct sockaddr *)&sa, &sl);
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	CU_ASSERT_FATAL(send_via_name(&c, "nx.test", 4000, "nobody") == 0);
+	snprintf(want, sizeof(want),
+		 "cannot connect to nx.test:4000: cannot resolve nx.test: no "
+		 "such name (NXDOMAIN from 127.0.0.1:%d); dropped 1 queued "
+		 "message (",
+		 ntohs(sa.sin_port));
+	CU_ASSERT(log_wait(mark, want));
+	CU_ASSERT_EQUAL(log_count(mark, "NXDOMAIN"), 1);
+	CU_ASSERT(echo_ok(&c, 1));
+	client_close(&c);
+}
+
+/* A nameserver that never answers: the lookup times out after
+ * resolve_timeout with one line, and meanwhile the node goes on serving
+ * another connection (the loop is not blocked); the status shows the
+ * connection resolving. */
+static void test_resolve_timeout_does_not_block(void)
+{
+	struct client c, other;
+	char row[256], want[160], *st;
+	long mark = log_mark();
+	int during = 0;
+
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	CU_ASSERT_FATAL(client_open(&other, port) == 0);
+	CU_ASSERT_FATAL(send_via_name(&c, "slow.test", 4000, "waits") == 0);
+	while (during < 1000 && !log_count(mark, "cannot resolve slow.test")) {
+		if (!echo_ok(&other, during))
+			break;
+		if (++during == 3) {
+			st = status_ask(&other);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+			CU_ASSERT(status_row(st, "connection",
+					     "slow.test:4000", row,
+					     sizeof(row)) == 0 &&
+				  strstr(row, "state=resolving"));
+			free(st);
+		}
+		pump(5);
+	}
+	/* Several round trips on the other connection while it waited. */
+	CU_ASSERT(during >= 5);
+	CU_ASSERT(dns_queries[2] >= 4); /* 3 tries, A and AAAA */
+	snprintf(want, sizeof(want), "cannot connect to slow.test:4000: "
+				     "cannot resolve slow.test: no answer from "
+				     "the nameserver (127.0.0.1:");
+	CU_ASSERT(log_wait(mark, want));
+	CU_ASSERT(log_count(mark, "3 tries in 0.6s); dropped 1 queued "
+				  "message"));
+	CU_ASSERT(echo_ok(&other, 99));
+	client_close(&c);
+	client_close(&other);
+}
+
+/* Wrong id, truncated, a compression loop, another question, a query and
+ * a record past the end: all ignored; the real answer is used. */
+static void test_resolve_ignores_garbage(void)
+{
+	struct client c;
+	long mark = log_mark();
+
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	CU_ASSERT_FATAL(send_via_name(&c, "spoof.test", port, "real") == 0);
+	CU_ASSERT_EQUAL_FATAL(client_recv(&c), 1);
+	CU_ASSERT(in_msg.payload_len == 4 &&
+		  memcmp(in_msg.payload, "real", 4) == 0);
+	CU_ASSERT_EQUAL(dns_queries[3], 2);
+	CU_ASSERT_EQUAL(log_count(mark, "cannot resolve"), 0);
+	client_close(&c);
+}
+
+/* Names in the hosts file need no DNS; the file is read again when it
+ * changes. */
+static void test_resolve_hosts_file(void)
+{
+	struct client c;
+	char hosts[128];
+	unsigned other = dns_other;
+
+	snprintf(hosts, sizeof(hosts), "%s/hosts", dir);
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	CU_ASSERT_FATAL(send_via_name(&c, "other.test", port, "h1") == 0);
+	CU_ASSERT_EQUAL(client_recv(&c), 1);
+	CU_ASSERT_FATAL(write_file(hosts, "127.0.0.1 new.test\n") == 0);
+	pump(1100); /* the file is looked at once a second at most */
+	CU_ASSERT_FATAL(send_via_name(&c, "new.test", port, "h2") == 0);
+	CU_ASSERT_EQUAL(client_recv(&c), 1);
+	CU_ASSERT(in_msg.payload_len == 2 &&
+		  memcmp(in_msg.payload, "h2", 2) == 0);
+	CU_ASSERT_EQUAL(dns_other, other); /* no DNS query for either */
+	client_close(&c);
+}
+
 /* ---- options ------------------------------------------------------ */
 
 /* Create a node from `yaml` and return its diagnostics (caller frees). */
@@ -901,6 +1452,21 @@ static void test_bad_options(void)
 	free(e);
 
 	e = node_errors("node: a\ntransports:\n  tcp:\n"
+			"    nameserver: [127.0.0.1:53, dns.example, "
+			"'[::1]:53']\n"
+			"    resolve_timeout: 0\n");
+	CU_ASSERT_PTR_NOT_NULL(strstr(e, "not 'dns.example'"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e, "resolve_timeout: must be more"));
+	CU_ASSERT_EQUAL(count_of(e, "bad.yaml:"), 2);
+	free(e);
+
+	e = node_errors("node: a\ntransports:\n  tcp:\n"
+			"    max_outbound: 0\n");
+	CU_ASSERT_PTR_NOT_NULL(strstr(e, "bad.yaml:4:"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e, "max_outbound"));
+	free(e);
+
+	e = node_errors("node: a\ntransports:\n  tcp:\n"
 			"    listn: 127.0.0.1:0\n");
 	CU_ASSERT_PTR_NOT_NULL(strstr(e, "listn"));
 	free(e);
@@ -955,6 +1521,20 @@ int main(void)
 	CU_add_test(s, "max_connections", test_max_connections);
 	CU_add_test(s, "idle_timeout", test_idle_timeout);
 	CU_add_test(s, "connect_timeout", test_connect_timeout);
+	CU_add_test(s, "max_outbound", test_max_outbound);
+	s = CU_add_suite("tcp backpressure", suite_backpressure_init,
+			 suite_clean);
+	CU_add_test(s, "router full: pause, no loss",
+		    test_router_full_pauses_without_loss);
+	s = CU_add_suite("tcp resolver", suite_resolver_init,
+			 suite_resolver_clean);
+	CU_add_test(s, "a DNS name", test_resolve_dns_name);
+	CU_add_test(s, "NXDOMAIN", test_resolve_nxdomain);
+	CU_add_test(s, "timeout does not block the loop",
+		    test_resolve_timeout_does_not_block);
+	CU_add_test(s, "garbage answers ignored",
+		    test_resolve_ignores_garbage);
+	CU_add_test(s, "hosts file", test_resolve_hosts_file);
 	s = CU_add_suite("tcp options", NULL, NULL);
 	CU_add_test(s, "bad options", test_bad_options);
 
@@ -969,6 +1549,8 @@ int main(void)
 		fputs(log, stdout);
 		free(log);
 	} else if (!getenv("OCKAM_TEST_KEEP_LOG")) {
+		unlink(log_path);
+		snprintf(log_path, sizeof(log_path), "%s/hosts", dir);
 		unlink(log_path);
 		snprintf(log_path, sizeof(log_path), "%s/node.yaml", dir);
 		unlink(log_path);

@@ -199,6 +199,30 @@ static void test_queue_backpressure(void)
 	CU_ASSERT_EQUAL(st.queued, 0);
 }
 
+/* Outside handlers (a transport reading the network) the queue is full at
+ * three quarters: the hops behind them keep room to forward everything
+ * they were given. */
+static void test_queue_headroom_for_handlers(void)
+{
+	reset(); /* 4 slots: 3 for outside senders */
+	struct ockam_message m;
+	router_address_add(R, "h1", hop, "h1", NULL);
+	router_address_add(R, "echoer", sink, NULL, NULL);
+	/* The first is delivered directly; the next ones queue behind
+	 * h1's forward. */
+	msg_to(&m, (const char *[]){"h1", "echoer", NULL}, "x");
+	CU_ASSERT_EQUAL(router_send(R, "tcp", &m, 0), 0);
+	CU_ASSERT_EQUAL(router_send(R, "tcp", &m, 0), 0);
+	CU_ASSERT_EQUAL(router_send(R, "tcp", &m, 0), 0);
+	CU_ASSERT_EQUAL(router_send(R, "tcp", &m, 0), -ENOBUFS);
+	drain_all();
+	/* Three sent, three through h1 to the sink: no forward refused. */
+	CU_ASSERT_EQUAL(sink_calls, 3);
+	struct router_stats st;
+	router_stats_get(R, &st);
+	CU_ASSERT_EQUAL(st.dropped_full, 1);
+}
+
 static void test_secure_flag_needs_privilege(void)
 {
 	reset();
@@ -372,6 +396,7 @@ int main(void)
 	CU_add_test(s, "unknown and invalid addresses", test_unknown_and_invalid);
 	CU_add_test(s, "return route through hops", test_return_route_through_hops);
 	CU_add_test(s, "queue backpressure", test_queue_backpressure);
+	CU_add_test(s, "queue headroom for handlers", test_queue_headroom_for_handlers);
 	CU_add_test(s, "secure flag needs privilege", test_secure_flag_needs_privilege);
 	CU_add_test(s, "access policy", test_access_policy);
 	CU_add_test(s, "reach", test_reach);

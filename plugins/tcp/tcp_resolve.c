@@ -1,0 +1,678 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Host names to addresses without blocking the node's one loop (and
+ * without threads, so neither getaddrinfo() nor getaddrinfo_a()).
+ *
+ *   numeric ("10.0.0.7", "[fe80::1%eth0]")  getaddrinfo(AI_NUMERICHOST),
+ *                                            which never looks anything up
+ *   the hosts file ("localhost")             tcp_hosts.c, in memory
+ *   a cached answer                          until its TTL runs out
+ *   anything else                            a DNS stub resolver: A and
+ *                                            AAAA over UDP to the
+ *                                            nameservers, in the loop
+ *
+ * One lookup per name in flight (TCP_LOOKUPS_MAX at most); every
+ * connection waiting for that name waits on it.  A try sends both queries
+ * from a fresh UDP socket bound to a random port and connected to one
+ * nameserver (so the kernel drops datagrams from anyone else), each with a
+ * random id; an answer counts only if its id and question match
+ * (dns_wire.c), anything else is ignored.  resolve_timeout is split over
+ * TCP_RESOLVE_TRIES tries, rotating through the nameservers; a server
+ * failure or an unreachable server moves to the next try at once.
+ * NXDOMAIN ends the lookup.  Answers are cached (TCP_CACHE_MAX names, the
+ * soonest to expire evicted first) for their TTL, at most an hour;
+ * NXDOMAIN and "no address" for the SOA's negative TTL, at most 5
+ * minutes.  The search list and `options` of resolv.conf are not used:
+ * names are taken as fully qualified.
+ */
+#include "tcp_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dns_wire.h"
+
+#define RESOLV_CONF "/etc/resolv.conf"
+#define HOSTS_DEFAULT "/etc/hosts"
+#define TCP_RESOLVE_TRIES 3u
+#define TCP_LOOKUPS_MAX 64u
+#define TCP_CACHE_MAX 256u
+#define TCP_TTL_MAX_S 3600u
+#define TCP_NEG_TTL_MAX_S 300u
+/* Datagrams read per readiness callback. */
+#define RECV_BATCH 16
+#define BIND_TRIES 8
+
+enum { Q_A, Q_AAAA, Q_N };
+static const uint16_t qtypes[Q_N] = {DNS_TYPE_A, DNS_TYPE_AAAA};
+
+struct tcp_lookup {
+	struct tcp_lookup *next;
+	struct tcp *t;
+	char name[DNS_NAME_MAX + 1];
+	int fd;
+	struct ockam_source *src, *timer;
+	unsigned try;      /* 0-based */
+	uint16_t id[Q_N];  /* of this try */
+	int done[Q_N];     /* answered (NOERROR), in any try */
+	struct dns_answer ans[Q_N];
+	int err;           /* why the last try failed */
+	char why[192];
+	struct tcp_resolve_wait *waiters;
+};
+
+struct cache_entry {
+	char name[DNS_NAME_MAX + 1];
+	uint64_t expires_ms;
+	int err; /* 0: addrs; else the cached failure (ENOENT, ENODATA) */
+	struct tcp_addrs addrs;
+};
+
+struct tcp_resolver {
+	struct tcp_lookup *lookups;
+	size_t n_lookups;
+	struct cache_entry *cache;
+	size_t n_cache;
+	struct tcp_hosts *hosts;
+	uint8_t buf[DNS_MSG_MAX];
+};
+
+socklen_t tcp_sockaddr_len(const union tcp_sockaddr *a)
+{
+	return a->sa.sa_family == AF_INET6 ? sizeof(a->in6) : sizeof(a->in);
+}
+
+/* ---- options and setup -------------------------------------------- */
+
+/* A numeric host (and port, if given) into *out. */
+static int numeric_get(const char *host, const char *port,
+		       union tcp_sockaddr *out, size_t max, size_t *n)
+{
+	struct addrinfo hints = {0}, *ai = NULL, *p;
+
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	/* AI_NUMERICHOST: parses text, never looks anything up. */
+	if (getaddrinfo(host, port, &hints, &ai) != 0)
+		return -EINVAL;
+	*n = 0;
+	for (p = ai; p && *n < max; p = p->ai_next)
+		if ((p->ai_family == AF_INET || p->ai_family == AF_INET6) &&
+		    p->ai_addrlen <= sizeof(*out)) {
+			memset(&out[*n], 0, sizeof(*out));
+			memcpy(&out[*n], p->ai_addr, p->ai_addrlen);
+			(*n)++;
+		}
+	freeaddrinfo(ai);
+	return *n ? 0 : -EINVAL;
+}
+
+int tcp_nameserver_parse(const char *text, union tcp_sockaddr *out)
+{
+	char host[TCP_KEY_MAX], port[8] = "53";
+	size_t n, len = strlen(text);
+
+	/* "IP:port" or "[v6]:port"; otherwise a bare IP (v6 has colons). */
+	if (!((text[0] == '[' || memchr(text, ':', len) ==
+						 memrchr(text, ':', len)) &&
+	      tcp_addr_split(text, len, host, sizeof(host), port,
+			     sizeof(port)) == 0)) {
+		if (len >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, text, len + 1);
+		strcpy(port, "53");
+	}
+	if (strtoul(port, NULL, 10) == 0)
+		return -EINVAL;
+	return numeric_get(host, port, out, 1, &n);
+}
+
+/* The nameservers of /etc/resolv.conf; 127.0.0.1 if it names none (as
+ * glibc does). */
+static void resolv_conf_read(struct tcp *t)
+{
+	char line[512];
+	FILE *f = fopen(RESOLV_CONF, "re");
+
+	while (f && fgets(line, sizeof(line), f) &&
+	       t->n_nameservers < TCP_NAMESERVERS_MAX) {
+		char *save = NULL, *key = strtok_r(line, " \t\r\n", &save);
+		char *val = key ? strtok_r(NULL, " \t\r\n", &save) : NULL;
+		size_t n;
+
+		if (!val || strcmp(key, "nameserver") != 0)
+			continue;
+		if (numeric_get(val, "53", &t->nameservers[t->n_nameservers],
+				1, &n) == 0)
+			t->n_nameservers++;
+	}
+	if (f)
+		fclose(f);
+	if (!t->n_nameservers) {
+		size_t n;
+
+		numeric_get("127.0.0.1", "53", t->nameservers, 1, &n);
+		t->n_nameservers = 1;
+	}
+}
+
+int tcp_resolve_start(struct tcp *t)
+{
+	struct tcp_resolver *r = t->resolver;
+
+	if (!r) {
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		t->resolver = r;
+	}
+	if (!t->n_nameservers)
+		resolv_conf_read(t);
+	if (!r->hosts) {
+		r->hosts = tcp_hosts_new(t->hosts_file ? t->hosts_file
+						       : HOSTS_DEFAULT);
+		if (!r->hosts)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* ---- cache -------------------------------------------------------- */
+
+static struct cache_entry *cache_find(struct tcp_resolver *r, uint64_t now,
+				      const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_cache; i++) {
+		struct cache_entry *e = &r->cache[i];
+
+		if (strcmp(e->name, name) != 0)
+			continue;
+		if (now < e->expires_ms)
+			return e;
+		r->cache[i] = r->cache[--r->n_cache]; /* expired */
+		return NULL;
+	}
+	return NULL;
+}
+
+static void cache_put(struct tcp *t, const char *name, int err,
+		      const struct tcp_addrs *addrs, int64_t ttl_s)
+{
+	struct tcp_resolver *r = t->resolver;
+	uint64_t now = t->host->now_ms(), max = err ? TCP_NEG_TTL_MAX_S
+						     : TCP_TTL_MAX_S;
+	struct cache_entry *e;
+	size_t i;
+
+	if (ttl_s <= 0)
+		return; /* not to be kept */
+	if ((uint64_t)ttl_s > max)
+		ttl_s = (int64_t)max;
+	if (!r->cache) {
+		r->cache = calloc(TCP_CACHE_MAX, sizeof(*r->cache));
+		if (!r->cache)
+			return;
+	}
+	e = cache_find(r, now, name);
+	if (!e && r->n_cache < TCP_CACHE_MAX)
+		e = &r->cache[r->n_cache++];
+	if (!e) {
+		e = &r->cache[0];
+		for (i = 1; i < r->n_cache; i++)
+			if (r->cache[i].expires_ms < e->expires_ms)
+				e = &r->cache[i];
+	}
+	memset(e, 0, sizeof(*e));
+	memcpy(e->name, name, strlen(name) + 1);
+	e->expires_ms = now + (uint64_t)ttl_s * 1000;
+	e->err = err;
+	if (addrs)
+		e->addrs = *addrs;
+}
+
+/* ---- lookups ------------------------------------------------------ */
+
+static void lookup_close_socket(struct tcp_lookup *l)
+{
+	const struct ockam_host *h = l->t->host;
+
+	if (l->src)
+		h->source_remove(l->src);
+	l->src = NULL;
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+}
+
+/* Unlink and free `l`, then tell each waiter. */
+static void lookup_complete(struct tcp_lookup *l, int err, const char *why,
+			    const struct tcp_addrs *addrs)
+{
+	struct tcp_resolver *r = l->t->resolver;
+	struct tcp_lookup **p = &r->lookups;
+	struct tcp_resolve_wait *w;
+
+	while (*p != l)
+		p = &(*p)->next;
+	*p = l->next;
+	r->n_lookups--;
+	lookup_close_socket(l);
+	if (l->timer)
+		l->t->host->source_remove(l->timer);
+	/* A waiter's callback may cancel others (closing connections):
+	 * take them one at a time from the list cancel edits. */
+	while ((w = l->waiters)) {
+		l->waiters = w->next;
+		w->next = NULL;
+		w->lookup = NULL;
+		w->fn(w->data, err, why, addrs);
+	}
+	free(l);
+}
+
+static void ns_format(struct tcp *t, unsigned try, char *out, size_t cap)
+{
+	const union tcp_sockaddr *ns =
+		&t->nameservers[try % t->n_nameservers];
+
+	tcp_addr_format(&ns->sa, tcp_sockaddr_len(ns), out, cap);
+}
+
+/* Both answers in (or the tries ran out with one): addresses A and AAAA
+ * interleaved, A first, or a failure. */
+static void lookup_finish(struct tcp_lookup *l)
+{
+	struct tcp_addrs addrs = {0};
+	int64_t ttl = -1, neg = -1;
+	unsigned i, q;
+	char why[512];
+
+	for (i = 0; i < DNS_ADDRS_MAX && addrs.n < TCP_ADDRS_MAX; i++)
+		for (q = 0; q < Q_N && addrs.n < TCP_ADDRS_MAX; q++) {
+			union tcp_sockaddr *a = &addrs.a[addrs.n];
+
+			if (!l->done[q] || i >= l->ans[q].n)
+				continue;
+			memset(a, 0, sizeof(*a));
+			if (q == Q_A) {
+				a->in.sin_family = AF_INET;
+				memcpy(&a->in.sin_addr, l->ans[q].addr[i], 4);
+			} else {
+				a->in6.sin6_family = AF_INET6;
+				memcpy(&a->in6.sin6_addr, l->ans[q].addr[i],
+				       16);
+			}
+			addrs.n++;
+		}
+	for (q = 0; q < Q_N; q++) {
+		int64_t *slot = l->ans[q].n ? &ttl : &neg;
+
+		if (l->done[q] && l->ans[q].ttl >= 0 &&
+		    (*slot < 0 || l->ans[q].ttl < *slot))
+			*slot = l->ans[q].ttl;
+	}
+	if (addrs.n) {
+		cache_put(l->t, l->name, 0, &addrs, ttl);
+		lookup_complete(l, 0, NULL, &addrs);
+		return;
+	}
+	if (l->done[Q_A] && l->done[Q_AAAA]) {
+		cache_put(l->t, l->name, ENODATA, NULL, neg);
+		snprintf(why, sizeof(why),
+			 "cannot resolve %s: it has no address (no A or AAAA "
+			 "record)",
+			 l->name);
+		lookup_complete(l, ENODATA, why, NULL);
+		return;
+	}
+	snprintf(why, sizeof(why), "cannot resolve %s: %s", l->name, l->why);
+	lookup_complete(l, l->err, why, NULL);
+}
+
+static void lookup_try(struct tcp_lookup *l);
+
+/* This try failed (`err`, `fmt`): the next one, or give up. */
+static void lookup_retry(struct tcp_lookup *l, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void lookup_retry(struct tcp_lookup *l, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	l->err = err;
+	va_start(ap, fmt);
+	vsnprintf(l->why, sizeof(l->why), fmt, ap);
+	va_end(ap);
+	lookup_close_socket(l);
+	if (++l->try >= TCP_RESOLVE_TRIES) {
+		lookup_finish(l);
+		return;
+	}
+	lookup_try(l);
+}
+
+static void lookup_on_timer(void *data)
+{
+	struct tcp_lookup *l = data;
+	char ns[TCP_GONE_KEY], in[16];
+
+	if (l->err) { /* a failure noted while sending: go on from here */
+		char why[sizeof(l->why)];
+
+		memcpy(why, l->why, sizeof(why));
+		lookup_retry(l, l->err, "%s", why);
+		return;
+	}
+	ns_format(l->t, l->try, ns, sizeof(ns));
+	tcp_ms_format(l->t->resolve_timeout_ms, in, sizeof(in));
+	lookup_retry(l, ETIMEDOUT,
+		     "no answer from the nameserver (%s; %u tries in %s)", ns,
+		     TCP_RESOLVE_TRIES, in);
+}
+
+/* One datagram from the nameserver: an answer to a query of this try, or
+ * ignored.  1 if the lookup ended or moved on (stop reading). */
+static int lookup_on_answer(struct tcp_lookup *l, const uint8_t *buf,
+			    size_t len)
+{
+	char ns[TCP_GONE_KEY];
+	unsigned q;
+
+	for (q = 0; q < Q_N; q++) {
+		struct dns_answer ans;
+
+		if (l->done[q] || dns_response_parse(buf, len, l->id[q],
+						     l->name, qtypes[q],
+						     &ans) < 0)
+			continue;
+		ns_format(l->t, l->try, ns, sizeof(ns));
+		if (ans.rcode == DNS_RCODE_NXDOMAIN) {
+			char why[512];
+
+			cache_put(l->t, l->name, ENOENT, NULL, ans.ttl);
+			snprintf(why, sizeof(why),
+				 "cannot resolve %s: no such name (NXDOMAIN "
+				 "from %s)",
+				 l->name, ns);
+			lookup_complete(l, ENOENT, why, NULL);
+			return 1;
+		}
+		if (ans.rcode != DNS_RCODE_NOERROR ||
+		    (ans.truncated && !ans.n)) {
+			if (ans.rcode != DNS_RCODE_NOERROR)
+				lookup_retry(l, EIO,
+					     "the nameserver failed (rcode %d "
+					     "from %s)",
+					     ans.rcode, ns);
+			else
+				lookup_retry(l, EMSGSIZE,
+					     "the answer was truncated (from "
+					     "%s)",
+					     ns);
+			return 1;
+		}
+		l->ans[q] = ans;
+		l->done[q] = 1;
+		if (l->done[Q_A] && l->done[Q_AAAA]) {
+			lookup_finish(l);
+			return 1;
+		}
+		return 0;
+	}
+	return 0; /* not ours: spoofed, late or malformed */
+}
+
+static void lookup_on_read(void *data, int fd, uint32_t events)
+{
+	struct tcp_lookup *l = data;
+	struct tcp_resolver *r = l->t->resolver;
+	char ns[TCP_GONE_KEY];
+	int i;
+
+	(void)events;
+	for (i = 0; i < RECV_BATCH; i++) {
+		ssize_t n = recv(fd, r->buf, sizeof(r->buf), MSG_DONTWAIT);
+
+		if (n >= 0) {
+			if (lookup_on_answer(l, r->buf, (size_t)n))
+				return;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		/* ICMP port unreachable and the like, on a connected
+		 * socket: this server is not answering. */
+		ns_format(l->t, l->try, ns, sizeof(ns));
+		lookup_retry(l, errno, "nameserver %s: %s", ns,
+			     strerror(errno));
+		return;
+	}
+}
+
+/* A fresh socket on a random port (not one the kernel would pick next). */
+static int socket_open(const union tcp_sockaddr *ns)
+{
+	union tcp_sockaddr local;
+	int fd = socket(ns->sa.sa_family,
+			SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int i;
+
+	if (fd < 0)
+		return -errno;
+	memset(&local, 0, sizeof(local));
+	local.sa.sa_family = ns->sa.sa_family;
+	for (i = 0; i < BIND_TRIES; i++) {
+		uint16_t port = (uint16_t)(1024 + randombytes_uniform(65536 -
+								       1024));
+
+		if (ns->sa.sa_family == AF_INET6)
+			local.in6.sin6_port = htons(port);
+		else
+			local.in.sin_port = htons(port);
+		if (bind(fd, &local.sa, tcp_sockaddr_len(&local)) == 0)
+			break;
+		if (errno != EADDRINUSE)
+			break; /* connect() binds an ephemeral port instead */
+	}
+	if (connect(fd, &ns->sa, tcp_sockaddr_len(ns)) < 0) {
+		int err = errno;
+
+		close(fd);
+		return -err;
+	}
+	return fd;
+}
+
+/* Send this try's queries.  Failures are noted and handled from the timer
+ * (armed at 0 ms), so a lookup never ends inside tcp_resolve(). */
+static void lookup_try(struct tcp_lookup *l)
+{
+	struct tcp *t = l->t;
+	const struct ockam_host *h = t->host;
+	const union tcp_sockaddr *ns =
+		&t->nameservers[l->try % t->n_nameservers];
+	uint64_t ms = t->resolve_timeout_ms / TCP_RESOLVE_TRIES;
+	uint8_t q_buf[DNS_NAME_MAX + 2 + 16];
+	char text[TCP_GONE_KEY];
+	unsigned q;
+	int fd;
+
+	l->err = 0;
+	fd = socket_open(ns);
+	if (fd < 0) {
+		l->err = -fd;
+		goto fail;
+	}
+	l->fd = fd;
+	l->src = h->fd_add(t->ctx, fd, OCKAM_EV_READ, lookup_on_read, l);
+	if (!l->src) {
+		l->err = ENOMEM;
+		goto fail;
+	}
+	for (q = 0; q < Q_N; q++) {
+		size_t len;
+
+		if (l->done[q])
+			continue;
+		/* A fresh id each try: a late answer to an earlier try is
+		 * not taken for this one. */
+		l->id[q] = (uint16_t)randombytes_uniform(65536);
+		len = dns_query_build(q_buf, sizeof(q_buf), l->id[q], l->name,
+				      qtypes[q]);
+		if (send(fd, q_buf, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+			l->err = errno;
+			goto fail;
+		}
+	}
+	h->timer_update(l->timer, ms ? ms : 1);
+	return;
+fail:
+	tcp_addr_format(&ns->sa, tcp_sockaddr_len(ns), text, sizeof(text));
+	snprintf(l->why, sizeof(l->why), "nameserver %s: %s", text,
+		 strerror(l->err));
+	h->timer_update(l->timer, 1);
+}
+
+/* ---- entry points ------------------------------------------------- */
+
+int tcp_resolve(struct tcp *t, const char *host, struct tcp_addrs *out,
+		struct tcp_resolve_wait *w, char *why, size_t why_cap)
+{
+	struct tcp_resolver *r = t->resolver;
+	char name[DNS_NAME_MAX + 1];
+	struct tcp_lookup *l;
+	struct cache_entry *e;
+	uint64_t now = t->host->now_ms();
+	size_t n;
+
+	if (numeric_get(host, NULL, out->a, TCP_ADDRS_MAX, &n) == 0) {
+		out->n = (unsigned)n;
+		return 0;
+	}
+	if (dns_name_normalize(host, strlen(host), name) < 0 ||
+	    strchr(host, ':') || strspn(host, "0123456789.") == strlen(host)) {
+		snprintf(why, why_cap, "'%s' is not a valid host name", host);
+		return -EINVAL;
+	}
+	if (!r && tcp_resolve_start(t) < 0) {
+		snprintf(why, why_cap, "cannot resolve %s: out of memory",
+			 name);
+		return -ENOMEM;
+	}
+	r = t->resolver;
+	if (tcp_hosts_lookup(r->hosts, now, name, out))
+		return 0;
+	e = cache_find(r, now, name);
+	if (e && !e->err) {
+		*out = e->addrs;
+		return 0;
+	}
+	if (e) {
+		char in[16];
+
+		tcp_ms_format(e->expires_ms - now, in, sizeof(in));
+		snprintf(why, why_cap, "cannot resolve %s: %s (cached for %s)",
+			 name,
+			 e->err == ENOENT ? "no such name"
+					  : "it has no address",
+			 in);
+		return -e->err;
+	}
+	for (l = r->lookups; l; l = l->next)
+		if (strcmp(l->name, name) == 0)
+			break;
+	if (!l) {
+		if (r->n_lookups >= TCP_LOOKUPS_MAX) {
+			snprintf(why, why_cap,
+				 "cannot resolve %s: %u names are being "
+				 "resolved already",
+				 name, TCP_LOOKUPS_MAX);
+			return -EBUSY;
+		}
+		l = calloc(1, sizeof(*l));
+		if (!l) {
+			snprintf(why, why_cap,
+				 "cannot resolve %s: out of memory", name);
+			return -ENOMEM;
+		}
+		l->t = t;
+		l->fd = -1;
+		memcpy(l->name, name, sizeof(name));
+		/* Re-armed by each try. */
+		l->timer = t->host->timer_add(t->ctx, t->resolve_timeout_ms,
+					      lookup_on_timer, l);
+		if (!l->timer) {
+			free(l);
+			snprintf(why, why_cap,
+				 "cannot resolve %s: cannot arm a timer", name);
+			return -ENOMEM;
+		}
+		l->next = r->lookups;
+		r->lookups = l;
+		r->n_lookups++;
+		lookup_try(l);
+	}
+	w->lookup = l;
+	w->next = l->waiters;
+	l->waiters = w;
+	return 1;
+}
+
+void tcp_resolve_cancel(struct tcp_resolve_wait *w)
+{
+	struct tcp_resolve_wait **p;
+
+	if (!w->lookup)
+		return;
+	/* The lookup goes on: its answer is cached for the next one. */
+	for (p = &w->lookup->waiters; *p; p = &(*p)->next)
+		if (*p == w) {
+			*p = w->next;
+			break;
+		}
+	w->lookup = NULL;
+	w->next = NULL;
+}
+
+void tcp_resolve_stop(struct tcp *t)
+{
+	struct tcp_resolver *r = t->resolver;
+
+	while (r && r->lookups) {
+		struct tcp_lookup *l = r->lookups;
+		struct tcp_resolve_wait *w;
+
+		r->lookups = l->next;
+		r->n_lookups--;
+		for (w = l->waiters; w; w = w->next)
+			w->lookup = NULL;
+		lookup_close_socket(l);
+		if (l->timer)
+			t->host->source_remove(l->timer);
+		free(l);
+	}
+}
+
+void tcp_resolve_free(struct tcp *t)
+{
+	struct tcp_resolver *r = t->resolver;
+
+	if (!r)
+		return;
+	tcp_resolve_stop(t);
+	tcp_hosts_free(r->hosts);
+	free(r->cache);
+	free(r);
+	t->resolver = NULL;
+}
