@@ -55,6 +55,12 @@ fail:
 	return 2;
 }
 
+void integ_begin(const char *name)
+{
+	H = hx_begin(name);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
+}
+
 const char *integ_src(const char *rel)
 {
 	static char ring[8][4096];

@@ -15,8 +15,17 @@ struct integ_test {
 	void (*fn)(void);
 };
 
-/* The current test's harness; tests set it with H = hx_begin(...). */
+/* The current test's harness; tests set it with integ_begin(...). */
 extern struct hx *H;
+
+/* Start the current test: H = hx_begin(name), a fatal assertion if the
+ * harness could not start (so the test body never runs without one). */
+void integ_begin(const char *name);
+
+/* Lines of `text` containing every one of the needles given after it: a
+ * macro over hx_count_lines so that a test can state its needles inline. */
+#define integ_lines(text, ...) \
+	hx_count_lines((text), (const char *const[]){ __VA_ARGS__, NULL })
 
 /* Run `tests` (NULL-terminated) as CUnit suite `suite` with the basic
  * runner; returns the exit status for main (nonzero on any failure). */

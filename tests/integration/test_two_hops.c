@@ -20,8 +20,7 @@ static void test_two_hops(void)
 	struct integ_ports ports;
 	int n;
 
-	H = hx_begin("two_hops");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
+	integ_begin("two_hops");
 	integ_start_pair(EXAMPLES, &responder, &middle, &ports);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(middle);
