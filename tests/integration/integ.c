@@ -29,30 +29,9 @@ static void test_teardown(void)
 
 int integ_run(const char *suite_name, const struct integ_test *tests)
 {
-	CU_pSuite suite;
-	unsigned failed;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	suite = CU_add_suite_with_setup_and_teardown(suite_name, NULL, NULL,
-						     test_setup,
-						     test_teardown);
-	if (!suite)
-		goto fail;
-	for (size_t i = 0; tests[i].name; i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].fn))
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS)
-		goto fail;
-	failed = CU_get_number_of_tests_failed() +
-		 CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
-fail:
-	fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
-	CU_cleanup_registry();
-	return 2;
+	return cunit_run(&(struct cunit_suite){
+		.name = suite_name, .setup = test_setup,
+		.teardown = test_teardown, .tests = tests });
 }
 
 void integ_begin(const char *name)

@@ -8,12 +8,12 @@
 #ifndef OCKAM_TESTS_INTEG_H
 #define OCKAM_TESTS_INTEG_H
 
+#include "../common/cunit_main.h"
 #include "harness.h"
 
-struct integ_test {
-	const char *name;
-	void (*fn)(void);
-};
+/* A test, { name, function }: the integration programs' name for
+ * struct cunit_test. */
+#define integ_test cunit_test
 
 /* The current test's harness; tests set it with integ_begin(...). */
 extern struct hx *H;
