@@ -60,16 +60,21 @@ struct integ_ports {
 int integ_start_pair(const char *prefix, struct hx_proc **responder,
 		     struct hx_proc **middle, struct integ_ports *ports);
 
-/* Run the tutorial's initiator, `<prefix>initiator.yaml`, against a pair
- * started by integ_start_pair, and assert what the user sees: exit 0 and
- * exactly "App Received: Hello Ockam!".  Then wait for the responder's
- * echoer to log the message and split that line's return route into
- * `hops` (a fatal assertion if it never does).  Returns the initiator;
- * *n_hops is the number of hops (-1 if the line has no route). */
-struct hx_proc *integ_run_tutorial(const char *prefix,
-				   const struct integ_ports *ports,
-				   struct hx_proc *responder,
-				   char hops[][128], int max, int *n_hops);
+/* The three nodes of a tutorial run, and the return route the
+ * responder's echoer saw. */
+struct integ_tutorial {
+	struct hx_proc *responder, *middle, *initiator;
+	char hops[8][128];
+	int n_hops; /* -1 if the echoer's line has no route */
+};
+
+/* What a user of the tutorial does: start its responder and middle
+ * (integ_start_pair), then run its initiator, `<prefix>initiator.yaml`,
+ * and assert what they see: exit 0 and exactly "App Received: Hello
+ * Ockam!".  Then wait for the responder's echoer to log the message and
+ * split that line's return route into t->hops.  Fatal assertions if a node
+ * does not start or the echoer never logs. */
+void integ_run_tutorial(const char *prefix, struct integ_tutorial *t);
 
 /* A secure tutorial run as seen in the logs: each end announced its own
  * identity (`alice` on the initiator, `bob_listener` on the responder),

@@ -90,32 +90,25 @@ int integ_run_hello(const char *node, int port, const char *options,
 
 struct hx_proc *integ_check_secure_tutorial(const char *prefix)
 {
-	char hops[8][128];
-	struct hx_proc *responder, *middle, *initiator;
-	struct integ_ports ports;
-	int n;
+	struct integ_tutorial t;
 
-	integ_start_pair(prefix, &responder, &middle, &ports);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(middle);
-
-	initiator = integ_run_tutorial(prefix, &ports, responder, hops, 8, &n);
+	integ_run_tutorial(prefix, &t);
 	/* The echoer got it out of a channel: its return route leads back
 	 * into the responder's encryptor, then to the app. */
-	CU_ASSERT_EQUAL_FATAL(n, 2);
-	CU_ASSERT_NSTRING_EQUAL(hops[0], "sc_enc.", 7);
-	CU_ASSERT_STRING_EQUAL(hops[1], "app");
+	CU_ASSERT_EQUAL_FATAL(t.n_hops, 2);
+	CU_ASSERT_NSTRING_EQUAL(t.hops[0], "sc_enc.", 7);
+	CU_ASSERT_STRING_EQUAL(t.hops[1], "app");
 
 	/* Each end names the other by the identifier the other announced. */
-	const char *ilog = hx_read(initiator, HX_STDERR);
-	const char *rlog = hx_read(responder, HX_STDERR);
+	const char *ilog = hx_read(t.initiator, HX_STDERR);
+	const char *rlog = hx_read(t.responder, HX_STDERR);
 	integ_check_channel_peers(ilog, rlog);
 
 	CU_ASSERT_EQUAL(integ_count_problems(ilog, NULL), 0);
-	CU_ASSERT_EQUAL(integ_count_problems(hx_read(middle, HX_STDERR),
+	CU_ASSERT_EQUAL(integ_count_problems(hx_read(t.middle, HX_STDERR),
 					     NULL), 0);
 	CU_ASSERT_EQUAL(integ_count_problems(rlog, NULL), 0);
-	CU_ASSERT_EQUAL(hx_stop(middle, HX_EXIT_MS), 0);
-	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
-	return initiator;
+	CU_ASSERT_EQUAL(hx_stop(t.middle, HX_EXIT_MS), 0);
+	CU_ASSERT_EQUAL(hx_stop(t.responder, HX_EXIT_MS), 0);
+	return t.initiator;
 }
