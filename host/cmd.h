@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ockam-host's commands besides running a node: --check's normalised
- * config (cmd_check.c), `status` (cmd_status.c), `ping` (cmd_ping.c), and
- * the small client node the last two run (cmd_node.c).
+ * config (cmd_check.c), `status` (cmd_status.c), `ping` (cmd_ping.c), the
+ * options they share (cmd_opts.c), and the small client node the last two
+ * run (cmd_node.c).
  */
 #ifndef OCKAM_HOST_CMD_H
 #define OCKAM_HOST_CMD_H
 
+#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -24,6 +26,31 @@ void cmd_check_print(const struct config *c, FILE *out);
 int cmd_status(int argc, char **argv);
 int cmd_ping(int argc, char **argv);
 
+/* The shared options, as cmd_common_option leaves them. */
+struct cmd_common {
+	const char *config; /* --config FILE, or NULL */
+	int verbosity;      /* the number of -v minus the number of -q */
+};
+
+/* getopt_long entries for -v, -q, -h and --config ('f'), to end a
+ * command's own option table with. */
+#define CMD_COMMON_LONGOPTS                                  \
+	{ "config", required_argument, NULL, 'f' },          \
+	{ "verbose", no_argument, NULL, 'v' },                \
+	{ "quiet", no_argument, NULL, 'q' },                  \
+	{ "help", no_argument, NULL, 'h' },                   \
+	{ NULL, 0, NULL, 0 }
+
+/* cmd_common_option's "not an exit: parse on". */
+#define CMD_GO_ON (-1)
+
+/* Apply option `c` (what getopt_long returned) that is not the command's
+ * own: -v, -q and --config go into `common` (CMD_GO_ON); -h prints
+ * `usage` to stdout and returns 0; anything else is a wrong option: usage
+ * to stderr, returns 2.  The caller exits with what is not CMD_GO_ON. */
+int cmd_common_option(int c, struct cmd_common *common,
+		      void (*usage)(FILE *out));
+
 /* The log level from OCKAM_LOG (else `base`) moved by -v/-q; -1 (reported)
  * if OCKAM_LOG is malformed. */
 int cmd_log_level(int base, int verbosity);
@@ -33,11 +60,17 @@ int cmd_log_level(int base, int verbosity);
  * running from the build tree), else the installed one; NULL (reported
  * for command `cmd`) if none. */
 const char *cmd_client_config(const char *cmd);
-/* A client node: `config` (a node YAML) or, if NULL, cmd_client_config();
- * its messages: are not sent.  Started; NULL (and *exit_code 2 or 1) on
- * failure, already reported.  `name` names the command in messages. */
-struct node *cmd_node_start(const char *config, const char *name,
-			    int log_level, int *exit_code);
+/* A client node: common->config (a node YAML) or, if NULL,
+ * cmd_client_config(); its messages: are not sent; it logs at WARN moved
+ * by common->verbosity (cmd_log_level).  Started; NULL (and *exit_code 2
+ * or 1) on failure, already reported.  `name` names the command in
+ * messages. */
+struct node *cmd_node_start(const struct cmd_common *common, const char *name,
+			    int *exit_code);
+/* Initialise `msg` to go along `to` with `payload`, its replies coming
+ * back to the client's local address `self` (which must outlive msg). */
+void cmd_message_init(struct ockam_message *msg, const struct ockam_route *to,
+		      const char *self, const void *payload, size_t len);
 /* Parse a route written "a,b,c" or "[a, b, c]" (items may be quoted).
  * On error writes a reason to `err` and returns -1. */
 int cmd_route_parse(struct node *n, const char *text, struct ockam_route *out,

@@ -62,9 +62,15 @@ const char *cmd_client_config(const char *cmd)
 	return NULL;
 }
 
-struct node *cmd_node_start(const char *config, const char *name,
-			    int log_level, int *exit_code)
+struct node *cmd_node_start(const struct cmd_common *common, const char *name,
+			    int *exit_code)
 {
+	const char *config = common->config;
+	int log_level = cmd_log_level(OCKAM_LOG_WARN, common->verbosity);
+
+	*exit_code = 2;
+	if (log_level < 0)
+		return NULL;
 	*exit_code = 1;
 	if (!config)
 		config = cmd_client_config(name);
@@ -86,6 +92,19 @@ struct node *cmd_node_start(const char *config, const char *name,
 		return NULL;
 	}
 	return n;
+}
+
+void cmd_message_init(struct ockam_message *msg, const struct ockam_route *to,
+		      const char *self, const void *payload, size_t len)
+{
+	struct ockam_addr ret;
+
+	ockam_message_init(msg);
+	ockam_route_copy(&msg->onward, to);
+	ockam_addr_local(&ret, self);
+	ockam_route_append(&msg->ret, &ret);
+	msg->payload = payload;
+	msg->payload_len = len;
 }
 
 static char *trim(char *s)

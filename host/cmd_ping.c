@@ -92,7 +92,6 @@ static void ping_expire(struct ping *p)
 static void ping_send(struct ping *p)
 {
 	struct ockam_message msg;
-	struct ockam_addr self;
 	char payload[32];
 	uint64_t seq = p->sent + 1;
 	int len = snprintf(payload, sizeof(payload), "ping %011llu",
@@ -103,12 +102,7 @@ static void ping_send(struct ping *p)
 		s->pending = 0;
 		p->lost++;
 	}
-	ockam_message_init(&msg);
-	ockam_route_copy(&msg.onward, &p->route);
-	ockam_addr_local(&self, p->self);
-	ockam_route_append(&msg.ret, &self);
-	msg.payload = (const uint8_t *)payload;
-	msg.payload_len = (size_t)len;
+	cmd_message_init(&msg, &p->route, p->self, payload, (size_t)len);
 	p->sent++;
 	s->seq = seq;
 	s->sent_us = cmd_now_us();
@@ -197,14 +191,10 @@ int cmd_ping(int argc, char **argv)
 		{"count", required_argument, NULL, 'c'},
 		{"interval", required_argument, NULL, 'i'},
 		{"timeout", required_argument, NULL, 'W'},
-		{"config", required_argument, NULL, 'f'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		CMD_COMMON_LONGOPTS,
 	};
-	const char *config = NULL;
-	int verbosity = 0, c;
+	struct cmd_common common = { 0 };
+	int c, rc;
 	uint64_t count = 0, interval = 1000, timeout = 2000;
 	char *end;
 
@@ -229,36 +219,22 @@ int cmd_ping(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'f':
-			config = optarg;
-			break;
-		case 'v':
-			verbosity++;
-			break;
-		case 'q':
-			verbosity--;
-			break;
-		case 'h':
-			ping_usage(stdout);
-			return 0;
 		default:
-			ping_usage(stderr);
-			return 2;
+			rc = cmd_common_option(c, &common, ping_usage);
+			if (rc != CMD_GO_ON)
+				return rc;
 		}
 	}
 	if (optind != argc - 1) {
 		fprintf(stderr, "ockam-host ping: expected one ROUTE, like tcp:127.0.0.1:4000,echoer\n");
 		return 2;
 	}
-	int level = cmd_log_level(OCKAM_LOG_WARN, verbosity);
-	if (level < 0)
-		return 2;
 
 	struct ping *p = calloc(1, sizeof(*p));
 	if (!p)
 		return 1;
 	int code;
-	p->node = cmd_node_start(config, "ping", level, &code);
+	p->node = cmd_node_start(&common, "ping", &code);
 	if (!p->node) {
 		free(p);
 		return code;

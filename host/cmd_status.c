@@ -77,14 +77,11 @@ int cmd_status(int argc, char **argv)
 		{"to", required_argument, NULL, 't'},
 		{"json", no_argument, NULL, 'j'},
 		{"timeout", required_argument, NULL, 'W'},
-		{"config", required_argument, NULL, 'f'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		CMD_COMMON_LONGOPTS,
 	};
-	const char *to = NULL, *config = NULL;
-	int json = 0, verbosity = 0, c;
+	struct cmd_common common = { 0 };
+	const char *to = NULL;
+	int json = 0, c, rc;
 	uint64_t timeout = 5000;
 
 	optind = 1;
@@ -103,21 +100,10 @@ int cmd_status(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'f':
-			config = optarg;
-			break;
-		case 'v':
-			verbosity++;
-			break;
-		case 'q':
-			verbosity--;
-			break;
-		case 'h':
-			status_usage(stdout);
-			return 0;
 		default:
-			status_usage(stderr);
-			return 2;
+			rc = cmd_common_option(c, &common, status_usage);
+			if (rc != CMD_GO_ON)
+				return rc;
 		}
 	}
 	if (!to && optind == argc - 1)
@@ -126,13 +112,10 @@ int cmd_status(int argc, char **argv)
 		fprintf(stderr, "ockam-host status: expected --to ROUTE, like --to tcp:127.0.0.1:4000\n");
 		return 2;
 	}
-	int level = cmd_log_level(OCKAM_LOG_WARN, verbosity);
-	if (level < 0)
-		return 2;
 
 	int code;
 	struct asker a = { 0 };
-	a.node = cmd_node_start(config, "status", level, &code);
+	a.node = cmd_node_start(&common, "status", &code);
 	if (!a.node)
 		return code;
 
@@ -156,14 +139,8 @@ int cmd_status(int argc, char **argv)
 	route_text_format(a.node->router, &route, text, sizeof(text));
 
 	struct ockam_message msg;
-	struct ockam_addr ret;
 	snprintf(self, sizeof(self), "status_client.%ld", (long)getpid());
-	ockam_message_init(&msg);
-	ockam_route_copy(&msg.onward, &route);
-	ockam_addr_local(&ret, self);
-	ockam_route_append(&msg.ret, &ret);
-	msg.payload = (const uint8_t *)(json ? "json" : "text");
-	msg.payload_len = 4;
+	cmd_message_init(&msg, &route, self, json ? "json" : "text", 4);
 	code = 1;
 	if (router_address_add(a.node->router, self, asker_on_reply, &a,
 			       NULL) < 0 ||

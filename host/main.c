@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ockam-host: run one node from a YAML description.  A thin shim over
  * node.c, which the tests link directly. */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,29 +66,23 @@ int main(int argc, char **argv)
 		signal(SIGPIPE, SIG_IGN);
 		return cmd_ping(argc - 1, argv + 1);
 	}
-	int check = 0, verbosity = 0, c;
+	/* No --config here: 'f' is not in the table, so never returned. */
+	struct cmd_common common = { 0 };
+	int check = 0, c, rc;
 	while ((c = getopt_long(argc, argv, "cvqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			check = 1;
 			break;
-		case 'v':
-			verbosity++;
-			break;
-		case 'q':
-			verbosity--;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
 		case 'V':
 			printf("ockam-host %s (plugin ABI %u, host services ABI %u)\n",
 			       OCKAM_HOST_VERSION, OCKAM_PLUGIN_ABI_VERSION,
 			       OCKAM_HOST_ABI_VERSION);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			rc = cmd_common_option(c, &common, usage);
+			if (rc != CMD_GO_ON)
+				return rc;
 		}
 	}
 	if (optind != argc - 1) {
@@ -101,8 +94,8 @@ int main(int argc, char **argv)
 	/* -1 leaves the level to the YAML's log_level:. */
 	int level = -1;
 	const char *env = getenv("OCKAM_LOG");
-	if ((env && *env) || verbosity) {
-		level = cmd_log_level(OCKAM_LOG_INFO, verbosity);
+	if ((env && *env) || common.verbosity) {
+		level = cmd_log_level(OCKAM_LOG_INFO, common.verbosity);
 		if (level < 0)
 			return 2;
 		log_set_level(level);

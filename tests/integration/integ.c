@@ -29,30 +29,15 @@ static void test_teardown(void)
 
 int integ_run(const char *suite_name, const struct integ_test *tests)
 {
-	CU_pSuite suite;
-	unsigned failed;
+	return cunit_run(&(struct cunit_suite){
+		.name = suite_name, .setup = test_setup,
+		.teardown = test_teardown, .tests = tests });
+}
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	suite = CU_add_suite_with_setup_and_teardown(suite_name, NULL, NULL,
-						     test_setup,
-						     test_teardown);
-	if (!suite)
-		goto fail;
-	for (size_t i = 0; tests[i].name; i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].fn))
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS)
-		goto fail;
-	failed = CU_get_number_of_tests_failed() +
-		 CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
-fail:
-	fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
-	CU_cleanup_registry();
-	return 2;
+void integ_begin(const char *name)
+{
+	H = hx_begin(name);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
 }
 
 const char *integ_src(const char *rel)
@@ -143,26 +128,26 @@ int integ_find_identifier(const char *log, const char *prefix, char *out)
 	return 0;
 }
 
-struct hx_proc *integ_run_tutorial(const char *prefix,
-				   const struct integ_ports *ports,
-				   struct hx_proc *responder,
-				   char hops[][128], int max, int *n_hops)
+void integ_run_tutorial(const char *prefix, struct integ_tutorial *t)
 {
+	struct integ_ports ports;
 	char path[512], line[1024];
 
+	integ_start_pair(prefix, &t->responder, &t->middle, &ports);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t->responder);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t->middle);
 	snprintf(path, sizeof(path), "%sinitiator.yaml", prefix);
-	struct hx_proc *initiator =
-		hx_spawn_host(H, "initiator", integ_src(path), ports->env);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(initiator);
-	CU_ASSERT_EQUAL(hx_wait_exit(initiator, HX_EXIT_MS), 0);
-	CU_ASSERT_STRING_EQUAL(hx_read(initiator, HX_STDOUT),
+	t->initiator = hx_spawn_host(H, "initiator", integ_src(path),
+				     ports.env);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t->initiator);
+	CU_ASSERT_EQUAL(hx_wait_exit(t->initiator, HX_EXIT_MS), 0);
+	CU_ASSERT_STRING_EQUAL(hx_read(t->initiator, HX_STDOUT),
 			       "App Received: Hello Ockam!\n");
-	CU_ASSERT_EQUAL_FATAL(hx_wait_line(responder, HX_STDERR,
+	CU_ASSERT_EQUAL_FATAL(hx_wait_line(t->responder, HX_STDERR,
 					   "echoer: received \"Hello Ockam!\"",
 					   1, HX_READY_MS, line, sizeof(line)),
 			      0);
-	*n_hops = integ_return_route(line, hops, max);
-	return initiator;
+	t->n_hops = integ_return_route(line, t->hops, 8);
 }
 
 void integ_check_channel_peers(const char *ilog, const char *rlog)

@@ -8,15 +8,24 @@
 #ifndef OCKAM_TESTS_INTEG_H
 #define OCKAM_TESTS_INTEG_H
 
+#include "../common/cunit_main.h"
 #include "harness.h"
 
-struct integ_test {
-	const char *name;
-	void (*fn)(void);
-};
+/* A test, { name, function }: the integration programs' name for
+ * struct cunit_test. */
+#define integ_test cunit_test
 
-/* The current test's harness; tests set it with H = hx_begin(...). */
+/* The current test's harness; tests set it with integ_begin(...). */
 extern struct hx *H;
+
+/* Start the current test: H = hx_begin(name), a fatal assertion if the
+ * harness could not start (so the test body never runs without one). */
+void integ_begin(const char *name);
+
+/* Lines of `text` containing every one of the needles given after it: a
+ * macro over hx_count_lines so that a test can state its needles inline. */
+#define integ_lines(text, ...) \
+	hx_count_lines((text), (const char *const[]){ __VA_ARGS__, NULL })
 
 /* Run `tests` (NULL-terminated) as CUnit suite `suite` with the basic
  * runner; returns the exit status for main (nonzero on any failure). */
@@ -51,16 +60,21 @@ struct integ_ports {
 int integ_start_pair(const char *prefix, struct hx_proc **responder,
 		     struct hx_proc **middle, struct integ_ports *ports);
 
-/* Run the tutorial's initiator, `<prefix>initiator.yaml`, against a pair
- * started by integ_start_pair, and assert what the user sees: exit 0 and
- * exactly "App Received: Hello Ockam!".  Then wait for the responder's
- * echoer to log the message and split that line's return route into
- * `hops` (a fatal assertion if it never does).  Returns the initiator;
- * *n_hops is the number of hops (-1 if the line has no route). */
-struct hx_proc *integ_run_tutorial(const char *prefix,
-				   const struct integ_ports *ports,
-				   struct hx_proc *responder,
-				   char hops[][128], int max, int *n_hops);
+/* The three nodes of a tutorial run, and the return route the
+ * responder's echoer saw. */
+struct integ_tutorial {
+	struct hx_proc *responder, *middle, *initiator;
+	char hops[8][128];
+	int n_hops; /* -1 if the echoer's line has no route */
+};
+
+/* What a user of the tutorial does: start its responder and middle
+ * (integ_start_pair), then run its initiator, `<prefix>initiator.yaml`,
+ * and assert what they see: exit 0 and exactly "App Received: Hello
+ * Ockam!".  Then wait for the responder's echoer to log the message and
+ * split that line's return route into t->hops.  Fatal assertions if a node
+ * does not start or the echoer never logs. */
+void integ_run_tutorial(const char *prefix, struct integ_tutorial *t);
 
 /* A secure tutorial run as seen in the logs: each end announced its own
  * identity (`alice` on the initiator, `bob_listener` on the responder),

@@ -34,8 +34,7 @@ static void test_secure_only_echoer(void)
 	struct integ_ports ports;
 	const char *const *env = ports.env;
 
-	H = hx_begin("secure_only_echoer");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
+	integ_begin("secure_only_echoer");
 	integ_start_pair(EXAMPLES, &responder, &middle, &ports);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(middle);
@@ -94,8 +93,7 @@ static const char reach_node[] =
 
 static void test_listener_reach(void)
 {
-	H = hx_begin("listener_reach");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
+	integ_begin("listener_reach");
 	const char *cfg = hx_write_file(H, "reach.yaml", reach_node);
 	struct hx_proc *p = hx_spawn_host(H, "reach", cfg, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);

@@ -89,8 +89,7 @@ static int capture_run(const char *example, const char *needle,
 
 static void test_plaintext_is_visible(void)
 {
-	H = hx_begin("capture_plain");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
+	integ_begin("capture_plain");
 	/* Request and reply each cross both links: four copies. */
 	CU_ASSERT_EQUAL(capture_run("04-routing-over-two-transport-hops",
 				    "Hello Ockam!", "echoer"), 4);
@@ -98,8 +97,7 @@ static void test_plaintext_is_visible(void)
 
 static void test_secure_channel_hides_payload(void)
 {
-	H = hx_begin("capture_secure");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
+	integ_begin("capture_secure");
 	/* The handshake's route to the listener is routing metadata, in
 	 * the clear by design; the payload is not. */
 	CU_ASSERT_EQUAL(capture_run("05-secure-channel-over-two-transport-hops",

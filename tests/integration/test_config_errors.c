@@ -101,8 +101,7 @@ static int has_position(const char *err, const char *path, unsigned line,
 
 static void test_config_errors(void)
 {
-	H = hx_begin("config_errors");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
+	integ_begin("config_errors");
 	for (size_t i = 0; i < sizeof(bad_configs) / sizeof(bad_configs[0]);
 	     i++) {
 		const struct bad_config *b = &bad_configs[i];

@@ -57,8 +57,7 @@ static void test_errors(void)
 	memset(big + 12, 'x', BIG_LEN);
 	big[12 + BIG_LEN] = '\0';
 
-	H = hx_begin("errors");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
+	integ_begin("errors");
 	cport = closed_port_open(&fd);
 	CU_ASSERT_FATAL(cport > 0);
 	r = integ_start_node("errors-responder", CFG("errors-responder"), NULL,

@@ -43,8 +43,7 @@ static void test_capture_and_env(void)
 	const char *const env[] = { "HX_GREETING=Hello Ockam!", NULL };
 	struct hx_proc *p;
 
-	H = hx_begin("capture");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
+	integ_begin("capture");
 	p = sh("greeter", "echo \"App Received: $HX_GREETING\"; echo oops >&2",
 	       env);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
@@ -62,8 +61,7 @@ static void test_port_ready_stop(void)
 	struct hx_proc *p;
 	char line[256];
 
-	H = hx_begin("port");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
+	integ_begin("port");
 	p = sh("node", fake_node, env);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	CU_ASSERT_EQUAL(hx_wait_port(p, HX_READY_MS), 43210);
@@ -83,8 +81,7 @@ static void test_wait_line_gives_up(void)
 	struct timespec t0;
 	struct hx_proc *p;
 
-	H = hx_begin("giveup");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
+	integ_begin("giveup");
 
 	/* Exits without the line: give up at once, not at the deadline. */
 	p = sh("quitter", "echo 'almost ready' >&2; exit 2", NULL);
@@ -117,8 +114,7 @@ static void test_exit_status_and_kill(void)
 	struct hx_proc *p;
 	pid_t pid;
 
-	H = hx_begin("status");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
+	integ_begin("status");
 	p = sh("three", "exit 3", NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	CU_ASSERT_EQUAL(hx_wait_exit(p, HX_EXIT_MS), 3);
@@ -153,8 +149,7 @@ static void test_count_lines(void)
 	char line[128];
 	const char *text;
 
-	H = hx_begin("count");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
+	integ_begin("count");
 	p = sh("counter",
 	       "for i in 1 2 3; do echo \"ERROR tcp: refused $i\" >&2; "
 	       "sleep 0.05; done; printf 'ERROR tail' >&2", NULL);

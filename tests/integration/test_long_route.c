@@ -22,8 +22,7 @@ static void test_long_route(void)
 	struct hx_proc *m1, *m2, *r, *i;
 	int m1port, m2port, rport, n;
 
-	H = hx_begin("long_route");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
+	integ_begin("long_route");
 	r = integ_start_node("long-responder", CFG("long-responder"), NULL,
 			     &rport);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);

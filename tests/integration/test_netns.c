@@ -257,8 +257,7 @@ static void test_netns_tutorial(void)
 	struct hx_proc *responder, *middle, *initiator;
 	char text[1024];
 
-	H = hx_begin("netns_tutorial");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
+	integ_begin("netns_tutorial");
 	start_far_nodes(&responder, &middle);
 	snprintf(text, sizeof(text), "%s%s", initiator_yaml, messages_yaml);
 	const char *icfg = hx_write_file(H, "initiator.yaml", text);
@@ -280,17 +279,12 @@ static void test_netns_tutorial(void)
 			0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "via secure channel with I"));
 	const char *mlog = hx_read(middle, HX_STDERR);
-	CU_ASSERT_EQUAL(hx_count_lines(mlog, (const char *const[]){
-				"accepted connection from 10.201.1.1:", NULL }),
+	CU_ASSERT_EQUAL(integ_lines(mlog, "accepted connection from 10.201.1.1:"),
 			1);
-	CU_ASSERT_EQUAL(hx_count_lines(mlog, (const char *const[]){
-				"connected to 10.201.2.2:4000", NULL }),
-			1);
+	CU_ASSERT_EQUAL(integ_lines(mlog, "connected to 10.201.2.2:4000"), 1);
 	CU_ASSERT_EQUAL(integ_count_problems(mlog, NULL), 0);
 	const char *rlog = hx_read(responder, HX_STDERR);
-	CU_ASSERT_EQUAL(hx_count_lines(rlog, (const char *const[]){
-				"connection from 10.201.2.1:", NULL }),
-			1);
+	CU_ASSERT_EQUAL(integ_lines(rlog, "connection from 10.201.2.1:"), 1);
 	CU_ASSERT_EQUAL(integ_count_problems(rlog, NULL), 0);
 	CU_ASSERT_EQUAL(integ_count_problems(hx_read(initiator, HX_STDERR),
 					     NULL),
@@ -330,8 +324,7 @@ static void test_netns_link_flap(void)
 	const char *m = ns_name[NS_M];
 	char text[4096];
 
-	H = hx_begin("netns_link_flap");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
+	integ_begin("netns_link_flap");
 	start_far_nodes(&responder, &middle);
 	const char *icfg = hx_write_file(H, "initiator.yaml", initiator_yaml);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(icfg);
@@ -370,24 +363,18 @@ static void test_netns_link_flap(void)
 
 	/* Every reply came through the channel; the last few (sent after
 	 * the link was back) all got one. */
-	unsigned replies = hx_count_lines(out, (const char *const[]){
-				" bytes from [alice, echoer]: seq=", NULL });
+	unsigned replies = integ_lines(out, " bytes from [alice, echoer]: seq=");
 	CU_ASSERT(replies >= 3);
-	CU_ASSERT_EQUAL(hx_count_lines(out, (const char *const[]){
-				" bytes from [alice, echoer]: seq=",
-				" secure=I", NULL }),
+	CU_ASSERT_EQUAL(integ_lines(out, " bytes from [alice, echoer]: seq=",
+				    " secure=I"),
 			replies);
 	for (int seq = PINGS - 2; seq <= PINGS; seq++) {
 		char needle[32];
 		snprintf(needle, sizeof(needle), ": seq=%d time=", seq);
-		CU_ASSERT_EQUAL(hx_count_lines(out, (const char *const[]){
-					needle, NULL }),
-				1);
+		CU_ASSERT_EQUAL(integ_lines(out, needle), 1);
 	}
 	snprintf(text, sizeof(text), "%d sent, %u received", PINGS, replies);
-	CU_ASSERT_EQUAL(hx_count_lines(out, (const char *const[]){ text,
-								  NULL }),
-			1);
+	CU_ASSERT_EQUAL(integ_lines(out, text), 1);
 	/* 0 only if every ping got its reply. */
 	CU_ASSERT_EQUAL(status, replies == PINGS ? 0 : 1);
 

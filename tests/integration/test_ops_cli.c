@@ -16,8 +16,7 @@ static void test_help_version(void)
 {
 	struct hx_proc *p;
 
-	H = hx_begin("ops-help");
-	CU_ASSERT_FATAL(H != NULL);
+	integ_begin("ops-help");
 	CU_ASSERT_EQUAL(integ_run_host("help", (const char *[]){ "--help", NULL }, NULL, &p), 0);
 	const char *out = hx_read(p, HX_STDOUT);
 	CU_ASSERT(integ_contains(out, "Usage: ockam-host [OPTIONS] NODE.yaml"));
@@ -59,8 +58,7 @@ static void test_check_good(void)
 {
 	struct hx_proc *p;
 
-	H = hx_begin("ops-check-good");
-	CU_ASSERT_FATAL(H != NULL);
+	integ_begin("ops-check-good");
 	const char *path = hx_write_file(H, "good.yaml", good_yaml);
 	CU_ASSERT_FATAL(path != NULL);
 
@@ -103,8 +101,7 @@ static void test_check_bad(void)
 	struct hx_proc *p;
 	char want[512];
 
-	H = hx_begin("ops-check-bad");
-	CU_ASSERT_FATAL(H != NULL);
+	integ_begin("ops-check-bad");
 	const char *path = hx_write_file(H, "bad.yaml",
 		"node: ops-bad\n"
 		"log_level: loud\n"
@@ -139,8 +136,7 @@ static void test_variables(void)
 	struct hx_proc *p;
 	char want[512];
 
-	H = hx_begin("ops-variables");
-	CU_ASSERT_FATAL(H != NULL);
+	integ_begin("ops-variables");
 	const char *path = hx_write_file(H, "var.yaml",
 		"node: ops-var\n"
 		"transports:\n"

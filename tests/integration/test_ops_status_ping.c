@@ -47,8 +47,7 @@ static void test_status(void)
 	char to[64], line[256];
 	int port = 0;
 
-	H = hx_begin("ops-status");
-	CU_ASSERT_FATAL(H != NULL);
+	integ_begin("ops-status");
 	node = start_target(&port);
 	CU_ASSERT_FATAL(node != NULL);
 	snprintf(to, sizeof(to), "tcp:127.0.0.1:%d", port);
@@ -98,8 +97,7 @@ static void test_ping(void)
 	char route[64], want[128], line[256];
 	int port = 0;
 
-	H = hx_begin("ops-ping");
-	CU_ASSERT_FATAL(H != NULL);
+	integ_begin("ops-ping");
 	node = start_target(&port);
 	CU_ASSERT_FATAL(node != NULL);
 	snprintf(route, sizeof(route), "tcp:127.0.0.1:%d,echoer", port);
@@ -149,8 +147,7 @@ static void test_ping_secure(void)
 	char env_port[32], line[256];
 	int port = 0;
 
-	H = hx_begin("ops-ping-secure");
-	CU_ASSERT_FATAL(H != NULL);
+	integ_begin("ops-ping-secure");
 	const char *resp = hx_write_file(H, "responder.yaml",
 		"node: ops-responder\n"
 		"status: true\n"

@@ -15,162 +15,75 @@
 
 #include <CUnit/Basic.h>
 
-#include "integ.h"
+#include "integ_secure.h"
 
 #define EXAMPLES "configs/05-secure-channel-over-two-transport-hops-"
 
 static void test_secure_two_hops(void)
 {
-	char hops[8][128];
-	struct hx_proc *responder, *middle, *initiator;
-	struct integ_ports ports;
-	int n;
-
-	H = hx_begin("secure_two_hops");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
-	integ_start_pair(EXAMPLES, &responder, &middle, &ports);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(middle);
-
-	initiator = integ_run_tutorial(EXAMPLES, &ports, responder, hops, 8, &n);
-	/* The echoer got it out of a channel: its return route leads back
-	 * into the responder's encryptor, then to the app. */
-	CU_ASSERT_EQUAL_FATAL(n, 2);
-	CU_ASSERT_NSTRING_EQUAL(hops[0], "sc_enc.", 7);
-	CU_ASSERT_STRING_EQUAL(hops[1], "app");
-
-	/* Each end names the other by the identifier the other announced. */
-	const char *ilog = hx_read(initiator, HX_STDERR);
-	const char *rlog = hx_read(responder, HX_STDERR);
-	integ_check_channel_peers(ilog, rlog);
-
-	CU_ASSERT_EQUAL(integ_count_problems(ilog, NULL), 0);
-	CU_ASSERT_EQUAL(integ_count_problems(hx_read(middle, HX_STDERR),
-					     NULL), 0);
-	CU_ASSERT_EQUAL(integ_count_problems(rlog, NULL), 0);
-	CU_ASSERT_EQUAL(hx_stop(middle, HX_EXIT_MS), 0);
-	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
-}
-
-static const char responder_fmt[] =
-	"node: %s\n"
-	"transports:\n"
-	"  tcp: { listen: 127.0.0.1:0 }\n"
-	"workers:\n"
-	"  echoer: { type: echoer }\n"
-	"  bob_listener:\n"
-	"    type: secure_channel\n"
-	"    options: { role: listener, trust: %s }\n";
-
-static const char initiator_fmt[] =
-	"node: %s\n"
-	"transports:\n"
-	"  tcp: {}\n"
-	"workers:\n"
-	"  alice:\n"
-	"    type: secure_channel\n"
-	"    options:\n"
-	"      role: initiator\n"
-	"      route: [tcp:localhost:%d, bob_listener]\n"
-	"      trust: %s\n"
-	"      %s\n"
-	"messages:\n"
-	"  - route: [alice, echoer]\n"
-	"    payload: Hello Ockam!\n"
-	"    reply: true\n"
-	"    timeout: %s\n"
-	"after_messages: exit\n";
-
-/* Run an initiator node to the end; returns its exit status and leaves
- * its identifier (from "identity I...") in id if given. */
-static int run_initiator(const char *node, int port, const char *trust,
-			 const char *vault_line, const char *timeout,
-			 char *id, struct hx_proc **out)
-{
-	char file[64];
-	snprintf(file, sizeof(file), "%s.yaml", node);
-	const char *cfg = integ_write_config(file, initiator_fmt, node, port, trust,
-				       vault_line, timeout);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
-	struct hx_proc *p = hx_spawn_host(H, node, cfg, NULL);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-	int status = hx_wait_exit(p, HX_EXIT_MS);
-	if (id)
-		CU_ASSERT_EQUAL(integ_find_identifier(hx_read(p, HX_STDERR),
-						"alice: identity ", id), 0);
-	if (out)
-		*out = p;
-	return status;
+	integ_begin("secure_two_hops");
+	integ_check_secure_tutorial(EXAMPLES);
 }
 
 static void test_secure_trust(void)
 {
-	char x[40], y[40], seen[40], trust[64], needle[128];
+	char x[40], y[40], seen[40], options[128], needle[128];
 	struct hx_proc *open_r, *strict, *p;
 	struct stat st;
 	int port;
 
-	H = hx_begin("secure_trust");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
+	integ_begin("secure_trust");
 
 	/* Two vault identities, created on first use by a responder that
 	 * trusts everyone. */
-	const char *cfg = integ_write_config("open.yaml", responder_fmt, "open",
-				       "everyone");
-	open_r = integ_start_node("open", cfg, NULL, &port);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(open_r);
-	CU_ASSERT_EQUAL(run_initiator("init-x", port, "everyone",
-				      "vault: x.key", "10s", x, &p), 0);
-	CU_ASSERT_EQUAL(hx_count_lines(hx_read(p, HX_STDERR),
-				       (const char *const[]){
-					       "(vault x.key, created)", NULL }),
-			1);
-	CU_ASSERT_EQUAL(run_initiator("init-y", port, "everyone",
-				      "vault: y.key", "10s", y, NULL), 0);
+	open_r = integ_start_listener("open", "trust: everyone", &port);
+	CU_ASSERT_EQUAL(integ_run_hello("init-x", port,
+					"trust: everyone, vault: x.key", "10s",
+					x, &p), 0);
+	CU_ASSERT_EQUAL(integ_lines(hx_read(p, HX_STDERR),
+				    "(vault x.key, created)"), 1);
+	CU_ASSERT_EQUAL(integ_run_hello("init-y", port,
+					"trust: everyone, vault: y.key", "10s",
+					y, NULL), 0);
 	CU_ASSERT_STRING_NOT_EQUAL(x, y);
 	snprintf(needle, sizeof(needle), "%s/x.key", hx_dir(H));
 	CU_ASSERT_EQUAL_FATAL(stat(needle, &st), 0);
 	CU_ASSERT_EQUAL(st.st_mode & 07777, 0600);
 	/* The same vault gives the same identity again. */
-	CU_ASSERT_EQUAL(run_initiator("init-x2", port, "everyone",
-				      "vault: x.key", "10s", seen, &p), 0);
+	CU_ASSERT_EQUAL(integ_run_hello("init-x2", port,
+					"trust: everyone, vault: x.key", "10s",
+					seen, &p), 0);
 	CU_ASSERT_STRING_EQUAL(seen, x);
-	CU_ASSERT_EQUAL(hx_count_lines(hx_read(p, HX_STDERR),
-				       (const char *const[]){
-					       "(vault x.key)", NULL }),
+	CU_ASSERT_EQUAL(integ_lines(hx_read(p, HX_STDERR), "(vault x.key)"),
 			1);
 	CU_ASSERT_EQUAL(hx_stop(open_r, HX_EXIT_MS), 0);
 
 	/* A responder that trusts only X. */
-	snprintf(trust, sizeof(trust), "[%s]", x);
-	cfg = integ_write_config("strict.yaml", responder_fmt, "strict", trust);
-	strict = integ_start_node("strict", cfg, NULL, &port);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(strict);
+	snprintf(options, sizeof(options), "trust: [%s]", x);
+	strict = integ_start_listener("strict", options, &port);
 
 	/* Y is refused: no reply, and the responder says whom and why.  The
 	 * initiator fails its message as soon as the channel is refused,
 	 * not at the message's 60 s timeout (hx_wait_exit would kill it). */
-	CU_ASSERT_EQUAL(run_initiator("refused-y", port, "everyone",
-				      "vault: y.key", "60s", NULL, &p), 1);
+	CU_ASSERT_EQUAL(integ_run_hello("refused-y", port,
+					"trust: everyone, vault: y.key", "60s",
+					NULL, &p), 1);
 	CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), "");
-	CU_ASSERT_EQUAL(hx_count_lines(hx_read(p, HX_STDERR),
-				       (const char *const[]){
-					       "app: message to [alice, echoer] not delivered: no secure channel alice (refused by the peer: not trusted)",
-					       NULL }),
+	CU_ASSERT_EQUAL(integ_lines(hx_read(p, HX_STDERR),
+				    "app: message to [alice, echoer] not delivered: no secure channel alice (refused by the peer: not trusted)"),
 			1);
 	snprintf(needle, sizeof(needle), "refusing peer %s: not in trust list",
 		 y);
 	CU_ASSERT_EQUAL(hx_wait_line(strict, HX_STDERR, needle, 1,
 				     HX_READY_MS, NULL, 0),
 			0);
-	CU_ASSERT_EQUAL(hx_count_lines(hx_read(strict, HX_STDERR),
-				       (const char *const[]){
-					       "secure channel open", NULL }),
-			0);
+	CU_ASSERT_EQUAL(integ_lines(hx_read(strict, HX_STDERR),
+				    "secure channel open"), 0);
 
 	/* X gets through. */
-	CU_ASSERT_EQUAL(run_initiator("trusted-x", port, "everyone",
-				      "vault: x.key", "10s", NULL, &p), 0);
+	CU_ASSERT_EQUAL(integ_run_hello("trusted-x", port,
+					"trust: everyone, vault: x.key", "10s",
+					NULL, &p), 0);
 	CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT),
 			       "App Received: Hello Ockam!\n");
 	snprintf(needle, sizeof(needle), "secure channel open with peer %s", x);
@@ -180,21 +93,17 @@ static void test_secure_trust(void)
 
 	/* The initiator judges the responder too: trusting only Y, it
 	 * refuses this responder and drops its queued message. */
-	snprintf(trust, sizeof(trust), "[%s]", y);
-	CU_ASSERT_EQUAL(run_initiator("picky", port, trust, "vault: x.key",
-				      "60s", NULL, &p), 1);
+	snprintf(options, sizeof(options), "trust: [%s], vault: x.key", y);
+	CU_ASSERT_EQUAL(integ_run_hello("picky", port, options, "60s", NULL,
+					&p), 1);
 	const char *log = hx_read(p, HX_STDERR);
-	CU_ASSERT_EQUAL(hx_count_lines(log, (const char *const[]){
-						    "refusing peer I",
-						    "not in trust list", NULL }),
+	CU_ASSERT_EQUAL(integ_lines(log, "refusing peer I",
+				    "not in trust list"), 1);
+	CU_ASSERT_EQUAL(integ_lines(log,
+				    "dropping 1 queued message(s): peer refused"),
 			1);
-	CU_ASSERT_EQUAL(hx_count_lines(log, (const char *const[]){
-						    "dropping 1 queued message(s): peer refused",
-						    NULL }),
-			1);
-	CU_ASSERT_EQUAL(hx_count_lines(log, (const char *const[]){
-						    "app: message to [alice, echoer] not delivered: ",
-						    NULL }),
+	CU_ASSERT_EQUAL(integ_lines(log,
+				    "app: message to [alice, echoer] not delivered: "),
 			1);
 	CU_ASSERT_EQUAL(hx_stop(strict, HX_EXIT_MS), 0);
 }
@@ -204,8 +113,7 @@ static void test_secure_vault_mode(void)
 	char path[512];
 	struct hx_proc *p;
 
-	H = hx_begin("secure_vault_mode");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
+	integ_begin("secure_vault_mode");
 	const char *key = hx_write_file(H, "alice.key",
 					"ockam-vault v1 x25519\n"
 					"0101010101010101010101010101010101010101010101010101010101010101\n");
@@ -213,22 +121,19 @@ static void test_secure_vault_mode(void)
 	snprintf(path, sizeof(path), "%s", key);
 	CU_ASSERT_EQUAL_FATAL(chmod(path, 0644), 0);
 	/* Refused at load time (exit 2: configuration), with the fix. */
-	CU_ASSERT_EQUAL(run_initiator("loose", 9, "everyone",
-				      "vault: alice.key", "1s", NULL, &p), 2);
-	CU_ASSERT_EQUAL(hx_count_lines(hx_read(p, HX_STDERR),
-				       (const char *const[]){
-					       "vault alice.key is readable by group or others (mode 0644): chmod 600 alice.key",
-					       NULL }),
+	CU_ASSERT_EQUAL(integ_run_hello("loose", 9,
+					"trust: everyone, vault: alice.key",
+					"1s", NULL, &p), 2);
+	CU_ASSERT_EQUAL(integ_lines(hx_read(p, HX_STDERR),
+				    "vault alice.key is readable by group or others (mode 0644): chmod 600 alice.key"),
 			1);
 	/* Fixed as told, it loads (no one listens on port 9: no reply). */
 	CU_ASSERT_EQUAL_FATAL(chmod(path, 0600), 0);
-	CU_ASSERT_EQUAL(run_initiator("fixed", 9, "everyone",
-				      "vault: alice.key", "500ms", NULL, &p), 1);
-	CU_ASSERT_EQUAL(hx_count_lines(hx_read(p, HX_STDERR),
-				       (const char *const[]){
-					       "alice: identity I",
-					       "(vault alice.key)", NULL }),
-			1);
+	CU_ASSERT_EQUAL(integ_run_hello("fixed", 9,
+					"trust: everyone, vault: alice.key",
+					"500ms", NULL, &p), 1);
+	CU_ASSERT_EQUAL(integ_lines(hx_read(p, HX_STDERR), "alice: identity I",
+				    "(vault alice.key)"), 1);
 }
 
 int main(void)

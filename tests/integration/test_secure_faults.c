@@ -25,87 +25,62 @@
 
 #include <CUnit/Basic.h>
 
-#include "integ.h"
+#include "integ_secure.h"
 
-/* Options of the responder's listener go in %s. */
-static const char responder_fmt[] =
-	"node: responder\n"
-	"transports:\n"
-	"  tcp: { listen: 127.0.0.1:0 }\n"
-	"workers:\n"
-	"  echoer: { type: echoer }\n"
-	"  bob_listener:\n"
-	"    type: secure_channel\n"
-	"    options: { role: listener, %s }\n";
-
-static const char middle_fmt[] =
-	"node: middle\n"
-	"transports:\n"
-	"  tcp: { listen: 127.0.0.1:%d }\n"
-	"workers:\n"
-	"  hop: { type: %s }\n";
-
-/* An initiator through the middle (port %d, then the responder's). */
-static const char pinger_fmt[] =
-	"node: pinger\n"
-	"transports:\n"
-	"  tcp: {}\n"
-	"workers:\n"
-	"  alice:\n"
-	"    type: secure_channel\n"
-	"    options:\n"
-	"      role: initiator\n"
-	"      route: [tcp:localhost:%d, hop, tcp:localhost:%d, bob_listener]\n"
-	"      trust: everyone\n";
-
-/* One message to the responder's echoer, straight over tcp. */
-static const char initiator_fmt[] =
-	"node: %s\n"
-	"transports:\n"
-	"  tcp: {}\n"
-	"workers:\n"
-	"  alice:\n"
-	"    type: secure_channel\n"
-	"    options:\n"
-	"      role: initiator\n"
-	"      route: [tcp:localhost:%d, bob_listener]\n"
-	"      trust: everyone\n"
-	"messages:\n"
-	"  - { route: [alice, echoer], payload: hello, reply: true, timeout: 10s }\n"
-	"after_messages: %s\n";
-
-static struct hx_proc *start_responder(const char *options, int *port)
+/* Start node middle on `port` (0: ephemeral) with worker `hop` (its YAML
+ * flow map, e.g. "{ type: hop }"); *port_out gets its port. */
+static struct hx_proc *start_middle(int port, const char *hop, int *port_out)
 {
-	const char *cfg = integ_write_config("responder.yaml", responder_fmt, options);
+	const char *cfg = integ_write_config("middle.yaml",
+					     "node: middle\n"
+					     "transports:\n"
+					     "  tcp: { listen: 127.0.0.1:%d }\n"
+					     "workers:\n"
+					     "  hop: %s\n",
+					     port, hop);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
-	return integ_start_node("responder", cfg, NULL, port);
+	struct hx_proc *p = integ_start_node("middle", cfg, NULL, port_out);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	return p;
 }
 
+/* Start node `node`, whose alice sends "hello" straight to the responder
+ * on `port` and then does `after` (run or exit). */
+static struct hx_proc *spawn_hello(const char *node, int port,
+				   const char *after)
+{
+	const char *cfg = integ_initiator_config(&(struct integ_initiator){
+		.node = node, .port = port, .options = "trust: everyone",
+		.payload = "hello", .timeout = "10s", .after = after });
+	struct hx_proc *p = hx_spawn_host(H, node, cfg, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	return p;
+}
+
+/* `ockam-host ping` of alice's far echoer, from the node in `cfg`. */
 static struct hx_proc *spawn_ping(const char *cfg, const char *count,
 				  const char *interval, const char *wait)
 {
 	const char *const argv[] = { hx_host_path(), "ping", "-v", "-c", count,
 				     "-i", interval, "-W", wait, "--config",
 				     cfg, "alice,echoer", NULL };
-	return hx_spawn(H, "pinger", argv, NULL);
+	struct hx_proc *p = hx_spawn(H, "pinger", argv, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	return p;
 }
 
 static void test_roaming(void)
 {
 	struct hx_proc *responder, *middle, *pinger;
-	char text[256];
 	int r, m, m2;
 
-	H = hx_begin("secure_roaming");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
-	responder = start_responder("trust: everyone", &r);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
-	const char *mcfg = integ_write_config("middle.yaml", middle_fmt, 0, "hop");
-	middle = integ_start_node("middle", mcfg, NULL, &m);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(middle);
-	const char *pcfg = integ_write_config("pinger.yaml", pinger_fmt, m, r);
-	pinger = spawn_ping(pcfg, "40", "150ms", "2s");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(pinger);
+	integ_begin("secure_roaming");
+	responder = integ_start_listener("responder", "trust: everyone", &r);
+	middle = start_middle(0, "{ type: hop }", &m);
+	pinger = spawn_ping(integ_initiator_config(&(struct integ_initiator){
+				    .node = "pinger", .port = r, .via = m,
+				    .options = "trust: everyone" }),
+			    "40", "150ms", "2s");
 	CU_ASSERT_EQUAL_FATAL(hx_wait_line(pinger, HX_STDOUT, "seq=3 ", 1,
 					   HX_READY_MS, NULL, 0),
 			      0);
@@ -114,9 +89,7 @@ static void test_roaming(void)
 	 * same port: new connections, new ephemeral ports. */
 	CU_ASSERT_EQUAL(kill(hx_pid(middle), SIGKILL), 0);
 	CU_ASSERT_EQUAL(hx_wait_exit(middle, HX_EXIT_MS), 128 + SIGKILL);
-	mcfg = integ_write_config("middle2.yaml", middle_fmt, m, "hop");
-	middle = integ_start_node("middle", mcfg, NULL, &m2);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(middle);
+	middle = start_middle(m, "{ type: hop }", &m2);
 	CU_ASSERT_EQUAL(m2, m);
 
 	/* The last messages get replies through the same channel. */
@@ -125,17 +98,12 @@ static void test_roaming(void)
 			0);
 	hx_wait_exit(pinger, HX_EXIT_MS);
 	const char *rlog = hx_read(responder, HX_STDERR);
-	CU_ASSERT_EQUAL(hx_count_lines(rlog, (const char *const[]){
-						     "secure channel open", NULL }),
-			1);
-	CU_ASSERT(hx_count_lines(rlog, (const char *const[]){
-						"bob_listener: secure channel I",
-						"peer route is now [tcp:127.0.0.1:",
-						"hop, tcp:127.0.0.1:", NULL }) >= 1);
-	snprintf(text, sizeof(text), "secure channel open");
-	CU_ASSERT_EQUAL(hx_count_lines(hx_read(pinger, HX_STDERR),
-				       (const char *const[]){ text, NULL }),
-			1);
+	CU_ASSERT_EQUAL(integ_lines(rlog, "secure channel open"), 1);
+	CU_ASSERT(integ_lines(rlog, "bob_listener: secure channel I",
+			      "peer route is now [tcp:127.0.0.1:",
+			      "hop, tcp:127.0.0.1:") >= 1);
+	CU_ASSERT_EQUAL(integ_lines(hx_read(pinger, HX_STDERR),
+				    "secure channel open"), 1);
 	CU_ASSERT_EQUAL(hx_stop(middle, HX_EXIT_MS), 0);
 	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
 }
@@ -145,49 +113,29 @@ static void test_refusal_notice(void)
 	struct hx_proc *responder, *pinger;
 	int r;
 
-	H = hx_begin("secure_refusal");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
-	responder = start_responder(
-		"trust: [I00000000000000000000000000000000]", &r);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
-	const char *cfg = integ_write_config("init.yaml",
-				       "node: pinger\n"
-				       "transports:\n"
-				       "  tcp: {}\n"
-				       "workers:\n"
-				       "  alice:\n"
-				       "    type: secure_channel\n"
-				       "    options:\n"
-				       "      role: initiator\n"
-				       "      route: [tcp:localhost:%d, bob_listener]\n"
-				       "      trust: everyone\n",
-				       r);
+	integ_begin("secure_refusal");
+	responder = integ_start_listener(
+		"responder", "trust: [I00000000000000000000000000000000]", &r);
 	/* Ping 1 goes out with the handshake; pings 2 and 3 come after the
 	 * refusal.  The handshake timeout (30 s) is never waited for. */
-	pinger = spawn_ping(cfg, "3", "500ms", "1s");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(pinger);
+	pinger = spawn_ping(integ_initiator_config(&(struct integ_initiator){
+				    .node = "pinger", .port = r,
+				    .options = "trust: everyone" }),
+			    "3", "500ms", "1s");
 	CU_ASSERT_EQUAL(hx_wait_line(pinger, HX_STDERR,
 				     "alice: peer refused the channel: not trusted",
 				     1, 3000, NULL, 0),
 			0);
 	CU_ASSERT_EQUAL(hx_wait_exit(pinger, 5000), 1);
 	const char *log = hx_read(pinger, HX_STDERR);
-	CU_ASSERT_EQUAL(hx_count_lines(log, (const char *const[]){
-						   "not re-handshaking", NULL }),
+	CU_ASSERT_EQUAL(integ_lines(log, "not re-handshaking"), 1);
+	CU_ASSERT_EQUAL(integ_lines(log, "messages to alice fail with ENOTCONN"),
 			1);
-	CU_ASSERT_EQUAL(hx_count_lines(log, (const char *const[]){
-						   "messages to alice fail with ENOTCONN",
-						   NULL }),
-			1);
-	CU_ASSERT_EQUAL(hx_count_lines(log, (const char *const[]){
-						   "re-handshaking in", NULL }),
-			0);
+	CU_ASSERT_EQUAL(integ_lines(log, "re-handshaking in"), 0);
 	CU_ASSERT(strstr(hx_read(pinger, HX_STDOUT),
 			 "3 sent, 0 received") != NULL);
-	CU_ASSERT_EQUAL(hx_count_lines(hx_read(responder, HX_STDERR),
-				       (const char *const[]){
-					       "refusing peer I", NULL }),
-			1);
+	CU_ASSERT_EQUAL(integ_lines(hx_read(responder, HX_STDERR),
+				    "refusing peer I"), 1);
 	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
 }
 
@@ -196,15 +144,10 @@ static void test_idle_timeout(void)
 	struct hx_proc *responder, *init;
 	int r;
 
-	H = hx_begin("secure_idle");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
-	responder = start_responder("trust: everyone, idle_timeout: 700ms",
-				    &r);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
-	const char *cfg = integ_write_config("init.yaml", initiator_fmt, "init", r,
-				       "run");
-	init = hx_spawn_host(H, "init", cfg, NULL);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(init);
+	integ_begin("secure_idle");
+	responder = integ_start_listener(
+		"responder", "trust: everyone, idle_timeout: 700ms", &r);
+	init = spawn_hello("init", r, "run");
 	CU_ASSERT_EQUAL(hx_wait_line(init, HX_STDOUT, "App Received: hello", 1,
 				     HX_READY_MS, NULL, 0),
 			0);
@@ -212,11 +155,9 @@ static void test_idle_timeout(void)
 				     " ms (idle_timeout)", 1, HX_READY_MS,
 				     NULL, 0),
 			0);
-	CU_ASSERT_EQUAL(hx_count_lines(hx_read(responder, HX_STDERR),
-				       (const char *const[]){
-					       "bob_listener: secure channel I",
-					       "closed: no authenticated message for",
-					       NULL }),
+	CU_ASSERT_EQUAL(integ_lines(hx_read(responder, HX_STDERR),
+				    "bob_listener: secure channel I",
+				    "closed: no authenticated message for"),
 			1);
 	CU_ASSERT_EQUAL(hx_wait_line(init, HX_STDERR,
 				     "alice: peer closed the channel: idle timeout",
@@ -235,23 +176,14 @@ static void test_killed_mid_handshake(void)
 	struct hx_proc *responder, *middle, *init, *second;
 	int r, m;
 
-	H = hx_begin("secure_mid_handshake");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
-	responder = start_responder("trust: everyone, handshake_timeout: 1s",
-				    &r);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
+	integ_begin("secure_mid_handshake");
+	responder = integ_start_listener(
+		"responder", "trust: everyone, handshake_timeout: 1s", &r);
 	/* The middle drops message 3 (HS3): the responder stays half-open. */
-	const char *mcfg = integ_write_config("middle.yaml",
-					"node: middle\n"
-					"transports:\n"
-					"  tcp: { listen: 127.0.0.1:0 }\n"
-					"workers:\n"
-					"  hop:\n"
-					"    type: tamper\n"
-					"    options: { drop: 3 }\n");
-	middle = integ_start_node("middle", mcfg, NULL, &m);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(middle);
-	const char *pcfg = integ_write_config("pinger.yaml", pinger_fmt, m, r);
+	middle = start_middle(0, "{ type: tamper, options: { drop: 3 } }", &m);
+	const char *pcfg = integ_initiator_config(&(struct integ_initiator){
+		.node = "pinger", .port = r, .via = m,
+		.options = "trust: everyone" });
 	init = hx_spawn_host(H, "victim", pcfg, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(init);
 	CU_ASSERT_EQUAL_FATAL(hx_wait_line(middle, HX_STDERR,
@@ -266,16 +198,11 @@ static void test_killed_mid_handshake(void)
 				     "timed out after 1000 ms", 1, HX_READY_MS,
 				     NULL, 0),
 			0);
-	CU_ASSERT_EQUAL(hx_count_lines(hx_read(responder, HX_STDERR),
-				       (const char *const[]){
-					       "responder handshake sc_dec.",
-					       "timed out", NULL }),
+	CU_ASSERT_EQUAL(integ_lines(hx_read(responder, HX_STDERR),
+				    "responder handshake sc_dec.", "timed out"),
 			1);
 	/* The listener still serves. */
-	const char *cfg = integ_write_config("second.yaml", initiator_fmt, "second",
-				       r, "exit");
-	second = hx_spawn_host(H, "second", cfg, NULL);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(second);
+	second = spawn_hello("second", r, "exit");
 	CU_ASSERT_EQUAL(hx_wait_exit(second, HX_EXIT_MS), 0);
 	CU_ASSERT_STRING_EQUAL(hx_read(second, HX_STDOUT),
 			       "App Received: hello\n");
@@ -293,49 +220,23 @@ static void test_rehandshake(void)
 	struct hx_proc *responder, *init;
 	int r, r2;
 
-	H = hx_begin("secure_rehandshake");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
-	responder = start_responder("trust: everyone", &r);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
+	integ_begin("secure_rehandshake");
+	responder = integ_start_listener("responder", "trust: everyone", &r);
 	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
 
-	const char *cfg = integ_write_config(
-		"init.yaml",
-		"node: init\n"
-		"transports:\n"
-		"  tcp: {}\n"
-		"workers:\n"
-		"  alice:\n"
-		"    type: secure_channel\n"
-		"    options:\n"
-		"      role: initiator\n"
-		"      route: [tcp:localhost:%d, bob_listener]\n"
-		"      trust: everyone\n"
-		"      handshake_timeout: 300ms\n"
-		"      rehandshake_backoff: 100ms\n"
-		"      rehandshake_backoff_max: 200ms\n"
-		"messages:\n"
-		"  - { route: [alice, echoer], payload: hello, reply: true, timeout: 20s }\n",
-		r);
+	const char *cfg = integ_initiator_config(&(struct integ_initiator){
+		.node = "init", .port = r,
+		.options = "trust: everyone, handshake_timeout: 300ms, "
+			   "rehandshake_backoff: 100ms, "
+			   "rehandshake_backoff_max: 200ms",
+		.payload = "hello", .timeout = "20s" });
 	init = hx_spawn_host(H, "init", cfg, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(init);
 	CU_ASSERT_EQUAL_FATAL(hx_wait_line(init, HX_STDERR,
 					   "alice: secure channel lost (handshake message not delivered: cannot connect to localhost:",
 					   1, HX_READY_MS, NULL, 0),
 			      0);
-	char text[512];
-	snprintf(text, sizeof(text),
-		 "node: responder\n"
-		 "transports:\n"
-		 "  tcp: { listen: 127.0.0.1:%d }\n"
-		 "workers:\n"
-		 "  echoer: { type: echoer }\n"
-		 "  bob_listener:\n"
-		 "    type: secure_channel\n"
-		 "    options: { role: listener, trust: everyone }\n",
-		 r);
-	cfg = hx_write_file(H, "responder2.yaml", text);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	cfg = integ_listener_config("responder", r, "trust: everyone");
 	responder = integ_start_node("responder", cfg, NULL, &r2);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
 	CU_ASSERT_EQUAL(r2, r);
@@ -344,15 +245,10 @@ static void test_rehandshake(void)
 	CU_ASSERT_STRING_EQUAL(hx_read(init, HX_STDOUT),
 			       "App Received: hello\n");
 	const char *log = hx_read(init, HX_STDERR);
-	CU_ASSERT_EQUAL(hx_count_lines(log, (const char *const[]){
-						   "re-handshaking in", NULL }),
-			1);
+	CU_ASSERT_EQUAL(integ_lines(log, "re-handshaking in"), 1);
 	/* One line per 10 s at most, however many attempts failed. */
-	CU_ASSERT(hx_count_lines(log, (const char *const[]){
-					     "still no secure channel", NULL }) <= 1);
-	CU_ASSERT_EQUAL(hx_count_lines(log, (const char *const[]){
-						   "secure channel open", NULL }),
-			1);
+	CU_ASSERT(integ_lines(log, "still no secure channel") <= 1);
+	CU_ASSERT_EQUAL(integ_lines(log, "secure channel open"), 1);
 	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
 }
 
@@ -364,10 +260,9 @@ static void test_handshake_flood(void)
 	struct hx_proc *responder, *flood, *good;
 	int r;
 
-	H = hx_begin("secure_flood");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
-	responder = start_responder("trust: everyone, max_handshakes: 2", &r);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
+	integ_begin("secure_flood");
+	responder = integ_start_listener(
+		"responder", "trust: everyone, max_handshakes: 2", &r);
 
 	/* One node, 50 initiators starting at once, no re-handshake. */
 	size_t off = (size_t)snprintf(text, sizeof(text),
@@ -395,15 +290,11 @@ static void test_handshake_flood(void)
 				     FLOOD / 2, HX_READY_MS, NULL, 0),
 			0);
 	const char *rlog = hx_read(responder, HX_STDERR);
-	CU_ASSERT(hx_count_lines(rlog, (const char *const[]){
-					       "too many handshakes in progress (max_handshakes 2): new one refused",
-					       NULL }) >= 1);
+	CU_ASSERT(integ_lines(rlog, "too many handshakes in progress (max_handshakes 2): new one refused") >= 1);
 	CU_ASSERT(integ_count_problems(rlog, NULL) <= 3); /* rate-limited */
 
 	/* A well-behaved initiator gets through afterwards. */
-	cfg = integ_write_config("good.yaml", initiator_fmt, "good", r, "exit");
-	good = hx_spawn_host(H, "good", cfg, NULL);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(good);
+	good = spawn_hello("good", r, "exit");
 	CU_ASSERT_EQUAL(hx_wait_exit(good, HX_EXIT_MS), 0);
 	CU_ASSERT_STRING_EQUAL(hx_read(good, HX_STDOUT),
 			       "App Received: hello\n");
@@ -419,49 +310,30 @@ static void test_max_channels(void)
 	struct hx_proc *responder, *a, *b, *c;
 	int r;
 
-	H = hx_begin("secure_max_channels");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
-	responder = start_responder(
-		"trust: everyone, max_channels: 2, idle_timeout: 600s", &r);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
-	const char *cfg = integ_write_config(
-		"init.yaml",
-		"node: pinger\n"
-		"transports:\n"
-		"  tcp: {}\n"
-		"workers:\n"
-		"  alice:\n"
-		"    type: secure_channel\n"
-		"    options: { role: initiator, trust: everyone, rehandshake: false,\n"
-		"               route: [tcp:localhost:%d, bob_listener] }\n",
-		r);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	integ_begin("secure_max_channels");
+	responder = integ_start_listener(
+		"responder", "trust: everyone, max_channels: 2, idle_timeout: 600s",
+		&r);
+	const char *cfg = integ_initiator_config(&(struct integ_initiator){
+		.node = "pinger", .port = r,
+		.options = "trust: everyone, rehandshake: false" });
 	/* Long enough (6 s) to still be pinging when the third is refused. */
 	a = spawn_ping(cfg, "60", "100ms", "2s");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
 	CU_ASSERT_EQUAL_FATAL(hx_wait_line(a, HX_STDOUT, "seq=1 ", 1,
 					   HX_READY_MS, NULL, 0),
 			      0);
 	b = spawn_ping(cfg, "60", "100ms", "2s");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
 	CU_ASSERT_EQUAL_FATAL(hx_wait_line(b, HX_STDOUT, "seq=1 ", 1,
 					   HX_READY_MS, NULL, 0),
 			      0);
 
 	c = spawn_ping(cfg, "1", "100ms", "1s");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	CU_ASSERT_EQUAL(hx_wait_exit(c, HX_EXIT_MS), 1);
 	const char *clog = hx_read(c, HX_STDERR);
-	CU_ASSERT_EQUAL(hx_count_lines(clog, (const char *const[]){
-						   "alice: peer refused the channel: too many handshakes or channels",
-						   NULL }),
+	CU_ASSERT_EQUAL(integ_lines(clog, "alice: peer refused the channel: too many handshakes or channels"),
 			1);
-	CU_ASSERT_EQUAL(hx_count_lines(clog, (const char *const[]){
-						   "not re-handshaking", NULL }),
-			1);
-	CU_ASSERT_EQUAL(hx_count_lines(clog, (const char *const[]){
-						   "secure channel open", NULL }),
-			0);
+	CU_ASSERT_EQUAL(integ_lines(clog, "not re-handshaking"), 1);
+	CU_ASSERT_EQUAL(integ_lines(clog, "secure channel open"), 0);
 	CU_ASSERT(integ_contains(hx_read(c, HX_STDOUT), "1 sent, 0 received"));
 
 	/* The first two are still pinging, and every ping got its reply. */
@@ -473,13 +345,9 @@ static void test_max_channels(void)
 	CU_ASSERT(integ_contains(hx_read(b, HX_STDOUT), "60 sent, 60 received"));
 
 	const char *rlog = hx_read(responder, HX_STDERR);
-	CU_ASSERT_EQUAL(hx_count_lines(rlog, (const char *const[]){
-						   "too many secure channels (max_channels 2): new one refused",
-						   NULL }),
+	CU_ASSERT_EQUAL(integ_lines(rlog, "too many secure channels (max_channels 2): new one refused"),
 			1);
-	CU_ASSERT_EQUAL(hx_count_lines(rlog, (const char *const[]){
-						   "secure channel open", NULL }),
-			2);
+	CU_ASSERT_EQUAL(integ_lines(rlog, "secure channel open"), 2);
 	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
 }
 
@@ -493,30 +361,15 @@ static void test_suite_mismatch(void)
 	struct hx_proc *responder, *init;
 	int r;
 
-	H = hx_begin("secure_suite_mismatch");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
-	responder = start_responder("trust: everyone, handshake_timeout: 1s",
-				    &r);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
-	const char *cfg = integ_write_config(
-		"init.yaml",
-		"node: init\n"
-		"transports:\n"
-		"  tcp: {}\n"
-		"workers:\n"
-		"  alice:\n"
-		"    type: secure_channel\n"
-		"    options:\n"
-		"      role: initiator\n"
-		"      route: [tcp:localhost:%d, bob_listener]\n"
-		"      trust: everyone\n"
-		"      suite: Noise_XX_25519_ChaChaPoly_SHA256\n"
-		"      rehandshake: false\n"
-		"messages:\n"
-		"  - { route: [alice, echoer], payload: hello, reply: true, timeout: 60s }\n"
-		"after_messages: exit\n",
-		r);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	integ_begin("secure_suite_mismatch");
+	responder = integ_start_listener(
+		"responder", "trust: everyone, handshake_timeout: 1s", &r);
+	const char *cfg = integ_initiator_config(&(struct integ_initiator){
+		.node = "init", .port = r,
+		.options = "trust: everyone, "
+			   "suite: Noise_XX_25519_ChaChaPoly_SHA256, "
+			   "rehandshake: false",
+		.payload = "hello", .timeout = "60s", .after = "exit" });
 	/* The queued message fails as soon as the handshake does, not at its
 	 * 60 s timeout (hx_wait_exit would kill the node first). */
 	init = hx_spawn_host(H, "init", cfg, NULL);
@@ -524,41 +377,26 @@ static void test_suite_mismatch(void)
 	CU_ASSERT_EQUAL(hx_wait_exit(init, HX_EXIT_MS), 1);
 	CU_ASSERT_STRING_EQUAL(hx_read(init, HX_STDOUT), "");
 	const char *log = hx_read(init, HX_STDERR);
-	CU_ASSERT_EQUAL(hx_count_lines(log, (const char *const[]){
-						   "alice: handshake failed: bad message 2 (corrupted, or the peer uses another suite than Noise_XX_25519_ChaChaPoly_SHA256)",
-						   NULL }),
+	CU_ASSERT_EQUAL(integ_lines(log, "alice: handshake failed: bad message 2 (corrupted, or the peer uses another suite than Noise_XX_25519_ChaChaPoly_SHA256)"),
 			1);
-	CU_ASSERT_EQUAL(hx_count_lines(log, (const char *const[]){
-						   "secure channel closed (handshake failed): not re-handshaking",
-						   NULL }),
+	CU_ASSERT_EQUAL(integ_lines(log, "secure channel closed (handshake failed): not re-handshaking"),
 			1);
-	CU_ASSERT_EQUAL(hx_count_lines(log, (const char *const[]){
-						   "alice: dropping 1 queued message(s): handshake failed",
-						   NULL }),
+	CU_ASSERT_EQUAL(integ_lines(log, "alice: dropping 1 queued message(s): handshake failed"),
 			1);
-	CU_ASSERT_EQUAL(hx_count_lines(log, (const char *const[]){
-						   "app: message to [alice, echoer] not delivered: no secure channel alice (handshake failed)",
-						   NULL }),
+	CU_ASSERT_EQUAL(integ_lines(log, "app: message to [alice, echoer] not delivered: no secure channel alice (handshake failed)"),
 			1);
-	CU_ASSERT_EQUAL(hx_count_lines(log, (const char *const[]){
-						   "secure channel open", NULL }),
-			0);
+	CU_ASSERT_EQUAL(integ_lines(log, "secure channel open"), 0);
 
 	CU_ASSERT_EQUAL(hx_wait_line(responder, HX_STDERR,
 				     "timed out after 1000 ms", 1, HX_READY_MS,
 				     NULL, 0),
 			0);
 	const char *rlog = hx_read(responder, HX_STDERR);
-	CU_ASSERT_EQUAL(hx_count_lines(rlog, (const char *const[]){
-						   "bob_listener: responder handshake sc_dec.",
-						   "timed out after 1000 ms", NULL }),
+	CU_ASSERT_EQUAL(integ_lines(rlog, "bob_listener: responder handshake sc_dec.",
+				    "timed out after 1000 ms"),
 			1);
-	CU_ASSERT_EQUAL(hx_count_lines(rlog, (const char *const[]){
-						   "secure channel open", NULL }),
-			0);
-	CU_ASSERT_EQUAL(hx_count_lines(rlog, (const char *const[]){
-						   "echoer: received", NULL }),
-			0);
+	CU_ASSERT_EQUAL(integ_lines(rlog, "secure channel open"), 0);
+	CU_ASSERT_EQUAL(integ_lines(rlog, "echoer: received"), 0);
 	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
 }
 

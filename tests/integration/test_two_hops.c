@@ -15,42 +15,34 @@
 
 static void test_two_hops(void)
 {
-	char hops[8][128];
-	struct hx_proc *responder, *middle, *initiator;
-	struct integ_ports ports;
-	int n;
+	struct integ_tutorial t;
 
-	H = hx_begin("two_hops");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
-	integ_start_pair(EXAMPLES, &responder, &middle, &ports);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(middle);
-
-	initiator = integ_run_tutorial(EXAMPLES, &ports, responder, hops, 8, &n);
+	integ_begin("two_hops");
+	integ_run_tutorial(EXAMPLES, &t);
 
 	/* The echoer saw the message come through the hop and both links:
 	 * [tcp:<middle's end>, hop, tcp:<initiator's end>, app]. */
-	CU_ASSERT_EQUAL_FATAL(n, 4);
-	CU_ASSERT_NSTRING_EQUAL(hops[0], "tcp:127.0.0.1:", 14);
-	CU_ASSERT_STRING_EQUAL(hops[1], "hop");
-	CU_ASSERT_NSTRING_EQUAL(hops[2], "tcp:127.0.0.1:", 14);
-	CU_ASSERT_STRING_EQUAL(hops[3], "app");
+	CU_ASSERT_EQUAL_FATAL(t.n_hops, 4);
+	CU_ASSERT_NSTRING_EQUAL(t.hops[0], "tcp:127.0.0.1:", 14);
+	CU_ASSERT_STRING_EQUAL(t.hops[1], "hop");
+	CU_ASSERT_NSTRING_EQUAL(t.hops[2], "tcp:127.0.0.1:", 14);
+	CU_ASSERT_STRING_EQUAL(t.hops[3], "app");
 
 	/* A clean run has nothing for the user to worry about. */
-	CU_ASSERT_EQUAL(integ_count_problems(hx_read(initiator, HX_STDERR),
+	CU_ASSERT_EQUAL(integ_count_problems(hx_read(t.initiator, HX_STDERR),
 					     NULL), 0);
-	CU_ASSERT_EQUAL(integ_count_problems(hx_read(middle, HX_STDERR),
+	CU_ASSERT_EQUAL(integ_count_problems(hx_read(t.middle, HX_STDERR),
 					     NULL), 0);
-	CU_ASSERT_EQUAL(integ_count_problems(hx_read(responder, HX_STDERR),
+	CU_ASSERT_EQUAL(integ_count_problems(hx_read(t.responder, HX_STDERR),
 					     NULL), 0);
 
 	/* The servers outlive the initiator and stop cleanly. */
-	CU_ASSERT(hx_running(middle));
-	CU_ASSERT(hx_running(responder));
-	CU_ASSERT_EQUAL(hx_stop(middle, HX_EXIT_MS), 0);
-	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
-	CU_ASSERT_STRING_EQUAL(hx_read(middle, HX_STDOUT), "");
-	CU_ASSERT_STRING_EQUAL(hx_read(responder, HX_STDOUT), "");
+	CU_ASSERT(hx_running(t.middle));
+	CU_ASSERT(hx_running(t.responder));
+	CU_ASSERT_EQUAL(hx_stop(t.middle, HX_EXIT_MS), 0);
+	CU_ASSERT_EQUAL(hx_stop(t.responder, HX_EXIT_MS), 0);
+	CU_ASSERT_STRING_EQUAL(hx_read(t.middle, HX_STDOUT), "");
+	CU_ASSERT_STRING_EQUAL(hx_read(t.responder, HX_STDOUT), "");
 }
 
 int main(void)

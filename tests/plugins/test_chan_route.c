@@ -7,6 +7,7 @@
 #include <CUnit/Basic.h>
 #include <string.h>
 
+#include "../common/cunit_main.h"
 #include "chan_route.h"
 
 static void route_of(struct ockam_route *r, const char *const *hops)
@@ -105,14 +106,11 @@ static void test_empty_and_full(void)
 
 int main(void)
 {
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("chan_route", NULL, NULL);
-	CU_add_test(s, "round trip and equality", test_round_trip);
-	CU_add_test(s, "empty and maximal routes", test_empty_and_full);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	static const struct cunit_test tests[] = {
+		{ "round trip and equality", test_round_trip },
+		{ "empty and maximal routes", test_empty_and_full },
+		{ NULL, NULL },
+	};
+	return cunit_run(&(struct cunit_suite){
+		.name = "chan_route", .tests = tests });
 }

@@ -14,6 +14,7 @@
 #include <CUnit/Basic.h>
 #include <sodium.h>
 
+#include "../common/cunit_main.h"
 #include "identity.h"
 #include "trust.h"
 
@@ -205,24 +206,24 @@ static void test_trust(void)
 
 int main(void)
 {
-	if (sodium_init() < 0 || CU_initialize_registry() != CUE_SUCCESS)
+	static const struct cunit_test tests[] = {
+		{ "identifier format", test_identifier_format },
+		{ "generate", test_generate },
+		{ "vault create and reload", test_vault_create_and_reload },
+		{ "vault refused", test_vault_refused },
+		{ "trust lists", test_trust },
+		{ NULL, NULL },
+	};
+
+	if (sodium_init() < 0)
 		return 1;
 	snprintf(dir, sizeof(dir), "/tmp/test_channel_identity.XXXXXX");
 	if (!mkdtemp(dir))
 		return 1;
 	snprintf(path, sizeof(path), "%s/alice.key", dir);
-	CU_pSuite s = CU_add_suite("channel_identity", NULL, NULL);
-	CU_add_test(s, "identifier format", test_identifier_format);
-	CU_add_test(s, "generate", test_generate);
-	CU_add_test(s, "vault create and reload", test_vault_create_and_reload);
-	CU_add_test(s, "vault refused", test_vault_refused);
-	CU_add_test(s, "trust lists", test_trust);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures() +
-			  CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
+	int status = cunit_run(&(struct cunit_suite){
+		.name = "channel_identity", .tests = tests });
 	unlink(path);
 	rmdir(dir);
-	return failed ? 1 : 0;
+	return status;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../common/cunit_main.h"
 #include "loader.h"
 #include "log.h"
 #include "node.h"
@@ -190,22 +191,19 @@ static void test_create_failure_in_node(void)
 
 int main(void)
 {
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("loader", NULL, NULL);
-	CU_add_test(s, "wrong ABI version", test_wrong_abi);
-	CU_add_test(s, "descriptor too small", test_small_descriptor);
-	CU_add_test(s, "older and newer descriptor sizes", test_descriptor_sizes);
-	CU_add_test(s, "missing entry symbol", test_no_entry);
-	CU_add_test(s, "missing mandatory ops", test_missing_ops);
-	CU_add_test(s, "not a shared object", test_not_elf);
-	CU_add_test(s, "descriptor names another plugin", test_wrong_name);
-	CU_add_test(s, "missing file", test_missing_file);
-	CU_add_test(s, "bundled plugins load", test_bundled_plugins_load);
-	CU_add_test(s, "create failure stops the node", test_create_failure_in_node);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	static const struct cunit_test tests[] = {
+		{ "wrong ABI version", test_wrong_abi },
+		{ "descriptor too small", test_small_descriptor },
+		{ "older and newer descriptor sizes", test_descriptor_sizes },
+		{ "missing entry symbol", test_no_entry },
+		{ "missing mandatory ops", test_missing_ops },
+		{ "not a shared object", test_not_elf },
+		{ "descriptor names another plugin", test_wrong_name },
+		{ "missing file", test_missing_file },
+		{ "bundled plugins load", test_bundled_plugins_load },
+		{ "create failure stops the node", test_create_failure_in_node },
+		{ NULL, NULL },
+	};
+	return cunit_run(&(struct cunit_suite){
+		.name = "loader", .tests = tests });
 }

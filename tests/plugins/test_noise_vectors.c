@@ -12,6 +12,7 @@
 #include <CUnit/Basic.h>
 #include <sodium.h>
 
+#include "../common/cunit_main.h"
 #include "json_mini.h"
 #include "noise.h"
 
@@ -581,29 +582,18 @@ static void test_handshake_misuse(void)
 
 int main(void)
 {
-	CU_pSuite suite;
-	unsigned failed;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	suite = CU_add_suite("noise", suite_setup, suite_teardown);
-	if (!suite ||
-	    !CU_add_test(suite, "suite names", test_suite_parse) ||
-	    !CU_add_test(suite, "vectors replay", test_vectors_replay) ||
-	    !CU_add_test(suite, "tampered handshake messages",
-			 test_tampered_messages) ||
-	    !CU_add_test(suite, "low-order public keys", test_low_order_keys) ||
-	    !CU_add_test(suite, "nonce exhaustion", test_nonce_exhaustion) ||
-	    !CU_add_test(suite, "failed decrypt keeps nonce",
-			 test_failed_decrypt_keeps_nonce) ||
-	    !CU_add_test(suite, "rekey", test_rekey) ||
-	    !CU_add_test(suite, "handshake misuse", test_handshake_misuse)) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	static const struct cunit_test tests[] = {
+		{ "suite names", test_suite_parse },
+		{ "vectors replay", test_vectors_replay },
+		{ "tampered handshake messages", test_tampered_messages },
+		{ "low-order public keys", test_low_order_keys },
+		{ "nonce exhaustion", test_nonce_exhaustion },
+		{ "failed decrypt keeps nonce", test_failed_decrypt_keeps_nonce },
+		{ "rekey", test_rekey },
+		{ "handshake misuse", test_handshake_misuse },
+		{ NULL, NULL },
+	};
+	return cunit_run(&(struct cunit_suite){
+		.name = "noise", .init = suite_setup, .cleanup = suite_teardown,
+		.tests = tests });
 }

@@ -18,6 +18,7 @@
 #include <CUnit/Basic.h>
 #include <sodium.h>
 
+#include "../common/cunit_main.h"
 #include "x3dh.h"
 
 #define HEX_IK_A "07a37cbc142093c8b755dc1b10e86cb426374ad16aa853ed0bdfc0b2b86d1c7c"
@@ -411,26 +412,21 @@ static void test_prekey_rotation_and_pool(void)
 
 int main(void)
 {
+	static const struct cunit_test tests[] = {
+		{ "hkdf_rfc5869", test_hkdf_rfc5869 },
+		{ "known_answers", test_known_answers },
+		{ "kdf_without_opk", test_kdf_without_opk },
+		{ "bad_signature", test_bad_signature_refused },
+		{ "wrong_binding", test_wrong_binding_refused },
+		{ "opk_reuse", test_opk_reuse_refused },
+		{ "tampered_init", test_tampered_init_refused },
+		{ "bundle_malformed", test_bundle_malformed },
+		{ "prekeys", test_prekey_rotation_and_pool },
+		{ NULL, NULL },
+	};
+
 	if (sodium_init() < 0)
 		return 1;
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("x3dh", NULL, NULL);
-	if (!s || !CU_add_test(s, "hkdf_rfc5869", test_hkdf_rfc5869) ||
-	    !CU_add_test(s, "known_answers", test_known_answers) ||
-	    !CU_add_test(s, "kdf_without_opk", test_kdf_without_opk) ||
-	    !CU_add_test(s, "bad_signature", test_bad_signature_refused) ||
-	    !CU_add_test(s, "wrong_binding", test_wrong_binding_refused) ||
-	    !CU_add_test(s, "opk_reuse", test_opk_reuse_refused) ||
-	    !CU_add_test(s, "tampered_init", test_tampered_init_refused) ||
-	    !CU_add_test(s, "bundle_malformed", test_bundle_malformed) ||
-	    !CU_add_test(s, "prekeys", test_prekey_rotation_and_pool)) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return cunit_run(&(struct cunit_suite){
+		.name = "x3dh", .tests = tests });
 }

@@ -15,6 +15,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "../common/cunit_main.h"
 #include "codec.h"
 
 #define DOC_PATH "../../docs/protocol.md"
@@ -520,27 +521,17 @@ static void test_doc_example(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned failed;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("codec", NULL, NULL);
-	CU_add_test(s, "empty message", test_empty);
-	CU_add_test(s, "max routes, addresses, payload",
-		    test_max_routes_and_sizes);
-	CU_add_test(s, "encoder refuses >32 hops",
-		    test_encode_refuses_bad_count);
-	CU_add_test(s, "every truncation rejected",
-		    test_every_truncation_rejected);
-	CU_add_test(s, "every 1-byte corruption safe",
-		    test_every_corruption_safe);
-	CU_add_test(s, "decoder limits", test_decoder_limits);
-	CU_add_test(s, "uvarint edge cases", test_uvarint);
-	CU_add_test(s, "docs/protocol.md example", test_doc_example);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	static const struct cunit_test tests[] = {
+		{ "empty message", test_empty },
+		{ "max routes, addresses, payload", test_max_routes_and_sizes },
+		{ "encoder refuses >32 hops", test_encode_refuses_bad_count },
+		{ "every truncation rejected", test_every_truncation_rejected },
+		{ "every 1-byte corruption safe", test_every_corruption_safe },
+		{ "decoder limits", test_decoder_limits },
+		{ "uvarint edge cases", test_uvarint },
+		{ "docs/protocol.md example", test_doc_example },
+		{ NULL, NULL },
+	};
+	return cunit_run(&(struct cunit_suite){
+		.name = "codec", .tests = tests });
 }

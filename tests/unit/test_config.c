@@ -16,6 +16,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "../common/cunit_main.h"
 #include "config.h"
 
 #define GOOD_DIR "../configs/good"
@@ -269,21 +270,17 @@ static void test_missing_file(void)
 
 int main(void)
 {
-	unsigned failed;
+	static const struct cunit_test tests[] = {
+		{ "good fixtures load", test_good_fixtures },
+		{ "bad fixtures report exactly", test_bad_fixtures },
+		{ "values of full.yaml", test_full_values },
+		{ "defaults and empty sections", test_defaults },
+		{ "missing file", test_missing_file },
+		{ NULL, NULL },
+	};
 
 	unsetenv("OCKAM_TEST_HOST");
 	unsetenv("OCKAM_TEST_UNDEFINED_VARIABLE");
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("config", NULL, NULL);
-	CU_add_test(s, "good fixtures load", test_good_fixtures);
-	CU_add_test(s, "bad fixtures report exactly", test_bad_fixtures);
-	CU_add_test(s, "values of full.yaml", test_full_values);
-	CU_add_test(s, "defaults and empty sections", test_defaults);
-	CU_add_test(s, "missing file", test_missing_file);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return cunit_run(&(struct cunit_suite){
+		.name = "config", .tests = tests });
 }

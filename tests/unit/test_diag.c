@@ -8,6 +8,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "../common/cunit_main.h"
 #include "diag.h"
 
 static void test_formats(void)
@@ -71,18 +72,12 @@ static void test_growth(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned failed;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("diag", NULL, NULL);
-	CU_add_test(s, "line formats", test_formats);
-	CU_add_test(s, "echo", test_echo);
-	CU_add_test(s, "growth", test_growth);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	static const struct cunit_test tests[] = {
+		{ "line formats", test_formats },
+		{ "echo", test_echo },
+		{ "growth", test_growth },
+		{ NULL, NULL },
+	};
+	return cunit_run(&(struct cunit_suite){
+		.name = "diag", .tests = tests });
 }

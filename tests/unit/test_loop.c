@@ -14,6 +14,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "../common/cunit_main.h"
 #include "loop.h"
 
 /* ---- fds ------------------------------------------------------------- */
@@ -414,26 +415,18 @@ static void test_run_quit(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned failed;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("loop", NULL, NULL);
-	CU_add_test(s, "fd readiness", test_fd_readiness);
-	CU_add_test(s, "remove own fd in callback", test_remove_own_fd);
-	CU_add_test(s, "remove other pending in same batch",
-		    test_remove_other_pending);
-	CU_add_test(s, "timer order and re-arm", test_timer_order);
-	CU_add_test(s, "timer re-arm in callback",
-		    test_timer_rearm_in_callback);
-	CU_add_test(s, "signals", test_signal);
-	CU_add_test(s, "idle hook", test_idle);
-	CU_add_test(s, "remove owner", test_remove_owner);
-	CU_add_test(s, "run and quit", test_run_quit);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	static const struct cunit_test tests[] = {
+		{ "fd readiness", test_fd_readiness },
+		{ "remove own fd in callback", test_remove_own_fd },
+		{ "remove other pending in same batch", test_remove_other_pending },
+		{ "timer order and re-arm", test_timer_order },
+		{ "timer re-arm in callback", test_timer_rearm_in_callback },
+		{ "signals", test_signal },
+		{ "idle hook", test_idle },
+		{ "remove owner", test_remove_owner },
+		{ "run and quit", test_run_quit },
+		{ NULL, NULL },
+	};
+	return cunit_run(&(struct cunit_suite){
+		.name = "loop", .tests = tests });
 }

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "../common/cunit_main.h"
 #include "notice.h"
 #include "router.h"
 
@@ -199,16 +200,14 @@ static void test_queue_is_bounded(void)
 
 int main(void)
 {
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("notice", setup, teardown);
-	CU_add_test(s, "the sender is told, later", test_sender_is_told_later);
-	CU_add_test(s, "who is skipped", test_who_is_skipped);
-	CU_add_test(s, "passed back along hops in one pass", test_passed_back_in_one_pass);
-	CU_add_test(s, "the queue is bounded", test_queue_is_bounded);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	static const struct cunit_test tests[] = {
+		{ "the sender is told, later", test_sender_is_told_later },
+		{ "who is skipped", test_who_is_skipped },
+		{ "passed back along hops in one pass", test_passed_back_in_one_pass },
+		{ "the queue is bounded", test_queue_is_bounded },
+		{ NULL, NULL },
+	};
+	return cunit_run(&(struct cunit_suite){
+		.name = "notice", .init = setup, .cleanup = teardown,
+		.tests = tests });
 }

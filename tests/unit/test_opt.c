@@ -10,6 +10,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "../common/cunit_main.h"
 #include "opt.h"
 
 static struct diag d;
@@ -398,30 +399,27 @@ static void test_truncations(void)
 
 int main(void)
 {
-	unsigned failed;
+	static const struct cunit_test tests[] = {
+		{ "tree and positions", test_tree_and_positions },
+		{ "nulls", test_nulls },
+		{ "empty documents", test_empty_documents },
+		{ "refusals", test_refusals },
+		{ "syntax errors", test_syntax_errors },
+		{ "deep nesting", test_deep_nesting },
+		{ "huge map", test_huge_map },
+		{ "variables", test_variables },
+		{ "suggest", test_suggest },
+		{ "check keys and expect", test_check_keys_and_expect },
+		{ "typed readers", test_readers },
+		{ "quote", test_quote },
+		{ "load file", test_load_file },
+		{ "truncations", test_truncations },
+		{ NULL, NULL },
+	};
 
 	diag_init(&d, NULL);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("opt", NULL, NULL);
-	CU_add_test(s, "tree and positions", test_tree_and_positions);
-	CU_add_test(s, "nulls", test_nulls);
-	CU_add_test(s, "empty documents", test_empty_documents);
-	CU_add_test(s, "refusals", test_refusals);
-	CU_add_test(s, "syntax errors", test_syntax_errors);
-	CU_add_test(s, "deep nesting", test_deep_nesting);
-	CU_add_test(s, "huge map", test_huge_map);
-	CU_add_test(s, "variables", test_variables);
-	CU_add_test(s, "suggest", test_suggest);
-	CU_add_test(s, "check keys and expect", test_check_keys_and_expect);
-	CU_add_test(s, "typed readers", test_readers);
-	CU_add_test(s, "quote", test_quote);
-	CU_add_test(s, "load file", test_load_file);
-	CU_add_test(s, "truncations", test_truncations);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
+	int status = cunit_run(&(struct cunit_suite){
+		.name = "opt", .tests = tests });
 	diag_free(&d);
-	return failed ? 1 : 0;
+	return status;
 }

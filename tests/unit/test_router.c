@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "../common/cunit_main.h"
 #include "log.h"
 #include "route_text.h"
 #include "router.h"
@@ -389,22 +390,20 @@ static void test_transports_and_text(void)
 
 int main(void)
 {
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("router", setup, teardown);
-	CU_add_test(s, "delivery: direct, or queued behind a handler", test_delivery_direct_or_queued);
-	CU_add_test(s, "unknown and invalid addresses", test_unknown_and_invalid);
-	CU_add_test(s, "return route through hops", test_return_route_through_hops);
-	CU_add_test(s, "queue backpressure", test_queue_backpressure);
-	CU_add_test(s, "queue headroom for handlers", test_queue_headroom_for_handlers);
-	CU_add_test(s, "secure flag needs privilege", test_secure_flag_needs_privilege);
-	CU_add_test(s, "access policy", test_access_policy);
-	CU_add_test(s, "reach", test_reach);
-	CU_add_test(s, "remove inside handler", test_remove_inside_handler);
-	CU_add_test(s, "transports and route text", test_transports_and_text);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	static const struct cunit_test tests[] = {
+		{ "delivery: direct, or queued behind a handler", test_delivery_direct_or_queued },
+		{ "unknown and invalid addresses", test_unknown_and_invalid },
+		{ "return route through hops", test_return_route_through_hops },
+		{ "queue backpressure", test_queue_backpressure },
+		{ "queue headroom for handlers", test_queue_headroom_for_handlers },
+		{ "secure flag needs privilege", test_secure_flag_needs_privilege },
+		{ "access policy", test_access_policy },
+		{ "reach", test_reach },
+		{ "remove inside handler", test_remove_inside_handler },
+		{ "transports and route text", test_transports_and_text },
+		{ NULL, NULL },
+	};
+	return cunit_run(&(struct cunit_suite){
+		.name = "router", .init = setup, .cleanup = teardown,
+		.tests = tests });
 }
