@@ -9,6 +9,7 @@
  *    it so; the initiator logs it at once, gives up, and later sends fail
  *    with ENOTCONN (one log line);
  *  - idle_timeout closes a responder channel, and tells the initiator;
+ *    a channel in use next to it stays open (one sweep timer serves both);
  *  - an initiator killed mid-handshake (its message 3 dropped by a tamper
  *    middle node): the half-open handshake is freed at its timeout and the
  *    listener keeps serving;
@@ -73,6 +74,19 @@ static const char initiator_fmt[] =
 	"messages:\n"
 	"  - { route: [alice, echoer], payload: hello, reply: true, timeout: 10s }\n"
 	"after_messages: %s\n";
+
+/* An initiator straight to the responder, for `ockam-host ping`. */
+static const char direct_pinger_fmt[] =
+	"node: busy\n"
+	"transports:\n"
+	"  tcp: {}\n"
+	"workers:\n"
+	"  alice:\n"
+	"    type: secure_channel\n"
+	"    options:\n"
+	"      role: initiator\n"
+	"      route: [tcp:localhost:%d, bob_listener]\n"
+	"      trust: everyone\n";
 
 static struct hx_proc *start_responder(const char *options, int *port)
 {
@@ -227,6 +241,61 @@ static void test_idle_timeout(void)
 				     1, HX_READY_MS, NULL, 0),
 			0);
 	CU_ASSERT_EQUAL(hx_stop(init, HX_EXIT_MS), 0);
+	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
+}
+
+/* Two channels at one listener: the idle one is closed on time while the
+ * other, used every 150 ms, outlives several idle_timeouts; once its user
+ * stops, it is closed too. */
+static void test_idle_next_to_busy(void)
+{
+	struct hx_proc *responder, *idle, *busy;
+	const char *const closed[] = { "bob_listener: secure channel I",
+				       "closed: no authenticated message for",
+				       NULL };
+	int r;
+
+	H = hx_begin("secure_idle_busy");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
+	responder = start_responder("trust: everyone, idle_timeout: 600ms",
+				    &r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
+	const char *cfg = integ_write_config("idle.yaml", initiator_fmt, "idle",
+					     r, "run");
+	idle = hx_spawn_host(H, "idle", cfg, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(idle);
+	CU_ASSERT_EQUAL_FATAL(hx_wait_line(idle, HX_STDOUT,
+					   "App Received: hello", 1,
+					   HX_READY_MS, NULL, 0),
+			      0);
+	cfg = integ_write_config("busy.yaml", direct_pinger_fmt, r);
+	busy = spawn_ping(cfg, "16", "150ms", "2s");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(busy);
+
+	/* The idle channel goes while the busy one is in use... */
+	CU_ASSERT_EQUAL(hx_wait_line(idle, HX_STDERR,
+				     "alice: peer closed the channel: idle timeout",
+				     1, HX_READY_MS, NULL, 0),
+			0);
+	/* ...which gets every reply, ~2.4 s: four idle_timeouts. */
+	CU_ASSERT_EQUAL(hx_wait_line(busy, HX_STDOUT, "16 sent, 16 received",
+				     1, HX_READY_MS, NULL, 0),
+			0);
+	hx_wait_exit(busy, HX_EXIT_MS);
+	CU_ASSERT_EQUAL(hx_count_lines(hx_read(busy, HX_STDERR),
+				       (const char *const[]){
+					       "peer closed the channel", NULL }),
+			0);
+	CU_ASSERT_EQUAL(hx_count_lines(hx_read(responder, HX_STDERR), closed),
+			1);
+	/* Unused now: closed in its turn. */
+	CU_ASSERT_EQUAL(hx_wait_line(responder, HX_STDERR,
+				     " ms (idle_timeout)", 2, HX_READY_MS,
+				     NULL, 0),
+			0);
+	CU_ASSERT_EQUAL(hx_count_lines(hx_read(responder, HX_STDERR), closed),
+			2);
+	CU_ASSERT_EQUAL(hx_stop(idle, HX_EXIT_MS), 0);
 	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
 }
 
@@ -567,6 +636,7 @@ int main(void)
 		{ "secure_roaming", test_roaming },
 		{ "secure_refusal_notice", test_refusal_notice },
 		{ "secure_idle_timeout", test_idle_timeout },
+		{ "secure_idle_next_to_busy", test_idle_next_to_busy },
 		{ "secure_killed_mid_handshake", test_killed_mid_handshake },
 		{ "secure_handshake_flood", test_handshake_flood },
 		{ "secure_rehandshake", test_rehandshake },
