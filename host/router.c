@@ -25,7 +25,9 @@ struct entry {
 	void *owner;
 	void *data;
 	uint8_t len;
-	char name[ROUTER_NAME_MAX + 1];
+	/* Sized to the name (and its NUL): a channel's random names are 23
+	 * bytes, and an idle secure channel holds two entries. */
+	char name[];
 };
 
 struct transport {
@@ -153,7 +155,7 @@ int router_address_add(struct router *r, const char *name,
 	struct entry **p = entry_find(r, name, len);
 	if (*p)
 		return -EEXIST;
-	struct entry *e = calloc(1, sizeof(*e));
+	struct entry *e = calloc(1, sizeof(*e) + len + 1);
 	if (!e)
 		return -ENOMEM;
 	memcpy(e->name, name, len);
@@ -289,7 +291,7 @@ static void deliver(struct router *r, const struct entry *e,
 	/* The handler may remove (free) its own entry: keep the name for
 	 * the log line. */
 	char name[ROUTER_NAME_MAX + 1];
-	memcpy(name, e->name, sizeof(name));
+	memcpy(name, e->name, (size_t)e->len + 1);
 	r->stats.delivered++;
 	r->depth++;
 	int rc = e->fn(e->owner, e->data, m);

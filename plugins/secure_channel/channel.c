@@ -31,6 +31,42 @@ const char *channel_label(const struct channel *ch)
 	return ch->peer_id[0] ? ch->peer_id : ch->dec_addr;
 }
 
+struct channel *channel_of_endpoint(void *addr_data)
+{
+	uint8_t *ep = addr_data;
+	size_t off = *ep == CHAN_ENCRYPTOR ? offsetof(struct channel, enc_ep)
+					   : offsetof(struct channel, dec_ep);
+	return (struct channel *)(void *)(ep - off);
+}
+
+void chan_list_insert_after(struct chan_list *l, struct channel *pos,
+			    struct channel *ch)
+{
+	ch->prev = pos;
+	ch->next = pos ? pos->next : l->head;
+	if (ch->next)
+		ch->next->prev = ch;
+	else
+		l->tail = ch;
+	if (pos)
+		pos->next = ch;
+	else
+		l->head = ch;
+}
+
+void chan_list_remove(struct chan_list *l, struct channel *ch)
+{
+	if (ch->prev)
+		ch->prev->next = ch->next;
+	else
+		l->head = ch->next;
+	if (ch->next)
+		ch->next->prev = ch->prev;
+	else
+		l->tail = ch->prev;
+	ch->prev = ch->next = NULL;
+}
+
 int channel_address_add(struct channel *ch, enum chan_endpoint_kind kind)
 {
 	struct sc_instance *inst = ch->inst;
@@ -43,7 +79,8 @@ int channel_address_add(struct channel *ch, enum chan_endpoint_kind kind)
 	if (rc != 0)
 		return rc;
 	size_t n = strlen(name);
-	if (n >= CHAN_ADDR_LEN) { /* the host accepted a longer name */
+	if (n >= (enc ? ch->enc_cap : sizeof(ch->dec_addr))) {
+		/* The host made a longer name than it does today. */
 		h->address_remove(inst->ctx, name);
 		return -ENAMETOOLONG;
 	}
@@ -107,11 +144,13 @@ struct channel *channel_new(struct sc_instance *inst, int initiator)
 {
 	const struct ockam_host *h = inst->host;
 	const char *name = h->instance_name(inst->ctx);
-	if (initiator && strlen(name) >= CHAN_ADDR_LEN)
+	size_t enc_cap = initiator ? strlen(name) + 1 : CHAN_RANDOM_ADDR_LEN;
+	if (enc_cap > CHAN_ADDR_LEN)
 		return NULL; /* not a valid address: the host refused it */
-	struct channel *ch = calloc(1, sizeof(*ch));
+	struct channel *ch = calloc(1, sizeof(*ch) + enc_cap);
 	if (!ch)
 		return NULL;
+	ch->enc_cap = (uint8_t)enc_cap;
 	ch->keys = chan_keys_alloc(); /* zeroed */
 	if (!ch->keys) {
 		free(ch);
@@ -122,10 +161,8 @@ struct channel *channel_new(struct sc_instance *inst, int initiator)
 	ch->initiator = initiator;
 	ch->state = CHAN_HANDSHAKE;
 	ch->created_ms = h->now_ms();
-	ch->enc_ep.ch = ch;
-	ch->enc_ep.kind = CHAN_ENCRYPTOR;
-	ch->dec_ep.ch = ch;
-	ch->dec_ep.kind = CHAN_DECRYPTOR;
+	ch->enc_ep = CHAN_ENCRYPTOR;
+	ch->dec_ep = CHAN_DECRYPTOR;
 	int rc = channel_address_add(ch, CHAN_DECRYPTOR);
 	if (rc != 0) {
 		h->log(inst->ctx, OCKAM_LOG_ERROR,
@@ -136,8 +173,7 @@ struct channel *channel_new(struct sc_instance *inst, int initiator)
 	}
 	if (initiator)
 		memcpy(ch->enc_addr, name, strlen(name) + 1);
-	ch->next = inst->channels;
-	inst->channels = ch;
+	chan_list_insert_after(&inst->channels, NULL, ch);
 	inst->n_channels++;
 	inst->handshakes++;
 	return ch;
@@ -148,11 +184,7 @@ void channel_close(struct channel *ch, const char *why)
 	struct sc_instance *inst = ch->inst;
 	const struct ockam_host *h = inst->host;
 
-	for (struct channel **p = &inst->channels; *p; p = &(*p)->next)
-		if (*p == ch) {
-			*p = ch->next;
-			break;
-		}
+	chan_list_remove(ch->in_idle ? &inst->idle : &inst->channels, ch);
 	inst->n_channels--;
 	if (ch->state == CHAN_HANDSHAKE)
 		inst->handshakes--;
@@ -169,12 +201,10 @@ void channel_close(struct channel *ch, const char *why)
 		sodium_memzero(q->data, q->len);
 		free(q);
 	}
-	flow_report(ch);
+	flow_report(ch); /* and frees the rejection counts */
 
 	if (ch->timer)
 		h->source_remove(ch->timer);
-	if (ch->report_timer)
-		h->source_remove(ch->report_timer);
 	if (ch->dec_addr[0])
 		h->address_remove(inst->ctx, ch->dec_addr);
 	if (ch->enc_owned)
@@ -491,6 +521,15 @@ static int options_read(struct sc_instance *inst)
 
 static void sc_destroy(void *state);
 
+static void channels_close_all(struct sc_instance *inst)
+{
+	while (inst->idle.head)
+		channel_close(inst->idle.head, "node stopping");
+	while (inst->channels.head)
+		channel_close(inst->channels.head, "node stopping");
+	limits_idle_stop(inst);
+}
+
 static int sc_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 		     void **state)
 {
@@ -556,24 +595,23 @@ static int sc_handle_message(void *state, void *addr_data,
 		initiator_note_sender(inst->initiator_ch, msg);
 		return flow_encrypt(inst->initiator_ch, msg);
 	}
-	struct chan_endpoint *ep = addr_data;
-	if (ep->kind == CHAN_ENCRYPTOR)
-		return flow_encrypt(ep->ch, msg);
+	struct channel *ch = channel_of_endpoint(addr_data);
+	if (*(const uint8_t *)addr_data == CHAN_ENCRYPTOR)
+		return flow_encrypt(ch, msg);
 	if (msg->payload_len >= 1 && msg->payload[0] == CHAN_MSG_CLOSE) {
-		notice_receive(ep->ch, msg);
+		notice_receive(ch, msg);
 		return 0;
 	}
-	if (ep->ch->state == CHAN_HANDSHAKE)
-		return hs_receive(ep->ch, msg);
-	return flow_decrypt(ep->ch, msg);
+	if (ch->state == CHAN_HANDSHAKE)
+		return hs_receive(ch, msg);
+	return flow_decrypt(ch, msg);
 }
 
 static void sc_stop(void *state)
 {
 	struct sc_instance *inst = state;
 	inst->stopping = 1;
-	while (inst->channels)
-		channel_close(inst->channels, "node stopping");
+	channels_close_all(inst);
 }
 
 static void sc_destroy(void *state)
@@ -583,8 +621,7 @@ static void sc_destroy(void *state)
 		return;
 	/* Normally empty after stop; the host removes what is left. */
 	inst->stopping = 1;
-	while (inst->channels)
-		channel_close(inst->channels, "node stopping");
+	channels_close_all(inst);
 	x3dh_instance_free(inst);
 	trust_free(&inst->trust);
 	identity_free(inst->id);

@@ -41,8 +41,12 @@ enum chan_close_reason {
 };
 
 /* A channel's local address and its NUL: the host refuses local names
- * longer than 64 bytes (address_add), and random ones are 23 bytes. */
+ * longer than 64 bytes (address_add).  The initiator's encryptor is its
+ * YAML name, up to that. */
 #define CHAN_ADDR_LEN 65
+/* A random name and its NUL: "sc_enc." / "sc_dec." and 16 hex digits
+ * (the host's address_add_random). */
+#define CHAN_RANDOM_ADDR_LEN 24
 
 /* Half-open handshakes one listener holds at once (bounds memory). */
 #define CHAN_HANDSHAKES_MAX 256
@@ -64,10 +68,9 @@ enum chan_endpoint_kind { CHAN_ENCRYPTOR, CHAN_DECRYPTOR };
 
 struct channel;
 
-/* The addr_data of a channel's addresses. */
-struct chan_endpoint {
-	struct channel *ch;
-	enum chan_endpoint_kind kind;
+/* A list of channel ends (doubly linked through prev/next). */
+struct chan_list {
+	struct channel *head, *tail;
 };
 
 /* A message that arrived before the handshake finished, already encoded. */
@@ -85,37 +88,51 @@ struct chan_keys {
 
 struct sc_instance;
 
+/* Rejection counts (channel_rejects.c), allocated on the first rejection:
+ * most channels never see one. */
+struct chan_rejects {
+	uint64_t total[CHAN_REJECT_COUNT];
+	uint64_t pending[CHAN_REJECT_COUNT]; /* not yet reported */
+	uint64_t last_report_ms;
+	int reported;
+	struct ockam_source *timer; /* flushes suppressed counts */
+};
+
+/* One allocation per channel end, ~250 bytes for a responder: a listener
+ * holds thousands of idle ones (docs/performance.md, "Memory"). */
 struct channel {
 	struct sc_instance *inst;
-	struct channel *next;
-	struct chan_endpoint enc_ep, dec_ep;
-	enum chan_state state;
-	int initiator;
-	char enc_addr[CHAN_ADDR_LEN]; /* "" until added */
-	char dec_addr[CHAN_ADDR_LEN];
-	int enc_owned; /* enc_addr was added by the channel (not the YAML one) */
+	struct channel *prev, *next; /* in inst->channels or inst->idle */
 	struct chan_route peer; /* route to the peer's decryptor */
 	struct noise_handshake *hs;
-	struct ockam_source *timer;
+	struct ockam_source *timer; /* handshake timeout, initiator retry */
 	struct chan_keys *keys;
-	char peer_id[IDENTIFIER_LEN + 1]; /* "" until known */
+	struct x3dh_secret *x3dh; /* X3DH initiator: keys until DONE */
+	struct chan_rejects *rej; /* NULL until something is rejected */
 
 	struct chan_queued *q_head, *q_tail;
 	size_t q_len;
 
-	uint64_t rejects[CHAN_REJECT_COUNT]; /* totals */
-	uint64_t pending[CHAN_REJECT_COUNT]; /* not yet reported */
-	uint64_t last_report_ms;
-	int reported;
-	struct ockam_source *report_timer; /* flushes suppressed counts */
 	uint64_t received, sent;
 	uint64_t bytes_in, bytes_out; /* plaintext (encoded inner messages) */
 	uint64_t created_ms;
 	uint64_t last_rx_ms;    /* last authenticated message (idle_timeout) */
+	uint64_t idle_check_ms; /* in inst->idle: when to look at it next */
 	uint64_t roam_log_ms;   /* rate limit for the route-change line */
-	int no_retry;           /* closed by a refusal: do not re-handshake */
-	int lazy_retry;         /* closed while idle: re-handshake on next send */
-	struct x3dh_secret *x3dh; /* X3DH initiator: keys until DONE */
+
+	char peer_id[IDENTIFIER_LEN + 1]; /* "" until known */
+	char dec_addr[CHAN_RANDOM_ADDR_LEN];
+	/* The addr_data of the two addresses: the channel is found from
+	 * them (channel_of_endpoint), so they hold only their kind. */
+	uint8_t enc_ep, dec_ep; /* enum chan_endpoint_kind */
+	uint8_t state;          /* enum chan_state */
+	uint8_t initiator;
+	uint8_t enc_owned; /* enc_addr was added by the channel (not the YAML one) */
+	uint8_t in_idle;   /* listed in inst->idle */
+	uint8_t no_retry;  /* closed by a refusal: do not re-handshake */
+	uint8_t lazy_retry; /* closed while idle: re-handshake on next send */
+	uint8_t enc_cap;   /* bytes of enc_addr */
+	char enc_addr[];   /* "" until added; sized at channel_new */
 };
 
 struct sc_instance {
@@ -140,8 +157,10 @@ struct sc_instance {
 	uint64_t spk_rotation_ms;  /* X3DH listener: signed_prekey_rotation */
 	struct x3dh_prekeys *prekeys; /* X3DH listener, made on first use */
 
-	struct channel *channels;
-	size_t n_channels; /* all channel ends in `channels` */
+	struct chan_list channels; /* handshaking, initiator's, not idle-timed */
+	struct chan_list idle; /* open responder ends by idle_check_ms */
+	struct ockam_source *idle_timer; /* one per listener: the idle sweep */
+	size_t n_channels; /* all channel ends, in both lists */
 	size_t handshakes; /* channels in CHAN_HANDSHAKE */
 	struct channel *initiator_ch; /* the initiator's one channel */
 	/* Initiator re-handshake state (channel_initiator.c). */
@@ -174,6 +193,13 @@ int channel_open(struct channel *ch, struct noise_cipherstate *send,
 /* Remove its addresses and timer, drop its queue (logging `why` if any
  * message was queued), wipe its keys and free it. */
 void channel_close(struct channel *ch, const char *why);
+
+/* The channel whose address has this addr_data. */
+struct channel *channel_of_endpoint(void *addr_data);
+/* chan_list: insert `ch` after `pos` (NULL: at the head); remove it. */
+void chan_list_insert_after(struct chan_list *l, struct channel *pos,
+			    struct channel *ch);
+void chan_list_remove(struct chan_list *l, struct channel *ch);
 
 /* Add a random address for ch's encryptor ("sc_enc.<hex>") or decryptor
  * ("sc_dec.<hex>") and keep its name in enc_addr / dec_addr. */
@@ -233,16 +259,22 @@ void initiator_undeliverable(void *state, void *addr_data,
 /* 0 if a new handshake may start; else logs (rate-limited), sends a BUSY
  * notice to `ret` and returns -EBUSY. */
 int limits_admit(struct sc_instance *inst, const struct ockam_route *ret);
-/* Arm the idle timer of a freshly opened responder channel. */
+/* Start the idle clock of a freshly opened channel; a responder's moves to
+ * inst->idle, which one timer per listener sweeps. */
 void limits_idle_arm(struct channel *ch);
+/* Stop the sweep (the instance is stopping). */
+void limits_idle_stop(struct sc_instance *inst);
 
 /* channel_flow.c */
 int flow_encrypt(struct channel *ch, const struct ockam_message *msg);
 int flow_decrypt(struct channel *ch, const struct ockam_message *msg);
 /* Send what was queued during the handshake. */
 void flow_flush(struct channel *ch);
+
+/* channel_rejects.c: refused messages, counted per reason and reported at
+ * most once a second per channel. */
 void flow_reject(struct channel *ch, unsigned why);
-/* Log counts not yet reported (at close). */
+/* At close: log counts not yet reported, stop the timer, free the block. */
 void flow_report(struct channel *ch);
 
 #endif

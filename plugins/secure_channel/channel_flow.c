@@ -9,8 +9,8 @@
  * onto its return route (so replies travel encrypted too), it is marked
  * OCKAM_MSG_SECURE with the peer's identifier, and sent on.
  *
- * Refused messages are counted per reason and reported at most once per
- * second per channel; the channel keeps working.
+ * Refused messages are counted in channel_rejects.c; the channel keeps
+ * working.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -21,68 +21,6 @@
 #include <sodium.h>
 
 #include "channel.h"
-
-static const char *reject_name(unsigned why)
-{
-	return why == CHAN_REJECT_DECODE ? "decode"
-					 : data_reject_name((enum data_reject)why);
-}
-
-void flow_report(struct channel *ch)
-{
-	struct sc_instance *inst = ch->inst;
-	char counts[256];
-	size_t off = 0;
-	uint64_t n = 0;
-	for (unsigned i = 0; i < CHAN_REJECT_COUNT; i++) {
-		if (!ch->pending[i])
-			continue;
-		n += ch->pending[i];
-		int w = snprintf(counts + off, sizeof(counts) - off,
-				 "%s%s=%" PRIu64, off ? " " : "",
-				 reject_name(i), ch->pending[i]);
-		if (w > 0 && (size_t)w < sizeof(counts) - off)
-			off += (size_t)w;
-		ch->pending[i] = 0;
-	}
-	if (!n)
-		return;
-	uint64_t total = 0;
-	for (unsigned i = 0; i < CHAN_REJECT_COUNT; i++)
-		total += ch->rejects[i];
-	inst->host->log(inst->ctx, OCKAM_LOG_WARN,
-			"secure channel %s: rejected %" PRIu64
-			" message(s) (%s); %" PRIu64 " rejected, %" PRIu64
-			" accepted in all",
-			channel_label(ch), n, counts, total, ch->received);
-	ch->last_report_ms = inst->host->now_ms();
-	ch->reported = 1;
-}
-
-static void flow_report_timer(void *data)
-{
-	flow_report(data);
-}
-
-void flow_reject(struct channel *ch, unsigned why)
-{
-	struct sc_instance *inst = ch->inst;
-	const struct ockam_host *h = inst->host;
-	ch->rejects[why]++;
-	ch->pending[why]++;
-	uint64_t now = h->now_ms();
-	if (!ch->reported || now - ch->last_report_ms >= CHAN_REPORT_INTERVAL_MS) {
-		flow_report(ch);
-		return;
-	}
-	/* Suppressed: make sure the counts come out within a second. */
-	uint64_t due = ch->last_report_ms + CHAN_REPORT_INTERVAL_MS - now;
-	if (!ch->report_timer)
-		ch->report_timer = h->timer_add(inst->ctx, due,
-						flow_report_timer, ch);
-	else
-		h->timer_update(ch->report_timer, due);
-}
 
 /* Seal `len` plaintext bytes and send them to the peer's decryptor.  On
  * -EPIPE the channel has been closed (and freed). */

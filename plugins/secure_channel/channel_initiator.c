@@ -194,10 +194,9 @@ void initiator_undeliverable(void *state, void *addr_data,
 	(void)state;
 	(void)msg;
 	(void)err;
-	struct chan_endpoint *ep = addr_data;
-	if (!ep || ep->kind != CHAN_DECRYPTOR)
+	if (!addr_data || *(const uint8_t *)addr_data != CHAN_DECRYPTOR)
 		return;
-	struct channel *ch = ep->ch;
+	struct channel *ch = channel_of_endpoint(addr_data);
 	if (!ch->initiator || ch->state != CHAN_HANDSHAKE)
 		return;
 	char text[192];

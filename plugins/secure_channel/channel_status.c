@@ -9,12 +9,36 @@
 
 #include "channel.h"
 
+static void channel_row(const struct sc_instance *inst,
+			const struct channel *ch, struct ockam_route *peer,
+			uint64_t now, struct ockam_status *out)
+{
+	const struct ockam_host *h = inst->host;
+	char route[1024];
+	h->status_add(out, "secure_channel",
+		      ch->enc_addr[0] ? ch->enc_addr : ch->dec_addr);
+	h->status_set_str(out, "role", ch->initiator ? "initiator" : "responder");
+	h->status_set_str(out, "state",
+			  ch->state == CHAN_OPEN ? "open" : "handshake");
+	if (ch->peer_id[0])
+		h->status_set_str(out, "peer", ch->peer_id);
+	if (peer) {
+		chan_route_load(&ch->peer, peer);
+		h->route_format(inst->ctx, peer, route, sizeof(route));
+		h->status_set_str(out, "route", route);
+	}
+	h->status_set_u64(out, "msgs_in", ch->received);
+	h->status_set_u64(out, "msgs_out", ch->sent);
+	h->status_set_u64(out, "bytes_in", ch->bytes_in);
+	h->status_set_u64(out, "bytes_out", ch->bytes_out);
+	h->status_set_u64(out, "age_ms", now - ch->created_ms);
+}
+
 static void channel_status(void *data, struct ockam_status *out)
 {
 	struct sc_instance *inst = data;
 	const struct ockam_host *h = inst->host;
 	uint64_t now = h->now_ms();
-	char route[1024];
 	/* Channels keep their route compact; unpack each one here. */
 	struct ockam_route *peer = malloc(sizeof(*peer));
 
@@ -26,27 +50,11 @@ static void channel_status(void *data, struct ockam_status *out)
 		h->status_set_u64(out, "channels", inst->n_channels);
 		h->status_set_u64(out, "handshakes", inst->handshakes);
 	}
-	for (const struct channel *ch = inst->channels; ch; ch = ch->next) {
-		h->status_add(out, "secure_channel",
-			      ch->enc_addr[0] ? ch->enc_addr : ch->dec_addr);
-		h->status_set_str(out, "role",
-				  ch->initiator ? "initiator" : "responder");
-		h->status_set_str(out, "state", ch->state == CHAN_OPEN
-							? "open"
-							: "handshake");
-		if (ch->peer_id[0])
-			h->status_set_str(out, "peer", ch->peer_id);
-		if (peer) {
-			chan_route_load(&ch->peer, peer);
-			h->route_format(inst->ctx, peer, route, sizeof(route));
-			h->status_set_str(out, "route", route);
-		}
-		h->status_set_u64(out, "msgs_in", ch->received);
-		h->status_set_u64(out, "msgs_out", ch->sent);
-		h->status_set_u64(out, "bytes_in", ch->bytes_in);
-		h->status_set_u64(out, "bytes_out", ch->bytes_out);
-		h->status_set_u64(out, "age_ms", now - ch->created_ms);
-	}
+	/* Handshaking and initiator ends, then open responder ends. */
+	for (const struct channel *ch = inst->channels.head; ch; ch = ch->next)
+		channel_row(inst, ch, peer, now, out);
+	for (const struct channel *ch = inst->idle.head; ch; ch = ch->next)
+		channel_row(inst, ch, peer, now, out);
 	free(peer);
 }
 

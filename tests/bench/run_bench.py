@@ -70,6 +70,20 @@ def rss_kib(pid, field="VmRSS:"):
     return 0
 
 
+def pss_kib(pid):
+    """Proportional set size: private pages plus this process's share of
+    the shared ones (libc, libsodium...), so summing it over processes
+    never counts a page twice."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 class Run:
     def __init__(self, build, quick):
         self.build = build
@@ -477,6 +491,8 @@ def measure_memory(run, notes):
         # RssAnon is what the node itself allocated.
         run.record("memory", "d", 0, "idle_node_responder_05_private",
                    [rss_kib(resp.pid, "RssAnon:")], "KiB")
+        run.record("memory", "d", 0, "idle_node_responder_05_pss",
+                   [pss_kib(resp.pid)], "KiB")
         per, total = (200, 400) if run.quick else (200, 10000)
         avail = 0
         with open("/proc/meminfo") as f:
@@ -677,7 +693,11 @@ def report(run, notes):
     x = ratio(hs, tls)
     tgt("handshakes/s >= 4x TLS 1.3", rs(x), None if x is None else x >= 4)
     r = R("memory", "d", 0, "idle_node_responder_05")
-    tgt("idle node RSS <= 2 MiB", fmt(r) + " KiB", None if not r else r["median"] <= 2048)
+    tgt("idle node RSS <= 2 MiB (VmRSS)", fmt(r) + " KiB", None if not r else r["median"] <= 2048)
+    # VmRSS counts every resident page of the shared libraries (libc alone
+    # is ~1.4 MiB); PSS charges the node its share of them only.
+    r = R("memory", "d", 0, "idle_node_responder_05_pss")
+    tgt("idle node RSS <= 2 MiB (PSS)", fmt(r) + " KiB", None if not r else r["median"] <= 2048)
     r = R("memory", "d", 0, "per_secure_channel_listener")
     tgt("<= 1 KiB per idle secure channel", fmt(r) + " B", None if not r else r["median"] <= 1024)
     L.append("\n### Targets (reported, not asserted)\n")

@@ -9,6 +9,7 @@
  *    it so; the initiator logs it at once, gives up, and later sends fail
  *    with ENOTCONN (one log line);
  *  - idle_timeout closes a responder channel, and tells the initiator;
+ *    a channel in use next to it stays open (one sweep timer serves both);
  *  - an initiator killed mid-handshake (its message 3 dropped by a tamper
  *    middle node): the half-open handshake is freed at its timeout and the
  *    listener keeps serving;
@@ -168,6 +169,57 @@ static void test_idle_timeout(void)
 				     1, HX_READY_MS, NULL, 0),
 			0);
 	CU_ASSERT_EQUAL(hx_stop(init, HX_EXIT_MS), 0);
+	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
+}
+
+/* Two channels at one listener: the idle one is closed on time while the
+ * other, used every 150 ms, outlives several idle_timeouts; once its user
+ * stops, it is closed too. */
+static void test_idle_next_to_busy(void)
+{
+	struct hx_proc *responder, *idle, *busy;
+	int r;
+
+	integ_begin("secure_idle_busy");
+	responder = integ_start_listener(
+		"responder", "trust: everyone, idle_timeout: 600ms", &r);
+	idle = spawn_hello("idle", r, "run");
+	CU_ASSERT_EQUAL_FATAL(hx_wait_line(idle, HX_STDOUT,
+					   "App Received: hello", 1,
+					   HX_READY_MS, NULL, 0),
+			      0);
+	busy = spawn_ping(integ_initiator_config(&(struct integ_initiator){
+				  .node = "busy", .port = r,
+				  .options = "trust: everyone" }),
+			  "16", "150ms", "2s");
+
+	/* The idle channel goes while the busy one is in use... */
+	CU_ASSERT_EQUAL(hx_wait_line(idle, HX_STDERR,
+				     "alice: peer closed the channel: idle timeout",
+				     1, HX_READY_MS, NULL, 0),
+			0);
+	/* ...which gets every reply, ~2.4 s: four idle_timeouts. */
+	CU_ASSERT_EQUAL(hx_wait_line(busy, HX_STDOUT, "16 sent, 16 received",
+				     1, HX_READY_MS, NULL, 0),
+			0);
+	hx_wait_exit(busy, HX_EXIT_MS);
+	CU_ASSERT_EQUAL(integ_lines(hx_read(busy, HX_STDERR),
+				    "peer closed the channel"),
+			0);
+	CU_ASSERT_EQUAL(integ_lines(hx_read(responder, HX_STDERR),
+				    "bob_listener: secure channel I",
+				    "closed: no authenticated message for"),
+			1);
+	/* Unused now: closed in its turn. */
+	CU_ASSERT_EQUAL(hx_wait_line(responder, HX_STDERR,
+				     " ms (idle_timeout)", 2, HX_READY_MS,
+				     NULL, 0),
+			0);
+	CU_ASSERT_EQUAL(integ_lines(hx_read(responder, HX_STDERR),
+				    "bob_listener: secure channel I",
+				    "closed: no authenticated message for"),
+			2);
+	CU_ASSERT_EQUAL(hx_stop(idle, HX_EXIT_MS), 0);
 	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
 }
 
@@ -406,6 +458,7 @@ int main(void)
 		{ "secure_roaming", test_roaming },
 		{ "secure_refusal_notice", test_refusal_notice },
 		{ "secure_idle_timeout", test_idle_timeout },
+		{ "secure_idle_next_to_busy", test_idle_next_to_busy },
 		{ "secure_killed_mid_handshake", test_killed_mid_handshake },
 		{ "secure_handshake_flood", test_handshake_flood },
 		{ "secure_rehandshake", test_rehandshake },

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Refused messages at a channel end: counted per reason and reported at
+ * most once per second per channel (a flood of junk makes one line a
+ * second, not one per message); the channel keeps working.
+ *
+ * The counts live in a block allocated on the first rejection: most
+ * channels never see one, and a listener holds thousands of idle channels.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "channel.h"
+
+static const char *reject_name(unsigned why)
+{
+	return why == CHAN_REJECT_DECODE ? "decode"
+					 : data_reject_name((enum data_reject)why);
+}
+
+static void rejects_report(struct channel *ch)
+{
+	struct sc_instance *inst = ch->inst;
+	struct chan_rejects *r = ch->rej;
+	char counts[256];
+	size_t off = 0;
+	uint64_t n = 0;
+	for (unsigned i = 0; i < CHAN_REJECT_COUNT; i++) {
+		if (!r->pending[i])
+			continue;
+		n += r->pending[i];
+		int w = snprintf(counts + off, sizeof(counts) - off,
+				 "%s%s=%" PRIu64, off ? " " : "",
+				 reject_name(i), r->pending[i]);
+		if (w > 0 && (size_t)w < sizeof(counts) - off)
+			off += (size_t)w;
+		r->pending[i] = 0;
+	}
+	if (!n)
+		return;
+	uint64_t total = 0;
+	for (unsigned i = 0; i < CHAN_REJECT_COUNT; i++)
+		total += r->total[i];
+	inst->host->log(inst->ctx, OCKAM_LOG_WARN,
+			"secure channel %s: rejected %" PRIu64
+			" message(s) (%s); %" PRIu64 " rejected, %" PRIu64
+			" accepted in all",
+			channel_label(ch), n, counts, total, ch->received);
+	r->last_report_ms = inst->host->now_ms();
+	r->reported = 1;
+}
+
+static void rejects_timer_fire(void *data)
+{
+	rejects_report(data);
+}
+
+void flow_reject(struct channel *ch, unsigned why)
+{
+	struct sc_instance *inst = ch->inst;
+	const struct ockam_host *h = inst->host;
+	if (!ch->rej) {
+		ch->rej = calloc(1, sizeof(*ch->rej));
+		if (!ch->rej) {
+			h->log(inst->ctx, OCKAM_LOG_WARN,
+			       "secure channel %s: rejected a message (%s)",
+			       channel_label(ch), reject_name(why));
+			return;
+		}
+	}
+	struct chan_rejects *r = ch->rej;
+	r->total[why]++;
+	r->pending[why]++;
+	uint64_t now = h->now_ms();
+	if (!r->reported || now - r->last_report_ms >= CHAN_REPORT_INTERVAL_MS) {
+		rejects_report(ch);
+		return;
+	}
+	/* Suppressed: make sure the counts come out within a second. */
+	uint64_t due = r->last_report_ms + CHAN_REPORT_INTERVAL_MS - now;
+	if (!r->timer)
+		r->timer = h->timer_add(inst->ctx, due, rejects_timer_fire, ch);
+	else
+		h->timer_update(r->timer, due);
+}
+
+void flow_report(struct channel *ch)
+{
+	struct chan_rejects *r = ch->rej;
+	if (!r)
+		return;
+	rejects_report(ch);
+	if (r->timer)
+		ch->inst->host->source_remove(r->timer);
+	free(r);
+	ch->rej = NULL;
+}
