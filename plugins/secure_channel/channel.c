@@ -148,6 +148,9 @@ void channel_close(struct channel *ch, const char *why)
 	struct sc_instance *inst = ch->inst;
 	const struct ockam_host *h = inst->host;
 
+	/* Messages already accepted for it still go out. */
+	if (inst->batch_ch == ch)
+		(void)flow_batch_flush(inst, 1);
 	for (struct channel **p = &inst->channels; *p; p = &(*p)->next)
 		if (*p == ch) {
 			*p = ch->next;
@@ -583,6 +586,13 @@ static void sc_destroy(void *state)
 	inst->stopping = 1;
 	while (inst->channels)
 		channel_close(inst->channels, "node stopping");
+	if (inst->batch_timer)
+		inst->host->source_remove(inst->batch_timer);
+	if (inst->batch_buf) {
+		sodium_memzero(inst->batch_buf,
+			       DATA_HEADER_LEN + CHAN_BATCH_BODY_MAX + NOISE_TAG_LEN);
+		free(inst->batch_buf);
+	}
 	x3dh_instance_free(inst);
 	trust_free(&inst->trust);
 	identity_free(inst->id);

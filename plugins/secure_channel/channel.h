@@ -29,6 +29,7 @@ enum {
 	CHAN_MSG_HS2 = 0x02,
 	CHAN_MSG_HS3 = 0x03,
 	CHAN_MSG_DATA = DATA_TYPE,
+	CHAN_MSG_DATA_BATCH = DATA_BATCH_TYPE,
 	CHAN_MSG_CLOSE = 0x05, /* unauthenticated notice: 0x05 | reason */
 };
 
@@ -52,6 +53,10 @@ enum chan_close_reason {
 #define CHAN_BACKOFF_MAX_DEFAULT_MS 30000
 #define CHAN_HANDSHAKE_TIMEOUT_DEFAULT_MS 30000
 #define CHAN_QUEUE_LIMIT_DEFAULT 64
+/* Batch records: at most this many body bytes, so a batch adds little
+ * latency and stays far below any transport's frame limit; a message
+ * whose entry does not fit goes alone in a 0x04 record. */
+#define CHAN_BATCH_BODY_MAX (16u * 1024u)
 /* At most one rejection report per channel per this many ms. */
 #define CHAN_REPORT_INTERVAL_MS 1000
 
@@ -113,6 +118,7 @@ struct channel {
 	uint64_t created_ms;
 	uint64_t last_rx_ms;    /* last authenticated message (idle_timeout) */
 	uint64_t roam_log_ms;   /* rate limit for the route-change line */
+	int peer_batch;         /* the peer accepts batch records */
 	int no_retry;           /* closed by a refusal: do not re-handshake */
 	int lazy_retry;         /* closed while idle: re-handshake on next send */
 	struct x3dh_secret *x3dh; /* X3DH initiator: keys until DONE */
@@ -156,8 +162,18 @@ struct sc_instance {
 	unsigned listener_suppressed;
 	int started;
 
-	uint8_t *pt_buf; /* DATA_PLAINTEXT_MAX: encoded inner messages */
-	uint8_t *ct_buf; /* DATA_MESSAGE_MAX: outgoing channel messages */
+	uint8_t *pt_buf; /* DATA_PLAINTEXT_MAX: decrypted records */
+	uint8_t *ct_buf; /* DATA_MESSAGE_MAX: outgoing records, sealed in place */
+	/* The batch being filled (channel_flow.c): one channel's small
+	 * messages sent in this loop iteration, sealed as one record by a 0 ms
+	 * timer, or earlier when another channel or a large message needs
+	 * the order kept. */
+	struct channel *batch_ch;   /* NULL: no batch pending */
+	uint8_t *batch_buf;         /* header + CHAN_BATCH_BODY_MAX + tag, lazily */
+	size_t batch_used;          /* body bytes */
+	size_t batch_count;         /* inner messages */
+	struct ockam_source *batch_timer;
+	unsigned sending; /* inside host->send of one of our records */
 	struct ockam_message inner; /* scratch: the message inside */
 	struct ockam_message outer; /* scratch: the message on the route */
 };
@@ -226,6 +242,10 @@ int flow_encrypt(struct channel *ch, const struct ockam_message *msg);
 int flow_decrypt(struct channel *ch, const struct ockam_message *msg);
 /* Send what was queued during the handshake. */
 void flow_flush(struct channel *ch);
+/* Seal and send the pending batch, if any (channel_close calls it with
+ * closing = 1: a failure then drops it without closing again).  0 or the
+ * send's error; -EPIPE: the batch's channel was closed. */
+int flow_batch_flush(struct sc_instance *inst, int closing);
 void flow_reject(struct channel *ch, unsigned why);
 /* Log counts not yet reported (at close). */
 void flow_report(struct channel *ch);

@@ -41,7 +41,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 struct sealed {
 	uint64_t n;
 	size_t len;
-	uint8_t buf[64];
+	uint8_t buf[128];
 };
 
 static struct noise_cipherstate key0;
@@ -82,7 +82,13 @@ static int was_accepted(uint64_t n)
 	return 0;
 }
 
-/* Seal "p<n>" at nonce n (epoch < EPOCH_CACHE) and keep it. */
+static unsigned batch_entries(uint64_t n)
+{
+	return n & 1 ? 1 + (unsigned)(n / 2 % 3) : 0;
+}
+
+/* Seal record n (see the top) at nonce n (epoch < EPOCH_CACHE) and keep
+ * it. */
 static struct sealed *seal_at(uint64_t n)
 {
 	uint64_t e = n / interval;
@@ -102,9 +108,24 @@ static struct sealed *seal_at(uint64_t n)
 	}
 	s = epochs[e];
 	s.next = n;
-	if (data_seal(&s, (const uint8_t *)text, (size_t)tl, m->buf,
-		      sizeof(m->buf), &m->len) != 0)
+	if (batch_entries(n)) {
+		size_t used = 0;
+
+		for (unsigned j = 0; j < batch_entries(n); j++) {
+			uint8_t *p = m->buf + DATA_HEADER_LEN + used;
+			int el = snprintf((char *)p + DATA_BATCH_LEN_SIZE, 32,
+					  "p%llu.%u", (unsigned long long)n, j);
+
+			data_batch_len_put(p, (size_t)el);
+			used += DATA_BATCH_LEN_SIZE + (size_t)el;
+		}
+		if (data_seal_in_place(&s, DATA_BATCH_TYPE, m->buf, used,
+				       sizeof(m->buf), &m->len) != 0)
+			fail("cannot seal a batch", n);
+	} else if (data_seal(&s, (const uint8_t *)text, (size_t)tl, m->buf,
+			     sizeof(m->buf), &m->len) != 0) {
 		fail("cannot seal", n);
+	}
 	m->n = n;
 	data_sender_wipe(&s);
 	return m;
@@ -133,7 +154,26 @@ static void deliver(const uint8_t *buf, size_t len, uint64_t n, int genuine,
 		fail("a forged or altered message was accepted", n);
 	if (was_accepted(n))
 		fail("a nonce was accepted twice", n);
-	{
+	if (buf[0] != (batch_entries(n) ? DATA_BATCH_TYPE : DATA_TYPE))
+		fail("record type differs", n);
+	if (batch_entries(n)) {
+		size_t off = 0, el;
+		const uint8_t *p;
+
+		if (data_batch_count(out, olen) != (int)batch_entries(n))
+			fail("batch entry count differs", n);
+		for (unsigned j = 0; j < batch_entries(n); j++) {
+			char text[32];
+			int tl = snprintf(text, sizeof(text), "p%llu.%u",
+					  (unsigned long long)n, j);
+
+			if (data_batch_next(out, olen, &off, &p, &el) != 1 ||
+			    el != (size_t)tl || memcmp(p, text, el) != 0)
+				fail("batch entry differs", n);
+		}
+		if (data_batch_next(out, olen, &off, &p, &el) != 0)
+			fail("batch has more entries", n);
+	} else {
 		char text[32];
 		int tl = snprintf(text, sizeof(text), "p%llu",
 				  (unsigned long long)n);
