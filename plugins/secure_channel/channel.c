@@ -507,7 +507,7 @@ static int sc_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 	inst->ctx = ctx;
 	trust_init(&inst->trust);
 	inst->pt_buf = malloc(DATA_PLAINTEXT_MAX);
-	inst->ct_buf = malloc(DATA_MESSAGE_MAX);
+	inst->ct_buf = malloc(CHAN_CT_BUF_LEN);
 	int rc = -ENOMEM;
 	if (inst->pt_buf && inst->ct_buf)
 		rc = options_read(inst);

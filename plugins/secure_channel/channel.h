@@ -57,6 +57,9 @@ enum chan_close_reason {
  * latency and stays far below any transport's frame limit; a message
  * whose entry does not fit goes alone in a 0x04 record. */
 #define CHAN_BATCH_BODY_MAX (16u * 1024u)
+/* ct_buf: a record, plus room for the encryptor's own hop, which an
+ * inner message is encoded with and then cut out of (channel_flow.c). */
+#define CHAN_CT_BUF_LEN (DATA_MESSAGE_MAX + 2 + OCKAM_ADDR_MAX + 1)
 /* At most one rejection report per channel per this many ms. */
 #define CHAN_REPORT_INTERVAL_MS 1000
 
@@ -163,7 +166,7 @@ struct sc_instance {
 	int started;
 
 	uint8_t *pt_buf; /* DATA_PLAINTEXT_MAX: decrypted records */
-	uint8_t *ct_buf; /* DATA_MESSAGE_MAX: outgoing records, sealed in place */
+	uint8_t *ct_buf; /* CHAN_CT_BUF_LEN: outgoing records, sealed in place */
 	/* The batch being filled (channel_flow.c): one channel's small
 	 * messages sent in this loop iteration, sealed as one record by a 0 ms
 	 * timer, or earlier when another channel or a large message needs

@@ -3,8 +3,10 @@
  * Data through an open channel end.
  *
  * Encryptor: a local message [enc, rest...] loses its first hop, is encoded
- * whole (onward, return, payload) with host->message_encode and sealed into
- * a data message sent to the peer's decryptor with return [our decryptor].
+ * whole (onward, return, payload) and sealed into a data record sent to
+ * the peer's decryptor with return [our decryptor].  Small messages of one
+ * loop iteration share a batch record (channel_data.h) when the peer
+ * accepts them.
  * Decryptor: the data message is opened, decoded, our encryptor is pushed
  * onto its return route (so replies travel encrypted too), it is marked
  * OCKAM_MSG_SECURE with the peer's identifier, and sent on.
@@ -128,10 +130,38 @@ static int flow_single_send(struct channel *ch, const uint8_t *pt, size_t len)
 	struct sc_instance *inst = ch->inst;
 	memcpy(inst->ct_buf + DATA_HEADER_LEN, pt, len);
 	return flow_record_send(ch, DATA_TYPE, inst->ct_buf, len,
-				DATA_MESSAGE_MAX, 1, len, 0);
+				CHAN_CT_BUF_LEN, 1, len, 0);
 }
 
 #define BATCH_BUF_LEN (DATA_HEADER_LEN + CHAN_BATCH_BODY_MAX + NOISE_TAG_LEN)
+
+/* Bytes of an address in the wire encoding (docs/protocol.md, "Message
+ * encoding"): type, length varint, bytes. */
+static size_t flow_hop_size(const struct ockam_addr *a)
+{
+	return 1 + (a->len < 0x80 ? 1u : 2u) + a->len;
+}
+
+_Static_assert(OCKAM_ROUTE_MAX < 0x80, "a route count is one varint byte");
+
+/* Encode `msg` without its first onward hop (the encryptor) into dst,
+ * which has room for the whole of `msg` (`full` bytes).  Encoding it
+ * whole and cutting the hop out moves ~100 bytes; building the inner
+ * message instead copies whole routes (258 bytes a hop).  The encoding
+ * starts version | onward count | hops, so the cut is: keep the version,
+ * write count - 1, move the rest down.  Returns the length, or 0. */
+static size_t flow_inner_encode(const struct ockam_host *h,
+				const struct ockam_message *msg, size_t full,
+				uint8_t *dst)
+{
+	size_t cut = flow_hop_size(&msg->onward.hop[0]);
+	size_t len = h->message_encode(msg, dst, full);
+	if (len < 2 + cut)
+		return 0;
+	memmove(dst + 2, dst + 2 + cut, len - 2 - cut);
+	dst[1] = (uint8_t)(msg->onward.count - 1);
+	return len - cut;
+}
 
 int flow_batch_flush(struct sc_instance *inst, int closing)
 {
@@ -155,16 +185,17 @@ static void flow_batch_on_timer(void *data)
 	(void)flow_batch_flush(inst, 0);
 }
 
-/* Append `inner` (`need` bytes encoded) to the batch of `ch`, starting
- * one if none is pending.  1 if appended, 0 if it must go alone (too
- * large, or no memory or timer for a batch), or -EPIPE if flushing
- * closed `ch`. */
-static int flow_batch_add(struct channel *ch, const struct ockam_message *inner,
-			  size_t need)
+/* Append `msg` (`full` bytes encoded with its first hop) to the batch of
+ * `ch`, starting one if none is pending.  1 if appended, 0 if it must go
+ * alone (too large, or no memory or timer for a batch), or -EPIPE if
+ * flushing closed `ch`. */
+static int flow_batch_add(struct channel *ch, const struct ockam_message *msg,
+			  size_t full)
 {
 	struct sc_instance *inst = ch->inst;
 	const struct ockam_host *h = inst->host;
-	size_t entry = DATA_BATCH_LEN_SIZE + need;
+	/* Room for the whole message: the first hop is cut out after. */
+	size_t entry = DATA_BATCH_LEN_SIZE + full;
 	/* Keep the order: what is pending goes out before a message that
 	 * cannot join it. */
 	if (inst->batch_ch &&
@@ -190,7 +221,7 @@ static int flow_batch_add(struct channel *ch, const struct ockam_message *inner,
 			return 0;
 	}
 	uint8_t *p = inst->batch_buf + DATA_HEADER_LEN + inst->batch_used;
-	size_t len = h->message_encode(inner, p + DATA_BATCH_LEN_SIZE, need);
+	size_t len = flow_inner_encode(h, msg, full, p + DATA_BATCH_LEN_SIZE);
 	if (len == 0)
 		return -EMSGSIZE;
 	data_batch_len_put(p, len);
@@ -200,8 +231,8 @@ static int flow_batch_add(struct channel *ch, const struct ockam_message *inner,
 	return 1;
 }
 
-static int flow_enqueue(struct channel *ch, const struct ockam_message *inner,
-			size_t need)
+static int flow_enqueue(struct channel *ch, const struct ockam_message *msg,
+			size_t full)
 {
 	struct sc_instance *inst = ch->inst;
 	const struct ockam_host *h = inst->host;
@@ -213,11 +244,11 @@ static int flow_enqueue(struct channel *ch, const struct ockam_message *inner,
 		       ch->q_len);
 		return -ENOBUFS;
 	}
-	struct chan_queued *q = malloc(sizeof(*q) + need);
+	struct chan_queued *q = malloc(sizeof(*q) + full);
 	if (!q)
 		return -ENOMEM;
 	q->next = NULL;
-	q->len = h->message_encode(inner, q->data, need);
+	q->len = flow_inner_encode(h, msg, full, q->data);
 	if (q->len == 0) {
 		free(q);
 		return -EMSGSIZE;
@@ -251,7 +282,6 @@ int flow_encrypt(struct channel *ch, const struct ockam_message *msg)
 {
 	struct sc_instance *inst = ch->inst;
 	const struct ockam_host *h = inst->host;
-	struct ockam_message *inner = &inst->inner;
 
 	if (inst->sending) {
 		/* Its payload is the record we are sending: a route that
@@ -261,43 +291,38 @@ int flow_encrypt(struct channel *ch, const struct ockam_message *msg)
 		       ch->enc_addr);
 		return -ELOOP;
 	}
-	ockam_message_init(inner);
-	ockam_route_copy(&inner->onward, &msg->onward);
-	ockam_route_pop(&inner->onward);
-	if (inner->onward.count == 0) {
+	if (msg->onward.count < 2) {
 		h->log(inst->ctx, OCKAM_LOG_WARN,
 		       "message to %s has no route beyond the channel: dropped",
 		       ch->enc_addr);
 		return -EINVAL;
 	}
-	ockam_route_copy(&inner->ret, &msg->ret);
-	inner->payload = msg->payload;
-	inner->payload_len = msg->payload_len;
-
-	size_t need = h->message_encoded_size(inner);
-	if (need > DATA_PLAINTEXT_MAX) {
+	size_t full = h->message_encoded_size(msg);
+	size_t need = full - flow_hop_size(&msg->onward.hop[0]);
+	if (full == 0 || need > DATA_PLAINTEXT_MAX) {
 		h->log(inst->ctx, OCKAM_LOG_WARN,
 		       "message too large for the secure channel: %zu bytes encoded (payload %zu), at most %u: dropped",
 		       need, msg->payload_len, (unsigned)DATA_PLAINTEXT_MAX);
 		return -EMSGSIZE;
 	}
 	if (ch->state == CHAN_HANDSHAKE)
-		return flow_enqueue(ch, inner, need);
+		return flow_enqueue(ch, msg, full);
 	if (ch->peer_batch) {
-		int rc = flow_batch_add(ch, inner, need);
+		int rc = flow_batch_add(ch, msg, full);
 		if (rc != 0)
 			return rc < 0 ? rc : 0;
 	} else if (inst->batch_ch) {
 		/* Keep the order across channels. */
 		(void)flow_batch_flush(inst, 0);
 	}
-	/* Encoded straight behind the record header and sealed in place. */
-	size_t len = h->message_encode(inner, inst->ct_buf + DATA_HEADER_LEN,
-				       DATA_PLAINTEXT_MAX);
+	/* Encoded straight behind the record header and sealed in place
+	 * (ct_buf has room for the hop that is cut out). */
+	size_t len = flow_inner_encode(h, msg, full,
+				       inst->ct_buf + DATA_HEADER_LEN);
 	if (len == 0)
 		return -EMSGSIZE;
 	return flow_record_send(ch, DATA_TYPE, inst->ct_buf, len,
-				DATA_MESSAGE_MAX, 1, len, 0);
+				CHAN_CT_BUF_LEN, 1, len, 0);
 }
 
 /* Roaming, as WireGuard does: an authentic, fresh message's return route
