@@ -57,9 +57,11 @@ enum chan_close_reason {
  * latency and stays far below any transport's frame limit; a message
  * whose entry does not fit goes alone in a 0x04 record. */
 #define CHAN_BATCH_BODY_MAX (16u * 1024u)
-/* ct_buf: a record, plus room for the encryptor's own hop, which an
- * inner message is encoded with and then cut out of (channel_flow.c). */
-#define CHAN_CT_BUF_LEN (DATA_MESSAGE_MAX + 2 + OCKAM_ADDR_MAX + 1)
+/* The most an address takes encoded (type, 2-byte length, bytes). */
+#define CHAN_HOP_ENCODED_MAX (3 + OCKAM_ADDR_MAX)
+/* ct_buf: headroom for the encryptor's own hop, which an inner message is
+ * encoded with and then cut off (channel_flow.c), then a record. */
+#define CHAN_CT_BUF_LEN (CHAN_HOP_ENCODED_MAX + DATA_MESSAGE_MAX)
 /* At most one rejection report per channel per this many ms. */
 #define CHAN_REPORT_INTERVAL_MS 1000
 

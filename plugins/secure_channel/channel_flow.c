@@ -128,9 +128,10 @@ static int flow_record_send(struct channel *ch, uint8_t type, uint8_t *rec,
 static int flow_single_send(struct channel *ch, const uint8_t *pt, size_t len)
 {
 	struct sc_instance *inst = ch->inst;
-	memcpy(inst->ct_buf + DATA_HEADER_LEN, pt, len);
-	return flow_record_send(ch, DATA_TYPE, inst->ct_buf, len,
-				CHAN_CT_BUF_LEN, 1, len, 0);
+	uint8_t *rec = inst->ct_buf + CHAN_HOP_ENCODED_MAX;
+	memcpy(rec + DATA_HEADER_LEN, pt, len);
+	return flow_record_send(ch, DATA_TYPE, rec, len, DATA_MESSAGE_MAX, 1,
+				len, 0);
 }
 
 #define BATCH_BUF_LEN (DATA_HEADER_LEN + CHAN_BATCH_BODY_MAX + NOISE_TAG_LEN)
@@ -144,15 +145,35 @@ static size_t flow_hop_size(const struct ockam_addr *a)
 
 _Static_assert(OCKAM_ROUTE_MAX < 0x80, "a route count is one varint byte");
 
-/* Encode `msg` without its first onward hop (the encryptor) into dst,
- * which has room for the whole of `msg` (`full` bytes).  Encoding it
- * whole and cutting the hop out moves ~100 bytes; building the inner
- * message instead copies whole routes (258 bytes a hop).  The encoding
- * starts version | onward count | hops, so the cut is: keep the version,
- * write count - 1, move the rest down.  Returns the length, or 0. */
+/* Encode `msg` without its first onward hop (the encryptor) at dst.  The
+ * encoding starts version | onward count | hops (docs/protocol.md,
+ * "Message encoding"), so `msg` is encoded whole at dst - cut, where cut
+ * is the size of its first hop, and the version and count - 1 are written
+ * over the end of that hop: nothing is moved, and no route is copied
+ * (building the inner message as a struct copies 258 bytes a hop).  The
+ * caller provides `cut` free bytes before dst and room for `full` (the
+ * whole message encoded) from dst - cut.  Returns the length, or 0. */
 static size_t flow_inner_encode(const struct ockam_host *h,
 				const struct ockam_message *msg, size_t full,
 				uint8_t *dst)
+{
+	size_t cut = flow_hop_size(&msg->onward.hop[0]);
+	uint8_t *whole = dst - cut;
+	size_t len = h->message_encode(msg, whole, full);
+	if (len < 2 + cut)
+		return 0;
+	uint8_t version = whole[0];
+	dst[0] = version;
+	dst[1] = (uint8_t)(msg->onward.count - 1);
+	return len - cut;
+}
+
+/* The same where nothing before dst may be written: encoded at dst, then
+ * the rest moved down over the hop (fine for a batch entry, at most
+ * CHAN_BATCH_BODY_MAX; large messages take the path above). */
+static size_t flow_inner_encode_at(const struct ockam_host *h,
+				   const struct ockam_message *msg,
+				   size_t full, uint8_t *dst)
 {
 	size_t cut = flow_hop_size(&msg->onward.hop[0]);
 	size_t len = h->message_encode(msg, dst, full);
@@ -221,7 +242,8 @@ static int flow_batch_add(struct channel *ch, const struct ockam_message *msg,
 			return 0;
 	}
 	uint8_t *p = inst->batch_buf + DATA_HEADER_LEN + inst->batch_used;
-	size_t len = flow_inner_encode(h, msg, full, p + DATA_BATCH_LEN_SIZE);
+	size_t len = flow_inner_encode_at(h, msg, full,
+					  p + DATA_BATCH_LEN_SIZE);
 	if (len == 0)
 		return -EMSGSIZE;
 	data_batch_len_put(p, len);
@@ -248,7 +270,7 @@ static int flow_enqueue(struct channel *ch, const struct ockam_message *msg,
 	if (!q)
 		return -ENOMEM;
 	q->next = NULL;
-	q->len = flow_inner_encode(h, msg, full, q->data);
+	q->len = flow_inner_encode_at(h, msg, full, q->data);
 	if (q->len == 0) {
 		free(q);
 		return -EMSGSIZE;
@@ -315,14 +337,14 @@ int flow_encrypt(struct channel *ch, const struct ockam_message *msg)
 		/* Keep the order across channels. */
 		(void)flow_batch_flush(inst, 0);
 	}
-	/* Encoded straight behind the record header and sealed in place
-	 * (ct_buf has room for the hop that is cut out). */
-	size_t len = flow_inner_encode(h, msg, full,
-				       inst->ct_buf + DATA_HEADER_LEN);
+	/* Encoded straight behind the record header (after ct_buf's
+	 * headroom for the hop that is cut off) and sealed in place. */
+	uint8_t *rec = inst->ct_buf + CHAN_HOP_ENCODED_MAX;
+	size_t len = flow_inner_encode(h, msg, full, rec + DATA_HEADER_LEN);
 	if (len == 0)
 		return -EMSGSIZE;
-	return flow_record_send(ch, DATA_TYPE, inst->ct_buf, len,
-				CHAN_CT_BUF_LEN, 1, len, 0);
+	return flow_record_send(ch, DATA_TYPE, rec, len, DATA_MESSAGE_MAX, 1,
+				len, 0);
 }
 
 /* Roaming, as WireGuard does: an authentic, fresh message's return route
