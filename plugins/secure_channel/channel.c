@@ -444,12 +444,16 @@ static int options_read(struct sc_instance *inst)
 		if (!route)
 			return h->opt_error(inst->ctx, root,
 					    "an initiator needs a route to the listener");
-		rc = h->opt_get_route(inst->ctx, root, "route", &inst->route);
+		struct ockam_route r;
+		rc = h->opt_get_route(inst->ctx, root, "route", &r);
 		if (rc != 0)
 			return rc;
-		if (inst->route.count == 0)
+		if (r.count == 0)
 			return h->opt_error(inst->ctx, route,
 					    "route is empty");
+		rc = chan_route_set(&inst->route, &r);
+		if (rc != 0)
+			return rc;
 	}
 
 	inst->handshake_timeout_ms = CHAN_HANDSHAKE_TIMEOUT_DEFAULT_MS;
@@ -493,6 +497,49 @@ static int options_read(struct sc_instance *inst)
 
 static void sc_destroy(void *state);
 
+/* The scratch shared by the plugin's instances (see struct sc_instance):
+ * ~80 KiB once instead of per initiator. */
+static struct {
+	uint8_t *pt_buf;
+	struct ockam_message *inner;
+	unsigned refs;
+} scratch;
+
+static int scratch_acquire(struct sc_instance *inst)
+{
+	if (scratch.refs == 0) {
+		scratch.pt_buf = malloc(DATA_PLAINTEXT_MAX);
+		scratch.inner = malloc(sizeof(*scratch.inner));
+		if (!scratch.pt_buf || !scratch.inner) {
+			free(scratch.pt_buf);
+			free(scratch.inner);
+			scratch.pt_buf = NULL;
+			scratch.inner = NULL;
+			return -ENOMEM;
+		}
+	}
+	scratch.refs++;
+	inst->pt_buf = scratch.pt_buf;
+	inst->inner = scratch.inner;
+	return 0;
+}
+
+static void scratch_release(struct sc_instance *inst)
+{
+	if (!inst->pt_buf)
+		return;
+	inst->pt_buf = NULL;
+	inst->inner = NULL;
+	if (--scratch.refs)
+		return;
+	/* It held decrypted plaintext. */
+	sodium_memzero(scratch.pt_buf, DATA_PLAINTEXT_MAX);
+	free(scratch.pt_buf);
+	free(scratch.inner);
+	scratch.pt_buf = NULL;
+	scratch.inner = NULL;
+}
+
 static int sc_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 		     void **state)
 {
@@ -506,10 +553,9 @@ static int sc_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 	inst->host = host;
 	inst->ctx = ctx;
 	trust_init(&inst->trust);
-	inst->pt_buf = malloc(DATA_PLAINTEXT_MAX);
 	inst->ct_buf = malloc(CHAN_CT_BUF_LEN);
 	int rc = -ENOMEM;
-	if (inst->pt_buf && inst->ct_buf)
+	if (inst->ct_buf && scratch_acquire(inst) == 0)
 		rc = options_read(inst);
 	if (rc == 0)
 		rc = channel_status_register(inst);
@@ -594,9 +640,10 @@ static void sc_destroy(void *state)
 		free(inst->batch_buf);
 	}
 	x3dh_instance_free(inst);
+	chan_route_free(&inst->route);
 	trust_free(&inst->trust);
 	identity_free(inst->id);
-	free(inst->pt_buf);
+	scratch_release(inst);
 	free(inst->ct_buf);
 	free(inst);
 }

@@ -133,7 +133,7 @@ struct sc_instance {
 	const struct ockam_host *host;
 	struct ockam_ctx *ctx;
 	enum chan_role role;
-	struct ockam_route route; /* initiator: to the listener */
+	struct chan_route route; /* initiator: to the listener (compact) */
 	struct trust trust;
 	struct identity *id;
 	int id_created;
@@ -167,6 +167,11 @@ struct sc_instance {
 	unsigned listener_suppressed;
 	int started;
 
+	/* pt_buf and inner are shared by every instance of the plugin
+	 * (channel.c scratch_acquire): they are only used inside a handler,
+	 * and handlers never nest, so no two uses overlap.  ct_buf, outer and
+	 * the batch are per instance: a send from a timer may hand our
+	 * record straight to another instance's handler. */
 	uint8_t *pt_buf; /* DATA_PLAINTEXT_MAX: decrypted records */
 	uint8_t *ct_buf; /* CHAN_CT_BUF_LEN: outgoing records, sealed in place */
 	/* The batch being filled (channel_flow.c): one channel's small
@@ -179,7 +184,7 @@ struct sc_instance {
 	size_t batch_count;         /* inner messages */
 	struct ockam_source *batch_timer;
 	unsigned sending; /* inside host->send of one of our records */
-	struct ockam_message inner; /* scratch: the message inside */
+	struct ockam_message *inner; /* scratch: the message inside */
 	struct ockam_message outer; /* scratch: the message on the route */
 };
 

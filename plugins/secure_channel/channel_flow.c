@@ -382,7 +382,7 @@ static void flow_deliver(struct channel *ch, const uint8_t *pt, size_t len,
 {
 	struct sc_instance *inst = ch->inst;
 	const struct ockam_host *h = inst->host;
-	struct ockam_message *inner = &inst->inner;
+	struct ockam_message *inner = inst->inner;
 	struct ockam_addr enc;
 	ockam_addr_local(&enc, ch->enc_addr);
 	if (h->message_decode(pt, len, inner) != 0 ||

@@ -134,7 +134,9 @@ int hs_initiator_begin(struct channel *ch)
 	 * X3DH the suite name is X3DH_SUITE_NAME (set with the options). */
 	if (inst->retry_attempt == 0) {
 		char route[512];
-		h->route_format(inst->ctx, &inst->route, route, sizeof(route));
+		struct ockam_route r;
+		chan_route_load(&inst->route, &r);
+		h->route_format(inst->ctx, &r, route, sizeof(route));
 		h->log(inst->ctx, OCKAM_LOG_INFO,
 		       "handshake started to %s (%s)", route,
 		       inst->suite.name);
@@ -148,7 +150,9 @@ int hs_initiator_start(struct sc_instance *inst)
 	if (!ch)
 		return -ENOMEM;
 	inst->initiator_ch = ch;
-	int rc = chan_route_set(&ch->peer, &inst->route);
+	struct ockam_route r;
+	chan_route_load(&inst->route, &r);
+	int rc = chan_route_set(&ch->peer, &r);
 	if (rc == 0)
 		rc = hs_initiator_begin(ch);
 	if (rc != 0) {
