@@ -489,7 +489,10 @@ int router_drain(void *router)
 		}
 		s->len = 0;
 		r->head = (r->head + 1) % r->nslots;
-		r->queued--;
+		/* Empty: the next burst starts again at slot 0, whose buffers
+		 * are still in cache, instead of walking all slots in turn. */
+		if (--r->queued == 0)
+			r->head = 0;
 	}
 	return r->queued != 0;
 }
