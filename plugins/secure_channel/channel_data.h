@@ -14,7 +14,7 @@
  * version accepts both types.
  *
  * Nonces are explicit so that lost or reordered messages do not break the
- * channel: the receiver keeps a 64-message sliding replay window.  Keys
+ * channel: the receiver keeps a 64-record sliding replay window.  Keys
  * change every `interval` nonces (epoch = nonce / interval, each epoch key
  * is noise_cs_rekey of the previous one); the receiver keeps the current
  * and the previous epoch key, so reordering inside the window across an
