@@ -183,7 +183,8 @@ struct sc_instance {
 	size_t batch_used;          /* body bytes */
 	size_t batch_count;         /* inner messages */
 	struct ockam_source *batch_timer;
-	unsigned sending; /* inside host->send of one of our records */
+	unsigned sending; /* inside host->send of one of our records
+			   * (channel_flow.c flow_send_detached) */
 	struct ockam_message *inner; /* scratch: the message inside */
 	struct ockam_message outer; /* scratch: the message on the route */
 };

@@ -113,7 +113,7 @@ static int flow_record_send(struct channel *ch, uint8_t type, uint8_t *rec,
 	out->payload = rec;
 	out->payload_len = rec_len;
 	/* A local first hop may be handed this record before send returns
-	 * (from a timer): flow_encrypt refuses to write our buffers then. */
+	 * (from a timer): flow_encrypt must not write our buffers then. */
 	inst->sending++;
 	rc = h->send(inst->ctx, out);
 	inst->sending--;
@@ -253,6 +253,37 @@ static int flow_batch_add(struct channel *ch, const struct ockam_message *msg,
 	return 1;
 }
 
+/* flow_encrypt while one of this instance's records is being sent: a
+ * timer's send handed it straight to a local hop that leads back here
+ * (e.g. a channel carried inside another channel of the same listener).
+ * ct_buf or the batch buffer is in flight and may be this very message's
+ * payload, so the record is built in a buffer of its own.  Rare: the
+ * allocation is fine. */
+static int flow_send_detached(struct channel *ch,
+			      const struct ockam_message *msg, size_t full)
+{
+	struct sc_instance *inst = ch->inst;
+	/* Nothing of ch's may be left behind in a batch (it is not in
+	 * flight: a batch's channel is cleared before it is sent). */
+	if (inst->batch_ch == ch && flow_batch_flush(inst, 0) == -EPIPE)
+		return -EPIPE;
+	size_t cap = CHAN_HOP_ENCODED_MAX + DATA_HEADER_LEN + full +
+		     NOISE_TAG_LEN;
+	uint8_t *buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	uint8_t *rec = buf + CHAN_HOP_ENCODED_MAX;
+	size_t len = flow_inner_encode(inst->host, msg, full,
+				       rec + DATA_HEADER_LEN);
+	int rc = -EMSGSIZE;
+	if (len != 0)
+		rc = flow_record_send(ch, DATA_TYPE, rec, len,
+				      cap - CHAN_HOP_ENCODED_MAX, 1, len, 0);
+	sodium_memzero(buf, cap);
+	free(buf);
+	return rc;
+}
+
 static int flow_enqueue(struct channel *ch, const struct ockam_message *msg,
 			size_t full)
 {
@@ -305,14 +336,6 @@ int flow_encrypt(struct channel *ch, const struct ockam_message *msg)
 	struct sc_instance *inst = ch->inst;
 	const struct ockam_host *h = inst->host;
 
-	if (inst->sending) {
-		/* Its payload is the record we are sending: a route that
-		 * leads a channel back into itself. */
-		h->log(inst->ctx, OCKAM_LOG_WARN,
-		       "message to %s came back while the channel was sending (a route loop): dropped",
-		       ch->enc_addr);
-		return -ELOOP;
-	}
 	if (msg->onward.count < 2) {
 		h->log(inst->ctx, OCKAM_LOG_WARN,
 		       "message to %s has no route beyond the channel: dropped",
@@ -329,6 +352,8 @@ int flow_encrypt(struct channel *ch, const struct ockam_message *msg)
 	}
 	if (ch->state == CHAN_HANDSHAKE)
 		return flow_enqueue(ch, msg, full);
+	if (inst->sending)
+		return flow_send_detached(ch, msg, full);
 	if (ch->peer_batch) {
 		int rc = flow_batch_add(ch, msg, full);
 		if (rc != 0)
