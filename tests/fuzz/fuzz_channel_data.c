@@ -6,20 +6,25 @@
  *
  *   byte 0   rekey interval: 64, 65, 100 or 4096 (mod 4)
  *   then ops, each one byte (mod 5) and its operands:
- *     0 d    seal the plaintext "p<n>" at nonce n = top + d - 16
- *            (d one byte; top = highest nonce sealed so far) and open it
+ *     0 d    seal a record at nonce n = top + d - 16 (d one byte; top =
+ *            highest nonce sealed so far) and open it: for even n a single
+ *            record (0x04) with "p<n>", for odd n a batch record (0x06)
+ *            with 1 + (n / 2) % 3 entries "p<n>.<i>"
  *     1 e d  the same at the start of epoch (current + e % 4) plus d
  *     2 k    re-deliver sealed message k (mod the last 16): a replay
  *     3 k i x  deliver sealed message k with byte i xor x (x != 0)
  *     4 l .. deliver l bytes of the input as a message (a forgery: any
- *            header, nonce and tag)
+ *            header, nonce and tag), and walk the same bytes as a batch
+ *            body
  *
  * Properties: a nonce is accepted at most once; a forged or altered
  * message is never accepted; a refused message changes nothing (what is
  * accepted afterwards is the same as if it had not come); a sealed message
  * that is new and above the window top is always accepted when it is at
  * most DATA_EPOCH_SKIP_MAX epochs ahead; an accepted message decrypts to
- * what was sealed.
+ * what was sealed (a batch to exactly its entries, walked with
+ * data_batch_next); the batch walk over any bytes stays inside them, its
+ * entries tile them exactly, and data_batch_count agrees with it.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -188,6 +193,28 @@ static void deliver(const uint8_t *buf, size_t len, uint64_t n, int genuine,
 	any = 1;
 }
 
+/* The batch framing on any bytes (as if they had authenticated): the
+ * walk stays inside the body, its entries are non-empty and tile it
+ * exactly, and data_batch_count agrees with it. */
+static void batch_walk(const uint8_t *body, size_t len)
+{
+	size_t off = 0, el, covered = 0;
+	const uint8_t *p;
+	int n = 0, rc;
+
+	while ((rc = data_batch_next(body, len, &off, &p, &el)) == 1) {
+		if (el == 0 || p < body || p + el > body + len ||
+		    (size_t)(p - body) != covered + DATA_BATCH_LEN_SIZE)
+			fail("batch entry outside its body", 0);
+		covered += DATA_BATCH_LEN_SIZE + el;
+		n++;
+	}
+	if (rc == 0 && (covered != len || n == 0))
+		fail("batch walk ended early", 0);
+	if (data_batch_count(body, len) != (rc == 0 ? n : -1))
+		fail("batch count disagrees with the walk", 0);
+}
+
 static void op_seal(uint64_t n)
 {
 	struct sealed *m;
@@ -269,6 +296,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (l > size - i)
 				l = size - i;
 			deliver(data + i, l, 0, 0, 0);
+			batch_walk(data + i, l);
 			i += l;
 			break;
 		}
