@@ -125,10 +125,16 @@ static size_t route_put(const struct ockam_route *r, uint8_t *p)
 size_t codec_encode(const struct ockam_message *msg, uint8_t *buf, size_t cap)
 {
 	size_t need = codec_encoded_size(msg);
-	size_t n = 0;
 
 	if (need == 0 || need > cap)
 		return 0;
+	return codec_encode_unchecked(msg, buf);
+}
+
+size_t codec_encode_unchecked(const struct ockam_message *msg, uint8_t *buf)
+{
+	size_t n = 0;
+
 	buf[n++] = CODEC_VERSION;
 	n += route_put(&msg->onward, buf + n);
 	n += route_put(&msg->ret, buf + n);
@@ -138,6 +144,9 @@ size_t codec_encode(const struct ockam_message *msg, uint8_t *buf, size_t cap)
 	n += msg->payload_len;
 	return n;
 }
+
+#define HOP_COPY_FIXED 32
+_Static_assert(HOP_COPY_FIXED <= OCKAM_ADDR_MAX, "a hop holds the fixed copy");
 
 /* Reads a route at buf[*pos..len); advances *pos.  0 or -EBADMSG. */
 static int route_get(const uint8_t *buf, size_t len, size_t *pos,
@@ -163,7 +172,13 @@ static int route_get(const uint8_t *buf, size_t len, size_t *pos,
 		if (alen > len - p)
 			return -EBADMSG;
 		a->len = (uint8_t)alen;
-		memcpy(a->data, buf + p, (size_t)alen);
+		/* Names are short: a fixed-size copy is a couple of moves
+		 * instead of a call (a->data has room; bytes past the length
+		 * mean nothing). */
+		if (alen <= HOP_COPY_FIXED && len - p >= HOP_COPY_FIXED)
+			memcpy(a->data, buf + p, HOP_COPY_FIXED);
+		else
+			memcpy(a->data, buf + p, (size_t)alen);
 		p += (size_t)alen;
 	}
 	r->count = (uint8_t)count;

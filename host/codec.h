@@ -24,6 +24,9 @@
 size_t codec_encoded_size(const struct ockam_message *msg);
 /* Returns bytes written, or 0 if `cap` is too small. */
 size_t codec_encode(const struct ockam_message *msg, uint8_t *buf, size_t cap);
+/* The same without computing the size again: the caller has checked that
+ * codec_encoded_size(msg) is non-zero and fits buf.  Returns it. */
+size_t codec_encode_unchecked(const struct ockam_message *msg, uint8_t *buf);
 /* 0, or -EBADMSG.  payload points into buf; flags/identifier cleared. */
 int codec_decode(const uint8_t *buf, size_t len, struct ockam_message *msg);
 

@@ -409,7 +409,7 @@ static int send_local(struct router *r, const struct router_sender *from,
 		return -ENOBUFS;
 	}
 	size_t need = codec_encoded_size(msg);
-	if (need > ROUTER_MSG_MAX) {
+	if (need == 0 || need > ROUTER_MSG_MAX) {
 		log_limited(&r->lim_size, OCKAM_LOG_WARN, "router",
 			    "message from %s is %zu bytes, over the %u byte maximum; dropped",
 			    sender, need, ROUTER_MSG_MAX);
@@ -423,7 +423,7 @@ static int send_local(struct router *r, const struct router_sender *from,
 		s->buf = b;
 		s->cap = need;
 	}
-	s->len = codec_encode(msg, s->buf, s->cap);
+	s->len = codec_encode_unchecked(msg, s->buf);
 	s->flags = may_secure ? msg->flags : msg->flags & ~OCKAM_MSG_SECURE;
 	if (s->flags & OCKAM_MSG_SECURE)
 		memcpy(s->identifier, msg->identifier, sizeof(s->identifier));
@@ -508,7 +508,10 @@ int router_drain(void *router)
 		}
 		s->len = 0;
 		r->head = (r->head + 1) % r->nslots;
-		r->queued--;
+		/* Empty: the next burst starts again at slot 0, whose buffers
+		 * are still in cache, instead of walking all slots in turn. */
+		if (--r->queued == 0)
+			r->head = 0;
 	}
 	return r->queued != 0;
 }

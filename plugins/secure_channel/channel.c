@@ -184,6 +184,9 @@ void channel_close(struct channel *ch, const char *why)
 	struct sc_instance *inst = ch->inst;
 	const struct ockam_host *h = inst->host;
 
+	/* Messages already accepted for it still go out. */
+	if (inst->batch_ch == ch)
+		(void)flow_batch_flush(inst, 1);
 	chan_list_remove(ch->in_idle ? &inst->idle : &inst->channels, ch);
 	inst->n_channels--;
 	if (ch->state == CHAN_HANDSHAKE)
@@ -472,12 +475,16 @@ static int options_read(struct sc_instance *inst)
 		if (!route)
 			return h->opt_error(inst->ctx, root,
 					    "an initiator needs a route to the listener");
-		rc = h->opt_get_route(inst->ctx, root, "route", &inst->route);
+		struct ockam_route r;
+		rc = h->opt_get_route(inst->ctx, root, "route", &r);
 		if (rc != 0)
 			return rc;
-		if (inst->route.count == 0)
+		if (r.count == 0)
 			return h->opt_error(inst->ctx, route,
 					    "route is empty");
+		rc = chan_route_set(&inst->route, &r);
+		if (rc != 0)
+			return rc;
 	}
 
 	inst->handshake_timeout_ms = CHAN_HANDSHAKE_TIMEOUT_DEFAULT_MS;
@@ -530,6 +537,49 @@ static void channels_close_all(struct sc_instance *inst)
 	limits_idle_stop(inst);
 }
 
+/* The scratch shared by the plugin's instances (see struct sc_instance):
+ * ~80 KiB once instead of per initiator. */
+static struct {
+	uint8_t *pt_buf;
+	struct ockam_message *inner;
+	unsigned refs;
+} scratch;
+
+static int scratch_acquire(struct sc_instance *inst)
+{
+	if (scratch.refs == 0) {
+		scratch.pt_buf = malloc(DATA_PLAINTEXT_MAX);
+		scratch.inner = malloc(sizeof(*scratch.inner));
+		if (!scratch.pt_buf || !scratch.inner) {
+			free(scratch.pt_buf);
+			free(scratch.inner);
+			scratch.pt_buf = NULL;
+			scratch.inner = NULL;
+			return -ENOMEM;
+		}
+	}
+	scratch.refs++;
+	inst->pt_buf = scratch.pt_buf;
+	inst->inner = scratch.inner;
+	return 0;
+}
+
+static void scratch_release(struct sc_instance *inst)
+{
+	if (!inst->pt_buf)
+		return;
+	inst->pt_buf = NULL;
+	inst->inner = NULL;
+	if (--scratch.refs)
+		return;
+	/* It held decrypted plaintext. */
+	sodium_memzero(scratch.pt_buf, DATA_PLAINTEXT_MAX);
+	free(scratch.pt_buf);
+	free(scratch.inner);
+	scratch.pt_buf = NULL;
+	scratch.inner = NULL;
+}
+
 static int sc_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 		     void **state)
 {
@@ -543,10 +593,9 @@ static int sc_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 	inst->host = host;
 	inst->ctx = ctx;
 	trust_init(&inst->trust);
-	inst->pt_buf = malloc(DATA_PLAINTEXT_MAX);
-	inst->ct_buf = malloc(DATA_MESSAGE_MAX);
+	inst->ct_buf = malloc(CHAN_CT_BUF_LEN);
 	int rc = -ENOMEM;
-	if (inst->pt_buf && inst->ct_buf)
+	if (inst->ct_buf && scratch_acquire(inst) == 0)
 		rc = options_read(inst);
 	if (rc == 0)
 		rc = channel_status_register(inst);
@@ -622,10 +671,18 @@ static void sc_destroy(void *state)
 	/* Normally empty after stop; the host removes what is left. */
 	inst->stopping = 1;
 	channels_close_all(inst);
+	if (inst->batch_timer)
+		inst->host->source_remove(inst->batch_timer);
+	if (inst->batch_buf) {
+		sodium_memzero(inst->batch_buf,
+			       DATA_HEADER_LEN + CHAN_BATCH_BODY_MAX + NOISE_TAG_LEN);
+		free(inst->batch_buf);
+	}
 	x3dh_instance_free(inst);
+	chan_route_free(&inst->route);
 	trust_free(&inst->trust);
 	identity_free(inst->id);
-	free(inst->pt_buf);
+	scratch_release(inst);
 	free(inst->ct_buf);
 	free(inst);
 }

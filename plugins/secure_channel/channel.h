@@ -29,6 +29,7 @@ enum {
 	CHAN_MSG_HS2 = 0x02,
 	CHAN_MSG_HS3 = 0x03,
 	CHAN_MSG_DATA = DATA_TYPE,
+	CHAN_MSG_DATA_BATCH = DATA_BATCH_TYPE,
 	CHAN_MSG_CLOSE = 0x05, /* unauthenticated notice: 0x05 | reason */
 };
 
@@ -56,6 +57,15 @@ enum chan_close_reason {
 #define CHAN_BACKOFF_MAX_DEFAULT_MS 30000
 #define CHAN_HANDSHAKE_TIMEOUT_DEFAULT_MS 30000
 #define CHAN_QUEUE_LIMIT_DEFAULT 64
+/* Batch records: at most this many body bytes, so a batch adds little
+ * latency and stays far below any transport's frame limit; a message
+ * whose entry does not fit goes alone in a 0x04 record. */
+#define CHAN_BATCH_BODY_MAX (16u * 1024u)
+/* The most an address takes encoded (type, 2-byte length, bytes). */
+#define CHAN_HOP_ENCODED_MAX (3 + OCKAM_ADDR_MAX)
+/* ct_buf: headroom for the encryptor's own hop, which an inner message is
+ * encoded with and then cut off (channel_flow.c), then a record. */
+#define CHAN_CT_BUF_LEN (CHAN_HOP_ENCODED_MAX + DATA_MESSAGE_MAX)
 /* At most one rejection report per channel per this many ms. */
 #define CHAN_REPORT_INTERVAL_MS 1000
 
@@ -131,6 +141,7 @@ struct channel {
 	uint8_t in_idle;   /* listed in inst->idle */
 	uint8_t no_retry;  /* closed by a refusal: do not re-handshake */
 	uint8_t lazy_retry; /* closed while idle: re-handshake on next send */
+	uint8_t peer_batch; /* the peer accepts batch records */
 	uint8_t enc_cap;   /* bytes of enc_addr */
 	char enc_addr[];   /* "" until added; sized at channel_new */
 };
@@ -139,7 +150,7 @@ struct sc_instance {
 	const struct ockam_host *host;
 	struct ockam_ctx *ctx;
 	enum chan_role role;
-	struct ockam_route route; /* initiator: to the listener */
+	struct chan_route route; /* initiator: to the listener (compact) */
 	struct trust trust;
 	struct identity *id;
 	int id_created;
@@ -179,9 +190,25 @@ struct sc_instance {
 	unsigned listener_suppressed;
 	int started;
 
-	uint8_t *pt_buf; /* DATA_PLAINTEXT_MAX: encoded inner messages */
-	uint8_t *ct_buf; /* DATA_MESSAGE_MAX: outgoing channel messages */
-	struct ockam_message inner; /* scratch: the message inside */
+	/* pt_buf and inner are shared by every instance of the plugin
+	 * (channel.c scratch_acquire): they are only used inside a handler,
+	 * and handlers never nest, so no two uses overlap.  ct_buf, outer and
+	 * the batch are per instance: a send from a timer may hand our
+	 * record straight to another instance's handler. */
+	uint8_t *pt_buf; /* DATA_PLAINTEXT_MAX: decrypted records */
+	uint8_t *ct_buf; /* CHAN_CT_BUF_LEN: outgoing records, sealed in place */
+	/* The batch being filled (channel_flow.c): one channel's small
+	 * messages sent in this loop iteration, sealed as one record by a 0 ms
+	 * timer, or earlier when another channel or a large message needs
+	 * the order kept. */
+	struct channel *batch_ch;   /* NULL: no batch pending */
+	uint8_t *batch_buf;         /* header + CHAN_BATCH_BODY_MAX + tag, lazily */
+	size_t batch_used;          /* body bytes */
+	size_t batch_count;         /* inner messages */
+	struct ockam_source *batch_timer;
+	unsigned sending; /* inside host->send of one of our records
+			   * (channel_flow.c flow_send_detached) */
+	struct ockam_message *inner; /* scratch: the message inside */
 	struct ockam_message outer; /* scratch: the message on the route */
 };
 
@@ -270,6 +297,10 @@ int flow_encrypt(struct channel *ch, const struct ockam_message *msg);
 int flow_decrypt(struct channel *ch, const struct ockam_message *msg);
 /* Send what was queued during the handshake. */
 void flow_flush(struct channel *ch);
+/* Seal and send the pending batch, if any (channel_close calls it with
+ * closing = 1: a failure then drops it without closing again).  0 or the
+ * send's error; -EPIPE: the batch's channel was closed. */
+int flow_batch_flush(struct sc_instance *inst, int closing);
 
 /* channel_rejects.c: refused messages, counted per reason and reported at
  * most once a second per channel. */

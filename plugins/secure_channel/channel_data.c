@@ -115,11 +115,12 @@ static uint64_t be64_get(const uint8_t *p)
 	return v;
 }
 
-int data_seal(struct data_sender *s, const uint8_t *pt, size_t len,
-	      uint8_t *out, size_t cap, size_t *out_len)
+int data_seal_in_place(struct data_sender *s, uint8_t type, uint8_t *rec,
+		       size_t len, size_t cap, size_t *out_len)
 {
 	if (len > DATA_PLAINTEXT_MAX ||
-	    cap < len + DATA_HEADER_LEN + NOISE_TAG_LEN)
+	    cap < len + DATA_HEADER_LEN + NOISE_TAG_LEN ||
+	    (type != DATA_TYPE && type != DATA_BATCH_TYPE))
 		return -EMSGSIZE;
 	/* 2^64-1 is Noise's reserved nonce: stop before it, never wrap. */
 	if (s->next >= NOISE_NONCE_MAX)
@@ -131,14 +132,25 @@ int data_seal(struct data_sender *s, const uint8_t *pt, size_t len,
 			return -EPIPE;
 		s->epoch++;
 	}
-	out[0] = DATA_TYPE;
-	be64_put(out + 1, n);
-	if (noise_encrypt_with_nonce(&s->cs, n, out, 1, pt, len,
-				     out + DATA_HEADER_LEN) != 0)
+	rec[0] = type;
+	be64_put(rec + 1, n);
+	/* libsodium's AEADs encrypt in place (out == in). */
+	if (noise_encrypt_with_nonce(&s->cs, n, rec, 1, rec + DATA_HEADER_LEN,
+				     len, rec + DATA_HEADER_LEN) != 0)
 		return -EPIPE;
 	s->next = n + 1;
 	*out_len = DATA_HEADER_LEN + len + NOISE_TAG_LEN;
 	return 0;
+}
+
+int data_seal(struct data_sender *s, const uint8_t *pt, size_t len,
+	      uint8_t *out, size_t cap, size_t *out_len)
+{
+	if (len > DATA_PLAINTEXT_MAX ||
+	    cap < len + DATA_HEADER_LEN + NOISE_TAG_LEN)
+		return -EMSGSIZE;
+	memmove(out + DATA_HEADER_LEN, pt, len);
+	return data_seal_in_place(s, DATA_TYPE, out, len, cap, out_len);
 }
 
 int data_open(struct data_receiver *r, const uint8_t *msg, size_t len,
@@ -149,7 +161,7 @@ int data_open(struct data_receiver *r, const uint8_t *msg, size_t len,
 		*why = DATA_REJECT_LENGTH;
 		return -1;
 	}
-	if (msg[0] != DATA_TYPE) {
+	if (msg[0] != DATA_TYPE && msg[0] != DATA_BATCH_TYPE) {
 		*why = DATA_REJECT_TYPE;
 		return -1;
 	}
@@ -218,4 +230,32 @@ int data_open(struct data_receiver *r, const uint8_t *msg, size_t len,
 	replay_accept(&r->window, n);
 	*out_len = ct_len - NOISE_TAG_LEN;
 	return 0;
+}
+
+int data_batch_next(const uint8_t *body, size_t len, size_t *off,
+		    const uint8_t **inner, size_t *inner_len)
+{
+	size_t o = *off;
+	if (o == len)
+		return o == 0 ? -1 : 0;
+	if (o > len || len - o < DATA_BATCH_LEN_SIZE)
+		return -1;
+	size_t n = (size_t)body[o] << 8 | body[o + 1];
+	o += DATA_BATCH_LEN_SIZE;
+	if (n == 0 || n > len - o)
+		return -1;
+	*inner = body + o;
+	*inner_len = n;
+	*off = o + n;
+	return 1;
+}
+
+int data_batch_count(const uint8_t *body, size_t len)
+{
+	size_t off = 0, n;
+	const uint8_t *p;
+	int count = 0, rc;
+	while ((rc = data_batch_next(body, len, &off, &p, &n)) == 1)
+		count++;
+	return rc == 0 ? count : -1;
 }

@@ -2,10 +2,19 @@
 /*
  * The secure channel's message layer (docs/protocol.md, "Secure channel"):
  *
- *   data message = 0x04 | nonce u64 big-endian | AEAD(k_epoch, nonce, ad = 0x04, plaintext)
+ *   data record  = type | nonce u64 big-endian | AEAD(k_epoch, nonce, ad = type, body)
+ *   type 0x04: body = one encoded inner message
+ *   type 0x06: body = entry+, entry = len u16 big-endian (>= 1) | encoded inner message
+ *
+ * A batch record (0x06, data layer version 2) carries several inner
+ * messages under one nonce and one tag, so small messages share the AEAD
+ * and framing cost.  Nonces, the replay window and rekey epochs count
+ * records, not inner messages.  A peer says in its handshake that it
+ * accepts batch records (DATA_FEATURE_BATCH); every receiver of this
+ * version accepts both types.
  *
  * Nonces are explicit so that lost or reordered messages do not break the
- * channel: the receiver keeps a 64-message sliding replay window.  Keys
+ * channel: the receiver keeps a 64-record sliding replay window.  Keys
  * change every `interval` nonces (epoch = nonce / interval, each epoch key
  * is noise_cs_rekey of the previous one); the receiver keeps the current
  * and the previous epoch key, so reordering inside the window across an
@@ -22,6 +31,11 @@
 #include "noise.h"
 
 #define DATA_TYPE 0x04
+#define DATA_BATCH_TYPE 0x06
+/* Handshake payload byte: bit 0 = "I accept batch records". */
+#define DATA_FEATURE_BATCH 0x01
+/* Length prefix of a batch entry. */
+#define DATA_BATCH_LEN_SIZE 2
 #define DATA_HEADER_LEN 9 /* type + nonce */
 #define DATA_WINDOW 64
 /* Largest plaintext: one Noise message minus the tag. */
@@ -35,7 +49,7 @@
 /* Why a received data message was refused; counted per channel. */
 enum data_reject {
 	DATA_REJECT_LENGTH = 0, /* shorter than header + tag, or too long */
-	DATA_REJECT_TYPE,      /* first byte is not 0x04 */
+	DATA_REJECT_TYPE,      /* first byte is not 0x04 or 0x06 */
 	DATA_REJECT_REPLAY,    /* nonce already accepted */
 	DATA_REJECT_OLD,       /* nonce older than the window or epoch */
 	DATA_REJECT_AHEAD,     /* nonce too many epochs ahead */
@@ -89,10 +103,31 @@ void data_receiver_wipe(struct data_receiver *r);
  * channel must close; nonces never wrap). */
 int data_seal(struct data_sender *s, const uint8_t *pt, size_t len,
 	      uint8_t *out, size_t cap, size_t *out_len);
-/* Authenticate and decrypt a data message into `out` (cap >= len).
- * Returns 0, or -1 with *why set; a refused message changes nothing. */
+/* Seal a record in place: `rec` holds DATA_HEADER_LEN free bytes, then
+ * the `len`-byte body, then room for the tag (cap >= len +
+ * DATA_HEADER_LEN + NOISE_TAG_LEN).  type is DATA_TYPE or
+ * DATA_BATCH_TYPE.  Returns as data_seal. */
+int data_seal_in_place(struct data_sender *s, uint8_t type, uint8_t *rec,
+		       size_t len, size_t cap, size_t *out_len);
+/* Authenticate and decrypt a record of either type into `out` (cap >=
+ * len); msg[0] tells which.  Returns 0, or -1 with *why set; a refused
+ * record changes nothing. */
 int data_open(struct data_receiver *r, const uint8_t *msg, size_t len,
 	      uint8_t *out, size_t cap, size_t *out_len,
 	      enum data_reject *why);
+
+/* Walk a batch body: *off starts at 0.  1 with the next entry in
+ * *inner / *inner_len, 0 at the end, -1 if the framing is malformed (an
+ * empty entry, or one that runs past the end).  An empty body is
+ * malformed. */
+int data_batch_next(const uint8_t *body, size_t len, size_t *off,
+		    const uint8_t **inner, size_t *inner_len);
+/* Number of entries of a well-formed batch body, or -1. */
+int data_batch_count(const uint8_t *body, size_t len);
+static inline void data_batch_len_put(uint8_t *p, size_t len)
+{
+	p[0] = (uint8_t)(len >> 8);
+	p[1] = (uint8_t)len;
+}
 
 #endif

@@ -8,7 +8,10 @@
  *   HS2 0x02|e,ee,s,es  to HS1's return, return [D_r] -> D_i
  *   HS3 0x03|s,se       to HS2's return, return [D_i] -> D_r
  *
- * Handshake payloads are empty (and ignored if a peer sends some).  Each
+ * HS1's payload is empty; HS2's and HS3's are one features byte
+ * (DATA_FEATURE_BATCH: this end accepts batch records), encrypted and
+ * authenticated by the handshake.  A peer that sends no payload (an
+ * older version) gets single-message records only.  Each
  * side checks the peer's identifier against its trust policy as soon as
  * the message carrying the peer's static key has authenticated: the
  * initiator on HS2, the responder on HS3.
@@ -21,7 +24,7 @@
 #include "channel.h"
 #include "channel_x3dh.h"
 
-static const uint8_t hs_empty_payload[1];
+static const uint8_t hs_features[1] = { DATA_FEATURE_BATCH };
 
 static void hs_timeout(void *data)
 {
@@ -59,7 +62,9 @@ static int hs_send(struct channel *ch, uint8_t type)
 	uint8_t *buf = inst->ct_buf;
 	size_t len;
 	buf[0] = type;
-	if (noise_handshake_write(ch->hs, hs_empty_payload, 0, buf + 1,
+	/* HS1 is not encrypted yet: it carries nothing. */
+	size_t plen = type == CHAN_MSG_HS1 ? 0 : sizeof(hs_features);
+	if (noise_handshake_write(ch->hs, hs_features, plen, buf + 1,
 				  DATA_MESSAGE_MAX - 1, &len) != 0) {
 		h->log(inst->ctx, OCKAM_LOG_ERROR,
 		       "cannot write handshake message %u", type);
@@ -129,7 +134,9 @@ int hs_initiator_begin(struct channel *ch)
 	 * X3DH the suite name is X3DH_SUITE_NAME (set with the options). */
 	if (inst->retry_attempt == 0) {
 		char route[512];
-		h->route_format(inst->ctx, &inst->route, route, sizeof(route));
+		struct ockam_route r;
+		chan_route_load(&inst->route, &r);
+		h->route_format(inst->ctx, &r, route, sizeof(route));
 		h->log(inst->ctx, OCKAM_LOG_INFO,
 		       "handshake started to %s (%s)", route,
 		       inst->suite.name);
@@ -143,7 +150,9 @@ int hs_initiator_start(struct sc_instance *inst)
 	if (!ch)
 		return -ENOMEM;
 	inst->initiator_ch = ch;
-	int rc = chan_route_set(&ch->peer, &inst->route);
+	struct ockam_route r;
+	chan_route_load(&inst->route, &r);
+	int rc = chan_route_set(&ch->peer, &r);
 	if (rc == 0)
 		rc = hs_initiator_begin(ch);
 	if (rc != 0) {
@@ -238,6 +247,8 @@ int hs_receive(struct channel *ch, const struct ockam_message *msg)
 		channel_close(ch, "handshake failed");
 		return 0;
 	}
+	/* Bits this version does not know are ignored. */
+	ch->peer_batch = plen >= 1 && (inst->pt_buf[0] & DATA_FEATURE_BATCH);
 	if (hs_check_peer(ch) != 0) {
 		channel_close(ch, "peer refused");
 		return 0;

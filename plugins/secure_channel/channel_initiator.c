@@ -146,7 +146,9 @@ void initiator_lost(struct channel *ch, const char *why)
 		give_up(inst, "out of memory");
 		return;
 	}
-	if (chan_route_set(&next->peer, &inst->route) != 0) {
+	struct ockam_route r;
+	chan_route_load(&inst->route, &r);
+	if (chan_route_set(&next->peer, &r) != 0) {
 		channel_close(next, "out of memory");
 		give_up(inst, "out of memory");
 		return;

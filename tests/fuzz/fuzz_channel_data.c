@@ -6,20 +6,25 @@
  *
  *   byte 0   rekey interval: 64, 65, 100 or 4096 (mod 4)
  *   then ops, each one byte (mod 5) and its operands:
- *     0 d    seal the plaintext "p<n>" at nonce n = top + d - 16
- *            (d one byte; top = highest nonce sealed so far) and open it
+ *     0 d    seal a record at nonce n = top + d - 16 (d one byte; top =
+ *            highest nonce sealed so far) and open it: for even n a single
+ *            record (0x04) with "p<n>", for odd n a batch record (0x06)
+ *            with 1 + (n / 2) % 3 entries "p<n>.<i>"
  *     1 e d  the same at the start of epoch (current + e % 4) plus d
  *     2 k    re-deliver sealed message k (mod the last 16): a replay
  *     3 k i x  deliver sealed message k with byte i xor x (x != 0)
  *     4 l .. deliver l bytes of the input as a message (a forgery: any
- *            header, nonce and tag)
+ *            header, nonce and tag), and walk the same bytes as a batch
+ *            body
  *
  * Properties: a nonce is accepted at most once; a forged or altered
  * message is never accepted; a refused message changes nothing (what is
  * accepted afterwards is the same as if it had not come); a sealed message
  * that is new and above the window top is always accepted when it is at
  * most DATA_EPOCH_SKIP_MAX epochs ahead; an accepted message decrypts to
- * what was sealed.
+ * what was sealed (a batch to exactly its entries, walked with
+ * data_batch_next); the batch walk over any bytes stays inside them, its
+ * entries tile them exactly, and data_batch_count agrees with it.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -41,7 +46,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 struct sealed {
 	uint64_t n;
 	size_t len;
-	uint8_t buf[64];
+	uint8_t buf[128];
 };
 
 static struct noise_cipherstate key0;
@@ -82,7 +87,13 @@ static int was_accepted(uint64_t n)
 	return 0;
 }
 
-/* Seal "p<n>" at nonce n (epoch < EPOCH_CACHE) and keep it. */
+static unsigned batch_entries(uint64_t n)
+{
+	return n & 1 ? 1 + (unsigned)(n / 2 % 3) : 0;
+}
+
+/* Seal record n (see the top) at nonce n (epoch < EPOCH_CACHE) and keep
+ * it. */
 static struct sealed *seal_at(uint64_t n)
 {
 	uint64_t e = n / interval;
@@ -102,9 +113,24 @@ static struct sealed *seal_at(uint64_t n)
 	}
 	s = epochs[e];
 	s.next = n;
-	if (data_seal(&s, (const uint8_t *)text, (size_t)tl, m->buf,
-		      sizeof(m->buf), &m->len) != 0)
+	if (batch_entries(n)) {
+		size_t used = 0;
+
+		for (unsigned j = 0; j < batch_entries(n); j++) {
+			uint8_t *p = m->buf + DATA_HEADER_LEN + used;
+			int el = snprintf((char *)p + DATA_BATCH_LEN_SIZE, 32,
+					  "p%llu.%u", (unsigned long long)n, j);
+
+			data_batch_len_put(p, (size_t)el);
+			used += DATA_BATCH_LEN_SIZE + (size_t)el;
+		}
+		if (data_seal_in_place(&s, DATA_BATCH_TYPE, m->buf, used,
+				       sizeof(m->buf), &m->len) != 0)
+			fail("cannot seal a batch", n);
+	} else if (data_seal(&s, (const uint8_t *)text, (size_t)tl, m->buf,
+			     sizeof(m->buf), &m->len) != 0) {
 		fail("cannot seal", n);
+	}
 	m->n = n;
 	data_sender_wipe(&s);
 	return m;
@@ -133,7 +159,26 @@ static void deliver(const uint8_t *buf, size_t len, uint64_t n, int genuine,
 		fail("a forged or altered message was accepted", n);
 	if (was_accepted(n))
 		fail("a nonce was accepted twice", n);
-	{
+	if (buf[0] != (batch_entries(n) ? DATA_BATCH_TYPE : DATA_TYPE))
+		fail("record type differs", n);
+	if (batch_entries(n)) {
+		size_t off = 0, el;
+		const uint8_t *p;
+
+		if (data_batch_count(out, olen) != (int)batch_entries(n))
+			fail("batch entry count differs", n);
+		for (unsigned j = 0; j < batch_entries(n); j++) {
+			char text[32];
+			int tl = snprintf(text, sizeof(text), "p%llu.%u",
+					  (unsigned long long)n, j);
+
+			if (data_batch_next(out, olen, &off, &p, &el) != 1 ||
+			    el != (size_t)tl || memcmp(p, text, el) != 0)
+				fail("batch entry differs", n);
+		}
+		if (data_batch_next(out, olen, &off, &p, &el) != 0)
+			fail("batch has more entries", n);
+	} else {
 		char text[32];
 		int tl = snprintf(text, sizeof(text), "p%llu",
 				  (unsigned long long)n);
@@ -146,6 +191,28 @@ static void deliver(const uint8_t *buf, size_t len, uint64_t n, int genuine,
 	if (!any || n > top)
 		top = n;
 	any = 1;
+}
+
+/* The batch framing on any bytes (as if they had authenticated): the
+ * walk stays inside the body, its entries are non-empty and tile it
+ * exactly, and data_batch_count agrees with it. */
+static void batch_walk(const uint8_t *body, size_t len)
+{
+	size_t off = 0, el, covered = 0;
+	const uint8_t *p;
+	int n = 0, rc;
+
+	while ((rc = data_batch_next(body, len, &off, &p, &el)) == 1) {
+		if (el == 0 || p < body || p + el > body + len ||
+		    (size_t)(p - body) != covered + DATA_BATCH_LEN_SIZE)
+			fail("batch entry outside its body", 0);
+		covered += DATA_BATCH_LEN_SIZE + el;
+		n++;
+	}
+	if (rc == 0 && (covered != len || n == 0))
+		fail("batch walk ended early", 0);
+	if (data_batch_count(body, len) != (rc == 0 ? n : -1))
+		fail("batch count disagrees with the walk", 0);
 }
 
 static void op_seal(uint64_t n)
@@ -229,6 +296,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (l > size - i)
 				l = size - i;
 			deliver(data + i, l, 0, 0, 0);
+			batch_walk(data + i, l);
 			i += l;
 			break;
 		}

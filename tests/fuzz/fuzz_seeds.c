@@ -223,6 +223,13 @@ static void seeds_channel(void)
 				     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 				     1, 1, 1, 1, 1, 1, 1, 1, 1};
 	static const uint8_t s6[] = {3, 1, 3, 0, 1, 0, 255, 0, 17, 2, 0};
+	/* batch records (odd nonces): in order, one altered, one replayed,
+	 * one forged with the batch type byte */
+	static const uint8_t s7[] = {0, 0, 17, 0, 17, 0, 17, 3, 1, 30, 4,
+				     2, 1, 0, 17, 0, 18};
+	static const uint8_t s8[] = {0, 4, 30, 6, 0, 0, 0, 0, 0, 0, 0, 1,
+				     0, 3, 'a', 'b', 'c', 1, 1, 1, 1, 1, 1,
+				     1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
 
 	put("fuzz_channel_data", "in_order", s1, sizeof(s1));
 	put("fuzz_channel_data", "loss_replay", s2, sizeof(s2));
@@ -230,6 +237,8 @@ static void seeds_channel(void)
 	put("fuzz_channel_data", "tamper", s4, sizeof(s4));
 	put("fuzz_channel_data", "forgery", s5, sizeof(s5));
 	put("fuzz_channel_data", "interval_4096", s6, sizeof(s6));
+	put("fuzz_channel_data", "batches", s7, sizeof(s7));
+	put("fuzz_channel_data", "forgery_batch", s8, sizeof(s8));
 }
 
 /* fuzz_dns: byte 0 = 2 (A) or 3 (AAAA) puts a header and the question for

@@ -7,7 +7,10 @@
  *  - trust lists: a responder that trusts only identity X refuses an
  *    initiator with another vault identity and accepts one with X; an
  *    initiator refuses a responder it does not trust;
- *  - vault files readable by others are refused with the fix in the message.
+ *  - vault files readable by others are refused with the fix in the message;
+ *  - a channel carried inside another channel of the same listener: the
+ *    inner responder's batched replies leave from a timer straight into
+ *    the outer responder's encryptor, while its own record is in flight.
  */
 #include <stdio.h>
 #include <string.h>
@@ -136,12 +139,58 @@ static void test_secure_vault_mode(void)
 				    "(vault alice.key)"), 1);
 }
 
+static const char nested_fmt[] =
+	"node: nested\n"
+	"transports:\n"
+	"  tcp: {}\n"
+	"workers:\n"
+	"  outer:\n"
+	"    type: secure_channel\n"
+	"    options: { role: initiator, trust: everyone,\n"
+	"               route: [tcp:localhost:%d, bob_listener] }\n"
+	"  inner:\n"
+	"    type: secure_channel\n"
+	"    options: { role: initiator, trust: everyone,\n"
+	"               route: [outer, bob_listener] }\n"
+	"messages:\n"
+	"  - { route: [inner, echoer], payload: one }\n"
+	"  - { route: [inner, echoer], payload: two }\n"
+	"  - { route: [inner, echoer], payload: three }\n"
+	"after_messages: exit\n";
+
+static void test_secure_nested(void)
+{
+	struct hx_proc *responder, *p;
+	int port;
+
+	integ_begin("secure_nested");
+	responder = integ_start_listener("responder", "trust: everyone", &port);
+	const char *cfg = integ_write_config("nested.yaml", nested_fmt, port);
+	p = hx_spawn_host(H, "nested", cfg, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+
+	CU_ASSERT_EQUAL(hx_wait_exit(p, HX_EXIT_MS), 0);
+	CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT),
+			       "App Received: one\n"
+			       "App Received: two\n"
+			       "App Received: three\n");
+	const char *ilog = hx_read(p, HX_STDERR);
+	CU_ASSERT_EQUAL(integ_lines(ilog, "secure channel open"), 2);
+	CU_ASSERT_EQUAL(integ_count_problems(ilog, NULL), 0);
+	const char *rlog = hx_read(responder, HX_STDERR);
+	CU_ASSERT_EQUAL(integ_lines(rlog, "secure channel open"), 2);
+	CU_ASSERT_EQUAL(integ_lines(rlog, "echoer: received"), 3);
+	CU_ASSERT_EQUAL(integ_count_problems(rlog, NULL), 0);
+	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
+}
+
 int main(void)
 {
 	static const struct integ_test tests[] = {
 		{ "secure_two_hops", test_secure_two_hops },
 		{ "secure_trust", test_secure_trust },
 		{ "secure_vault_mode", test_secure_vault_mode },
+		{ "secure_nested", test_secure_nested },
 		{ NULL, NULL },
 	};
 
