@@ -456,6 +456,7 @@ static void tcp_stop(void *state)
 	if (t->flush_timer)
 		t->host->source_remove(t->flush_timer);
 	t->flush_timer = NULL;
+	tcp_bufs_stop(t);
 }
 
 static void tcp_destroy(void *state)

@@ -2,9 +2,12 @@
 /*
  * Connections: connect on demand, buffers, framing, reads and writes.
  *
- * Every connection has one input and one output buffer, reused for its
- * lifetime and grown up to a bound (one frame in, send_queue_limit out), so
- * the hot path allocates nothing per message.
+ * A connection has an output buffer and, while a frame is partly read or
+ * held back by a pause, an input buffer; reads between frames go to one
+ * buffer shared by all connections.  Buffers grow up to a bound (one frame
+ * in, send_queue_limit out) and are reused while the connection is busy,
+ * so the hot path allocates nothing per message; a quiet connection gives
+ * them back (tcp_buf.c).
  *
  * Re-entrancy: delivering a received message with host->send() may call
  * tcp_send() synchronously (a route that goes straight back out over TCP),
@@ -52,43 +55,19 @@ static void be32_put(uint8_t *p, uint32_t v)
 
 /* ---- buffers ------------------------------------------------------ */
 
-static void buf_consume(struct tcp_buf *b, size_t n)
+/* tcp_buf_reserve, and the first buffer allocated since all were given
+ * back starts the sweep that gives them back again (tcp_buf.c). */
+static int conn_reserve(struct tcp *t, struct tcp_buf *b, size_t n,
+			size_t initial, size_t limit)
 {
-	b->off += n;
-	b->len -= n;
-	if (!b->len)
-		b->off = 0;
-}
-
-/* Make room for `n` more bytes after the data: compact first, then grow
- * (doubling from `initial`) without ever exceeding `limit` in total. */
-static int buf_reserve(struct tcp_buf *b, size_t n, size_t initial,
-		       size_t limit)
-{
-	size_t cap;
-	uint8_t *p;
+	int rc;
 
 	if (b->cap - b->off - b->len >= n)
 		return 0;
-	if (n > limit || b->len > limit - n)
-		return -ENOBUFS;
-	if (b->off) {
-		memmove(b->data, b->data + b->off, b->len);
-		b->off = 0;
-		if (b->cap - b->len >= n)
-			return 0;
-	}
-	cap = b->cap ? b->cap : initial;
-	while (cap < b->len + n)
-		cap = cap > limit / 2 ? limit : cap * 2;
-	if (cap > limit)
-		cap = limit;
-	p = realloc(b->data, cap);
-	if (!p)
-		return -ENOMEM;
-	b->data = p;
-	b->cap = cap;
-	return 0;
+	rc = tcp_buf_grow(b, n, initial, limit);
+	if (rc == 0 && !t->bufs_armed)
+		tcp_bufs_watch(t);
+	return rc;
 }
 
 /* ---- routes ------------------------------------------------------- */
@@ -161,8 +140,8 @@ static struct tcp_conn *conn_new(struct tcp *t, const void *key, size_t len,
 
 static void conn_free(struct tcp_conn *c)
 {
-	free(c->in.data);
-	free(c->out.data);
+	tcp_buf_release(&c->in);
+	tcp_buf_release(&c->out);
 	free(c);
 }
 
@@ -324,7 +303,7 @@ static void out_consume(struct tcp_conn *c, size_t n)
 		k = n < c->head_left ? n : c->head_left;
 		c->head_left -= k;
 		n -= k;
-		buf_consume(&c->out, k);
+		tcp_buf_consume(&c->out, k);
 		if (!c->head_left)
 			c->out_frames--;
 	}
@@ -438,7 +417,7 @@ static int conn_queue(struct tcp_conn *c, const struct ockam_message *msg,
 		c->nobufs_logged = 1;
 		return -ENOBUFS;
 	}
-	rc = buf_reserve(&c->out, frame, OUT_INITIAL, t->queue_limit);
+	rc = conn_reserve(t, &c->out, frame, OUT_INITIAL, t->queue_limit);
 	if (rc < 0) {
 		tcp_log_limited(t, &t->lim_nobufs, OCKAM_LOG_WARN,
 				"cannot queue %zu bytes for %s: %s", frame,
@@ -762,15 +741,15 @@ static void conn_pause(struct tcp_conn *c)
 			c->key, TCP_PAUSE_MS);
 }
 
-/* Deliver every complete frame.  -1 if the connection was closed, 1 if
- * reading paused. */
-static int conn_parse(struct tcp_conn *c)
+/* Deliver every complete frame in `b` (the connection's own buffer or the
+ * shared one).  -1 if the connection was closed, 1 if reading paused. */
+static int conn_parse(struct tcp_conn *c, struct tcp_buf *b)
 {
 	struct tcp *t = c->t;
 	int rc;
 
-	while (!c->paused && c->in.len >= TCP_FRAME_HEADER) {
-		const uint8_t *p = c->in.data + c->in.off;
+	while (!c->paused && b->len >= TCP_FRAME_HEADER) {
+		const uint8_t *p = b->data + b->off;
 		uint32_t len = be32_get(p);
 
 		if (len > t->max_message) {
@@ -781,7 +760,7 @@ static int conn_parse(struct tcp_conn *c)
 				   (unsigned long long)t->max_message);
 			return -1;
 		}
-		if (c->in.len - TCP_FRAME_HEADER < len)
+		if (b->len - TCP_FRAME_HEADER < len)
 			break;
 		if (t->host->message_decode(p + TCP_FRAME_HEADER, len,
 					    &t->rx_msg) < 0) {
@@ -800,9 +779,39 @@ static int conn_parse(struct tcp_conn *c)
 				break;
 			/* No timer to resume with: drop it, keep reading. */
 		}
-		buf_consume(&c->in, TCP_FRAME_HEADER + len);
+		tcp_buf_consume(b, TCP_FRAME_HEADER + len);
 	}
 	return c->paused;
+}
+
+/* Parse what was just read into the shared buffer; what is left (a partial
+ * frame, or frames held back by a pause) moves to the connection's own
+ * buffer, so the shared one is empty again for the next read path.  As
+ * conn_parse. */
+static int conn_parse_shared(struct tcp_conn *c)
+{
+	struct tcp *t = c->t;
+	struct tcp_buf *r = &t->rbuf;
+	int rc;
+
+	t->rbuf_busy = 1;
+	rc = conn_parse(c, r);
+	t->rbuf_busy = 0;
+	if (rc >= 0 && r->len) {
+		int err = conn_reserve(t, &c->in, r->len, TCP_IN_INITIAL,
+				       TCP_FRAME_HEADER + t->max_message);
+
+		if (err < 0) {
+			conn_close(c, OCKAM_LOG_ERROR,
+				   "cannot buffer input: %s", strerror(-err));
+			rc = -1;
+		} else {
+			memcpy(c->in.data, r->data + r->off, r->len);
+			c->in.len = r->len;
+		}
+	}
+	r->off = r->len = 0;
+	return rc;
 }
 
 /* Bytes needed to finish the frame at the head of the input buffer; its
@@ -814,37 +823,68 @@ static size_t conn_frame_need(const struct tcp_conn *c)
 	return TCP_FRAME_HEADER + be32_get(c->in.data + c->in.off);
 }
 
+/* Where the next read goes and how much it may take: the shared buffer if
+ * the connection has nothing pending (up to one frame's limit, so that
+ * what is left always fits its own buffer), else its own buffer, grown
+ * for the frame in progress.  0 or a negative errno. */
+static int conn_read_room(struct tcp_conn *c, struct tcp_buf **bp,
+			  size_t *room)
+{
+	struct tcp *t = c->t;
+	size_t limit = TCP_FRAME_HEADER + t->max_message, need, want;
+	int rc;
+
+	if (!c->in.len && !t->rbuf_busy) {
+		struct tcp_buf *r = &t->rbuf;
+
+		rc = conn_reserve(t, r, TCP_IN_INITIAL, TCP_IN_INITIAL,
+				  TCP_IN_INITIAL);
+		*bp = r;
+		*room = r->cap < limit ? r->cap : limit;
+		return rc;
+	}
+	/* Paused, the buffer may hold more than one frame. */
+	need = conn_frame_need(c);
+	want = need > c->in.len ? need - c->in.len : 0;
+
+	if (want < READ_CHUNK)
+		want = limit - c->in.len < READ_CHUNK ? limit - c->in.len
+						      : READ_CHUNK;
+	rc = conn_reserve(t, &c->in, want, TCP_IN_INITIAL, limit);
+	*bp = &c->in;
+	*room = c->in.cap - c->in.off - c->in.len;
+	return rc;
+}
+
 static void conn_read(struct tcp_conn *c)
 {
 	struct tcp *t = c->t;
-	size_t limit = TCP_FRAME_HEADER + t->max_message;
 	size_t budget = TCP_READ_BUDGET;
 
 	for (;;) {
-		/* Paused, the buffer may hold more than one frame. */
-		size_t need = conn_frame_need(c), room;
-		size_t want = need > c->in.len ? need - c->in.len : 0;
+		struct tcp_buf *b;
+		size_t room;
 		ssize_t n;
-		int rc;
+		int rc = conn_read_room(c, &b, &room);
 
-		if (want < READ_CHUNK)
-			want = limit - c->in.len < READ_CHUNK
-				       ? limit - c->in.len
-				       : READ_CHUNK;
-		rc = buf_reserve(&c->in, want, TCP_IN_INITIAL, limit);
 		if (rc < 0) {
 			conn_close(c, OCKAM_LOG_ERROR,
 				   "cannot buffer input: %s", strerror(-rc));
 			return;
 		}
-		room = c->in.cap - c->in.off - c->in.len;
 		if (!room)
 			return; /* paused with a whole frame waiting */
-		n = read(c->fd, c->in.data + c->in.off + c->in.len, room);
+		n = read(c->fd, b->data + b->off + b->len, room);
 		if (n > 0) {
-			c->in.len += (size_t)n;
+			b->len += (size_t)n;
 			c->active_ms = t->host->now_ms();
-			if (conn_parse(c) != 0)
+			if (b == &t->rbuf) {
+				t->rbuf_ms = c->active_ms;
+				rc = conn_parse_shared(c);
+			} else {
+				rc = conn_parse(c, b);
+			}
+			if (rc != 0)
 				return;
 			if ((size_t)n >= budget)
 				return; /* level-triggered: we come back */
@@ -943,7 +983,7 @@ static void conn_on_resume(void *data)
 	conn_enter(c);
 	c->paused = 0;
 	/* Frames already buffered first; reading resumes if they fit. */
-	if (conn_parse(c) == 0 &&
+	if (conn_parse(c, &c->in) == 0 &&
 	    conn_set_events(c, conn_want(c, c->out.len != 0)) < 0)
 		conn_close(c, OCKAM_LOG_WARN, "cannot watch the socket");
 	conn_leave(c);

@@ -48,7 +48,13 @@
 /* Bytes read from one connection per callback, so that one busy peer
  * cannot starve the others (the loop is level-triggered). */
 #define TCP_READ_BUDGET (256u << 10)
+/* The shared read buffer, and the first size of a connection's own. */
 #define TCP_IN_INITIAL (64u << 10)
+/* A connection that moved no byte this long, with nothing buffered, gives
+ * its buffers back; the sweep that does it runs every TCP_BUF_SWEEP_MS
+ * while any buffer is held. */
+#define TCP_BUF_QUIET_MS 1000u
+#define TCP_BUF_SWEEP_MS 500u
 /* A key is an address value (at most OCKAM_ADDR_MAX bytes) plus NUL. */
 #define TCP_KEY_MAX (OCKAM_ADDR_MAX + 1)
 /* Resolver: a name's lookup gives up after this (all tries). */
@@ -91,7 +97,8 @@ struct tcp_limit {
 	unsigned suppressed;
 };
 
-/* data[off, off + len) holds the bytes; cap is the allocation. */
+/* data[off, off + len) holds the bytes; cap bytes are usable (0: nothing
+ * held).  See tcp_buf.c for where the memory comes from. */
 struct tcp_buf {
 	uint8_t *data;
 	size_t off, len, cap;
@@ -201,6 +208,15 @@ struct tcp {
 	struct ockam_source *flush_timer;
 	struct tcp_conn *dirty; /* connections to flush, via dirty_next */
 	int idle_armed;
+	/* Reads of a connection with no partial frame pending go here (the
+	 * loop has one thread and a read path never reads another
+	 * connection); what is left after parsing moves to the connection's
+	 * own buffer.  Given back like the connections' (tcp_buf.c). */
+	struct tcp_buf rbuf;
+	int rbuf_busy;     /* a read path is parsing it */
+	uint64_t rbuf_ms;  /* last read into it */
+	struct ockam_source *bufs_timer; /* gives quiet buffers back */
+	int bufs_armed;    /* it runs: some buffer is held */
 
 	struct tcp_peer *peers; /* addresses that are down; TCP_PEERS_MAX */
 	size_t n_peers;
@@ -232,6 +248,38 @@ struct tcp_conn *tcp_conn_accept(struct tcp *t, struct tcp_listener *l,
 void tcp_socket_tune(struct tcp *t, int fd);
 /* Close every connection (one best-effort write each) and free them. */
 void tcp_conn_close_all(struct tcp *t, const char *reason);
+
+/* tcp_buf.c */
+int tcp_buf_grow(struct tcp_buf *b, size_t n, size_t initial, size_t limit);
+
+/* Make room for `n` more bytes after the data: compact first, then grow
+ * (doubling from `initial`) without ever exceeding `limit` in total.  0,
+ * -ENOBUFS (over `limit`) or -ENOMEM. */
+static inline int tcp_buf_reserve(struct tcp_buf *b, size_t n,
+				  size_t initial, size_t limit)
+{
+	if (b->cap - b->off - b->len >= n)
+		return 0;
+	return tcp_buf_grow(b, n, initial, limit);
+}
+
+static inline void tcp_buf_consume(struct tcp_buf *b, size_t n)
+{
+	b->off += n;
+	b->len -= n;
+	if (!b->len)
+		b->off = 0;
+}
+
+/* Give the memory back (the bytes in it are lost). */
+void tcp_buf_release(struct tcp_buf *b);
+/* Bytes of memory the buffer holds (whole pages). */
+size_t tcp_buf_held(const struct tcp_buf *b);
+/* A buffer was just allocated: make sure the sweep that gives back the
+ * buffers of quiet connections runs. */
+void tcp_bufs_watch(struct tcp *t);
+/* Stop the sweep and give back the shared read buffer. */
+void tcp_bufs_stop(struct tcp *t);
 
 /* tcp_peer.c */
 struct tcp_peer *tcp_peer_find(struct tcp *t, const void *key, size_t len);

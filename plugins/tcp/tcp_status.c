@@ -38,6 +38,9 @@ static void tcp_status(void *data, struct ockam_status *out)
 		h->status_set_str(out, "state", state);
 		h->status_set_u64(out, "queued_bytes", c->out.len);
 		h->status_set_u64(out, "queued_messages", c->out_frames);
+		/* Memory held for its buffers: 0 once it is quiet. */
+		h->status_set_u64(out, "buffer_bytes",
+				  tcp_buf_held(&c->in) + tcp_buf_held(&c->out));
 		if (c->opened_ms)
 			h->status_set_u64(out, "age_ms", now - c->opened_ms);
 		if (c->active_ms)

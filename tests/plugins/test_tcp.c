@@ -1069,6 +1069,165 @@ static void test_router_full_pauses_without_loss(void)
 	client_close(&c);
 }
 
+/* ---- buffer memory (suite "tcp buffers") ------------------------ */
+
+/* Default limits (1 MiB frames); the status service answers at "status". */
+static int suite_buffers_init(void)
+{
+	return node_start_yaml("node: tcpbuffers\n"
+			       "status: true\n"
+			       "transports:\n"
+			       "  tcp:\n"
+			       "    listen: 127.0.0.1:0\n"
+			       "workers:\n"
+			       "  echoer:\n"
+			       "    type: echoer\n"
+			       "  hop:\n"
+			       "    type: hop\n"
+			       "after_messages: run\n");
+}
+
+/* The node's name for the connection of client `c`: "127.0.0.1:port". */
+static void client_key(const struct client *c, char *out, size_t cap)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+
+	if (getsockname(c->fd, (struct sockaddr *)&sa, &sl) < 0)
+		sa.sin_port = 0;
+	snprintf(out, cap, "127.0.0.1:%d", ntohs(sa.sin_port));
+}
+
+/* buffer_bytes of connection `key` in the status asked over `via`; -1 if
+ * there is no such row or field. */
+static long buffer_bytes(struct client *via, const char *key)
+{
+	char row[512], *st = status_ask(via), *p;
+	long v = -1;
+
+	if (st && status_row(st, "connection", key, row, sizeof(row)) == 0 &&
+	    (p = strstr(row, "buffer_bytes=")))
+		v = atol(p + strlen("buffer_bytes="));
+	free(st);
+	return v;
+}
+
+/* Pump (asking every 100 ms) until `key` holds no buffer memory, for at
+ * most 4 s; its last buffer_bytes. */
+static long buffers_wait_empty(struct client *via, const char *key)
+{
+	uint64_t end = loop_now_ms() + 4000;
+	long v;
+
+	do {
+		pump(100);
+		v = buffer_bytes(via, key);
+	} while (v != 0 && loop_now_ms() < end);
+	return v;
+}
+
+/* A connection holds buffer memory while it moves data and none once it
+ * has been quiet for a moment (about a second); used again, it works as
+ * before and holds buffers again. */
+static void test_quiet_connection_gives_buffers_back(void)
+{
+	struct client a, via;
+	char key[32];
+
+	CU_ASSERT_FATAL(client_open(&a, port) == 0);
+	CU_ASSERT_FATAL(client_open(&via, port) == 0);
+	client_key(&a, key, sizeof(key));
+	CU_ASSERT(echo_ok(&a, 1));
+	/* The reply went out through its output buffer. */
+	CU_ASSERT(buffer_bytes(&via, key) > 0);
+	CU_ASSERT_EQUAL(buffers_wait_empty(&via, key), 0);
+	CU_ASSERT(echo_ok(&a, 2));
+	CU_ASSERT(buffer_bytes(&via, key) > 0);
+	CU_ASSERT(echo_ok(&a, 3));
+	client_close(&a);
+	client_close(&via);
+	pump(50);
+}
+
+/* Read one frame of up to `cap` bytes from `fd` while pumping the node.
+ * Its length, or 0 if none came within WAIT_MS. */
+static size_t frame_read_big(int fd, uint8_t *buf, size_t cap)
+{
+	uint64_t end = loop_now_ms() + WAIT_MS;
+	size_t got = 0, want = 4;
+
+	while (got < want && loop_now_ms() < end) {
+		ssize_t n = recv(fd, buf + got, want - got, MSG_DONTWAIT);
+
+		if (n > 0)
+			got += (size_t)n;
+		else if (n == 0)
+			return 0;
+		else
+			loop_dispatch(node->loop, 5);
+		if (got == 4 && want == 4) {
+			want = 4 + ((size_t)buf[0] << 24 | (size_t)buf[1] << 16 |
+				    (size_t)buf[2] << 8 | buf[3]);
+			if (want > cap)
+				return 0;
+		}
+	}
+	return got == want && want > 4 ? want : 0;
+}
+
+/* After a connection gave its buffers back, a 300 kB frame written in
+ * 1000-byte pieces (one node read each) arrives whole at the next hop,
+ * byte for byte; then both connections give their buffers back. */
+static void test_large_frame_after_buffers_given_back(void)
+{
+	enum { SIZE = 300000 };
+	static uint8_t frame[SIZE + 1024], got[SIZE + 1024], payload[SIZE];
+	static const char *const ret[] = {"client", NULL};
+	char hop[32], key[32], out_key[32];
+	const char *on[] = {hop, "sink", NULL};
+	struct client a, via;
+	int lfd, p = bound_port(&lfd), fd;
+	size_t len, n, i;
+
+	CU_ASSERT_FATAL(p > 0 && listen(lfd, 4) == 0);
+	for (i = 0; i < SIZE; i++)
+		payload[i] = (uint8_t)(i * 7 + (i >> 9));
+	snprintf(hop, sizeof(hop), "tcp:127.0.0.1:%d", p);
+	snprintf(out_key, sizeof(out_key), "127.0.0.1:%d", p);
+	len = frame_build(frame, sizeof(frame), on, ret, payload, SIZE);
+	CU_ASSERT_FATAL(len > SIZE);
+
+	CU_ASSERT_FATAL(client_open(&a, port) == 0);
+	CU_ASSERT_FATAL(client_open(&via, port) == 0);
+	client_key(&a, key, sizeof(key));
+	CU_ASSERT(echo_ok(&a, 1));
+	CU_ASSERT_EQUAL(buffers_wait_empty(&via, key), 0);
+
+	for (i = 0; i < len; i += n) {
+		n = len - i < 1000 ? len - i : 1000;
+		CU_ASSERT_FATAL(client_write(&a, frame + i, n) == 0);
+		pump(1);
+	}
+	fd = accept_wait(lfd);
+	CU_ASSERT_FATAL(fd >= 0);
+	n = frame_read_big(fd, got, sizeof(got));
+	CU_ASSERT_FATAL(n > 4);
+	CU_ASSERT_FATAL(codec_decode(got + 4, n - 4, &in_msg) == 0);
+	CU_ASSERT(in_msg.onward.count == 1 &&
+		  addr_is(&in_msg.onward.hop[0], OCKAM_ADDR_LOCAL, "sink"));
+	CU_ASSERT(in_msg.payload_len == SIZE &&
+		  memcmp(in_msg.payload, payload, SIZE) == 0);
+
+	CU_ASSERT_EQUAL(buffers_wait_empty(&via, key), 0);
+	CU_ASSERT_EQUAL(buffers_wait_empty(&via, out_key), 0);
+	CU_ASSERT(echo_ok(&a, 2));
+	close(fd);
+	close(lfd);
+	client_close(&a);
+	client_close(&via);
+	pump(50);
+}
+
 /* ---- resolver (suite "tcp resolver") ------------------------------ */
 
 /* A fake DNS server on loopback, in the node's own loop: it answers by
@@ -1526,6 +1685,11 @@ int main(void)
 			 suite_clean);
 	CU_add_test(s, "router full: pause, no loss",
 		    test_router_full_pauses_without_loss);
+	s = CU_add_suite("tcp buffers", suite_buffers_init, suite_clean);
+	CU_add_test(s, "quiet connection gives its buffers back",
+		    test_quiet_connection_gives_buffers_back);
+	CU_add_test(s, "large frame after the buffers were given back",
+		    test_large_frame_after_buffers_given_back);
 	s = CU_add_suite("tcp resolver", suite_resolver_init,
 			 suite_resolver_clean);
 	CU_add_test(s, "a DNS name", test_resolve_dns_name);
