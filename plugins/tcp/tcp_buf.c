@@ -82,13 +82,16 @@ int tcp_buf_grow(struct tcp_buf *b, size_t n, size_t initial, size_t limit)
 	cap = b->cap ? b->cap : initial;
 	while (cap < b->len + n)
 		cap = cap > limit / 2 ? limit : cap * 2;
+	if (cap > limit)
+		cap = limit;
 	map = page_round(cap);
 	p = map == tcp_buf_held(b) ? b->data
 				   : pages_resize(b->data, tcp_buf_held(b), map);
 	if (!p)
 		return -ENOMEM;
 	b->data = p;
-	/* The whole last page is usable, within the limit. */
+	/* The whole last page is usable, within the limit (so that
+	 * tcp_buf_held gives `map` back). */
 	b->cap = map < limit ? map : limit;
 	return 0;
 }

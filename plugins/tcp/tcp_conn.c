@@ -784,10 +784,11 @@ static int conn_parse(struct tcp_conn *c, struct tcp_buf *b)
 	return c->paused;
 }
 
-/* Parse what was just read into the shared buffer; what is left (a partial
- * frame, or frames held back by a pause) moves to the connection's own
- * buffer, so the shared one is empty again for the next read path.  As
- * conn_parse. */
+/* Parse what was just read into the shared buffer.  What is left (a
+ * partial frame, or frames held back by a pause) becomes the connection's
+ * by swapping buffers, which copies nothing: the shared buffer is then the
+ * connection's empty own one (or none, mapped again on the next read).
+ * As conn_parse. */
 static int conn_parse_shared(struct tcp_conn *c)
 {
 	struct tcp *t = c->t;
@@ -798,17 +799,10 @@ static int conn_parse_shared(struct tcp_conn *c)
 	rc = conn_parse(c, r);
 	t->rbuf_busy = 0;
 	if (rc >= 0 && r->len) {
-		int err = conn_reserve(t, &c->in, r->len, TCP_IN_INITIAL,
-				       TCP_FRAME_HEADER + t->max_message);
+		struct tcp_buf own = c->in; /* empty: that is why r was used */
 
-		if (err < 0) {
-			conn_close(c, OCKAM_LOG_ERROR,
-				   "cannot buffer input: %s", strerror(-err));
-			rc = -1;
-		} else {
-			memcpy(c->in.data, r->data + r->off, r->len);
-			c->in.len = r->len;
-		}
+		c->in = *r;
+		*r = own;
 	}
 	r->off = r->len = 0;
 	return rc;
@@ -824,9 +818,10 @@ static size_t conn_frame_need(const struct tcp_conn *c)
 }
 
 /* Where the next read goes and how much it may take: the shared buffer if
- * the connection has nothing pending (up to one frame's limit, so that
- * what is left always fits its own buffer), else its own buffer, grown
- * for the frame in progress.  0 or a negative errno. */
+ * the connection has nothing pending, else its own buffer, grown for the
+ * frame in progress.  Either way a connection never holds more than one
+ * frame's limit (a buffer swapped in from the shared one may be larger).
+ * 0 or a negative errno. */
 static int conn_read_room(struct tcp_conn *c, struct tcp_buf **bp,
 			  size_t *room)
 {
@@ -853,6 +848,8 @@ static int conn_read_room(struct tcp_conn *c, struct tcp_buf **bp,
 	rc = conn_reserve(t, &c->in, want, TCP_IN_INITIAL, limit);
 	*bp = &c->in;
 	*room = c->in.cap - c->in.off - c->in.len;
+	if (*room > limit - c->in.len)
+		*room = limit - c->in.len;
 	return rc;
 }
 
