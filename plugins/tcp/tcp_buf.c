@@ -156,5 +156,7 @@ void tcp_bufs_stop(struct tcp *t)
 		t->host->source_remove(t->bufs_timer);
 	t->bufs_timer = NULL;
 	t->bufs_armed = 0;
-	tcp_buf_release(&t->rbuf);
+	/* Stopped from inside a read path: destroy gives it back. */
+	if (!t->rbuf_busy)
+		tcp_buf_release(&t->rbuf);
 }

@@ -832,8 +832,12 @@ static int conn_read_room(struct tcp_conn *c, struct tcp_buf **bp,
 	if (!c->in.len && !t->rbuf_busy) {
 		struct tcp_buf *r = &t->rbuf;
 
-		rc = conn_reserve(t, r, TCP_IN_INITIAL, TCP_IN_INITIAL,
-				  TCP_IN_INITIAL);
+		/* Any connection's own buffer swapped in is at least this
+		 * big: no remapping as buffers change hands. */
+		rc = conn_reserve(t, r,
+				  limit < TCP_IN_INITIAL ? limit
+							 : TCP_IN_INITIAL,
+				  TCP_IN_INITIAL, TCP_IN_INITIAL);
 		*bp = r;
 		*room = r->cap < limit ? r->cap : limit;
 		return rc;

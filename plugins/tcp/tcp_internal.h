@@ -250,18 +250,10 @@ void tcp_socket_tune(struct tcp *t, int fd);
 void tcp_conn_close_all(struct tcp *t, const char *reason);
 
 /* tcp_buf.c */
-int tcp_buf_grow(struct tcp_buf *b, size_t n, size_t initial, size_t limit);
-
 /* Make room for `n` more bytes after the data: compact first, then grow
  * (doubling from `initial`) without ever exceeding `limit` in total.  0,
  * -ENOBUFS (over `limit`) or -ENOMEM. */
-static inline int tcp_buf_reserve(struct tcp_buf *b, size_t n,
-				  size_t initial, size_t limit)
-{
-	if (b->cap - b->off - b->len >= n)
-		return 0;
-	return tcp_buf_grow(b, n, initial, limit);
-}
+int tcp_buf_grow(struct tcp_buf *b, size_t n, size_t initial, size_t limit);
 
 static inline void tcp_buf_consume(struct tcp_buf *b, size_t n)
 {
