@@ -138,6 +138,18 @@ static struct tcp_conn *conn_new(struct tcp *t, const void *key, size_t len,
 	return c;
 }
 
+/* Take `c` out of the plugin's list of connections. */
+static void conn_unlink(struct tcp_conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->t->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+}
+
 static void conn_free(struct tcp_conn *c)
 {
 	tcp_buf_release(&c->in);
@@ -258,13 +270,7 @@ static void conn_close(struct tcp_conn *c, enum ockam_log_level level,
 		c->dirty = 0;
 	}
 	conn_unwatch(c);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		t->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	c->prev = c->next = NULL;
+	conn_unlink(c);
 	c->dead = 1;
 	if (!c->busy)
 		conn_free(c);
@@ -612,16 +618,9 @@ static void conn_on_resolved(void *data, int err, const char *why,
 /* Unlink a connection that never got going, without a line. */
 static void conn_discard(struct tcp_conn *c)
 {
-	struct tcp *t = c->t;
-
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		t->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	conn_unlink(c);
 	if (c->outbound)
-		t->n_outbound--;
+		c->t->n_outbound--;
 	conn_free(c);
 }
 
