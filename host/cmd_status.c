@@ -25,7 +25,7 @@ struct asker {
 static void status_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: ockam-host status --to ROUTE [--json] [-W timeout]\n"
+		"Usage: ockam-host status --to ROUTE [--json] [-W T] [--config FILE]\n"
 		"\n"
 		"Print a running node's workers, transports, listeners,\n"
 		"connections and secure channels.  The node needs 'status: true'.\n"
@@ -39,8 +39,10 @@ static void status_usage(FILE *out)
 		"      --config FILE    build the asking node from FILE\n"
 		"  -v, -q               more or less logging\n"
 		"  -h, --help           show this help\n"
+		"T is 250ms, 2s or plain seconds (0.2).\n"
 		"\n"
-		"Exit status: 0 with a report, 1 if none came, 2 for bad arguments.\n");
+		"Exit status: 0 with a report, 1 if none came, 2 for bad arguments\n"
+		"or an invalid --config.\n");
 }
 
 static int asker_on_reply(void *owner, void *addr_data,

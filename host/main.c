@@ -20,8 +20,8 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: ockam-host [OPTIONS] NODE.yaml\n"
-		"       ockam-host status --to ROUTE [--json]\n"
-		"       ockam-host ping [-c N] [-i T] [-W T] ROUTE\n"
+		"       ockam-host status --to ROUTE [--json] [-W T] [--config FILE]\n"
+		"       ockam-host ping [-c N] [-i T] [-W T] [--config FILE] ROUTE\n"
 		"\n"
 		"Run one Ockam node described by NODE.yaml: its transports,\n"
 		"workers and secure channels, loaded as plugins.\n"
@@ -40,8 +40,9 @@ static void usage(FILE *out)
 		"  -V, --version   show the version and plugin ABI\n"
 		"\n"
 		"Environment:\n"
-		"  OCKAM_LOG          error|warn|info|debug|trace (overrides log_level:)\n"
-		"  OCKAM_PLUGIN_PATH  colon-separated directories searched for plugins\n"
+		"  OCKAM_LOG            error|warn|info|debug|trace (overrides log_level:)\n"
+		"  OCKAM_PLUGIN_PATH    colon-separated directories searched for plugins\n"
+		"  OCKAM_CLIENT_CONFIG  the node YAML status and ping use without --config\n"
 		"\n"
 		"Exit status: 0 success, 1 runtime failure (e.g. a message got no\n"
 		"reply) or, with --check, an invalid configuration; 2 an invalid\n"

@@ -239,9 +239,9 @@ struct ockam_host {
 	 *   host->status_register(ctx, tcp_status, t);  // in create
 	 *
 	 * Kinds in use: "listener", "connection", "outbound",
-	 * "secure_channel".  Keys are [a-z0-9_]; counters are u64;
-	 * durations end in _ms.  Strings are copied.  Never fails visibly:
-	 * out of memory truncates the report. */
+	 * "secure_channel", "secure_channel_listener".  Keys are [a-z0-9_];
+	 * counters are u64; durations end in _ms.  Strings are copied.
+	 * Never fails visibly: out of memory truncates the report. */
 	int (*status_register)(struct ockam_ctx *ctx, ockam_status_fn fn,
 			       void *data);
 	/* Start a new row; the set_* calls below add to the last row. */

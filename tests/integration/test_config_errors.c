@@ -69,6 +69,37 @@ static const struct bad_config bad_configs[] = {
 	  "    type: secure_channel\n"
 	  "    options: {role: listener, trust: everyone, queue_limit: 8}\n",
 	  5, 61, "queue_limit is only for role: initiator" },
+	/* docs/security.md: options for the wrong role, a backoff range
+	 * upside down, a zero backoff. */
+	{ "initiator-idle-timeout.yaml",
+	  "node: initiator-idle-timeout\n"
+	  "workers:\n"
+	  "  alice:\n"
+	  "    type: secure_channel\n"
+	  "    options: {role: initiator, route: [bob], trust: everyone, idle_timeout: 5s}\n",
+	  5, 77, "idle_timeout is only for role: listener" },
+	{ "listener-rehandshake.yaml",
+	  "node: listener-rehandshake\n"
+	  "workers:\n"
+	  "  bob:\n"
+	  "    type: secure_channel\n"
+	  "    options: {role: listener, trust: everyone, rehandshake: false}\n",
+	  5, 61, "rehandshake is only for role: initiator" },
+	{ "backoff-max-below-min.yaml",
+	  "node: backoff-max-below-min\n"
+	  "workers:\n"
+	  "  alice:\n"
+	  "    type: secure_channel\n"
+	  "    options: {role: initiator, route: [bob], trust: everyone, rehandshake_backoff: 5s, rehandshake_backoff_max: 2s}\n",
+	  5, 113,
+	  "rehandshake_backoff_max must be at least rehandshake_backoff (5000 ms)" },
+	{ "backoff-zero.yaml",
+	  "node: backoff-zero\n"
+	  "workers:\n"
+	  "  alice:\n"
+	  "    type: secure_channel\n"
+	  "    options: {role: initiator, route: [bob], trust: everyone, rehandshake_backoff: 0}\n",
+	  5, 84, "rehandshake backoff must be more than 0 and at most 1h" },
 };
 
 /* Does `err` have a line "<path>:<line>:<col>: ..." (any position if

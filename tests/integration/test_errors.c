@@ -2,9 +2,10 @@
 /*
  * Delivery errors a user will meet: a worker the far node does not have, a
  * port nobody listens on, a message over a tcp max_message_size (the
- * sender's own, and the receiver's).  Each must give exactly one clear
- * WARN/ERROR line naming what went wrong, and the nodes must go on
- * serving: a good message sent afterwards still gets its reply.
+ * sender's own, and the receiver's), a tcp address that is not
+ * host:port.  Each must give exactly one clear WARN/ERROR line naming
+ * what went wrong, and the nodes must go on serving: a good message sent
+ * afterwards still gets its reply.
  */
 #include <netinet/in.h>
 #include <stdio.h>
@@ -131,6 +132,20 @@ static void test_errors(void)
 	log = hx_read(r, HX_STDERR);
 	CU_ASSERT_EQUAL(integ_count_problems(log, NULL) - before, 1);
 	CU_ASSERT_EQUAL(integ_count_problems(log, "1024"), 1);
+
+	/* A tcp address that is not host:port: tcp says so once, naming
+	 * it; that message failed (exit 1), the next is answered. */
+	p = hx_spawn_host(H, "errors-bad-tcp-address",
+			  CFG("errors-bad-tcp-address"), env);
+	CU_ASSERT_PTR_NOT_NULL(p);
+	if (p) {
+		CU_ASSERT_EQUAL(hx_wait_exit(p, HX_EXIT_MS), 1);
+		CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), good_reply);
+		log = hx_read(p, HX_STDERR);
+		CU_ASSERT_EQUAL(integ_count_problems(log, NULL), 1);
+		CU_ASSERT_EQUAL(integ_count_problems(log,
+			"cannot send to tcp address 'nonsense': expected host:port"), 1);
+	}
 
 	/* After all that the responder still answers a newcomer. */
 	p = hx_spawn_host(H, "errors-after", CFG("errors-unknown-worker"), env);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * What an operator sees from the ockam-host command line: --help,
- * --version, --check (the effective config, or every error with its
+ * What an operator sees from the ockam-host command line: --help (and
+ * that the man page has every option it lists), --version, --check (the effective config, or every error with its
  * source line and a caret, exit 1) and ${VAR} expansion in a real run.
  */
 #include <stdio.h>
@@ -40,6 +40,96 @@ static void test_help_version(void)
 	CU_ASSERT_EQUAL(integ_run_host("bad-option", (const char *[]){ "--frobnicate", NULL },
 			    NULL, &p), 2);
 	CU_ASSERT(integ_contains(hx_read(p, HX_STDERR), "Usage: ockam-host"));
+}
+
+/* The man page in roff: "--check" is written "\\-\\-check". */
+static char *man_page_read(void)
+{
+	FILE *f = fopen(integ_src("docs/ockam-host.1"), "r");
+	static char text[64 * 1024];
+	size_t n;
+
+	if (!f)
+		return NULL;
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	return text;
+}
+
+/* Is `word` in `text` as a whole word ("\\-t" is not the one in
+ * "\\-\\-to")? */
+static int man_has_word(const char *text, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *m = strstr(text, word); m; m = strstr(m + 1, word)) {
+		char before = m == text ? ' ' : m[-1];
+		char after = m[n];
+
+		if (before != '-' && after != '-' && after != '_' &&
+		    !(after >= 'a' && after <= 'z') &&
+		    !(after >= 'A' && after <= 'Z'))
+			return 1;
+	}
+	return 0;
+}
+
+/* Every option ("-c", "--check") and OCKAM_* variable a --help lists must
+ * be in the man page, so the two cannot drift apart unnoticed. */
+static void help_in_man_page(const char *help, const char *man,
+			     const char *what)
+{
+	for (const char *p = help; *p; p++) {
+		char word[64], roff[160];
+		size_t n = 0;
+		int at_word = p == help || p[-1] == ' ' || p[-1] == '[' ||
+			      p[-1] == '\n';
+
+		if (!at_word || (*p != '-' && strncmp(p, "OCKAM_", 6) != 0))
+			continue;
+		while (n < sizeof(word) - 1 &&
+		       (p[n] == '-' || p[n] == '_' ||
+			(p[n] >= 'a' && p[n] <= 'z') ||
+			(p[n] >= 'A' && p[n] <= 'Z')))
+			n++;
+		if (n < 2 || (p[0] == '-' && p[1] != '-' && n != 2))
+			continue;
+		memcpy(word, p, n);
+		word[n] = '\0';
+		size_t r = 0;
+		for (size_t i = 0; i < n && r < sizeof(roff) - 3; i++) {
+			if (word[i] == '-')
+				roff[r++] = '\\';
+			roff[r++] = word[i];
+		}
+		roff[r] = '\0';
+		int found = man_has_word(man, roff);
+		if (!found)
+			fprintf(stderr, "%s lists %s; docs/ockam-host.1 does not\n",
+				what, word);
+		CU_ASSERT(found);
+		p += n - 1;
+	}
+}
+
+static void test_help_matches_man_page(void)
+{
+	static const char *const cmds[][3] = {
+		{ "--help", NULL, NULL },
+		{ "status", "--help", NULL },
+		{ "ping", "--help", NULL },
+	};
+	const char *man = man_page_read();
+	struct hx_proc *p;
+
+	integ_begin("ops-help-man");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(man);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		CU_ASSERT_EQUAL(integ_run_host(cmds[i][0], cmds[i], NULL, &p),
+				0);
+		help_in_man_page(hx_read(p, HX_STDOUT), man, cmds[i][0]);
+	}
 }
 
 static const char good_yaml[] =
@@ -172,6 +262,8 @@ int main(void)
 {
 	static const struct integ_test tests[] = {
 		{ "--help and --version", test_help_version },
+		{ "every option --help lists is in the man page",
+		  test_help_matches_man_page },
 		{ "--check prints the effective config", test_check_good },
 		{ "--check prints every error with a caret, exit 1", test_check_bad },
 		{ "variables: undefined is an error, defaults apply", test_variables },
