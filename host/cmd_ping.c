@@ -14,6 +14,7 @@
 #include "cmd.h"
 #include "log.h"
 #include "loop.h"
+#include "notice.h"
 #include "route_text.h"
 #include "router.h"
 
@@ -33,6 +34,7 @@ struct ping {
 	char self[OCKAM_ADDR_MAX + 1];
 	uint64_t count, interval_ms, timeout_ms;
 	uint64_t sent, received, lost;
+	uint64_t errors; /* messages a transport or channel here dropped */
 	uint64_t min_us, max_us, sum_us;
 	struct ping_slot slots[WINDOW];
 	struct ockam_source *tick, *deadline;
@@ -106,10 +108,18 @@ static void ping_send(struct ping *p)
 	p->sent++;
 	s->seq = seq;
 	s->sent_us = cmd_now_us();
-	if (router_send(p->node->router, "ping", &msg, 0) < 0)
-		p->lost++; /* the router logged why */
-	else
+	int rc = router_send(p->node->router, "ping", &msg, 0);
+	if (rc < 0) {
+		/* Refused at once (no route, a transport backing off after
+		 * a failure, a full queue): the sender has logged the
+		 * details. */
+		p->errors++;
+		printf("From %s: seq=%llu not sent: %s\n", p->route_text,
+		       (unsigned long long)seq, strerror(-rc));
+		fflush(stdout);
+	} else {
 		s->pending = 1;
+	}
 }
 
 static void ping_on_deadline(void *data)
@@ -169,12 +179,46 @@ static int ping_on_reply(void *owner, void *addr_data,
 	return 0;
 }
 
+/* Fail pending message `seq` (0: every pending one: a channel that lost
+ * what it had sent knows only who sent it) and print why, as ping(8)
+ * prints an ICMP error. */
+static void ping_on_notice(void *owner, void *addr_data,
+			   const struct ockam_message *msg, int err,
+			   const char *why)
+{
+	struct ping *p = owner;
+	unsigned long long seq = 0;
+	char text[32];
+	size_t n = msg->payload_len < sizeof(text) - 1 ? msg->payload_len
+							: sizeof(text) - 1;
+	(void)addr_data;
+	(void)err;
+	memcpy(text, msg->payload, n);
+	text[n] = '\0';
+	if (n && sscanf(text, "ping %llu", &seq) != 1)
+		return; /* not one of ours */
+	for (size_t i = 0; i < WINDOW; i++) {
+		struct ping_slot *s = &p->slots[i];
+		if (!s->pending || (seq && s->seq != seq))
+			continue;
+		s->pending = 0;
+		p->errors++;
+		printf("From %s: seq=%llu not delivered: %s\n", p->route_text,
+		       (unsigned long long)s->seq, why);
+	}
+	fflush(stdout);
+	ping_finish_if_done(p);
+}
+
 static void ping_summary(const struct ping *p)
 {
 	uint64_t unanswered = p->sent - p->received;
 	printf("--- %s ping statistics ---\n", p->route_text);
-	printf("%llu sent, %llu received, %llu%% loss",
-	       (unsigned long long)p->sent, (unsigned long long)p->received,
+	printf("%llu sent, %llu received, ", (unsigned long long)p->sent,
+	       (unsigned long long)p->received);
+	if (p->errors)
+		printf("+%llu errors, ", (unsigned long long)p->errors);
+	printf("%llu%% loss",
 	       (unsigned long long)(p->sent ? unanswered * 100 / p->sent : 0));
 	if (p->received)
 		printf(", rtt min/avg/max = %.3f/%.3f/%.3f ms",
@@ -254,6 +298,7 @@ int cmd_ping(int argc, char **argv)
 	snprintf(p->self, sizeof(p->self), "ping.%ld", (long)getpid());
 	if (router_address_add(p->node->router, p->self, ping_on_reply, p,
 			       NULL) < 0 ||
+	    notices_handler_add(p->node->notices, p, ping_on_notice) < 0 ||
 	    !(p->tick = loop_add_timer(p->node->loop, 0, ping_on_tick, p, p))) {
 		fprintf(stderr, "ockam-host ping: cannot set up the sender\n");
 		code = 1;
@@ -268,6 +313,7 @@ int cmd_ping(int argc, char **argv)
 		code = 1;
 out:
 	loop_remove_owner(p->node->loop, p);
+	notices_handler_remove(p->node->notices, p);
 	if (p->registered)
 		router_address_remove(p->node->router, p->self, p);
 	node_destroy(p->node);

@@ -12,6 +12,7 @@
 #include "cmd.h"
 #include "log.h"
 #include "loop.h"
+#include "notice.h"
 #include "route_text.h"
 #include "router.h"
 #include "status.h"
@@ -20,6 +21,7 @@ struct asker {
 	struct node *node;
 	int answered;
 	unsigned ignored;
+	char undelivered[NOTICE_WHY_MAX]; /* why the request was dropped */
 };
 
 static void status_usage(FILE *out)
@@ -65,6 +67,22 @@ static int asker_on_reply(void *owner, void *addr_data,
 	fflush(stdout);
 	node_quit(a->node, 0);
 	return 0;
+}
+
+/* A transport or channel on our side dropped the request (connection
+ * refused, channel refused): say why now rather than at the timeout. */
+static void asker_on_notice(void *owner, void *addr_data,
+			    const struct ockam_message *msg, int err,
+			    const char *why)
+{
+	struct asker *a = owner;
+	(void)addr_data;
+	(void)msg;
+	(void)err;
+	if (a->answered || a->undelivered[0])
+		return;
+	snprintf(a->undelivered, sizeof(a->undelivered), "%s", why);
+	node_quit(a->node, 1);
 }
 
 static void asker_on_timeout(void *data)
@@ -146,17 +164,23 @@ int cmd_status(int argc, char **argv)
 	code = 1;
 	if (router_address_add(a.node->router, self, asker_on_reply, &a,
 			       NULL) < 0 ||
+	    notices_handler_add(a.node->notices, &a, asker_on_notice) < 0 ||
 	    !loop_add_timer(a.node->loop, timeout, asker_on_timeout, &a, &a)) {
 		fprintf(stderr, "ockam-host status: cannot set up the request\n");
 	} else if (router_send(a.node->router, "status", &msg, 0) == 0) {
 		code = node_run(a.node);
-		if (!a.answered)
+		if (!a.answered && a.undelivered[0])
+			fprintf(stderr,
+				"ockam-host status: request to %s not delivered: %s\n",
+				text, a.undelivered);
+		else if (!a.answered)
 			fprintf(stderr,
 				"ockam-host status: no status report from %s within %llu ms%s (is the node up, with 'status: true'?)\n",
 				text, (unsigned long long)timeout,
 				a.ignored ? " (ignored a reply from another worker)" : "");
 	}
 	loop_remove_owner(a.node->loop, &a);
+	notices_handler_remove(a.node->notices, &a);
 	router_address_remove(a.node->router, self, &a);
 	node_destroy(a.node);
 	return a.answered ? 0 : (code ? code : 1);

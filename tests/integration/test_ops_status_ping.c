@@ -3,7 +3,8 @@
  * `ockam-host status` and `ockam-host ping` against a running node: the
  * status table and JSON name its workers and router counters; ping prints
  * one line per reply and a summary, and fails (exit 1) against a closed
- * port or a node without the status service.
+ * port (at once, told by a delivery-failure notice) or a node without the
+ * status service.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -94,7 +95,7 @@ static void test_status(void)
 static void test_ping(void)
 {
 	struct hx_proc *node, *p;
-	char route[64], want[128], line[256];
+	char route[64], want[256], line[256];
 	int port = 0;
 
 	integ_begin("ops-ping");
@@ -128,11 +129,32 @@ static void test_ping(void)
 	close(fd); /* bound, never listening: connections are refused */
 	snprintf(route, sizeof(route), "tcp:127.0.0.1:%d,echoer",
 		 ntohs(sa.sin_port));
+	/* The refusal comes back at once (a delivery-failure notice), so a
+	 * 60 s reply timeout is never waited for; the second message meets
+	 * the connection's backoff and is refused on the spot. */
 	CU_ASSERT_EQUAL(run("ping-closed",
-			    (const char *[]){ "ping", "-c", "2", "-i", "50ms", "-W", "300ms", route, NULL }, &p), 1);
+			    (const char *[]){ "ping", "-c", "2", "-i", "50ms", "-W", "60s", route, NULL }, &p), 1);
 	out = hx_read(p, HX_STDOUT);
 	CU_ASSERT_PTR_NULL(strstr(out, "bytes from"));
-	CU_ASSERT(integ_contains(out, "2 sent, 0 received, 100% loss\n"));
+	snprintf(want, sizeof(want),
+		 "From [tcp:127.0.0.1:%d, echoer]: seq=1 not delivered: cannot connect to 127.0.0.1:%d: Connection refused",
+		 ntohs(sa.sin_port), ntohs(sa.sin_port));
+	CU_ASSERT(integ_contains(out, want));
+	snprintf(want, sizeof(want),
+		 "From [tcp:127.0.0.1:%d, echoer]: seq=2 not sent: ",
+		 ntohs(sa.sin_port));
+	CU_ASSERT(integ_contains(out, want));
+	CU_ASSERT(integ_contains(out, "2 sent, 0 received, +2 errors, 100% loss\n"));
+
+	/* status to the same closed port: told at once, not at -W. */
+	snprintf(route, sizeof(route), "tcp:127.0.0.1:%d",
+		 ntohs(sa.sin_port));
+	CU_ASSERT_EQUAL(run("status-closed",
+			    (const char *[]){ "status", "-W", "60s", "--to", route, NULL }, &p), 1);
+	snprintf(want, sizeof(want),
+		 "ockam-host status: request to [tcp:127.0.0.1:%d, status] not delivered: cannot connect to 127.0.0.1:%d: Connection refused\n",
+		 ntohs(sa.sin_port), ntohs(sa.sin_port));
+	CU_ASSERT(integ_contains(hx_read(p, HX_STDERR), want));
 
 	/* A route naming no known transport is a usage error. */
 	CU_ASSERT_EQUAL(run("ping-bad-route", (const char *[]){ "ping", "nosuch:1,echoer", NULL }, &p), 2);
