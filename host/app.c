@@ -11,6 +11,7 @@
 #include "notice.h"
 #include "route_text.h"
 #include "router.h"
+#include "status.h"
 
 struct app_message {
 	const struct config_message *cfg;
@@ -164,6 +165,51 @@ static void app_send_next(struct app *a)
 	app_finish(a);
 }
 
+/* A message whose route starts at a local address must find something
+ * there: a worker of this node (registered before messages are read) or
+ * the status service.  Said now, with the position, rather than as "no
+ * worker at address" when the node runs; --check reports it too. */
+static int app_first_hop_check(struct node *n, const struct ockam_opt *r,
+			       const struct ockam_route *route)
+{
+	const struct ockam_addr *a = &route->hop[0];
+	const struct config *c = n->cfg;
+	char name[OCKAM_ADDR_MAX + 1];
+
+	if (a->type != OCKAM_ADDR_LOCAL)
+		return 0;
+	memcpy(name, a->data, a->len);
+	name[a->len] = '\0';
+	if (router_address_exists(n->router, name, a->len) ||
+	    (status_enabled(n->status) && !strcmp(name, STATUS_ADDRESS)))
+		return 0;
+	if (r->kind == OCKAM_OPT_SCALAR) {
+		const struct config_route *cr = config_route_find(c, r->str);
+		if (cr)
+			r = cr->route;
+	}
+	const struct ockam_opt *at = r->kind == OCKAM_OPT_LIST && r->count
+					     ? r->items[0]
+					     : r;
+	const char **names = calloc(c->n_workers + 1, sizeof(*names));
+	const char *near = NULL;
+	if (names) {
+		for (size_t i = 0; i < c->n_workers; i++)
+			names[i] = c->workers[i].name;
+		near = opt_suggest(name, (const char *const *)names);
+	}
+	if (near)
+		diag_error(&n->diag, at->file, at->line, at->col,
+			   "the route starts at '%s', which is no worker of this node (did you mean '%s'?)",
+			   name, near);
+	else
+		diag_error(&n->diag, at->file, at->line, at->col,
+			   "the route starts at '%s', which is no worker of this node: declare it under workers: or start the route with a transport address",
+			   name);
+	free(names);
+	return -ENOENT;
+}
+
 struct app *app_create(struct node *n, int *failed)
 {
 	const struct config *c = n->cfg;
@@ -185,7 +231,8 @@ struct app *app_create(struct node *n, int *failed)
 		a->msgs[i].cfg = cm;
 		const struct ockam_opt *r = cm->route ? cm->route
 						      : cm->route_name_node;
-		if (node_route_resolve(n, r, &a->msgs[i].route) < 0)
+		if (node_route_resolve(n, r, &a->msgs[i].route) < 0 ||
+		    app_first_hop_check(n, r, &a->msgs[i].route) < 0)
 			*failed = 1;
 	}
 	return a;

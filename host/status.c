@@ -366,6 +366,11 @@ struct status *status_create(struct node *n)
 	return s;
 }
 
+int status_enabled(const struct status *s)
+{
+	return s && s->enabled;
+}
+
 int status_start(struct status *s)
 {
 	if (!s || !s->enabled)

@@ -27,6 +27,8 @@ struct status;
 struct status *status_create(struct node *n);
 /* Register "status" if the YAML enabled it.  0 or -errno (logged). */
 int status_start(struct status *s);
+/* Will the node answer at "status" once started? */
+int status_enabled(const struct status *s);
 void status_destroy(struct status *s);
 
 /* Contributors, tagged by owner (a plugin instance's ctx). */

@@ -100,6 +100,16 @@ static const struct bad_config bad_configs[] = {
 	  "    type: secure_channel\n"
 	  "    options: {role: initiator, route: [bob], trust: everyone, rehandshake_backoff: 0}\n",
 	  5, 84, "rehandshake backoff must be more than 0 and at most 1h" },
+	/* A message must start where this node has something: a typo in
+	 * its first hop is caught before anything is sent. */
+	{ "message-first-hop.yaml",
+	  "node: message-first-hop\n"
+	  "workers:\n"
+	  "  echoer: { type: echoer }\n"
+	  "messages:\n"
+	  "  - { route: [echoerr], payload: hi }\n",
+	  5, 15,
+	  "the route starts at 'echoerr', which is no worker of this node (did you mean 'echoer'?)" },
 };
 
 /* Does `err` have a line "<path>:<line>:<col>: ..." (any position if
