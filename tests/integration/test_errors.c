@@ -44,12 +44,31 @@ static int closed_port_open(int *fd)
 	return ntohs(a.sin_port);
 }
 
+/* Run node `label` from configs/<config>.yaml to its end and check what
+ * its user sees: exit `status` and standard output `out`.  Returns its log
+ * (stderr), or "" if it did not start (already a failed assertion). */
+static const char *run_sender(const char *label, const char *config,
+			      const char *const env[], int status,
+			      const char *out)
+{
+	char rel[128];
+
+	snprintf(rel, sizeof(rel), "tests/integration/configs/%s.yaml", config);
+	struct hx_proc *p = hx_spawn_host(H, label, integ_src(rel), env);
+	CU_ASSERT_PTR_NOT_NULL(p);
+	if (!p)
+		return "";
+	CU_ASSERT_EQUAL(hx_wait_exit(p, HX_EXIT_MS), status);
+	CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), out);
+	return hx_read(p, HX_STDERR);
+}
+
 static void test_errors(void)
 {
 	static char big[sizeof("BIG_PAYLOAD=") + BIG_LEN];
 	char rport[32], closed[32], needle[160];
 	const char *const env[] = { rport, closed, big, NULL };
-	struct hx_proc *r, *p;
+	struct hx_proc *r;
 	const char *log;
 	unsigned before;
 	int port, cport, fd = -1;
@@ -72,88 +91,55 @@ static void test_errors(void)
 	/* Unknown worker: the far node says so once, naming the address;
 	 * the sender cannot know, and its next message is answered. */
 	before = integ_count_problems(hx_read(r, HX_STDERR), NULL);
-	p = hx_spawn_host(H, "errors-unknown-worker",
-			  CFG("errors-unknown-worker"), env);
-	CU_ASSERT_PTR_NOT_NULL(p);
-	if (p) {
-		CU_ASSERT_EQUAL(hx_wait_exit(p, HX_EXIT_MS), 0);
-		CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), good_reply);
-		CU_ASSERT_EQUAL(integ_count_problems(hx_read(p, HX_STDERR),
-						     NULL), 0);
-	}
+	log = run_sender("errors-unknown-worker", "errors-unknown-worker", env,
+			 0, good_reply);
+	CU_ASSERT_EQUAL(integ_count_problems(log, NULL), 0);
 	log = hx_read(r, HX_STDERR);
 	CU_ASSERT_EQUAL(integ_count_problems(log, NULL) - before, 1);
 	CU_ASSERT_EQUAL(integ_count_problems(log, "nosuchworker"), 1);
 
 	/* Closed port: tcp says so once, naming it, and the node's own
 	 * messages say which of them was lost (a delivery-failure notice
-	 * from tcp, passed back by the local hop), so the exit is 1; the next message is still answered
-	 * and is not mistaken for the lost one. */
-	p = hx_spawn_host(H, "errors-closed-port", CFG("errors-closed-port"),
-			  env);
-	CU_ASSERT_PTR_NOT_NULL(p);
-	if (p) {
-		CU_ASSERT_EQUAL(hx_wait_exit(p, HX_EXIT_MS), 1);
-		CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), good_reply);
-		log = hx_read(p, HX_STDERR);
-		snprintf(needle, sizeof(needle), "127.0.0.1:%d", cport);
-		CU_ASSERT_EQUAL(integ_count_problems(log, NULL), 2);
-		CU_ASSERT_EQUAL(integ_count_problems(log, needle), 2);
-		snprintf(needle, sizeof(needle),
-			 "app: message to [hop, tcp:127.0.0.1:%d, echoer] not delivered: cannot connect to 127.0.0.1:%d: Connection refused",
-			 cport, cport);
-		CU_ASSERT_EQUAL(integ_count_problems(log, needle), 1);
-	}
+	 * from tcp, passed back by the local hop), so the exit is 1; the
+	 * next message is still answered and is not mistaken for the lost
+	 * one. */
+	log = run_sender("errors-closed-port", "errors-closed-port", env, 1,
+			 good_reply);
+	snprintf(needle, sizeof(needle), "127.0.0.1:%d", cport);
+	CU_ASSERT_EQUAL(integ_count_problems(log, NULL), 2);
+	CU_ASSERT_EQUAL(integ_count_problems(log, needle), 2);
+	snprintf(needle, sizeof(needle),
+		 "app: message to [hop, tcp:127.0.0.1:%d, echoer] not delivered: cannot connect to 127.0.0.1:%d: Connection refused",
+		 cport, cport);
+	CU_ASSERT_EQUAL(integ_count_problems(log, needle), 1);
 	close(fd);
 
 	/* Over the sender's own limit: refused before it is sent, with one
 	 * line giving the limit; the message failed, so the exit is 1. */
-	p = hx_spawn_host(H, "errors-too-big-send",
-			  CFG("errors-too-big-send"), env);
-	CU_ASSERT_PTR_NOT_NULL(p);
-	if (p) {
-		CU_ASSERT_EQUAL(hx_wait_exit(p, HX_EXIT_MS), 1);
-		CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), good_reply);
-		log = hx_read(p, HX_STDERR);
-		CU_ASSERT_EQUAL(integ_count_problems(log, NULL), 1);
-		CU_ASSERT_EQUAL(integ_count_problems(log, "1024"), 1);
-	}
+	log = run_sender("errors-too-big-send", "errors-too-big-send", env, 1,
+			 good_reply);
+	CU_ASSERT_EQUAL(integ_count_problems(log, NULL), 1);
+	CU_ASSERT_EQUAL(integ_count_problems(log, "1024"), 1);
 
 	/* Over the receiver's limit: the responder says so once, giving its
 	 * limit; the sender gets no reply (exit 1 after its 2 s timeout). */
 	before = integ_count_problems(hx_read(r, HX_STDERR), NULL);
-	p = hx_spawn_host(H, "errors-too-big-receive",
-			  CFG("errors-too-big-receive"), env);
-	CU_ASSERT_PTR_NOT_NULL(p);
-	if (p) {
-		CU_ASSERT_EQUAL(hx_wait_exit(p, HX_EXIT_MS), 1);
-		CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), "");
-	}
+	run_sender("errors-too-big-receive", "errors-too-big-receive", env, 1,
+		   "");
 	log = hx_read(r, HX_STDERR);
 	CU_ASSERT_EQUAL(integ_count_problems(log, NULL) - before, 1);
 	CU_ASSERT_EQUAL(integ_count_problems(log, "1024"), 1);
 
 	/* A tcp address that is not host:port: tcp says so once, naming
 	 * it; that message failed (exit 1), the next is answered. */
-	p = hx_spawn_host(H, "errors-bad-tcp-address",
-			  CFG("errors-bad-tcp-address"), env);
-	CU_ASSERT_PTR_NOT_NULL(p);
-	if (p) {
-		CU_ASSERT_EQUAL(hx_wait_exit(p, HX_EXIT_MS), 1);
-		CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), good_reply);
-		log = hx_read(p, HX_STDERR);
-		CU_ASSERT_EQUAL(integ_count_problems(log, NULL), 1);
-		CU_ASSERT_EQUAL(integ_count_problems(log,
-			"cannot send to tcp address 'nonsense': expected host:port"), 1);
-	}
+	log = run_sender("errors-bad-tcp-address", "errors-bad-tcp-address",
+			 env, 1, good_reply);
+	CU_ASSERT_EQUAL(integ_count_problems(log, NULL), 1);
+	CU_ASSERT_EQUAL(integ_count_problems(log,
+		"cannot send to tcp address 'nonsense': expected host:port"), 1);
 
 	/* After all that the responder still answers a newcomer. */
-	p = hx_spawn_host(H, "errors-after", CFG("errors-unknown-worker"), env);
-	CU_ASSERT_PTR_NOT_NULL(p);
-	if (p) {
-		CU_ASSERT_EQUAL(hx_wait_exit(p, HX_EXIT_MS), 0);
-		CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), good_reply);
-	}
+	run_sender("errors-after", "errors-unknown-worker", env, 0, good_reply);
 	CU_ASSERT(hx_running(r));
 	CU_ASSERT_EQUAL(hx_stop(r, HX_EXIT_MS), 0);
 }
