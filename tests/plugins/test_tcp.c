@@ -302,43 +302,48 @@ static int node_start_yaml(const char *yaml)
 	return port > 0 ? 0 : -1;
 }
 
+/* The suites' node: `name`, with node-level keys `top` and the tcp
+ * options `tcp` (lines indented by four), listening on a free port, with
+ * an echoer and a hop. */
+static int node_start_tcp(const char *name, const char *top, const char *tcp)
+{
+	char yaml[1024];
+
+	snprintf(yaml, sizeof(yaml),
+		 "node: %s\n"
+		 "%s"
+		 "transports:\n"
+		 "  tcp:\n"
+		 "    listen: 127.0.0.1:0\n"
+		 "%s"
+		 "workers:\n"
+		 "  echoer:\n"
+		 "    type: echoer\n"
+		 "  hop:\n"
+		 "    type: hop\n"
+		 "after_messages: run\n",
+		 name, top, tcp);
+	return node_start_yaml(yaml);
+}
+
 static int suite_init(void)
 {
-	return node_start_yaml("node: tcptest\n"
-			       "transports:\n"
-			       "  tcp:\n"
-			       "    listen: 127.0.0.1:0\n"
-			       "    max_message_size: 1KiB\n"
-			       "    connect_timeout: 2s\n"
-			       "    send_queue_limit: 64KiB\n"
-			       "workers:\n"
-			       "  echoer:\n"
-			       "    type: echoer\n"
-			       "  hop:\n"
-			       "    type: hop\n"
-			       "after_messages: run\n");
+	return node_start_tcp("tcptest", "",
+			      "    max_message_size: 1KiB\n"
+			      "    connect_timeout: 2s\n"
+			      "    send_queue_limit: 64KiB\n");
 }
 
 /* Small limits: two inbound connections, two outbound, 1 s idle, 300 ms
  * connects; the status service answers at "status". */
 static int suite_limits_init(void)
 {
-	return node_start_yaml("node: tcplimits\n"
-			       "status: true\n"
-			       "transports:\n"
-			       "  tcp:\n"
-			       "    listen: 127.0.0.1:0\n"
-			       "    max_connections: 2\n"
-			       "    max_outbound: 2\n"
-			       "    idle_timeout: 1s\n"
-			       "    connect_timeout: 300ms\n"
-			       "    keepalive: 10s\n"
-			       "workers:\n"
-			       "  echoer:\n"
-			       "    type: echoer\n"
-			       "  hop:\n"
-			       "    type: hop\n"
-			       "after_messages: run\n");
+	return node_start_tcp("tcplimits", "status: true\n",
+			      "    max_connections: 2\n"
+			      "    max_outbound: 2\n"
+			      "    idle_timeout: 1s\n"
+			      "    connect_timeout: 300ms\n"
+			      "    keepalive: 10s\n");
 }
 
 static int suite_clean(void)
@@ -961,17 +966,7 @@ static void test_max_outbound(void)
 /* Debug logging, to see the "pausing reads" lines. */
 static int suite_backpressure_init(void)
 {
-	return node_start_yaml("node: tcpbackpressure\n"
-			       "log_level: debug\n"
-			       "transports:\n"
-			       "  tcp:\n"
-			       "    listen: 127.0.0.1:0\n"
-			       "workers:\n"
-			       "  echoer:\n"
-			       "    type: echoer\n"
-			       "  hop:\n"
-			       "    type: hop\n"
-			       "after_messages: run\n");
+	return node_start_tcp("tcpbackpressure", "log_level: debug\n", "");
 }
 
 /* Milliseconds of the day from a log line's "...THH:MM:SS.mmmZ" stamp. */
@@ -1074,17 +1069,7 @@ static void test_router_full_pauses_without_loss(void)
 /* Default limits (1 MiB frames); the status service answers at "status". */
 static int suite_buffers_init(void)
 {
-	return node_start_yaml("node: tcpbuffers\n"
-			       "status: true\n"
-			       "transports:\n"
-			       "  tcp:\n"
-			       "    listen: 127.0.0.1:0\n"
-			       "workers:\n"
-			       "  echoer:\n"
-			       "    type: echoer\n"
-			       "  hop:\n"
-			       "    type: hop\n"
-			       "after_messages: run\n");
+	return node_start_tcp("tcpbuffers", "status: true\n", "");
 }
 
 /* The node's name for the connection of client `c`: "127.0.0.1:port". */
@@ -1361,7 +1346,7 @@ static int suite_resolver_init(void)
 	struct sockaddr_in sa = {.sin_family = AF_INET,
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t sl = sizeof(sa);
-	char yaml[512], hosts[128];
+	char tcp[256], hosts[128];
 
 	dns_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (dns_fd < 0 || bind(dns_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
@@ -1370,23 +1355,12 @@ static int suite_resolver_init(void)
 	snprintf(hosts, sizeof(hosts), "%s/hosts", dir);
 	if (write_file(hosts, "# test\n127.0.0.1 peer.test  other.test\n") < 0)
 		return -1;
-	snprintf(yaml, sizeof(yaml),
-		 "node: tcpresolver\n"
-		 "transports:\n"
-		 "  tcp:\n"
-		 "    listen: 127.0.0.1:0\n"
+	snprintf(tcp, sizeof(tcp),
 		 "    nameserver: 127.0.0.1:%d\n"
 		 "    resolve_timeout: 600ms\n"
-		 "    hosts_file: hosts\n"
-		 "workers:\n"
-		 "  echoer:\n"
-		 "    type: echoer\n"
-		 "  hop:\n"
-		 "    type: hop\n"
-		 "status: true\n"
-		 "after_messages: run\n",
+		 "    hosts_file: hosts\n",
 		 ntohs(sa.sin_port));
-	if (node_start_yaml(yaml) < 0)
+	if (node_start_tcp("tcpresolver", "status: true\n", tcp) < 0)
 		return -1;
 	dns_src = loop_add_fd(node->loop, dns_fd, OCKAM_EV_READ, dns_on_read,
 			      NULL, NULL);
