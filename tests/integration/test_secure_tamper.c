@@ -14,10 +14,10 @@
  * worker logs the type byte of what it attacked; the test checks it was a
  * data record.
  *
- * X3DH channels send one message per record (0x04).  Noise peers agree on
- * batch records (0x06): what the app sends in one go shares a record, so
- * each attacked record there carries two messages (the second awaits a
- * reply that cannot come, 500 ms), and both are lost together.
+ * Both key exchanges agree on batch records (0x06): what the app sends in
+ * one go shares a record, so each attacked record carries two messages
+ * (the second awaits a reply that cannot come, 500 ms), and both are lost
+ * together.
  */
 #include <stdio.h>
 #include <string.h>
@@ -36,14 +36,6 @@ struct tamper_case {
 	int exit_code;       /* the initiator's: replies that never came */
 	const char *lost[7];  /* payloads the attacks must have stopped */
 };
-
-static const char single_messages[] =
-	"  - { route: [alice, echoer], payload: one }\n"
-	"  - { route: [alice, echoer], payload: flipped, reply: false }\n"
-	"  - { route: [alice, echoer], payload: truncated, reply: false }\n"
-	"  - { route: [alice, echoer], payload: replayed }\n"
-	"  - { route: [alice, echoer], payload: dropped, reply: false }\n"
-	"  - { route: [alice, echoer], payload: last }\n";
 
 /* Each pair is sent in one go, so it shares one batch record; the second
  * of a pair waits for a reply, which ends the batch. */
@@ -69,8 +61,9 @@ static const struct tamper_case noise_case = {
 static const struct tamper_case x3dh_case = {
 	"secure_tamper_x3dh",
 	"configs/06-secure-channel-x3dh-over-two-transport-hops-responder.yaml",
-	"x3dh", 4, 0x04, single_messages, 0,
-	{ "flipped", "truncated", "dropped", NULL },
+	"x3dh", 4, 0x06, batch_messages, 1,
+	{ "flipped1", "flipped2", "truncated1", "truncated2", "dropped1",
+	  "dropped2", NULL },
 };
 
 /* Attacked message numbers: handshake + these. */
