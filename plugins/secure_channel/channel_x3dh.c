@@ -13,7 +13,10 @@
  * prekey it issued; its channel end is created, already open, by a valid
  * INIT.  The initiator judges the responder's identifier on BUNDLE (after
  * the signature and binding verify), the responder the initiator's on INIT
- * (after the first message authenticates).
+ * (after the first message authenticates).  INIT and DONE carry each
+ * end's features byte (DATA_FEATURE_BATCH) inside their AEAD, as Noise's
+ * HS2 and HS3 do; an end that sent none (the first version) gets
+ * single-message records only.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -24,6 +27,8 @@
 
 #include "channel_x3dh.h"
 #include "x3dh.h"
+
+static const uint8_t x3dh_features = DATA_FEATURE_BATCH;
 
 static void x3dh_timeout(void *data)
 {
@@ -139,7 +144,7 @@ static void x3dh_on_bundle(struct channel *ch, const struct ockam_message *msg)
 	uint8_t ek[X3DH_KEY_LEN];
 	randombytes_buf(ek, sizeof(ek));
 	e = x3dh_initiate(inst->id->secret, inst->id->public_key, ek, &b,
-			  inst->ct_buf, ch->x3dh);
+			  x3dh_features, inst->ct_buf, ch->x3dh);
 	sodium_memzero(ek, sizeof(ek));
 	if (e != X3DH_OK) {
 		h->log(inst->ctx, OCKAM_LOG_WARN, "X3DH failed: %s",
@@ -158,8 +163,9 @@ static void x3dh_on_done(struct channel *ch, const struct ockam_message *msg)
 {
 	struct sc_instance *inst = ch->inst;
 	const struct ockam_host *h = inst->host;
+	uint8_t features = 0;
 	enum x3dh_error e = x3dh_done_open(ch->x3dh, msg->payload,
-					   msg->payload_len);
+					   msg->payload_len, &features);
 	if (e != X3DH_OK) {
 		h->log(inst->ctx, OCKAM_LOG_WARN,
 		       "X3DH failed: bad confirmation from %s: %s", ch->peer_id,
@@ -173,6 +179,8 @@ static void x3dh_on_done(struct channel *ch, const struct ockam_message *msg)
 		channel_close(ch, "handshake failed");
 		return;
 	}
+	/* Bits this version does not know are ignored. */
+	ch->peer_batch = (features & DATA_FEATURE_BATCH) != 0;
 	int rc = chan_route_set(&ch->peer, &msg->ret);
 	if (rc == 0)
 		rc = x3dh_open(ch, ch->x3dh);
@@ -234,9 +242,11 @@ static int x3dh_on_init(struct sc_instance *inst,
 	uint8_t ik_a[X3DH_KEY_LEN];
 	char id[IDENTIFIER_LEN + 1], what[256];
 	uint32_t opk_id = 0;
+	int features = X3DH_NO_FEATURES;
 	x3dh_prekeys_maintain(inst->prekeys, h->now_ms());
 	enum x3dh_error e = x3dh_respond(inst->prekeys, msg->payload,
-					 msg->payload_len, ik_a, &opk_id, keys);
+					 msg->payload_len, ik_a, &opk_id, keys,
+					 &features);
 	if (e == X3DH_ERR_OPK_USED) {
 		/* A replayed first message, or a confused initiator. */
 		identifier_format(ik_a, id);
@@ -273,10 +283,14 @@ static int x3dh_on_init(struct sc_instance *inst,
 		return -ENOMEM;
 	}
 	memcpy(ch->peer_id, id, sizeof(ch->peer_id));
-	x3dh_done_seal(keys, inst->ct_buf);
+	/* Bits this version does not know are ignored. */
+	ch->peer_batch = features != X3DH_NO_FEATURES &&
+			 (features & DATA_FEATURE_BATCH);
+	size_t done_len = x3dh_done_seal(keys, x3dh_features, features,
+					 inst->ct_buf);
 	int rc = chan_route_set(&ch->peer, &msg->ret);
 	if (rc == 0)
-		rc = x3dh_send_peer(ch, X3DH_DONE_LEN, "confirmation");
+		rc = x3dh_send_peer(ch, done_len, "confirmation");
 	if (rc == 0)
 		rc = x3dh_open(ch, keys);
 	sodium_free(keys);

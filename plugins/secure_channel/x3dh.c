@@ -11,8 +11,6 @@
 #define DH_MAX (4 * X3DH_KEY_LEN)
 #define KDF_PAD_LEN 32 /* 32 bytes of 0xFF before the DH outputs (X25519) */
 
-static const uint8_t empty[1];
-
 const char *x3dh_strerror(enum x3dh_error e)
 {
 	switch (e) {
@@ -217,25 +215,26 @@ static void cs_set(struct noise_cipherstate *cs, const uint8_t *k)
 	memcpy(cs->k, k, NOISE_KEY_LEN);
 }
 
-/* AEAD of the empty confirmation under k_c with nonce n and AD. */
+/* AEAD of the confirmation (the features byte, or nothing for the first
+ * version's form) under k_c with nonce n and AD: pt_len + tag bytes. */
 static void confirm_seal(const struct x3dh_secret *keys, uint64_t n,
-			 uint8_t tag[NOISE_TAG_LEN])
+			 const uint8_t *pt, size_t pt_len, uint8_t *out)
 {
 	struct noise_cipherstate cs;
 	cs_set(&cs, keys->confirm);
-	noise_encrypt_with_nonce(&cs, n, keys->ad, sizeof(keys->ad), empty, 0,
-				 tag);
+	noise_encrypt_with_nonce(&cs, n, keys->ad, sizeof(keys->ad), pt, pt_len,
+				 out);
 	noise_cs_wipe(&cs);
 }
 
+/* Opens ct_len (tag + 0 or 1 byte) bytes into pt; 0 or -1. */
 static int confirm_open(const struct x3dh_secret *keys, uint64_t n,
-			const uint8_t tag[NOISE_TAG_LEN])
+			const uint8_t *ct, size_t ct_len, uint8_t *pt)
 {
 	struct noise_cipherstate cs;
-	uint8_t out[1];
 	cs_set(&cs, keys->confirm);
 	int rc = noise_decrypt_with_nonce(&cs, n, keys->ad, sizeof(keys->ad),
-					  tag, NOISE_TAG_LEN, out);
+					  ct, ct_len, pt);
 	noise_cs_wipe(&cs);
 	return rc;
 }
@@ -243,8 +242,8 @@ static int confirm_open(const struct x3dh_secret *keys, uint64_t n,
 enum x3dh_error x3dh_initiate(const uint8_t ik_secret[X3DH_KEY_LEN],
 			      const uint8_t ik_public[X3DH_KEY_LEN],
 			      const uint8_t ek_secret[X3DH_KEY_LEN],
-			      const struct x3dh_bundle *b, uint8_t *out,
-			      struct x3dh_secret *keys)
+			      const struct x3dh_bundle *b, uint8_t features,
+			      uint8_t *out, struct x3dh_secret *keys)
 {
 	uint8_t dh[DH_MAX], ek[X3DH_KEY_LEN];
 	size_t dh_len = 3 * X3DH_KEY_LEN;
@@ -276,25 +275,35 @@ enum x3dh_error x3dh_initiate(const uint8_t ik_secret[X3DH_KEY_LEN],
 	p += 4;
 	put_u32(p, b->opk_id);
 	p += 4;
-	confirm_seal(keys, 0, p);
+	confirm_seal(keys, 0, &features, X3DH_FEATURES_LEN, p);
 	rc = X3DH_OK;
 out:
 	sodium_memzero(dh, sizeof(dh));
 	return rc;
 }
 
-void x3dh_done_seal(const struct x3dh_secret *keys, uint8_t *out)
+size_t x3dh_done_seal(const struct x3dh_secret *keys, uint8_t features,
+		      int peer_features, uint8_t *out)
 {
+	/* A first-version initiator accepts only the 17-byte DONE. */
+	size_t plen = peer_features == X3DH_NO_FEATURES ? 0 : X3DH_FEATURES_LEN;
 	out[0] = X3DH_MSG_DONE;
-	confirm_seal(keys, 1, out + 1);
+	confirm_seal(keys, 1, &features, plen, out + 1);
+	return 1 + plen + NOISE_TAG_LEN;
 }
 
 enum x3dh_error x3dh_done_open(const struct x3dh_secret *keys,
-			       const uint8_t *msg, size_t len)
+			       const uint8_t *msg, size_t len,
+			       uint8_t *features)
 {
-	if (len != X3DH_DONE_LEN || msg[0] != X3DH_MSG_DONE)
+	uint8_t pt[X3DH_FEATURES_LEN] = { 0 };
+	if ((len != X3DH_DONE_LEN && len != X3DH_DONE_LEN_V1) ||
+	    msg[0] != X3DH_MSG_DONE)
 		return X3DH_ERR_FORMAT;
-	return confirm_open(keys, 1, msg + 1) == 0 ? X3DH_OK : X3DH_ERR_AUTH;
+	if (confirm_open(keys, 1, msg + 1, len - 1, pt) != 0)
+		return X3DH_ERR_AUTH;
+	*features = pt[0]; /* 0 when the responder sent none */
+	return X3DH_OK;
 }
 
 void x3dh_cipherstates(const struct x3dh_secret *keys, int initiator,
@@ -409,9 +418,11 @@ void x3dh_prekeys_bundle(struct x3dh_prekeys *p, uint64_t now_ms,
 
 enum x3dh_error x3dh_respond(struct x3dh_prekeys *p, const uint8_t *msg,
 			     size_t len, uint8_t ik_a[X3DH_KEY_LEN],
-			     uint32_t *opk_id, struct x3dh_secret *keys)
+			     uint32_t *opk_id, struct x3dh_secret *keys,
+			     int *features)
 {
-	if (len != X3DH_INIT_LEN || msg[0] != X3DH_MSG_INIT)
+	if ((len != X3DH_INIT_LEN && len != X3DH_INIT_LEN_V1) ||
+	    msg[0] != X3DH_MSG_INIT)
 		return X3DH_ERR_FORMAT;
 	const uint8_t *ek = msg + 1 + X3DH_KEY_LEN;
 	uint32_t spk_id = get_u32(msg + 1 + 2 * X3DH_KEY_LEN);
@@ -455,10 +466,13 @@ enum x3dh_error x3dh_respond(struct x3dh_prekeys *p, const uint8_t *msg,
 		goto out;
 	ad_make(ik_a, p->ik_public, keys->ad);
 	rc = X3DH_ERR_AUTH;
-	if (confirm_open(keys, 0, msg + X3DH_INIT_HEADER_LEN) != 0) {
+	uint8_t pt[X3DH_FEATURES_LEN];
+	if (confirm_open(keys, 0, msg + X3DH_INIT_HEADER_LEN,
+			 len - X3DH_INIT_HEADER_LEN, pt) != 0) {
 		sodium_memzero(keys, sizeof(*keys));
 		goto out;
 	}
+	*features = len == X3DH_INIT_LEN ? pt[0] : X3DH_NO_FEATURES;
 	if (opk) /* consumed: deleted now, refilled by maintain */
 		sodium_memzero(opk, sizeof(*opk));
 	rc = X3DH_OK;

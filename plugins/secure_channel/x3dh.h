@@ -8,8 +8,8 @@
  *
  *   BUNDLE_REQUEST 0x11
  *   BUNDLE         0x12 | IK_B | SIGN_B | spk_id u32 | SPK_B | sig 64 | opk_id u32 | [OPK_B]
- *   INIT           0x13 | IK_A | EK_A | spk_id u32 | opk_id u32 | AEAD(k_c, 0, AD, "")
- *   DONE           0x14 | AEAD(k_c, 1, AD, "")
+ *   INIT           0x13 | IK_A | EK_A | spk_id u32 | opk_id u32 | AEAD(k_c, 0, AD, features)
+ *   DONE           0x14 | AEAD(k_c, 1, AD, features)
  *
  * u32 are big-endian; opk_id 0 means "no one-time prekey".  The responder's
  * signing key SIGN_B is Ed25519 and IK_B must equal its X25519 conversion
@@ -18,6 +18,12 @@
  * AD = Encode(IK_A) || Encode(IK_B).  HKDF(salt = 32 zero bytes, IKM = 32 x
  * 0xFF || DH1 || DH2 || DH3 [|| DH4], info = X3DH_INFO, 96 bytes) =
  * k_c || k_i2r || k_r2i.
+ *
+ * features is one byte (the Noise handshake's: bit 0 = "I accept batch
+ * records"), so it is authenticated by the tag.  The first version sent an
+ * empty plaintext (INIT 89 bytes, DONE 17); both forms are accepted, mean
+ * features 0, and a responder answers the old INIT with the old DONE,
+ * which is all such an initiator accepts.
  *
  * Pure code (no host services), unit-tested directly.
  */
@@ -45,8 +51,14 @@
 #define X3DH_BUNDLE_LEN_NO_OPK (1 + 32 + 32 + 4 + 32 + 64 + 4)
 #define X3DH_BUNDLE_LEN (X3DH_BUNDLE_LEN_NO_OPK + 32)
 #define X3DH_INIT_HEADER_LEN (1 + 32 + 32 + 4 + 4)
-#define X3DH_INIT_LEN (X3DH_INIT_HEADER_LEN + NOISE_TAG_LEN)
-#define X3DH_DONE_LEN (1 + NOISE_TAG_LEN)
+#define X3DH_FEATURES_LEN 1
+#define X3DH_INIT_LEN (X3DH_INIT_HEADER_LEN + X3DH_FEATURES_LEN + NOISE_TAG_LEN)
+#define X3DH_DONE_LEN (1 + X3DH_FEATURES_LEN + NOISE_TAG_LEN)
+/* The first version's forms, without the features byte. */
+#define X3DH_INIT_LEN_V1 (X3DH_INIT_HEADER_LEN + NOISE_TAG_LEN)
+#define X3DH_DONE_LEN_V1 (1 + NOISE_TAG_LEN)
+/* x3dh_respond's *features for an INIT without the byte. */
+#define X3DH_NO_FEATURES (-1)
 
 /* One-time prekeys a responder holds; refilled as they are used. */
 #define X3DH_OPK_POOL 32
@@ -103,16 +115,22 @@ enum x3dh_error x3dh_bundle_verify(const struct x3dh_bundle *b);
 
 /* Initiator: from a verified bundle, our identity (ik_secret/ik_public)
  * and a fresh ephemeral secret, derive the keys and write the INIT message
- * (X3DH_INIT_LEN bytes) into out. */
+ * carrying our `features` (X3DH_INIT_LEN bytes) into out. */
 enum x3dh_error x3dh_initiate(const uint8_t ik_secret[X3DH_KEY_LEN],
 			      const uint8_t ik_public[X3DH_KEY_LEN],
 			      const uint8_t ek_secret[X3DH_KEY_LEN],
-			      const struct x3dh_bundle *b, uint8_t *out,
-			      struct x3dh_secret *keys);
-/* Responder's DONE (X3DH_DONE_LEN bytes) and the initiator's check. */
-void x3dh_done_seal(const struct x3dh_secret *keys, uint8_t *out);
+			      const struct x3dh_bundle *b, uint8_t features,
+			      uint8_t *out, struct x3dh_secret *keys);
+/* Responder's DONE with our `features` into out; returns its length:
+ * X3DH_DONE_LEN, or X3DH_DONE_LEN_V1 (no byte) when the initiator's INIT
+ * had none (peer_features X3DH_NO_FEATURES). */
+size_t x3dh_done_seal(const struct x3dh_secret *keys, uint8_t features,
+		      int peer_features, uint8_t *out);
+/* Initiator's check of DONE (either length); *features receives the
+ * responder's byte, 0 for the old form. */
 enum x3dh_error x3dh_done_open(const struct x3dh_secret *keys,
-			       const uint8_t *msg, size_t len);
+			       const uint8_t *msg, size_t len,
+			       uint8_t *features);
 /* The data layer's cipher states for one side (ChaChaPoly, n = 0). */
 void x3dh_cipherstates(const struct x3dh_secret *keys, int initiator,
 		       struct noise_cipherstate *send,
@@ -171,13 +189,15 @@ void x3dh_prekeys_maintain(struct x3dh_prekeys *p, uint64_t now_ms);
 /* A bundle for one request: issues one one-time prekey if any is free. */
 void x3dh_prekeys_bundle(struct x3dh_prekeys *p, uint64_t now_ms,
 			 struct x3dh_bundle *out);
-/* Responder: check an INIT message, derive the keys and consume its
- * one-time prekey.  *ik_a receives the initiator's claimed identity key
- * whenever the message is well-formed (for logging), *opk_id its one-time
- * prekey id. */
+/* Responder: check an INIT message (either length), derive the keys and
+ * consume its one-time prekey.  *ik_a receives the initiator's claimed
+ * identity key whenever the message is well-formed (for logging), *opk_id
+ * its one-time prekey id; on success *features its features byte, or
+ * X3DH_NO_FEATURES for the old form. */
 enum x3dh_error x3dh_respond(struct x3dh_prekeys *p, const uint8_t *msg,
 			     size_t len, uint8_t ik_a[X3DH_KEY_LEN],
-			     uint32_t *opk_id, struct x3dh_secret *keys);
+			     uint32_t *opk_id, struct x3dh_secret *keys,
+			     int *features);
 void x3dh_prekeys_wipe(struct x3dh_prekeys *p);
 
 #endif

@@ -10,7 +10,9 @@
  *   SIGN_B seed   = 41 42 .. 60        (IK_B secret = SHA-512(seed)[0..32])
  *   SPK_B secret  = 61 62 .. 80, id 1  OPK_B secret = 81 82 .. a0, id 7
  * The script also checks IK_B against the birational map of SIGN_B and
- * that both sides' DH outputs agree.
+ * that both sides' DH outputs agree.  INIT and DONE carry the features
+ * byte 0x01 as AEAD plaintext; INIT_V1 and DONE_V1 are the first
+ * version's forms (empty plaintext), still accepted.
  */
 #include <stdio.h>
 #include <string.h>
@@ -43,8 +45,14 @@
 #define HEX_INIT                                                             \
 	"1307a37cbc142093c8b755dc1b10e86cb426374ad16aa853ed0bdfc0b2b86d1c7c" \
 	"5869aff450549732cbaaed5e5df9b30a6da31cb0e5742bad5ad4a1a768f1a67b"   \
+	"00000001000000073447880f38410db2bd6a4cb42d6ff057a2"
+#define HEX_DONE "1478e8506cb0eae62ee6b69c8fe488034fab"
+#define HEX_INIT_V1                                                          \
+	"1307a37cbc142093c8b755dc1b10e86cb426374ad16aa853ed0bdfc0b2b86d1c7c" \
+	"5869aff450549732cbaaed5e5df9b30a6da31cb0e5742bad5ad4a1a768f1a67b"   \
 	"00000001000000074738e30dd22e8509101a40ee10efad60"
-#define HEX_DONE "149d4bce32d998a0b224fd526074e6a21f"
+#define HEX_DONE_V1 "149d4bce32d998a0b224fd526074e6a21f"
+#define FEATURES 0x01 /* the script's: "I accept batch records" */
 
 #define ROTATION 1000
 #define STALE 100
@@ -156,8 +164,8 @@ static void test_known_answers(void)
 	CU_ASSERT_EQUAL(x3dh_bundle_verify(&d), X3DH_OK);
 
 	/* The initiator: KDF output and the first message. */
-	CU_ASSERT_EQUAL(x3dh_initiate(f.ika_sec, f.ika, f.eka_sec, &b, buf,
-				      &ki),
+	CU_ASSERT_EQUAL(x3dh_initiate(f.ika_sec, f.ika, f.eka_sec, &b,
+				      FEATURES, buf, &ki),
 			X3DH_OK);
 	CU_ASSERT_EQUAL(unhex(HEX_OKM, want, sizeof(want)), 96);
 	CU_ASSERT(memcmp(ki.confirm, want, 32) == 0);
@@ -167,18 +175,23 @@ static void test_known_answers(void)
 	CU_ASSERT(memcmp(buf, want, X3DH_INIT_LEN) == 0);
 
 	/* The responder derives the same and answers DONE. */
-	uint8_t ik_a[32];
+	uint8_t ik_a[32], features = 0;
 	uint32_t opk_id = 0;
+	int peer_features = 0;
 	CU_ASSERT_EQUAL(x3dh_respond(f.p, want, X3DH_INIT_LEN, ik_a, &opk_id,
-				     &kr),
+				     &kr, &peer_features),
 			X3DH_OK);
 	CU_ASSERT_EQUAL(opk_id, 7);
+	CU_ASSERT_EQUAL(peer_features, FEATURES);
 	CU_ASSERT(memcmp(ik_a, f.ika, 32) == 0);
 	CU_ASSERT(memcmp(&ki, &kr, sizeof(ki)) == 0);
-	x3dh_done_seal(&kr, buf);
+	CU_ASSERT_EQUAL(x3dh_done_seal(&kr, FEATURES, peer_features, buf),
+			X3DH_DONE_LEN);
 	CU_ASSERT_EQUAL(unhex(HEX_DONE, want, sizeof(want)), X3DH_DONE_LEN);
 	CU_ASSERT(memcmp(buf, want, X3DH_DONE_LEN) == 0);
-	CU_ASSERT_EQUAL(x3dh_done_open(&ki, buf, X3DH_DONE_LEN), X3DH_OK);
+	CU_ASSERT_EQUAL(x3dh_done_open(&ki, buf, X3DH_DONE_LEN, &features),
+			X3DH_OK);
+	CU_ASSERT_EQUAL(features, FEATURES);
 
 	/* Each side's send state is the other's receive state. */
 	struct noise_cipherstate is, ir, rs, rr;
@@ -199,7 +212,8 @@ static void test_kdf_without_opk(void)
 	fixture_make(&f);
 	fixture_bundle(&f, &b);
 	b.opk_id = 0;
-	CU_ASSERT_EQUAL(x3dh_initiate(f.ika_sec, f.ika, f.eka_sec, &b, buf, &k),
+	CU_ASSERT_EQUAL(x3dh_initiate(f.ika_sec, f.ika, f.eka_sec, &b, FEATURES,
+				      buf, &k),
 			X3DH_OK);
 	unhex(HEX_OKM3, want, sizeof(want));
 	CU_ASSERT(memcmp(k.confirm, want, 32) == 0);
@@ -252,24 +266,29 @@ static void test_opk_reuse_refused(void)
 	struct x3dh_secret k;
 	uint8_t msg[X3DH_INIT_LEN], ik_a[32];
 	uint32_t opk_id;
+	int feat;
 	fixture_make(&f);
 	unhex(HEX_INIT, msg, sizeof(msg));
-	CU_ASSERT_EQUAL(x3dh_respond(f.p, msg, sizeof(msg), ik_a, &opk_id, &k),
+	CU_ASSERT_EQUAL(x3dh_respond(f.p, msg, sizeof(msg), ik_a, &opk_id, &k,
+				     &feat),
 			X3DH_OK);
 	/* Replayed: the one-time prekey is gone. */
 	memset(ik_a, 0, sizeof(ik_a));
-	CU_ASSERT_EQUAL(x3dh_respond(f.p, msg, sizeof(msg), ik_a, &opk_id, &k),
+	CU_ASSERT_EQUAL(x3dh_respond(f.p, msg, sizeof(msg), ik_a, &opk_id, &k,
+				     &feat),
 			X3DH_ERR_OPK_USED);
 	CU_ASSERT_EQUAL(opk_id, 7);
 	CU_ASSERT(memcmp(ik_a, f.ika, 32) == 0); /* for the log line */
 	/* Still gone after the pool is refilled. */
 	x3dh_prekeys_maintain(f.p, 1);
-	CU_ASSERT_EQUAL(x3dh_respond(f.p, msg, sizeof(msg), ik_a, &opk_id, &k),
+	CU_ASSERT_EQUAL(x3dh_respond(f.p, msg, sizeof(msg), ik_a, &opk_id, &k,
+				     &feat),
 			X3DH_ERR_OPK_USED);
 	/* An id never issued is another error. */
 	msg[X3DH_INIT_HEADER_LEN - 1] = 0xff;
 	msg[X3DH_INIT_HEADER_LEN - 4] = 0x7f;
-	CU_ASSERT_EQUAL(x3dh_respond(f.p, msg, sizeof(msg), ik_a, &opk_id, &k),
+	CU_ASSERT_EQUAL(x3dh_respond(f.p, msg, sizeof(msg), ik_a, &opk_id, &k,
+				     &feat),
 			X3DH_ERR_OPK_UNKNOWN);
 	fixture_free(&f);
 }
@@ -280,6 +299,7 @@ static void test_tampered_init_refused(void)
 	struct x3dh_secret k;
 	uint8_t msg[X3DH_INIT_LEN + 1], good[X3DH_INIT_LEN], ik_a[32];
 	uint32_t opk_id;
+	int feat;
 	unsigned accepted = 0;
 	fixture_make(&f);
 	unhex(HEX_INIT, good, sizeof(good));
@@ -289,28 +309,95 @@ static void test_tampered_init_refused(void)
 			memcpy(msg, good, sizeof(good));
 			msg[i] ^= (uint8_t)(1u << bit);
 			if (x3dh_respond(f.p, msg, X3DH_INIT_LEN, ik_a, &opk_id,
-					 &k) == X3DH_OK)
+					 &k, &feat) == X3DH_OK)
 				accepted++;
 		}
 	CU_ASSERT_EQUAL(accepted, 0);
-	/* Truncated and extended. */
-	CU_ASSERT_EQUAL(x3dh_respond(f.p, good, X3DH_INIT_LEN - 1, ik_a,
-				     &opk_id, &k),
+	/* The features byte's ciphertext alone, set to what a "no batches"
+	 * peer would send: the tag no longer matches. */
+	memcpy(msg, good, sizeof(good));
+	msg[X3DH_INIT_HEADER_LEN] ^= FEATURES;
+	CU_ASSERT_EQUAL(x3dh_respond(f.p, msg, X3DH_INIT_LEN, ik_a, &opk_id, &k,
+				     &feat),
+			X3DH_ERR_AUTH);
+	/* Cut to the old length (the byte stripped, a downgrade): the tag
+	 * does not open as an empty plaintext. */
+	CU_ASSERT_EQUAL(x3dh_respond(f.p, good, X3DH_INIT_LEN_V1, ik_a, &opk_id,
+				     &k, &feat),
+			X3DH_ERR_AUTH);
+	/* Other lengths are malformed. */
+	CU_ASSERT_EQUAL(x3dh_respond(f.p, good, X3DH_INIT_LEN_V1 - 1, ik_a,
+				     &opk_id, &k, &feat),
 			X3DH_ERR_FORMAT);
 	memcpy(msg, good, sizeof(good));
 	msg[X3DH_INIT_LEN] = 0;
 	CU_ASSERT_EQUAL(x3dh_respond(f.p, msg, X3DH_INIT_LEN + 1, ik_a,
-				     &opk_id, &k),
+				     &opk_id, &k, &feat),
 			X3DH_ERR_FORMAT);
 	CU_ASSERT_EQUAL(x3dh_respond(f.p, good, X3DH_INIT_LEN, ik_a, &opk_id,
-				     &k),
+				     &k, &feat),
 			X3DH_OK);
 
-	/* A tampered DONE is refused by the initiator. */
-	uint8_t done[X3DH_DONE_LEN];
-	x3dh_done_seal(&k, done);
+	/* A tampered DONE is refused by the initiator: in the tag, in the
+	 * features byte, or cut to the old length. */
+	uint8_t done[X3DH_DONE_LEN + 1], features = 0x55;
+	CU_ASSERT_EQUAL(x3dh_done_seal(&k, FEATURES, feat, done),
+			X3DH_DONE_LEN);
 	done[5] ^= 0x20;
-	CU_ASSERT_EQUAL(x3dh_done_open(&k, done, sizeof(done)), X3DH_ERR_AUTH);
+	CU_ASSERT_EQUAL(x3dh_done_open(&k, done, X3DH_DONE_LEN, &features),
+			X3DH_ERR_AUTH);
+	x3dh_done_seal(&k, FEATURES, feat, done);
+	done[1] ^= FEATURES;
+	CU_ASSERT_EQUAL(x3dh_done_open(&k, done, X3DH_DONE_LEN, &features),
+			X3DH_ERR_AUTH);
+	x3dh_done_seal(&k, FEATURES, feat, done);
+	CU_ASSERT_EQUAL(x3dh_done_open(&k, done, X3DH_DONE_LEN_V1, &features),
+			X3DH_ERR_AUTH);
+	CU_ASSERT_EQUAL(x3dh_done_open(&k, done, X3DH_DONE_LEN + 1, &features),
+			X3DH_ERR_FORMAT);
+	CU_ASSERT_EQUAL(x3dh_done_open(&k, done, X3DH_DONE_LEN_V1 - 1,
+				       &features),
+			X3DH_ERR_FORMAT);
+	CU_ASSERT_EQUAL(features, 0x55); /* untouched by the refusals */
+	CU_ASSERT_EQUAL(x3dh_done_open(&k, done, X3DH_DONE_LEN, &features),
+			X3DH_OK);
+	CU_ASSERT_EQUAL(features, FEATURES);
+	fixture_free(&f);
+}
+
+/* The first version's INIT (89 bytes) and DONE (17 bytes), without the
+ * features byte: still accepted, meaning "no batch records", and a
+ * responder answers such an INIT with the old DONE (all such an initiator
+ * accepts). */
+static void test_v1_forms_accepted(void)
+{
+	struct fixture f;
+	struct x3dh_bundle b;
+	struct x3dh_secret ki, kr;
+	uint8_t init[X3DH_INIT_LEN], want[X3DH_DONE_LEN], done[X3DH_DONE_LEN];
+	uint8_t ik_a[32], features = 0x55;
+	uint32_t opk_id;
+	int feat = 0;
+	fixture_make(&f);
+	fixture_bundle(&f, &b);
+	CU_ASSERT_EQUAL(x3dh_initiate(f.ika_sec, f.ika, f.eka_sec, &b, FEATURES,
+				      init, &ki),
+			X3DH_OK);
+	CU_ASSERT_EQUAL(unhex(HEX_INIT_V1, init, sizeof(init)),
+			X3DH_INIT_LEN_V1);
+	CU_ASSERT_EQUAL(x3dh_respond(f.p, init, X3DH_INIT_LEN_V1, ik_a,
+				     &opk_id, &kr, &feat),
+			X3DH_OK);
+	CU_ASSERT_EQUAL(feat, X3DH_NO_FEATURES);
+	CU_ASSERT(memcmp(&ki, &kr, sizeof(ki)) == 0);
+	CU_ASSERT_EQUAL(x3dh_done_seal(&kr, FEATURES, feat, done),
+			X3DH_DONE_LEN_V1);
+	CU_ASSERT_EQUAL(unhex(HEX_DONE_V1, want, sizeof(want)),
+			X3DH_DONE_LEN_V1);
+	CU_ASSERT(memcmp(done, want, X3DH_DONE_LEN_V1) == 0);
+	CU_ASSERT_EQUAL(x3dh_done_open(&ki, want, X3DH_DONE_LEN_V1, &features),
+			X3DH_OK);
+	CU_ASSERT_EQUAL(features, 0);
 	fixture_free(&f);
 }
 
@@ -342,11 +429,13 @@ static enum x3dh_error exchange(struct fixture *f, uint64_t now,
 	if (x3dh_bundle_verify(&b) != X3DH_OK)
 		return X3DH_ERR_SIGNATURE;
 	randombytes_buf(ek, sizeof(ek));
-	if (x3dh_initiate(f->ika_sec, f->ika, ek, &b, msg, &ki) != X3DH_OK)
+	if (x3dh_initiate(f->ika_sec, f->ika, ek, &b, FEATURES, msg, &ki) !=
+	    X3DH_OK)
 		return X3DH_ERR_KEY;
 	uint32_t used;
+	int feat;
 	enum x3dh_error rc = x3dh_respond(f->p, msg, sizeof(msg), ik_a, &used,
-					  &kr);
+					  &kr, &feat);
 	if (rc == X3DH_OK && memcmp(&ki, &kr, sizeof(ki)) != 0)
 		rc = X3DH_ERR_AUTH;
 	return rc;
@@ -359,6 +448,7 @@ static void test_prekey_rotation_and_pool(void)
 	struct x3dh_secret k;
 	uint8_t msg[X3DH_INIT_LEN], ik_a[32];
 	uint32_t spk, opk, seen[X3DH_OPK_POOL];
+	int feat;
 	fixture_make(&f);
 
 	/* The pool: 32 distinct one-time prekeys, then none until the
@@ -386,20 +476,24 @@ static void test_prekey_rotation_and_pool(void)
 	unhex(HEX_INIT, msg, sizeof(msg));
 	msg[X3DH_INIT_HEADER_LEN - 1] = 0; /* without OPK: drop the id ... */
 	/* ... (the tag no longer matches: only the SPK lookup is tested) */
-	CU_ASSERT_EQUAL(x3dh_respond(f.p, msg, sizeof(msg), ik_a, &opk, &k),
+	CU_ASSERT_EQUAL(x3dh_respond(f.p, msg, sizeof(msg), ik_a, &opk, &k,
+				     &feat),
 			X3DH_ERR_AUTH);
 	CU_ASSERT_EQUAL(exchange(&f, ROTATION, &spk, &opk), X3DH_OK);
 	CU_ASSERT_EQUAL(spk, 2);
 	/* ... still finds it as the previous key for one more period ... */
-	CU_ASSERT_EQUAL(x3dh_respond(f.p, msg, sizeof(msg), ik_a, &opk, &k),
+	CU_ASSERT_EQUAL(x3dh_respond(f.p, msg, sizeof(msg), ik_a, &opk, &k,
+				     &feat),
 			X3DH_ERR_AUTH);
 	x3dh_prekeys_maintain(f.p, 2 * ROTATION - 1);
-	CU_ASSERT_EQUAL(x3dh_respond(f.p, msg, sizeof(msg), ik_a, &opk, &k),
+	CU_ASSERT_EQUAL(x3dh_respond(f.p, msg, sizeof(msg), ik_a, &opk, &k,
+				     &feat),
 			X3DH_ERR_AUTH);
 	/* ... and then not. */
 	CU_ASSERT_EQUAL(exchange(&f, 2 * ROTATION, &spk, &opk), X3DH_OK);
 	CU_ASSERT_EQUAL(spk, 3);
-	CU_ASSERT_EQUAL(x3dh_respond(f.p, msg, sizeof(msg), ik_a, &opk, &k),
+	CU_ASSERT_EQUAL(x3dh_respond(f.p, msg, sizeof(msg), ik_a, &opk, &k,
+				     &feat),
 			X3DH_ERR_SPK_UNKNOWN);
 	/* A long pause drops both. */
 	CU_ASSERT_EQUAL(exchange(&f, 10 * ROTATION, &spk, &opk), X3DH_OK);
@@ -420,6 +514,7 @@ int main(void)
 		{ "wrong_binding", test_wrong_binding_refused },
 		{ "opk_reuse", test_opk_reuse_refused },
 		{ "tampered_init", test_tampered_init_refused },
+		{ "v1_forms", test_v1_forms_accepted },
 		{ "bundle_malformed", test_bundle_malformed },
 		{ "prekeys", test_prekey_rotation_and_pool },
 		{ NULL, NULL },

@@ -27,8 +27,8 @@ def hkdf(salt, ikm, info, n):
     return out[:n]
 
 def enc(k): return b"\x05" + k
-def aead(key, n, ad):
-    return ChaCha20Poly1305(key).encrypt(b"\0" * 4 + struct.pack("<Q", n), b"", ad)
+def aead(key, n, ad, pt=b""):
+    return ChaCha20Poly1305(key).encrypt(b"\0" * 4 + struct.pack("<Q", n), pt, ad)
 
 ika_sec = bytes(range(0x01, 0x21))
 eka_sec = bytes(range(0x21, 0x41))
@@ -57,14 +57,20 @@ assert dhs == dh(spk_sec, ika) + dh(ikb_sec, eka) + dh(spk_sec, eka) + dh(opk_se
 okm = hkdf(b"\0" * 32, b"\xff" * 32 + dhs, b"ockam-host X3DH X25519 SHA-256 v1", 96)
 kc = okm[:32]
 ad = enc(ika) + enc(ikb)
-init = (b"\x13" + ika + eka + struct.pack(">I", spk_id) + struct.pack(">I", opk_id)
-        + aead(kc, 0, ad))
-done = b"\x14" + aead(kc, 1, ad)
+# INIT and DONE carry one features byte each (0x01: "I accept batch
+# records") as AEAD plaintext; the first version's forms (_V1) had none.
+FEATURES = b"\x01"
+init_head = b"\x13" + ika + eka + struct.pack(">I", spk_id) + struct.pack(">I", opk_id)
+init = init_head + aead(kc, 0, ad, FEATURES)
+done = b"\x14" + aead(kc, 1, ad, FEATURES)
+init_v1 = init_head + aead(kc, 0, ad)
+done_v1 = b"\x14" + aead(kc, 1, ad)
 
 # Without a one-time prekey: three DHs.
 okm3 = hkdf(b"\0" * 32, b"\xff" * 32 + dhs[:96], b"ockam-host X3DH X25519 SHA-256 v1", 96)
 
 for name, v in [("IK_A", ika), ("IK_B", ikb), ("SIGN_B", sign_b_pub),
                 ("BUNDLE", bundle), ("OKM", okm), ("OKM3", okm3),
-                ("INIT", init), ("DONE", done)]:
+                ("INIT", init), ("DONE", done), ("INIT_V1", init_v1),
+                ("DONE_V1", done_v1)]:
     print(name, len(v), v.hex())

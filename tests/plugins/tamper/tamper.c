@@ -13,6 +13,9 @@
  * half, replay forwards it twice, drop does not forward it.  Every attack
  * is logged at INFO with the message's first payload byte (the secure
  * channel's message type), so a test can check it hit what it meant to.
+ * With `trace: true` every message passing through is logged the same way
+ * (`tamper: saw message N (type 0x06)`), so a test can count the
+ * records that crossed the wire.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -24,12 +27,15 @@
 enum { FLIP, TRUNCATE, REPLAY, DROP, ATTACKS };
 static const char *const attack_keys[] = { "flip", "truncate", "replay",
 					   "drop", NULL };
+static const char *const all_keys[] = { "flip", "truncate", "replay", "drop",
+					"trace", NULL };
 
 struct tamper {
 	const struct ockam_host *host;
 	struct ockam_ctx *ctx;
 	uint64_t at[ATTACKS]; /* message number, 0 = never */
 	uint64_t count;
+	int trace;
 	struct ockam_message fwd;
 	uint8_t buf[1 << 17]; /* a mutable copy of the payload */
 };
@@ -38,7 +44,7 @@ static int tamper_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 			 void **state)
 {
 	const struct ockam_opt *root = host->opt_root(ctx);
-	if (root && host->opt_check_keys(ctx, root, attack_keys) < 0)
+	if (root && host->opt_check_keys(ctx, root, all_keys) < 0)
 		return -EINVAL;
 	struct tamper *t = calloc(1, sizeof(*t));
 	if (!t)
@@ -51,6 +57,10 @@ static int tamper_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 			free(t);
 			return -EINVAL;
 		}
+	if (root && host->opt_get_bool(ctx, root, "trace", &t->trace) != 0) {
+		free(t);
+		return -EINVAL;
+	}
 	*state = t;
 	return 0;
 }
@@ -76,6 +86,10 @@ static int tamper_handle(void *state, void *addr_data,
 
 	int copies = 1;
 	unsigned type = msg->payload_len ? msg->payload[0] : 0;
+	if (t->trace)
+		t->host->log(t->ctx, OCKAM_LOG_INFO,
+			     "tamper: saw message %" PRIu64 " (type 0x%02x)",
+			     n, type);
 	if (n == t->at[DROP]) {
 		t->host->log(t->ctx, OCKAM_LOG_INFO,
 			     "tamper: dropped message %" PRIu64 " (type 0x%02x)",
