@@ -693,6 +693,14 @@ def report(run, notes):
         if r["group"] == "memory":
             L.append(f"| {r['metric']} | {fmt(r)} {r['unit']}"
                      + (f" ({r['channels']} channels)" if "channels" in r else "") + " |")
+    sc = R("memory", "d", 0, "per_secure_channel_listener")
+    idle = R("memory", "d", 0, "idle_node_responder_05")
+    if sc and idle and sc.get("points_kib"):
+        L.append("\nListener RSS as idle secure channels are added (200 per initiator node):\n")
+        L.append("| channels | listener VmRSS | growth over idle, per 1,000 channels |")
+        L.append("|---|---|---|")
+        for n, kib in sc["points_kib"]:
+            L.append(f"| {n} | {kib} KiB | {(kib - idle['median']) * 1000 / n:.0f} KiB |")
     L.append("\n### 5. Hops (RTT p50 64 B, µs; echo 1 KiB, msg/s)\n")
     L.append("| hop workers | across nodes RTT | across nodes msg/s | within a node RTT | within a node msg/s |")
     L.append("|---|---|---|---|---|")
