@@ -15,6 +15,7 @@
  *       nameserver: 127.0.0.1:5353 # or a list; default: /etc/resolv.conf's
  *       resolve_timeout: 5s        # per host name, all tries
  *       hosts_file: /etc/hosts
+ *       resolv_conf: /etc/resolv.conf # nameservers, search, ndots
  *
  * Outbound connections are opened on first use of an address and, once
  * lost or refused, re-opened on a later send after a backoff (tcp_peer.c).
@@ -108,12 +109,30 @@ static int nameserver_add(struct tcp *t, const struct ockam_opt *o)
 	return 0;
 }
 
+/* A file name option, relative to the config file's directory, into
+ * *out (left NULL if absent). */
+static int path_option(struct tcp *t, const struct ockam_opt *root,
+		       const char *key, char **out)
+{
+	const struct ockam_host *h = t->host;
+	const char *val = NULL;
+	char path[4096];
+
+	if (h->opt_get_str(t->ctx, root, key, &val) < 0)
+		return -EINVAL;
+	if (!val)
+		return 0;
+	if (h->path_resolve(t->ctx, val, path, sizeof(path)) < 0)
+		return h->opt_error(t->ctx, h->opt_get(root, key),
+				    "%s: path too long", key);
+	*out = strdup(path);
+	return *out ? 0 : -ENOMEM;
+}
+
 static int resolver_options_read(struct tcp *t, const struct ockam_opt *root)
 {
 	const struct ockam_host *h = t->host;
 	const struct ockam_opt *o = h->opt_get(root, "nameserver");
-	const char *hosts = NULL;
-	char path[4096];
 	int rc = 0;
 	size_t i;
 
@@ -130,17 +149,9 @@ static int resolver_options_read(struct tcp *t, const struct ockam_opt *root)
 	else if (t->resolve_timeout_ms == 0)
 		rc = h->opt_error(t->ctx, h->opt_get(root, "resolve_timeout"),
 				  "resolve_timeout: must be more than 0");
-	if (h->opt_get_str(t->ctx, root, "hosts_file", &hosts) < 0)
+	if (path_option(t, root, "hosts_file", &t->hosts_file) < 0 ||
+	    path_option(t, root, "resolv_conf", &t->resolv_conf) < 0)
 		rc = -EINVAL;
-	else if (hosts) {
-		if (h->path_resolve(t->ctx, hosts, path, sizeof(path)) < 0)
-			return h->opt_error(t->ctx,
-					    h->opt_get(root, "hosts_file"),
-					    "hosts_file: path too long");
-		t->hosts_file = strdup(path);
-		if (!t->hosts_file)
-			return -ENOMEM;
-	}
 	return rc;
 }
 
@@ -150,7 +161,8 @@ static int options_read(struct tcp *t)
 		"listen",	   "max_message_size", "send_queue_limit",
 		"connect_timeout", "max_connections",  "max_outbound",
 		"idle_timeout",	   "keepalive",	       "nameserver",
-		"resolve_timeout", "hosts_file",       NULL};
+		"resolve_timeout", "hosts_file",       "resolv_conf",
+		NULL};
 	const struct ockam_host *h = t->host;
 	const struct ockam_opt *root = h->opt_root(t->ctx), *o;
 	uint64_t queue = UINT64_MAX; /* absent */
@@ -471,6 +483,7 @@ static void tcp_destroy(void *state)
 	tcp_peers_free(t);
 	tcp_resolve_free(t);
 	free(t->hosts_file);
+	free(t->resolv_conf);
 	for (i = 0; i < t->n_listen; i++)
 		free(t->listen[i]);
 	free(t->listen);

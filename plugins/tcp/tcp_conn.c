@@ -478,6 +478,10 @@ static int conn_established(struct tcp_conn *c)
 	} else if (strcmp(peer, c->key) == 0)
 		c->t->host->log(c->t->ctx, OCKAM_LOG_INFO, "connected to %s",
 				c->key);
+	else if (c->addrs.name[0]) /* found through the search list */
+		c->t->host->log(c->t->ctx, OCKAM_LOG_INFO,
+				"connected to %s (%s -> %s)", c->key,
+				c->addrs.name, peer);
 	else
 		c->t->host->log(c->t->ctx, OCKAM_LOG_INFO,
 				"connected to %s (%s)", c->key, peer);

@@ -74,6 +74,9 @@ union tcp_sockaddr {
 struct tcp_addrs {
 	unsigned n;
 	union tcp_sockaddr a[TCP_ADDRS_MAX];
+	/* The name found through resolv.conf's search list ("bob" ->
+	 * "bob.ns.svc.example"), for log lines; "" if the name as written. */
+	char name[254];
 };
 
 struct tcp;
@@ -193,6 +196,8 @@ struct tcp {
 	union tcp_sockaddr nameservers[TCP_NAMESERVERS_MAX];
 	size_t n_nameservers;
 	char *hosts_file; /* `hosts_file` option, resolved; NULL: /etc/hosts */
+	/* `resolv_conf` option, resolved; NULL: /etc/resolv.conf */
+	char *resolv_conf;
 	struct tcp_resolver *resolver;
 
 	struct tcp_listener *listeners;
@@ -297,8 +302,8 @@ int tcp_status_register(struct tcp *t);
 /* Parse a `nameserver` value: "IP" (port 53) or "IP:port" / "[v6]:port".
  * 0 or -EINVAL. */
 int tcp_nameserver_parse(const char *text, union tcp_sockaddr *out);
-/* Read /etc/resolv.conf if no nameserver was given; set up the hosts
- * file.  0 or -ENOMEM. */
+/* Read resolv.conf (its nameservers if no nameserver was given, its
+ * search list and ndots); set up the hosts file.  0 or -ENOMEM. */
 int tcp_resolve_start(struct tcp *t);
 /* Resolve `host` (a route's host part).  0: *out is filled now (numeric,
  * hosts file or cache).  1: `w` waits; w->fn is called later from the loop,

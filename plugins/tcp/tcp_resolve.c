@@ -49,6 +49,19 @@
 /* Datagrams read per readiness callback. */
 #define RECV_BATCH 16
 #define BIND_TRIES 8
+/* resolv.conf's search list, as glibc bounds it (MAXDNSRCH, and 256
+ * characters), and its ndots (RES_MAXNDOTS). */
+#define SEARCH_MAX 6u
+#define SEARCH_CHARS 256u
+#define NDOTS_MAX 15
+/* The name as written and with each search domain. */
+#define CANDS_MAX (SEARCH_MAX + 1u)
+/* A lookup's key: the name as written, normalized, with its trailing dot
+ * if it had one ("bob." is not searched, "bob" is). */
+#define KEY_MAX (DNS_NAME_MAX + 2)
+
+_Static_assert(sizeof(((struct tcp_addrs *)0)->name) == DNS_NAME_MAX + 1,
+	       "tcp_addrs.name holds a DNS name");
 
 enum { Q_A, Q_AAAA, Q_N };
 static const uint16_t qtypes[Q_N] = {DNS_TYPE_A, DNS_TYPE_AAAA};
@@ -56,7 +69,14 @@ static const uint16_t qtypes[Q_N] = {DNS_TYPE_A, DNS_TYPE_AAAA};
 struct tcp_lookup {
 	struct tcp_lookup *next;
 	struct tcp *t;
-	char name[DNS_NAME_MAX + 1];
+	char name[KEY_MAX];
+	/* The names to ask for, in order; cands[cand] is being asked. */
+	char cands[CANDS_MAX][DNS_NAME_MAX + 1];
+	unsigned n_cands, cand, plain; /* plain: the name as written */
+	int tried[CANDS_MAX];  /* ENOENT or ENODATA, for those before cand */
+	int64_t neg_ttl;       /* the smallest of theirs; -1: do not cache */
+	char neg_ns[TCP_GONE_KEY]; /* the server that said so, last */
+	uint64_t deadline_ms;  /* resolve_timeout bounds all candidates */
 	int fd;
 	struct ockam_source *src, *timer;
 	unsigned try;      /* 0-based */
@@ -69,7 +89,7 @@ struct tcp_lookup {
 };
 
 struct cache_entry {
-	char name[DNS_NAME_MAX + 1];
+	char name[KEY_MAX];
 	uint64_t expires_ms;
 	int err; /* 0: addrs; else the cached failure (ENOENT, ENODATA) */
 	struct tcp_addrs addrs;
@@ -81,6 +101,9 @@ struct tcp_resolver {
 	struct cache_entry *cache;
 	size_t n_cache;
 	struct tcp_hosts *hosts;
+	int conf_read;
+	char search[SEARCH_MAX][DNS_NAME_MAX + 1];
+	unsigned n_search, ndots;
 	uint8_t buf[DNS_MSG_MAX];
 };
 
@@ -135,20 +158,71 @@ int tcp_nameserver_parse(const char *text, union tcp_sockaddr *out)
 	return numeric_get(host, port, out, 1, &n);
 }
 
-/* The nameservers of /etc/resolv.conf; 127.0.0.1 if it names none (as
- * glibc does). */
-static void resolv_conf_read(struct tcp *t)
+/* `search` or `domain`: the last one in the file wins, as in glibc.
+ * Domains that are not valid names are skipped. */
+static void search_read(struct tcp_resolver *r, int one, char **save)
+{
+	size_t chars = 0;
+	char *val;
+
+	r->n_search = 0;
+	while (r->n_search < SEARCH_MAX &&
+	       (val = strtok_r(NULL, " \t\r\n", save))) {
+		char *d = r->search[r->n_search];
+
+		if (dns_name_normalize(val, strlen(val), d) < 0)
+			continue;
+		chars += strlen(d) + 1;
+		if (chars > SEARCH_CHARS)
+			break;
+		r->n_search++;
+		if (one)
+			break;
+	}
+}
+
+/* resolv.conf (the `resolv_conf` option, or /etc/resolv.conf): its
+ * nameservers unless the `nameserver` option named some, 127.0.0.1 if
+ * neither does (as glibc does); its search list and ndots. */
+static void resolv_conf_read(struct tcp *t, struct tcp_resolver *r)
 {
 	char line[512];
-	FILE *f = fopen(RESOLV_CONF, "re");
+	int want_ns = !t->n_nameservers;
+	FILE *f = fopen(t->resolv_conf ? t->resolv_conf : RESOLV_CONF, "re");
 
-	while (f && fgets(line, sizeof(line), f) &&
-	       t->n_nameservers < TCP_NAMESERVERS_MAX) {
+	r->ndots = 1;
+	/* A missing /etc/resolv.conf is normal (glibc's defaults apply); a
+	 * file named in the config is expected to be there. */
+	if (!f && t->resolv_conf)
+		t->host->log(t->ctx, OCKAM_LOG_WARN,
+			     "resolv_conf: cannot read %s: %s; no search list",
+			     t->resolv_conf, strerror(errno));
+	while (f && fgets(line, sizeof(line), f)) {
 		char *save = NULL, *key = strtok_r(line, " \t\r\n", &save);
-		char *val = key ? strtok_r(NULL, " \t\r\n", &save) : NULL;
+		char *val;
 		size_t n;
 
-		if (!val || strcmp(key, "nameserver") != 0)
+		if (!key)
+			continue;
+		if (strcmp(key, "search") == 0 || strcmp(key, "domain") == 0) {
+			search_read(r, key[0] == 'd', &save);
+			continue;
+		}
+		if (strcmp(key, "options") == 0) {
+			while ((val = strtok_r(NULL, " \t\r\n", &save)))
+				if (strncmp(val, "ndots:", 6) == 0 &&
+				    val[6] >= '0' && val[6] <= '9') {
+					unsigned long d = strtoul(val + 6, NULL,
+								  10);
+
+					r->ndots = d > NDOTS_MAX ? NDOTS_MAX
+								 : (unsigned)d;
+				}
+			continue;
+		}
+		val = strtok_r(NULL, " \t\r\n", &save);
+		if (!val || !want_ns || strcmp(key, "nameserver") != 0 ||
+		    t->n_nameservers >= TCP_NAMESERVERS_MAX)
 			continue;
 		if (numeric_get(val, "53", &t->nameservers[t->n_nameservers],
 				1, &n) == 0)
@@ -174,8 +248,10 @@ int tcp_resolve_start(struct tcp *t)
 			return -ENOMEM;
 		t->resolver = r;
 	}
-	if (!t->n_nameservers)
-		resolv_conf_read(t);
+	if (!r->conf_read) {
+		resolv_conf_read(t, r);
+		r->conf_read = 1;
+	}
 	if (!r->hosts) {
 		r->hosts = tcp_hosts_new(t->hosts_file ? t->hosts_file
 						       : HOSTS_DEFAULT);
@@ -288,6 +364,117 @@ static void ns_format(struct tcp *t, unsigned try, char *out, size_t cap)
 	tcp_addr_format(&ns->sa, tcp_sockaddr_len(ns), out, cap);
 }
 
+static const char *outcome_text(int err)
+{
+	return err == ENOENT ? "NXDOMAIN" : "no A or AAAA record";
+}
+
+/* ", for <candidate>, after a (NXDOMAIN), b (no A or AAAA record)" when
+ * the search list was used: which names a failure is about. */
+static void cands_note(const struct tcp_lookup *l, char *out, size_t cap)
+{
+	size_t o = 0;
+	unsigned i;
+
+	out[0] = '\0';
+	if (l->n_cands < 2)
+		return;
+	o = (size_t)snprintf(out, cap, " for %s", l->cands[l->cand]);
+	for (i = 0; i < l->cand && o < cap; i++)
+		o += (size_t)snprintf(out + o, cap - o, "%s%s (%s)",
+				      i ? ", " : ", after ", l->cands[i],
+				      outcome_text(l->tried[i]));
+}
+
+static void lookup_fail(struct tcp_lookup *l, int err, const char *what)
+{
+	char why[1024], note[900];
+
+	cands_note(l, note, sizeof(note));
+	snprintf(why, sizeof(why), "cannot resolve %s: %s%s", l->name, what,
+		 note);
+	lookup_complete(l, err, why, NULL);
+}
+
+static void lookup_try(struct tcp_lookup *l);
+
+/* Every candidate has no such name or no address: one line naming them
+ * all, cached under the name as written. */
+static void lookup_negative(struct tcp_lookup *l)
+{
+	char why[1024];
+	unsigned i, nx = 0;
+	size_t o;
+	int err, mixed;
+
+	for (i = 0; i < l->n_cands; i++)
+		nx += l->tried[i] == ENOENT;
+	err = nx ? ENOENT : ENODATA;
+	mixed = nx && nx < l->n_cands;
+	cache_put(l->t, l->name, err, NULL, l->neg_ttl);
+	if (l->n_cands == 1) {
+		if (err == ENOENT)
+			snprintf(why, sizeof(why),
+				 "cannot resolve %s: no such name (NXDOMAIN "
+				 "from %s)",
+				 l->name, l->neg_ns);
+		else
+			snprintf(why, sizeof(why),
+				 "cannot resolve %s: it has no address (no A "
+				 "or AAAA record)",
+				 l->name);
+		lookup_complete(l, err, why, NULL);
+		return;
+	}
+	o = (size_t)snprintf(why, sizeof(why), "cannot resolve %s: %s (tried ",
+			     l->name,
+			     nx == l->n_cands ? "no such name"
+			     : nx	      ? "no such name or no address"
+					      : "it has no address");
+	for (i = 0; i < l->n_cands && o < sizeof(why); i++)
+		o += (size_t)snprintf(why + o, sizeof(why) - o, "%s%s%s%s%s",
+				      i ? ", " : "", l->cands[i],
+				      mixed ? " (" : "",
+				      mixed ? outcome_text(l->tried[i]) : "",
+				      mixed ? ")" : "");
+	if (o < sizeof(why))
+		snprintf(why + o, sizeof(why) - o, "%s%s%s%s)",
+			 mixed ? "; " : ": ", nx ? "NXDOMAIN from " : "",
+			 nx ? l->neg_ns : "", nx ? "" : outcome_text(ENODATA));
+	lookup_complete(l, err, why, NULL);
+}
+
+/* The candidate being asked has no such name (ENOENT) or no address
+ * (ENODATA), for `ttl` seconds (-1: unknown): ask for the next one. */
+static void lookup_next(struct tcp_lookup *l, int err, int64_t ttl)
+{
+	if (ttl < 0 || l->neg_ttl < 0)
+		l->neg_ttl = -1;
+	else if (ttl < l->neg_ttl)
+		l->neg_ttl = ttl;
+	ns_format(l->t, l->try, l->neg_ns, sizeof(l->neg_ns));
+	l->tried[l->cand] = err;
+	lookup_close_socket(l);
+	if (l->cand + 1 >= l->n_cands) {
+		lookup_negative(l);
+		return;
+	}
+	l->cand++;
+	if (l->t->host->now_ms() >= l->deadline_ms) {
+		char in[16];
+
+		tcp_ms_format(l->t->resolve_timeout_ms, in, sizeof(in));
+		snprintf(l->why, sizeof(l->why),
+			 "out of time (resolve_timeout %s)", in);
+		lookup_fail(l, ETIMEDOUT, l->why);
+		return;
+	}
+	l->try = 0;
+	memset(l->done, 0, sizeof(l->done));
+	memset(l->ans, 0, sizeof(l->ans));
+	lookup_try(l);
+}
+
 /* Both answers in (or the tries ran out with one): addresses A and AAAA
  * interleaved, A first, or a failure. */
 static void lookup_finish(struct tcp_lookup *l)
@@ -295,7 +482,6 @@ static void lookup_finish(struct tcp_lookup *l)
 	struct tcp_addrs addrs = {0};
 	int64_t ttl = -1, neg = -1;
 	unsigned i, q;
-	char why[512];
 
 	for (i = 0; i < DNS_ADDRS_MAX && addrs.n < TCP_ADDRS_MAX; i++)
 		for (q = 0; q < Q_N && addrs.n < TCP_ADDRS_MAX; q++) {
@@ -322,24 +508,19 @@ static void lookup_finish(struct tcp_lookup *l)
 			*slot = l->ans[q].ttl;
 	}
 	if (addrs.n) {
+		if (l->cand != l->plain)
+			memcpy(addrs.name, l->cands[l->cand],
+			       strlen(l->cands[l->cand]) + 1);
 		cache_put(l->t, l->name, 0, &addrs, ttl);
 		lookup_complete(l, 0, NULL, &addrs);
 		return;
 	}
 	if (l->done[Q_A] && l->done[Q_AAAA]) {
-		cache_put(l->t, l->name, ENODATA, NULL, neg);
-		snprintf(why, sizeof(why),
-			 "cannot resolve %s: it has no address (no A or AAAA "
-			 "record)",
-			 l->name);
-		lookup_complete(l, ENODATA, why, NULL);
+		lookup_next(l, ENODATA, neg);
 		return;
 	}
-	snprintf(why, sizeof(why), "cannot resolve %s: %s", l->name, l->why);
-	lookup_complete(l, l->err, why, NULL);
+	lookup_fail(l, l->err, l->why);
 }
-
-static void lookup_try(struct tcp_lookup *l);
 
 /* This try failed (`err`, `fmt`): the next one, or give up. */
 static void lookup_retry(struct tcp_lookup *l, int err, const char *fmt, ...)
@@ -353,7 +534,8 @@ static void lookup_retry(struct tcp_lookup *l, int err, const char *fmt, ...)
 	vsnprintf(l->why, sizeof(l->why), fmt, ap);
 	va_end(ap);
 	lookup_close_socket(l);
-	if (++l->try >= TCP_RESOLVE_TRIES) {
+	if (++l->try >= TCP_RESOLVE_TRIES ||
+	    l->t->host->now_ms() >= l->deadline_ms) {
 		lookup_finish(l);
 		return;
 	}
@@ -376,7 +558,7 @@ static void lookup_on_timer(void *data)
 	tcp_ms_format(l->t->resolve_timeout_ms, in, sizeof(in));
 	lookup_retry(l, ETIMEDOUT,
 		     "no answer from the nameserver (%s; %u tries in %s)", ns,
-		     TCP_RESOLVE_TRIES, in);
+		     l->try + 1, in);
 }
 
 /* One datagram from the nameserver: an answer to a query of this try, or
@@ -390,20 +572,13 @@ static int lookup_on_answer(struct tcp_lookup *l, const uint8_t *buf,
 	for (q = 0; q < Q_N; q++) {
 		struct dns_answer ans;
 
-		if (l->done[q] || dns_response_parse(buf, len, l->id[q],
-						     l->name, qtypes[q],
-						     &ans) < 0)
+		if (l->done[q] ||
+		    dns_response_parse(buf, len, l->id[q], l->cands[l->cand],
+				       qtypes[q], &ans) < 0)
 			continue;
 		ns_format(l->t, l->try, ns, sizeof(ns));
 		if (ans.rcode == DNS_RCODE_NXDOMAIN) {
-			char why[512];
-
-			cache_put(l->t, l->name, ENOENT, NULL, ans.ttl);
-			snprintf(why, sizeof(why),
-				 "cannot resolve %s: no such name (NXDOMAIN "
-				 "from %s)",
-				 l->name, ns);
-			lookup_complete(l, ENOENT, why, NULL);
+			lookup_next(l, ENOENT, ans.ttl);
 			return 1;
 		}
 		if (ans.rcode != DNS_RCODE_NOERROR ||
@@ -502,13 +677,16 @@ static void lookup_try(struct tcp_lookup *l)
 	const struct ockam_host *h = t->host;
 	const union tcp_sockaddr *ns =
 		&t->nameservers[l->try % t->n_nameservers];
-	uint64_t ms = t->resolve_timeout_ms / TCP_RESOLVE_TRIES;
+	uint64_t ms = t->resolve_timeout_ms / TCP_RESOLVE_TRIES,
+		 now = h->now_ms();
 	uint8_t q_buf[DNS_NAME_MAX + 2 + 16];
 	char text[TCP_GONE_KEY];
 	unsigned q;
 	int fd;
 
 	l->err = 0;
+	if (now + ms > l->deadline_ms)
+		ms = l->deadline_ms > now ? l->deadline_ms - now : 1;
 	fd = socket_open(ns);
 	if (fd < 0) {
 		l->err = -fd;
@@ -528,8 +706,8 @@ static void lookup_try(struct tcp_lookup *l)
 		/* A fresh id each try: a late answer to an earlier try is
 		 * not taken for this one. */
 		l->id[q] = (uint16_t)randombytes_uniform(65536);
-		len = dns_query_build(q_buf, sizeof(q_buf), l->id[q], l->name,
-				      qtypes[q]);
+		len = dns_query_build(q_buf, sizeof(q_buf), l->id[q],
+				      l->cands[l->cand], qtypes[q]);
 		if (send(fd, q_buf, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
 			l->err = errno;
 			goto fail;
@@ -546,16 +724,55 @@ fail:
 
 /* ---- entry points ------------------------------------------------- */
 
+static void cand_add(struct tcp_lookup *l, const char *name,
+		     const char *domain)
+{
+	size_t a = strlen(name), b = domain ? strlen(domain) : 0;
+	char *c = l->cands[l->n_cands];
+
+	if (a + (b ? b + 1 : 0) > DNS_NAME_MAX)
+		return; /* too long with this domain: skipped, as glibc does */
+	memcpy(c, name, a + 1);
+	if (b) {
+		c[a] = '.';
+		memcpy(c + a + 1, domain, b + 1);
+	} else {
+		l->plain = l->n_cands;
+	}
+	l->n_cands++;
+}
+
+/* The names to ask for, as glibc's res_search orders them: a name ending
+ * in a dot only as written; one with at least ndots dots as written, then
+ * with each search domain; any other with each search domain first. */
+static void cands_build(struct tcp_resolver *r, struct tcp_lookup *l,
+			const char *name, int absolute)
+{
+	unsigned dots = 0, i;
+	const char *p;
+
+	for (p = name; *p; p++)
+		dots += *p == '.';
+	if (absolute || dots >= r->ndots)
+		cand_add(l, name, NULL);
+	for (i = 0; !absolute && i < r->n_search; i++)
+		cand_add(l, name, r->search[i]);
+	if (!absolute && dots < r->ndots)
+		cand_add(l, name, NULL);
+}
+
 int tcp_resolve(struct tcp *t, const char *host, struct tcp_addrs *out,
 		struct tcp_resolve_wait *w, char *why, size_t why_cap)
 {
 	struct tcp_resolver *r = t->resolver;
-	char name[DNS_NAME_MAX + 1];
+	char name[KEY_MAX];
 	struct tcp_lookup *l;
 	struct cache_entry *e;
 	uint64_t now = t->host->now_ms();
-	size_t n;
+	size_t n, hlen = strlen(host);
+	int absolute = hlen && host[hlen - 1] == '.';
 
+	out->name[0] = '\0';
 	if (numeric_get(host, NULL, out->a, TCP_ADDRS_MAX, &n) == 0) {
 		out->n = (unsigned)n;
 		return 0;
@@ -573,6 +790,8 @@ int tcp_resolve(struct tcp *t, const char *host, struct tcp_addrs *out,
 	r = t->resolver;
 	if (tcp_hosts_lookup(r->hosts, now, name, out))
 		return 0;
+	if (absolute)
+		strcat(name, ".");
 	e = cache_find(r, now, name);
 	if (e && !e->err) {
 		*out = e->addrs;
@@ -609,6 +828,10 @@ int tcp_resolve(struct tcp *t, const char *host, struct tcp_addrs *out,
 		l->t = t;
 		l->fd = -1;
 		memcpy(l->name, name, sizeof(name));
+		name[strlen(name) - (size_t)absolute] = '\0';
+		cands_build(r, l, name, absolute);
+		l->neg_ttl = INT64_MAX;
+		l->deadline_ms = now + t->resolve_timeout_ms;
 		/* Re-armed by each try. */
 		l->timer = t->host->timer_add(t->ctx, t->resolve_timeout_ms,
 					      lookup_on_timer, l);

@@ -1217,13 +1217,19 @@ static void test_large_frame_after_buffers_given_back(void)
 
 /* A fake DNS server on loopback, in the node's own loop: it answers by
  * name ("ok.test" has 127.0.0.1, "nx.test" does not exist, "slow.test"
- * never gets an answer, "spoof.test" gets garbage before its answer). */
+ * never gets an answer, "spoof.test" gets garbage before its answer,
+ * "bob.two.test" and "db.svc.test" have 127.0.0.1; any other name does
+ * not exist).  The node's resolv.conf has "search one.test two.test" and
+ * "options ndots:2". */
 static int dns_fd = -1;
 static struct ockam_source *dns_src;
 static unsigned dns_queries[4]; /* per name above, in that order */
-static const char *const dns_names[4] = {"ok.test", "nx.test", "slow.test",
-					 "spoof.test"};
+static const char *const dns_names[6] = {"ok.test",	 "nx.test",
+					 "slow.test",	 "spoof.test",
+					 "bob.two.test", "db.svc.test"};
 static unsigned dns_other; /* queries for any other name */
+/* The names of the A queries, in order, space-separated. */
+static char dns_asked[2048];
 
 /* A record at the end of `r` for the question's name (pointer 12). */
 static size_t rr_put(uint8_t *r, size_t o, uint16_t type, uint32_t ttl,
@@ -1281,14 +1287,23 @@ static void dns_on_read(void *data, int fd, uint32_t events)
 		if (qend > (size_t)n)
 			continue;
 		qtype = (uint16_t)(q[o + 1] << 8 | q[o + 2]);
-		for (i = 0; i < 4; i++)
+		if (qtype == DNS_A &&
+		    strlen(dns_asked) + k + 2 < sizeof(dns_asked)) {
+			if (dns_asked[0])
+				strcat(dns_asked, " ");
+			strcat(dns_asked, name);
+		}
+		for (i = 0; i < 6; i++)
 			if (strcmp(name, dns_names[i]) == 0)
 				which = i;
-		if (which < 0) {
+		if (which < 0 || which > 3)
 			dns_other++;
-			continue;
-		}
-		dns_queries[which]++;
+		else
+			dns_queries[which]++;
+		if (which < 0)
+			which = 1; /* no such name */
+		else if (which > 3)
+			which = 0; /* 127.0.0.1 */
 		if (which == 2)
 			continue; /* slow.test: never */
 		memcpy(r, q, qend);
@@ -1346,7 +1361,7 @@ static int suite_resolver_init(void)
 	struct sockaddr_in sa = {.sin_family = AF_INET,
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t sl = sizeof(sa);
-	char tcp[256], hosts[128];
+	char tcp[256], hosts[128], conf[128];
 
 	dns_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (dns_fd < 0 || bind(dns_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
@@ -1355,10 +1370,18 @@ static int suite_resolver_init(void)
 	snprintf(hosts, sizeof(hosts), "%s/hosts", dir);
 	if (write_file(hosts, "# test\n127.0.0.1 peer.test  other.test\n") < 0)
 		return -1;
+	/* Its nameserver is not used: the `nameserver` option wins.  The
+	 * first search line is overridden by the last. */
+	snprintf(conf, sizeof(conf), "%s/resolv.conf", dir);
+	if (write_file(conf, "search first.test\nnameserver 192.0.2.1\n"
+			     "search one.test two.test\n"
+			     "options ndots:2 attempts:2\n") < 0)
+		return -1;
 	snprintf(tcp, sizeof(tcp),
 		 "    nameserver: 127.0.0.1:%d\n"
 		 "    resolve_timeout: 600ms\n"
-		 "    hosts_file: hosts\n",
+		 "    hosts_file: hosts\n"
+		 "    resolv_conf: resolv.conf\n",
 		 ntohs(sa.sin_port));
 	if (node_start_tcp("tcpresolver", "status: true\n", tcp) < 0)
 		return -1;
@@ -1421,12 +1444,12 @@ static void test_resolve_dns_name(void)
 	client_close(&c);
 }
 
-/* NXDOMAIN: the queued message fails with one line naming the name and
- * the server; the next message within the backoff fails at once. */
+/* NXDOMAIN for every candidate: the queued message fails with one line
+ * naming the names tried and the server. */
 static void test_resolve_nxdomain(void)
 {
 	struct client c;
-	char want[160];
+	char want[256];
 	long mark = log_mark();
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof(sa);
@@ -1434,12 +1457,17 @@ static void test_resolve_nxdomain(void)
 	getsockname(dns_fd, (struct sockaddr *)&sa, &sl);
 	CU_ASSERT_FATAL(client_open(&c, port) == 0);
 	CU_ASSERT_FATAL(send_via_name(&c, "nx.test", 4000, "nobody") == 0);
+	dns_asked[0] = '\0';
+	/* One dot, fewer than ndots: the search list first. */
 	snprintf(want, sizeof(want),
 		 "cannot connect to nx.test:4000: cannot resolve nx.test: no "
-		 "such name (NXDOMAIN from 127.0.0.1:%d); dropped 1 queued "
+		 "such name (tried nx.test.one.test, nx.test.two.test, "
+		 "nx.test: NXDOMAIN from 127.0.0.1:%d); dropped 1 queued "
 		 "message (",
 		 ntohs(sa.sin_port));
 	CU_ASSERT(log_wait(mark, want));
+	CU_ASSERT_STRING_EQUAL(dns_asked,
+			       "nx.test.one.test nx.test.two.test nx.test");
 	CU_ASSERT_EQUAL(log_count(mark, "NXDOMAIN"), 1);
 	CU_ASSERT(echo_ok(&c, 1));
 	client_close(&c);
@@ -1453,6 +1481,9 @@ static void test_resolve_timeout_does_not_block(void)
 {
 	struct client c, other;
 	char row[256], want[160], *st;
+	const char *tried = "3 tries in 0.6s) for slow.test, after "
+			    "slow.test.one.test (NXDOMAIN), slow.test.two.test "
+			    "(NXDOMAIN); dropped 1 queued message";
 	long mark = log_mark();
 	int during = 0;
 
@@ -1480,11 +1511,75 @@ static void test_resolve_timeout_does_not_block(void)
 				     "cannot resolve slow.test: no answer from "
 				     "the nameserver (127.0.0.1:");
 	CU_ASSERT(log_wait(mark, want));
-	CU_ASSERT(log_count(mark, "3 tries in 0.6s); dropped 1 queued "
-				  "message"));
+	CU_ASSERT(log_count(mark, tried));
 	CU_ASSERT(echo_ok(&other, 99));
 	client_close(&c);
 	client_close(&other);
+}
+
+/* A name with fewer dots than ndots (2) is tried with each search domain
+ * first: "bob" is bob.two.test, and the line says so. */
+static void test_resolve_search_list(void)
+{
+	struct client c;
+	char want[128];
+	long mark = log_mark();
+
+	dns_asked[0] = '\0';
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	CU_ASSERT_FATAL(send_via_name(&c, "bob", port, "searched") == 0);
+	CU_ASSERT_EQUAL_FATAL(client_recv(&c), 1);
+	CU_ASSERT(in_msg.payload_len == 8 &&
+		  memcmp(in_msg.payload, "searched", 8) == 0);
+	CU_ASSERT_STRING_EQUAL(dns_asked, "bob.one.test bob.two.test");
+	snprintf(want, sizeof(want),
+		 "connected to bob:%d (bob.two.test -> 127.0.0.1:%d)", port,
+		 port);
+	CU_ASSERT_EQUAL(log_count(mark, want), 1);
+	client_close(&c);
+}
+
+/* A name with ndots dots is asked for as written first: found, the search
+ * list is not asked at all. */
+static void test_resolve_ndots_as_written(void)
+{
+	struct client c;
+	char want[128];
+	long mark = log_mark();
+
+	dns_asked[0] = '\0';
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	CU_ASSERT_FATAL(send_via_name(&c, "db.svc.test", port, "dots") == 0);
+	CU_ASSERT_EQUAL_FATAL(client_recv(&c), 1);
+	CU_ASSERT_STRING_EQUAL(dns_asked, "db.svc.test");
+	snprintf(want, sizeof(want),
+		 "connected to db.svc.test:%d (127.0.0.1:%d)", port, port);
+	CU_ASSERT_EQUAL(log_count(mark, want), 1);
+	client_close(&c);
+}
+
+/* A trailing dot makes a name absolute: "bob." is never bob.two.test. */
+static void test_resolve_trailing_dot(void)
+{
+	struct client c;
+	char want[160];
+	long mark = log_mark();
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+
+	getsockname(dns_fd, (struct sockaddr *)&sa, &sl);
+	dns_asked[0] = '\0';
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	CU_ASSERT_FATAL(send_via_name(&c, "bob.", 4000, "absolute") == 0);
+	snprintf(want, sizeof(want),
+		 "cannot connect to bob.:4000: cannot resolve bob.: no such "
+		 "name (NXDOMAIN from 127.0.0.1:%d); dropped 1 queued "
+		 "message",
+		 ntohs(sa.sin_port));
+	CU_ASSERT(log_wait(mark, want));
+	CU_ASSERT_STRING_EQUAL(dns_asked, "bob");
+	CU_ASSERT(echo_ok(&c, 1));
+	client_close(&c);
 }
 
 /* Wrong id, truncated, a compression loop, another question, a query and
@@ -1673,6 +1768,10 @@ int main(void)
 	CU_add_test(s, "garbage answers ignored",
 		    test_resolve_ignores_garbage);
 	CU_add_test(s, "hosts file", test_resolve_hosts_file);
+	CU_add_test(s, "search list", test_resolve_search_list);
+	CU_add_test(s, "ndots: as written first",
+		    test_resolve_ndots_as_written);
+	CU_add_test(s, "trailing dot: no search", test_resolve_trailing_dot);
 	s = CU_add_suite("tcp options", NULL, NULL);
 	CU_add_test(s, "bad options", test_bad_options);
 
