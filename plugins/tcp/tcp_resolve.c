@@ -19,11 +19,21 @@
  * (dns_wire.c), anything else is ignored.  resolve_timeout is split over
  * TCP_RESOLVE_TRIES tries, rotating through the nameservers; a server
  * failure or an unreachable server moves to the next try at once.
- * NXDOMAIN ends the lookup.  Answers are cached (TCP_CACHE_MAX names, the
+ *
+ * resolv.conf's `search` (or `domain`) and `options ndots:N` are used as
+ * glibc's res_search uses them (so "bob" finds bob.ns.svc.cluster.local in
+ * Kubernetes): a name ending in a dot is asked for only as written; one
+ * with at least ndots dots as written, then with each search domain; any
+ * other with each search domain first, then as written.  NXDOMAIN or "no
+ * address" moves on to the next name; no answer or a server failure ends
+ * the lookup.  resolve_timeout bounds all of it: each name's tries get
+ * what is left.  Other options (timeout:, attempts:, rotate) and
+ * LOCALDOMAIN / RES_OPTIONS are not used.
+ *
+ * Answers are cached under the name as written (TCP_CACHE_MAX names, the
  * soonest to expire evicted first) for their TTL, at most an hour;
- * NXDOMAIN and "no address" for the SOA's negative TTL, at most 5
- * minutes.  The search list and `options` of resolv.conf are not used:
- * names are taken as fully qualified.
+ * NXDOMAIN and "no address" for the SOA's negative TTL (the smallest of
+ * the names tried), at most 5 minutes.
  */
 #include "tcp_internal.h"
 
