@@ -1218,15 +1218,15 @@ static void test_large_frame_after_buffers_given_back(void)
 /* A fake DNS server on loopback, in the node's own loop: it answers by
  * name ("ok.test" has 127.0.0.1, "nx.test" does not exist, "slow.test"
  * never gets an answer, "spoof.test" gets garbage before its answer,
- * "bob.two.test" and "db.svc.test" have 127.0.0.1; any other name does
- * not exist).  The node's resolv.conf has "search one.test two.test" and
+ * "bob.two.test" and "db.svc.test" have 127.0.0.1, "none.one.test" has
+ * no address; any other name does not exist).  The node's resolv.conf has "search one.test two.test" and
  * "options ndots:2". */
 static int dns_fd = -1;
 static struct ockam_source *dns_src;
-static unsigned dns_queries[4]; /* per name above, in that order */
-static const char *const dns_names[6] = {"ok.test",	 "nx.test",
-					 "slow.test",	 "spoof.test",
-					 "bob.two.test", "db.svc.test"};
+static unsigned dns_queries[4]; /* per name of the first four above */
+static const char *const dns_names[7] = {
+	"ok.test",	"nx.test",     "slow.test",    "spoof.test",
+	"bob.two.test", "db.svc.test", "none.one.test"};
 static unsigned dns_other; /* queries for any other name */
 /* The names of the A queries, in order, space-separated. */
 static char dns_asked[2048];
@@ -1293,7 +1293,7 @@ static void dns_on_read(void *data, int fd, uint32_t events)
 				strcat(dns_asked, " ");
 			strcat(dns_asked, name);
 		}
-		for (i = 0; i < 6; i++)
+		for (i = 0; i < 7; i++)
 			if (strcmp(name, dns_names[i]) == 0)
 				which = i;
 		if (which < 0 || which > 3)
@@ -1302,6 +1302,8 @@ static void dns_on_read(void *data, int fd, uint32_t events)
 			dns_queries[which]++;
 		if (which < 0)
 			which = 1; /* no such name */
+		else if (which == 6)
+			qtype = 0; /* no A either: answered as AAAA is */
 		else if (which > 3)
 			which = 0; /* 127.0.0.1 */
 		if (which == 2)
@@ -1582,6 +1584,30 @@ static void test_resolve_trailing_dot(void)
 	client_close(&c);
 }
 
+/* No address for one candidate, no such name for the others: one line
+ * saying which was which. */
+static void test_resolve_search_mixed(void)
+{
+	struct client c;
+	char want[256];
+	long mark = log_mark();
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+
+	getsockname(dns_fd, (struct sockaddr *)&sa, &sl);
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	CU_ASSERT_FATAL(send_via_name(&c, "none", 4000, "nowhere") == 0);
+	snprintf(want, sizeof(want),
+		 "cannot connect to none:4000: cannot resolve none: no such "
+		 "name or no address (tried none.one.test (no A or AAAA "
+		 "record), none.two.test (NXDOMAIN), none (NXDOMAIN); "
+		 "NXDOMAIN from 127.0.0.1:%d); dropped 1 queued message",
+		 ntohs(sa.sin_port));
+	CU_ASSERT(log_wait(mark, want));
+	CU_ASSERT(echo_ok(&c, 1));
+	client_close(&c);
+}
+
 /* Wrong id, truncated, a compression loop, another question, a query and
  * a record past the end: all ignored; the real answer is used. */
 static void test_resolve_ignores_garbage(void)
@@ -1689,6 +1715,12 @@ static void test_bad_options(void)
 	free(e);
 
 	e = node_errors("node: a\ntransports:\n  tcp:\n"
+			"    resolv_conf: [a, b]\n");
+	CU_ASSERT_PTR_NOT_NULL(strstr(e, "bad.yaml:4:"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e, "resolv_conf must be a scalar"));
+	free(e);
+
+	e = node_errors("node: a\ntransports:\n  tcp:\n"
 			"    max_outbound: 0\n");
 	CU_ASSERT_PTR_NOT_NULL(strstr(e, "bad.yaml:4:"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(e, "max_outbound"));
@@ -1772,6 +1804,8 @@ int main(void)
 	CU_add_test(s, "ndots: as written first",
 		    test_resolve_ndots_as_written);
 	CU_add_test(s, "trailing dot: no search", test_resolve_trailing_dot);
+	CU_add_test(s, "search: NXDOMAIN and no address",
+		    test_resolve_search_mixed);
 	s = CU_add_suite("tcp options", NULL, NULL);
 	CU_add_test(s, "bad options", test_bad_options);
 
