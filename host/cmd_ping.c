@@ -145,19 +145,29 @@ static void ping_on_tick(void *data)
 					     ping_on_deadline, p, p);
 }
 
+/* The sequence number of one of our messages ("ping <seq>"), or -1. */
+static int ping_seq_of(const struct ockam_message *msg,
+		       unsigned long long *seq)
+{
+	char text[32];
+	size_t n = msg->payload_len < sizeof(text) - 1 ? msg->payload_len
+							: sizeof(text) - 1;
+
+	if (!n)
+		return -1;
+	memcpy(text, msg->payload, n);
+	text[n] = '\0';
+	return sscanf(text, "ping %llu", seq) == 1 ? 0 : -1;
+}
+
 static int ping_on_reply(void *owner, void *addr_data,
 			 const struct ockam_message *msg)
 {
 	struct ping *p = owner;
 	uint64_t now = cmd_now_us();
-	char text[32];
-	size_t n = msg->payload_len < sizeof(text) - 1 ? msg->payload_len
-							: sizeof(text) - 1;
 	unsigned long long seq;
 
-	memcpy(text, msg->payload, n);
-	text[n] = '\0';
-	if (sscanf(text, "ping %llu", &seq) != 1)
+	if (ping_seq_of(msg, &seq) < 0)
 		return 0;
 	struct ping_slot *s = &p->slots[seq % WINDOW];
 	if (!s->pending || s->seq != seq)
@@ -188,14 +198,9 @@ static void ping_on_notice(void *owner, void *addr_data,
 {
 	struct ping *p = owner;
 	unsigned long long seq = 0;
-	char text[32];
-	size_t n = msg->payload_len < sizeof(text) - 1 ? msg->payload_len
-							: sizeof(text) - 1;
 	(void)addr_data;
 	(void)err;
-	memcpy(text, msg->payload, n);
-	text[n] = '\0';
-	if (n && sscanf(text, "ping %llu", &seq) != 1)
+	if (msg->payload_len && ping_seq_of(msg, &seq) < 0)
 		return; /* not one of ours */
 	for (size_t i = 0; i < WINDOW; i++) {
 		struct ping_slot *s = &p->slots[i];
