@@ -1222,6 +1222,7 @@ static void test_large_frame_after_buffers_given_back(void)
  * no address; any other name does not exist).  The node's resolv.conf has "search one.test two.test" and
  * "options ndots:2". */
 static int dns_fd = -1;
+static int dns_port; /* the fake nameserver's, as the node's lines name it */
 static struct ockam_source *dns_src;
 static unsigned dns_queries[4]; /* per name of the first four above */
 static const char *const dns_names[7] = {
@@ -1369,6 +1370,7 @@ static int suite_resolver_init(void)
 	if (dns_fd < 0 || bind(dns_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    getsockname(dns_fd, (struct sockaddr *)&sa, &sl) < 0)
 		return -1;
+	dns_port = ntohs(sa.sin_port);
 	snprintf(hosts, sizeof(hosts), "%s/hosts", dir);
 	if (write_file(hosts, "# test\n127.0.0.1 peer.test  other.test\n") < 0)
 		return -1;
@@ -1384,7 +1386,7 @@ static int suite_resolver_init(void)
 		 "    resolve_timeout: 600ms\n"
 		 "    hosts_file: hosts\n"
 		 "    resolv_conf: resolv.conf\n",
-		 ntohs(sa.sin_port));
+		 dns_port);
 	if (node_start_tcp("tcpresolver", "status: true\n", tcp) < 0)
 		return -1;
 	dns_src = loop_add_fd(node->loop, dns_fd, OCKAM_EV_READ, dns_on_read,
@@ -1453,10 +1455,7 @@ static void test_resolve_nxdomain(void)
 	struct client c;
 	char want[256];
 	long mark = log_mark();
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
 
-	getsockname(dns_fd, (struct sockaddr *)&sa, &sl);
 	CU_ASSERT_FATAL(client_open(&c, port) == 0);
 	CU_ASSERT_FATAL(send_via_name(&c, "nx.test", 4000, "nobody") == 0);
 	dns_asked[0] = '\0';
@@ -1466,7 +1465,7 @@ static void test_resolve_nxdomain(void)
 		 "such name (tried nx.test.one.test, nx.test.two.test, "
 		 "nx.test: NXDOMAIN from 127.0.0.1:%d); dropped 1 queued "
 		 "message (",
-		 ntohs(sa.sin_port));
+		 dns_port);
 	CU_ASSERT(log_wait(mark, want));
 	CU_ASSERT_STRING_EQUAL(dns_asked,
 			       "nx.test.one.test nx.test.two.test nx.test");
@@ -1519,45 +1518,44 @@ static void test_resolve_timeout_does_not_block(void)
 	client_close(&other);
 }
 
+/* Send `payload` to this node's echoer by host name `name`: it must
+ * arrive, the fake nameserver must have been asked exactly `asked` (names
+ * in order), and the node must log once that it connected to `name`,
+ * found as `found` ("" if as written). */
+static void check_found(const char *name, const char *payload,
+			const char *asked, const char *found)
+{
+	struct client c;
+	char want[160];
+	long mark = log_mark();
+	size_t len = strlen(payload);
+
+	dns_asked[0] = '\0';
+	CU_ASSERT_FATAL(client_open(&c, port) == 0);
+	CU_ASSERT_FATAL(send_via_name(&c, name, port, payload) == 0);
+	CU_ASSERT_EQUAL_FATAL(client_recv(&c), 1);
+	CU_ASSERT(in_msg.payload_len == len &&
+		  memcmp(in_msg.payload, payload, len) == 0);
+	CU_ASSERT_STRING_EQUAL(dns_asked, asked);
+	snprintf(want, sizeof(want), "connected to %s:%d (%s%s127.0.0.1:%d)",
+		 name, port, found, *found ? " -> " : "", port);
+	CU_ASSERT_EQUAL(log_count(mark, want), 1);
+	client_close(&c);
+}
+
 /* A name with fewer dots than ndots (2) is tried with each search domain
  * first: "bob" is bob.two.test, and the line says so. */
 static void test_resolve_search_list(void)
 {
-	struct client c;
-	char want[128];
-	long mark = log_mark();
-
-	dns_asked[0] = '\0';
-	CU_ASSERT_FATAL(client_open(&c, port) == 0);
-	CU_ASSERT_FATAL(send_via_name(&c, "bob", port, "searched") == 0);
-	CU_ASSERT_EQUAL_FATAL(client_recv(&c), 1);
-	CU_ASSERT(in_msg.payload_len == 8 &&
-		  memcmp(in_msg.payload, "searched", 8) == 0);
-	CU_ASSERT_STRING_EQUAL(dns_asked, "bob.one.test bob.two.test");
-	snprintf(want, sizeof(want),
-		 "connected to bob:%d (bob.two.test -> 127.0.0.1:%d)", port,
-		 port);
-	CU_ASSERT_EQUAL(log_count(mark, want), 1);
-	client_close(&c);
+	check_found("bob", "searched", "bob.one.test bob.two.test",
+		    "bob.two.test");
 }
 
 /* A name with ndots dots is asked for as written first: found, the search
  * list is not asked at all. */
 static void test_resolve_ndots_as_written(void)
 {
-	struct client c;
-	char want[128];
-	long mark = log_mark();
-
-	dns_asked[0] = '\0';
-	CU_ASSERT_FATAL(client_open(&c, port) == 0);
-	CU_ASSERT_FATAL(send_via_name(&c, "db.svc.test", port, "dots") == 0);
-	CU_ASSERT_EQUAL_FATAL(client_recv(&c), 1);
-	CU_ASSERT_STRING_EQUAL(dns_asked, "db.svc.test");
-	snprintf(want, sizeof(want),
-		 "connected to db.svc.test:%d (127.0.0.1:%d)", port, port);
-	CU_ASSERT_EQUAL(log_count(mark, want), 1);
-	client_close(&c);
+	check_found("db.svc.test", "dots", "db.svc.test", "");
 }
 
 /* A trailing dot makes a name absolute: "bob." is never bob.two.test. */
@@ -1566,10 +1564,7 @@ static void test_resolve_trailing_dot(void)
 	struct client c;
 	char want[160];
 	long mark = log_mark();
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
 
-	getsockname(dns_fd, (struct sockaddr *)&sa, &sl);
 	dns_asked[0] = '\0';
 	CU_ASSERT_FATAL(client_open(&c, port) == 0);
 	CU_ASSERT_FATAL(send_via_name(&c, "bob.", 4000, "absolute") == 0);
@@ -1577,7 +1572,7 @@ static void test_resolve_trailing_dot(void)
 		 "cannot connect to bob.:4000: cannot resolve bob.: no such "
 		 "name (NXDOMAIN from 127.0.0.1:%d); dropped 1 queued "
 		 "message",
-		 ntohs(sa.sin_port));
+		 dns_port);
 	CU_ASSERT(log_wait(mark, want));
 	CU_ASSERT_STRING_EQUAL(dns_asked, "bob");
 	CU_ASSERT(echo_ok(&c, 1));
@@ -1591,10 +1586,7 @@ static void test_resolve_search_mixed(void)
 	struct client c;
 	char want[256];
 	long mark = log_mark();
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
 
-	getsockname(dns_fd, (struct sockaddr *)&sa, &sl);
 	CU_ASSERT_FATAL(client_open(&c, port) == 0);
 	CU_ASSERT_FATAL(send_via_name(&c, "none", 4000, "nowhere") == 0);
 	snprintf(want, sizeof(want),
@@ -1602,7 +1594,7 @@ static void test_resolve_search_mixed(void)
 		 "name or no address (tried none.one.test (no A or AAAA "
 		 "record), none.two.test (NXDOMAIN), none (NXDOMAIN); "
 		 "NXDOMAIN from 127.0.0.1:%d); dropped 1 queued message",
-		 ntohs(sa.sin_port));
+		 dns_port);
 	CU_ASSERT(log_wait(mark, want));
 	CU_ASSERT(echo_ok(&c, 1));
 	client_close(&c);
