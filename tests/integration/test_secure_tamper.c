@@ -80,7 +80,7 @@ static const char middle_fmt[] =
 	"workers:\n"
 	"  hop:\n"
 	"    type: tamper\n"
-	"    options: { flip: %u, truncate: %u, replay: %u, drop: %u }\n";
+	"    options: { %s }\n";
 
 static const char initiator_fmt[] =
 	"node: initiator\n"
@@ -116,31 +116,47 @@ static unsigned attacked(const char *log, const char *what, unsigned n,
 	return hx_count_lines(log, (const char *const[]){ needle, NULL });
 }
 
-static void run_tamper(const struct tamper_case *c)
+/* Start c's responder (its shipped config), a middle node whose `hop` is
+ * a tamper worker with `options`, and an initiator through them sending
+ * `messages` (a YAML list body) with c's key exchange.  Fatal assertions
+ * if one does not start. */
+static void start_nodes(const struct tamper_case *c, const char *options,
+			const char *messages, struct hx_proc **responder,
+			struct hx_proc **middle, struct hx_proc **initiator)
 {
 	const char *const responder_env[] = { "RESPONDER_PORT=0", NULL };
-	const unsigned h = c->handshake;
-	char text[2048], line[1024];
-	struct hx_proc *responder, *middle, *initiator;
+	static char text[64 * 1024];
 	int r, m;
 
 	H = hx_begin(c->name);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
-	responder = integ_start_node("responder", integ_src(c->responder_config),
-				     responder_env, &r);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
-	snprintf(text, sizeof(text), middle_fmt, h + AT_FLIP, h + AT_TRUNCATE,
-		 h + AT_REPLAY, h + AT_DROP);
+	*responder = integ_start_node("responder",
+				      integ_src(c->responder_config),
+				      responder_env, &r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(*responder);
+	snprintf(text, sizeof(text), middle_fmt, options);
 	const char *cfg = hx_write_file(H, "middle.yaml", text);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
-	middle = integ_start_node("middle", cfg, NULL, &m);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(middle);
+	*middle = integ_start_node("middle", cfg, NULL, &m);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(*middle);
 	snprintf(text, sizeof(text), initiator_fmt, m, r, c->key_exchange,
-		 c->messages);
+		 messages);
 	cfg = hx_write_file(H, "initiator.yaml", text);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
-	initiator = hx_spawn_host(H, "initiator", cfg, NULL);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(initiator);
+	*initiator = hx_spawn_host(H, "initiator", cfg, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(*initiator);
+}
+
+static void run_tamper(const struct tamper_case *c)
+{
+	const unsigned h = c->handshake;
+	char options[128], line[1024];
+	struct hx_proc *responder, *middle, *initiator;
+
+	snprintf(options, sizeof(options),
+		 "flip: %u, truncate: %u, replay: %u, drop: %u", h + AT_FLIP,
+		 h + AT_TRUNCATE, h + AT_REPLAY, h + AT_DROP);
+	start_nodes(c, options, c->messages, &responder, &middle, &initiator);
 
 	/* Every awaited reply of a good record came, through the same
 	 * channel; the app names each one a tampered record took. */
@@ -198,15 +214,6 @@ static void run_tamper(const struct tamper_case *c)
 
 enum { BURST = 40 };
 
-static const char trace_middle[] =
-	"node: middle\n"
-	"transports:\n"
-	"  tcp: { listen: 127.0.0.1:0 }\n"
-	"workers:\n"
-	"  hop:\n"
-	"    type: tamper\n"
-	"    options: { trace: true }\n";
-
 /* Data records (either type) the middle node saw. */
 static unsigned data_records(const char *mlog, unsigned type)
 {
@@ -222,14 +229,10 @@ static unsigned data_records(const char *mlog, unsigned type)
  * it has exited): what matters is what the responder received. */
 static void run_burst(const struct tamper_case *c)
 {
-	const char *const responder_env[] = { "RESPONDER_PORT=0", NULL };
-	static char script[BURST * 64 + 256], text[sizeof(script) + 1024];
+	static char script[BURST * 64 + 256];
 	struct hx_proc *responder, *middle, *initiator;
-	int r, m;
 	size_t used;
 
-	H = hx_begin(c->name);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
 	used = (size_t)snprintf(script, sizeof(script),
 				"  - { route: [alice, echoer], payload: hello }\n");
 	for (int i = 1; i <= BURST; i++)
@@ -239,19 +242,7 @@ static void run_burst(const struct tamper_case *c)
 	snprintf(script + used, sizeof(script) - used,
 		 "  - { route: [alice, echoer], payload: last }\n");
 
-	responder = integ_start_node("responder", integ_src(c->responder_config),
-				     responder_env, &r);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
-	const char *cfg = hx_write_file(H, "middle.yaml", trace_middle);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
-	middle = integ_start_node("middle", cfg, NULL, &m);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(middle);
-	snprintf(text, sizeof(text), initiator_fmt, m, r, c->key_exchange,
-		 script);
-	cfg = hx_write_file(H, "initiator.yaml", text);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
-	initiator = hx_spawn_host(H, "initiator", cfg, NULL);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(initiator);
+	start_nodes(c, "trace: true", script, &responder, &middle, &initiator);
 	CU_ASSERT_EQUAL(hx_wait_exit(initiator, HX_EXIT_MS), 0);
 	CU_ASSERT_STRING_EQUAL(hx_read(initiator, HX_STDOUT),
 			       "App Received: hello\n"
