@@ -185,6 +185,7 @@ struct sc_instance {
 	uint64_t max_handshakes;  /* listener: half-open at once */
 	uint64_t max_handshakes_per_source; /* ... from one source */
 	struct chan_sources *sources; /* Noise listener, made on first use */
+	uint64_t hs_started; /* listener: message 1s admitted (status) */
 	uint64_t max_channels;    /* listener: channel ends at once */
 	uint64_t idle_timeout_ms; /* listener: 0 = never */
 	int rehandshake;          /* initiator: reopen a lost channel */

@@ -231,6 +231,7 @@ int hs_listener_receive(struct sc_instance *inst,
 	struct channel *ch = channel_new(inst, 0);
 	if (!ch)
 		return -ENOMEM;
+	inst->hs_started++;
 	int rc = limits_half_open_add(inst, ch, key);
 	if (rc == 0)
 		rc = chan_route_set(&ch->peer, &msg->ret);
