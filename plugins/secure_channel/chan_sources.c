@@ -72,7 +72,8 @@ uint64_t chan_sources_key(const struct chan_sources *s,
 	return k;
 }
 
-static struct chan_source *find(const struct chan_sources *s, uint64_t key)
+struct chan_source *chan_sources_find(const struct chan_sources *s,
+				      uint64_t key)
 {
 	if (!s->src)
 		return NULL;
@@ -85,14 +86,14 @@ static struct chan_source *find(const struct chan_sources *s, uint64_t key)
 
 uint32_t chan_sources_held(const struct chan_sources *s, uint64_t key)
 {
-	const struct chan_source *c = find(s, key);
+	const struct chan_source *c = chan_sources_find(s, key);
 	return c ? c->count : 0;
 }
 
 struct channel *chan_sources_oldest(const struct chan_sources *s,
 				    uint64_t key)
 {
-	const struct chan_source *c = find(s, key);
+	const struct chan_source *c = chan_sources_find(s, key);
 	return c ? c->ends.tail : NULL;
 }
 
@@ -132,9 +133,10 @@ static void count_link(struct chan_sources *s, struct chan_source *c)
 		s->max_count = c->count;
 }
 
-int chan_sources_add(struct chan_sources *s, uint64_t key, struct channel *ch)
+int chan_sources_add(struct chan_sources *s, uint64_t key, struct channel *ch,
+		     uint64_t now)
 {
-	struct chan_source *c = find(s, key);
+	struct chan_source *c = chan_sources_find(s, key);
 	if (!c) {
 		if (!s->free)
 			return -ENOSPC;
@@ -142,6 +144,8 @@ int chan_sources_add(struct chan_sources *s, uint64_t key, struct channel *ch)
 		s->free = c->hnext;
 		memset(c, 0, sizeof(*c));
 		c->key = key;
+		c->tokens = s->per_source;
+		c->refill_ms = now;
 		uint32_t *head = &s->heads[key & (s->nheads - 1)];
 		c->hnext = *head;
 		*head = index1(s, c);

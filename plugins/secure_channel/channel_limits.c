@@ -77,6 +77,39 @@ static void evict(struct sc_instance *inst, struct channel *victim,
 	channel_close(victim, "evicted");
 }
 
+/* Token bucket: max_handshakes_per_source replacements a second. */
+static int source_may_replace(struct sc_instance *inst, struct chan_source *c)
+{
+	uint64_t now = inst->host->now_ms();
+	uint64_t rate = inst->max_handshakes_per_source;
+	uint64_t add = now > c->refill_ms ? (now - c->refill_ms) * rate / 1000
+					  : 0;
+	if (add) {
+		uint64_t t = c->tokens + add;
+		c->tokens = (uint32_t)(t > rate ? rate : t);
+		c->refill_ms = now;
+	}
+	if (!c->tokens)
+		return 0;
+	c->tokens--;
+	return 1;
+}
+
+static int admit_refuse_rate(struct sc_instance *inst,
+			     const struct ockam_route *ret,
+			     const struct ockam_addr *from)
+{
+	char what[512], src[288];
+	snprintf(what, sizeof(what),
+		 "half-open handshakes from %s replaced faster than max_handshakes_per_source (%" PRIu64
+		 ") a second: new one refused",
+		 source_text(inst, from, src, sizeof(src)),
+		 inst->max_handshakes_per_source);
+	listener_complain(inst, LC_BUSY, what);
+	notice_send(inst, ret, CHAN_CLOSE_BUSY);
+	return -EBUSY;
+}
+
 int limits_admit_half_open(struct sc_instance *inst,
 			   const struct ockam_route *ret, uint64_t *key)
 {
@@ -100,7 +133,10 @@ int limits_admit_half_open(struct sc_instance *inst,
 	 * holds them all is refused below, like anyone, when full.) */
 	if (held >= inst->max_handshakes_per_source) {
 		/* Over its quota, a source replaces its own oldest end,
-		 * never another source's. */
+		 * never another source's, and at most its quota's worth a
+		 * second: beyond that its message 1s cost no DH. */
+		if (!source_may_replace(inst, chan_sources_find(s, *key)))
+			return admit_refuse_rate(inst, ret, &ret->hop[0]);
 		snprintf(what, sizeof(what),
 			 "%" PRIu32
 			 " half-open handshakes from %s (max_handshakes_per_source): its oldest replaced by a new one",
@@ -136,7 +172,7 @@ int limits_half_open_add(struct sc_instance *inst, struct channel *ch,
 			 uint64_t key)
 {
 	chan_list_remove(&inst->channels, ch);
-	int rc = chan_sources_add(inst->sources, key, ch);
+	int rc = chan_sources_add(inst->sources, key, ch, inst->host->now_ms());
 	if (rc != 0)
 		chan_list_insert_after(&inst->channels, NULL, ch);
 	return rc;
