@@ -37,7 +37,9 @@ int chan_sources_init(struct chan_sources *s, uint32_t cap,
 	s->src = calloc(cap, sizeof(*s->src));
 	s->heads = calloc(nheads, sizeof(*s->heads));
 	s->by_count = calloc((size_t)per_source + 1, sizeof(*s->by_count));
-	if (!s->src || !s->heads || !s->by_count) {
+	s->by_count_last = calloc((size_t)per_source + 1,
+				  sizeof(*s->by_count_last));
+	if (!s->src || !s->heads || !s->by_count || !s->by_count_last) {
 		chan_sources_free(s);
 		return -ENOMEM;
 	}
@@ -57,6 +59,7 @@ void chan_sources_free(struct chan_sources *s)
 	free(s->src);
 	free(s->heads);
 	free(s->by_count);
+	free(s->by_count_last);
 	sodium_memzero(s, sizeof(*s));
 }
 
@@ -118,17 +121,21 @@ static void count_unlink(struct chan_sources *s, struct chan_source *c)
 		s->by_count[c->count] = c->bnext;
 	if (n)
 		n->bprev = c->bprev;
+	else
+		s->by_count_last[c->count] = c->bprev;
 	c->bprev = c->bnext = NONE;
 }
 
 static void count_link(struct chan_sources *s, struct chan_source *c)
 {
 	uint32_t i1 = index1(s, c);
-	c->bprev = NONE;
-	c->bnext = s->by_count[c->count];
-	if (c->bnext)
-		at(s, c->bnext)->bprev = i1;
-	s->by_count[c->count] = i1;
+	c->bnext = NONE;
+	c->bprev = s->by_count_last[c->count];
+	if (c->bprev)
+		at(s, c->bprev)->bnext = i1;
+	else
+		s->by_count[c->count] = i1;
+	s->by_count_last[c->count] = i1;
 	if (c->count > s->max_count)
 		s->max_count = c->count;
 }

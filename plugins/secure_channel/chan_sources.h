@@ -43,7 +43,9 @@ struct chan_source {
 struct chan_sources {
 	struct chan_source *src; /* cap slots */
 	uint32_t *heads;         /* hash chains (index + 1), nheads of them */
-	uint32_t *by_count;      /* [c]: a source holding c ends (index + 1) */
+	/* [c]: the sources holding c ends, in the order they came to hold c
+	 * (index + 1): first and last. */
+	uint32_t *by_count, *by_count_last;
 	uint32_t cap, nheads, per_source, max_count, free;
 	uint8_t key[crypto_shorthash_KEYBYTES];
 };
@@ -65,7 +67,8 @@ uint32_t chan_sources_held(const struct chan_sources *s, uint64_t key);
 /* The oldest end of source `key`, or NULL. */
 struct channel *chan_sources_oldest(const struct chan_sources *s,
 				    uint64_t key);
-/* A source holding the most ends (ties: any) and how many, or NULL. */
+/* A source holding the most ends (ties: the first to hold that many),
+ * or NULL. */
 struct chan_source *chan_sources_busiest(const struct chan_sources *s);
 /* Record `ch` (in no list yet) as the newest end of source `key`; a new
  * source starts with per_source tokens, refilled from `now`.  0, or

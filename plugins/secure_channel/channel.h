@@ -72,6 +72,10 @@ enum listener_cause {
 /* ... of which one source (first return hop: a connection) holds at most
  * this many (max_handshakes_per_source). */
 #define CHAN_HANDSHAKES_PER_SOURCE_DEFAULT 64
+/* When every source holds as many half-open ends as the others (within
+ * one), a new source may evict only an end at least this old (or half the
+ * handshake_timeout): every admitted end gets a round trip's time. */
+#define CHAN_HS_MIN_AGE_MS 1000
 #define CHAN_CHANNELS_MAX_DEFAULT 10000
 #define CHAN_IDLE_TIMEOUT_DEFAULT_MS 600000
 #define CHAN_BACKOFF_MIN_DEFAULT_MS 1000

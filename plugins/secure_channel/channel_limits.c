@@ -77,6 +77,14 @@ static void evict(struct sc_instance *inst, struct channel *victim,
 	channel_close(victim, "evicted");
 }
 
+/* How long an admitted half-open end is safe from eviction by a source
+ * that holds as many as its own: its round trip's time. */
+static uint64_t limits_min_age_ms(const struct sc_instance *inst)
+{
+	uint64_t half = inst->handshake_timeout_ms / 2;
+	return half < CHAN_HS_MIN_AGE_MS ? half : CHAN_HS_MIN_AGE_MS;
+}
+
 /* Token bucket: max_handshakes_per_source replacements a second. */
 static int source_may_replace(struct sc_instance *inst, struct chan_source *c)
 {
@@ -147,12 +155,36 @@ int limits_admit_half_open(struct sc_instance *inst,
 	if (inst->handshakes >= inst->max_handshakes) {
 		/* Full: a source holding at least two more than this one
 		 * gives up its oldest, so that the evictions even things out
-		 * and never go round in circles.  A source holding one end
-		 * keeps it unless max_handshakes sources hold one each. */
+		 * and never go round in circles.  When they are even (as
+		 * many sources as slots, say), a source holding fewer than
+		 * the busiest takes the busiest's oldest only once that is
+		 * CHAN_HS_MIN_AGE_MS old.  A source holding the most is
+		 * refused. */
 		struct chan_source *top = chan_sources_busiest(s);
-		if (!top || held + 1 >= top->count)
+		if (!top || held >= top->count)
 			return admit_refuse(inst, ret);
 		struct channel *victim = top->ends.tail;
+		if (held + 1 >= top->count) {
+			/* As many sources as slots (one each, or within
+			 * one): only a half-open end that has had its round
+			 * trip's time goes, so that one admitted end always
+			 * gets that long. */
+			uint64_t age = inst->host->now_ms() - victim->created_ms;
+			if (age < limits_min_age_ms(inst))
+				return admit_refuse(inst, ret);
+			snprintf(what, sizeof(what),
+				 "too many handshakes in progress (max_handshakes %" PRIu64
+				 ", from as many sources): a half-open handshake from %s, %" PRIu64
+				 " ms old, evicted for one from %s",
+				 inst->max_handshakes,
+				 end_source_text(inst, victim, other,
+						 sizeof(other)),
+				 age,
+				 source_text(inst, &ret->hop[0], src,
+					     sizeof(src)));
+			evict(inst, victim, LC_EVICTED, what);
+			return 0;
+		}
 		snprintf(what, sizeof(what),
 			 "too many handshakes in progress (max_handshakes %" PRIu64
 			 "): the oldest of the %" PRIu32

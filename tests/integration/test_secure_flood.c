@@ -8,7 +8,8 @@
  * - One connection, then 100 connections, send Noise message 1s with
  *   random ephemeral keys as fast as the listener takes them, while an
  *   honest initiator opens a channel and gets its reply; the listener's
- *   log stays short (rate-limited, counted).
+ *   log stays short (rate-limited, counted).  Then a new connection per
+ *   message 1 (300, then 100 a second), each its own source.
  * - A message 1 whose ephemeral key is all zero is refused with a CLOSE
  *   notice (reason 2) on the same connection and one rate-limited line
  *   that says what is wrong.
@@ -202,6 +203,67 @@ static void flood_case(const char *name, int conns)
 	CU_ASSERT_EQUAL(integ_lines(log, "cannot write handshake message"), 0);
 }
 
+/* A new connection for every message 1 (each its own source): 300 at
+ * once, then 100 a second, each closed once written.  Each source holds
+ * one half-open end, so fairness alone would refuse the honest initiator
+ * until handshake_timeout; ends that have had their round trip's time
+ * (1 s) give way to a new source. */
+struct churn {
+	int port;
+	atomic_int stop;
+	atomic_ulong opened;
+	pthread_t thread;
+};
+
+static void *churn_run(void *data)
+{
+	struct churn *c = data;
+	uint8_t frame[HS1_FRAME_LEN], key[32];
+	uint64_t x = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15u + 7;
+	for (unsigned long n = 0; !atomic_load(&c->stop); n++) {
+		for (int j = 0; j < 32; j++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			key[j] = (uint8_t)(x >> 24);
+		}
+		hs1_frame(frame, key);
+		int fd = raw_open(c->port);
+		if (fd >= 0) {
+			(void)!write(fd, frame, sizeof(frame));
+			close(fd);
+			atomic_fetch_add(&c->opened, 1);
+		}
+		if (n >= 300)
+			wait_ms(10);
+	}
+	return NULL;
+}
+
+static void test_flood_new_connections(void)
+{
+	struct hx_proc *listener, *honest;
+	struct churn c = { 0 };
+	integ_begin("secure_flood_churn");
+	listener = integ_start_listener("listener", "trust: everyone", &c.port);
+	CU_ASSERT_FATAL(pthread_create(&c.thread, NULL, churn_run, &c) == 0);
+	for (int i = 0; i < 200 && atomic_load(&c.opened) < 300; i++)
+		wait_ms(50);
+	int status = integ_run_hello("honest", c.port, "trust: everyone",
+				     "10s", NULL, &honest);
+	atomic_store(&c.stop, 1);
+	pthread_join(c.thread, NULL);
+	fprintf(stderr, "secure_flood_churn: %lu connections\n",
+		atomic_load(&c.opened));
+	CU_ASSERT(atomic_load(&c.opened) >= 300);
+	CU_ASSERT_EQUAL(status, 0);
+	CU_ASSERT_STRING_EQUAL(hx_read(honest, HX_STDOUT),
+			       "App Received: Hello Ockam!\n");
+	CU_ASSERT_EQUAL(hx_stop(listener, HX_EXIT_MS), 0);
+	const char *log = hx_read(listener, HX_STDERR);
+	CU_ASSERT(integ_count_problems(log, NULL) <= 60);
+}
+
 static void test_flood_one_connection(void)
 {
 	flood_case("secure_flood_one", 1);
@@ -324,6 +386,7 @@ int main(void)
 		{ "secure_flood_one_connection", test_flood_one_connection },
 		{ "secure_flood_hundred_connections",
 		  test_flood_hundred_connections },
+		{ "secure_flood_new_connections", test_flood_new_connections },
 		{ "secure_zero_key", test_zero_key },
 		{ "secure_noise_to_x3dh", test_noise_to_x3dh },
 		{ "secure_x3dh_to_noise", test_x3dh_to_noise },
