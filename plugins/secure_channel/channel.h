@@ -285,6 +285,10 @@ int hs_initiator_begin(struct channel *ch);
  * cause, with the count of those suppressed meanwhile; counted. */
 void listener_complain(struct sc_instance *inst, enum listener_cause cause,
 		       const char *what);
+/* 0 if a line of `cause` now would be suppressed: then it is counted
+ * here, and the caller need not format it (a flood's hot path). */
+int listener_complaint_due(struct sc_instance *inst,
+			   enum listener_cause cause);
 /* At stop: one line per cause whose suppressed lines were not yet
  * counted in a line. */
 void listener_complaints_flush(struct sc_instance *inst);

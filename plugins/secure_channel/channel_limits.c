@@ -72,7 +72,8 @@ static const char *end_source_text(struct sc_instance *inst,
 static void evict(struct sc_instance *inst, struct channel *victim,
 		  enum listener_cause cause, const char *what)
 {
-	listener_complain(inst, cause, what);
+	if (what)
+		listener_complain(inst, cause, what);
 	notice_send_peer(victim, CHAN_CLOSE_BUSY);
 	channel_close(victim, "evicted");
 }
@@ -108,12 +109,14 @@ static int admit_refuse_rate(struct sc_instance *inst,
 			     const struct ockam_addr *from)
 {
 	char what[512], src[288];
-	snprintf(what, sizeof(what),
-		 "half-open handshakes from %s replaced faster than max_handshakes_per_source (%" PRIu64
-		 ") a second: new one refused",
-		 source_text(inst, from, src, sizeof(src)),
-		 inst->max_handshakes_per_source);
-	listener_complain(inst, LC_BUSY, what);
+	if (listener_complaint_due(inst, LC_BUSY)) {
+		snprintf(what, sizeof(what),
+			 "half-open handshakes from %s replaced faster than max_handshakes_per_source (%" PRIu64
+			 ") a second: new one refused",
+			 source_text(inst, from, src, sizeof(src)),
+			 inst->max_handshakes_per_source);
+		listener_complain(inst, LC_BUSY, what);
+	}
 	notice_send(inst, ret, CHAN_CLOSE_BUSY);
 	return -EBUSY;
 }
@@ -145,11 +148,16 @@ int limits_admit_half_open(struct sc_instance *inst,
 		 * second: beyond that its message 1s cost no DH. */
 		if (!source_may_replace(inst, chan_sources_find(s, *key)))
 			return admit_refuse_rate(inst, ret, &ret->hop[0]);
-		snprintf(what, sizeof(what),
-			 "%" PRIu32
-			 " half-open handshakes from %s (max_handshakes_per_source): its oldest replaced by a new one",
-			 held, source_text(inst, &ret->hop[0], src, sizeof(src)));
-		evict(inst, chan_sources_oldest(s, *key), LC_REPLACED, what);
+		int due = listener_complaint_due(inst, LC_REPLACED);
+		if (due)
+			snprintf(what, sizeof(what),
+				 "%" PRIu32
+				 " half-open handshakes from %s (max_handshakes_per_source): its oldest replaced by a new one",
+				 held,
+				 source_text(inst, &ret->hop[0], src,
+					     sizeof(src)));
+		evict(inst, chan_sources_oldest(s, *key), LC_REPLACED,
+		      due ? what : NULL);
 		return 0;
 	}
 	if (inst->handshakes >= inst->max_handshakes) {
@@ -172,6 +180,10 @@ int limits_admit_half_open(struct sc_instance *inst,
 			uint64_t age = inst->host->now_ms() - victim->created_ms;
 			if (age < limits_min_age_ms(inst))
 				return admit_refuse(inst, ret);
+			if (!listener_complaint_due(inst, LC_EVICTED)) {
+				evict(inst, victim, LC_EVICTED, NULL);
+				return 0;
+			}
 			snprintf(what, sizeof(what),
 				 "too many handshakes in progress (max_handshakes %" PRIu64
 				 ", from as many sources): a half-open handshake from %s, %" PRIu64
@@ -183,6 +195,10 @@ int limits_admit_half_open(struct sc_instance *inst,
 				 source_text(inst, &ret->hop[0], src,
 					     sizeof(src)));
 			evict(inst, victim, LC_EVICTED, what);
+			return 0;
+		}
+		if (!listener_complaint_due(inst, LC_EVICTED)) {
+			evict(inst, victim, LC_EVICTED, NULL);
 			return 0;
 		}
 		snprintf(what, sizeof(what),

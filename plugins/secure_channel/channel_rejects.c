@@ -117,6 +117,18 @@ const char *listener_cause_name(enum listener_cause cause)
 	return (unsigned)cause < LC_COUNT ? names[cause] : "unknown";
 }
 
+int listener_complaint_due(struct sc_instance *inst,
+			   enum listener_cause cause)
+{
+	uint64_t last = inst->complaint[cause].last_ms;
+	if (last && inst->host->now_ms() - last < CHAN_REPORT_INTERVAL_MS) {
+		inst->complaint[cause].total++;
+		inst->complaint[cause].suppressed++;
+		return 0;
+	}
+	return 1;
+}
+
 void listener_complain(struct sc_instance *inst, enum listener_cause cause,
 		       const char *what)
 {
