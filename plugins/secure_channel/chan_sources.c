@@ -140,8 +140,7 @@ static void count_link(struct chan_sources *s, struct chan_source *c)
 		s->max_count = c->count;
 }
 
-int chan_sources_add(struct chan_sources *s, uint64_t key, struct channel *ch,
-		     uint64_t now)
+int chan_sources_add(struct chan_sources *s, uint64_t key, struct channel *ch)
 {
 	struct chan_source *c = chan_sources_find(s, key);
 	if (!c) {
@@ -151,8 +150,6 @@ int chan_sources_add(struct chan_sources *s, uint64_t key, struct channel *ch,
 		s->free = c->hnext;
 		memset(c, 0, sizeof(*c));
 		c->key = key;
-		c->tokens = s->per_source;
-		c->refill_ms = now;
 		uint32_t *head = &s->heads[key & (s->nheads - 1)];
 		c->hnext = *head;
 		*head = index1(s, c);

@@ -34,10 +34,6 @@ struct chan_source {
 	uint32_t hnext;        /* hash chain, or free list (index + 1) */
 	uint32_t bprev, bnext; /* among sources of the same count (index + 1) */
 	struct chan_list ends; /* newest at the head, oldest at the tail */
-	/* Replacements of its own oldest end left (token bucket kept by
-	 * channel_limits.c; full when the source appears). */
-	uint64_t refill_ms;
-	uint32_t tokens;
 };
 
 struct chan_sources {
@@ -70,12 +66,11 @@ struct channel *chan_sources_oldest(const struct chan_sources *s,
 /* A source holding the most ends (ties: the first to hold that many),
  * or NULL. */
 struct chan_source *chan_sources_busiest(const struct chan_sources *s);
-/* Record `ch` (in no list yet) as the newest end of source `key`; a new
- * source starts with per_source tokens, refilled from `now`.  0, or
+/* Record `ch` (in no list yet) as the newest end of source `key`.  0, or
  * -ENOSPC if the source already holds per_source ends or no slot is free
  * (admission prevents both). */
 int chan_sources_add(struct chan_sources *s, uint64_t key,
-		     struct channel *ch, uint64_t now);
+		     struct channel *ch);
 /* Take `ch` out of its source's list (ch->src becomes 0). */
 void chan_sources_remove(struct chan_sources *s, struct channel *ch);
 /* Any end still listed, or NULL (to close them all at stop). */

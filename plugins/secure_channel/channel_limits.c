@@ -78,47 +78,13 @@ static void evict(struct sc_instance *inst, struct channel *victim,
 	channel_close(victim, "evicted");
 }
 
-/* How long an admitted half-open end is safe from eviction by a source
- * that holds as many as its own: its round trip's time. */
+/* How long an admitted half-open end is safe from replacement by its own
+ * source and from eviction by a source that holds about as many: its
+ * round trip's time. */
 static uint64_t limits_min_age_ms(const struct sc_instance *inst)
 {
 	uint64_t half = inst->handshake_timeout_ms / 2;
 	return half < CHAN_HS_MIN_AGE_MS ? half : CHAN_HS_MIN_AGE_MS;
-}
-
-/* Token bucket: max_handshakes_per_source replacements a second. */
-static int source_may_replace(struct sc_instance *inst, struct chan_source *c)
-{
-	uint64_t now = inst->host->now_ms();
-	uint64_t rate = inst->max_handshakes_per_source;
-	uint64_t add = now > c->refill_ms ? (now - c->refill_ms) * rate / 1000
-					  : 0;
-	if (add) {
-		uint64_t t = c->tokens + add;
-		c->tokens = (uint32_t)(t > rate ? rate : t);
-		c->refill_ms = now;
-	}
-	if (!c->tokens)
-		return 0;
-	c->tokens--;
-	return 1;
-}
-
-static int admit_refuse_rate(struct sc_instance *inst,
-			     const struct ockam_route *ret,
-			     const struct ockam_addr *from)
-{
-	char what[512], src[288];
-	if (listener_complaint_due(inst, LC_BUSY)) {
-		snprintf(what, sizeof(what),
-			 "half-open handshakes from %s replaced faster than max_handshakes_per_source (%" PRIu64
-			 ") a second: new one refused",
-			 source_text(inst, from, src, sizeof(src)),
-			 inst->max_handshakes_per_source);
-		listener_complain(inst, LC_BUSY, what);
-	}
-	notice_send(inst, ret, CHAN_CLOSE_BUSY);
-	return -EBUSY;
 }
 
 int limits_admit_half_open(struct sc_instance *inst,
@@ -144,20 +110,39 @@ int limits_admit_half_open(struct sc_instance *inst,
 	 * holds them all is refused below, like anyone, when full.) */
 	if (held >= inst->max_handshakes_per_source) {
 		/* Over its quota, a source replaces its own oldest end,
-		 * never another source's, and at most its quota's worth a
-		 * second: beyond that its message 1s cost no DH. */
-		if (!source_may_replace(inst, chan_sources_find(s, *key)))
-			return admit_refuse_rate(inst, ret, &ret->hop[0]);
+		 * never another source's, and only once that end has had
+		 * its round trip's time: so at most its quota a second, and
+		 * an honest burst (many initiators behind one connection)
+		 * is refused before message 2 rather than cut off after it.
+		 * A refused message 1 costs no DH. */
+		struct channel *own = chan_sources_oldest(s, *key);
+		uint64_t age = inst->host->now_ms() - own->created_ms;
+		if (age < limits_min_age_ms(inst)) {
+			if (listener_complaint_due(inst, LC_BUSY)) {
+				snprintf(what, sizeof(what),
+					 "%" PRIu32
+					 " half-open handshakes from %s (max_handshakes_per_source), none %" PRIu64
+					 " ms old yet: new one refused",
+					 held,
+					 source_text(inst, &ret->hop[0], src,
+						     sizeof(src)),
+					 limits_min_age_ms(inst));
+				listener_complain(inst, LC_BUSY, what);
+			}
+			notice_send(inst, ret, CHAN_CLOSE_BUSY);
+			return -EBUSY;
+		}
 		int due = listener_complaint_due(inst, LC_REPLACED);
 		if (due)
 			snprintf(what, sizeof(what),
 				 "%" PRIu32
-				 " half-open handshakes from %s (max_handshakes_per_source): its oldest replaced by a new one",
+				 " half-open handshakes from %s (max_handshakes_per_source): its oldest, %" PRIu64
+				 " ms old, replaced by a new one",
 				 held,
 				 source_text(inst, &ret->hop[0], src,
-					     sizeof(src)));
-		evict(inst, chan_sources_oldest(s, *key), LC_REPLACED,
-		      due ? what : NULL);
+					     sizeof(src)),
+				 age);
+		evict(inst, own, LC_REPLACED, due ? what : NULL);
 		return 0;
 	}
 	if (inst->handshakes >= inst->max_handshakes) {
@@ -220,7 +205,7 @@ int limits_half_open_add(struct sc_instance *inst, struct channel *ch,
 			 uint64_t key)
 {
 	chan_list_remove(&inst->channels, ch);
-	int rc = chan_sources_add(inst->sources, key, ch, inst->host->now_ms());
+	int rc = chan_sources_add(inst->sources, key, ch);
 	if (rc != 0)
 		chan_list_insert_after(&inst->channels, NULL, ch);
 	return rc;

@@ -59,14 +59,14 @@ static void test_counts_and_oldest(void)
 	uint64_t a = key_of(&s, 1, "127.0.0.1:1000");
 	uint64_t b = key_of(&s, 1, "127.0.0.1:1001");
 	CU_ASSERT_PTR_NULL(chan_sources_busiest(&s));
-	CU_ASSERT_EQUAL(chan_sources_add(&s, a, &ends[0], 0), 0);
-	CU_ASSERT_EQUAL(chan_sources_add(&s, b, &ends[1], 0), 0);
-	CU_ASSERT_EQUAL(chan_sources_add(&s, a, &ends[2], 0), 0);
-	CU_ASSERT_EQUAL(chan_sources_add(&s, a, &ends[3], 0), 0);
+	CU_ASSERT_EQUAL(chan_sources_add(&s, a, &ends[0]), 0);
+	CU_ASSERT_EQUAL(chan_sources_add(&s, b, &ends[1]), 0);
+	CU_ASSERT_EQUAL(chan_sources_add(&s, a, &ends[2]), 0);
+	CU_ASSERT_EQUAL(chan_sources_add(&s, a, &ends[3]), 0);
 	CU_ASSERT_EQUAL(chan_sources_held(&s, a), 3);
 	CU_ASSERT_EQUAL(chan_sources_held(&s, b), 1);
 	/* The quota holds: a fourth for `a` is refused. */
-	CU_ASSERT_EQUAL(chan_sources_add(&s, a, &ends[4], 0), -ENOSPC);
+	CU_ASSERT_EQUAL(chan_sources_add(&s, a, &ends[4]), -ENOSPC);
 	CU_ASSERT_EQUAL(ends[4].src, 0);
 	CU_ASSERT_PTR_EQUAL(chan_sources_oldest(&s, a), &ends[0]);
 	CU_ASSERT_PTR_EQUAL(chan_sources_oldest(&s, b), &ends[1]);
@@ -106,19 +106,17 @@ static void test_table_full_and_reuse(void)
 	for (int i = 0; i < 4; i++) {
 		snprintf(v, sizeof(v), "127.0.0.1:%d", 2000 + i);
 		CU_ASSERT_EQUAL(chan_sources_add(&s, key_of(&s, 1, v),
-						 &ends[i], 5),
+						 &ends[i]),
 				0);
 	}
 	uint64_t fifth = key_of(&s, 1, "127.0.0.1:2004");
-	CU_ASSERT_EQUAL(chan_sources_add(&s, fifth, &ends[4], 5), -ENOSPC);
-	/* A source's last end gone: its slot serves another, which starts
-	 * with a full bucket of replacements. */
+	CU_ASSERT_EQUAL(chan_sources_add(&s, fifth, &ends[4]), -ENOSPC);
+	/* A source's last end gone: its slot serves another. */
 	chan_sources_remove(&s, &ends[1]);
-	CU_ASSERT_EQUAL(chan_sources_add(&s, fifth, &ends[4], 9), 0);
+	CU_ASSERT_EQUAL(chan_sources_add(&s, fifth, &ends[4]), 0);
 	struct chan_source *c = chan_sources_find(&s, fifth);
 	CU_ASSERT_FATAL(c != NULL);
-	CU_ASSERT_EQUAL(c->tokens, 4);
-	CU_ASSERT_EQUAL(c->refill_ms, 9);
+	CU_ASSERT_EQUAL(c->count, 1);
 	CU_ASSERT_PTR_NULL(chan_sources_find(&s,
 					     key_of(&s, 1, "127.0.0.1:2001")));
 	struct channel *ch;
