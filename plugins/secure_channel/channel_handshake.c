@@ -9,7 +9,8 @@
  *   HS3 0x03|s,se       to HS2's return, return [D_i] -> D_r
  *
  * HS1's payload is empty; HS2's and HS3's are one features byte
- * (DATA_FEATURE_BATCH: this end accepts batch records), encrypted and
+ * (DATA_FEATURE_BATCH: this end accepts batch records;
+ * DATA_FEATURE_KEEPALIVE: it sends and accepts keepalives), encrypted and
  * authenticated by the handshake.  A peer that sends no payload (an
  * older version) gets single-message records only.  Each
  * side checks the peer's identifier against its trust policy as soon as
@@ -24,7 +25,8 @@
 #include "channel.h"
 #include "channel_x3dh.h"
 
-static const uint8_t hs_features[1] = { DATA_FEATURE_BATCH };
+static const uint8_t hs_features[1] = { DATA_FEATURE_BATCH |
+					     DATA_FEATURE_KEEPALIVE };
 
 static void hs_timeout(void *data)
 {
@@ -249,6 +251,8 @@ int hs_receive(struct channel *ch, const struct ockam_message *msg)
 	}
 	/* Bits this version does not know are ignored. */
 	ch->peer_batch = plen >= 1 && (inst->pt_buf[0] & DATA_FEATURE_BATCH);
+	ch->peer_keepalive = plen >= 1 &&
+			     (inst->pt_buf[0] & DATA_FEATURE_KEEPALIVE);
 	if (hs_check_peer(ch) != 0) {
 		channel_close(ch, "peer refused");
 		return 0;

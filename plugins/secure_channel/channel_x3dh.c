@@ -14,9 +14,9 @@
  * INIT.  The initiator judges the responder's identifier on BUNDLE (after
  * the signature and binding verify), the responder the initiator's on INIT
  * (after the first message authenticates).  INIT and DONE carry each
- * end's features byte (DATA_FEATURE_BATCH) inside their AEAD, as Noise's
- * HS2 and HS3 do; an end that sent none (the first version) gets
- * single-message records only.
+ * end's features byte (DATA_FEATURE_BATCH, DATA_FEATURE_KEEPALIVE) inside
+ * their AEAD, as Noise's HS2 and HS3 do; an end that sent none (the first
+ * version) gets single-message records and no keepalives.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -28,7 +28,8 @@
 #include "channel_x3dh.h"
 #include "x3dh.h"
 
-static const uint8_t x3dh_features = DATA_FEATURE_BATCH;
+static const uint8_t x3dh_features = DATA_FEATURE_BATCH |
+				      DATA_FEATURE_KEEPALIVE;
 
 static void x3dh_timeout(void *data)
 {
@@ -181,6 +182,7 @@ static void x3dh_on_done(struct channel *ch, const struct ockam_message *msg)
 	}
 	/* Bits this version does not know are ignored. */
 	ch->peer_batch = (features & DATA_FEATURE_BATCH) != 0;
+	ch->peer_keepalive = (features & DATA_FEATURE_KEEPALIVE) != 0;
 	int rc = chan_route_set(&ch->peer, &msg->ret);
 	if (rc == 0)
 		rc = x3dh_open(ch, ch->x3dh);
@@ -286,6 +288,8 @@ static int x3dh_on_init(struct sc_instance *inst,
 	/* Bits this version does not know are ignored. */
 	ch->peer_batch = features != X3DH_NO_FEATURES &&
 			 (features & DATA_FEATURE_BATCH);
+	ch->peer_keepalive = features != X3DH_NO_FEATURES &&
+			     (features & DATA_FEATURE_KEEPALIVE);
 	size_t done_len = x3dh_done_seal(keys, x3dh_features, features,
 					 inst->ct_buf);
 	int rc = chan_route_set(&ch->peer, &msg->ret);
