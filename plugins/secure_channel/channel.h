@@ -237,6 +237,15 @@ struct sc_instance {
 	struct ockam_message outer; /* scratch: the message on the route */
 };
 
+/* The features byte this end sends in its handshake: batch records
+ * always; keepalives only if it sends them (keepalive: 0 does not), since
+ * a peer that sees the bit presumes us gone when we stay silent. */
+static inline uint8_t chan_features(const struct sc_instance *inst)
+{
+	return (uint8_t)(DATA_FEATURE_BATCH |
+			 (inst->keepalive_ms ? DATA_FEATURE_KEEPALIVE : 0));
+}
+
 /* channel.c: a channel end's lifetime. */
 struct channel *channel_new(struct sc_instance *inst, int initiator);
 /* Key exchange done: install the transport keys and open the channel. */

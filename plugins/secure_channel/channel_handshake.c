@@ -25,8 +25,6 @@
 #include "channel.h"
 #include "channel_x3dh.h"
 
-static const uint8_t hs_features[1] = { DATA_FEATURE_BATCH |
-					     DATA_FEATURE_KEEPALIVE };
 
 static void hs_timeout(void *data)
 {
@@ -63,10 +61,11 @@ static int hs_send(struct channel *ch, uint8_t type)
 	const struct ockam_host *h = inst->host;
 	uint8_t *buf = inst->ct_buf;
 	size_t len;
+	uint8_t features = chan_features(inst);
 	buf[0] = type;
 	/* HS1 is not encrypted yet: it carries nothing. */
-	size_t plen = type == CHAN_MSG_HS1 ? 0 : sizeof(hs_features);
-	if (noise_handshake_write(ch->hs, hs_features, plen, buf + 1,
+	size_t plen = type == CHAN_MSG_HS1 ? 0 : sizeof(features);
+	if (noise_handshake_write(ch->hs, &features, plen, buf + 1,
 				  DATA_MESSAGE_MAX - 1, &len) != 0) {
 		h->log(inst->ctx, OCKAM_LOG_ERROR,
 		       "cannot write handshake message %u", type);

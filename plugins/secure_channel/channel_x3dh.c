@@ -28,8 +28,6 @@
 #include "channel_x3dh.h"
 #include "x3dh.h"
 
-static const uint8_t x3dh_features = DATA_FEATURE_BATCH |
-				      DATA_FEATURE_KEEPALIVE;
 
 static void x3dh_timeout(void *data)
 {
@@ -145,7 +143,7 @@ static void x3dh_on_bundle(struct channel *ch, const struct ockam_message *msg)
 	uint8_t ek[X3DH_KEY_LEN];
 	randombytes_buf(ek, sizeof(ek));
 	e = x3dh_initiate(inst->id->secret, inst->id->public_key, ek, &b,
-			  x3dh_features, inst->ct_buf, ch->x3dh);
+			  chan_features(inst), inst->ct_buf, ch->x3dh);
 	sodium_memzero(ek, sizeof(ek));
 	if (e != X3DH_OK) {
 		h->log(inst->ctx, OCKAM_LOG_WARN, "X3DH failed: %s",
@@ -290,7 +288,7 @@ static int x3dh_on_init(struct sc_instance *inst,
 			 (features & DATA_FEATURE_BATCH);
 	ch->peer_keepalive = features != X3DH_NO_FEATURES &&
 			     (features & DATA_FEATURE_KEEPALIVE);
-	size_t done_len = x3dh_done_seal(keys, x3dh_features, features,
+	size_t done_len = x3dh_done_seal(keys, chan_features(inst), features,
 					 inst->ct_buf);
 	int rc = chan_route_set(&ch->peer, &msg->ret);
 	if (rc == 0)
