@@ -112,7 +112,7 @@ struct chan_rejects {
 	struct ockam_source *timer; /* flushes suppressed counts */
 };
 
-/* One allocation per channel end, ~250 bytes for a responder: a listener
+/* One allocation per channel end, ~280 bytes for a responder: a listener
  * holds thousands of idle ones (docs/performance.md, "Memory"). */
 struct channel {
 	struct sc_instance *inst;
