@@ -429,13 +429,14 @@ int flow_decrypt(struct channel *ch, const struct ockam_message *msg)
 	}
 	/* Authentic: the peer is alive; data calls for a keepalive if we
 	 * have nothing to say back (channel_keepalive.c). */
-	ka_received(ch, len != 0, h->now_ms());
+	uint64_t now = h->now_ms();
+	ka_received(ch, len != 0, now);
 	if (msg->payload[0] == DATA_TYPE) {
 		if (len == 0) {
 			/* A keepalive: it may move the route, as WireGuard's
 			 * do, and counts against idle_timeout. */
 			flow_roam(ch, &msg->ret);
-			ch->last_rx_ms = h->now_ms();
+			ch->last_rx_ms = now;
 			return 0;
 		}
 		flow_deliver(ch, inst->pt_buf, len, &msg->ret);
@@ -448,7 +449,7 @@ int flow_decrypt(struct channel *ch, const struct ockam_message *msg)
 		return 0;
 	}
 	flow_roam(ch, &msg->ret);
-	ch->last_rx_ms = h->now_ms();
+	ch->last_rx_ms = now;
 	size_t off = 0, n;
 	const uint8_t *p;
 	while (data_batch_next(inst->pt_buf, len, &off, &p, &n) == 1)

@@ -25,7 +25,6 @@
 #include "channel.h"
 #include "channel_x3dh.h"
 
-
 static void hs_timeout(void *data)
 {
 	struct channel *ch = data;
