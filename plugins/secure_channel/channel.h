@@ -326,7 +326,7 @@ int initiator_rehandshake(struct channel *ch, const char *why);
 /* channel_keepalive.c: passive keepalives and dead-peer detection
  * (WireGuard's timers).  Called by channel_flow.c on every record: cheap,
  * no timer call unless the channel was not listed. */
-void ka_data_sent(struct channel *ch, uint64_t now);
+void ka_data_sent(struct channel *ch);
 void ka_any_sent(struct channel *ch);
 void ka_received(struct channel *ch, int data, uint64_t now);
 /* Send an empty authenticated record: 0, or the send's error (-EPIPE: ch

@@ -60,7 +60,7 @@ static int flow_record_send(struct channel *ch, uint8_t type, uint8_t *rec,
 		ch->bytes_out += bytes;
 		ka_any_sent(ch);
 		if (n && !ch->tx_unanswered_ms)
-			ka_data_sent(ch, h->now_ms());
+			ka_data_sent(ch);
 	}
 	return rc;
 }
@@ -388,7 +388,7 @@ static void flow_roam(struct channel *ch, const struct ockam_route *ret)
  * return route (replies travel encrypted too), and it is marked secure
  * with the peer's identifier. */
 static void flow_deliver(struct channel *ch, const uint8_t *pt, size_t len,
-			 const struct ockam_route *roam_ret)
+			 const struct ockam_route *roam_ret, uint64_t now)
 {
 	struct sc_instance *inst = ch->inst;
 	const struct ockam_host *h = inst->host;
@@ -403,7 +403,7 @@ static void flow_deliver(struct channel *ch, const uint8_t *pt, size_t len,
 	if (roam_ret) {
 		/* Only a decodable message may move the route. */
 		flow_roam(ch, roam_ret);
-		ch->last_rx_ms = h->now_ms();
+		ch->last_rx_ms = now;
 	}
 	inner->flags |= OCKAM_MSG_SECURE;
 	/* Fixed length, NUL included: no formatting per message. */
@@ -439,7 +439,7 @@ int flow_decrypt(struct channel *ch, const struct ockam_message *msg)
 			ch->last_rx_ms = now;
 			return 0;
 		}
-		flow_deliver(ch, inst->pt_buf, len, &msg->ret);
+		flow_deliver(ch, inst->pt_buf, len, &msg->ret, now);
 		return 0;
 	}
 	/* A batch: its framing is checked whole before anything is
@@ -453,6 +453,6 @@ int flow_decrypt(struct channel *ch, const struct ockam_message *msg)
 	size_t off = 0, n;
 	const uint8_t *p;
 	while (data_batch_next(inst->pt_buf, len, &off, &p, &n) == 1)
-		flow_deliver(ch, p, n, NULL);
+		flow_deliver(ch, p, n, NULL, now);
 	return 0;
 }

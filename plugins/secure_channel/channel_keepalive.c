@@ -145,12 +145,13 @@ static void ka_schedule(struct channel *ch, uint64_t due, uint64_t now)
 		ka_timer_set(inst, now);
 }
 
-void ka_data_sent(struct channel *ch, uint64_t now)
+void ka_data_sent(struct channel *ch)
 {
 	struct sc_instance *inst = ch->inst;
 	if (ch->tx_unanswered_ms || !inst->dead_peer_ms || !ch->peer_keepalive ||
 	    !inst->rehandshake || inst->initiator_ch != ch)
 		return;
+	uint64_t now = inst->host->now_ms();
 	ch->tx_unanswered_ms = now ? now : 1;
 	ka_schedule(ch, now + inst->dead_peer_ms, now);
 }

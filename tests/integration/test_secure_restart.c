@@ -112,7 +112,7 @@ static struct hx_proc *restart_responder(const char *prefix, int port)
 	return p;
 }
 
-/* The restart test.  50 pings, one every 100 ms, each waited for 3 s.
+/* The restart test.  70 pings, one every 100 ms, each waited for 3 s.
  * After the reply to ping 5 the responder is killed, and started again
  * `down_ms` later on the same port.  What a user may lose: the pings sent
  * while the responder was down (at most down_ms / 100 + 1, one more for
@@ -128,7 +128,7 @@ static void check_restart(const char *prefix, const char *extra,
 					       &ports),
 			      0);
 	snprintf(opts, sizeof(opts), "%s%s", FAST_TIMERS, extra);
-	pinger = spawn_ping(pinger_config(&ports, opts, 0), "50", "100ms",
+	pinger = spawn_ping(pinger_config(&ports, opts, 0), "70", "100ms",
 			    "3s", "alice,echoer");
 	CU_ASSERT_EQUAL_FATAL(hx_wait_line(pinger, HX_STDOUT, " seq=5 time=",
 					   1, HX_READY_MS, NULL, 0),
@@ -147,23 +147,23 @@ static void check_restart(const char *prefix, const char *extra,
 	const char *out = hx_read(pinger, HX_STDOUT);
 	const char *log = hx_read(pinger, HX_STDERR);
 	unsigned lost = 0, last_lost = 0;
-	for (unsigned seq = 1; seq <= 50; seq++)
+	for (unsigned seq = 1; seq <= 70; seq++)
 		if (!has_reply(out, seq)) {
 			lost++;
 			last_lost = seq;
 		}
 	unsigned allowed = (unsigned)(down / 100) + 2;
-	if (lost > allowed || last_lost >= 40)
+	if (lost > allowed || last_lost >= 56)
 		fprintf(stderr, "down %llu ms: %u pings lost (allowed %u), the last one seq=%u\n%s",
 			(unsigned long long)down, lost, allowed, last_lost, out);
 	/* The responder was really gone for a while... */
 	CU_ASSERT(lost >= 1);
 	/* ... only pings of that while are lost ... */
 	CU_ASSERT(lost <= allowed);
-	/* ... and every later one is answered (ping 40 is sent 3.5 s after
-	 * the restart at the earliest). */
-	CU_ASSERT(last_lost < 40);
-	for (unsigned seq = 40; seq <= 50; seq++)
+	/* ... and every later one is answered (ping 56 is sent 5 s after
+	 * ping 5, so 3.5 s after the restart even if that took 2 s). */
+	CU_ASSERT(last_lost < 56);
+	for (unsigned seq = 56; seq <= 70; seq++)
 		CU_ASSERT(has_reply(out, seq));
 
 	CU_ASSERT_EQUAL(integ_lines(log, "alice: secure channel I",
@@ -297,8 +297,8 @@ static void test_one_way(void)
 				     5000, NULL, 0),
 			0);
 	/* dead_peer_timeout plus a ping interval, plus slack for a loaded
-	 * machine. */
-	CU_ASSERT(now_ms() - t0 < 2500);
+	 * machine (without the timer: never). */
+	CU_ASSERT(now_ms() - t0 < 4000);
 	CU_ASSERT_EQUAL(hx_stop(pinger, HX_EXIT_MS), 1);
 	hx_wait_exit(responder, HX_EXIT_MS);
 }
