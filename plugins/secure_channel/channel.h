@@ -152,7 +152,8 @@ struct channel {
 	uint8_t no_retry;  /* closed by a refusal: do not re-handshake */
 	uint8_t lazy_retry; /* closed while idle: re-handshake on next send */
 	uint8_t peer_batch; /* the peer accepts batch records */
-	uint8_t peer_keepalive; /* the peer sends and accepts keepalives */
+	uint8_t peer_keepalive; /* the peer accepts keepalives */
+	uint8_t peer_ka_sends;  /* ... and sends them (dead-peer timer) */
 	uint8_t in_ka;      /* listed in inst->ka */
 	uint8_t heard;      /* an authenticated record arrived since open */
 	uint8_t enc_cap;   /* bytes of enc_addr */
@@ -237,13 +238,15 @@ struct sc_instance {
 	struct ockam_message outer; /* scratch: the message on the route */
 };
 
-/* The features byte this end sends in its handshake: batch records
- * always; keepalives only if it sends them (keepalive: 0 does not), since
- * a peer that sees the bit presumes us gone when we stay silent. */
+/* The features byte this end sends in its handshake: it accepts batch
+ * records and keepalives; it says it sends keepalives only if it does
+ * (keepalive: 0 does not), since a peer that reads that bit presumes us
+ * gone when we stay silent. */
 static inline uint8_t chan_features(const struct sc_instance *inst)
 {
-	return (uint8_t)(DATA_FEATURE_BATCH |
-			 (inst->keepalive_ms ? DATA_FEATURE_KEEPALIVE : 0));
+	return (uint8_t)(DATA_FEATURE_BATCH | DATA_FEATURE_KEEPALIVE |
+			 (inst->keepalive_ms ? DATA_FEATURE_KEEPALIVE_SENDS
+					     : 0));
 }
 
 /* channel.c: a channel end's lifetime. */

@@ -33,10 +33,11 @@
 #define DATA_TYPE 0x04
 #define DATA_BATCH_TYPE 0x06
 /* Handshake payload byte: bit 0 = "I accept batch records", bit 1 = "I
- * accept keepalives (an empty 0x04 record) and send them" (older
- * versions ignore bits they do not know). */
+ * accept keepalives (an empty 0x04 record)", bit 2 = "I send keepalives"
+ * (older versions ignore bits they do not know). */
 #define DATA_FEATURE_BATCH 0x01
 #define DATA_FEATURE_KEEPALIVE 0x02
+#define DATA_FEATURE_KEEPALIVE_SENDS 0x04
 /* Length prefix of a batch entry. */
 #define DATA_BATCH_LEN_SIZE 2
 #define DATA_HEADER_LEN 9 /* type + nonce */

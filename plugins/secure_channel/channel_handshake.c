@@ -10,7 +10,7 @@
  *
  * HS1's payload is empty; HS2's and HS3's are one features byte
  * (DATA_FEATURE_BATCH: this end accepts batch records;
- * DATA_FEATURE_KEEPALIVE: it sends and accepts keepalives), encrypted and
+ * DATA_FEATURE_KEEPALIVE / _SENDS: it accepts / sends keepalives), encrypted and
  * authenticated by the handshake.  A peer that sends no payload (an
  * older version) gets single-message records only.  Each
  * side checks the peer's identifier against its trust policy as soon as
@@ -251,6 +251,8 @@ int hs_receive(struct channel *ch, const struct ockam_message *msg)
 	ch->peer_batch = plen >= 1 && (inst->pt_buf[0] & DATA_FEATURE_BATCH);
 	ch->peer_keepalive = plen >= 1 &&
 			     (inst->pt_buf[0] & DATA_FEATURE_KEEPALIVE);
+	ch->peer_ka_sends = plen >= 1 &&
+			    (inst->pt_buf[0] & DATA_FEATURE_KEEPALIVE_SENDS);
 	if (hs_check_peer(ch) != 0) {
 		channel_close(ch, "peer refused");
 		return 0;

@@ -12,11 +12,12 @@
  *    starts (channel_initiator.c initiator_rehandshake).
  *
  * Keepalives are received as any record, but do not call for one in
- * return, and sending one does not start the dead-peer clock.  Both
- * timers run only with a peer that said in its handshake that it sends
- * and accepts keepalives (DATA_FEATURE_KEEPALIVE): an older peer would
- * count our empty records as undecodable, and its silence would look
- * like death.
+ * return, and sending one does not start the dead-peer clock.  A
+ * keepalive goes only to a peer that said in its handshake that it
+ * accepts them (DATA_FEATURE_KEEPALIVE): an older peer would count our
+ * empty records as undecodable.  The dead-peer timer runs only with a
+ * peer that said it sends them (DATA_FEATURE_KEEPALIVE_SENDS): the silence
+ * of an older peer, or of one with keepalive: 0, would look like death.
  *
  * One timer per instance serves every channel: the data path only notes
  * times (ka_data_sent, ka_received) and lists a channel once; the timer
@@ -148,7 +149,7 @@ static void ka_schedule(struct channel *ch, uint64_t due, uint64_t now)
 void ka_data_sent(struct channel *ch)
 {
 	struct sc_instance *inst = ch->inst;
-	if (ch->tx_unanswered_ms || !inst->dead_peer_ms || !ch->peer_keepalive ||
+	if (ch->tx_unanswered_ms || !inst->dead_peer_ms || !ch->peer_ka_sends ||
 	    !inst->rehandshake || inst->initiator_ch != ch)
 		return;
 	uint64_t now = inst->host->now_ms();

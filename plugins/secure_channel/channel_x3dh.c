@@ -14,7 +14,7 @@
  * INIT.  The initiator judges the responder's identifier on BUNDLE (after
  * the signature and binding verify), the responder the initiator's on INIT
  * (after the first message authenticates).  INIT and DONE carry each
- * end's features byte (DATA_FEATURE_BATCH, DATA_FEATURE_KEEPALIVE) inside
+ * end's features byte (DATA_FEATURE_BATCH, DATA_FEATURE_KEEPALIVE*) inside
  * their AEAD, as Noise's HS2 and HS3 do; an end that sent none (the first
  * version) gets single-message records and no keepalives.
  */
@@ -181,6 +181,7 @@ static void x3dh_on_done(struct channel *ch, const struct ockam_message *msg)
 	/* Bits this version does not know are ignored. */
 	ch->peer_batch = (features & DATA_FEATURE_BATCH) != 0;
 	ch->peer_keepalive = (features & DATA_FEATURE_KEEPALIVE) != 0;
+	ch->peer_ka_sends = (features & DATA_FEATURE_KEEPALIVE_SENDS) != 0;
 	int rc = chan_route_set(&ch->peer, &msg->ret);
 	if (rc == 0)
 		rc = x3dh_open(ch, ch->x3dh);
@@ -288,6 +289,8 @@ static int x3dh_on_init(struct sc_instance *inst,
 			 (features & DATA_FEATURE_BATCH);
 	ch->peer_keepalive = features != X3DH_NO_FEATURES &&
 			     (features & DATA_FEATURE_KEEPALIVE);
+	ch->peer_ka_sends = features != X3DH_NO_FEATURES &&
+			    (features & DATA_FEATURE_KEEPALIVE_SENDS);
 	size_t done_len = x3dh_done_seal(keys, chan_features(inst), features,
 					 inst->ct_buf);
 	int rc = chan_route_set(&ch->peer, &msg->ret);

@@ -245,8 +245,9 @@ static void test_quick_restart(void)
 /* One-way traffic: the responder's echoer accepts only an identity alice
  * does not have, so no ping is ever answered by the app layer.  While the
  * responder lives, its keepalives (every 100 ms of unanswered data) keep
- * alice's dead-peer timer (500 ms) quiet; once it is killed, alice
- * re-handshakes within about dead_peer_timeout. */
+ * alice's dead-peer timer (500 ms) quiet -- although alice sends none
+ * herself (keepalive: 0): she still accepts them; once the responder is
+ * killed, alice re-handshakes within about dead_peer_timeout. */
 static void test_one_way(void)
 {
 	struct hx_proc *responder, *pinger;
@@ -275,7 +276,7 @@ static void test_one_way(void)
 		"  alice:\n"
 		"    type: secure_channel\n"
 		"    options: { role: initiator, route: [tcp:localhost:%d, bob_listener],\n"
-		"               trust: everyone, %s }\n",
+		"               trust: everyone, keepalive: 0, %s }\n",
 		r, FAST_TIMERS);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
 	pinger = spawn_ping(cfg, "60", "100ms", "200ms", "alice,echoer");
