@@ -128,6 +128,10 @@ int channel_open(struct channel *ch, struct noise_cipherstate *send,
 		if (rc != 0)
 			return rc;
 	}
+	if (ch->src) {
+		limits_half_open_done(ch);
+		chan_list_insert_after(&inst->channels, NULL, ch);
+	}
 	ch->state = CHAN_OPEN;
 	inst->handshakes--;
 	if (ch->initiator)
@@ -190,7 +194,11 @@ void channel_close(struct channel *ch, const char *why)
 	/* Messages already accepted for it still go out. */
 	if (inst->batch_ch == ch)
 		(void)flow_batch_flush(inst, 1);
-	chan_list_remove(ch->in_idle ? &inst->idle : &inst->channels, ch);
+	if (ch->src)
+		limits_half_open_done(ch);
+	else
+		chan_list_remove(ch->in_idle ? &inst->idle : &inst->channels,
+				 ch);
 	inst->n_channels--;
 	if (ch->state == CHAN_HANDSHAKE)
 		inst->handshakes--;
@@ -229,7 +237,8 @@ void channel_close(struct channel *ch, const char *why)
 
 static const char *const option_keys[] = {
 	"role", "route", "trust", "vault", "suite", "handshake_timeout",
-	"rekey_interval", "queue_limit", "max_handshakes", "max_channels",
+	"rekey_interval", "queue_limit", "max_handshakes",
+	"max_handshakes_per_source", "max_channels",
 	"idle_timeout", "rehandshake", "rehandshake_backoff",
 	"rehandshake_backoff_max", "key_exchange", "signed_prekey_rotation",
 	"keepalive", "dead_peer_timeout", NULL,
@@ -238,7 +247,8 @@ static const char *const option_keys[] = {
 /* Options that only make sense for one role: a typo'd role should not
  * silently ignore them. */
 static const char *const listener_only[] = {
-	"max_handshakes", "max_channels", "idle_timeout", NULL,
+	"max_handshakes", "max_handshakes_per_source", "max_channels",
+	"idle_timeout", NULL,
 };
 static const char *const initiator_only[] = {
 	"route", "rehandshake", "rehandshake_backoff",
@@ -293,7 +303,8 @@ static int options_liveness(struct sc_instance *inst,
 	return 0;
 }
 
-/* max_handshakes, max_channels, idle_timeout (listener); rehandshake and
+/* max_handshakes, max_handshakes_per_source, max_channels, idle_timeout
+ * (listener); rehandshake and
  * its backoff (initiator). */
 static int options_limits(struct sc_instance *inst,
 			  const struct ockam_opt *root)
@@ -302,6 +313,11 @@ static int options_limits(struct sc_instance *inst,
 	inst->max_handshakes = CHAN_HANDSHAKES_MAX;
 	int rc = h->opt_get_u64(inst->ctx, root, "max_handshakes", 1,
 				CHANNELS_LIMIT, &inst->max_handshakes);
+	if (rc != 0)
+		return rc;
+	inst->max_handshakes_per_source = CHAN_HANDSHAKES_PER_SOURCE_DEFAULT;
+	rc = h->opt_get_u64(inst->ctx, root, "max_handshakes_per_source", 1,
+			    CHANNELS_LIMIT, &inst->max_handshakes_per_source);
 	if (rc != 0)
 		return rc;
 	inst->max_channels = CHAN_CHANNELS_MAX_DEFAULT;
@@ -574,7 +590,9 @@ static void channels_close_all(struct sc_instance *inst)
 		channel_close(inst->idle.head, "node stopping");
 	while (inst->channels.head)
 		channel_close(inst->channels.head, "node stopping");
+	limits_half_open_close_all(inst);
 	limits_idle_stop(inst);
+	listener_complaints_flush(inst);
 	ka_stop(inst);
 }
 

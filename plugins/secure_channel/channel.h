@@ -39,6 +39,24 @@ enum chan_close_reason {
 	CHAN_CLOSE_FAILED = 2,  /* a handshake message did not verify */
 	CHAN_CLOSE_BUSY = 3,    /* max_handshakes or max_channels reached */
 	CHAN_CLOSE_IDLE = 4,    /* idle_timeout: no traffic for too long */
+	CHAN_CLOSE_KEY_EXCHANGE = 5, /* the listener uses the other key
+				      * exchange (Noise XX / X3DH) */
+};
+
+/* Why a listener refused or dropped something (listener_complain): each
+ * cause is logged at most once a second, with the count of the lines it
+ * suppressed, and counted in `ockam-host status`. */
+enum listener_cause {
+	LC_JUNK,      /* not a handshake start */
+	LC_NO_RETURN, /* a handshake without a return route */
+	LC_BAD_FIRST, /* message 1 malformed, or a weak key */
+	LC_WRONG_KX,  /* the other key exchange's first message */
+	LC_BUSY,      /* max_handshakes / max_channels: refused */
+	LC_REPLACED,  /* max_handshakes_per_source: its own oldest replaced */
+	LC_EVICTED,   /* full: the busiest source's oldest evicted */
+	LC_TIMEOUT,   /* a responder's handshake timed out */
+	LC_X3DH,      /* X3DH first message refused */
+	LC_COUNT
 };
 
 /* A channel's local address and its NUL: the host refuses local names
@@ -51,6 +69,13 @@ enum chan_close_reason {
 
 /* Half-open handshakes one listener holds at once (bounds memory). */
 #define CHAN_HANDSHAKES_MAX 256
+/* ... of which one source (first return hop: a connection) holds at most
+ * this many (max_handshakes_per_source). */
+#define CHAN_HANDSHAKES_PER_SOURCE_DEFAULT 64
+/* When every source holds as many half-open ends as the others (within
+ * one), a new source may evict only an end at least this old (or half the
+ * handshake_timeout): every admitted end gets a round trip's time. */
+#define CHAN_HS_MIN_AGE_MS 1000
 #define CHAN_CHANNELS_MAX_DEFAULT 10000
 #define CHAN_IDLE_TIMEOUT_DEFAULT_MS 600000
 #define CHAN_BACKOFF_MIN_DEFAULT_MS 1000
@@ -156,6 +181,8 @@ struct channel {
 	uint8_t peer_ka_sends;  /* ... and sends them (dead-peer timer) */
 	uint8_t in_ka;      /* listed in inst->ka */
 	uint8_t heard;      /* an authenticated record arrived since open */
+	uint32_t src;      /* half-open responder: its source (chan_sources.h),
+			    * listed there instead of in inst->channels */
 	uint8_t enc_cap;   /* bytes of enc_addr */
 	char enc_addr[];   /* "" until added; sized at channel_new */
 };
@@ -174,6 +201,9 @@ struct sc_instance {
 	uint64_t rekey_interval;
 	uint64_t queue_limit;
 	uint64_t max_handshakes;  /* listener: half-open at once */
+	uint64_t max_handshakes_per_source; /* ... from one source */
+	struct chan_sources *sources; /* Noise listener, made on first use */
+	uint64_t hs_started; /* listener: message 1s admitted (status) */
 	uint64_t max_channels;    /* listener: channel ends at once */
 	uint64_t idle_timeout_ms; /* listener: 0 = never */
 	int rehandshake;          /* initiator: reopen a lost channel */
@@ -212,8 +242,10 @@ struct sc_instance {
 	 * that sender is told its message was lost. */
 	char unconfirmed_sender[OCKAM_ADDR_MAX + 1];
 	int stopping;
-	uint64_t listener_log_ms; /* rate limit for junk at the listener */
-	unsigned listener_suppressed;
+	struct {                  /* listener_complain, per cause */
+		uint64_t last_ms, total;
+		unsigned suppressed;
+	} complaint[LC_COUNT];
 	int started;
 
 	/* pt_buf and inner are shared by every instance of the plugin
@@ -286,8 +318,19 @@ int hs_receive(struct channel *ch, const struct ockam_message *msg);
 /* channel_handshake.c: send HS1 on a fresh initiator channel (arms the
  * handshake timer). */
 int hs_initiator_begin(struct channel *ch);
-/* Junk and refusals at the listener: at most one line a second. */
-void listener_complain(struct sc_instance *inst, const char *what);
+/* Junk and refusals at the listener: at most one line a second per
+ * cause, with the count of those suppressed meanwhile; counted. */
+void listener_complain(struct sc_instance *inst, enum listener_cause cause,
+		       const char *what);
+/* 0 if a line of `cause` now would be suppressed: then it is counted
+ * here, and the caller need not format it (a flood's hot path). */
+int listener_complaint_due(struct sc_instance *inst,
+			   enum listener_cause cause);
+/* At stop: one line per cause whose suppressed lines were not yet
+ * counted in a line. */
+void listener_complaints_flush(struct sc_instance *inst);
+/* Name of a cause (status keys). */
+const char *listener_cause_name(enum listener_cause cause);
 
 /* channel_notice.c: the unauthenticated CLOSE notice. */
 void notice_send(struct sc_instance *inst, const struct ockam_route *to,
@@ -342,8 +385,23 @@ void ka_stop(struct sc_instance *inst);
 
 /* channel_limits.c: listener admission and the idle timeout. */
 /* 0 if a new handshake may start; else logs (rate-limited), sends a BUSY
- * notice to `ret` and returns -EBUSY. */
+ * notice to `ret` and returns -EBUSY.  (X3DH: its channels open at once.) */
 int limits_admit(struct sc_instance *inst, const struct ockam_route *ret);
+/* Noise message 1 from the source ret->hop[0] (its cheap checks passed):
+ * 0 and *key set if a half-open end may start, after replacing the
+ * source's own oldest (at max_handshakes_per_source) or, when the listener
+ * is full, evicting the oldest end of the busiest source if that source
+ * holds at least two more than this one; else as limits_admit. */
+int limits_admit_half_open(struct sc_instance *inst,
+			   const struct ockam_route *ret, uint64_t *key);
+/* List the fresh responder end `ch` under source `key`. */
+int limits_half_open_add(struct sc_instance *inst, struct channel *ch,
+			 uint64_t key);
+/* `ch` is no longer half-open (opened or closing): off its source's list
+ * (it is then in no list). */
+void limits_half_open_done(struct channel *ch);
+/* At stop: close the half-open ends and free the source table. */
+void limits_half_open_close_all(struct sc_instance *inst);
 /* Start the idle clock of a freshly opened channel; a responder's moves to
  * inst->idle, which one timer per listener sweeps. */
 void limits_idle_arm(struct channel *ch);

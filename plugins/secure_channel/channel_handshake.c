@@ -24,18 +24,27 @@
 
 #include "channel.h"
 #include "channel_x3dh.h"
+#include "x3dh.h"
 
 static void hs_timeout(void *data)
 {
 	struct channel *ch = data;
 	struct sc_instance *inst = ch->inst;
-	/* A retrying initiator says so in its own rate-limited line. */
-	if (!ch->initiator || inst->retry_attempt == 0)
+	char what[128];
+	/* A retrying initiator says so in its own rate-limited line; a
+	 * responder's (one per message 1 never finished) are rate-limited. */
+	if (!ch->initiator) {
+		snprintf(what, sizeof(what),
+			 "responder handshake %s timed out after %" PRIu64
+			 " ms",
+			 ch->dec_addr, inst->handshake_timeout_ms);
+		listener_complain(inst, LC_TIMEOUT, what);
+	} else if (inst->retry_attempt == 0) {
 		inst->host->log(inst->ctx, OCKAM_LOG_WARN,
-				"%s handshake %s timed out after %" PRIu64
+				"initiator handshake %s timed out after %" PRIu64
 				" ms",
-				ch->initiator ? "initiator" : "responder",
 				ch->dec_addr, inst->handshake_timeout_ms);
+	}
 	channel_close(ch, "handshake timed out");
 }
 
@@ -162,23 +171,30 @@ int hs_initiator_start(struct sc_instance *inst)
 	return 0;
 }
 
-/* Junk at the listener's address is logged at most once a second. */
-void listener_complain(struct sc_instance *inst, const char *what)
+/* Message 1 as a Noise listener receives it: the type byte, then the
+ * initiator's ephemeral key (message 1's Noise payload is empty). */
+#define HS1_LEN (1 + NOISE_DH_LEN)
+
+/* The checks that cost no DH and no allocation, before admission: a
+ * refused message 1 costs the listener a few compares and one 2-byte
+ * notice.  0, or the reason it is refused (already logged). */
+static int hs1_cheap_checks(struct sc_instance *inst,
+			    const struct ockam_message *msg)
 {
-	const struct ockam_host *h = inst->host;
-	uint64_t now = h->now_ms();
-	if (inst->listener_log_ms && now - inst->listener_log_ms < 1000) {
-		inst->listener_suppressed++;
-		return;
+	char what[160];
+	if (msg->payload_len != HS1_LEN) {
+		snprintf(what, sizeof(what),
+			 "refusing a handshake: message 1 is %zu bytes, not %d",
+			 msg->payload_len, HS1_LEN);
+		listener_complain(inst, LC_BAD_FIRST, what);
+		return -EPROTO;
 	}
-	if (inst->listener_suppressed)
-		h->log(inst->ctx, OCKAM_LOG_WARN,
-		       "%s (%u similar lines suppressed)", what,
-		       inst->listener_suppressed);
-	else
-		h->log(inst->ctx, OCKAM_LOG_WARN, "%s", what);
-	inst->listener_log_ms = now ? now : 1;
-	inst->listener_suppressed = 0;
+	if (noise_dh_public_is_weak(msg->payload + 1)) {
+		listener_complain(inst, LC_BAD_FIRST,
+				  "refusing a handshake: message 1 carries a weak ephemeral key (small order: zero, one, ...)");
+		return -EPROTO;
+	}
+	return 0;
 }
 
 int hs_listener_receive(struct sc_instance *inst,
@@ -186,22 +202,39 @@ int hs_listener_receive(struct sc_instance *inst,
 {
 	if (inst->x3dh)
 		return x3dh_listener_receive(inst, msg);
-	if (msg->payload_len < 1 || msg->payload[0] != CHAN_MSG_HS1) {
-		listener_complain(inst,
+	uint8_t type = msg->payload_len ? msg->payload[0] : 0;
+	if (type != CHAN_MSG_HS1 && type != X3DH_MSG_BUNDLE_REQUEST &&
+	    type != X3DH_MSG_INIT) {
+		listener_complain(inst, LC_JUNK,
 				  "ignoring a message that is not a handshake start");
 		return 0;
 	}
 	if (msg->ret.count == 0) {
-		listener_complain(inst,
+		listener_complain(inst, LC_NO_RETURN,
 				  "ignoring a handshake without a return route");
 		return 0;
 	}
-	if (limits_admit(inst, &msg->ret) != 0)
+	if (type != CHAN_MSG_HS1) {
+		/* Say so now: the initiator would wait for its timeout. */
+		listener_complain(inst, LC_WRONG_KX,
+				  "refusing an X3DH handshake: this listener uses key_exchange: noise");
+		notice_send(inst, &msg->ret, CHAN_CLOSE_KEY_EXCHANGE);
+		return 0;
+	}
+	if (hs1_cheap_checks(inst, msg) != 0) {
+		notice_send(inst, &msg->ret, CHAN_CLOSE_FAILED);
+		return 0;
+	}
+	uint64_t key;
+	if (limits_admit_half_open(inst, &msg->ret, &key) != 0)
 		return 0;
 	struct channel *ch = channel_new(inst, 0);
 	if (!ch)
 		return -ENOMEM;
-	int rc = chan_route_set(&ch->peer, &msg->ret);
+	inst->hs_started++;
+	int rc = limits_half_open_add(inst, ch, key);
+	if (rc == 0)
+		rc = chan_route_set(&ch->peer, &msg->ret);
 	if (rc == 0)
 		rc = hs_begin(ch);
 	if (rc != 0) {
@@ -212,7 +245,8 @@ int hs_listener_receive(struct sc_instance *inst,
 	if (noise_handshake_read(ch->hs, msg->payload + 1,
 				 msg->payload_len - 1, inst->pt_buf,
 				 DATA_PLAINTEXT_MAX, &plen) != 0) {
-		listener_complain(inst, "handshake failed: bad message 1");
+		listener_complain(inst, LC_BAD_FIRST,
+				  "handshake failed: bad message 1");
 		notice_send_peer(ch, CHAN_CLOSE_FAILED);
 		channel_close(ch, "handshake failed");
 		return 0;

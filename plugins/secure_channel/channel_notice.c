@@ -33,6 +33,8 @@ const char *notice_reason_name(unsigned why)
 		return "too many handshakes or channels";
 	case CHAN_CLOSE_IDLE:
 		return "idle timeout";
+	case CHAN_CLOSE_KEY_EXCHANGE:
+		return "the listener uses the other key_exchange (noise / x3dh)";
 	default:
 		return "unknown reason";
 	}
@@ -84,7 +86,7 @@ void notice_receive(struct channel *ch, const struct ockam_message *msg)
 	}
 	unsigned why = msg->payload[1];
 	char reason[64];
-	if (why >= CHAN_CLOSE_REFUSED && why <= CHAN_CLOSE_IDLE)
+	if (why >= CHAN_CLOSE_REFUSED && why <= CHAN_CLOSE_KEY_EXCHANGE)
 		snprintf(reason, sizeof(reason), "%s", notice_reason_name(why));
 	else
 		snprintf(reason, sizeof(reason), "unknown reason %u", why);
@@ -111,9 +113,11 @@ void notice_receive(struct channel *ch, const struct ockam_message *msg)
 	}
 	h->log(inst->ctx, OCKAM_LOG_WARN, "peer refused the channel: %s",
 	       reason);
-	/* Trust and a broken handshake will not fix themselves: give up.
+	/* Trust, a broken handshake and the other key exchange will not fix
+	 * themselves: give up.
 	 * Busy (and reasons we do not know) may pass: retry with backoff. */
-	if (why == CHAN_CLOSE_REFUSED || why == CHAN_CLOSE_FAILED)
+	if (why == CHAN_CLOSE_REFUSED || why == CHAN_CLOSE_FAILED ||
+	    why == CHAN_CLOSE_KEY_EXCHANGE)
 		ch->no_retry = 1;
 	char why_text[96];
 	snprintf(why_text, sizeof(why_text), "refused by the peer: %s", reason);

@@ -6,6 +6,10 @@
  *
  * The counts live in a block allocated on the first rejection: most
  * channels never see one, and a listener holds thousands of idle channels.
+ *
+ * Junk and refusals at a listener's own address (before any channel
+ * exists) are logged the same way per cause: one line a second at most,
+ * saying how many similar lines it stands for.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -95,4 +99,67 @@ void flow_report(struct channel *ch)
 		ch->inst->host->source_remove(r->timer);
 	free(r);
 	ch->rej = NULL;
+}
+
+const char *listener_cause_name(enum listener_cause cause)
+{
+	static const char *const names[LC_COUNT] = {
+		[LC_JUNK] = "junk",
+		[LC_NO_RETURN] = "no_return_route",
+		[LC_BAD_FIRST] = "bad_first_message",
+		[LC_WRONG_KX] = "wrong_key_exchange",
+		[LC_BUSY] = "busy",
+		[LC_REPLACED] = "replaced",
+		[LC_EVICTED] = "evicted",
+		[LC_TIMEOUT] = "timed_out",
+		[LC_X3DH] = "x3dh_refused",
+	};
+	return (unsigned)cause < LC_COUNT ? names[cause] : "unknown";
+}
+
+int listener_complaint_due(struct sc_instance *inst,
+			   enum listener_cause cause)
+{
+	uint64_t last = inst->complaint[cause].last_ms;
+	if (last && inst->host->now_ms() - last < CHAN_REPORT_INTERVAL_MS) {
+		inst->complaint[cause].total++;
+		inst->complaint[cause].suppressed++;
+		return 0;
+	}
+	return 1;
+}
+
+void listener_complain(struct sc_instance *inst, enum listener_cause cause,
+		       const char *what)
+{
+	const struct ockam_host *h = inst->host;
+	uint64_t now = h->now_ms();
+	inst->complaint[cause].total++;
+	if (inst->complaint[cause].last_ms &&
+	    now - inst->complaint[cause].last_ms < CHAN_REPORT_INTERVAL_MS) {
+		inst->complaint[cause].suppressed++;
+		return;
+	}
+	if (inst->complaint[cause].suppressed)
+		h->log(inst->ctx, OCKAM_LOG_WARN, "%s (%u similar suppressed)",
+		       what, inst->complaint[cause].suppressed);
+	else
+		h->log(inst->ctx, OCKAM_LOG_WARN, "%s", what);
+	inst->complaint[cause].last_ms = now ? now : 1;
+	inst->complaint[cause].suppressed = 0;
+}
+
+void listener_complaints_flush(struct sc_instance *inst)
+{
+	for (unsigned c = 0; c < LC_COUNT; c++) {
+		if (!inst->complaint[c].suppressed)
+			continue;
+		inst->host->log(inst->ctx, OCKAM_LOG_WARN,
+				"%u more line(s) like the last '%s' suppressed (%" PRIu64
+				" in all)",
+				inst->complaint[c].suppressed,
+				listener_cause_name((enum listener_cause)c),
+				inst->complaint[c].total);
+		inst->complaint[c].suppressed = 0;
+	}
 }

@@ -5,6 +5,7 @@
  * each way, age), written when someone asks.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "channel.h"
@@ -53,6 +54,14 @@ static void channel_status(void *data, struct ockam_status *out)
 				  inst->x3dh ? "x3dh" : inst->suite.name);
 		h->status_set_u64(out, "channels", inst->n_channels);
 		h->status_set_u64(out, "handshakes", inst->handshakes);
+		h->status_set_u64(out, "hs_started", inst->hs_started);
+		/* What listener_complain counted, by cause. */
+		for (unsigned c = 0; c < LC_COUNT; c++) {
+			char key[48];
+			snprintf(key, sizeof(key), "hs_%s",
+				 listener_cause_name((enum listener_cause)c));
+			h->status_set_u64(out, key, inst->complaint[c].total);
+		}
 	}
 	/* Handshaking and initiator ends, then open responder ends. */
 	for (const struct channel *ch = inst->channels.head; ch; ch = ch->next)

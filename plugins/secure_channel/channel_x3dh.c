@@ -255,7 +255,7 @@ static int x3dh_on_init(struct sc_instance *inst,
 			 "refusing X3DH from %s: one-time prekey %" PRIu32
 			 " already used (or expired)",
 			 id, opk_id);
-		listener_complain(inst, what);
+		listener_complain(inst, LC_X3DH, what);
 		/* Retryable: an honest but slow initiator whose prekey has
 		 * expired gets a fresh bundle on its next attempt. */
 		notice_send(inst, &msg->ret, CHAN_CLOSE_BUSY);
@@ -265,7 +265,7 @@ static int x3dh_on_init(struct sc_instance *inst,
 	if (e != X3DH_OK) {
 		snprintf(what, sizeof(what), "X3DH failed: bad first message: %s",
 			 x3dh_strerror(e));
-		listener_complain(inst, what);
+		listener_complain(inst, LC_X3DH, what);
 		notice_send(inst, &msg->ret, CHAN_CLOSE_FAILED);
 		sodium_free(keys);
 		return 0;
@@ -308,16 +308,22 @@ int x3dh_listener_receive(struct sc_instance *inst,
 			  const struct ockam_message *msg)
 {
 	uint8_t type = msg->payload_len ? msg->payload[0] : 0;
-	if (type != X3DH_MSG_BUNDLE_REQUEST && type != X3DH_MSG_INIT) {
-		listener_complain(inst,
-				  type == CHAN_MSG_HS1
-					  ? "ignoring a Noise handshake: this listener uses key_exchange: x3dh"
-					  : "ignoring a message that is not an X3DH bundle request or first message");
+	if (type != X3DH_MSG_BUNDLE_REQUEST && type != X3DH_MSG_INIT &&
+	    type != CHAN_MSG_HS1) {
+		listener_complain(inst, LC_JUNK,
+				  "ignoring a message that is not an X3DH bundle request or first message");
 		return 0;
 	}
 	if (msg->ret.count == 0) {
-		listener_complain(inst,
+		listener_complain(inst, LC_NO_RETURN,
 				  "ignoring an X3DH message without a return route");
+		return 0;
+	}
+	if (type == CHAN_MSG_HS1) {
+		/* Say so now: the initiator would wait for its timeout. */
+		listener_complain(inst, LC_WRONG_KX,
+				  "refusing a Noise handshake: this listener uses key_exchange: x3dh");
+		notice_send(inst, &msg->ret, CHAN_CLOSE_KEY_EXCHANGE);
 		return 0;
 	}
 	if (!inst->id->sign_secret)

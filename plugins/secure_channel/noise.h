@@ -42,6 +42,11 @@ int noise_init(void);
 int noise_suite_parse(const char *name, struct noise_suite *out);
 size_t noise_hash_len(enum noise_hash h);
 
+/* 1 if `pub` is an X25519 public key of small order (all-zero, one, ...;
+ * top bit ignored): any DH with it is all zero.  A few compares: a cheap
+ * check before the DH a listener would otherwise spend on it. */
+int noise_dh_public_is_weak(const uint8_t pub[NOISE_DH_LEN]);
+
 struct noise_cipherstate {
 	enum noise_cipher cipher;
 	int has_key;

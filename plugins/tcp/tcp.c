@@ -61,6 +61,16 @@ void tcp_log_limited(struct tcp *t, struct tcp_limit *lim,
 	lim->suppressed = 0;
 }
 
+void tcp_log_flush(struct tcp *t, struct tcp_limit *lim, const char *what)
+{
+	if (!lim->suppressed)
+		return;
+	t->host->log(t->ctx, OCKAM_LOG_INFO,
+		     "%u more line(s) like the last '%s' suppressed",
+		     lim->suppressed, what);
+	lim->suppressed = 0;
+}
+
 /* ---- options ------------------------------------------------------ */
 
 static int listen_add(struct tcp *t, const struct ockam_opt *o)
@@ -460,6 +470,7 @@ static void tcp_stop(void *state)
 	t->stopping = 1;
 	listeners_close(t);
 	tcp_conn_close_all(t, "node stopping");
+	tcp_conn_log_flush(t);
 	tcp_resolve_stop(t);
 	if (t->idle_timer)
 		t->host->source_remove(t->idle_timer);

@@ -239,10 +239,13 @@ static void conn_close(struct tcp_conn *c, enum ockam_log_level level,
 	} else if (c->state != TCP_CONN_OPEN) {
 		t->host->log(t->ctx, level, "cannot connect to %s: %s%s",
 			     c->key, reason, dropped);
+	} else if (!c->outbound) {
+		tcp_log_limited(t, &t->lim_in_close[c->close_cause], level,
+				"connection from %s closed: %s%s", c->key,
+				reason, dropped);
 	} else {
-		t->host->log(t->ctx, level, "connection %s %s closed: %s%s",
-			     c->outbound ? "to" : "from", c->key, reason,
-			     dropped);
+		t->host->log(t->ctx, level, "connection to %s closed: %s%s",
+			     c->key, reason, dropped);
 	}
 	if (c->out_frames && !t->stopping) {
 		char why[600];
@@ -756,6 +759,7 @@ static int conn_parse(struct tcp_conn *c, struct tcp_buf *b)
 		uint32_t len = be32_get(p);
 
 		if (len > t->max_message) {
+			c->close_cause = TCP_IN_OVERSIZE;
 			conn_close(c, OCKAM_LOG_WARN,
 				   "frame of %lu bytes exceeds "
 				   "max_message_size %llu",
@@ -767,6 +771,7 @@ static int conn_parse(struct tcp_conn *c, struct tcp_buf *b)
 			break;
 		if (t->host->message_decode(p + TCP_FRAME_HEADER, len,
 					    &t->rx_msg) < 0) {
+			c->close_cause = TCP_IN_MALFORMED;
 			conn_close(c, OCKAM_LOG_WARN,
 				   "malformed %lu-byte message",
 				   (unsigned long)len);
@@ -896,6 +901,8 @@ static void conn_read(struct tcp_conn *c)
 			continue;
 		}
 		if (n == 0) {
+			c->close_cause = c->in.len ? TCP_IN_MID_FRAME
+						   : TCP_IN_PEER_CLOSED;
 			if (c->in.len)
 				conn_close(c, OCKAM_LOG_WARN,
 					   "peer closed mid-frame (%zu of "
@@ -909,6 +916,7 @@ static void conn_read(struct tcp_conn *c)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return;
+		c->close_cause = TCP_IN_ERROR;
 		conn_close(c, OCKAM_LOG_WARN, "%s", strerror(errno));
 		return;
 	}
@@ -1127,11 +1135,13 @@ static void conns_idle_sweep(void *data)
 		next = c->next;
 		if (c->outbound)
 			continue;
-		if (now - c->active_ms >= t->idle_timeout_ms)
+		if (now - c->active_ms >= t->idle_timeout_ms) {
+			c->close_cause = TCP_IN_IDLE;
 			conn_close(c, OCKAM_LOG_INFO,
 				   "idle for %s (idle_timeout)", idle);
-		else
+		} else {
 			inbound = 1;
+		}
 	}
 	t->idle_armed = inbound;
 	if (inbound)
@@ -1175,8 +1185,9 @@ struct tcp_conn *tcp_conn_accept(struct tcp *t, struct tcp_listener *l,
 		conn_close(c, OCKAM_LOG_WARN, "cannot watch the socket");
 		return NULL;
 	}
-	t->host->log(t->ctx, OCKAM_LOG_INFO, "accepted connection from %s",
-		     key);
+	/* A flood of junk connections makes one line a second, counted. */
+	tcp_log_limited(t, &t->lim_accepted, OCKAM_LOG_INFO,
+			"accepted connection from %s", key);
 	if (t->idle_timeout_ms && !t->idle_armed) {
 		if (!t->idle_timer)
 			t->idle_timer = t->host->timer_add(
@@ -1197,6 +1208,24 @@ void tcp_conn_close_all(struct tcp *t, const char *reason)
 		 * counted in the close line. */
 		if (c->state == TCP_CONN_OPEN && c->out.len)
 			(void)conn_flush(c);
+		c->close_cause = TCP_IN_STOPPING;
 		conn_close(c, OCKAM_LOG_INFO, "%s", reason);
 	}
+}
+
+void tcp_conn_log_flush(struct tcp *t)
+{
+	static const char *const what[TCP_IN_CAUSES] = {
+		[TCP_IN_OTHER] = "connection from ... closed",
+		[TCP_IN_PEER_CLOSED] = "connection from ... closed: closed by peer",
+		[TCP_IN_MID_FRAME] = "connection from ... closed: peer closed mid-frame",
+		[TCP_IN_OVERSIZE] = "connection from ... closed: frame exceeds max_message_size",
+		[TCP_IN_MALFORMED] = "connection from ... closed: malformed message",
+		[TCP_IN_ERROR] = "connection from ... closed: read error",
+		[TCP_IN_IDLE] = "connection from ... closed: idle",
+		[TCP_IN_STOPPING] = "connection from ... closed: node stopping",
+	};
+	tcp_log_flush(t, &t->lim_accepted, "accepted connection from ...");
+	for (unsigned i = 0; i < TCP_IN_CAUSES; i++)
+		tcp_log_flush(t, &t->lim_in_close[i], what[i]);
 }

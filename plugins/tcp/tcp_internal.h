@@ -100,6 +100,21 @@ struct tcp_limit {
 	unsigned suppressed;
 };
 
+/* Why an inbound connection closed: each cause has its own limiter, so
+ * that junk connections (thousands a second) make one line per cause per
+ * second, with the count of the lines they stand for. */
+enum tcp_in_cause {
+	TCP_IN_OTHER,
+	TCP_IN_PEER_CLOSED, /* closed by peer */
+	TCP_IN_MID_FRAME,   /* peer closed mid-frame */
+	TCP_IN_OVERSIZE,    /* a frame over max_message_size */
+	TCP_IN_MALFORMED,   /* a frame that is not a message */
+	TCP_IN_ERROR,       /* a read error (reset, ...) */
+	TCP_IN_IDLE,        /* idle_timeout */
+	TCP_IN_STOPPING,    /* the node stops */
+	TCP_IN_CAUSES
+};
+
 /* data[off, off + len) holds the bytes; cap bytes are usable (0: nothing
  * held).  See tcp_buf.c for where the memory comes from. */
 struct tcp_buf {
@@ -163,6 +178,7 @@ struct tcp_conn {
 	int nobufs_logged; /* -ENOBUFS logged since the queue last drained */
 	int paused;        /* not reading: the router pushed back */
 	int got_frame;     /* received at least one frame */
+	uint8_t close_cause; /* inbound: enum tcp_in_cause, for the limiter */
 	uint64_t opened_ms, active_ms; /* established; last byte moved */
 	struct tcp_backoff b;          /* outbound: history before this one */
 };
@@ -236,12 +252,20 @@ struct tcp {
 	struct tcp_limit lim_oversize, lim_nobufs, lim_deliver, lim_badaddr,
 		lim_accept, lim_gone, lim_down, lim_pause, lim_outbound,
 		lim_resolve;
+	/* Inbound connections: accepted, and closed (per cause). */
+	struct tcp_limit lim_accepted, lim_in_close[TCP_IN_CAUSES];
 };
 
 /* tcp.c */
 void tcp_log_limited(struct tcp *t, struct tcp_limit *lim,
 		     enum ockam_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* At stop: one line for `lim` if lines were suppressed since its last
+ * one, saying how many and of what. */
+void tcp_log_flush(struct tcp *t, struct tcp_limit *lim, const char *what);
+/* At stop: tcp_log_flush for the inbound connections' limiters. */
+void tcp_conn_log_flush(struct tcp *t);
 
 /* tcp_conn.c */
 int tcp_send(void *state, const struct ockam_message *msg);

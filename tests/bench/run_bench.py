@@ -14,6 +14,7 @@ import os
 import platform
 import re
 import resource
+import selectors
 import shutil
 import signal
 import socket
@@ -21,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -469,6 +471,121 @@ def measure_handshakes(run, notes):
             run.stop(srv)
 
 
+# ---- handshake flood (3b) ---------------------------------------------------
+
+def hs1_frames(count):
+    """`count` Noise message 1s with random keys to [bob_listener], return
+    [flooder], as TCP frames (docs/protocol.md), back to back."""
+    head = bytes([0, 0, 0, 60, 1, 1, 0, 12]) + b"bob_listener" + bytes([1, 0, 7]) + b"flooder" + bytes([33, 1])
+    return b"".join(head + os.urandom(32) for _ in range(count))
+
+
+class Flood:
+    """`conns` connections writing message 1s as fast as the listener takes
+    them (and reading what comes back), from a thread."""
+    def __init__(self, port, conns):
+        self.buf = hs1_frames(1024)
+        self.socks = []
+        for _ in range(conns):
+            sk = socket.create_connection(("127.0.0.1", port))
+            sk.setblocking(False)
+            self.socks.append(sk)
+        self.sent = 0
+        self.stop_flag = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        sel = selectors.DefaultSelector()
+        off = {}
+        for sk in self.socks:
+            sel.register(sk, selectors.EVENT_READ | selectors.EVENT_WRITE)
+            off[sk] = 0
+        while not self.stop_flag:
+            for key, ev in sel.select(0.1):
+                sk = key.fileobj
+                try:
+                    if ev & selectors.EVENT_READ:
+                        sk.recv(65536)
+                    if ev & selectors.EVENT_WRITE:
+                        n = sk.send(self.buf[off[sk]:])
+                        self.sent += n
+                        off[sk] = (off[sk] + n) % len(self.buf)
+                except (BlockingIOError, InterruptedError):
+                    pass
+                except OSError:
+                    sel.unregister(sk)
+        sel.close()
+
+    def stop(self):
+        self.stop_flag = True
+        self.thread.join()
+        for sk in self.socks:
+            sk.close()
+        return self.sent // 64
+
+
+def listener_counts(run, port):
+    """The secure channel listener's status row (hs_* counters)."""
+    out = subprocess.run([run.host, "status", "--to", f"tcp:127.0.0.1:{port}", "--json"],
+                         capture_output=True, text=True, timeout=30, env=run.env).stdout
+    for row in json.loads(out)["rows"]:
+        if row.get("kind") == "secure_channel_listener":
+            return row
+    raise Broken("flood: no secure_channel_listener row in the status")
+
+
+def measure_flood(run, notes):
+    """Honest handshakes while 1 and 100 connections send message 1s as fast
+    as the listener takes them: honest rate and success next to no flood,
+    and what the listener did with the flood (admitted, replaced, evicted,
+    refused) per second.  Nothing asserted."""
+    per = 20 if run.quick else 50
+    secs = 1.0 if run.quick else 3.0
+    for conns in ([0, 1] if run.quick else [0, 1, 100]):
+        rport = free_port()
+        resp = run.node(responder_yaml(rport, True).replace("log_level: warn", "log_level: warn\nstatus: true"),
+                        f"flood-responder{conns}")
+        try:
+            wait_port(rport, resp)
+            flood = Flood(rport, conns) if conns else None
+            try:
+                if flood:
+                    time.sleep(secs / 2)  # the flood is on before the honest start
+                before = listener_counts(run, rport) if conns else None
+                t0 = time.time()
+                p = run.node(fanout_yaml(rport, per, "honest"), "flood-honest")
+                try:
+                    m = parse_bench(run.wait_line(p, timeout=60)[0])
+                finally:
+                    run.stop(p)
+                took = max(1e-6, m["end_wall_us"] / 1e6 - t0) if "end_wall_us" in m else None
+                if flood:
+                    rest = secs - (time.time() - t0)
+                    if rest > 0:
+                        time.sleep(rest)
+                    after = listener_counts(run, rport)
+                    span = time.time() - t0
+                    frames = flood.stop()
+                    flood = None
+                    extra = {"conns": conns, "frames_written": frames, "secs": span}
+                    for k in ("hs_started", "hs_replaced", "hs_evicted", "hs_busy"):
+                        extra[k + "_per_s"] = (after.get(k, 0) - before.get(k, 0)) / span
+                else:
+                    extra = {"conns": 0}
+                replied = m.get("replied", 0)
+                run.record("flood", conns, 0, "honest_hs_s",
+                           [replied / took if took else None], "hs/s",
+                           dict(extra, honest=per, replied=replied))
+            finally:
+                if flood:
+                    flood.stop()
+        except (Broken, OSError, ValueError) as e:
+            notes.append(f"flood ({conns} connections): n/a ({str(e).splitlines()[0]})")
+        finally:
+            run.stop(resp)
+
+
 def fanout_yaml(rport, n, name, route_extra=None):
     workers = "".join(
         f"  alice{i}:\n    type: secure_channel\n    options: {{ role: initiator, trust: everyone, "
@@ -686,6 +803,22 @@ def report(run, notes):
                     "d": "ockam secure channel listener, concurrent initiators",
                     "tls13": "openssl s_time -new, TLS 1.3"}[r["system"]]
             L.append(f"| {what} | {fmt(r)} | {rs(ratio(r, crypto))} | {rs(ratio(r, tls))} |")
+    L.append("\n### 3b. Handshakes under a message-1 flood\n")
+    L.append("Connections write Noise message 1s with random keys as fast as the listener takes "
+             "them; meanwhile one node opens honest channels through the same listener.  "
+             "Per second, what the listener did with the flood: admitted (a DH each), "
+             "replaced (a source over max_handshakes_per_source), evicted (fair eviction), "
+             "refused (BUSY notice, no DH).\n")
+    L.append("| flooding connections | honest hs/s | vs no flood | honest done | flood admitted/s | replaced/s | evicted/s | refused/s |")
+    L.append("|---|---|---|---|---|---|---|---|")
+    base = R("flood", 0, 0, "honest_hs_s")
+    for r in run.results:
+        if r["group"] == "flood":
+            def g(k):
+                v = r.get(k + "_per_s")
+                return "–" if v is None else f"{v:,.0f}"
+            L.append(f"| {r['system']} | {fmt(r)} | {rs(ratio(r, base))} | {r['replied']}/{r['honest']} | "
+                     f"{g('hs_started')} | {g('hs_replaced')} | {g('hs_evicted')} | {g('hs_busy')} |")
     L.append("\n### 4. Memory\n")
     L.append("| what | value |")
     L.append("|---|---|")
@@ -812,6 +945,8 @@ def main():
         if not only or "handshakes" in only:
             print("bench: handshakes", file=sys.stderr)
             measure_handshakes(run, notes)
+            print("bench: handshakes under a flood", file=sys.stderr)
+            measure_flood(run, notes)
         if not only or "memory" in only:
             print("bench: memory", file=sys.stderr)
             measure_memory(run, notes)

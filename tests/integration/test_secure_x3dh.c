@@ -84,7 +84,7 @@ static void test_x3dh_trust(void)
 					"trust: everyone, key_exchange: noise, rehandshake: false, vault: x.key",
 					"1500ms", NULL, &p), 1);
 	CU_ASSERT_EQUAL(hx_wait_line(strict, HX_STDERR,
-				     "ignoring a Noise handshake: this listener uses key_exchange: x3dh",
+				     "refusing a Noise handshake: this listener uses key_exchange: x3dh",
 				     1, HX_READY_MS, NULL, 0),
 			0);
 	CU_ASSERT_EQUAL(hx_stop(strict, HX_EXIT_MS), 0);

@@ -387,6 +387,13 @@ static const uint8_t low_order[][32] = {
 	{ 0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f },
+	/* p and p + 1: 0 and 1 again, not reduced */
+	{ 0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f },
+	{ 0xee, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f },
 };
 
 static void test_low_order_keys(void)
@@ -396,6 +403,8 @@ static void test_low_order_keys(void)
 	uint8_t msg[128], pl[64], s[32];
 	size_t len, plen;
 
+	uint8_t s_any[32];
+	randombytes_buf(s_any, sizeof s_any);
 	CU_ASSERT_FATAL(noise_suite_parse("Noise_NN_25519_ChaChaPoly_SHA256",
 					  &suite) == 0);
 	for (size_t i = 0; i < sizeof low_order / sizeof low_order[0]; i++) {
@@ -420,6 +429,26 @@ static void test_low_order_keys(void)
 		CU_ASSERT_FALSE(noise_handshake_is_done(init));
 		noise_handshake_free(init);
 		noise_handshake_free(resp);
+		/* The cheap check a listener makes before any DH agrees,
+		 * with the ignored top bit set too. */
+		uint8_t k[32];
+		memcpy(k, low_order[i], 32);
+		CU_ASSERT_EQUAL(noise_dh_public_is_weak(k), 1);
+		k[31] |= 0x80;
+		CU_ASSERT_EQUAL(noise_dh_public_is_weak(k), 1);
+	}
+	/* ... and says nothing against keys the DH accepts: every other
+	 * key of the check's list differs in one bit, and random ones. */
+	for (unsigned n = 0; n < 64; n++) {
+		uint8_t k[32], out[32];
+		if (n < 32) {
+			memcpy(k, low_order[n % (sizeof low_order / sizeof low_order[0])], 32);
+			k[n % 31] ^= (uint8_t)(1u << (n % 7));
+		} else {
+			randombytes_buf(k, sizeof k);
+		}
+		int weak = crypto_scalarmult(out, s_any, k) != 0;
+		CU_ASSERT_EQUAL(noise_dh_public_is_weak(k), weak);
 	}
 	/* IK initiator given a low-order responder static: es fails. */
 	CU_ASSERT_FATAL(noise_suite_parse("Noise_IK_25519_ChaChaPoly_SHA256",
