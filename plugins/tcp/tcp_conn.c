@@ -1040,6 +1040,30 @@ int tcp_send(void *state, const struct ockam_message *msg)
 						  sizeof(text)));
 			return -ENOTCONN;
 		}
+		if (!(msg->flags & OCKAM_MSG_CONNECT)) {
+			/* Only a sender that was told where to connect (a
+			 * configured route, a hop's `to:`) may make us dial;
+			 * anything else goes over connections we have. */
+			char who[TCP_KEY_MAX];
+			const struct ockam_addr *r = &msg->ret.hop[0];
+
+			t->connect_refused++;
+			if (msg->ret.count && r->type == OCKAM_ADDR_LOCAL)
+				printable(r->data, r->len, who, sizeof(who));
+			else
+				snprintf(who, sizeof(who), "a sender with no "
+					 "local return address");
+			tcp_log_limited(t, &t->lim_noconnect, OCKAM_LOG_WARN,
+					"not opening a connection to %s for %s: "
+					"it did not ask for one (only a "
+					"configured route, or a hop for an "
+					"address in its `to:`, may open a "
+					"connection); message not sent",
+					printable(a->data, a->len, text,
+						  sizeof(text)),
+					who);
+			return -ENOTCONN;
+		}
 		p = tcp_peer_find(t, a->data, a->len);
 		if (p && t->host->now_ms() < p->retry_ms) {
 			char in[16];
