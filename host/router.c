@@ -51,6 +51,9 @@ struct router {
 	struct slot *slots;
 	size_t nslots, head, queued;
 	struct ockam_message scratch; /* the message being delivered */
+	/* A secure channel's message with OCKAM_MSG_CONNECT added, when its
+	 * reach names the address (transport_check). */
+	struct ockam_message connect;
 	unsigned depth;               /* handlers running (0 or 1 when direct) */
 	struct router_stats stats;
 	struct log_limit lim_unknown, lim_full, lim_size, lim_denied, lim_relay;
@@ -374,7 +377,9 @@ static uint32_t sender_clears(const struct router_sender *from)
 /* Who may send to a transport address, checked before the transport
  * sees the message (docs/security.md, "Who can make a node open a
  * connection").  Refusals are counted, logged once (rate-limited) and
- * return -EACCES. */
+ * return -EACCES.  Returns 1 for a message out of a secure channel whose
+ * reach names the address: the operator named it, so it may be dialled
+ * (the channel itself cannot know). */
 static int transport_check(struct router *r, const struct router_sender *from,
 			   const struct ockam_message *msg)
 {
@@ -401,7 +406,7 @@ static int transport_check(struct router *r, const struct router_sender *from,
 		return 0;
 	for (size_t i = 0; limited && i < from->n_reach_addrs; i++)
 		if (ockam_addr_match(&from->reach_addrs[i], to))
-			return 0;
+			return secure ? 1 : 0;
 	r->stats.denied++;
 	addr_text_format(r, to, name, sizeof(name));
 	if (limited)
@@ -525,6 +530,17 @@ int router_send_from(struct router *r, const struct router_sender *from,
 	int rc = transport_check(r, from, msg);
 	if (rc < 0)
 		return rc;
+	if (rc == 1 && !(msg->flags & OCKAM_MSG_CONNECT)) {
+		/* Only the used hops are copied; the payload is not. */
+		struct ockam_message *c = &r->connect;
+		ockam_route_copy(&c->onward, &msg->onward);
+		ockam_route_copy(&c->ret, &msg->ret);
+		c->payload = msg->payload;
+		c->payload_len = msg->payload_len;
+		c->flags = msg->flags | OCKAM_MSG_CONNECT;
+		memcpy(c->identifier, msg->identifier, sizeof(c->identifier));
+		msg = c;
+	}
 	r->stats.transport_sent++;
 	/* The transport logs its own failures (it knows the details). */
 	return t->fn(t->data, msg);

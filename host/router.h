@@ -93,7 +93,8 @@ struct router_sender {
  * connection"): never a transport (a message from the network goes only
  * to local workers); a sender with a reach list only to addresses matching
  * one of its patterns; a message out of a secure channel only if the
- * channel's reach lists a matching pattern (none: denied). */
+ * channel's reach lists a matching pattern (none: denied), and then with
+ * OCKAM_MSG_CONNECT (the operator named the address). */
 int router_send_from(struct router *r, const struct router_sender *from,
 		     const struct ockam_message *msg);
 
