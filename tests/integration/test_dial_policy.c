@@ -380,6 +380,47 @@ static void test_channel_to_transport(void)
 	close(vfd);
 }
 
+/* A hop without `to:` on the sender's own node: the message is not sent,
+ * the transport says why once, and the node's `messages:` learns at once
+ * through the hop's delivery-failure notice (exit 1, no timeout). */
+static void test_hop_without_to(void)
+{
+	struct hx_proc *p;
+	char victim[64], want[200];
+	int vport, vfd;
+
+	integ_begin("dial_hop_without_to");
+	vfd = victim_open(&vport);
+	CU_ASSERT_FATAL(vfd >= 0);
+	snprintf(victim, sizeof(victim), "tcp:127.0.0.1:%d", vport);
+	const char *cfg = integ_write_config("hopper.yaml",
+		"node: hopper\n"
+		"transports:\n"
+		"  tcp: {}\n"
+		"workers:\n"
+		"  hop: { type: hop }\n"
+		"messages:\n"
+		"  - route: [hop, %s, echoer]\n"
+		"    payload: through my own hop\n"
+		"    timeout: 60s\n",
+		victim);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	p = hx_spawn_host(H, "hopper", cfg, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	/* Well before the 60 s timeout (the harness gives up after 15). */
+	CU_ASSERT_EQUAL(hx_wait_exit(p, HX_EXIT_MS), 1);
+	const char *log = hx_read(p, HX_STDERR);
+	snprintf(want, sizeof(want), "not opening a connection to "
+		 "127.0.0.1:%d for hop", vport);
+	CU_ASSERT_EQUAL(integ_lines(log, want), 1);
+	snprintf(want, sizeof(want), "message to [hop, %s, echoer] not "
+		 "delivered: hop 'hop': no connection open and 'to' does not "
+		 "allow opening one", victim);
+	CU_ASSERT_EQUAL(integ_lines(log, want), 1);
+	CU_ASSERT_EQUAL(victim_connections(vfd), 0);
+	close(vfd);
+}
+
 /* ---- configuration ---------------------------------------------------- */
 
 struct bad_pattern {
@@ -442,6 +483,7 @@ int main(void)
 		{ "reach bypass out of a channel", test_reach_bypass },
 		{ "a channel's messages to transport addresses",
 		  test_channel_to_transport },
+		{ "a hop without to: on the sender's node", test_hop_without_to },
 		{ "bad address patterns", test_bad_patterns },
 		{ NULL, NULL },
 	};
