@@ -155,7 +155,7 @@ static int hop_handle(void *state, void *addr_data,
 	 * in `to:` with no connection open: that it was not asked to
 	 * connect).  Whoever handed us the message learns of the drop. */
 	if (rc < 0 && h->notify) {
-		char why[160];
+		char why[256];
 		if (next->type != OCKAM_ADDR_LOCAL && !(f->flags & OCKAM_MSG_CONNECT))
 			snprintf(why, sizeof(why),
 				 "hop '%s': no connection open and 'to' does not allow opening one: %s",
