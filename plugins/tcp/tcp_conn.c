@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Connections: connect on demand, buffers, framing, reads and writes.
+ * Connections: connect when a sender asks, buffers, framing, reads and
+ * writes.
  *
  * A connection has an output buffer and, while a frame is partly read or
  * held back by a pause, an input buffer; reads between frames go to one
@@ -10,7 +11,7 @@
  * them back (tcp_buf.c).
  *
  * Re-entrancy: delivering a received message with host->send() may call
- * tcp_send() synchronously (a route that goes straight back out over TCP),
+ * tcp_send() synchronously (a worker answering over TCP at once),
  * and that may close any connection, including the one being read.  So a
  * connection in its read path is marked busy and only unlinked when closed;
  * its memory is freed when the read path unwinds.  While a read path runs,
