@@ -142,6 +142,9 @@ static void app_send_next(struct app *a)
 		ockam_route_append(&msg.ret, &self);
 		msg.payload = (const uint8_t *)m->cfg->payload;
 		msg.payload_len = m->cfg->payload_len;
+		/* The configuration names this route: its first hop may be
+		 * dialled. */
+		msg.flags = OCKAM_MSG_CONNECT;
 
 		a->sent_ms = loop_now_ms();
 		int rc = router_send(a->node->router, "app", &msg, 0);

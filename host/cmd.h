@@ -68,7 +68,9 @@ const char *cmd_client_config(const char *cmd);
 struct node *cmd_node_start(const struct cmd_common *common, const char *name,
 			    int *exit_code);
 /* Initialise `msg` to go along `to` with `payload`, its replies coming
- * back to the client's local address `self` (which must outlive msg). */
+ * back to the client's local address `self` (which must outlive msg).
+ * It asks for a connection (OCKAM_MSG_CONNECT): the operator typed the
+ * route. */
 void cmd_message_init(struct ockam_message *msg, const struct ockam_route *to,
 		      const char *self, const void *payload, size_t len);
 /* Parse a route written "a,b,c" or "[a, b, c]" (items may be quoted).

@@ -105,6 +105,8 @@ void cmd_message_init(struct ockam_message *msg, const struct ockam_route *to,
 	ockam_route_append(&msg->ret, &ret);
 	msg->payload = payload;
 	msg->payload_len = len;
+	/* The operator typed the route: its first hop may be dialled. */
+	msg->flags = OCKAM_MSG_CONNECT;
 }
 
 static char *trim(char *s)

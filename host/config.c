@@ -324,7 +324,9 @@ static int walk_access(struct config_instance *w, const struct ockam_opt *a,
 	return -1;
 }
 
-/* reach: [address, ...]: the local addresses this worker may send to. */
+/* reach: [address, ...]: the local addresses this worker may send to, and
+ * transport-address patterns ("tcp:127.0.0.1:*"), which the node checks
+ * once the transports' schemes are known. */
 static int walk_reach(struct config_instance *w, const struct ockam_opt *r,
 		      const char *what, struct diag *d)
 {
@@ -335,8 +337,9 @@ static int walk_reach(struct config_instance *w, const struct ockam_opt *r,
 	snprintf(tw, sizeof(tw), "'reach' of %s", what);
 	if (scalar_list(r, tw, d, &w->reach, &w->n_reach) < 0)
 		return -1;
+	w->reach_node = r;
 	for (size_t i = 0; i < w->n_reach; i++)
-		if (!name_valid(w->reach[i])) {
+		if (!strchr(w->reach[i], ':') && !name_valid(w->reach[i])) {
 			check_name(r->items[i], "an address in 'reach'", d);
 			free(w->reach);
 			w->reach = NULL;

@@ -17,7 +17,7 @@
  *       type: echoer                # required: the plugin's name
  *       options: {}                 # optional map, given to the plugin
  *       access: anyone              # anyone | secure_channel | [identifiers]
- *       reach: [echoer]             # local addresses its messages may reach
+ *       reach: [echoer]             # addresses, tcp:host:port patterns it may reach
  *   routes:                         # name -> list of addresses
  *     to_echoer: [tcp:localhost:3000, hop, tcp:localhost:4000, echoer]
  *   messages:                       # sent once every instance started
@@ -57,6 +57,9 @@ struct config_instance {
 	size_t n_access_ids;
 	const char **reach;      /* local addresses its messages may reach; */
 	size_t n_reach;          /* NULL = anywhere */
+	/* The `reach:` list (positions); entries with a ':' are transport
+	 * patterns, parsed by the node. */
+	const struct ockam_opt *reach_node;
 };
 
 struct config_route {

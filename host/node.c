@@ -135,10 +135,55 @@ static struct ockam_ctx *node_instance_new(struct node *n,
 		lib->desc->kind == OCKAM_PLUGIN_SECURE_CHANNEL;
 	ctx->sender.reach = ci->reach;
 	ctx->sender.n_reach = ci->n_reach;
+	ctx->sender.transport = lib->desc->kind == OCKAM_PLUGIN_TRANSPORT;
 	ctx->policy.secure_only = ci->access != CONFIG_ACCESS_ANYONE;
 	ctx->policy.ids = ci->access_ids;
 	ctx->policy.n_ids = ci->n_access_ids;
 	return ctx;
+}
+
+/* A worker's reach entries that name transport addresses
+ * ("tcp:127.0.0.1:*"): parsed once the transports are registered, and
+ * checked as patterns (ockam_addr_pattern_error), every error at its
+ * position.  0 or -EINVAL. */
+static int node_reach_parse(struct node *n, struct ockam_ctx *ctx)
+{
+	const struct config_instance *ci = ctx->cfg;
+	size_t count = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < ci->n_reach; i++)
+		count += strchr(ci->reach[i], ':') != NULL;
+	if (!count)
+		return 0;
+	ctx->reach_addrs = calloc(count, sizeof(*ctx->reach_addrs));
+	if (!ctx->reach_addrs)
+		return -ENOMEM;
+	for (size_t i = 0; i < ci->n_reach; i++) {
+		const struct ockam_opt *e = ci->reach_node->items[i];
+		struct ockam_addr *a =
+			&ctx->reach_addrs[ctx->sender.n_reach_addrs];
+		char err[512];
+		const char *why;
+
+		if (!strchr(ci->reach[i], ':'))
+			continue;
+		if (addr_text_parse(n->router, ci->reach[i], a, err,
+				    sizeof(err)) < 0) {
+			diag_error(&n->diag, e->file, e->line, e->col,
+				   "an address in 'reach': %s", err);
+			rc = -EINVAL;
+		} else if ((why = ockam_addr_pattern_error(a)) != NULL) {
+			diag_error(&n->diag, e->file, e->line, e->col,
+				   "'%s' in 'reach': %s (e.g. tcp:127.0.0.1:4000, tcp:127.0.0.1:*, tcp:*:4000)",
+				   ci->reach[i], why);
+			rc = -EINVAL;
+		} else {
+			ctx->sender.n_reach_addrs++;
+		}
+	}
+	ctx->sender.reach_addrs = ctx->reach_addrs;
+	return rc;
 }
 
 /* The loop's idle hook: queued messages first, then delivery-failure
@@ -305,7 +350,8 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 			node_instance_new(n, ci, node_plugin(n, ci->type, NULL));
 		if (!ctx)
 			goto fail;
-		if (node_add_worker_address(n, ctx) < 0 ||
+		if (node_reach_parse(n, ctx) < 0 ||
+		    node_add_worker_address(n, ctx) < 0 ||
 		    node_instance_create(n, ctx) < 0) {
 			*exit_code = 2;
 			goto fail;
@@ -387,6 +433,7 @@ void node_destroy(struct node *n)
 		status_remove_owner(n->status, ctx);
 		if (n->notices)
 			notices_handler_remove(n->notices, ctx);
+		free(ctx->reach_addrs);
 		free(ctx);
 	}
 	free(n->inst);

@@ -36,6 +36,7 @@ struct ockam_ctx {
 	int created, started;
 	struct router_sender sender;  /* name, privileges and reach */
 	struct router_policy policy;  /* who may send to its YAML address */
+	struct ockam_addr *reach_addrs; /* its reach's transport patterns */
 };
 
 struct node {

@@ -51,9 +51,12 @@ struct router {
 	struct slot *slots;
 	size_t nslots, head, queued;
 	struct ockam_message scratch; /* the message being delivered */
+	/* A secure channel's message with OCKAM_MSG_CONNECT added, when its
+	 * reach names the address (transport_check). */
+	struct ockam_message connect;
 	unsigned depth;               /* handlers running (0 or 1 when direct) */
 	struct router_stats stats;
-	struct log_limit lim_unknown, lim_full, lim_size, lim_denied;
+	struct log_limit lim_unknown, lim_full, lim_size, lim_denied, lim_relay;
 };
 
 static uint64_t name_hash(const char *s, size_t n)
@@ -360,12 +363,68 @@ static int access_check(struct router *r, const struct router_sender *from,
 	return 0;
 }
 
+/* The flags `from` may not set: the host clears them on its messages. */
+static uint32_t sender_clears(const struct router_sender *from)
+{
+	uint32_t clear = 0;
+	if (!from->may_secure)
+		clear |= OCKAM_MSG_SECURE;
+	if (from->transport)
+		clear |= OCKAM_MSG_CONNECT;
+	return clear;
+}
+
+/* Who may send to a transport address, checked before the transport
+ * sees the message (docs/security.md, "Who can make a node open a
+ * connection").  Refusals are counted, logged once (rate-limited) and
+ * return -EACCES.  Returns 1 for a message out of a secure channel whose
+ * reach names the address: the operator named it, so it may be dialled
+ * (the channel itself cannot know). */
+static int transport_check(struct router *r, const struct router_sender *from,
+			   const struct ockam_message *msg)
+{
+	const struct ockam_addr *to = &msg->onward.hop[0];
+	char name[OCKAM_ADDR_MAX * 4 + 8], route[512];
+
+	/* A transport hands on what arrived from the network: forwarding
+	 * it to another transport address would make every node an open
+	 * relay.  Forwarding is a worker's job (hop, with its `to:`). */
+	if (from->transport) {
+		r->stats.relay_refused++;
+		addr_text_format(r, to, name, sizeof(name));
+		route_text_format(r, &msg->ret, route, sizeof(route));
+		log_limited(&r->lim_relay, OCKAM_LOG_WARN, "router",
+			    "not relaying a message that arrived over %s to '%s': messages from the network go only to local workers; dropped (return route %s)",
+			    from->name, name, route);
+		return -EACCES;
+	}
+	int secure = from->may_secure && (msg->flags & OCKAM_MSG_SECURE);
+	/* A secure channel's own traffic (handshakes, ciphertext) is not
+	 * limited; what comes out of its channels is, like any worker's. */
+	int limited = from->reach && (!from->may_secure || secure);
+	if (!limited && !secure)
+		return 0;
+	for (size_t i = 0; limited && i < from->n_reach_addrs; i++)
+		if (ockam_addr_match(&from->reach_addrs[i], to))
+			return secure ? 1 : 0;
+	r->stats.denied++;
+	addr_text_format(r, to, name, sizeof(name));
+	if (limited)
+		log_limited(&r->lim_denied, OCKAM_LOG_WARN, "router",
+			    "flow control: '%s' may not reach '%s' (no pattern in its reach list matches); dropped",
+			    from->name, name);
+	else
+		log_limited(&r->lim_denied, OCKAM_LOG_WARN, "router",
+			    "flow control: a message out of a secure channel of '%s' may not go to '%s' (a channel's messages reach transport addresses only through patterns in its reach list); dropped",
+			    from->name, name);
+	return -EACCES;
+}
+
 static int send_local(struct router *r, const struct router_sender *from,
 		      const struct ockam_message *msg)
 {
 	const struct ockam_addr *to = &msg->onward.hop[0];
 	const char *sender = from->name;
-	int may_secure = from->may_secure;
 	char route[512];
 	struct entry *e = *entry_find(r, (const char *)to->data, to->len);
 
@@ -390,7 +449,7 @@ static int send_local(struct router *r, const struct router_sender *from,
 	 * secure flag the sender may not set takes the queue, which
 	 * clears it. */
 	if (r->queued == 0 && r->depth == 0 &&
-	    (may_secure || !(msg->flags & OCKAM_MSG_SECURE))) {
+	    !(msg->flags & sender_clears(from))) {
 		r->stats.direct++;
 		deliver(r, e, msg);
 		return 0;
@@ -424,7 +483,7 @@ static int send_local(struct router *r, const struct router_sender *from,
 		s->cap = need;
 	}
 	s->len = codec_encode_unchecked(msg, s->buf);
-	s->flags = may_secure ? msg->flags : msg->flags & ~OCKAM_MSG_SECURE;
+	s->flags = msg->flags & ~sender_clears(from);
 	if (s->flags & OCKAM_MSG_SECURE)
 		memcpy(s->identifier, msg->identifier, sizeof(s->identifier));
 	else
@@ -467,6 +526,20 @@ int router_send_from(struct router *r, const struct router_sender *from,
 			    "no transport for address '%s'; dropped message from %s",
 			    name, sender);
 		return -EHOSTUNREACH;
+	}
+	int rc = transport_check(r, from, msg);
+	if (rc < 0)
+		return rc;
+	if (rc == 1 && !(msg->flags & OCKAM_MSG_CONNECT)) {
+		/* Only the used hops are copied; the payload is not. */
+		struct ockam_message *c = &r->connect;
+		ockam_route_copy(&c->onward, &msg->onward);
+		ockam_route_copy(&c->ret, &msg->ret);
+		c->payload = msg->payload;
+		c->payload_len = msg->payload_len;
+		c->flags = msg->flags | OCKAM_MSG_CONNECT;
+		memcpy(c->identifier, msg->identifier, sizeof(c->identifier));
+		msg = c;
 	}
 	r->stats.transport_sent++;
 	/* The transport logs its own failures (it knows the details). */

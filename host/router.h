@@ -78,9 +78,23 @@ struct router_sender {
 	int may_secure;
 	const char *const *reach;
 	size_t n_reach;
+	/* A transport: what it sends arrived from the network, so it may go
+	 * only to local workers, and never asks for a connection (its
+	 * OCKAM_MSG_CONNECT is cleared). */
+	int transport;
+	/* The reach entries that are transport-address patterns
+	 * (ockam_addr_match); set when `reach` is. */
+	const struct ockam_addr *reach_addrs;
+	size_t n_reach_addrs;
 };
 /* As router_send; also enforces the sender's reach and the target's
- * policy (refusals are logged once and return -EACCES). */
+ * policy (refusals are logged once and return -EACCES).  Who may send to
+ * a transport address (docs/security.md, "Who can make a node open a
+ * connection"): never a transport (a message from the network goes only
+ * to local workers); a sender with a reach list only to addresses matching
+ * one of its patterns; a message out of a secure channel only if the
+ * channel's reach lists a matching pattern (none: denied), and then with
+ * OCKAM_MSG_CONNECT (the operator named the address). */
 int router_send_from(struct router *r, const struct router_sender *from,
 		     const struct ockam_message *msg);
 
@@ -102,6 +116,7 @@ struct router_stats {
 	uint64_t dropped_full;
 	uint64_t handler_errors;
 	uint64_t denied;
+	uint64_t relay_refused; /* from a transport to a transport address */
 	uint64_t transport_sent;
 	size_t queued;
 };

@@ -272,6 +272,8 @@ static void rows_host(struct status *s, struct ockam_status *out)
 	status_set_u64(out, "transport_sent", rs.transport_sent);
 	status_set_u64(out, "dropped_unknown", rs.dropped_unknown);
 	status_set_u64(out, "dropped_full", rs.dropped_full);
+	status_set_u64(out, "denied", rs.denied);
+	status_set_u64(out, "relay_refused", rs.relay_refused);
 	status_set_u64(out, "queued", rs.queued);
 }
 

@@ -30,6 +30,17 @@ enum {
 	 * OCKAM_PLUGIN_SECURE_CHANNEL may set it: the host clears it on
 	 * messages sent by any other plugin. */
 	OCKAM_MSG_SECURE = 1u << 0,
+	/* The sender asks the transport of onward.hop[0] to open a new
+	 * connection to that address if none is open.  Without it a
+	 * transport sends only over a connection it already has (inbound or
+	 * outbound: the way replies travel) and refuses the message
+	 * otherwise (-ENOTCONN).  Set it only where the node's operator
+	 * named the destination (a configured route, a hop's `to:`), never
+	 * for an address taken from a message that arrived: that would make
+	 * the node an open relay (docs/security.md, "Who can make a node
+	 * open a connection").  The host clears it on messages sent by
+	 * transports. */
+	OCKAM_MSG_CONNECT = 1u << 1,
 };
 
 struct ockam_message {

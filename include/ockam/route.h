@@ -111,6 +111,84 @@ static inline int ockam_route_pop(struct ockam_route *r)
 	return 0;
 }
 
+/* Address patterns: a hop's `to:` and a worker's `reach:` name transport
+ * addresses this way.  A pattern is an address whose value is
+ * "host:port", each part written out or "*" for any: tcp:127.0.0.1:4000,
+ * tcp:127.0.0.1:*, tcp:*:4000, tcp:*:*.  The value is split at its last
+ * ':', so "[::1]:4000" has the host "[::1]".  Matching compares the bytes
+ * of the address as the route wrote it; no name is resolved, so
+ * tcp:localhost:4000 does not match tcp:127.0.0.1:4000 (resolving would
+ * let whoever controls a name choose what it matches).  A local address
+ * pattern matches only itself. */
+
+/* Why `p` is not a valid pattern, or NULL if it is. */
+static inline const char *ockam_addr_pattern_error(const struct ockam_addr *p)
+{
+	const uint8_t *v = p->data, *colon = NULL;
+	size_t hlen, plen;
+
+	if (p->type == OCKAM_ADDR_LOCAL)
+		return p->len ? NULL : "an empty address";
+	for (size_t i = 0; i < p->len; i++)
+		if (v[i] == ':')
+			colon = &v[i];
+	if (!colon)
+		return "a pattern is host:port (either may be *)";
+	hlen = (size_t)(colon - v);
+	plen = p->len - hlen - 1;
+	if (hlen == 0 || plen == 0)
+		return "a pattern needs both a host and a port (either may be *)";
+	if (!(hlen == 1 && v[0] == '*') && memchr(v, '*', hlen))
+		return "'*' stands for a whole host, not part of one";
+	if (plen == 1 && colon[1] == '*')
+		return NULL;
+	if (plen > 5)
+		return "the port must be 1 to 65535 or *";
+	unsigned port = 0;
+	for (size_t i = 1; i <= plen; i++) {
+		if (colon[i] < '0' || colon[i] > '9')
+			return "the port must be 1 to 65535 or *";
+		port = port * 10 + (unsigned)(colon[i] - '0');
+	}
+	if (port == 0 || port > 65535 || colon[1] == '0')
+		return "the port must be 1 to 65535 or *";
+	return NULL;
+}
+
+/* 1 if address `a` matches pattern `p` (a valid pattern, see above). */
+static inline int ockam_addr_match(const struct ockam_addr *p,
+				   const struct ockam_addr *a)
+{
+	size_t pc = 0, ac = 0, i;
+	int phas = 0, ahas = 0;
+
+	if (p->type != a->type)
+		return 0;
+	if (p->type == OCKAM_ADDR_LOCAL)
+		return ockam_addr_equal(p, a);
+	for (i = 0; i < p->len; i++)
+		if (p->data[i] == ':') {
+			pc = i;
+			phas = 1;
+		}
+	for (i = 0; i < a->len; i++)
+		if (a->data[i] == ':') {
+			ac = i;
+			ahas = 1;
+		}
+	if (!phas || !ahas || ac == 0 || ac + 1 == a->len)
+		return 0;
+	/* Host: "*" or the same bytes. */
+	if (!(pc == 1 && p->data[0] == '*') &&
+	    (pc != ac || memcmp(p->data, a->data, pc) != 0))
+		return 0;
+	/* Port: "*" or the same bytes. */
+	size_t pp = p->len - pc - 1, ap = a->len - ac - 1;
+	if (pp == 1 && p->data[pc + 1] == '*')
+		return 1;
+	return pp == ap && memcmp(p->data + pc + 1, a->data + ac + 1, pp) == 0;
+}
+
 /* Copy only the used hops (a route is large; most of it is unused). */
 static inline void ockam_route_copy(struct ockam_route *dst,
 				    const struct ockam_route *src)

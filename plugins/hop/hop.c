@@ -4,9 +4,18 @@
  * itself to the return route so replies come back through it (Ockam's
  * step_forward).  It never looks at the payload.  A delivery-failure
  * notice for a message it forwarded is passed on to the sender before it.
+ *
+ * Where it may open connections: only to transport addresses matching a
+ * pattern of its `to:` option (ockam_addr_match).  Anything else goes to
+ * local workers or over connections already open (that is how replies
+ * travel back), or is dropped: the next hop comes from a message that
+ * arrived, and a hop that dialled whatever it is told would make the node
+ * an open relay to every service it can reach (docs/security.md, "Who can
+ * make a node open a connection").
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,13 +26,64 @@ struct hop {
 	struct ockam_ctx *ctx;
 	struct ockam_message fwd; /* reused: a message is ~16 KiB */
 	int notify; /* the host has message_undeliverable */
+	struct ockam_addr *to; /* `to:` patterns: where it may connect */
+	size_t n_to;
 };
+
+/* to: [tcp:127.0.0.1:4000, tcp:10.0.0.7:*, ...]: transport-address
+ * patterns, each checked where it is written. */
+static int to_read(struct hop *h, const struct ockam_opt *root)
+{
+	const struct ockam_host *host = h->host;
+	const struct ockam_opt *l = root ? host->opt_get(root, "to") : NULL;
+	int rc = 0;
+
+	if (!l)
+		return 0;
+	if (host->opt_kind(l) != OCKAM_OPT_LIST)
+		return host->opt_error(h->ctx, l,
+				       "'to' must be a list of transport-address patterns like [tcp:127.0.0.1:4000, tcp:10.0.0.7:*]");
+	size_t n = host->opt_count(l);
+	if (n == 0)
+		return 0;
+	h->to = calloc(n, sizeof(*h->to));
+	if (!h->to)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct ockam_opt *e = host->opt_at(l, i);
+		const char *text = host->opt_str(e);
+		const char *why;
+
+		if (!text) {
+			rc = host->opt_error(h->ctx, e,
+					     "each entry of 'to' must be an address pattern like tcp:127.0.0.1:4000");
+		} else if (host->addr_parse(h->ctx, text, &h->to[h->n_to]) < 0) {
+			rc = host->opt_error(h->ctx, e,
+					     "'%s' in 'to' is not an address (a transport scheme such as tcp: then host:port)",
+					     text);
+		} else if (h->to[h->n_to].type == OCKAM_ADDR_LOCAL) {
+			rc = host->opt_error(h->ctx, e,
+					     "'%s' in 'to' is a local address: a hop always forwards to local workers; 'to' lists the transport addresses it may connect to",
+					     text);
+		} else if ((why = ockam_addr_pattern_error(&h->to[h->n_to]))) {
+			rc = host->opt_error(h->ctx, e,
+					     "'%s' in 'to': %s (e.g. tcp:127.0.0.1:4000, tcp:127.0.0.1:*, tcp:*:4000)",
+					     text, why);
+		} else {
+			h->n_to++;
+		}
+	}
+	return rc;
+}
+
+static void hop_destroy(void *state);
 
 static int hop_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 		      void **state)
 {
-	static const char *const keys[] = {NULL};
-	if (host->opt_check_keys(ctx, host->opt_root(ctx), keys) < 0)
+	static const char *const keys[] = {"to", NULL};
+	const struct ockam_opt *root = host->opt_root(ctx);
+	if (host->opt_check_keys(ctx, root, keys) < 0)
 		return -EINVAL;
 	struct hop *h = calloc(1, sizeof(*h));
 	if (!h)
@@ -33,7 +93,21 @@ static int hop_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 	h->notify = host->struct_size >=
 		    offsetof(struct ockam_host, message_undeliverable) +
 			    sizeof(host->message_undeliverable);
+	int rc = to_read(h, root);
+	if (rc < 0) {
+		hop_destroy(h);
+		return rc;
+	}
 	*state = h;
+	return 0;
+}
+
+/* 1 if `to:` lets the hop open a connection to `a`. */
+static int to_allows(const struct hop *h, const struct ockam_addr *a)
+{
+	for (size_t i = 0; i < h->n_to; i++)
+		if (ockam_addr_match(&h->to[i], a))
+			return 1;
 	return 0;
 }
 
@@ -73,7 +147,24 @@ static int hop_handle(void *state, void *addr_data,
 		addr_copy(&f->ret.hop[i + 1], &msg->ret.hop[i]);
 	f->payload = msg->payload;
 	f->payload_len = msg->payload_len;
-	h->host->send(h->ctx, f);
+	const struct ockam_addr *next = &f->onward.hop[0];
+	if (next->type != OCKAM_ADDR_LOCAL && to_allows(h, next))
+		f->flags |= OCKAM_MSG_CONNECT;
+	int rc = h->host->send(h->ctx, f);
+	/* The router or the transport said why, once (for an address not
+	 * in `to:` with no connection open: that it was not asked to
+	 * connect).  Whoever handed us the message learns of the drop. */
+	if (rc < 0 && h->notify) {
+		char why[256];
+		if (next->type != OCKAM_ADDR_LOCAL && !(f->flags & OCKAM_MSG_CONNECT))
+			snprintf(why, sizeof(why),
+				 "hop '%s': no connection open and 'to' does not allow opening one: %s",
+				 h->host->instance_name(h->ctx), strerror(-rc));
+		else
+			snprintf(why, sizeof(why), "hop '%s' cannot forward it: %s",
+				 h->host->instance_name(h->ctx), strerror(-rc));
+		h->host->message_undeliverable(h->ctx, msg, rc, why);
+	}
 	return 0;
 }
 
@@ -103,7 +194,9 @@ static void hop_undeliverable(void *state, void *addr_data,
 
 static void hop_destroy(void *state)
 {
-	free(state);
+	struct hop *h = state;
+	free(h->to);
+	free(h);
 }
 
 static const struct ockam_plugin hop_plugin = {

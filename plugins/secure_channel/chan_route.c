@@ -74,6 +74,15 @@ int chan_route_equal(const struct chan_route *r, const struct ockam_route *b)
 	return 1;
 }
 
+int chan_route_first_is(const struct chan_route *r, const struct ockam_addr *a)
+{
+	if (r->len == 0 || r->buf[0] == 0)
+		return 0;
+	const uint8_t *p = r->buf + 1;
+	return p[0] == a->type && p[1] == a->len &&
+	       memcmp(p + 2, a->data, a->len) == 0;
+}
+
 void chan_route_free(struct chan_route *r)
 {
 	free(r->buf);

@@ -24,6 +24,8 @@ int chan_route_set(struct chan_route *r, const struct ockam_route *from);
 void chan_route_load(const struct chan_route *r, struct ockam_route *to);
 /* 1 if the stored route equals `b`, without loading it. */
 int chan_route_equal(const struct chan_route *r, const struct ockam_route *b);
+/* 1 if the stored route's first hop is `a`. */
+int chan_route_first_is(const struct chan_route *r, const struct ockam_addr *a);
 /* Number of hops stored. */
 static inline unsigned chan_route_count(const struct chan_route *r)
 {

@@ -99,6 +99,13 @@ struct ockam_message *channel_outer(struct channel *ch)
 	/* Written in place: ockam_route_append would copy a whole hop. */
 	ockam_addr_local(&out->ret.hop[0], ch->dec_addr);
 	out->ret.count = 1;
+	/* An initiator may open a connection to the first hop of its
+	 * configured `route:` (handshakes, data, re-handshakes).  A route
+	 * it roamed to, and a responder's way back, were learnt from
+	 * messages: they go over connections that are open, or nowhere. */
+	if (ch->initiator && out->onward.count &&
+	    chan_route_first_is(&ch->inst->route, &out->onward.hop[0]))
+		out->flags |= OCKAM_MSG_CONNECT;
 	return out;
 }
 

@@ -301,7 +301,8 @@ void chan_list_remove(struct chan_list *l, struct channel *ch);
  * ("sc_dec.<hex>") and keep its name in enc_addr / dec_addr. */
 int channel_address_add(struct channel *ch, enum chan_endpoint_kind kind);
 /* inst->outer, addressed to ch's peer with return route [ch's decryptor];
- * the caller sets the payload. */
+ * the caller sets the payload.  An initiator asks for a connection
+ * (OCKAM_MSG_CONNECT) while its peer route starts where its `route:` does. */
 struct ockam_message *channel_outer(struct channel *ch);
 
 /* channel_status.c: contribute rows to `ockam-host status`. */

@@ -17,8 +17,10 @@
  *       hosts_file: /etc/hosts
  *       resolv_conf: /etc/resolv.conf # nameservers, search, ndots
  *
- * Outbound connections are opened on first use of an address and, once
- * lost or refused, re-opened on a later send after a backoff (tcp_peer.c).
+ * Outbound connections are opened on first use of an address by a message
+ * that asks for one (OCKAM_MSG_CONNECT; any other message goes only over a
+ * connection already open) and, once lost or refused, re-opened on a later
+ * such send after a backoff (tcp_peer.c).
  * Host names are resolved inside the loop without blocking it
  * (tcp_resolve.c); listen addresses are resolved once, at start.
  */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Connections: connect on demand, buffers, framing, reads and writes.
+ * Connections: connect when a sender asks, buffers, framing, reads and
+ * writes.
  *
  * A connection has an output buffer and, while a frame is partly read or
  * held back by a pause, an input buffer; reads between frames go to one
@@ -10,7 +11,7 @@
  * them back (tcp_buf.c).
  *
  * Re-entrancy: delivering a received message with host->send() may call
- * tcp_send() synchronously (a route that goes straight back out over TCP),
+ * tcp_send() synchronously (a worker answering over TCP at once),
  * and that may close any connection, including the one being read.  So a
  * connection in its read path is marked busy and only unlinked when closed;
  * its memory is freed when the read path unwinds.  While a read path runs,
@@ -1046,6 +1047,30 @@ int tcp_send(void *state, const struct ockam_message *msg)
 					"disconnected): message not sent",
 					printable(a->data, a->len, text,
 						  sizeof(text)));
+			return -ENOTCONN;
+		}
+		if (!(msg->flags & OCKAM_MSG_CONNECT)) {
+			/* Only a sender that was told where to connect (a
+			 * configured route, a hop's `to:`) may make us dial;
+			 * anything else goes over connections we have. */
+			char who[TCP_KEY_MAX];
+			const struct ockam_addr *r = &msg->ret.hop[0];
+
+			t->connect_refused++;
+			if (msg->ret.count && r->type == OCKAM_ADDR_LOCAL)
+				printable(r->data, r->len, who, sizeof(who));
+			else
+				snprintf(who, sizeof(who), "a sender with no "
+					 "local return address");
+			tcp_log_limited(t, &t->lim_noconnect, OCKAM_LOG_WARN,
+					"not opening a connection to %s for %s: "
+					"it did not ask for one (only a "
+					"configured route, or a hop for an "
+					"address in its `to:`, may open a "
+					"connection); message not sent",
+					printable(a->data, a->len, text,
+						  sizeof(text)),
+					who);
 			return -ENOTCONN;
 		}
 		p = tcp_peer_find(t, a->data, a->len);

@@ -221,6 +221,8 @@ struct tcp {
 	struct tcp_conn *conns; /* open and connecting; dead ones unlinked */
 	size_t n_outbound;      /* of which outbound */
 	uint64_t outbound_refused; /* messages refused at max_outbound */
+	/* Messages refused: no connection, and no OCKAM_MSG_CONNECT. */
+	uint64_t connect_refused;
 	unsigned batching;      /* >0 while in a read path: sends only queue */
 	int stopping;           /* closing everything: no backoff, no memory */
 	struct ockam_source *idle_timer; /* sweeps idle inbound connections */
@@ -251,7 +253,7 @@ struct tcp {
 
 	struct tcp_limit lim_oversize, lim_nobufs, lim_deliver, lim_badaddr,
 		lim_accept, lim_gone, lim_down, lim_pause, lim_outbound,
-		lim_resolve;
+		lim_resolve, lim_noconnect;
 	/* Inbound connections: accepted, and closed (per cause). */
 	struct tcp_limit lim_accepted, lim_in_close[TCP_IN_CAUSES];
 };

@@ -26,6 +26,8 @@ static void tcp_status(void *data, struct ockam_status *out)
 	h->status_set_u64(out, "connections", t->n_outbound);
 	h->status_set_u64(out, "max_outbound", t->max_outbound);
 	h->status_set_u64(out, "refused", t->outbound_refused);
+	/* Not dialled: the sender did not ask (OCKAM_MSG_CONNECT). */
+	h->status_set_u64(out, "not_asked", t->connect_refused);
 	for (const struct tcp_conn *c = t->conns; c; c = c->next) {
 		h->status_add(out, "connection", c->key);
 		h->status_set_str(out, "direction",

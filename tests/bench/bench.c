@@ -81,6 +81,8 @@ static int send_to(struct bench *b, const struct ockam_route *onward)
 	ockam_route_append(&m->ret, &self);
 	m->payload = b->payload;
 	m->payload_len = b->size;
+	/* Its routes come from its options: it may open connections. */
+	m->flags = OCKAM_MSG_CONNECT;
 	return b->host->send(b->ctx, m);
 }
 

@@ -211,7 +211,8 @@ workers:
 
 
 def hop_node_yaml(port, hops=1):
-    workers = "".join(f"\n  hop{'' if i == 0 else i}:\n    type: hop" for i in range(hops))
+    # Each hop may connect to the next node (all on loopback).
+    workers = "".join(f"\n  hop{'' if i == 0 else i}:\n    type: hop\n    options: {{ to: ['tcp:127.0.0.1:*'] }}" for i in range(hops))
     return f"""node: middle{port}
 log_level: warn
 transports:

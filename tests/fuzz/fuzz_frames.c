@@ -16,7 +16,9 @@
  * after EOF), and every frame the node sends back is well formed (length
  * within max_message_size, a body codec_decode accepts).
  *
- * Routes may name tcp addresses: this binary overrides getaddrinfo() (it
+ * Routes may name tcp addresses (a frame straight to one is refused; the
+ * hop's `to:` lets it dial any, to reach the transport's connect and
+ * resolve paths): this binary overrides getaddrinfo() (it
  * is linked with --export-dynamic, so the dlopen()ed plugin binds to it)
  * to refuse every numeric address once the node has started (its listen
  * address is resolved for real), and host names go to an empty hosts file
@@ -139,6 +141,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		   "    type: echoer\n"
 		   "  hop:\n"
 		   "    type: hop\n"
+		   "    options: { to: ['tcp:*:*'] }\n"
 		   "after_messages: run\n",
 		MAX_MESSAGE);
 	fclose(f);

@@ -73,7 +73,9 @@ int integ_start_pair(const char *prefix, struct hx_proc **responder,
 		     struct hx_proc **middle, struct integ_ports *ports)
 {
 	const char *const responder_env[] = { "RESPONDER_PORT=0", NULL };
-	const char *const middle_env[] = { "MIDDLE_PORT=0", NULL };
+	char responder_port[32];
+	const char *const middle_env[] = { "MIDDLE_PORT=0", responder_port,
+					   NULL };
 	char path[512];
 
 	*responder = *middle = NULL;
@@ -83,6 +85,9 @@ int integ_start_pair(const char *prefix, struct hx_proc **responder,
 				      responder_env, &ports->responder);
 	if (!*responder)
 		return -1;
+	/* The middle's hop may connect only to the responder (its `to:`). */
+	snprintf(responder_port, sizeof(responder_port), "RESPONDER_PORT=%d",
+		 ports->responder);
 	snprintf(path, sizeof(path), "%smiddle.yaml", prefix);
 	*middle = integ_start_node("middle", integ_src(path), middle_env,
 				   &ports->middle);

@@ -54,7 +54,8 @@ struct integ_ports {
 /* Start the tutorial's responder and middle nodes, `<prefix>responder.yaml`
  * and `<prefix>middle.yaml` under the source tree (prefix e.g.
  * "configs/04-routing-over-two-transport-hops-"), on ephemeral ports
- * (RESPONDER_PORT=0, MIDDLE_PORT=0), and fill `ports`.  *responder and
+ * (RESPONDER_PORT=0, then MIDDLE_PORT=0 with RESPONDER_PORT set to the
+ * responder's, which its hop's `to:` names), and fill `ports`.  *responder and
  * *middle are NULL for a node that did not start (the middle is not
  * started if the responder failed).  Returns 0, or -1 (reported). */
 int integ_start_pair(const char *prefix, struct hx_proc **responder,

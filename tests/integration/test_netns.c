@@ -183,7 +183,7 @@ static const char middle_yaml[] =
 	"transports:\n"
 	"  tcp: { listen: 10.201.1.2:3000 }\n"
 	"workers:\n"
-	"  hop: { type: hop }\n";
+	"  hop: { type: hop, options: { to: [tcp:10.201.2.2:4000] } }\n";
 
 static const char initiator_yaml[] =
 	"node: initiator\n"

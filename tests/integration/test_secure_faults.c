@@ -28,6 +28,9 @@
 
 #include "integ_secure.h"
 
+/* The middle's hop: it may connect to the responder (on loopback). */
+#define HOP "{ type: hop, options: { to: ['tcp:localhost:*', 'tcp:127.0.0.1:*'] } }"
+
 /* Start node middle on `port` (0: ephemeral) with worker `hop` (its YAML
  * flow map, e.g. "{ type: hop }"); *port_out gets its port. */
 static struct hx_proc *start_middle(int port, const char *hop, int *port_out)
@@ -77,7 +80,7 @@ static void test_roaming(void)
 
 	integ_begin("secure_roaming");
 	responder = integ_start_listener("responder", "trust: everyone", &r);
-	middle = start_middle(0, "{ type: hop }", &m);
+	middle = start_middle(0, HOP, &m);
 	pinger = spawn_ping(integ_initiator_config(&(struct integ_initiator){
 				    .node = "pinger", .port = r, .via = m,
 				    .options = "trust: everyone" }),
@@ -90,7 +93,7 @@ static void test_roaming(void)
 	 * same port: new connections, new ephemeral ports. */
 	CU_ASSERT_EQUAL(kill(hx_pid(middle), SIGKILL), 0);
 	CU_ASSERT_EQUAL(hx_wait_exit(middle, HX_EXIT_MS), 128 + SIGKILL);
-	middle = start_middle(m, "{ type: hop }", &m2);
+	middle = start_middle(m, HOP, &m2);
 	CU_ASSERT_EQUAL(m2, m);
 
 	/* The last messages get replies through the same channel. */

@@ -329,6 +329,7 @@ static int node_start_tcp(const char *name, const char *top, const char *tcp)
 		 "    type: echoer\n"
 		 "  hop:\n"
 		 "    type: hop\n"
+		 "    options: { to: ['tcp:*:*'] }\n"
 		 "after_messages: run\n",
 		 name, top, tcp);
 	return node_start_yaml(yaml);
@@ -495,12 +496,13 @@ static void test_peer_vanishes_mid_frame(void)
 	client_close(&c);
 }
 
-/* [tcp:127.0.0.1:<node>, echoer]: the node connects to itself on demand
- * and the reply retraces both TCP hops. */
+/* [hop, tcp:127.0.0.1:<node>, echoer]: the node's hop (whose `to:`
+ * allows any address) connects to itself on demand and the reply retraces
+ * both TCP hops. */
 static void test_connect_on_demand(void)
 {
 	char self[32];
-	const char *on[] = {self, "echoer", NULL};
+	const char *on[] = {"hop", self, "echoer", NULL};
 	static const char *const ret[] = {"client", NULL};
 	uint8_t f[256];
 	struct client c;
@@ -540,11 +542,11 @@ static int bound_port(int *fd)
 	return ntohs(sa.sin_port);
 }
 
-/* Ask the node to forward `text` to [tcp:127.0.0.1:<to>, echoer]. */
+/* Ask the node's hop to forward `text` to [tcp:127.0.0.1:<to>, echoer]. */
 static int send_via(struct client *c, int to, const char *text)
 {
 	char hop[32];
-	const char *on[] = {hop, "echoer", NULL};
+	const char *on[] = {"hop", hop, "echoer", NULL};
 	static const char *const ret[] = {"client", NULL};
 	uint8_t f[256];
 	size_t len;
@@ -703,14 +705,15 @@ static void test_inbound_key_not_dialled(void)
  * -EMSGSIZE and one line naming the size and the limit: never truncated. */
 static void test_oversized_send_refused(void)
 {
-	static const char *const on[] = {"tcp:a:1", "echoer", NULL};
+	static const char *const on[] = {"hop", "tcp:a:1", "echoer", NULL};
 	static uint8_t f[MAX_MSG + 64], payload[MAX_MSG];
 	struct client c;
 	size_t len;
 	long mark = log_mark();
 
-	/* A frame of exactly the limit; forwarding pops "a:1" (5 bytes
-	 * encoded) and pushes the inbound "127.0.0.1:<port>" (17): 1036. */
+	/* A frame of exactly the limit; forwarding moves "hop" from onward
+	 * to return, pops "a:1" (5 bytes encoded) and pushes the inbound
+	 * "127.0.0.1:<port>" (17): 1036. */
 	len = frame_build(f, sizeof(f), on, NULL, payload, 0);
 	len = frame_build(f, sizeof(f), on, NULL, payload,
 			  MAX_MSG - (len - 4) - 1);
@@ -1180,7 +1183,7 @@ static void test_large_frame_after_buffers_given_back(void)
 	static uint8_t frame[SIZE + 1024], got[SIZE + 1024], payload[SIZE];
 	static const char *const ret[] = {"client", NULL};
 	char hop[32], key[32], out_key[32];
-	const char *on[] = {hop, "sink", NULL};
+	const char *on[] = {"hop", hop, "sink", NULL};
 	struct client a, via;
 	int lfd, p = bound_port(&lfd), fd;
 	size_t len, n, i;
@@ -1417,12 +1420,12 @@ static int suite_resolver_clean(void)
 	return 0;
 }
 
-/* Ask the node to forward `text` to [tcp:<host>:<to>, echoer]. */
+/* Ask the node's hop to forward `text` to [tcp:<host>:<to>, echoer]. */
 static int send_via_name(struct client *c, const char *host, int to,
 			 const char *text)
 {
 	char hop[300];
-	const char *on[] = {hop, "echoer", NULL};
+	const char *on[] = {"hop", hop, "echoer", NULL};
 	static const char *const ret[] = {"client", NULL};
 	uint8_t f[512];
 	size_t len;

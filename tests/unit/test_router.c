@@ -6,6 +6,7 @@
  */
 #include <CUnit/Basic.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../common/cunit_main.h"
@@ -388,6 +389,150 @@ static void test_transports_and_text(void)
 	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), -EHOSTUNREACH);
 }
 
+/* What the transport was last handed: its flags. */
+static uint32_t tsend_flags;
+static int tsend_flagged(void *data, const struct ockam_message *m)
+{
+	tsend_calls++;
+	tsend_flags = m->flags;
+	return 0;
+}
+
+static struct ockam_addr tcp_addr(const char *value)
+{
+	struct ockam_addr a;
+	ockam_addr_set(&a, OCKAM_ADDR_TCP, value, strlen(value));
+	return a;
+}
+
+/* route.h's pattern matcher, shared by the hop's `to:` and `reach:`. */
+static void test_addr_patterns(void)
+{
+	static const struct {
+		const char *pattern, *addr;
+		int match;
+	} cases[] = {
+		{ "127.0.0.1:4000", "127.0.0.1:4000", 1 },
+		{ "127.0.0.1:4000", "127.0.0.1:4001", 0 },
+		{ "127.0.0.1:4000", "127.0.0.1:40000", 0 },
+		{ "127.0.0.1:4000", "localhost:4000", 0 }, /* no resolving */
+		{ "127.0.0.1:*", "127.0.0.1:6379", 1 },
+		{ "127.0.0.1:*", "127.0.0.10:6379", 0 },
+		{ "127.0.0.1:*", "127.0.0.1.evil.example:80", 0 },
+		{ "*:4000", "10.0.0.7:4000", 1 },
+		{ "*:4000", "10.0.0.7:40001", 0 },
+		{ "*:*", "bob.example:1", 1 },
+		{ "*:*", "nocolon", 0 },
+		{ "*:*", ":80", 0 },
+		{ "[::1]:*", "[::1]:4000", 1 },
+		{ "[::1]:4000", "[::2]:4000", 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ockam_addr p = tcp_addr(cases[i].pattern);
+		struct ockam_addr a = tcp_addr(cases[i].addr);
+		CU_ASSERT_PTR_NULL(ockam_addr_pattern_error(&p));
+		CU_ASSERT_EQUAL(ockam_addr_match(&p, &a), cases[i].match);
+		if (ockam_addr_match(&p, &a) != cases[i].match)
+			fprintf(stderr, "pattern %s, address %s\n",
+				cases[i].pattern, cases[i].addr);
+	}
+	/* Another address type never matches. */
+	struct ockam_addr p = tcp_addr("*:*"), l;
+	ockam_addr_local(&l, "echoer");
+	CU_ASSERT_EQUAL(ockam_addr_match(&p, &l), 0);
+	static const char *const bad[] = {
+		"127.0.0.1", "127.0.0.1:", ":4000", "10.0.0.*:4000", "*x:1",
+		"h:0", "h:65536", "h:04000", "h:4x", "h:123456", "h:**",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct ockam_addr b = tcp_addr(bad[i]);
+		CU_ASSERT_PTR_NOT_NULL(ockam_addr_pattern_error(&b));
+	}
+}
+
+/* Who may send to a transport address (docs/security.md). */
+static void test_transport_senders(void)
+{
+	reset();
+	int owner;
+	struct router_stats st;
+	struct ockam_message m;
+	CU_ASSERT_EQUAL(router_transport_add(R, 1, "tcp", tsend_flagged, NULL,
+					     &owner), 0);
+	router_address_add(R, "echoer", sink, NULL, NULL);
+	msg_to(&m, (const char *[]){"echoer", NULL}, "x");
+	m.onward.hop[0] = tcp_addr("127.0.0.1:6379");
+	m.flags = OCKAM_MSG_CONNECT;
+
+	/* From the network: never on to a transport, counted. */
+	struct router_sender net = {.name = "tcp", .transport = 1};
+	tsend_calls = 0;
+	CU_ASSERT_EQUAL(router_send_from(R, &net, &m), -EACCES);
+	CU_ASSERT_EQUAL(tsend_calls, 0);
+	router_stats_get(R, &st);
+	CU_ASSERT_EQUAL(st.relay_refused, 1);
+
+	/* A worker without reach: as it asked. */
+	struct router_sender w = {.name = "w"};
+	CU_ASSERT_EQUAL(router_send_from(R, &w, &m), 0);
+	CU_ASSERT_EQUAL(tsend_calls, 1);
+	CU_ASSERT_EQUAL(tsend_flags, OCKAM_MSG_CONNECT);
+
+	/* With a reach list: only what a pattern matches. */
+	static const char *const reach[] = {"echoer", "tcp:127.0.0.1:4000"};
+	struct ockam_addr pat = tcp_addr("127.0.0.1:4000");
+	struct router_sender lim = {.name = "l", .reach = reach, .n_reach = 2,
+				    .reach_addrs = &pat, .n_reach_addrs = 1};
+	CU_ASSERT_EQUAL(router_send_from(R, &lim, &m), -EACCES);
+	m.onward.hop[0] = tcp_addr("127.0.0.1:4000");
+	m.flags = 0;
+	CU_ASSERT_EQUAL(router_send_from(R, &lim, &m), 0);
+	CU_ASSERT_EQUAL(tsend_flags, 0); /* it did not ask to connect */
+
+	/* Out of a secure channel: denied without a reach list; with one,
+	 * a matching address may be dialled. */
+	struct router_sender chan = {.name = "c", .may_secure = 1};
+	m.flags = OCKAM_MSG_SECURE;
+	CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), -EACCES);
+	chan.reach = reach;
+	chan.n_reach = 2;
+	chan.reach_addrs = &pat;
+	chan.n_reach_addrs = 1;
+	tsend_calls = 0;
+	CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), 0);
+	CU_ASSERT_EQUAL(tsend_calls, 1);
+	CU_ASSERT_EQUAL(tsend_flags, OCKAM_MSG_SECURE | OCKAM_MSG_CONNECT);
+	CU_ASSERT_EQUAL(m.flags, OCKAM_MSG_SECURE); /* the sender's copy */
+	m.onward.hop[0] = tcp_addr("127.0.0.1:4001");
+	CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), -EACCES);
+	/* The channel's own traffic (unmarked) is not limited. */
+	m.flags = 0;
+	CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), 0);
+	router_stats_get(R, &st);
+	CU_ASSERT_EQUAL(st.denied, 3);
+	router_remove_owner(R, &owner);
+}
+
+/* A transport's OCKAM_MSG_CONNECT never reaches a worker. */
+static void test_transport_connect_cleared(void)
+{
+	reset();
+	struct ockam_message m;
+	struct router_sender net = {.name = "tcp", .transport = 1};
+	router_address_add(R, "sink", sink, NULL, NULL);
+	msg_to(&m, (const char *[]){"sink", NULL}, "x");
+	m.flags = OCKAM_MSG_CONNECT;
+	sink_flags = 0xff;
+	CU_ASSERT_EQUAL(router_send_from(R, &net, &m), 0);
+	drain_all();
+	CU_ASSERT_EQUAL(sink_flags, 0);
+	/* A worker's is delivered as it was sent. */
+	struct router_sender w = {.name = "w"};
+	CU_ASSERT_EQUAL(router_send_from(R, &w, &m), 0);
+	drain_all();
+	CU_ASSERT_EQUAL(sink_flags, OCKAM_MSG_CONNECT);
+}
+
 int main(void)
 {
 	static const struct cunit_test tests[] = {
@@ -401,6 +546,9 @@ int main(void)
 		{ "reach", test_reach },
 		{ "remove inside handler", test_remove_inside_handler },
 		{ "transports and route text", test_transports_and_text },
+		{ "address patterns", test_addr_patterns },
+		{ "who may send to a transport address", test_transport_senders },
+		{ "a transport's connect flag is cleared", test_transport_connect_cleared },
 		{ NULL, NULL },
 	};
 	return cunit_run(&(struct cunit_suite){

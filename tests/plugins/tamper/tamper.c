@@ -83,6 +83,10 @@ static int tamper_handle(void *state, void *addr_data,
 	memcpy(t->buf, msg->payload, msg->payload_len);
 	f->payload = t->buf;
 	f->payload_len = msg->payload_len;
+	/* A test's stand-in for a compromised middle node: it forwards
+	 * wherever the route says, dialling if it must (never use it
+	 * outside tests: that is an open relay). */
+	f->flags = OCKAM_MSG_CONNECT;
 
 	int copies = 1;
 	unsigned type = msg->payload_len ? msg->payload[0] : 0;
