@@ -224,22 +224,126 @@ static void test_queue_headroom_for_handlers(void)
 	CU_ASSERT_EQUAL(st.dropped_full, 1);
 }
 
+/* A channel instance: it owns "sc_enc.1", where what comes out of its
+ * channel says it came from. */
+static int chan_owner;
+static const struct router_sender chan = {
+	.name = "channel", .may_secure = 1, .owner = &chan_owner };
+
+/* m as it comes out of chan's channel: [sc_enc.1, app] back, secure. */
+static void from_channel(struct ockam_message *m)
+{
+	struct ockam_addr enc;
+	ockam_addr_local(&enc, "sc_enc.1");
+	ockam_route_push(&m->ret, &enc);
+	m->flags = OCKAM_MSG_SECURE;
+	snprintf(m->identifier, sizeof(m->identifier), "Iabc");
+}
+
 static void test_secure_flag_needs_privilege(void)
 {
 	reset();
 	struct ockam_message m;
 	router_address_add(R, "echoer", sink, NULL, NULL);
+	router_address_add(R, "sc_enc.1", sink, &chan_owner, NULL);
 	msg_to(&m, (const char *[]){"echoer", NULL}, "x");
-	m.flags = OCKAM_MSG_SECURE;
-	snprintf(m.identifier, sizeof(m.identifier), "Iabc");
+	from_channel(&m);
 	router_send(R, "worker", &m, 0);
 	drain_all();
 	CU_ASSERT_EQUAL(sink_flags & OCKAM_MSG_SECURE, 0);
 	CU_ASSERT_STRING_EQUAL(sink_id, "");
-	router_send(R, "channel", &m, 1);
+	router_send_from(R, &chan, &m);
 	drain_all();
 	CU_ASSERT_EQUAL(sink_flags & OCKAM_MSG_SECURE, OCKAM_MSG_SECURE);
 	CU_ASSERT_STRING_EQUAL(sink_id, "Iabc");
+}
+
+/* A channel may mark a message secure only if its return route starts at
+ * one of the channel's own addresses: ret[0] says which channel it came
+ * out of, so it may not name another's, a worker's, a transport's or
+ * nothing.  The message still goes, as plaintext. */
+static void test_secure_mark_names_its_channel(void)
+{
+	reset();
+	struct ockam_message m;
+	struct router_stats st;
+	int other_owner;
+	router_address_add(R, "echoer", sink, NULL, NULL);
+	router_address_add(R, "sc_enc.1", sink, &chan_owner, NULL);
+	router_address_add(R, "sc_enc.2", sink, &other_owner, NULL);
+	const char *const wrong[] = { "sc_enc.2", "echoer", "nobody", "tcp", "" };
+	for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+		msg_to(&m, (const char *[]){"echoer", NULL}, "x");
+		from_channel(&m);
+		if (!wrong[i][0])
+			m.ret.count = 0;
+		else if (!strcmp(wrong[i], "tcp"))
+			ockam_addr_set(&m.ret.hop[0], 1, "127.0.0.1:1", 11);
+		else
+			ockam_addr_local(&m.ret.hop[0], wrong[i]);
+		sink_flags = OCKAM_MSG_SECURE;
+		CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), 0);
+		drain_all();
+		CU_ASSERT_EQUAL(sink_flags & OCKAM_MSG_SECURE, 0);
+		CU_ASSERT_STRING_EQUAL(sink_id, "");
+	}
+	router_stats_get(R, &st);
+	CU_ASSERT_EQUAL(st.secure_cleared, 5);
+	/* Its own address: kept, on the direct path and the queued one. */
+	msg_to(&m, (const char *[]){"echoer", NULL}, "x");
+	from_channel(&m);
+	CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), 0);
+	CU_ASSERT_EQUAL(sink_flags & OCKAM_MSG_SECURE, OCKAM_MSG_SECURE);
+	router_stats_get(R, &st);
+	CU_ASSERT_EQUAL(st.secure_cleared, 5);
+}
+
+/* A worker's refusal reaches the sender: as send's return when it was
+ * handed the message at once, else through the refused hook (the node
+ * posts a delivery-failure notice), once, with the worker named. */
+static int refuser(void *owner, void *data, const struct ockam_message *m)
+{
+	sink_calls++;
+	return -EMSGSIZE;
+}
+
+static int refused_calls, refused_err;
+static char refused_why[128], refused_payload[16];
+static void on_refused(void *data, const struct ockam_message *m, int err,
+		       const char *why)
+{
+	refused_calls++;
+	refused_err = err;
+	snprintf(refused_why, sizeof(refused_why), "%s", why);
+	snprintf(refused_payload, sizeof(refused_payload), "%.*s",
+		 (int)m->payload_len, (const char *)m->payload);
+}
+
+static void test_refusal_reaches_sender(void)
+{
+	reset();
+	struct ockam_message m;
+	refused_calls = 0;
+	router_set_refused(R, on_refused, NULL);
+	router_address_add(R, "big", refuser, NULL, NULL);
+	router_address_add(R, "relay", relay, NULL, NULL);
+	router_address_add(R, "echoer", sink, NULL, NULL);
+	relay_count = 1;
+	msg_to(&m, (const char *[]){"big", NULL}, "now");
+	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), -EMSGSIZE);
+	CU_ASSERT_EQUAL(refused_calls, 0);
+	/* Queued behind a handler: send said 0, the hook says the rest. */
+	msg_to(&m, (const char *[]){"relay", NULL}, "go");
+	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), 0);
+	msg_to(&m, (const char *[]){"big", NULL}, "later");
+	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), 0);
+	CU_ASSERT_EQUAL(sink_calls, 1);
+	drain_all();
+	CU_ASSERT_EQUAL(sink_calls, 3); /* the relayed one, then "later" */
+	CU_ASSERT_EQUAL(refused_calls, 1);
+	CU_ASSERT_EQUAL(refused_err, -EMSGSIZE);
+	CU_ASSERT_STRING_EQUAL(refused_payload, "later");
+	CU_ASSERT_PTR_NOT_NULL(strstr(refused_why, "'big' refused it"));
 }
 
 static void test_access_policy(void)
@@ -255,18 +359,19 @@ static void test_access_policy(void)
 	CU_ASSERT_EQUAL(router_address_set_policy(R, "l", &listed), 0);
 	CU_ASSERT_EQUAL(router_address_set_policy(R, "zz", &listed), -ENOENT);
 
+	router_address_add(R, "sc_enc.1", sink, &chan_owner, NULL);
 	msg_to(&m, (const char *[]){"s", NULL}, "x");
 	CU_ASSERT_EQUAL(router_send(R, "plain", &m, 0), -EACCES);
-	m.flags = OCKAM_MSG_SECURE; /* a forged flag from a plain worker */
+	from_channel(&m); /* a forged flag from a plain worker */
 	CU_ASSERT_EQUAL(router_send(R, "plain", &m, 0), -EACCES);
-	CU_ASSERT_EQUAL(router_send(R, "chan", &m, 1), 0);
+	CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), 0);
 
 	msg_to(&m, (const char *[]){"l", NULL}, "x");
-	m.flags = OCKAM_MSG_SECURE;
+	from_channel(&m);
 	snprintf(m.identifier, sizeof(m.identifier), "Ibad");
-	CU_ASSERT_EQUAL(router_send(R, "chan", &m, 1), -EACCES);
+	CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), -EACCES);
 	snprintf(m.identifier, sizeof(m.identifier), "Igood");
-	CU_ASSERT_EQUAL(router_send(R, "chan", &m, 1), 0);
+	CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), 0);
 	drain_all();
 	CU_ASSERT_EQUAL(sink_calls, 2);
 	struct router_stats st;
@@ -280,20 +385,24 @@ static void test_reach(void)
 	struct ockam_message m;
 	static const char *const reach[] = {"echoer"};
 	struct router_sender worker = {.name = "w", .reach = reach, .n_reach = 1};
-	struct router_sender chan = {.name = "c", .may_secure = 1,
-				     .reach = reach, .n_reach = 1};
+	struct router_sender rchan = {.name = "c", .may_secure = 1,
+				      .owner = &chan_owner,
+				      .reach = reach, .n_reach = 1};
 	router_address_add(R, "echoer", sink, NULL, NULL);
 	router_address_add(R, "other", sink, NULL, NULL);
+	router_address_add(R, "sc_enc.1", sink, &chan_owner, NULL);
 	msg_to(&m, (const char *[]){"other", NULL}, "x");
 	CU_ASSERT_EQUAL(router_send_from(R, &worker, &m), -EACCES);
 	/* A channel's own (unmarked) traffic is not limited ... */
-	CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), 0);
+	CU_ASSERT_EQUAL(router_send_from(R, &rchan, &m), 0);
 	/* ... what comes out of its channels is. */
-	m.flags = OCKAM_MSG_SECURE;
-	CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), -EACCES);
+	from_channel(&m);
+	CU_ASSERT_EQUAL(router_send_from(R, &rchan, &m), -EACCES);
 	msg_to(&m, (const char *[]){"echoer", NULL}, "x");
-	m.flags = OCKAM_MSG_SECURE;
-	CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), 0);
+	from_channel(&m);
+	sink_flags = 0;
+	CU_ASSERT_EQUAL(router_send_from(R, &rchan, &m), 0);
+	CU_ASSERT_EQUAL(sink_flags & OCKAM_MSG_SECURE, OCKAM_MSG_SECURE);
 	CU_ASSERT_EQUAL(router_send_from(R, &worker, &m), 0);
 }
 
@@ -397,6 +506,8 @@ int main(void)
 		{ "queue backpressure", test_queue_backpressure },
 		{ "queue headroom for handlers", test_queue_headroom_for_handlers },
 		{ "secure flag needs privilege", test_secure_flag_needs_privilege },
+		{ "secure mark names its channel", test_secure_mark_names_its_channel },
+		{ "a worker's refusal reaches the sender", test_refusal_reaches_sender },
 		{ "access policy", test_access_policy },
 		{ "reach", test_reach },
 		{ "remove inside handler", test_remove_inside_handler },
