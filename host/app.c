@@ -45,6 +45,7 @@ struct app {
 	uint64_t retry_ms;     /* the current retry delay */
 	uint64_t linger_until; /* 0: not waiting for what it sent to leave */
 	uint64_t refused;      /* messages to app that were not the reply */
+	size_t full_failed;    /* not sent: the next hop stayed full */
 	struct log_limit lim_refused;
 };
 
@@ -87,6 +88,10 @@ static void app_finish(struct app *a)
 			  "all messages done; node keeps running");
 		return;
 	}
+	if (a->full_failed > 1 && !a->done && !a->linger_until)
+		log_write(OCKAM_LOG_ERROR, "app",
+			  "%zu messages in all not sent: the next hop stayed full (ENOBUFS)",
+			  a->full_failed);
 	size_t held = node_pending(n, why, sizeof(why));
 	if (held) {
 		if (!a->linger_until) {
@@ -233,12 +238,18 @@ static int app_backoff(struct app *a, const struct app_message *m)
 		a->blocked_ms = now ? now : 1;
 		a->retry_ms = APP_RETRY_MIN_MS;
 	} else if (now - a->blocked_ms >= m->cfg->timeout_ms) {
-		char route[512];
-		route_text_format(a->node->router, &m->route, route,
-				  sizeof(route));
-		log_write(OCKAM_LOG_ERROR, "app",
-			  "message to %s not sent: the next hop stayed full (ENOBUFS) for %llu ms",
-			  route, (unsigned long long)m->cfg->timeout_ms);
+		/* Given up.  blocked_ms stays until a send goes through, so
+		 * the messages behind it that are refused too fail at once:
+		 * one line for the first, a count at the end for all. */
+		if (!a->full_failed++) {
+			char route[512];
+			route_text_format(a->node->router, &m->route, route,
+					  sizeof(route));
+			log_write(OCKAM_LOG_ERROR, "app",
+				  "message to %s not sent: the next hop stayed full (ENOBUFS) for %llu ms",
+				  route,
+				  (unsigned long long)(now - a->blocked_ms));
+		}
 		return 0;
 	} else if (a->retry_ms < APP_RETRY_MAX_MS) {
 		a->retry_ms *= 2;
@@ -265,7 +276,8 @@ static void app_send_next(struct app *a)
 		int rc = router_send(a->node->router, "app", &msg, 0);
 		if (rc == -ENOBUFS && app_backoff(a, m))
 			return;
-		a->blocked_ms = 0;
+		if (rc != -ENOBUFS)
+			a->blocked_ms = 0;
 		a->next++;
 		if (rc < 0) {
 			/* The router, the transport or the worker has
