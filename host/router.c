@@ -52,6 +52,7 @@ struct router {
 	size_t nslots, head, queued;
 	struct ockam_message scratch; /* the message being delivered */
 	unsigned depth;               /* handlers running (0 or 1 when direct) */
+	unsigned draining;            /* a queued message is being delivered */
 	struct router_stats stats;
 	struct log_limit lim_unknown, lim_full, lim_size, lim_denied, lim_secure;
 	router_refused_fn refused_fn;
@@ -530,7 +531,9 @@ int router_drain(void *router)
 					  "address '%.*s' went away; dropped a queued message",
 					  to->len, (const char *)to->data);
 			} else {
+				r->draining = 1;
 				int rc = deliver(r, e, m);
+				r->draining = 0;
 				/* The sender's send returned 0 already: it
 				 * learns of the refusal from a notice. */
 				if (rc < 0 && r->refused_fn) {
@@ -571,5 +574,7 @@ void router_set_refused(struct router *r, router_refused_fn fn, void *data)
 void router_stats_get(const struct router *r, struct router_stats *out)
 {
 	*out = r->stats;
-	out->queued = r->queued;
+	/* Not the one being delivered: it has left the queue for its
+	 * worker (its slot is freed when the handler returns). */
+	out->queued = r->queued - r->draining;
 }

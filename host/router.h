@@ -122,7 +122,7 @@ struct router_stats {
 	uint64_t denied;
 	uint64_t secure_cleared; /* secure mark on a return route not its own */
 	uint64_t transport_sent;
-	size_t queued;
+	size_t queued; /* waiting; not the one being delivered */
 };
 void router_stats_get(const struct router *r, struct router_stats *out);
 
