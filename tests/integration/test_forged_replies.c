@@ -14,6 +14,10 @@
  * print the real reply when it comes (exit 0).  Cases: the 05 secure
  * tutorial (its channel has not even finished its handshake), the 04
  * plaintext tutorial, and `ockam-host ping` along the 04 route.
+ * And the rule does not refuse real answers when a channel is made anew:
+ * pings through an initiator whose channel the listener keeps closing
+ * for idleness (a new handshake, new channel addresses, each time) are
+ * all answered.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -30,7 +34,7 @@
 
 #include <CUnit/Basic.h>
 
-#include "integ.h"
+#include "integ_secure.h"
 
 #define T04 "configs/04-routing-over-two-transport-hops-"
 #define T05 "configs/05-secure-channel-over-two-transport-hops-"
@@ -294,6 +298,32 @@ static void test_ping_via_hop(void)
 	run_attack(&(struct attack){T04, PING, 1});
 }
 
+static void test_secure_ping_across_rehandshakes(void)
+{
+	struct hx_proc *listener, *pinger;
+	int port;
+
+	integ_begin("replies_rehandshake");
+	listener = integ_start_listener(
+		"listener", "trust: everyone, idle_timeout: 200ms", &port);
+	const char *cfg = integ_initiator_config(&(struct integ_initiator){
+		.node = "pinger", .port = port, .options = "trust: everyone" });
+	const char *const argv[] = {hx_host_path(), "ping", "-c", "3", "-i",
+				    "700ms", "-W", "5s", "--config", cfg,
+				    "alice,echoer", NULL};
+	pinger = hx_spawn(H, "pinger", argv, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pinger);
+	CU_ASSERT_EQUAL(hx_wait_exit(pinger, HX_EXIT_MS), 0);
+	const char *out = hx_read(pinger, HX_STDOUT);
+	CU_ASSERT(integ_contains(out, "3 sent, 3 received"));
+	CU_ASSERT_EQUAL(integ_lines(out, "secure=I"), 3);
+	CU_ASSERT_PTR_NULL(strstr(out, "forged"));
+	/* Each ping after the first went through a new channel. */
+	CU_ASSERT_EQUAL(integ_lines(hx_read(listener, HX_STDERR),
+				    "closed: no authenticated message for"), 2);
+	CU_ASSERT_EQUAL(hx_stop(listener, HX_EXIT_MS), 0);
+}
+
 int main(void)
 {
 	static const struct integ_test tests[] = {
@@ -302,6 +332,7 @@ int main(void)
 		{ "04: forged [hop, tcp:<initiator>, app] before the echo", test_plaintext_via_hop },
 		{ "04: forged [tcp:<initiator>, app] before the echo", test_plaintext_direct },
 		{ "ping: forged [hop, tcp:<ping>, ping.<pid>] before the echo", test_ping_via_hop },
+		{ "ping through a channel: answers count across re-handshakes", test_secure_ping_across_rehandshakes },
 		{ NULL, NULL },
 	};
 	return integ_run("forged_replies", tests);
