@@ -146,6 +146,7 @@ static struct ockam_ctx *node_instance_new(struct node *n,
 	ctx->name = ci->name;
 	ctx->sender.name = ci->name;
 	ctx->sender.owner = ctx; /* its addresses are registered so */
+	ctx->sender.transport = lib->desc->kind == OCKAM_PLUGIN_TRANSPORT;
 	ctx->sender.may_secure =
 		lib->desc->kind == OCKAM_PLUGIN_SECURE_CHANNEL;
 	ctx->sender.reach = ci->reach;

@@ -397,8 +397,14 @@ static int send_local(struct router *r, const struct router_sender *from,
 	    (may_secure || !(msg->flags & OCKAM_MSG_SECURE))) {
 		r->stats.direct++;
 		/* The handler's refusal is the sender's answer (a channel
-		 * whose queue is full says -ENOBUFS: back off and retry). */
-		return deliver(r, e, msg);
+		 * whose queue is full says -ENOBUFS: back off and retry).
+		 * Not for a transport: it would pause the whole connection,
+		 * and the frames behind this one with it (maybe the very
+		 * handshake that would drain that worker), so a stranger
+		 * could stall a peer by filling one worker; for it the
+		 * message is refused, as a queued one would be. */
+		rc = deliver(r, e, msg);
+		return rc == -ENOBUFS && from->transport ? -EBUSY : rc;
 	}
 	/* Sends from outside any handler (a transport reading the network,
 	 * a timer) fill at most three quarters of the queue: the rest is

@@ -81,6 +81,7 @@ int router_address_set_policy(struct router *r, const char *name,
 struct router_sender {
 	const char *name;
 	int may_secure;
+	int transport; /* a transport: what it sends comes from peers */
 	const void *owner;
 	const char *const *reach;
 	size_t n_reach;

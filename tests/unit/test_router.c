@@ -319,9 +319,22 @@ static void on_refused(void *data, const struct ockam_message *m, int err,
 		 (int)m->payload_len, (const char *)m->payload);
 }
 
+static int full(void *owner, void *data, const struct ockam_message *m)
+{
+	return -ENOBUFS;
+}
+
 static void test_refusal_reaches_sender(void)
 {
 	reset();
+	struct router_sender tcp = {.name = "tcp", .transport = 1};
+	router_address_add(R, "full", full, NULL, NULL);
+	struct ockam_message f;
+	msg_to(&f, (const char *[]){"full", NULL}, "x");
+	/* A full worker pushes back on a local sender, which retries ... */
+	CU_ASSERT_EQUAL(router_send(R, "app", &f, 0), -ENOBUFS);
+	/* ... but not on a transport: that would stall the connection. */
+	CU_ASSERT_EQUAL(router_send_from(R, &tcp, &f), -EBUSY);
 	struct ockam_message m;
 	refused_calls = 0;
 	router_set_refused(R, on_refused, NULL);
