@@ -13,7 +13,8 @@
  * seen.  The initiator must drop the forgery with a log line and still
  * print the real reply when it comes (exit 0).  Cases: the 05 secure
  * tutorial (its channel has not even finished its handshake), the 04
- * plaintext tutorial, and `ockam-host ping` along the 04 route.
+ * plaintext tutorial, and `ockam-host ping` and `ockam-host status` along
+ * the 04 route.
  * And the rule does not refuse real answers when a channel is made anew:
  * pings through an initiator whose channel the listener keeps closing
  * for idleness (a new handshake, new channel addresses, each time) are
@@ -171,7 +172,7 @@ static void relay_stop(pid_t pid)
 
 /* ---- the attack --------------------------------------------------------- */
 
-enum sender { APP, PING };
+enum sender { APP, PING, STATUS };
 
 struct attack {
 	const char *tutorial;  /* T04 or T05 */
@@ -204,6 +205,17 @@ static void run_attack(const struct attack *at)
 	integ_start_pair(at->tutorial, &responder, &middle, &ports);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(middle);
+	int far = ports.responder; /* where the held request goes on to */
+	if (at->sender == STATUS) {
+		const char *cfg = integ_write_config("target.yaml",
+			"node: target\n"
+			"status: true\n"
+			"transports:\n"
+			"  tcp: { listen: 127.0.0.1:0 }\n");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(
+			integ_start_node("target", cfg, NULL, &far));
+	}
 	lfd = hold_listen(&hold_port);
 	CU_ASSERT_FATAL(lfd >= 0);
 
@@ -214,7 +226,7 @@ static void run_attack(const struct attack *at)
 	if (at->sender == APP) {
 		snprintf(path, sizeof(path), "%sinitiator.yaml", at->tutorial);
 		victim = hx_spawn_host(H, "initiator", integ_src(path), env);
-	} else {
+	} else if (at->sender == PING) {
 		char route[128];
 		snprintf(route, sizeof(route),
 			 "tcp:localhost:%d,hop,tcp:localhost:%d,echoer",
@@ -222,12 +234,22 @@ static void run_attack(const struct attack *at)
 		const char *const argv[] = {hx_host_path(), "ping", "-c", "1",
 					    "-W", "10s", route, NULL};
 		victim = hx_spawn(H, "ping", argv, NULL);
+	} else {
+		char route[128];
+		snprintf(route, sizeof(route),
+			 "tcp:localhost:%d,hop,tcp:localhost:%d", ports.middle,
+			 hold_port);
+		const char *const argv[] = {hx_host_path(), "status", "-W",
+					    "10s", "--to", route, NULL};
+		victim = hx_spawn(H, "status", argv, NULL);
 	}
 	CU_ASSERT_PTR_NOT_NULL_FATAL(victim);
 	if (at->sender == APP)
 		snprintf(to, sizeof(to), "app");
 	else
-		snprintf(to, sizeof(to), "ping.%ld", (long)hx_pid(victim));
+		snprintf(to, sizeof(to), "%s.%ld",
+			 at->sender == PING ? "ping" : "status_client",
+			 (long)hx_pid(victim));
 
 	/* The request (the 05 channel's handshake, the 04 message) is now
 	 * held at our listener: nothing has answered it. */
@@ -241,9 +263,11 @@ static void run_attack(const struct attack *at)
 	CU_ASSERT_FATAL(attacker >= 0);
 	const char *const direct[] = {it, to, NULL};
 	const char *const hop[] = {"hop", it, to, NULL};
-	const char *const ret[] = {"echoer", NULL};
-	const char *forged = at->sender == APP ? "Forged reply!"
-					       : "ping 00000000001";
+	const char *const ret[] = {at->sender == STATUS ? "status" : "echoer",
+				   NULL};
+	const char *forged = at->sender == APP	  ? "Forged reply!"
+			     : at->sender == PING ? "ping 00000000001"
+						  : "node Forged uptime_ms=1";
 	CU_ASSERT_EQUAL(send_frame(attacker, at->via_hop ? hop : direct, ret,
 				   forged), 0);
 
@@ -255,12 +279,16 @@ static void run_attack(const struct attack *at)
 	CU_ASSERT(hx_running(victim));
 
 	/* Now the real answer may come: it counts. */
-	pid_t relay = relay_start(held, ports.responder);
+	pid_t relay = relay_start(held, far);
 	CU_ASSERT(relay > 0);
 	CU_ASSERT_EQUAL(hx_wait_exit(victim, HX_EXIT_MS), 0);
 	const char *out = hx_read(victim, HX_STDOUT);
+	CU_ASSERT_PTR_NULL(strstr(out, "Forged"));
 	if (at->sender == APP) {
 		CU_ASSERT_STRING_EQUAL(out, "App Received: Hello Ockam!\n");
+	} else if (at->sender == STATUS) {
+		CU_ASSERT(integ_contains(out, "target") &&
+			  integ_contains(out, "uptime_ms="));
 	} else {
 		CU_ASSERT(integ_contains(out, "1 sent, 1 received") &&
 			  integ_contains(out, "1 forged dropped"));
@@ -298,6 +326,11 @@ static void test_ping_via_hop(void)
 	run_attack(&(struct attack){T04, PING, 1});
 }
 
+static void test_status_via_hop(void)
+{
+	run_attack(&(struct attack){T04, STATUS, 1});
+}
+
 static void test_secure_ping_across_rehandshakes(void)
 {
 	struct hx_proc *listener, *pinger;
@@ -332,6 +365,7 @@ int main(void)
 		{ "04: forged [hop, tcp:<initiator>, app] before the echo", test_plaintext_via_hop },
 		{ "04: forged [tcp:<initiator>, app] before the echo", test_plaintext_direct },
 		{ "ping: forged [hop, tcp:<ping>, ping.<pid>] before the echo", test_ping_via_hop },
+		{ "status: forged [hop, tcp:<status>, status_client.<pid>] before the report", test_status_via_hop },
 		{ "ping through a channel: answers count across re-handshakes", test_secure_ping_across_rehandshakes },
 		{ NULL, NULL },
 	};
