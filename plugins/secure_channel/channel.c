@@ -23,6 +23,7 @@
 #define REKEY_INTERVAL_MAX (UINT64_C(1) << 48)
 #define CHANNELS_LIMIT 1000000
 #define BACKOFF_LIMIT_MS 3600000
+#define LIVENESS_MIN_MS 10
 
 /* ---- channel ends ---------------------------------------------------- */
 
@@ -135,6 +136,8 @@ int channel_open(struct channel *ch, struct noise_cipherstate *send,
 	h->log(inst->ctx, OCKAM_LOG_INFO,
 	       "secure channel open with peer %s (encryptor %s, decryptor %s)",
 	       ch->peer_id, ch->enc_addr, ch->dec_addr);
+	if (ch->initiator && inst->old_ch && inst->old_ch != ch)
+		channel_close(inst->old_ch, "replaced by a new channel");
 	if (ch->initiator)
 		flow_flush(ch);
 	return 0;
@@ -191,6 +194,9 @@ void channel_close(struct channel *ch, const char *why)
 	inst->n_channels--;
 	if (ch->state == CHAN_HANDSHAKE)
 		inst->handshakes--;
+	ka_forget(ch);
+	if (inst->old_ch == ch)
+		inst->old_ch = NULL;
 	if (inst->initiator_ch == ch)
 		initiator_lost(ch, why); /* may take over the queue */
 
@@ -226,7 +232,7 @@ static const char *const option_keys[] = {
 	"rekey_interval", "queue_limit", "max_handshakes", "max_channels",
 	"idle_timeout", "rehandshake", "rehandshake_backoff",
 	"rehandshake_backoff_max", "key_exchange", "signed_prekey_rotation",
-	NULL,
+	"keepalive", "dead_peer_timeout", NULL,
 };
 
 /* Options that only make sense for one role: a typo'd role should not
@@ -236,7 +242,7 @@ static const char *const listener_only[] = {
 };
 static const char *const initiator_only[] = {
 	"route", "rehandshake", "rehandshake_backoff",
-	"rehandshake_backoff_max", "queue_limit", NULL,
+	"rehandshake_backoff_max", "queue_limit", "dead_peer_timeout", NULL,
 };
 
 static int options_role_keys(struct sc_instance *inst,
@@ -253,6 +259,37 @@ static int options_role_keys(struct sc_instance *inst,
 					    other[i],
 					    listener ? "initiator" : "listener");
 	}
+	return 0;
+}
+
+/* keepalive (both roles), dead_peer_timeout (initiator): 0 turns each
+ * off; otherwise 10ms..1h. */
+static int options_liveness(struct sc_instance *inst,
+			    const struct ockam_opt *root)
+{
+	const struct ockam_host *h = inst->host;
+	inst->keepalive_ms = CHAN_KEEPALIVE_DEFAULT_MS;
+	inst->dead_peer_ms = CHAN_DEAD_PEER_DEFAULT_MS;
+	int rc = h->opt_get_duration_ms(inst->ctx, root, "keepalive",
+					&inst->keepalive_ms);
+	if (rc == 0)
+		rc = h->opt_get_duration_ms(inst->ctx, root,
+					    "dead_peer_timeout",
+					    &inst->dead_peer_ms);
+	if (rc != 0)
+		return rc;
+	const char *bad = NULL;
+	if (inst->keepalive_ms &&
+	    (inst->keepalive_ms < LIVENESS_MIN_MS ||
+	     inst->keepalive_ms > BACKOFF_LIMIT_MS))
+		bad = "keepalive";
+	else if (inst->dead_peer_ms &&
+		 (inst->dead_peer_ms < LIVENESS_MIN_MS ||
+		  inst->dead_peer_ms > BACKOFF_LIMIT_MS))
+		bad = "dead_peer_timeout";
+	if (bad)
+		return h->opt_error(inst->ctx, h->opt_get(root, bad),
+				    "%s must be 0 (off) or from 10ms to 1h", bad);
 	return 0;
 }
 
@@ -298,6 +335,9 @@ static int options_limits(struct sc_instance *inst,
 							     ? "rehandshake_backoff"
 							     : "rehandshake_backoff_max"),
 				    "rehandshake backoff must be more than 0 and at most 1h");
+	rc = options_liveness(inst, root);
+	if (rc != 0)
+		return rc;
 	if (inst->backoff_max_ms < inst->backoff_min_ms)
 		return h->opt_error(inst->ctx,
 				    h->opt_get(root, "rehandshake_backoff_max"),
@@ -535,6 +575,7 @@ static void channels_close_all(struct sc_instance *inst)
 	while (inst->channels.head)
 		channel_close(inst->channels.head, "node stopping");
 	limits_idle_stop(inst);
+	ka_stop(inst);
 }
 
 /* The scratch shared by the plugin's instances (see struct sc_instance):

@@ -57,6 +57,10 @@ enum chan_close_reason {
 #define CHAN_BACKOFF_MAX_DEFAULT_MS 30000
 #define CHAN_HANDSHAKE_TIMEOUT_DEFAULT_MS 30000
 #define CHAN_QUEUE_LIMIT_DEFAULT 64
+/* Liveness (channel_keepalive.c), WireGuard's KEEPALIVE_TIMEOUT and
+ * KEEPALIVE + REKEY_TIMEOUT. */
+#define CHAN_KEEPALIVE_DEFAULT_MS 10000
+#define CHAN_DEAD_PEER_DEFAULT_MS 15000
 /* Batch records: at most this many body bytes, so a batch adds little
  * latency and stays far below any transport's frame limit; a message
  * whose entry does not fit goes alone in a 0x04 record. */
@@ -108,7 +112,7 @@ struct chan_rejects {
 	struct ockam_source *timer; /* flushes suppressed counts */
 };
 
-/* One allocation per channel end, ~250 bytes for a responder: a listener
+/* One allocation per channel end, ~280 bytes for a responder: a listener
  * holds thousands of idle ones (docs/performance.md, "Memory"). */
 struct channel {
 	struct sc_instance *inst;
@@ -129,6 +133,12 @@ struct channel {
 	uint64_t last_rx_ms;    /* last authenticated message (idle_timeout) */
 	uint64_t idle_check_ms; /* in inst->idle: when to look at it next */
 	uint64_t roam_log_ms;   /* rate limit for the route-change line */
+	/* Liveness (channel_keepalive.c): 0 = nothing pending. */
+	uint64_t rx_unanswered_ms; /* first data in since we last sent */
+	uint64_t tx_unanswered_ms; /* initiator: first data out since we
+				    * last heard anything authentic */
+	uint64_t ka_due_ms;        /* in inst->ka: when to look at it */
+	struct channel *ka_prev, *ka_next; /* in inst->ka */
 
 	char peer_id[IDENTIFIER_LEN + 1]; /* "" until known */
 	char dec_addr[CHAN_RANDOM_ADDR_LEN];
@@ -142,6 +152,10 @@ struct channel {
 	uint8_t no_retry;  /* closed by a refusal: do not re-handshake */
 	uint8_t lazy_retry; /* closed while idle: re-handshake on next send */
 	uint8_t peer_batch; /* the peer accepts batch records */
+	uint8_t peer_keepalive; /* the peer accepts keepalives */
+	uint8_t peer_ka_sends;  /* ... and sends them (dead-peer timer) */
+	uint8_t in_ka;      /* listed in inst->ka */
+	uint8_t heard;      /* an authenticated record arrived since open */
 	uint8_t enc_cap;   /* bytes of enc_addr */
 	char enc_addr[];   /* "" until added; sized at channel_new */
 };
@@ -164,6 +178,8 @@ struct sc_instance {
 	uint64_t idle_timeout_ms; /* listener: 0 = never */
 	int rehandshake;          /* initiator: reopen a lost channel */
 	uint64_t backoff_min_ms, backoff_max_ms;
+	uint64_t keepalive_ms;     /* 0: never send keepalives */
+	uint64_t dead_peer_ms;     /* initiator: 0 = never presume it gone */
 	int x3dh;                  /* key_exchange: x3dh (channel_x3dh.c) */
 	uint64_t spk_rotation_ms;  /* X3DH listener: signed_prekey_rotation */
 	struct x3dh_prekeys *prekeys; /* X3DH listener, made on first use */
@@ -174,6 +190,16 @@ struct sc_instance {
 	size_t n_channels; /* all channel ends, in both lists */
 	size_t handshakes; /* channels in CHAN_HANDSHAKE */
 	struct channel *initiator_ch; /* the initiator's one channel */
+	/* The open channel a re-handshake replaces (channel_initiator.c
+	 * initiator_rehandshake): it still decrypts until the new one
+	 * opens, then it is closed. */
+	struct channel *old_ch;
+	/* Channels with a keepalive or dead-peer check pending, by
+	 * ka_due_ms; one timer serves them all (channel_keepalive.c). */
+	struct channel *ka_head, *ka_tail;
+	struct ockam_source *ka_timer;
+	uint64_t drop_log_ms;      /* rate limit for queue_limit drops */
+	unsigned drop_suppressed;
 	/* Initiator re-handshake state (channel_initiator.c). */
 	unsigned retry_attempt;     /* failed attempts since the last open */
 	uint64_t retry_log_ms;      /* rate limit for retry lines */
@@ -211,6 +237,17 @@ struct sc_instance {
 	struct ockam_message *inner; /* scratch: the message inside */
 	struct ockam_message outer; /* scratch: the message on the route */
 };
+
+/* The features byte this end sends in its handshake: it accepts batch
+ * records and keepalives; it says it sends keepalives only if it does
+ * (keepalive: 0 does not), since a peer that reads that bit presumes us
+ * gone when we stay silent. */
+static inline uint8_t chan_features(const struct sc_instance *inst)
+{
+	return (uint8_t)(DATA_FEATURE_BATCH | DATA_FEATURE_KEEPALIVE |
+			 (inst->keepalive_ms ? DATA_FEATURE_KEEPALIVE_SENDS
+					     : 0));
+}
 
 /* channel.c: a channel end's lifetime. */
 struct channel *channel_new(struct sc_instance *inst, int initiator);
@@ -281,6 +318,27 @@ void initiator_note_sender(struct channel *ch, const struct ockam_message *msg);
 void initiator_undeliverable(void *state, void *addr_data,
 			     const struct ockam_message *msg, int err,
 			     const char *why);
+
+/* channel_initiator.c: the peer seems gone (dead_peer_timeout, or a
+ * close notice on a channel that has heard from its peer): start a new
+ * handshake at once and keep `ch` decrypting until it opens.  Messages
+ * sent meanwhile wait in the new channel's queue.  1 if it started; 0 if
+ * `ch` is not the initiator's open channel or rehandshake is off. */
+int initiator_rehandshake(struct channel *ch, const char *why);
+
+/* channel_keepalive.c: passive keepalives and dead-peer detection
+ * (WireGuard's timers).  Called by channel_flow.c on every record: cheap,
+ * no timer call unless the channel was not listed. */
+void ka_data_sent(struct channel *ch);
+void ka_any_sent(struct channel *ch);
+void ka_received(struct channel *ch, int data, uint64_t now);
+/* Send an empty authenticated record: 0, or the send's error (-EPIPE: ch
+ * was closed). */
+int flow_keepalive_send(struct channel *ch);
+/* Take `ch` off the keepalive list (it is closing or retired). */
+void ka_forget(struct channel *ch);
+/* Stop the keepalive timer (the instance is stopping). */
+void ka_stop(struct sc_instance *inst);
 
 /* channel_limits.c: listener admission and the idle timeout. */
 /* 0 if a new handshake may start; else logs (rate-limited), sends a BUSY

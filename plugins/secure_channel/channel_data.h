@@ -3,7 +3,7 @@
  * The secure channel's message layer (docs/protocol.md, "Secure channel"):
  *
  *   data record  = type | nonce u64 big-endian | AEAD(k_epoch, nonce, ad = type, body)
- *   type 0x04: body = one encoded inner message
+ *   type 0x04: body = one encoded inner message, or empty: a keepalive
  *   type 0x06: body = entry+, entry = len u16 big-endian (>= 1) | encoded inner message
  *
  * A batch record (0x06, data layer version 2) carries several inner
@@ -32,8 +32,12 @@
 
 #define DATA_TYPE 0x04
 #define DATA_BATCH_TYPE 0x06
-/* Handshake payload byte: bit 0 = "I accept batch records". */
+/* Handshake payload byte: bit 0 = "I accept batch records", bit 1 = "I
+ * accept keepalives (an empty 0x04 record)", bit 2 = "I send keepalives"
+ * (older versions ignore bits they do not know). */
 #define DATA_FEATURE_BATCH 0x01
+#define DATA_FEATURE_KEEPALIVE 0x02
+#define DATA_FEATURE_KEEPALIVE_SENDS 0x04
 /* Length prefix of a batch entry. */
 #define DATA_BATCH_LEN_SIZE 2
 #define DATA_HEADER_LEN 9 /* type + nonce */

@@ -58,7 +58,27 @@ static int flow_record_send(struct channel *ch, uint8_t type, uint8_t *rec,
 	if (rc == 0) {
 		ch->sent += n;
 		ch->bytes_out += bytes;
+		ka_any_sent(ch);
+		if (n && !ch->tx_unanswered_ms)
+			ka_data_sent(ch);
 	}
+	return rc;
+}
+
+int flow_keepalive_send(struct channel *ch)
+{
+	struct sc_instance *inst = ch->inst;
+	/* Data of ch waiting in the batch answers for us; ct_buf is busy
+	 * while one of our records is being sent. */
+	if (ch->state != CHAN_OPEN || inst->batch_ch == ch || inst->sending)
+		return 0;
+	uint8_t *rec = inst->ct_buf + CHAN_HOP_ENCODED_MAX;
+	int rc = flow_record_send(ch, DATA_TYPE, rec, 0, DATA_MESSAGE_MAX, 0, 0,
+				  0);
+	if (rc != 0 && rc != -EPIPE)
+		inst->host->log(inst->ctx, OCKAM_LOG_DEBUG,
+				"secure channel %s: keepalive not sent: %s",
+				channel_label(ch), strerror(-rc));
 	return rc;
 }
 
@@ -222,17 +242,41 @@ static int flow_send_detached(struct channel *ch,
 	return rc;
 }
 
+/* The queue is full: the message is refused with -ENOBUFS, which tells its
+ * sender (host->send's return when it was handed over at once, so a local
+ * sender can retry, else the host's delivery-failure notice: plugin.h,
+ * handle_message), and the refusal is logged at most once a second with a
+ * count, however fast messages come. */
+static void flow_queue_full(struct channel *ch)
+{
+	struct sc_instance *inst = ch->inst;
+	const struct ockam_host *h = inst->host;
+	const char *state = ch->hs ? "handshake in progress"
+				   : "waiting to re-handshake";
+	uint64_t now = h->now_ms();
+	if (inst->drop_log_ms && now - inst->drop_log_ms < 1000) {
+		inst->drop_suppressed++;
+		return;
+	}
+	if (inst->drop_suppressed)
+		h->log(inst->ctx, OCKAM_LOG_WARN,
+		       "%s and %zu message(s) queued (queue_limit): message refused, its sender told (%u more refused since the last line)",
+		       state, ch->q_len, inst->drop_suppressed);
+	else
+		h->log(inst->ctx, OCKAM_LOG_WARN,
+		       "%s and %zu message(s) queued (queue_limit): message refused, its sender told",
+		       state, ch->q_len);
+	inst->drop_log_ms = now ? now : 1;
+	inst->drop_suppressed = 0;
+}
+
 static int flow_enqueue(struct channel *ch, const struct ockam_message *msg,
 			size_t full)
 {
 	struct sc_instance *inst = ch->inst;
 	const struct ockam_host *h = inst->host;
 	if (ch->q_len >= inst->queue_limit) {
-		h->log(inst->ctx, OCKAM_LOG_WARN,
-		       "%s and %zu message(s) queued (queue_limit): message dropped",
-		       ch->hs ? "handshake in progress"
-			      : "waiting to re-handshake",
-		       ch->q_len);
+		flow_queue_full(ch);
 		return -ENOBUFS;
 	}
 	struct chan_queued *q = malloc(sizeof(*q) + full);
@@ -341,7 +385,7 @@ static void flow_roam(struct channel *ch, const struct ockam_route *ret)
  * return route (replies travel encrypted too), and it is marked secure
  * with the peer's identifier. */
 static void flow_deliver(struct channel *ch, const uint8_t *pt, size_t len,
-			 const struct ockam_route *roam_ret)
+			 const struct ockam_route *roam_ret, uint64_t now)
 {
 	struct sc_instance *inst = ch->inst;
 	const struct ockam_host *h = inst->host;
@@ -356,7 +400,7 @@ static void flow_deliver(struct channel *ch, const uint8_t *pt, size_t len,
 	if (roam_ret) {
 		/* Only a decodable message may move the route. */
 		flow_roam(ch, roam_ret);
-		ch->last_rx_ms = h->now_ms();
+		ch->last_rx_ms = now;
 	}
 	inner->flags |= OCKAM_MSG_SECURE;
 	/* Fixed length, NUL included: no formatting per message. */
@@ -380,8 +424,19 @@ int flow_decrypt(struct channel *ch, const struct ockam_message *msg)
 		flow_reject(ch, why);
 		return 0;
 	}
+	/* Authentic: the peer is alive; data calls for a keepalive if we
+	 * have nothing to say back (channel_keepalive.c). */
+	uint64_t now = h->now_ms();
+	ka_received(ch, len != 0, now);
 	if (msg->payload[0] == DATA_TYPE) {
-		flow_deliver(ch, inst->pt_buf, len, &msg->ret);
+		if (len == 0) {
+			/* A keepalive: it may move the route, as WireGuard's
+			 * do, and counts against idle_timeout. */
+			flow_roam(ch, &msg->ret);
+			ch->last_rx_ms = now;
+			return 0;
+		}
+		flow_deliver(ch, inst->pt_buf, len, &msg->ret, now);
 		return 0;
 	}
 	/* A batch: its framing is checked whole before anything is
@@ -391,10 +446,10 @@ int flow_decrypt(struct channel *ch, const struct ockam_message *msg)
 		return 0;
 	}
 	flow_roam(ch, &msg->ret);
-	ch->last_rx_ms = h->now_ms();
+	ch->last_rx_ms = now;
 	size_t off = 0, n;
 	const uint8_t *p;
 	while (data_batch_next(inst->pt_buf, len, &off, &p, &n) == 1)
-		flow_deliver(ch, p, n, NULL);
+		flow_deliver(ch, p, n, NULL, now);
 	return 0;
 }

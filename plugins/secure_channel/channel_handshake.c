@@ -9,7 +9,8 @@
  *   HS3 0x03|s,se       to HS2's return, return [D_i] -> D_r
  *
  * HS1's payload is empty; HS2's and HS3's are one features byte
- * (DATA_FEATURE_BATCH: this end accepts batch records), encrypted and
+ * (DATA_FEATURE_BATCH: this end accepts batch records;
+ * DATA_FEATURE_KEEPALIVE / _SENDS: it accepts / sends keepalives), encrypted and
  * authenticated by the handshake.  A peer that sends no payload (an
  * older version) gets single-message records only.  Each
  * side checks the peer's identifier against its trust policy as soon as
@@ -23,8 +24,6 @@
 
 #include "channel.h"
 #include "channel_x3dh.h"
-
-static const uint8_t hs_features[1] = { DATA_FEATURE_BATCH };
 
 static void hs_timeout(void *data)
 {
@@ -61,10 +60,11 @@ static int hs_send(struct channel *ch, uint8_t type)
 	const struct ockam_host *h = inst->host;
 	uint8_t *buf = inst->ct_buf;
 	size_t len;
+	uint8_t features = chan_features(inst);
 	buf[0] = type;
 	/* HS1 is not encrypted yet: it carries nothing. */
-	size_t plen = type == CHAN_MSG_HS1 ? 0 : sizeof(hs_features);
-	if (noise_handshake_write(ch->hs, hs_features, plen, buf + 1,
+	size_t plen = type == CHAN_MSG_HS1 ? 0 : sizeof(features);
+	if (noise_handshake_write(ch->hs, &features, plen, buf + 1,
 				  DATA_MESSAGE_MAX - 1, &len) != 0) {
 		h->log(inst->ctx, OCKAM_LOG_ERROR,
 		       "cannot write handshake message %u", type);
@@ -249,6 +249,10 @@ int hs_receive(struct channel *ch, const struct ockam_message *msg)
 	}
 	/* Bits this version does not know are ignored. */
 	ch->peer_batch = plen >= 1 && (inst->pt_buf[0] & DATA_FEATURE_BATCH);
+	ch->peer_keepalive = plen >= 1 &&
+			     (inst->pt_buf[0] & DATA_FEATURE_KEEPALIVE);
+	ch->peer_ka_sends = plen >= 1 &&
+			    (inst->pt_buf[0] & DATA_FEATURE_KEEPALIVE_SENDS);
 	if (hs_check_peer(ch) != 0) {
 		channel_close(ch, "peer refused");
 		return 0;

@@ -12,6 +12,15 @@
  * final: sends then fail with ENOTCONN.  A channel the responder closed
  * for idleness is reopened only when there is something to send.
  *
+ * An open channel whose peer seems gone (channel_keepalive.c's dead-peer
+ * timer, or a close notice after the peer has been heard) is replaced
+ * rather than closed: a new handshake starts at once, the old channel
+ * keeps decrypting what still arrives, and is closed when the new one
+ * opens.  A forged notice or a slow peer thus costs one handshake, never
+ * a working channel.  Messages sent meanwhile wait in the new channel's
+ * queue (queue_limit) and go out when it opens; the YAML address stays
+ * the same, so routes through it keep working.
+ *
  * Logging: one line when the channel is lost, then at most one line per
  * CHAN_RETRY_LOG_MS however many attempts fail.
  */
@@ -53,6 +62,10 @@ static void retry_fire(void *data)
 
 static void give_up(struct sc_instance *inst, const char *why)
 {
+	/* A channel being replaced goes too: its peer refused us again or
+	 * is unreachable for good. */
+	if (inst->old_ch)
+		channel_close(inst->old_ch, why);
 	inst->gave_up = 1;
 	inst->notconn_logged = 0;
 	snprintf(inst->closed_why, sizeof(inst->closed_why), "%s", why);
@@ -169,6 +182,29 @@ void initiator_lost(struct channel *ch, const char *why)
 		return;
 	}
 	retry_log(inst, why, delay);
+}
+
+int initiator_rehandshake(struct channel *ch, const char *why)
+{
+	struct sc_instance *inst = ch->inst;
+	const struct ockam_host *h = inst->host;
+	if (inst->initiator_ch != ch || ch->state != CHAN_OPEN ||
+	    inst->stopping || !inst->rehandshake)
+		return 0;
+	if (inst->old_ch) /* not expected: old_ch goes when ch opened */
+		channel_close(inst->old_ch, "replaced");
+	h->log(inst->ctx, OCKAM_LOG_WARN,
+	       "secure channel %s: %s: re-handshaking (the channel is kept until the new one opens)",
+	       channel_label(ch), why);
+	ka_forget(ch);
+	inst->old_ch = ch;
+	inst->initiator_ch = NULL;
+	inst->retry_attempt = 0;
+	inst->unconfirmed_sender[0] = '\0';
+	/* On failure a retry is scheduled (initiator_lost), or the next
+	 * message tries again (initiator_send_closed). */
+	(void)hs_initiator_start(inst);
+	return 1;
 }
 
 void initiator_notify_dropped(struct sc_instance *inst, const uint8_t *data,

@@ -7,9 +7,14 @@
  *   0x05 | reason u8          (exactly 2 bytes, return route empty)
  *
  * It is NOT authenticated (the responder may not even know the
- * initiator's keys yet).  An on-path attacker could forge one and close
- * the initiator's channel, which it could do as well by dropping traffic;
- * the initiator only ever closes on it, never opens or trusts anything.
+ * initiator's keys yet).  The initiator only ever closes on it, never
+ * opens or trusts anything, and only while its peer has not answered on
+ * the channel: once an authenticated record has come back, the peer
+ * accepted us, so a refusal or "busy" is taken as a hint only -- a new
+ * handshake starts and the working channel stays until it opens
+ * (channel_initiator.c initiator_rehandshake).  A forged notice thus
+ * costs at most one handshake.  "idle" closes the channel (the responder
+ * dropped its end); the next message reopens it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -83,6 +88,20 @@ void notice_receive(struct channel *ch, const struct ockam_message *msg)
 		snprintf(reason, sizeof(reason), "%s", notice_reason_name(why));
 	else
 		snprintf(reason, sizeof(reason), "unknown reason %u", why);
+	if (ch->state == CHAN_OPEN && ch->heard && why != CHAN_CLOSE_IDLE) {
+		/* The peer has sent us authenticated records on this
+		 * channel, so it accepted us: a refusal now is not believed
+		 * (anyone on the path can forge one).  It may still mean a
+		 * restarted peer, so check with a new handshake while the
+		 * channel stays: at most one handshake per notice. */
+		char text[160];
+		snprintf(text, sizeof(text),
+			 "unauthenticated close notice (%s) after the peer had answered",
+			 reason);
+		if (!initiator_rehandshake(ch, text))
+			flow_reject(ch, DATA_REJECT_TYPE);
+		return;
+	}
 	if (why == CHAN_CLOSE_IDLE && ch->state == CHAN_OPEN) {
 		h->log(inst->ctx, OCKAM_LOG_INFO,
 		       "peer closed the channel: %s", reason);

@@ -18,8 +18,12 @@ static void channel_row(const struct sc_instance *inst,
 	h->status_add(out, "secure_channel",
 		      ch->enc_addr[0] ? ch->enc_addr : ch->dec_addr);
 	h->status_set_str(out, "role", ch->initiator ? "initiator" : "responder");
+	/* "replaced": open, waiting for its re-handshake to finish
+	 * (channel_initiator.c initiator_rehandshake). */
 	h->status_set_str(out, "state",
-			  ch->state == CHAN_OPEN ? "open" : "handshake");
+			  ch == inst->old_ch	    ? "replaced"
+			  : ch->state == CHAN_OPEN ? "open"
+						   : "handshake");
 	if (ch->peer_id[0])
 		h->status_set_str(out, "peer", ch->peer_id);
 	if (peer) {

@@ -14,9 +14,9 @@
  * INIT.  The initiator judges the responder's identifier on BUNDLE (after
  * the signature and binding verify), the responder the initiator's on INIT
  * (after the first message authenticates).  INIT and DONE carry each
- * end's features byte (DATA_FEATURE_BATCH) inside their AEAD, as Noise's
- * HS2 and HS3 do; an end that sent none (the first version) gets
- * single-message records only.
+ * end's features byte (DATA_FEATURE_BATCH, DATA_FEATURE_KEEPALIVE*) inside
+ * their AEAD, as Noise's HS2 and HS3 do; an end that sent none (the first
+ * version) gets single-message records and no keepalives.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -28,7 +28,6 @@
 #include "channel_x3dh.h"
 #include "x3dh.h"
 
-static const uint8_t x3dh_features = DATA_FEATURE_BATCH;
 
 static void x3dh_timeout(void *data)
 {
@@ -144,7 +143,7 @@ static void x3dh_on_bundle(struct channel *ch, const struct ockam_message *msg)
 	uint8_t ek[X3DH_KEY_LEN];
 	randombytes_buf(ek, sizeof(ek));
 	e = x3dh_initiate(inst->id->secret, inst->id->public_key, ek, &b,
-			  x3dh_features, inst->ct_buf, ch->x3dh);
+			  chan_features(inst), inst->ct_buf, ch->x3dh);
 	sodium_memzero(ek, sizeof(ek));
 	if (e != X3DH_OK) {
 		h->log(inst->ctx, OCKAM_LOG_WARN, "X3DH failed: %s",
@@ -181,6 +180,8 @@ static void x3dh_on_done(struct channel *ch, const struct ockam_message *msg)
 	}
 	/* Bits this version does not know are ignored. */
 	ch->peer_batch = (features & DATA_FEATURE_BATCH) != 0;
+	ch->peer_keepalive = (features & DATA_FEATURE_KEEPALIVE) != 0;
+	ch->peer_ka_sends = (features & DATA_FEATURE_KEEPALIVE_SENDS) != 0;
 	int rc = chan_route_set(&ch->peer, &msg->ret);
 	if (rc == 0)
 		rc = x3dh_open(ch, ch->x3dh);
@@ -286,7 +287,11 @@ static int x3dh_on_init(struct sc_instance *inst,
 	/* Bits this version does not know are ignored. */
 	ch->peer_batch = features != X3DH_NO_FEATURES &&
 			 (features & DATA_FEATURE_BATCH);
-	size_t done_len = x3dh_done_seal(keys, x3dh_features, features,
+	ch->peer_keepalive = features != X3DH_NO_FEATURES &&
+			     (features & DATA_FEATURE_KEEPALIVE);
+	ch->peer_ka_sends = features != X3DH_NO_FEATURES &&
+			    (features & DATA_FEATURE_KEEPALIVE_SENDS);
+	size_t done_len = x3dh_done_seal(keys, chan_features(inst), features,
 					 inst->ct_buf);
 	int rc = chan_route_set(&ch->peer, &msg->ret);
 	if (rc == 0)

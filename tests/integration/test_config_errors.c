@@ -100,6 +100,21 @@ static const struct bad_config bad_configs[] = {
 	  "    type: secure_channel\n"
 	  "    options: {role: initiator, route: [bob], trust: everyone, rehandshake_backoff: 0}\n",
 	  5, 84, "rehandshake backoff must be more than 0 and at most 1h" },
+	/* docs/security.md, "A channel survives a restart". */
+	{ "listener-dead-peer.yaml",
+	  "node: listener-dead-peer\n"
+	  "workers:\n"
+	  "  bob:\n"
+	  "    type: secure_channel\n"
+	  "    options: {role: listener, trust: everyone, dead_peer_timeout: 5s}\n",
+	  5, 67, "dead_peer_timeout is only for role: initiator" },
+	{ "keepalive-too-short.yaml",
+	  "node: keepalive-too-short\n"
+	  "workers:\n"
+	  "  alice:\n"
+	  "    type: secure_channel\n"
+	  "    options: {role: initiator, route: [bob], trust: everyone, keepalive: 5ms}\n",
+	  5, 74, "keepalive must be 0 (off) or from 10ms to 1h" },
 	/* A message must start where this node has something: a typo in
 	 * its first hop is caught before anything is sent. */
 	{ "message-first-hop.yaml",

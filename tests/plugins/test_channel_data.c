@@ -396,6 +396,35 @@ static void test_limits(void)
 	data_receiver_wipe(&rx);
 }
 
+/* A keepalive is an empty 0x04 record: it authenticates, takes a nonce
+ * (so a replayed one is refused like any record) and opens to nothing;
+ * tampered, it is refused. */
+static void test_keepalive_record(void)
+{
+	pair_init(DATA_REKEY_DEFAULT);
+	size_t len = 0;
+	CU_ASSERT_EQUAL(data_seal(&tx, (const uint8_t *)"", 0, msg, sizeof(msg), &len), 0);
+	CU_ASSERT_EQUAL(len, DATA_HEADER_LEN + NOISE_TAG_LEN);
+	CU_ASSERT_EQUAL(msg[0], DATA_TYPE);
+	enum data_reject why;
+	size_t olen = 99;
+	msg[len - 1] ^= 0x01;
+	CU_ASSERT_NOT_EQUAL(data_open(&rx, msg, len, out, sizeof(out), &olen,
+				      &why), 0);
+	CU_ASSERT_EQUAL(why, DATA_REJECT_AUTH);
+	msg[len - 1] ^= 0x01;
+	CU_ASSERT_EQUAL(data_open(&rx, msg, len, out, sizeof(out), &olen, &why),
+			0);
+	CU_ASSERT_EQUAL(olen, 0);
+	CU_ASSERT_NOT_EQUAL(data_open(&rx, msg, len, out, sizeof(out), &olen,
+				      &why), 0);
+	CU_ASSERT_EQUAL(why, DATA_REJECT_REPLAY);
+	/* The data after it is nonce 1. */
+	CU_ASSERT_EQUAL(deliver(1), 0);
+	data_sender_wipe(&tx);
+	data_receiver_wipe(&rx);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0 || CU_initialize_registry() != CUE_SUCCESS)
@@ -414,6 +443,7 @@ int main(void)
 	CU_add_test(s, "batch round trip", test_batch_round_trip);
 	CU_add_test(s, "tampered batch", test_batch_tamper);
 	CU_add_test(s, "batches and the replay window", test_batch_window);
+	CU_add_test(s, "keepalive record", test_keepalive_record);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures() +
