@@ -224,6 +224,11 @@ static void test_queue_headroom_for_handlers(void)
 	CU_ASSERT_EQUAL(st.dropped_full, 1);
 }
 
+static int tsend_stub(void *data, const struct ockam_message *m)
+{
+	return 0;
+}
+
 /* A channel instance: it owns "sc_enc.1", where what comes out of its
  * channel says it came from. */
 static int chan_owner;
@@ -317,6 +322,41 @@ static void on_refused(void *data, const struct ockam_message *m, int err,
 	snprintf(refused_why, sizeof(refused_why), "%s", why);
 	snprintf(refused_payload, sizeof(refused_payload), "%.*s",
 		 (int)m->payload_len, (const char *)m->payload);
+}
+
+/* ockam_message_is_reply: the return route must be the sent route hop for
+ * hop, and secure if the request went into a channel. */
+static void test_reply_rule(void)
+{
+	struct ockam_message sent, reply;
+	char err[128];
+	reset();
+	router_transport_add(R, 1, "tcp", tsend_stub, NULL, &chan_owner);
+	msg_to(&sent, (const char *[]){"alice", "echoer", NULL}, "q");
+	msg_to(&reply, (const char *[]){"app", NULL}, "a");
+	ockam_route_copy(&reply.ret, &sent.onward);
+	CU_ASSERT(ockam_message_is_reply(&reply, &sent.onward, 0));
+	CU_ASSERT(!ockam_message_is_reply(&reply, &sent.onward, 1));
+	reply.flags = OCKAM_MSG_SECURE;
+	CU_ASSERT(ockam_message_is_reply(&reply, &sent.onward, 1));
+	/* One hop more, one less, one different, the same hops reordered. */
+	struct ockam_addr a;
+	addr_text_parse(R, "tcp:127.0.0.1:1", &a, err, sizeof(err));
+	ockam_route_push(&reply.ret, &a);
+	CU_ASSERT(!ockam_message_is_reply(&reply, &sent.onward, 1));
+	ockam_route_pop(&reply.ret);
+	ockam_route_pop(&reply.ret);
+	CU_ASSERT(!ockam_message_is_reply(&reply, &sent.onward, 1));
+	ockam_route_copy(&reply.ret, &sent.onward);
+	ockam_addr_local(&reply.ret.hop[1], "echoes");
+	CU_ASSERT(!ockam_message_is_reply(&reply, &sent.onward, 1));
+	reply.ret.hop[0] = sent.onward.hop[1];
+	reply.ret.hop[1] = sent.onward.hop[0];
+	CU_ASSERT(!ockam_message_is_reply(&reply, &sent.onward, 1));
+	/* The same text as another address type is another address. */
+	ockam_route_copy(&reply.ret, &sent.onward);
+	reply.ret.hop[0].type = 1;
+	CU_ASSERT(!ockam_message_is_reply(&reply, &sent.onward, 0));
 }
 
 static int full(void *owner, void *data, const struct ockam_message *m)
@@ -521,6 +561,7 @@ int main(void)
 		{ "secure flag needs privilege", test_secure_flag_needs_privilege },
 		{ "secure mark names its channel", test_secure_mark_names_its_channel },
 		{ "a worker's refusal reaches the sender", test_refusal_reaches_sender },
+		{ "a reply comes back the way the request went", test_reply_rule },
 		{ "access policy", test_access_policy },
 		{ "reach", test_reach },
 		{ "remove inside handler", test_remove_inside_handler },
