@@ -11,6 +11,8 @@
  *  - The same with the responder down: the handshake never ends; exit 1,
  *    one line for the message that could not be queued and one for those
  *    still held when the node stopped.
+ *  - 1,100 messages sent from a reply's handler fill the router's local
+ *    queue: the app waits for room, and all arrive.
  *  - One plaintext 04 message with `reply: false` whose first hop is
  *    down: exit 1, one line (connection refused).
  *  - A 70,000-byte message into a secure channel: the channel refuses it
@@ -121,6 +123,51 @@ static void test_200_through_a_channel(void)
 	CU_ASSERT_EQUAL(integ_count_problems(log, "not delivered"), 0);
 	CU_ASSERT_EQUAL(integ_count_problems(log, "not handed on"), 0);
 	CU_ASSERT_EQUAL(integ_count_problems(log, "ERROR"), 0);
+}
+
+/* 1,100 messages without reply sent from the first reply's handler: they
+ * go through the router's local queue (1,024 slots) to a local hop, so the
+ * queue fills; the app waits for room instead of dropping, and every one
+ * reaches the echoer. */
+static void test_local_queue_full(void)
+{
+	enum { N = 1100 };
+	static char text[N * 80 + 512];
+	struct hx_proc *responder, *p;
+	int port;
+
+	integ_begin("exit_local_queue");
+	const char *const renv[] = {"RESPONDER_PORT=0", NULL};
+	responder = integ_start_node("responder", integ_src(T04 "responder.yaml"),
+				     renv, &port);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
+	size_t used = (size_t)snprintf(text, sizeof(text),
+		"node: sender\n"
+		"transports:\n"
+		"  tcp: {}\n"
+		"workers:\n"
+		"  hop: { type: hop }\n"
+		"messages:\n"
+		"  - { route: [tcp:127.0.0.1:%d, echoer], payload: first }\n",
+		port);
+	for (int i = 1; i <= N; i++)
+		used += (size_t)snprintf(text + used, sizeof(text) - used,
+			"  - { route: [hop, tcp:127.0.0.1:%d, echoer], payload: q%04d, reply: false }\n",
+			port, i);
+	const char *cfg = hx_write_file(H, "sender.yaml", text);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	p = hx_spawn_host(H, "sender", cfg, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(hx_wait_exit(p, HX_EXIT_MS), 0);
+	CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), "App Received: first\n");
+	CU_ASSERT_EQUAL(hx_wait_line(responder, HX_STDERR,
+				     "echoer: received \"q", N, HX_READY_MS,
+				     NULL, 0), 0);
+	const char *log = hx_read(p, HX_STDERR);
+	CU_ASSERT_EQUAL(integ_count_problems(log, "not sent"), 0);
+	CU_ASSERT_EQUAL(integ_count_problems(log, "ERROR"), 0);
+	/* The queue did fill (the router says so, once a second at most). */
+	CU_ASSERT(integ_count_problems(log, "local queue full") >= 1);
 }
 
 static void test_200_responder_down(void)
@@ -249,6 +296,7 @@ int main(void)
 {
 	static const struct integ_test tests[] = {
 		{ "200 messages without reply through a channel all arrive", test_200_through_a_channel },
+		{ "1,100 messages through a full local queue all arrive", test_local_queue_full },
 		{ "200 messages, responder down: exit 1 saying why", test_200_responder_down },
 		{ "04 message without reply, first hop down: exit 1", test_04_first_hop_down },
 		{ "oversized channel message fails at once", test_oversized_first },
