@@ -13,34 +13,105 @@
 #include "router.h"
 #include "status.h"
 
+enum app_state { APP_UNSENT, APP_SENT, APP_ANSWERED, APP_FAILED };
+
 struct app_message {
 	const struct config_message *cfg;
 	struct ockam_route route;
+	uint8_t secure; /* route.hop[0] is a local secure channel */
+	uint8_t state;  /* enum app_state */
 };
+
+/* A send the next hop refused with ENOBUFS is tried again after this, then
+ * twice as long each time up to the maximum, within the message's
+ * timeout. */
+#define APP_RETRY_MIN_MS 5
+#define APP_RETRY_MAX_MS 100
+/* How often a node about to exit looks whether what it sent has left. */
+#define APP_LINGER_POLL_MS 10
 
 struct app {
 	struct node *node;
 	struct app_message *msgs;
-	size_t n, next;   /* next: index of the message in flight or to send */
+	size_t n, next;   /* next: index of the message to send */
 	int waiting;      /* the message at next-1 awaits its reply */
 	int failures;
 	int registered;
-	struct ockam_source *timer;
+	int done;         /* every message answered, failed or handed on */
+	struct ockam_source *timer; /* the reply timeout */
+	struct ockam_source *retry; /* ENOBUFS retry, or the linger poll */
 	uint64_t sent_ms;
+	uint64_t blocked_ms;   /* the message at next was first refused */
+	uint64_t retry_ms;     /* the current retry delay */
+	uint64_t linger_until; /* 0: not waiting for what it sent to leave */
+	uint64_t refused;      /* messages to app that were not the reply */
+	size_t full_failed;    /* not sent: the next hop stayed full */
+	struct log_limit lim_refused;
 };
 
 static void app_send_next(struct app *a);
+static void app_finish(struct app *a);
 
+static void app_on_retry(void *data)
+{
+	struct app *a = data;
+	if (a->linger_until)
+		app_finish(a);
+	else
+		app_send_next(a);
+}
+
+static int app_arm_retry(struct app *a, uint64_t ms)
+{
+	if (!a->retry)
+		a->retry = loop_add_timer(a->node->loop, ms, app_on_retry, a, a);
+	else
+		loop_update_timer(a->retry, ms);
+	return a->retry != NULL;
+}
+
+/* Before exiting, wait until what the node accepted has been handed on (a
+ * connection still connecting, a channel still in its handshake), at most
+ * the longest timeout of the messages; whatever is still held then is
+ * lost when the node stops, which one line says and the exit status
+ * shows. */
 static void app_finish(struct app *a)
 {
-	int code = a->failures ? 1 : 0;
-	if (a->node->cfg->after_messages == CONFIG_AFTER_EXIT) {
-		node_quit(a->node, code);
-	} else {
-		a->node->exit_code = code;
+	struct node *n = a->node;
+	char why[512];
+	uint64_t now = loop_now_ms();
+
+	if (n->cfg->after_messages != CONFIG_AFTER_EXIT) {
+		a->done = 1;
+		n->exit_code = a->failures ? 1 : 0;
 		log_write(OCKAM_LOG_INFO, "app",
 			  "all messages done; node keeps running");
+		return;
 	}
+	if (a->full_failed > 1 && !a->done && !a->linger_until)
+		log_write(OCKAM_LOG_ERROR, "app",
+			  "%zu messages in all not sent: the next hop stayed full (ENOBUFS)",
+			  a->full_failed);
+	size_t held = node_pending(n, why, sizeof(why));
+	if (held) {
+		if (!a->linger_until) {
+			uint64_t longest = 0;
+			for (size_t i = 0; i < a->n; i++)
+				if (a->msgs[i].cfg->timeout_ms > longest)
+					longest = a->msgs[i].cfg->timeout_ms;
+			a->linger_until = now + longest;
+		}
+		if (now < a->linger_until &&
+		    app_arm_retry(a, APP_LINGER_POLL_MS))
+			return;
+		log_write(OCKAM_LOG_ERROR, "app",
+			  "%zu message%s not handed on when the node stopped (%s)",
+			  held, held == 1 ? "" : "s", why);
+		a->failures++;
+	}
+	a->linger_until = 0;
+	a->done = 1;
+	node_quit(n, a->failures ? 1 : 0);
 }
 
 static void app_timeout(void *data)
@@ -48,27 +119,49 @@ static void app_timeout(void *data)
 	struct app *a = data;
 	if (!a->waiting)
 		return;
-	const struct app_message *m = &a->msgs[a->next - 1];
+	struct app_message *m = &a->msgs[a->next - 1];
 	char route[512];
 	route_text_format(a->node->router, &m->route, route, sizeof(route));
 	log_write(OCKAM_LOG_ERROR, "app",
 		  "no reply from %s within %llu ms", route,
 		  (unsigned long long)m->cfg->timeout_ms);
+	m->state = APP_FAILED;
 	a->waiting = 0;
 	a->failures++;
 	app_send_next(a);
 }
 
+/* Only the reply counts: a message to "app" that did not come back the
+ * way the one awaiting it went (ockam_message_is_reply: the same route
+ * back, and out of the same secure channel if it went into one) is
+ * dropped, rate-limited and counted, and the app keeps waiting. */
 static int app_handle(void *owner, void *addr_data,
 		      const struct ockam_message *msg)
 {
 	struct app *a = owner;
+	struct app_message *m = a->waiting ? &a->msgs[a->next - 1] : NULL;
 	char route[512];
+	(void)addr_data;
 	route_text_format(a->node->router, &msg->ret, route, sizeof(route));
-	if (!a->waiting) {
-		log_write(OCKAM_LOG_WARN, "app",
-			  "unexpected message from %s (%zu bytes); ignored",
-			  route, msg->payload_len);
+	if (!m || !ockam_message_is_reply(msg, &m->route, m->secure)) {
+		char sent[512];
+		a->refused++;
+		if (!m) {
+			log_limited(&a->lim_refused, OCKAM_LOG_WARN, "app",
+				    "unexpected message from %s (%zu bytes): no reply awaited; dropped",
+				    route, msg->payload_len);
+			return 0;
+		}
+		route_text_format(a->node->router, &m->route, sent,
+				  sizeof(sent));
+		log_limited(&a->lim_refused, OCKAM_LOG_WARN, "app",
+			    "dropped a %s message from %s (%zu bytes): not the reply to %s, which must come back %s (%llu dropped so far)",
+			    (msg->flags & OCKAM_MSG_SECURE) ? "secure"
+							    : "plaintext",
+			    route, msg->payload_len, sent,
+			    m->secure ? "out of that secure channel"
+				      : "the way it went",
+			    (unsigned long long)a->refused);
 		return 0;
 	}
 	fputs("App Received: ", stdout);
@@ -81,17 +174,21 @@ static int app_handle(void *owner, void *addr_data,
 		  (unsigned long long)(loop_now_ms() - a->sent_ms),
 		  (msg->flags & OCKAM_MSG_SECURE) ? " through a secure channel with " : "",
 		  (msg->flags & OCKAM_MSG_SECURE) ? msg->identifier : "");
+	m->state = APP_ANSWERED;
 	a->waiting = 0;
 	app_send_next(a);
 	return 0;
 }
 
-/* Is the notice about message m?  A dropped message comes back with its
- * payload; a channel that lost messages it had already sent only knows
- * who sent them, and names itself as the onward hop. */
+/* Is the notice about message m, which was sent and not yet settled?  A
+ * dropped message comes back with its payload; a channel that lost
+ * messages it had already sent only knows who sent them, and names
+ * itself as the onward hop. */
 static int app_notice_matches(const struct app_message *m,
 			      const struct ockam_message *msg)
 {
+	if (m->state != APP_SENT)
+		return 0;
 	if (msg->payload_len)
 		return msg->payload_len == m->cfg->payload_len &&
 		       memcmp(msg->payload, m->cfg->payload,
@@ -115,25 +212,55 @@ static void app_notice(void *owner, void *addr_data,
 		i--;
 	if (i == 0)
 		return; /* not ours (any more): the dropper has logged it */
-	const struct app_message *m = &a->msgs[i - 1];
+	struct app_message *m = &a->msgs[i - 1];
 	char route[512];
 	route_text_format(a->node->router, &m->route, route, sizeof(route));
 	log_write(OCKAM_LOG_ERROR, "app", "message to %s not delivered: %s",
 		  route, why);
+	m->state = APP_FAILED;
 	a->failures++;
 	if (a->waiting && i == a->next) {
 		a->waiting = 0;
 		app_send_next(a);
-	} else if (a->next == a->n && !a->waiting) {
-		/* Everything was already sent: the exit status must say so. */
-		app_finish(a);
 	}
+	/* Otherwise it was sent earlier without awaiting a reply: counted,
+	 * so the exit status says so (app_exit_code). */
+}
+
+/* The next hop is full (the local queue, a connection's send queue, a
+ * channel's queue during its handshake) and took nothing: send the same
+ * message again from the loop, as tcp does with what it reads, backing
+ * off, for at most the message's timeout.  1 if a retry is armed. */
+static int app_backoff(struct app *a, const struct app_message *m)
+{
+	uint64_t now = loop_now_ms();
+	if (!a->blocked_ms) {
+		a->blocked_ms = now ? now : 1;
+		a->retry_ms = APP_RETRY_MIN_MS;
+	} else if (now - a->blocked_ms >= m->cfg->timeout_ms) {
+		/* Given up.  blocked_ms stays until a send goes through, so
+		 * the messages behind it that are refused too fail at once:
+		 * one line for the first, a count at the end for all. */
+		if (!a->full_failed++) {
+			char route[512];
+			route_text_format(a->node->router, &m->route, route,
+					  sizeof(route));
+			log_write(OCKAM_LOG_ERROR, "app",
+				  "message to %s not sent: the next hop stayed full (ENOBUFS) for %llu ms",
+				  route,
+				  (unsigned long long)(now - a->blocked_ms));
+		}
+		return 0;
+	} else if (a->retry_ms < APP_RETRY_MAX_MS) {
+		a->retry_ms *= 2;
+	}
+	return app_arm_retry(a, a->retry_ms);
 }
 
 static void app_send_next(struct app *a)
 {
 	while (a->next < a->n) {
-		struct app_message *m = &a->msgs[a->next++];
+		struct app_message *m = &a->msgs[a->next];
 		struct ockam_message msg;
 		ockam_message_init(&msg);
 		ockam_route_copy(&msg.onward, &m->route);
@@ -145,15 +272,25 @@ static void app_send_next(struct app *a)
 		/* The configuration names this route: its first hop may be
 		 * dialled. */
 		msg.flags = OCKAM_MSG_CONNECT;
+		m->secure = (uint8_t)node_address_is_secure_channel(
+			a->node, &m->route.hop[0]);
 
 		a->sent_ms = loop_now_ms();
 		int rc = router_send(a->node->router, "app", &msg, 0);
+		if (rc == -ENOBUFS && app_backoff(a, m))
+			return;
+		if (rc != -ENOBUFS)
+			a->blocked_ms = 0;
+		a->next++;
 		if (rc < 0) {
-			/* The router or the transport has already said why,
-			 * once; the failure still counts for the exit status. */
+			/* The router, the transport or the worker has
+			 * already said why, once; the failure still counts
+			 * for the exit status. */
+			m->state = APP_FAILED;
 			a->failures++;
 			continue;
 		}
+		m->state = APP_SENT;
 		if (!m->cfg->want_reply)
 			continue;
 		a->waiting = 1;
@@ -261,10 +398,29 @@ int app_start(struct app *a)
 	return 0;
 }
 
+int app_exit_code(struct app *a, int code)
+{
+	if (!a->done) {
+		/* Stopped (a signal) before every message was answered,
+		 * failed or handed on. */
+		char why[512];
+		size_t unsent = a->n - a->next;
+		size_t held = node_pending(a->node, why, sizeof(why));
+		log_write(OCKAM_LOG_ERROR, "app",
+			  "node stopped before its messages were done: %zu not sent, %d awaiting a reply, %zu not handed on%s%s%s",
+			  unsent, a->waiting, held, held ? " (" : "",
+			  held ? why : "", held ? ")" : "");
+		return 1;
+	}
+	return a->failures ? 1 : code;
+}
+
 void app_destroy(struct app *a)
 {
 	if (!a)
 		return;
+	if (a->retry)
+		loop_remove(a->retry);
 	if (a->registered)
 		router_address_remove(a->node->router, APP_ADDRESS, a);
 	notices_handler_remove(a->node->notices, a);

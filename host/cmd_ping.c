@@ -35,6 +35,9 @@ struct ping {
 	uint64_t count, interval_ms, timeout_ms;
 	uint64_t sent, received, lost;
 	uint64_t errors; /* messages a transport or channel here dropped */
+	uint64_t refused; /* messages to us that were no reply (forged) */
+	int secure;       /* route.hop[0] is a local secure channel */
+	struct log_limit lim_refused;
 	uint64_t min_us, max_us, sum_us;
 	struct ping_slot slots[WINDOW];
 	struct ockam_source *tick, *deadline;
@@ -167,6 +170,22 @@ static int ping_on_reply(void *owner, void *addr_data,
 	uint64_t now = cmd_now_us();
 	unsigned long long seq;
 
+	/* A reply came back the way the ping went (out of the same secure
+	 * channel if it went into one); anything else is no reply,
+	 * whatever its payload says. */
+	if (!ockam_message_is_reply(msg, &p->route, p->secure)) {
+		char ret[512];
+		p->refused++;
+		route_text_format(p->node->router, &msg->ret, ret, sizeof(ret));
+		log_limited(&p->lim_refused, OCKAM_LOG_WARN, "ping",
+			    "dropped a %s message from %s: not a reply to %s, which must come back %s",
+			    (msg->flags & OCKAM_MSG_SECURE) ? "secure"
+							    : "plaintext",
+			    ret, p->route_text,
+			    p->secure ? "out of that secure channel"
+				      : "the way it went");
+		return 0;
+	}
 	if (ping_seq_of(msg, &seq) < 0)
 		return 0;
 	struct ping_slot *s = &p->slots[seq % WINDOW];
@@ -223,6 +242,9 @@ static void ping_summary(const struct ping *p)
 	       (unsigned long long)p->received);
 	if (p->errors)
 		printf("+%llu errors, ", (unsigned long long)p->errors);
+	if (p->refused)
+		printf("%llu forged dropped, ",
+		       (unsigned long long)p->refused);
 	printf("%llu%% loss",
 	       (unsigned long long)(p->sent ? unanswered * 100 / p->sent : 0));
 	if (p->received)
@@ -297,6 +319,7 @@ int cmd_ping(int argc, char **argv)
 	}
 	route_text_format(p->node->router, &p->route, p->route_text,
 			  sizeof(p->route_text));
+	p->secure = node_address_is_secure_channel(p->node, &p->route.hop[0]);
 	p->count = count;
 	p->interval_ms = interval;
 	p->timeout_ms = timeout;

@@ -19,8 +19,11 @@
 
 struct asker {
 	struct node *node;
+	const struct ockam_route *route; /* where the request went */
+	int secure;                      /* into a local secure channel */
 	int answered;
 	unsigned ignored;
+	struct log_limit lim_ignored;
 	char undelivered[NOTICE_WHY_MAX]; /* why the request was dropped */
 };
 
@@ -51,13 +54,20 @@ static int asker_on_reply(void *owner, void *addr_data,
 			  const struct ockam_message *msg)
 {
 	struct asker *a = owner;
-	/* Only the status service answers from "status": an echoer at the
-	 * end of a wrong route would otherwise pass its echo off as a
-	 * report. */
-	if (a->answered || !msg->ret.count ||
-	    !ockam_addr_is_local(&msg->ret.hop[msg->ret.count - 1],
-				 STATUS_ADDRESS)) {
+	/* Only a message that came back the way the request went (so from
+	 * the "status" at its end, and out of the same secure channel if it
+	 * went into one) is the report: not an echoer at the end of a
+	 * wrong route, nor a stranger's message to our address. */
+	if (a->answered ||
+	    !ockam_message_is_reply(msg, a->route, a->secure)) {
+		char ret[512];
 		a->ignored++;
+		route_text_format(a->node->router, &msg->ret, ret, sizeof(ret));
+		log_limited(&a->lim_ignored, OCKAM_LOG_WARN, "status",
+			    "dropped a %s message from %s: not the report, which must come back the way the request went",
+			    (msg->flags & OCKAM_MSG_SECURE) ? "secure"
+							    : "plaintext",
+			    ret);
 		return 0;
 	}
 	a->answered = 1;
@@ -157,6 +167,8 @@ int cmd_status(int argc, char **argv)
 		}
 	}
 	route_text_format(a.node->router, &route, text, sizeof(text));
+	a.route = &route;
+	a.secure = node_address_is_secure_channel(a.node, &route.hop[0]);
 
 	struct ockam_message msg;
 	snprintf(self, sizeof(self), "status_client.%ld", (long)getpid());
@@ -177,7 +189,7 @@ int cmd_status(int argc, char **argv)
 			fprintf(stderr,
 				"ockam-host status: no status report from %s within %llu ms%s (is the node up, with 'status: true'?)\n",
 				text, (unsigned long long)timeout,
-				a.ignored ? " (ignored a reply from another worker)" : "");
+				a.ignored ? " (ignored a reply that did not come back the way the request went)" : "");
 	}
 	loop_remove_owner(a.node->loop, &a);
 	notices_handler_remove(a.node->notices, &a);

@@ -24,6 +24,20 @@ void node_quit(struct node *n, int code)
 	loop_quit(n->loop);
 }
 
+int node_address_is_secure_channel(const struct node *n,
+				   const struct ockam_addr *a)
+{
+	void *owner, *addr_data;
+	if (a->type != OCKAM_ADDR_LOCAL ||
+	    router_address_owner(n->router, (const char *)a->data, a->len,
+				 &owner, &addr_data) < 0)
+		return 0;
+	for (size_t i = 0; i < n->n_inst; i++)
+		if (n->inst[i] == owner)
+			return n->inst[i]->sender.may_secure;
+	return 0;
+}
+
 int node_route_resolve(struct node *n, const struct ockam_opt *o,
 		       struct ockam_route *out)
 {
@@ -131,6 +145,8 @@ static struct ockam_ctx *node_instance_new(struct node *n,
 	ctx->cfg = ci;
 	ctx->name = ci->name;
 	ctx->sender.name = ci->name;
+	ctx->sender.owner = ctx; /* its addresses are registered so */
+	ctx->sender.transport = lib->desc->kind == OCKAM_PLUGIN_TRANSPORT;
 	ctx->sender.may_secure =
 		lib->desc->kind == OCKAM_PLUGIN_SECURE_CHANNEL;
 	ctx->sender.reach = ci->reach;
@@ -184,6 +200,47 @@ static int node_reach_parse(struct node *n, struct ockam_ctx *ctx)
 	}
 	ctx->sender.reach_addrs = ctx->reach_addrs;
 	return rc;
+}
+
+/* A queued message its worker refused: tell its sender. */
+static void node_on_refused(void *data, const struct ockam_message *msg,
+			    int err, const char *why)
+{
+	struct node *n = data;
+	notices_post(n->notices, msg, err, why);
+}
+
+size_t node_pending(const struct node *n, char *why, size_t len)
+{
+	struct router_stats st;
+	size_t total = 0, used = 0;
+	if (len)
+		why[0] = '\0';
+	router_stats_get(n->router, &st);
+	if (st.queued) {
+		total += st.queued;
+		used = (size_t)snprintf(why, len, "%zu in the local queue",
+					st.queued);
+	}
+	for (size_t i = 0; i < n->n_inst; i++) {
+		const struct ockam_ctx *ctx = n->inst[i];
+		const struct ockam_plugin *d = ctx->lib->desc;
+		char one[160] = "";
+		if (!ctx->started || !d->pending)
+			continue;
+		size_t k = d->pending(ctx->state, one, sizeof(one));
+		if (!k)
+			continue;
+		total += k;
+		if (used < len) {
+			int w = snprintf(why + used, len - used, "%s%s: %s",
+					 used ? "; " : "", ctx->name,
+					 one[0] ? one : "held");
+			if (w > 0)
+				used += (size_t)w;
+		}
+	}
+	return total;
 }
 
 /* The loop's idle hook: queued messages first, then delivery-failure
@@ -301,6 +358,7 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 	if (!n->notices)
 		goto fail;
 	loop_set_idle(n->loop, node_idle, n);
+	router_set_refused(n->router, node_on_refused, n);
 
 	/* Load every plugin first, so all missing or broken ones are
 	 * reported together. */
@@ -407,7 +465,7 @@ int node_run(struct node *n)
 	/* A notice posted in the loop's last pass still counts: the app may
 	 * have finished in the same pass as a message of its was dropped. */
 	notices_drain(n->notices);
-	return n->exit_code;
+	return n->app ? app_exit_code(n->app, n->exit_code) : n->exit_code;
 }
 
 void node_destroy(struct node *n)

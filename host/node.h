@@ -80,6 +80,18 @@ void node_quit(struct node *n, int code);
 int node_route_resolve(struct node *n, const struct ockam_opt *o,
 		       struct ockam_route *out);
 
+/* 1 if `a` is a local address owned by a secure channel instance (where a
+ * request goes into a channel, so its answer must come out of one:
+ * ockam_message_is_reply). */
+int node_address_is_secure_channel(const struct node *n,
+				   const struct ockam_addr *a);
+
+/* Messages the node accepted and has not handed on yet: in the local
+ * queue, or held by an instance (its plugin's `pending` op: a connection
+ * still connecting, a channel's queue during its handshake).  `why` gets
+ * one phrase per holder ("alice: 3 queued until ..."). */
+size_t node_pending(const struct node *n, char *why, size_t len);
+
 /* The services table handed to plugins (services.c). */
 const struct ockam_host *services_table(void);
 /* Deliver a routed message to an instance (router callback). */

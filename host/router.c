@@ -55,8 +55,12 @@ struct router {
 	 * reach names the address (transport_check). */
 	struct ockam_message connect;
 	unsigned depth;               /* handlers running (0 or 1 when direct) */
+	unsigned draining;            /* a queued message is being delivered */
 	struct router_stats stats;
-	struct log_limit lim_unknown, lim_full, lim_size, lim_denied, lim_relay;
+	struct log_limit lim_unknown, lim_full, lim_size, lim_denied, lim_relay,
+		lim_secure;
+	router_refused_fn refused_fn;
+	void *refused_data;
 };
 
 static uint64_t name_hash(const char *s, size_t n)
@@ -286,10 +290,10 @@ void router_schemes_list(const struct router *r, char *buf, size_t len)
 	}
 }
 
-/* Run a worker's handler.  Nested sends see depth > 0 and queue, so a
- * handler never runs inside another handler. */
-static void deliver(struct router *r, const struct entry *e,
-		    const struct ockam_message *m)
+/* Run a worker's handler and return what it returned.  Nested sends see
+ * depth > 0 and queue, so a handler never runs inside another handler. */
+static int deliver(struct router *r, const struct entry *e,
+		   const struct ockam_message *m)
 {
 	/* The handler may remove (free) its own entry: keep the name for
 	 * the log line. */
@@ -307,6 +311,7 @@ static void deliver(struct router *r, const struct entry *e,
 			  "worker '%s' refused a message: %s", name,
 			  strerror(-rc));
 	}
+	return rc;
 }
 
 /* Flow control and access control, checked when the message is sent so
@@ -451,8 +456,15 @@ static int send_local(struct router *r, const struct router_sender *from,
 	if (r->queued == 0 && r->depth == 0 &&
 	    !(msg->flags & sender_clears(from))) {
 		r->stats.direct++;
-		deliver(r, e, msg);
-		return 0;
+		/* The handler's refusal is the sender's answer (a channel
+		 * whose queue is full says -ENOBUFS: back off and retry).
+		 * Not for a transport: it would pause the whole connection,
+		 * and the frames behind this one with it (maybe the very
+		 * handshake that would drain that worker), so a stranger
+		 * could stall a peer by filling one worker; for it the
+		 * message is refused, as a queued one would be. */
+		rc = deliver(r, e, msg);
+		return rc == -ENOBUFS && from->transport ? -EBUSY : rc;
 	}
 	/* Sends from outside any handler (a transport reading the network,
 	 * a timer) fill at most three quarters of the queue: the rest is
@@ -500,10 +512,41 @@ int router_send(struct router *r, const char *sender,
 	return router_send_from(r, &from, msg);
 }
 
+/* A secure mark is kept only on a message whose return route starts at an
+ * address of the channel instance sending it: that first hop is how any
+ * worker tells which channel a message came out of (an answer goes back
+ * in through it), so no channel may name another's.  Otherwise the mark
+ * and the identifier are dropped, once logged. */
+static int secure_mark_ok(struct router *r, const struct router_sender *from,
+			  const struct ockam_message *msg)
+{
+	const struct ockam_addr *r0 = &msg->ret.hop[0];
+	if (msg->ret.count && r0->type == OCKAM_ADDR_LOCAL) {
+		const struct entry *e =
+			*entry_find(r, (const char *)r0->data, r0->len);
+		if (e && e->owner == from->owner)
+			return 1;
+	}
+	r->stats.secure_cleared++;
+	log_limited(&r->lim_secure, OCKAM_LOG_WARN, "router",
+		    "'%s' marked a message secure whose return route does not start at one of its own addresses; sent as plaintext",
+		    from->name);
+	return 0;
+}
+
 int router_send_from(struct router *r, const struct router_sender *from,
 		     const struct ockam_message *msg)
 {
 	const char *sender = from->name;
+	struct router_sender plain;
+	if ((msg->flags & OCKAM_MSG_SECURE) && from->may_secure &&
+	    !secure_mark_ok(r, from, msg)) {
+		/* Treated as from a sender that may not mark messages: the
+		 * mark is cleared, and reach and access see plaintext. */
+		plain = *from;
+		plain.may_secure = 0;
+		from = &plain;
+	}
 	if (msg->onward.count == 0) {
 		log_limited(&r->lim_unknown, OCKAM_LOG_WARN, "router",
 			    "message from %s has an empty onward route; dropped",
@@ -568,7 +611,20 @@ int router_drain(void *router)
 					  "address '%.*s' went away; dropped a queued message",
 					  to->len, (const char *)to->data);
 			} else {
-				deliver(r, e, m);
+				r->draining = 1;
+				int rc = deliver(r, e, m);
+				r->draining = 0;
+				/* The sender's send returned 0 already: it
+				 * learns of the refusal from a notice. */
+				if (rc < 0 && r->refused_fn) {
+					char why[ROUTER_NAME_MAX + 96];
+					snprintf(why, sizeof(why),
+						 "'%.*s' refused it: %s",
+						 to->len, (const char *)to->data,
+						 strerror(-rc));
+					r->refused_fn(r->refused_data, m, rc,
+						      why);
+				}
 			}
 		}
 		/* The handler may have queued more; this slot is still ours
@@ -589,8 +645,16 @@ int router_drain(void *router)
 	return r->queued != 0;
 }
 
+void router_set_refused(struct router *r, router_refused_fn fn, void *data)
+{
+	r->refused_fn = fn;
+	r->refused_data = data;
+}
+
 void router_stats_get(const struct router *r, struct router_stats *out)
 {
 	*out = r->stats;
-	out->queued = r->queued;
+	/* Not the one being delivered: it has left the queue for its
+	 * worker (its slot is freed when the handler returns). */
+	out->queued = r->queued - r->draining;
 }

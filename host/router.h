@@ -72,10 +72,16 @@ int router_address_set_policy(struct router *r, const char *name,
 /* A sender: its name for log lines, whether it may mark messages secure,
  * and the local addresses it may reach (a worker's `reach:`; NULL = any).
  * For a secure channel (may_secure) the reach limits only the messages it
- * delivers out of channels, not its own handshake and ciphertext traffic. */
+ * delivers out of channels, not its own handshake and ciphertext traffic.
+ * `owner` is the owner it registers its addresses with: a message it
+ * marks OCKAM_MSG_SECURE keeps the mark only if its return route starts
+ * at one of them (docs/plugins.md, "Which channel a message came out
+ * of"), so the first return hop of a secure message always names the
+ * channel that decrypted it. */
 struct router_sender {
 	const char *name;
 	int may_secure;
+	const void *owner;
 	const char *const *reach;
 	size_t n_reach;
 	/* A transport: what it sends arrived from the network, so it may go
@@ -98,15 +104,27 @@ struct router_sender {
 int router_send_from(struct router *r, const struct router_sender *from,
 		     const struct ockam_message *msg);
 
-/* Route `msg` from `sender` (a name for log lines).  Failures the router
+/* Route `msg` from `sender` (a name for log lines).  A local message
+ * handed to its worker at once (see above) returns what the worker's
+ * handler returned.  Failures the router
  * detects are logged here, once (rate-limited); transports log their own.
- * OCKAM_MSG_SECURE survives only if `may_secure`.  Returns 0 or -errno. */
+ * OCKAM_MSG_SECURE survives only if `may_secure` and the return route
+ * starts at an address registered with a NULL owner (router_sender).
+ * Returns 0 or -errno. */
 int router_send(struct router *r, const char *sender,
 		const struct ockam_message *msg, int may_secure);
 
 /* Deliver queued messages (at most a batch); returns nonzero if more are
  * queued.  Used as the loop's idle hook. */
 int router_drain(void *router);
+
+/* A worker refused (its handler returned `err` < 0) a message that had
+ * been queued for it, so the sender's send returned 0: `fn` tells the
+ * sender (the node posts a delivery-failure notice).  A message delivered
+ * at once has no need: send returns the handler's error itself. */
+typedef void (*router_refused_fn)(void *data, const struct ockam_message *msg,
+				  int err, const char *why);
+void router_set_refused(struct router *r, router_refused_fn fn, void *data);
 
 /* Counters, for tests and status. */
 struct router_stats {
@@ -117,8 +135,9 @@ struct router_stats {
 	uint64_t handler_errors;
 	uint64_t denied;
 	uint64_t relay_refused; /* from a transport to a transport address */
+	uint64_t secure_cleared; /* secure mark on a return route not its own */
 	uint64_t transport_sent;
-	size_t queued;
+	size_t queued; /* waiting; not the one being delivered */
 };
 void router_stats_get(const struct router *r, struct router_stats *out);
 

@@ -83,7 +83,10 @@ struct ockam_host {
 	 * or start, it may be handed to the worker before send returns.
 	 * The message is copied; the caller keeps ownership.  Fails with -EINVAL (empty
 	 * onward route), -EHOSTUNREACH (no such worker or transport),
-	 * -EMSGSIZE (too large), -ENOBUFS (queue full: back off). */
+	 * -EMSGSIZE (too large), -ENOBUFS (queue full: back off), or, when
+	 * the worker was handed the message at once, whatever its
+	 * handle_message returned (a queued message the worker refuses
+	 * comes back as a delivery-failure notice instead). */
 	int (*send)(struct ockam_ctx *ctx, const struct ockam_message *msg);
 
 	/* Make local address `name` deliver to this instance's
@@ -255,7 +258,8 @@ struct ockam_host {
 	/* ---- delivery failures (appended; check struct_size first) ----
 	 *
 	 * Say that `msg`, which this instance accepted earlier (its send or
-	 * handle_message returned 0) and is now dropping, will never be
+	 * handle_message returned 0: a refusal is said by returning the
+	 * error, never here too) and is now dropping, will never be
 	 * delivered: a connection it waited for was refused, a channel it
 	 * was queued on gave up.  `err` is a negative errno, `why` a short
 	 * reason ("cannot connect to 127.0.0.1:4000: Connection refused").

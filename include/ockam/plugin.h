@@ -77,8 +77,12 @@ struct ockam_plugin {
 	/* Mandatory for workers and secure channels.  `addr_data` is the
 	 * pointer given to address_add (NULL for the instance's own YAML
 	 * address).  msg->onward.hop[0] is the address it was sent to.
-	 * Return 0, or a negative errno: the host counts it and traces it at
-	 * debug level only, so log the reason yourself, once. */
+	 * Return 0 once the message is taken, or a negative errno if it is
+	 * not (-ENOBUFS: full, the sender may retry; -EMSGSIZE, ...): the
+	 * sender learns it, from its send when the message was handed over
+	 * at once, else from a delivery-failure notice to the first hop of
+	 * its return route.  So do not also call message_undeliverable for
+	 * it.  Log the reason yourself, once (the host only counts it). */
 	int (*handle_message)(void *state, void *addr_data,
 			      const struct ockam_message *msg);
 	/* Optional.  Stop work: close listeners, flush what can be flushed
@@ -106,6 +110,18 @@ struct ockam_plugin {
 	void (*handle_undeliverable)(void *state, void *addr_data,
 				     const struct ockam_message *msg, int err,
 				     const char *why);
+
+	/* Optional.  How many messages the instance accepted (its send op
+	 * or handle_message returned 0) and still holds without having
+	 * handed them on: frames of a connection still connecting or not
+	 * yet written, a channel's queue during its handshake.  Write what
+	 * holds them to `why` as a short phrase ("2 waiting for the
+	 * connection to localhost:4000").  A node that sent its YAML
+	 * `messages:` asks before it exits, and waits (within the
+	 * messages' timeout) until nothing is held; what is still held
+	 * when it must stop is reported and makes its exit status 1.
+	 * Must be cheap and must not send. */
+	size_t (*pending)(void *state, char *why, size_t why_len);
 };
 
 /* The size of the first version of the descriptor (up to `destroy`): the

@@ -189,6 +189,24 @@ static inline int ockam_addr_match(const struct ockam_addr *p,
 	return pp == ap && memcmp(p->data + pc + 1, a->data + ac + 1, pp) == 0;
 }
 
+/* 1 if `ret`, the return route of a message that arrived, is the way back
+ * of a message sent along onward route `sent`: the same hops in the same
+ * order.  Each hop a message passes pushes its own address onto the return
+ * route (a transport the connection it came in on, a forwarder itself, a
+ * secure channel its encryptor), so an answer that retraced the request
+ * comes back with exactly the route the request was sent along.  See
+ * ockam_message_is_reply (message.h) for the whole rule. */
+static inline int ockam_route_is_way_back(const struct ockam_route *ret,
+					  const struct ockam_route *sent)
+{
+	if (ret->count != sent->count)
+		return 0;
+	for (uint8_t i = 0; i < ret->count; i++)
+		if (!ockam_addr_equal(&ret->hop[i], &sent->hop[i]))
+			return 0;
+	return 1;
+}
+
 /* Copy only the used hops (a route is large; most of it is unused). */
 static inline void ockam_route_copy(struct ockam_route *dst,
 				    const struct ockam_route *src)

@@ -722,6 +722,24 @@ static int sc_handle_message(void *state, void *addr_data,
 	return flow_decrypt(ch, msg);
 }
 
+/* Messages accepted and not yet sent on: queued while a channel is in its
+ * handshake (or waits to re-handshake), and the batch not yet sealed.
+ * The node waits for these before it exits (plugin.h, `pending`). */
+static size_t sc_pending(void *state, char *why, size_t why_len)
+{
+	const struct sc_instance *inst = state;
+	size_t queued = 0;
+	for (const struct channel *ch = inst->channels.head; ch; ch = ch->next)
+		queued += ch->q_len;
+	if (queued)
+		snprintf(why, why_len, "%zu queued until the secure channel is open",
+			 queued);
+	else if (inst->batch_count)
+		snprintf(why, why_len, "%zu in a batch not yet sent",
+			 inst->batch_count);
+	return queued + inst->batch_count;
+}
+
 static void sc_stop(void *state)
 {
 	struct sc_instance *inst = state;
@@ -765,6 +783,7 @@ static const struct ockam_plugin plugin = {
 	.stop = sc_stop,
 	.destroy = sc_destroy,
 	.handle_undeliverable = initiator_undeliverable,
+	.pending = sc_pending,
 };
 
 OCKAM_PLUGIN_EXPORT const struct ockam_plugin *ockam_plugin_entry(void)

@@ -242,20 +242,17 @@ static int flow_send_detached(struct channel *ch,
 	return rc;
 }
 
-/* The queue is full: the message is dropped, its sender told (it may be
- * waiting for a reply), and the drop logged at most once a second with a
+/* The queue is full: the message is refused with -ENOBUFS, which tells its
+ * sender (host->send's return when it was handed over at once, so a local
+ * sender can retry, else the host's delivery-failure notice: plugin.h,
+ * handle_message), and the refusal is logged at most once a second with a
  * count, however fast messages come. */
-static void flow_queue_full(struct channel *ch, const struct ockam_message *msg)
+static void flow_queue_full(struct channel *ch)
 {
 	struct sc_instance *inst = ch->inst;
 	const struct ockam_host *h = inst->host;
 	const char *state = ch->hs ? "handshake in progress"
 				   : "waiting to re-handshake";
-	char why[160];
-	snprintf(why, sizeof(why),
-		 "secure channel %s: %s and %zu message(s) queued (queue_limit)",
-		 h->instance_name(inst->ctx), state, ch->q_len);
-	h->message_undeliverable(inst->ctx, msg, -ENOBUFS, why);
 	uint64_t now = h->now_ms();
 	if (inst->drop_log_ms && now - inst->drop_log_ms < 1000) {
 		inst->drop_suppressed++;
@@ -263,11 +260,11 @@ static void flow_queue_full(struct channel *ch, const struct ockam_message *msg)
 	}
 	if (inst->drop_suppressed)
 		h->log(inst->ctx, OCKAM_LOG_WARN,
-		       "%s and %zu message(s) queued (queue_limit): message dropped, its sender told (%u more dropped since the last line)",
+		       "%s and %zu message(s) queued (queue_limit): message refused, its sender told (%u more refused since the last line)",
 		       state, ch->q_len, inst->drop_suppressed);
 	else
 		h->log(inst->ctx, OCKAM_LOG_WARN,
-		       "%s and %zu message(s) queued (queue_limit): message dropped, its sender told",
+		       "%s and %zu message(s) queued (queue_limit): message refused, its sender told",
 		       state, ch->q_len);
 	inst->drop_log_ms = now ? now : 1;
 	inst->drop_suppressed = 0;
@@ -279,7 +276,7 @@ static int flow_enqueue(struct channel *ch, const struct ockam_message *msg,
 	struct sc_instance *inst = ch->inst;
 	const struct ockam_host *h = inst->host;
 	if (ch->q_len >= inst->queue_limit) {
-		flow_queue_full(ch, msg);
+		flow_queue_full(ch);
 		return -ENOBUFS;
 	}
 	struct chan_queued *q = malloc(sizeof(*q) + full);

@@ -514,6 +514,7 @@ static const struct ockam_plugin tcp_plugin = {
 	.start = tcp_start,
 	.stop = tcp_stop,
 	.destroy = tcp_destroy,
+	.pending = tcp_conn_pending,
 };
 
 OCKAM_PLUGIN_EXPORT const struct ockam_plugin *ockam_plugin_entry(void)

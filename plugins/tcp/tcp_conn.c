@@ -1254,3 +1254,24 @@ void tcp_conn_log_flush(struct tcp *t)
 	for (unsigned i = 0; i < TCP_IN_CAUSES; i++)
 		tcp_log_flush(t, &t->lim_in_close[i], what[i]);
 }
+
+size_t tcp_conn_pending(void *state, char *why, size_t why_len)
+{
+	struct tcp *t = state;
+	const struct tcp_conn *c, *first = NULL;
+	size_t total = 0;
+
+	for (c = t->conns; c; c = c->next) {
+		total += c->out_frames;
+		if (c->out_frames && !first)
+			first = c;
+	}
+	if (first)
+		snprintf(why, why_len, "%zu frame%s %s %s", total,
+			 total == 1 ? "" : "s",
+			 first->state == TCP_CONN_OPEN
+				 ? "not yet written to"
+				 : "waiting for the connection to",
+			 first->key);
+	return total;
+}

@@ -279,6 +279,8 @@ struct tcp_conn *tcp_conn_accept(struct tcp *t, struct tcp_listener *l,
 void tcp_socket_tune(struct tcp *t, int fd);
 /* Close every connection (one best-effort write each) and free them. */
 void tcp_conn_close_all(struct tcp *t, const char *reason);
+/* The plugin's `pending` op: frames queued and not yet written. */
+size_t tcp_conn_pending(void *state, char *why, size_t why_len);
 
 /* tcp_buf.c */
 /* Make room for `n` more bytes after the data: compact first, then grow

@@ -225,22 +225,179 @@ static void test_queue_headroom_for_handlers(void)
 	CU_ASSERT_EQUAL(st.dropped_full, 1);
 }
 
+static int tsend_stub(void *data, const struct ockam_message *m)
+{
+	return 0;
+}
+
+/* A channel instance: it owns "sc_enc.1", where what comes out of its
+ * channel says it came from. */
+static int chan_owner;
+static const struct router_sender chan = {
+	.name = "channel", .may_secure = 1, .owner = &chan_owner };
+
+/* m as it comes out of chan's channel: [sc_enc.1, app] back, secure. */
+static void from_channel(struct ockam_message *m)
+{
+	struct ockam_addr enc;
+	ockam_addr_local(&enc, "sc_enc.1");
+	ockam_route_push(&m->ret, &enc);
+	m->flags = OCKAM_MSG_SECURE;
+	snprintf(m->identifier, sizeof(m->identifier), "Iabc");
+}
+
 static void test_secure_flag_needs_privilege(void)
 {
 	reset();
 	struct ockam_message m;
 	router_address_add(R, "echoer", sink, NULL, NULL);
+	router_address_add(R, "sc_enc.1", sink, &chan_owner, NULL);
 	msg_to(&m, (const char *[]){"echoer", NULL}, "x");
-	m.flags = OCKAM_MSG_SECURE;
-	snprintf(m.identifier, sizeof(m.identifier), "Iabc");
+	from_channel(&m);
 	router_send(R, "worker", &m, 0);
 	drain_all();
 	CU_ASSERT_EQUAL(sink_flags & OCKAM_MSG_SECURE, 0);
 	CU_ASSERT_STRING_EQUAL(sink_id, "");
-	router_send(R, "channel", &m, 1);
+	router_send_from(R, &chan, &m);
 	drain_all();
 	CU_ASSERT_EQUAL(sink_flags & OCKAM_MSG_SECURE, OCKAM_MSG_SECURE);
 	CU_ASSERT_STRING_EQUAL(sink_id, "Iabc");
+}
+
+/* A channel may mark a message secure only if its return route starts at
+ * one of the channel's own addresses: ret[0] says which channel it came
+ * out of, so it may not name another's, a worker's, a transport's or
+ * nothing.  The message still goes, as plaintext. */
+static void test_secure_mark_names_its_channel(void)
+{
+	reset();
+	struct ockam_message m;
+	struct router_stats st;
+	int other_owner;
+	router_address_add(R, "echoer", sink, NULL, NULL);
+	router_address_add(R, "sc_enc.1", sink, &chan_owner, NULL);
+	router_address_add(R, "sc_enc.2", sink, &other_owner, NULL);
+	const char *const wrong[] = { "sc_enc.2", "echoer", "nobody", "tcp", "" };
+	for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+		msg_to(&m, (const char *[]){"echoer", NULL}, "x");
+		from_channel(&m);
+		if (!wrong[i][0])
+			m.ret.count = 0;
+		else if (!strcmp(wrong[i], "tcp"))
+			ockam_addr_set(&m.ret.hop[0], 1, "127.0.0.1:1", 11);
+		else
+			ockam_addr_local(&m.ret.hop[0], wrong[i]);
+		sink_flags = OCKAM_MSG_SECURE;
+		CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), 0);
+		drain_all();
+		CU_ASSERT_EQUAL(sink_flags & OCKAM_MSG_SECURE, 0);
+		CU_ASSERT_STRING_EQUAL(sink_id, "");
+	}
+	router_stats_get(R, &st);
+	CU_ASSERT_EQUAL(st.secure_cleared, 5);
+	/* Its own address: kept, on the direct path and the queued one. */
+	msg_to(&m, (const char *[]){"echoer", NULL}, "x");
+	from_channel(&m);
+	CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), 0);
+	CU_ASSERT_EQUAL(sink_flags & OCKAM_MSG_SECURE, OCKAM_MSG_SECURE);
+	router_stats_get(R, &st);
+	CU_ASSERT_EQUAL(st.secure_cleared, 5);
+}
+
+/* A worker's refusal reaches the sender: as send's return when it was
+ * handed the message at once, else through the refused hook (the node
+ * posts a delivery-failure notice), once, with the worker named. */
+static int refuser(void *owner, void *data, const struct ockam_message *m)
+{
+	sink_calls++;
+	return -EMSGSIZE;
+}
+
+static int refused_calls, refused_err;
+static char refused_why[128], refused_payload[16];
+static void on_refused(void *data, const struct ockam_message *m, int err,
+		       const char *why)
+{
+	refused_calls++;
+	refused_err = err;
+	snprintf(refused_why, sizeof(refused_why), "%s", why);
+	snprintf(refused_payload, sizeof(refused_payload), "%.*s",
+		 (int)m->payload_len, (const char *)m->payload);
+}
+
+/* ockam_message_is_reply: the return route must be the sent route hop for
+ * hop, and secure if the request went into a channel. */
+static void test_reply_rule(void)
+{
+	struct ockam_message sent, reply;
+	char err[128];
+	reset();
+	router_transport_add(R, 1, "tcp", tsend_stub, NULL, &chan_owner);
+	msg_to(&sent, (const char *[]){"alice", "echoer", NULL}, "q");
+	msg_to(&reply, (const char *[]){"app", NULL}, "a");
+	ockam_route_copy(&reply.ret, &sent.onward);
+	CU_ASSERT(ockam_message_is_reply(&reply, &sent.onward, 0));
+	CU_ASSERT(!ockam_message_is_reply(&reply, &sent.onward, 1));
+	reply.flags = OCKAM_MSG_SECURE;
+	CU_ASSERT(ockam_message_is_reply(&reply, &sent.onward, 1));
+	/* One hop more, one less, one different, the same hops reordered. */
+	struct ockam_addr a;
+	addr_text_parse(R, "tcp:127.0.0.1:1", &a, err, sizeof(err));
+	ockam_route_push(&reply.ret, &a);
+	CU_ASSERT(!ockam_message_is_reply(&reply, &sent.onward, 1));
+	ockam_route_pop(&reply.ret);
+	ockam_route_pop(&reply.ret);
+	CU_ASSERT(!ockam_message_is_reply(&reply, &sent.onward, 1));
+	ockam_route_copy(&reply.ret, &sent.onward);
+	ockam_addr_local(&reply.ret.hop[1], "echoes");
+	CU_ASSERT(!ockam_message_is_reply(&reply, &sent.onward, 1));
+	reply.ret.hop[0] = sent.onward.hop[1];
+	reply.ret.hop[1] = sent.onward.hop[0];
+	CU_ASSERT(!ockam_message_is_reply(&reply, &sent.onward, 1));
+	/* The same text as another address type is another address. */
+	ockam_route_copy(&reply.ret, &sent.onward);
+	reply.ret.hop[0].type = 1;
+	CU_ASSERT(!ockam_message_is_reply(&reply, &sent.onward, 0));
+}
+
+static int full(void *owner, void *data, const struct ockam_message *m)
+{
+	return -ENOBUFS;
+}
+
+static void test_refusal_reaches_sender(void)
+{
+	reset();
+	struct router_sender tcp = {.name = "tcp", .transport = 1};
+	router_address_add(R, "full", full, NULL, NULL);
+	struct ockam_message f;
+	msg_to(&f, (const char *[]){"full", NULL}, "x");
+	/* A full worker pushes back on a local sender, which retries ... */
+	CU_ASSERT_EQUAL(router_send(R, "app", &f, 0), -ENOBUFS);
+	/* ... but not on a transport: that would stall the connection. */
+	CU_ASSERT_EQUAL(router_send_from(R, &tcp, &f), -EBUSY);
+	struct ockam_message m;
+	refused_calls = 0;
+	router_set_refused(R, on_refused, NULL);
+	router_address_add(R, "big", refuser, NULL, NULL);
+	router_address_add(R, "relay", relay, NULL, NULL);
+	router_address_add(R, "echoer", sink, NULL, NULL);
+	relay_count = 1;
+	msg_to(&m, (const char *[]){"big", NULL}, "now");
+	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), -EMSGSIZE);
+	CU_ASSERT_EQUAL(refused_calls, 0);
+	/* Queued behind a handler: send said 0, the hook says the rest. */
+	msg_to(&m, (const char *[]){"relay", NULL}, "go");
+	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), 0);
+	msg_to(&m, (const char *[]){"big", NULL}, "later");
+	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), 0);
+	CU_ASSERT_EQUAL(sink_calls, 1);
+	drain_all();
+	CU_ASSERT_EQUAL(sink_calls, 3); /* the relayed one, then "later" */
+	CU_ASSERT_EQUAL(refused_calls, 1);
+	CU_ASSERT_EQUAL(refused_err, -EMSGSIZE);
+	CU_ASSERT_STRING_EQUAL(refused_payload, "later");
+	CU_ASSERT_PTR_NOT_NULL(strstr(refused_why, "'big' refused it"));
 }
 
 static void test_access_policy(void)
@@ -256,18 +413,19 @@ static void test_access_policy(void)
 	CU_ASSERT_EQUAL(router_address_set_policy(R, "l", &listed), 0);
 	CU_ASSERT_EQUAL(router_address_set_policy(R, "zz", &listed), -ENOENT);
 
+	router_address_add(R, "sc_enc.1", sink, &chan_owner, NULL);
 	msg_to(&m, (const char *[]){"s", NULL}, "x");
 	CU_ASSERT_EQUAL(router_send(R, "plain", &m, 0), -EACCES);
-	m.flags = OCKAM_MSG_SECURE; /* a forged flag from a plain worker */
+	from_channel(&m); /* a forged flag from a plain worker */
 	CU_ASSERT_EQUAL(router_send(R, "plain", &m, 0), -EACCES);
-	CU_ASSERT_EQUAL(router_send(R, "chan", &m, 1), 0);
+	CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), 0);
 
 	msg_to(&m, (const char *[]){"l", NULL}, "x");
-	m.flags = OCKAM_MSG_SECURE;
+	from_channel(&m);
 	snprintf(m.identifier, sizeof(m.identifier), "Ibad");
-	CU_ASSERT_EQUAL(router_send(R, "chan", &m, 1), -EACCES);
+	CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), -EACCES);
 	snprintf(m.identifier, sizeof(m.identifier), "Igood");
-	CU_ASSERT_EQUAL(router_send(R, "chan", &m, 1), 0);
+	CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), 0);
 	drain_all();
 	CU_ASSERT_EQUAL(sink_calls, 2);
 	struct router_stats st;
@@ -281,20 +439,24 @@ static void test_reach(void)
 	struct ockam_message m;
 	static const char *const reach[] = {"echoer"};
 	struct router_sender worker = {.name = "w", .reach = reach, .n_reach = 1};
-	struct router_sender chan = {.name = "c", .may_secure = 1,
-				     .reach = reach, .n_reach = 1};
+	struct router_sender rchan = {.name = "c", .may_secure = 1,
+				      .owner = &chan_owner,
+				      .reach = reach, .n_reach = 1};
 	router_address_add(R, "echoer", sink, NULL, NULL);
 	router_address_add(R, "other", sink, NULL, NULL);
+	router_address_add(R, "sc_enc.1", sink, &chan_owner, NULL);
 	msg_to(&m, (const char *[]){"other", NULL}, "x");
 	CU_ASSERT_EQUAL(router_send_from(R, &worker, &m), -EACCES);
 	/* A channel's own (unmarked) traffic is not limited ... */
-	CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), 0);
+	CU_ASSERT_EQUAL(router_send_from(R, &rchan, &m), 0);
 	/* ... what comes out of its channels is. */
-	m.flags = OCKAM_MSG_SECURE;
-	CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), -EACCES);
+	from_channel(&m);
+	CU_ASSERT_EQUAL(router_send_from(R, &rchan, &m), -EACCES);
 	msg_to(&m, (const char *[]){"echoer", NULL}, "x");
-	m.flags = OCKAM_MSG_SECURE;
-	CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), 0);
+	from_channel(&m);
+	sink_flags = 0;
+	CU_ASSERT_EQUAL(router_send_from(R, &rchan, &m), 0);
+	CU_ASSERT_EQUAL(sink_flags & OCKAM_MSG_SECURE, OCKAM_MSG_SECURE);
 	CU_ASSERT_EQUAL(router_send_from(R, &worker, &m), 0);
 }
 
@@ -491,25 +653,33 @@ static void test_transport_senders(void)
 
 	/* Out of a secure channel: denied without a reach list; with one,
 	 * a matching address may be dialled. */
-	struct router_sender chan = {.name = "c", .may_secure = 1};
+	struct router_sender chan_s = {.name = "c", .may_secure = 1,
+				       .owner = &chan_owner};
+	/* A secure mark needs the channel's own address first on the way
+	 * back (router.c, secure_mark_ok). */
+	router_address_add(R, "sc_enc.1", sink, &chan_owner, NULL);
+	ockam_route_clear(&m.ret);
+	ockam_addr_local(&m.ret.hop[0], "sc_enc.1");
+	m.ret.count = 1;
 	m.flags = OCKAM_MSG_SECURE;
-	CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), -EACCES);
-	chan.reach = reach;
-	chan.n_reach = 2;
-	chan.reach_addrs = &pat;
-	chan.n_reach_addrs = 1;
+	CU_ASSERT_EQUAL(router_send_from(R, &chan_s, &m), -EACCES);
+	chan_s.reach = reach;
+	chan_s.n_reach = 2;
+	chan_s.reach_addrs = &pat;
+	chan_s.n_reach_addrs = 1;
 	tsend_calls = 0;
-	CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), 0);
+	CU_ASSERT_EQUAL(router_send_from(R, &chan_s, &m), 0);
 	CU_ASSERT_EQUAL(tsend_calls, 1);
 	CU_ASSERT_EQUAL(tsend_flags, OCKAM_MSG_SECURE | OCKAM_MSG_CONNECT);
 	CU_ASSERT_EQUAL(m.flags, OCKAM_MSG_SECURE); /* the sender's copy */
 	m.onward.hop[0] = tcp_addr("127.0.0.1:4001");
-	CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), -EACCES);
+	CU_ASSERT_EQUAL(router_send_from(R, &chan_s, &m), -EACCES);
 	/* The channel's own traffic (unmarked) is not limited. */
 	m.flags = 0;
-	CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), 0);
+	CU_ASSERT_EQUAL(router_send_from(R, &chan_s, &m), 0);
 	router_stats_get(R, &st);
 	CU_ASSERT_EQUAL(st.denied, 3);
+	router_remove_owner(R, &chan_owner);
 	router_remove_owner(R, &owner);
 }
 
@@ -542,6 +712,9 @@ int main(void)
 		{ "queue backpressure", test_queue_backpressure },
 		{ "queue headroom for handlers", test_queue_headroom_for_handlers },
 		{ "secure flag needs privilege", test_secure_flag_needs_privilege },
+		{ "secure mark names its channel", test_secure_mark_names_its_channel },
+		{ "a worker's refusal reaches the sender", test_refusal_reaches_sender },
+		{ "a reply comes back the way the request went", test_reply_rule },
 		{ "access policy", test_access_policy },
 		{ "reach", test_reach },
 		{ "remove inside handler", test_remove_inside_handler },
