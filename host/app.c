@@ -191,7 +191,10 @@ static int app_first_hop_check(struct node *n, const struct ockam_opt *r,
 	const struct ockam_opt *at = r->kind == OCKAM_OPT_LIST && r->count
 					     ? r->items[0]
 					     : r;
-	const char **names = calloc(c->n_workers + 1, sizeof(*names));
+	/* No did-you-mean search (over every worker) for an error past the
+	 * shown ones. */
+	const char **names = diag_room(&n->diag) ?
+		calloc(c->n_workers + 1, sizeof(*names)) : NULL;
 	const char *near = NULL;
 	if (names) {
 		for (size_t i = 0; i < c->n_workers; i++)

@@ -500,7 +500,10 @@ static void walk_message(struct config *c, const struct ockam_opt *m,
 		} else {
 			char q[QUOTE_MAX];
 			const char *hint = NULL;
-			if (routes && routes->kind == OCKAM_OPT_MAP) {
+			/* The search goes over every route: not for an
+			 * error past the shown ones. */
+			if (routes && routes->kind == OCKAM_OPT_MAP &&
+			    diag_room(d)) {
 				const char **names =
 					calloc(routes->count + 1, sizeof(*names));
 				if (names) {

@@ -327,6 +327,7 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 	*exit_code = 0;
 	return n;
 fail:
+	diag_finish(&n->diag);
 	node_destroy(n);
 	return NULL;
 }

@@ -32,8 +32,10 @@ struct ockam_opt {
 			   * "timeout: expected a duration..."; else NULL */
 };
 
-/* Parse `path`.  On error reports "file:line:col: message" to `d` and
- * returns NULL.  An empty document gives an empty map.  Duplicate map keys,
+/* Parse `path`, read once with readfile() (at most 1 MiB; a pipe or
+ * device that pauses 10 s and a directory are refused) and kept in `d`
+ * for excerpts (diag_set_source).  On error reports "file:line:col:
+ * message" to `d` and returns NULL.  An empty document gives an empty map.  Duplicate map keys,
  * anchors/aliases and non-scalar keys are errors. */
 struct ockam_opt *opt_load_file(const char *path, struct diag *d);
 /* The same from memory (`name` is used as the file name in messages). */
