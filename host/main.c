@@ -21,7 +21,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: ockam-host [OPTIONS] NODE.yaml\n"
 		"       ockam-host status --to ROUTE [--json] [-W T] [--config FILE]\n"
-		"       ockam-host ping [-c N] [-i T] [-W T] [--config FILE] ROUTE\n"
+		"       ockam-host ping [-c N] [-i T] [-W T] [--config FILE] ROUTE...\n"
 		"\n"
 		"Run one Ockam node described by NODE.yaml: its transports,\n"
 		"workers and secure channels, loaded as plugins.\n"
@@ -70,7 +70,8 @@ int main(int argc, char **argv)
 	/* No --config here: 'f' is not in the table, so never returned. */
 	struct cmd_common common = { 0 };
 	int check = 0, c, rc;
-	while ((c = getopt_long(argc, argv, "cvqhV", longopts, NULL)) != -1) {
+	opterr = 0; /* cmd_common_option says what was wrong, in one line */
+	while ((c = getopt_long(argc, argv, ":cvqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			check = 1;
@@ -81,16 +82,17 @@ int main(int argc, char **argv)
 			       OCKAM_HOST_ABI_VERSION);
 			return 0;
 		default:
-			rc = cmd_common_option(c, &common, usage);
+			rc = cmd_common_option(c, &common, usage, "ockam-host",
+					       argv);
 			if (rc != CMD_GO_ON)
 				return rc;
 		}
 	}
-	if (optind != argc - 1) {
-		fprintf(stderr, "ockam-host: expected one NODE.yaml argument\n");
-		usage(stderr);
-		return 2;
-	}
+	if (optind != argc - 1)
+		return cmd_usage_error("ockam-host", optind == argc ?
+				       "expected one NODE.yaml argument" :
+				       "expected one NODE.yaml argument, not %d",
+				       argc - optind);
 
 	/* -1 leaves the level to the YAML's log_level:. */
 	int level = -1;

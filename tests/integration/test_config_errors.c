@@ -100,6 +100,15 @@ static const struct bad_config bad_configs[] = {
 	  "    type: secure_channel\n"
 	  "    options: {role: initiator, route: [bob], trust: everyone, rehandshake_backoff: 0}\n",
 	  5, 84, "rehandshake backoff must be more than 0 and at most 1h" },
+	/* Two addresses written as one. */
+	{ "route-space.yaml",
+	  "node: route-space\n"
+	  "transports:\n"
+	  "  tcp: {}\n"
+	  "messages:\n"
+	  "  - { route: [tcp:127.0.0.1:4000 echoer], payload: hi }\n",
+	  5, 15,
+	  "address 'tcp:127.0.0.1:4000 echoer' has a space in it; a route's addresses are separate items: [tcp:127.0.0.1:4000, echoer]" },
 	/* A message must start where this node has something: a typo in
 	 * its first hop is caught before anything is sent. */
 	{ "message-first-hop.yaml",

@@ -36,10 +36,48 @@ static void test_help_version(void)
 	CU_ASSERT(strncmp(out, "ockam-host ", 11) == 0);
 	CU_ASSERT(integ_contains(out, "plugin ABI "));
 
-	/* A wrong option is a usage error (2), with the usage on stderr. */
-	CU_ASSERT_EQUAL(integ_run_host("bad-option", (const char *[]){ "--frobnicate", NULL },
-			    NULL, &p), 2);
-	CU_ASSERT(integ_contains(hx_read(p, HX_STDERR), "Usage: ockam-host"));
+	/* A wrong option is a usage error (2): one line saying what was
+	 * wrong and a hint, not the whole help. */
+	static const struct {
+		const char *args[4];
+		const char *err;
+	} bad[] = {
+		{ { "--frobnicate", NULL },
+		  "ockam-host: unknown option '--frobnicate'\n"
+		  "try 'ockam-host --help'\n" },
+		{ { "-x", "node.yaml", NULL },
+		  "ockam-host: unknown option '-x'\n"
+		  "try 'ockam-host --help'\n" },
+		{ { "--check=yes", "node.yaml", NULL },
+		  "ockam-host: option '--check' takes no value\n"
+		  "try 'ockam-host --help'\n" },
+		{ { NULL },
+		  "ockam-host: expected one NODE.yaml argument\n"
+		  "try 'ockam-host --help'\n" },
+		{ { "a.yaml", "b.yaml", NULL },
+		  "ockam-host: expected one NODE.yaml argument, not 2\n"
+		  "try 'ockam-host --help'\n" },
+		{ { "ping", "--timeout", NULL },
+		  "ockam-host ping: option '--timeout' needs a value\n"
+		  "try 'ockam-host ping --help'\n" },
+		{ { "ping", "-W", "ten", "echoer" },
+		  "ockam-host ping: -W ten: expected a duration like 250ms, 2s or 0.5 (plain numbers are seconds)\n"
+		  "try 'ockam-host ping --help'\n" },
+		{ { "status", "--frobnicate", NULL },
+		  "ockam-host status: unknown option '--frobnicate'\n"
+		  "try 'ockam-host status --help'\n" },
+		{ { "status", NULL },
+		  "ockam-host status: expected --to ROUTE, like --to tcp:127.0.0.1:4000\n"
+		  "try 'ockam-host status --help'\n" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *args[6] = { NULL };
+		for (size_t k = 0; k < 4 && bad[i].args[k]; k++)
+			args[k] = bad[i].args[k];
+		CU_ASSERT_EQUAL(integ_run_host("bad-option", args, NULL, &p), 2);
+		CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDERR), bad[i].err);
+		CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), "");
+	}
 }
 
 /* The man page in roff: "--check" is written "\\-\\-check". */
