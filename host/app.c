@@ -229,6 +229,17 @@ struct app *app_create(struct node *n, int *failed)
 	}
 	a->node = n;
 	a->n = c->n_messages;
+	/* Replies come back to "app": a worker there would take them.  Said
+	 * now, at the worker's key, not when the messages are sent. */
+	for (size_t i = 0; i < c->n_workers; i++) {
+		const struct ockam_opt *k = c->workers[i].node;
+		if (strcmp(c->workers[i].name, APP_ADDRESS) != 0)
+			continue;
+		diag_error(&n->diag, k->file, k->line, k->col,
+			   "worker address '%s' is taken: the node's messages: get their replies there; give the worker another name",
+			   APP_ADDRESS);
+		*failed = 1;
+	}
 	for (size_t i = 0; i < a->n; i++) {
 		const struct config_message *cm = &c->messages[i];
 		a->msgs[i].cfg = cm;

@@ -86,8 +86,9 @@ struct node *cmd_node_start(const struct cmd_common *common, const char *name,
 	struct node *n = node_create(&args, exit_code);
 	if (!n)
 		return NULL;
-	if (node_start(n) < 0) {
-		*exit_code = 1;
+	int rc = node_start(n);
+	if (rc < 0) {
+		*exit_code = rc == -2 ? 2 : 1;
 		node_destroy(n);
 		return NULL;
 	}

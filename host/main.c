@@ -129,8 +129,9 @@ int main(int argc, char **argv)
 		node_destroy(n);
 		return 0;
 	}
-	if (node_start(n) < 0)
-		code = 1;
+	rc = node_start(n);
+	if (rc < 0)
+		code = rc == -2 ? 2 : 1; /* -2: a plugin named the YAML at fault */
 	else
 		code = node_run(n);
 	node_destroy(n);

@@ -174,6 +174,15 @@ static void test_ping(void)
 	/* A route naming no known transport is a usage error. */
 	CU_ASSERT_EQUAL(run("ping-bad-route", (const char *[]){ "ping", "nosuch:1,echoer", NULL }, &p), 2);
 	CU_ASSERT(integ_contains(hx_read(p, HX_STDERR), "unknown transport 'nosuch'"));
+
+	/* Port 99999 and port 'forty' are told apart (tcp refuses the
+	 * address when sending: a transport's address format is its own). */
+	CU_ASSERT_EQUAL(run("ping-port-range", (const char *[]){ "ping", "-c", "1", "tcp:127.0.0.1:99999,echoer", NULL }, &p), 1);
+	CU_ASSERT(integ_contains(hx_read(p, HX_STDERR),
+		"cannot send to tcp address '127.0.0.1:99999': port 99999 is out of range (0 to 65535)"));
+	CU_ASSERT_EQUAL(run("ping-port-word", (const char *[]){ "ping", "-c", "1", "tcp:127.0.0.1:forty,echoer", NULL }, &p), 1);
+	CU_ASSERT(integ_contains(hx_read(p, HX_STDERR),
+		"cannot send to tcp address '127.0.0.1:forty': port 'forty' is not a number (ports are 0 to 65535)"));
 }
 
 /* --config: the first hop is a secure channel initiator declared in the
