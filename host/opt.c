@@ -926,14 +926,33 @@ int opt_to_duration_ms(const struct ockam_opt *o, struct diag *d,
 		       uint64_t *out)
 {
 	static const struct unit units[] = {
-		{ "", 1 },	    { "ms", 1 },	  { "s", 1000 },
-		{ "m", 60000 }, { "h", 3600000 }, { "d", 86400000 },
-		{ NULL, 0 },
+		{ "ms", 1 },	  { "s", 1000 },       { "m", 60000 },
+		{ "h", 3600000 }, { "d", 86400000 }, { NULL, 0 },
 	};
 	const char *expected = "a duration like 10s or 250ms";
 	char pre[80];
+	uint64_t v;
+	const char *end;
 	int rc;
 
+	/* A bare number was milliseconds once, while ping -W 10 means
+	 * seconds: neither is guessed.  Only 0 needs no unit. */
+	if (o->kind == OCKAM_OPT_SCALAR && !o->is_null &&
+	    parse_digits(o->str, &v, &end) > 0 && !*end) {
+		if (v == 0) {
+			*out = 0;
+			return 0;
+		}
+		if (v < 1000)
+			node_error(d, o, "%s%s has no unit (did you mean %ss?)",
+				   prefix(o, pre, sizeof(pre)), o->str, o->str);
+		else
+			node_error(d, o,
+				   "%s%s has no unit (did you mean %sms or %ss?)",
+				   prefix(o, pre, sizeof(pre)), o->str, o->str,
+				   o->str);
+		return -1;
+	}
 	if (o->kind != OCKAM_OPT_SCALAR || o->is_null ||
 	    (rc = parse_with_unit(o->str, units, out)) == -1) {
 		reader_error(o, d, expected);

@@ -58,8 +58,9 @@ int opt_expect(const struct ockam_opt *o, enum ockam_opt_kind kind,
 	       const char *what, struct diag *d);
 
 /* Typed readers of a scalar.  On malformed input they report at o's
- * position and return -1.  Durations: "250ms", "10s", "5m", "1h", "7d" or plain
- * milliseconds.  Sizes: "512", "64KiB", "1MiB", "1GiB" (also KB/MB = 1000s).
+ * position and return -1.  Durations: "250ms", "10s", "5m", "1h", "7d" or
+ * "0"; another number without a unit is an error with a hint ("did you
+ * mean 10s?").  Sizes: "512", "64KiB", "1MiB", "1GiB" (also KB/MB = 1000s).
  * Booleans: true/false/yes/no/on/off. */
 int opt_to_bool(const struct ockam_opt *o, struct diag *d, int *out);
 int opt_to_u64(const struct ockam_opt *o, struct diag *d, uint64_t min,

@@ -141,6 +141,21 @@ static const struct bad_config bad_configs[] = {
 	  "transports:\n"
 	  "  tcp: { listen: 127.0.0.1:forty }\n",
 	  3, 18, "listen: '127.0.0.1:forty': port 'forty' is not a number" },
+	/* A duration needs its unit: 10 was 10 ms, while ping -W 10 is
+	 * 10 s.  Host keys and plugin options (through the host's duration
+	 * getter) alike. */
+	{ "timeout-no-unit.yaml",
+	  "node: timeout-no-unit\n"
+	  "workers:\n"
+	  "  echoer: { type: echoer }\n"
+	  "messages:\n"
+	  "  - { route: [echoer], payload: hi, timeout: 10 }\n",
+	  5, 46, "timeout: 10 has no unit (did you mean 10s?)" },
+	{ "plugin-duration-no-unit.yaml",
+	  "node: plugin-duration-no-unit\n"
+	  "transports:\n"
+	  "  tcp: { idle_timeout: 30 }\n",
+	  3, 24, "idle_timeout: 30 has no unit (did you mean 30s?)" },
 	/* Two addresses written as one. */
 	{ "route-space.yaml",
 	  "node: route-space\n"

@@ -23,6 +23,9 @@ static void test_help_version(void)
 	CU_ASSERT(integ_contains(out, "ockam-host status --to ROUTE"));
 	CU_ASSERT(integ_contains(out, "ockam-host ping"));
 	CU_ASSERT(integ_contains(out, "--check"));
+	/* Durations: plain seconds on the command line, a unit in YAML. */
+	CU_ASSERT(integ_contains(out, "or plain seconds, as in ping(8)"));
+	CU_ASSERT(integ_contains(out, "in NODE.yaml a duration needs\n  its unit: 10s, not 10"));
 
 	CU_ASSERT_EQUAL(integ_run_host("ping-help", (const char *[]){ "ping", "--help", NULL },
 			    NULL, &p), 0);

@@ -277,12 +277,12 @@ static void test_check_keys_and_expect(void)
 static void test_readers(void)
 {
 	struct ockam_opt *o = load(
-		"t1: 250ms\nt2: 10s\nt3: 5m\nt4: 1h\nt5: 1500\n"
+		"t1: 250ms\nt2: 10s\nt3: 5m\nt4: 1h\nt5: 1500ms\n"
 		"t6: ten\nt7: 10 s\nt8: -1s\nt9: 99999999999999999999h\n"
 		"b1: yes\nb2: Off\nb3: maybe\nb4: [true]\n"
 		"n1: 4000\nn2: 70000\nn3: 4k\nn4: \n"
 		"s1: 64KiB\ns2: 1MiB\ns3: 2KB\ns4: 512\ns5: 2GiB\ns6: 1 MiB\n"
-		"list: [5s]\nt10: 7d\n");
+		"list: [5s]\nt10: 7d\nt11: 10\nt12: 1500\nt13: 0\n");
 	uint64_t v = 7;
 	int b = 7;
 
@@ -308,11 +308,19 @@ static void test_readers(void)
 	CU_ASSERT_EQUAL(v, 5000); /* untouched on error */
 	CU_ASSERT_EQUAL(opt_to_duration_ms(opt_get(o, "t10"), &d, &v), 0);
 	CU_ASSERT_EQUAL(v, UINT64_C(7) * 86400000);
+	/* A number without a unit is refused with a hint; 0 is 0. */
+	CU_ASSERT_EQUAL(opt_to_duration_ms(opt_get(o, "t11"), &d, &v), -1);
+	CU_ASSERT_EQUAL(opt_to_duration_ms(opt_get(o, "t12"), &d, &v), -1);
+	CU_ASSERT_EQUAL(v, UINT64_C(7) * 86400000);
+	CU_ASSERT_EQUAL(opt_to_duration_ms(opt_get(o, "t13"), &d, &v), 0);
+	CU_ASSERT_EQUAL(v, 0);
 	CU_ASSERT_STRING_EQUAL(diag_text(),
 		"t.yaml:6:5: t6: expected a duration like 10s or 250ms, got 'ten'\n"
 		"t.yaml:7:5: t7: expected a duration like 10s or 250ms, got '10 s'\n"
 		"t.yaml:8:5: t8: expected a duration like 10s or 250ms, got '-1s'\n"
-		"t.yaml:9:5: t9: 99999999999999999999h is too long\n");
+		"t.yaml:9:5: t9: 99999999999999999999h is too long\n"
+		"t.yaml:26:6: t11: 10 has no unit (did you mean 10s?)\n"
+		"t.yaml:27:6: t12: 1500 has no unit (did you mean 1500ms or 1500s?)\n");
 
 	diag_free(&d);
 	diag_init(&d, NULL);
