@@ -299,6 +299,61 @@ static void test_variables(void)
 	CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), "App Received: from a default\n");
 }
 
+/* Plugins are searched in plugin_dir: before OCKAM_PLUGIN_PATH, as
+ * --help and the man page say: a broken echoer.so in plugin_dir is the
+ * one loaded (and refused), although OCKAM_PLUGIN_PATH has a good one. */
+static void test_search_order(void)
+{
+	struct hx_proc *p;
+	char plugins[1024], env[1100];
+
+	integ_begin("ops-search-order");
+	snprintf(plugins, sizeof(plugins), "%s", hx_host_path());
+	char *slash = strrchr(plugins, '/');
+	CU_ASSERT_FATAL(slash != NULL);
+	*slash = '\0'; /* <build>/host */
+	slash = strrchr(plugins, '/');
+	CU_ASSERT_FATAL(slash != NULL);
+	snprintf(slash, sizeof(plugins) - (size_t)(slash - plugins), "/plugins/echoer");
+	snprintf(env, sizeof(env), "OCKAM_PLUGIN_PATH=%s", plugins);
+	const char *broken = hx_write_file(H, "echoer.so",
+		"not a shared object, but named like the echoer plugin\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(broken);
+	const char *path = hx_write_file(H, "order.yaml",
+		"node: order\n"
+		"plugin_dir: .\n"
+		"workers:\n"
+		"  echoer: { type: echoer }\n"
+		"messages:\n"
+		"  - { route: [echoer], payload: hi }\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(path);
+	CU_ASSERT_EQUAL(integ_run_host("order", (const char *[]){ path, NULL },
+				       (const char *[]){ env, NULL }, &p), 2);
+	CU_ASSERT_EQUAL(integ_lines(hx_read(p, HX_STDERR), hx_dir(H),
+				    "echoer.so: cannot load plugin"), 1);
+	CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), "");
+	/* Without plugin_dir the same environment finds the good one. */
+	path = hx_write_file(H, "no-dir.yaml",
+		"node: order\n"
+		"workers:\n"
+		"  echoer: { type: echoer }\n"
+		"messages:\n"
+		"  - { route: [echoer], payload: hi }\n");
+	CU_ASSERT_EQUAL(integ_run_host("no-dir", (const char *[]){ path, NULL },
+				       (const char *[]){ env, NULL }, &p), 0);
+	CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), "App Received: hi\n");
+
+	/* What --help and the man page say about it. */
+	CU_ASSERT_EQUAL(integ_run_host("help", (const char *[]){ "--help", NULL }, NULL, &p), 0);
+	CU_ASSERT(integ_contains(hx_read(p, HX_STDOUT),
+		"OCKAM_PLUGIN_PATH    colon-separated plugin directories, searched after\n"
+		"                       the YAML's plugin_dir: and before the installed ones\n"));
+	const char *man = man_page_read();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(man);
+	CU_ASSERT(integ_contains(man, "searched for plugins after the YAML's\n.BR plugin_dir: ,\n"));
+	CU_ASSERT_PTR_NULL(strstr(man, "searched for plugins first"));
+}
+
 int main(void)
 {
 	static const struct integ_test tests[] = {
@@ -308,6 +363,8 @@ int main(void)
 		{ "--check prints the effective config", test_check_good },
 		{ "--check prints every error with a caret, exit 1", test_check_bad },
 		{ "variables: undefined is an error, defaults apply", test_variables },
+		{ "plugin_dir: before OCKAM_PLUGIN_PATH, as documented",
+		  test_search_order },
 		{ NULL, NULL },
 	};
 	return integ_run("ops_cli", tests);
