@@ -104,6 +104,16 @@ static const struct bad_config bad_configs[] = {
 	  "    type: secure_channel\n"
 	  "    options: {role: initiator, route: [bob], trust: everyone, rehandshake_backoff: 0}\n",
 	  5, 84, "rehandshake backoff must be more than 0 and at most 1h" },
+	/* A message must start where this node has something: a typo in
+	 * its first hop is caught before anything is sent. */
+	{ "message-first-hop.yaml",
+	  "node: message-first-hop\n"
+	  "workers:\n"
+	  "  echoer: { type: echoer }\n"
+	  "messages:\n"
+	  "  - { route: [echoerr], payload: hi }\n",
+	  5, 15,
+	  "the route starts at 'echoerr', which is no worker of this node (did you mean 'echoer'?)" },
 	/* Replies to messages: come back to 'app': a worker there is an
 	 * error at its key, not a failure once the node runs. */
 	{ "worker-app.yaml",
@@ -165,16 +175,6 @@ static const struct bad_config bad_configs[] = {
 	  "  - { route: [tcp:127.0.0.1:4000 echoer], payload: hi }\n",
 	  5, 15,
 	  "address 'tcp:127.0.0.1:4000 echoer' has a space in it; a route's addresses are separate items: [tcp:127.0.0.1:4000, echoer]" },
-	/* A message must start where this node has something: a typo in
-	 * its first hop is caught before anything is sent. */
-	{ "message-first-hop.yaml",
-	  "node: message-first-hop\n"
-	  "workers:\n"
-	  "  echoer: { type: echoer }\n"
-	  "messages:\n"
-	  "  - { route: [echoerr], payload: hi }\n",
-	  5, 15,
-	  "the route starts at 'echoerr', which is no worker of this node (did you mean 'echoer'?)" },
 };
 
 /* Does `err` have a line "<path>:<line>:<col>: ..." (any position if
