@@ -181,6 +181,14 @@ static const char good_yaml[] =
 	"workers:\n"
 	"  echoer:\n"
 	"    type: echoer\n"
+	"  guarded:\n"
+	"    type: echoer\n"
+	"    access: [I0123456789abcdef0123456789abcdef]\n"
+	"  bob:\n"
+	"    type: secure_channel\n"
+	"    options: { role: listener, trust: everyone }\n"
+	"    access: secure_channel\n"
+	"    reach: [echoer, guarded]\n"
 	"messages:\n"
 	"  - route: [echoer]\n"
 	"    payload: Hello Ockam!\n";
@@ -199,7 +207,14 @@ static void test_check_good(void)
 	CU_ASSERT(integ_contains(out, "\nnode: ops-check\n"));
 	CU_ASSERT(integ_contains(out, "\nlog_level: info\n"));
 	CU_ASSERT(integ_contains(out, "    listen: 127.0.0.1:4321\n")); /* the default */
-	CU_ASSERT(integ_contains(out, "  echoer:\n    type: echoer\n    options: {}\n"));
+	CU_ASSERT(integ_contains(out, "  echoer:\n    type: echoer\n    options: {}\n"
+				      "    access: anyone\n"));
+	/* Access control is printed (the default too), so a copy of the
+	 * output keeps it. */
+	CU_ASSERT(integ_contains(out, "  guarded:\n    type: echoer\n    options: {}\n"
+				      "    access: [I0123456789abcdef0123456789abcdef]\n"));
+	CU_ASSERT(integ_contains(out, "    access: secure_channel\n"
+				      "    reach: [echoer, guarded]\n"));
 	CU_ASSERT(integ_contains(out, "  - route: [echoer]\n"
 				"    payload: \"Hello Ockam!\"\n"
 				"    reply: true\n"
