@@ -331,7 +331,10 @@ static int app_first_hop_check(struct node *n, const struct ockam_opt *r,
 	const struct ockam_opt *at = r->kind == OCKAM_OPT_LIST && r->count
 					     ? r->items[0]
 					     : r;
-	const char **names = calloc(c->n_workers + 1, sizeof(*names));
+	/* No did-you-mean search (over every worker) for an error past the
+	 * shown ones. */
+	const char **names = diag_room(&n->diag) ?
+		calloc(c->n_workers + 1, sizeof(*names)) : NULL;
 	const char *near = NULL;
 	if (names) {
 		for (size_t i = 0; i < c->n_workers; i++)
@@ -366,6 +369,17 @@ struct app *app_create(struct node *n, int *failed)
 	}
 	a->node = n;
 	a->n = c->n_messages;
+	/* Replies come back to "app": a worker there would take them.  Said
+	 * now, at the worker's key, not when the messages are sent. */
+	for (size_t i = 0; i < c->n_workers; i++) {
+		const struct ockam_opt *k = c->workers[i].node;
+		if (strcmp(c->workers[i].name, APP_ADDRESS) != 0)
+			continue;
+		diag_error(&n->diag, k->file, k->line, k->col,
+			   "worker address '%s' is taken: the node's messages: get their replies there; give the worker another name",
+			   APP_ADDRESS);
+		*failed = 1;
+	}
 	for (size_t i = 0; i < a->n; i++) {
 		const struct config_message *cm = &c->messages[i];
 		a->msgs[i].cfg = cm;

@@ -44,12 +44,20 @@ struct cmd_common {
 /* cmd_common_option's "not an exit: parse on". */
 #define CMD_GO_ON (-1)
 
-/* Apply option `c` (what getopt_long returned) that is not the command's
- * own: -v, -q and --config go into `common` (CMD_GO_ON); -h prints
- * `usage` to stdout and returns 0; anything else is a wrong option: usage
- * to stderr, returns 2.  The caller exits with what is not CMD_GO_ON. */
+/* Apply option `c` (what getopt_long returned, with an option string
+ * starting with ':' and opterr = 0) that is not the command's own: -v,
+ * -q and --config go into `common` (CMD_GO_ON); -h prints `usage` to
+ * stdout and returns 0; anything else is a wrong option or a missing
+ * value: one line naming it and the hint "try '<cmd> --help'" on stderr,
+ * returns 2.  `cmd` is the command as typed ("ockam-host ping"), `argv`
+ * what getopt_long parsed.  The caller exits with what is not CMD_GO_ON. */
 int cmd_common_option(int c, struct cmd_common *common,
-		      void (*usage)(FILE *out));
+		      void (*usage)(FILE *out), const char *cmd,
+		      char *const argv[]);
+/* A usage error: "<cmd>: <message>" and "try '<cmd> --help'" on stderr;
+ * returns 2, the exit status for bad arguments. */
+int cmd_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* The log level from OCKAM_LOG (else `base`) moved by -v/-q; -1 (reported)
  * if OCKAM_LOG is malformed. */
@@ -73,10 +81,13 @@ struct node *cmd_node_start(const struct cmd_common *common, const char *name,
  * route. */
 void cmd_message_init(struct ockam_message *msg, const struct ockam_route *to,
 		      const char *self, const void *payload, size_t len);
-/* Parse a route written "a,b,c" or "[a, b, c]" (items may be quoted).
- * On error writes a reason to `err` and returns -1. */
-int cmd_route_parse(struct node *n, const char *text, struct ockam_route *out,
-		    char *err, size_t err_len);
+/* Parse a route given as command-line words, each written "a,b,c" or
+ * "[a, b, c]" (items may be quoted): `a,b`, `a b` (two words) and
+ * `'[a, b]'` are the same route.  An address with a space in it ('a b' as
+ * one word) is an error with that hint.  On error writes a reason to `err`
+ * and returns -1. */
+int cmd_route_parse(struct node *n, char *const words[], size_t n_words,
+		    struct ockam_route *out, char *err, size_t err_len);
 /* "250ms", "2s", "1.5" (seconds, like ping) -> ms; -1 if malformed. */
 int cmd_duration_parse(const char *text, uint64_t *ms);
 /* Monotonic microseconds, for round-trip times. */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * `ockam-host --check`: print the effective node description as YAML, so
- * people see what will run: ${VAR}s expanded, defaults filled in, plugin
- * directories resolved.  Scalars that YAML could misread are
+ * people see what will run: ${VAR}s expanded, defaults filled in (plugin
+ * options only as written), plugin directories resolved, every worker's
+ * access: and reach:.  Scalars that YAML could misread are
  * double-quoted; routes are written in flow style, as people write them.
  */
 #include <string.h>
@@ -178,6 +179,31 @@ void cmd_check_print(const struct config *c, FILE *out)
 			put_value(out, w->options, 6);
 		else
 			fputs(" {}\n", out);
+		/* Access control is part of what runs: a copy of this output
+		 * must not lose it. */
+		fputs("    access: ", out);
+		if (w->access == CONFIG_ACCESS_IDENTIFIERS) {
+			fputc('[', out);
+			for (size_t j = 0; j < w->n_access_ids; j++) {
+				if (j)
+					fputs(", ", out);
+				put_scalar(out, w->access_ids[j]);
+			}
+			fputs("]\n", out);
+		} else {
+			fputs(w->access == CONFIG_ACCESS_SECURE ? "secure_channel\n"
+								: "anyone\n",
+			      out);
+		}
+		if (w->n_reach) {
+			fputs("    reach: [", out);
+			for (size_t j = 0; j < w->n_reach; j++) {
+				if (j)
+					fputs(", ", out);
+				put_scalar(out, w->reach[j]);
+			}
+			fputs("]\n", out);
+		}
 	}
 	fputs(c->n_routes ? "routes:\n" : "routes: {}\n", out);
 	for (size_t i = 0; i < c->n_routes; i++) {

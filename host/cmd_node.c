@@ -86,8 +86,9 @@ struct node *cmd_node_start(const struct cmd_common *common, const char *name,
 	struct node *n = node_create(&args, exit_code);
 	if (!n)
 		return NULL;
-	if (node_start(n) < 0) {
-		*exit_code = 1;
+	int rc = node_start(n);
+	if (rc < 0) {
+		*exit_code = rc == -2 ? 2 : 1;
 		node_destroy(n);
 		return NULL;
 	}
@@ -123,8 +124,9 @@ static char *trim(char *s)
 	return s;
 }
 
-int cmd_route_parse(struct node *n, const char *text, struct ockam_route *out,
-		    char *err, size_t err_len)
+/* One word of a route: "a,b", "[a, b]" or "a". */
+static int route_word_parse(struct node *n, const char *text,
+			    struct ockam_route *out, char *err, size_t err_len)
 {
 	char *copy = strdup(text), *s, *save = NULL;
 
@@ -143,7 +145,6 @@ int cmd_route_parse(struct node *n, const char *text, struct ockam_route *out,
 		s[len - 1] = '\0';
 		s++;
 	}
-	out->count = 0;
 	int rc = 0;
 	for (char *tok = strtok_r(s, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
@@ -155,6 +156,23 @@ int cmd_route_parse(struct node *n, const char *text, struct ockam_route *out,
 			rc = -1;
 			break;
 		}
+		/* 'tcp:127.0.0.1:4000 echoer' is two addresses written as
+		 * one: say so now, not "Invalid argument" at the send. */
+		if (strpbrk(a, " \t\n")) {
+			char fixed[256];
+			size_t k = 0;
+			for (const char *c = a; *c && k + 1 < sizeof(fixed); c++)
+				if (!strchr(" \t\n", *c))
+					fixed[k++] = *c;
+				else if (k && fixed[k - 1] != ',')
+					fixed[k++] = ',';
+			fixed[k] = '\0';
+			snprintf(err, err_len,
+				 "route '%s': address '%s' has a space in it; separate addresses with commas (%s) or give them as separate words",
+				 text, a, fixed);
+			rc = -1;
+			break;
+		}
 		if (addr_text_parse(n->router, a, &out->hop[out->count], why,
 				    sizeof(why)) < 0) {
 			snprintf(err, err_len, "route '%s': %s", text, why);
@@ -163,14 +181,24 @@ int cmd_route_parse(struct node *n, const char *text, struct ockam_route *out,
 		}
 		out->count++;
 	}
-	if (rc == 0 && out->count == 0) {
-		snprintf(err, err_len,
-			 "route '%s' is empty; write it like tcp:127.0.0.1:4000,echoer",
-			 text);
-		rc = -1;
-	}
 	free(copy);
 	return rc;
+}
+
+int cmd_route_parse(struct node *n, char *const words[], size_t n_words,
+		    struct ockam_route *out, char *err, size_t err_len)
+{
+	out->count = 0;
+	for (size_t i = 0; i < n_words; i++)
+		if (route_word_parse(n, words[i], out, err, err_len) < 0)
+			return -1;
+	if (out->count == 0) {
+		snprintf(err, err_len,
+			 "route '%s' is empty; write it like tcp:127.0.0.1:4000,echoer",
+			 n_words ? words[0] : "");
+		return -1;
+	}
+	return 0;
 }
 
 int cmd_duration_parse(const char *text, uint64_t *ms)

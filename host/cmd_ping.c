@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * `ockam-host ping [-c N] [-i interval] [-W timeout] [--config node.yaml]
- * ROUTE`: send numbered messages to the echoer at the end of ROUTE and
+ * ROUTE...`: send numbered messages to the echoer at the end of ROUTE and
  * print each reply's round-trip time, then a summary, like ping(8).
  */
 #include <errno.h>
@@ -47,11 +47,13 @@ struct ping {
 static void ping_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: ockam-host ping [OPTIONS] ROUTE\n"
+		"Usage: ockam-host ping [OPTIONS] ROUTE...\n"
 		"\n"
 		"Send messages along ROUTE to the echoer at its end and print each\n"
-		"reply's round-trip time.  ROUTE is written like a YAML route:\n"
-		"  tcp:127.0.0.1:4000,echoer   or   '[tcp:127.0.0.1:4000, echoer]'\n"
+		"reply's round-trip time.  ROUTE is written like a YAML route, or\n"
+		"as separate words:\n"
+		"  tcp:127.0.0.1:4000,echoer   '[tcp:127.0.0.1:4000, echoer]'\n"
+		"  tcp:127.0.0.1:4000 echoer\n"
 		"\n"
 		"Options:\n"
 		"  -c, --count N        stop after N messages (default: until Ctrl-C)\n"
@@ -270,36 +272,37 @@ int cmd_ping(int argc, char **argv)
 	char *end;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:i:W:vqh", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:i:W:vqh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			errno = 0;
 			count = strtoull(optarg, &end, 10);
 			if (errno || *end || !count || optarg[0] == '-') {
-				fprintf(stderr, "ockam-host ping: -c %s: expected a count of 1 or more\n",
-					optarg);
-				return 2;
+				return cmd_usage_error("ockam-host ping",
+						       "-c %s: expected a count of 1 or more",
+						       optarg);
 			}
 			break;
 		case 'i':
 		case 'W':
 			if (cmd_duration_parse(optarg, c == 'i' ? &interval : &timeout) < 0 ||
 			    (c == 'W' && timeout == 0)) {
-				fprintf(stderr, "ockam-host ping: -%c %s: expected a duration like 250ms, 2s or 0.5\n",
-					c, optarg);
-				return 2;
+				return cmd_usage_error("ockam-host ping",
+						       "-%c %s: expected a duration like 250ms, 2s or 0.5 (plain numbers are seconds)",
+						       c, optarg);
 			}
 			break;
 		default:
-			rc = cmd_common_option(c, &common, ping_usage);
+			rc = cmd_common_option(c, &common, ping_usage,
+					       "ockam-host ping", argv);
 			if (rc != CMD_GO_ON)
 				return rc;
 		}
 	}
-	if (optind != argc - 1) {
-		fprintf(stderr, "ockam-host ping: expected one ROUTE, like tcp:127.0.0.1:4000,echoer\n");
-		return 2;
-	}
+	if (optind == argc)
+		return cmd_usage_error("ockam-host ping",
+				       "expected a ROUTE, like tcp:127.0.0.1:4000,echoer");
 
 	struct ping *p = calloc(1, sizeof(*p));
 	if (!p)
@@ -311,9 +314,9 @@ int cmd_ping(int argc, char **argv)
 		return code;
 	}
 	char err[768];
-	if (cmd_route_parse(p->node, argv[optind], &p->route, err,
-			    sizeof(err)) < 0) {
-		fprintf(stderr, "ockam-host ping: %s\n", err);
+	if (cmd_route_parse(p->node, argv + optind, (size_t)(argc - optind),
+			    &p->route, err, sizeof(err)) < 0) {
+		cmd_usage_error("ockam-host ping", "%s", err);
 		code = 2;
 		goto out;
 	}

@@ -110,12 +110,13 @@ int cmd_status(int argc, char **argv)
 		CMD_COMMON_LONGOPTS,
 	};
 	struct cmd_common common = { 0 };
-	const char *to = NULL;
+	char *to = NULL;
 	int json = 0, c, rc;
 	uint64_t timeout = 5000;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "t:jW:vqh", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":t:jW:vqh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			to = optarg;
@@ -125,23 +126,25 @@ int cmd_status(int argc, char **argv)
 			break;
 		case 'W':
 			if (cmd_duration_parse(optarg, &timeout) < 0 || !timeout) {
-				fprintf(stderr, "ockam-host status: -W %s: expected a duration like 500ms or 5s\n",
-					optarg);
-				return 2;
+				return cmd_usage_error("ockam-host status",
+						       "-W %s: expected a duration like 500ms, 5s or 0.5 (plain numbers are seconds)",
+						       optarg);
 			}
 			break;
 		default:
-			rc = cmd_common_option(c, &common, status_usage);
+			rc = cmd_common_option(c, &common, status_usage,
+					       "ockam-host status", argv);
 			if (rc != CMD_GO_ON)
 				return rc;
 		}
 	}
-	if (!to && optind == argc - 1)
-		to = argv[optind++]; /* `status ROUTE` works too */
-	if (!to || optind != argc) {
-		fprintf(stderr, "ockam-host status: expected --to ROUTE, like --to tcp:127.0.0.1:4000\n");
-		return 2;
-	}
+	/* `status ROUTE...` works too. */
+	char *const *words = to ? &to : argv + optind;
+	size_t n_words = to ? 1 : (size_t)(argc - optind);
+	if (!n_words || (to && optind != argc))
+		return cmd_usage_error("ockam-host status",
+				       to ? "give the route once, with --to" :
+					    "expected --to ROUTE, like --to tcp:127.0.0.1:4000");
 
 	int code;
 	struct asker a = { 0 };
@@ -151,8 +154,9 @@ int cmd_status(int argc, char **argv)
 
 	struct ockam_route route;
 	char err[768], text[512], self[OCKAM_ADDR_MAX + 1];
-	if (cmd_route_parse(a.node, to, &route, err, sizeof(err)) < 0) {
-		fprintf(stderr, "ockam-host status: %s\n", err);
+	if (cmd_route_parse(a.node, words, n_words, &route, err,
+			    sizeof(err)) < 0) {
+		cmd_usage_error("ockam-host status", "%s", err);
 		node_destroy(a.node);
 		return 2;
 	}
@@ -161,7 +165,7 @@ int cmd_status(int argc, char **argv)
 		struct ockam_addr s;
 		ockam_addr_local(&s, STATUS_ADDRESS);
 		if (ockam_route_append(&route, &s) < 0) {
-			fprintf(stderr, "ockam-host status: route '%s' is too long\n", to);
+			fprintf(stderr, "ockam-host status: route '%s' is too long\n", words[0]);
 			node_destroy(a.node);
 			return 2;
 		}

@@ -199,7 +199,8 @@ static void walk_plugin_dir(struct config *c, struct diag *d)
 		return;
 	}
 	c->plugin_dirs = calloc(n ? n : 1, sizeof(*c->plugin_dirs));
-	if (!c->plugin_dirs) {
+	c->plugin_dir_nodes = calloc(n ? n : 1, sizeof(*c->plugin_dir_nodes));
+	if (!c->plugin_dirs || !c->plugin_dir_nodes) {
 		err_at(d, o, "out of memory");
 		return;
 	}
@@ -217,6 +218,7 @@ static void walk_plugin_dir(struct config *c, struct diag *d)
 			err_at(d, it, "out of memory");
 			return;
 		}
+		c->plugin_dir_nodes[c->n_plugin_dirs] = it;
 		c->plugin_dirs[c->n_plugin_dirs++] = p;
 	}
 }
@@ -503,7 +505,10 @@ static void walk_message(struct config *c, const struct ockam_opt *m,
 		} else {
 			char q[QUOTE_MAX];
 			const char *hint = NULL;
-			if (routes && routes->kind == OCKAM_OPT_MAP) {
+			/* The search goes over every route: not for an
+			 * error past the shown ones. */
+			if (routes && routes->kind == OCKAM_OPT_MAP &&
+			    diag_room(d)) {
 				const char **names =
 					calloc(routes->count + 1, sizeof(*names));
 				if (names) {
@@ -647,6 +652,7 @@ void config_free(struct config *c)
 	for (size_t i = 0; i < c->n_plugin_dirs; i++)
 		free((char *)c->plugin_dirs[i]);
 	free(c->plugin_dirs);
+	free(c->plugin_dir_nodes);
 	free(c->transports);
 	for (size_t i = 0; i < c->n_workers; i++) {
 		free(c->workers[i].access_ids);

@@ -88,6 +88,7 @@ struct config {
 	const char *node_name;
 	int log_level; /* enum ockam_log_level, or -1 if not set */
 	const char **plugin_dirs; /* absolute or relative-to-cwd, resolved */
+	const struct ockam_opt **plugin_dir_nodes; /* their entries (positions) */
 	size_t n_plugin_dirs;
 	struct config_instance *transports;
 	size_t n_transports;

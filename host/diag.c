@@ -5,7 +5,6 @@
 #include "diag.h"
 
 #include <stdlib.h>
-#include <sys/types.h>
 #include <string.h>
 
 /* Longest source line shown under a message; longer ones are cut. */
@@ -13,17 +12,62 @@
 
 void diag_init(struct diag *d, FILE *echo)
 {
-	d->text = NULL;
-	d->len = d->cap = 0;
-	d->errors = 0;
+	memset(d, 0, sizeof(*d));
 	d->echo = echo;
 }
 
 void diag_free(struct diag *d)
 {
 	free(d->text);
-	d->text = NULL;
-	d->len = d->cap = 0;
+	free(d->src_name);
+	free(d->src_text);
+	free(d->src_lines);
+	d->text = d->src_name = d->src_text = NULL;
+	d->src_lines = NULL;
+	d->len = d->cap = d->src_len = d->src_n_lines = 0;
+}
+
+int diag_set_source(struct diag *d, const char *name, const char *text,
+		    size_t len)
+{
+	size_t lines = 1;
+
+	free(d->src_name);
+	free(d->src_text);
+	free(d->src_lines);
+	d->src_name = d->src_text = NULL;
+	d->src_lines = NULL;
+	d->src_len = d->src_n_lines = 0;
+	if (len > UINT32_MAX)
+		return -1;
+	for (const char *p = text, *end = text + len;
+	     (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+		lines++;
+	d->src_name = strdup(name);
+	d->src_text = malloc(len + 1);
+	d->src_lines = malloc(lines * sizeof(*d->src_lines));
+	if (!d->src_name || !d->src_text || !d->src_lines) {
+		free(d->src_name);
+		free(d->src_text);
+		free(d->src_lines);
+		d->src_name = d->src_text = NULL;
+		d->src_lines = NULL;
+		return -1;
+	}
+	memcpy(d->src_text, text, len);
+	d->src_text[len] = '\0';
+	d->src_len = len;
+	d->src_lines[d->src_n_lines++] = 0;
+	for (const char *p = d->src_text, *end = d->src_text + len;
+	     (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+		d->src_lines[d->src_n_lines++] =
+			(uint32_t)(p + 1 - d->src_text);
+	return 0;
+}
+
+int diag_room(const struct diag *d)
+{
+	return d->errors < DIAG_SHOWN_MAX;
 }
 
 /* Room for `extra` more bytes plus the NUL; 0 or -1 (out of memory). */
@@ -45,34 +89,32 @@ static int diag_reserve(struct diag *d, size_t extra)
 }
 
 /* Show source line `line` of `file` and a caret under `col`, as compilers
- * do.  The file is read only when an error is echoed (errors are rare);
- * if it cannot be read (a name that is not a file), nothing is shown. */
-static void diag_excerpt(FILE *out, const char *file, unsigned line,
-			 unsigned col)
+ * do, from the copy diag_set_source kept: at most EXCERPT_MAX bytes of
+ * the line are looked at.  Nothing is shown for another file or a line
+ * it does not have. */
+static void diag_excerpt(const struct diag *d, FILE *out, const char *file,
+			 unsigned line, unsigned col)
 {
-	FILE *f = fopen(file, "r");
-	char *text = NULL;
-	size_t cap = 0;
-	ssize_t n = -1;
+	char text[EXCERPT_MAX + 1];
 
-	if (!f)
+	if (!d->src_name || strcmp(file, d->src_name) != 0 || line == 0 ||
+	    line > d->src_n_lines)
 		return;
-	for (unsigned i = 0; i < line; i++)
-		if ((n = getline(&text, &cap, f)) < 0)
-			break;
-	fclose(f);
-	if (n < 0) {
-		free(text);
-		return;
-	}
-	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
-		text[--n] = '\0';
+	const char *start = d->src_text + d->src_lines[line - 1];
+	const char *end = line < d->src_n_lines ?
+				  d->src_text + d->src_lines[line] - 1 :
+				  d->src_text + d->src_len;
+	size_t n = (size_t)(end - start);
 	int cut = n > EXCERPT_MAX;
 	if (cut)
-		text[EXCERPT_MAX] = '\0';
-	for (char *c = text; *c; c++)
-		if ((unsigned char)*c < 0x20 && *c != '\t')
-			*c = '?';
+		n = EXCERPT_MAX;
+	memcpy(text, start, n);
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+		n--;
+	text[n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)text[i] < 0x20 && text[i] != '\t')
+			text[i] = '?';
 	fprintf(out, "%5u | %s%s\n      | ", line, text, cut ? "..." : "");
 	/* Columns count characters: skip UTF-8 continuation bytes, keep
 	 * tabs so the caret lines up in a terminal. */
@@ -86,20 +128,18 @@ static void diag_excerpt(FILE *out, const char *file, unsigned line,
 	if (col)
 		fputs("^", out);
 	fputc('\n', out);
-	free(text);
 }
 
-void diag_verror(struct diag *d, const char *file, unsigned line, unsigned col,
-		 const char *fmt, va_list ap)
+/* Append "<file><prefix>: <message>\n" to the text and echo it (with an
+ * excerpt if `line`). */
+static void diag_add(struct diag *d, const char *file, unsigned line,
+		     unsigned col, const char *fmt, va_list ap)
 {
 	char prefix[64];
 	size_t plen = 0;
 	va_list aq;
 	int mlen;
 
-	d->errors++;
-	if (!file)
-		file = "<input>";
 	if (line && col)
 		plen = (size_t)snprintf(prefix, sizeof(prefix), ":%u:%u",
 					line, col);
@@ -123,7 +163,7 @@ void diag_verror(struct diag *d, const char *file, unsigned line, unsigned col,
 			vfprintf(d->echo, fmt, ap);
 			fputc('\n', d->echo);
 			if (line)
-				diag_excerpt(d->echo, file, line, col);
+				diag_excerpt(d, d->echo, file, line, col);
 		}
 		return;
 	}
@@ -139,9 +179,19 @@ void diag_verror(struct diag *d, const char *file, unsigned line, unsigned col,
 	if (d->echo) {
 		fwrite(p, 1, total, d->echo);
 		if (line)
-			diag_excerpt(d->echo, file, line, col);
+			diag_excerpt(d, d->echo, file, line, col);
 		fflush(d->echo);
 	}
+}
+
+void diag_verror(struct diag *d, const char *file, unsigned line, unsigned col,
+		 const char *fmt, va_list ap)
+{
+	int shown = diag_room(d);
+
+	d->errors++;
+	if (shown)
+		diag_add(d, file ? file : "<input>", line, col, fmt, ap);
 }
 
 void diag_error(struct diag *d, const char *file, unsigned line, unsigned col,
@@ -152,4 +202,26 @@ void diag_error(struct diag *d, const char *file, unsigned line, unsigned col,
 	va_start(ap, fmt);
 	diag_verror(d, file, line, col, fmt, ap);
 	va_end(ap);
+}
+
+static void diag_summary(struct diag *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void diag_summary(struct diag *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_add(d, d->src_name ? d->src_name : "<input>", 0, 0, fmt, ap);
+	va_end(ap);
+}
+
+void diag_finish(struct diag *d)
+{
+	if (d->finished || d->errors <= DIAG_SHOWN_MAX)
+		return;
+	d->finished = 1;
+	unsigned more = d->errors - DIAG_SHOWN_MAX;
+	diag_summary(d, "%u more error%s not shown (only the first %u are)",
+		     more, more == 1 ? "" : "s", DIAG_SHOWN_MAX);
 }

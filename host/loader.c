@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "loader.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
@@ -120,6 +121,45 @@ int loader_find(char *const *search, const char *type, char *out,
 			return 0;
 	}
 	return -ENOENT;
+}
+
+/* Bounds the work a did-you-mean does over a crowded directory. */
+#define LOADER_LIST_MAX 256
+
+char **loader_list(char *const *search)
+{
+	char **v = calloc(1, sizeof(*v));
+	size_t count = 0;
+	char path[PATH_MAX];
+
+	if (!v)
+		return NULL;
+	for (size_t i = 0; search && search[i]; i++) {
+		DIR *d = opendir(search[i]);
+		struct dirent *e;
+		if (!d)
+			continue;
+		while (count < LOADER_LIST_MAX && (e = readdir(d)) != NULL) {
+			const char *name = e->d_name;
+			size_t len = strlen(name);
+			if (name[0] == '.')
+				continue;
+			if (len > 3 && !strcmp(name + len - 3, ".so"))
+				len -= 3;
+			else if (snprintf(path, sizeof(path), "%s/%s/%s.so",
+					  search[i], name, name) >=
+					 (int)sizeof(path) ||
+				 !file_exists(path))
+				continue;
+			if (path_push(&v, &count, name, len) < 0) {
+				closedir(d);
+				loader_search_path_free(v);
+				return NULL;
+			}
+		}
+		closedir(d);
+	}
+	return v;
 }
 
 struct plugin_lib *loader_open(const char *path, const char *expect_name,

@@ -37,6 +37,10 @@ int loader_running_from_build_tree(void);
 /* Find T.so; 0 and the path in `out`, or -ENOENT. */
 int loader_find(char *const *search, const char *type, char *out,
 		size_t out_len);
+/* The plugin types loader_find would find in `search` (T.so or T/T.so in
+ * each directory, at most 256), as a NULL-terminated array for
+ * opt_suggest; free with loader_search_path_free.  NULL if out of memory. */
+char **loader_list(char *const *search);
 
 /* Open `path` and check it.  `expect_name` may be NULL.  On error writes a
  * message starting with the path to `err` and returns NULL. */

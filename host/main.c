@@ -21,7 +21,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: ockam-host [OPTIONS] NODE.yaml\n"
 		"       ockam-host status --to ROUTE [--json] [-W T] [--config FILE]\n"
-		"       ockam-host ping [-c N] [-i T] [-W T] [--config FILE] ROUTE\n"
+		"       ockam-host ping [-c N] [-i T] [-W T] [--config FILE] ROUTE...\n"
 		"\n"
 		"Run one Ockam node described by NODE.yaml: its transports,\n"
 		"workers and secure channels, loaded as plugins.\n"
@@ -29,7 +29,9 @@ static void usage(FILE *out)
 		"Commands:\n"
 		"  status          show a running node's workers, connections and channels\n"
 		"  ping            measure round trips to an echoer along a route\n"
-		"  (see ockam-host COMMAND --help)\n"
+		"  (see ockam-host COMMAND --help; their durations T are 250ms, 2s\n"
+		"  or plain seconds, as in ping(8); in NODE.yaml a duration needs\n"
+		"  its unit: 10s, not 10)\n"
 		"\n"
 		"Options:\n"
 		"  -c, --check     load and validate the node, start nothing; print the\n"
@@ -41,7 +43,8 @@ static void usage(FILE *out)
 		"\n"
 		"Environment:\n"
 		"  OCKAM_LOG            error|warn|info|debug|trace (overrides log_level:)\n"
-		"  OCKAM_PLUGIN_PATH    colon-separated directories searched for plugins\n"
+		"  OCKAM_PLUGIN_PATH    colon-separated plugin directories, searched after\n"
+		"                       the YAML's plugin_dir: and before the installed ones\n"
 		"  OCKAM_CLIENT_CONFIG  the node YAML status and ping use without --config\n"
 		"\n"
 		"Exit status: 0 success, 1 runtime failure (e.g. a message got no\n"
@@ -70,7 +73,8 @@ int main(int argc, char **argv)
 	/* No --config here: 'f' is not in the table, so never returned. */
 	struct cmd_common common = { 0 };
 	int check = 0, c, rc;
-	while ((c = getopt_long(argc, argv, "cvqhV", longopts, NULL)) != -1) {
+	opterr = 0; /* cmd_common_option says what was wrong, in one line */
+	while ((c = getopt_long(argc, argv, ":cvqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			check = 1;
@@ -81,16 +85,17 @@ int main(int argc, char **argv)
 			       OCKAM_HOST_ABI_VERSION);
 			return 0;
 		default:
-			rc = cmd_common_option(c, &common, usage);
+			rc = cmd_common_option(c, &common, usage, "ockam-host",
+					       argv);
 			if (rc != CMD_GO_ON)
 				return rc;
 		}
 	}
-	if (optind != argc - 1) {
-		fprintf(stderr, "ockam-host: expected one NODE.yaml argument\n");
-		usage(stderr);
-		return 2;
-	}
+	if (optind != argc - 1)
+		return cmd_usage_error("ockam-host", optind == argc ?
+				       "expected one NODE.yaml argument" :
+				       "expected one NODE.yaml argument, not %d",
+				       argc - optind);
 
 	/* -1 leaves the level to the YAML's log_level:. */
 	int level = -1;
@@ -127,8 +132,9 @@ int main(int argc, char **argv)
 		node_destroy(n);
 		return 0;
 	}
-	if (node_start(n) < 0)
-		code = 1;
+	rc = node_start(n);
+	if (rc < 0)
+		code = rc == -2 ? 2 : 1; /* -2: a plugin named the YAML at fault */
 	else
 		code = node_run(n);
 	node_destroy(n);

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sodium.h>
 
@@ -105,9 +106,24 @@ static struct plugin_lib *node_plugin(struct node *n, const char *type,
 				break;
 			used += (size_t)k;
 		}
-		diag_error(&n->diag, where->file, where->line, where->col,
-			   "unknown type '%s': no %s.so in the plugin path %s",
-			   type, type, dirs);
+		/* Did you mean one of the plugins that are there?  (Not
+		 * searched for an error past the shown ones.) */
+		char **names = diag_room(&n->diag) ? loader_list(n->search)
+						   : NULL;
+		const char *near =
+			names ? opt_suggest(type, (const char *const *)names)
+			      : NULL;
+		if (near)
+			diag_error(&n->diag, where->file, where->line,
+				   where->col,
+				   "unknown type '%s' (did you mean '%s'?): no %s.so in the plugin path %s",
+				   type, near, type, dirs);
+		else
+			diag_error(&n->diag, where->file, where->line,
+				   where->col,
+				   "unknown type '%s': no %s.so in the plugin path %s",
+				   type, type, dirs);
+		loader_search_path_free(names);
 		return NULL;
 	}
 	struct plugin_lib *lib = loader_open(path, type, err, sizeof(err));
@@ -285,13 +301,18 @@ static int node_instance_create(struct node *n, struct ockam_ctx *ctx)
 	return 0;
 }
 
+/* A plugin that reports a failure to start with opt_error (a listen
+ * address in use) has named the YAML entry at fault: that is a
+ * configuration error (exit 2), and needs no second line. */
 static int node_instance_start(struct node *n, struct ockam_ctx *ctx)
 {
 	const struct ockam_plugin *d = ctx->lib->desc;
+	unsigned before = n->diag.errors;
 	int rc = d->start ? d->start(ctx->state) : 0;
 	if (rc < 0) {
-		log_write(OCKAM_LOG_ERROR, ctx->name, "failed to start: %s",
-			  strerror(-rc));
+		if (n->diag.errors == before)
+			log_write(OCKAM_LOG_ERROR, ctx->name,
+				  "failed to start: %s", strerror(-rc));
 		return rc;
 	}
 	ctx->started = 1;
@@ -360,9 +381,26 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 	loop_set_idle(n->loop, node_idle, n);
 	router_set_refused(n->router, node_on_refused, n);
 
+	/* A plugin_dir that is not there is a typo: said at its entry,
+	 * also by --check, rather than skipped while searching. */
+	const struct config *c = n->cfg;
+	for (size_t i = 0; i < c->n_plugin_dirs; i++) {
+		const struct ockam_opt *o = c->plugin_dir_nodes[i];
+		const char *dir = c->plugin_dirs[i];
+		struct stat st;
+		int bad = stat(dir, &st) < 0 ? errno :
+			  !S_ISDIR(st.st_mode) ? ENOTDIR : 0;
+		if (bad)
+			diag_error(&n->diag, o->file, o->line, o->col,
+				   "plugin_dir '%s'%s%s%s: %s", o->str,
+				   strcmp(o->str, dir) ? " (" : "",
+				   strcmp(o->str, dir) ? dir : "",
+				   strcmp(o->str, dir) ? ")" : "",
+				   strerror(bad));
+	}
+
 	/* Load every plugin first, so all missing or broken ones are
 	 * reported together. */
-	const struct config *c = n->cfg;
 	for (size_t i = 0; i < c->n_transports; i++) {
 		const struct config_instance *ci = &c->transports[i];
 		struct plugin_lib *lib = node_plugin(n, ci->type, ci->type_node);
@@ -399,8 +437,10 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 	}
 	if (!n->check_only)
 		for (size_t i = 0; i < n->n_inst; i++)
-			if (node_instance_start(n, n->inst[i]) < 0)
+			if (node_instance_start(n, n->inst[i]) < 0) {
+				*exit_code = n->diag.errors ? 2 : 1;
 				goto fail;
+			}
 
 	for (size_t i = 0; i < c->n_workers; i++) {
 		const struct config_instance *ci = &c->workers[i];
@@ -431,6 +471,7 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 	*exit_code = 0;
 	return n;
 fail:
+	diag_finish(&n->diag);
 	node_destroy(n);
 	return NULL;
 }
@@ -441,7 +482,7 @@ int node_start(struct node *n)
 		return 0;
 	for (size_t i = 0; i < n->n_inst; i++)
 		if (!n->inst[i]->started && node_instance_start(n, n->inst[i]) < 0)
-			return -1;
+			return n->diag.errors ? -2 : -1;
 	if (!loop_add_signal(n->loop, SIGINT, node_on_signal, n, n) ||
 	    !loop_add_signal(n->loop, SIGTERM, node_on_signal, n, n))
 		return -1;

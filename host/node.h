@@ -66,6 +66,9 @@ struct node_args {
 
 /* Returns NULL on failure; *exit_code is then 2 (bad configuration) or 1. */
 struct node *node_create(const struct node_args *args, int *exit_code);
+/* Start every instance not started yet.  0, -1 on a failure, or -2 if a
+ * plugin reported it at a YAML entry (opt_error: a listen address in
+ * use), which is a configuration error (exit 2). */
 int node_start(struct node *n);
 /* Run until a signal or, with messages and after_messages: exit, until
  * they are answered.  Returns the process exit code. */

@@ -16,10 +16,13 @@
 #include <yaml.h>
 
 #include "opt.h"
+#include "readfile.h"
 
 /* Deeper than any sane node file; bounds our recursion. */
 #define OPT_DEPTH_MAX 64
-#define OPT_FILE_MAX (16u << 20)
+/* All values together after ${VAR} expansion: a 1 MiB file of "${BIG}"
+ * must not become gigabytes. */
+#define OPT_EXPANDED_MAX ((size_t)4 << 20)
 /* Duplicate checks are linear per key: bound a map so they stay cheap. */
 #define OPT_MAP_MAX 10000
 #define OPT_QUOTE_MAX 128
@@ -31,6 +34,7 @@ struct opt_parser {
 	size_t len;
 	struct diag *d;
 	unsigned errors;
+	size_t expanded; /* bytes of values so far, after expansion */
 };
 
 static void parser_error(struct opt_parser *p, const yaml_mark_t *m,
@@ -370,10 +374,19 @@ static struct ockam_opt *parse_scalar(struct opt_parser *p, yaml_event_t *ev,
 		n = 0;
 	} else if (!is_key) {
 		o->str = expand_vars(p, o, v, n, &o->len);
-		if (!o->str)
+		if (!o->str) {
 			n = 0;
-		else
+		} else if ((p->expanded += o->len) > OPT_EXPANDED_MAX) {
+			/* Stops the parse: one error, not one per value. */
+			parser_error(p, &ev->start_mark,
+				     "values are larger than %zu MiB after ${VAR} expansion",
+				     OPT_EXPANDED_MAX >> 20);
+			free(o->str);
+			free(o);
+			return NULL;
+		} else {
 			return o;
+		}
 	}
 	o->str = malloc(n + 1);
 	if (!o->str) {
@@ -612,48 +625,21 @@ struct ockam_opt *opt_load_string(const char *name, const char *text,
 
 struct ockam_opt *opt_load_file(const char *path, struct diag *d)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	struct ockam_opt *root = NULL;
+	char *buf, err[256];
+	size_t len;
+	struct ockam_opt *root;
 
-	if (!f) {
-		diag_error(d, path, 0, 0, "cannot open: %s", strerror(errno));
+	if (readfile(path, READFILE_MAX, READFILE_IDLE_MS, &buf, &len, err,
+		     sizeof(err)) < 0) {
+		diag_error(d, path, 0, 0, "%s", err);
 		return NULL;
 	}
-	for (;;) {
-		if (len == cap) {
-			size_t ncap = cap ? cap * 2 : 4096;
-			char *nb;
-			if (cap >= OPT_FILE_MAX) {
-				diag_error(d, path, 0, 0,
-					   "file is too large (more than %u MiB)",
-					   OPT_FILE_MAX >> 20);
-				goto out;
-			}
-			nb = realloc(buf, ncap);
-			if (!nb) {
-				diag_error(d, path, 0, 0, "out of memory");
-				goto out;
-			}
-			buf = nb;
-			cap = ncap;
-		}
-		size_t n = fread(buf + len, 1, cap - len, f);
-		len += n;
-		if (n == 0) {
-			if (ferror(f)) {
-				diag_error(d, path, 0, 0, "cannot read: %s",
-					   strerror(errno));
-				goto out;
-			}
-			break;
-		}
-	}
-	root = opt_load_string(path, buf ? buf : "", len, d);
-out:
+	/* Excerpts under errors come from this copy, never from the file
+	 * again (it may be a pipe).  Without memory for it, errors are
+	 * still reported, only without excerpts. */
+	diag_set_source(d, path, buf, len);
+	root = opt_load_string(path, buf, len, d);
 	free(buf);
-	fclose(f);
 	return root;
 }
 
@@ -940,14 +926,33 @@ int opt_to_duration_ms(const struct ockam_opt *o, struct diag *d,
 		       uint64_t *out)
 {
 	static const struct unit units[] = {
-		{ "", 1 },	    { "ms", 1 },	  { "s", 1000 },
-		{ "m", 60000 }, { "h", 3600000 }, { "d", 86400000 },
-		{ NULL, 0 },
+		{ "ms", 1 },	  { "s", 1000 },       { "m", 60000 },
+		{ "h", 3600000 }, { "d", 86400000 }, { NULL, 0 },
 	};
 	const char *expected = "a duration like 10s or 250ms";
 	char pre[80];
+	uint64_t v;
+	const char *end;
 	int rc;
 
+	/* A bare number was milliseconds once, while ping -W 10 means
+	 * seconds: neither is guessed.  Only 0 needs no unit. */
+	if (o->kind == OCKAM_OPT_SCALAR && !o->is_null &&
+	    parse_digits(o->str, &v, &end) > 0 && !*end) {
+		if (v == 0) {
+			*out = 0;
+			return 0;
+		}
+		if (v < 1000)
+			node_error(d, o, "%s%s has no unit (did you mean %ss?)",
+				   prefix(o, pre, sizeof(pre)), o->str, o->str);
+		else
+			node_error(d, o,
+				   "%s%s has no unit (did you mean %sms or %ss?)",
+				   prefix(o, pre, sizeof(pre)), o->str, o->str,
+				   o->str);
+		return -1;
+	}
 	if (o->kind != OCKAM_OPT_SCALAR || o->is_null ||
 	    (rc = parse_with_unit(o->str, units, out)) == -1) {
 		reader_error(o, d, expected);

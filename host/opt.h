@@ -32,8 +32,10 @@ struct ockam_opt {
 			   * "timeout: expected a duration..."; else NULL */
 };
 
-/* Parse `path`.  On error reports "file:line:col: message" to `d` and
- * returns NULL.  An empty document gives an empty map.  Duplicate map keys,
+/* Parse `path`, read once with readfile() (at most 1 MiB; a pipe or
+ * device that pauses 10 s and a directory are refused) and kept in `d`
+ * for excerpts (diag_set_source).  On error reports "file:line:col:
+ * message" to `d` and returns NULL.  An empty document gives an empty map.  Duplicate map keys,
  * anchors/aliases and non-scalar keys are errors. */
 struct ockam_opt *opt_load_file(const char *path, struct diag *d);
 /* The same from memory (`name` is used as the file name in messages). */
@@ -56,8 +58,9 @@ int opt_expect(const struct ockam_opt *o, enum ockam_opt_kind kind,
 	       const char *what, struct diag *d);
 
 /* Typed readers of a scalar.  On malformed input they report at o's
- * position and return -1.  Durations: "250ms", "10s", "5m", "1h", "7d" or plain
- * milliseconds.  Sizes: "512", "64KiB", "1MiB", "1GiB" (also KB/MB = 1000s).
+ * position and return -1.  Durations: "250ms", "10s", "5m", "1h", "7d" or
+ * "0"; another number without a unit is an error with a hint ("did you
+ * mean 10s?").  Sizes: "512", "64KiB", "1MiB", "1GiB" (also KB/MB = 1000s).
  * Booleans: true/false/yes/no/on/off. */
 int opt_to_bool(const struct ockam_opt *o, struct diag *d, int *out);
 int opt_to_u64(const struct ockam_opt *o, struct diag *d, uint64_t min,

@@ -124,6 +124,14 @@ int addr_text_parse(const struct router *r, const char *text,
 		}
 	}
 
+	/* "tcp:127.0.0.1:4000 echoer" is two addresses written as one; no
+	 * transport or local name has a space. */
+	if (strpbrk(text, " \t\n")) {
+		snprintf(err, err_len,
+			 "address '%s' has a space in it; a route's addresses are separate items: [tcp:127.0.0.1:4000, echoer]",
+			 text);
+		return -EINVAL;
+	}
 	if (colon) {
 		size_t slen = (size_t)(colon - text);
 		int type = router_scheme_type(r, text, slen);

@@ -13,8 +13,8 @@
 
 #include "router.h"
 
-/* Parse one address.  On failure writes a reason to `err` and returns
- * -EINVAL. */
+/* Parse one address: "name", "scheme:value" (neither with a space) or
+ * "N#value".  On failure writes a reason to `err` and returns -EINVAL. */
 int addr_text_parse(const struct router *r, const char *text,
 		    struct ockam_addr *out, char *err, size_t err_len);
 /* Like snprintf: always NUL-terminates, returns the length needed. */

@@ -170,7 +170,8 @@ struct ockam_host {
 	/* Typed getters for map `o`'s `key`: leave *out untouched and
 	 * return 0 if the key is absent; -EINVAL (already reported) if the
 	 * value is malformed.  Durations accept "250ms", "10s", "5m", "1h", "7d"
-	 * or plain milliseconds; sizes accept "64KiB", "1MiB" or bytes. */
+	 * or "0" (another number without a unit is an error, "did you mean
+	 * 10s?"); sizes accept "64KiB", "1MiB" or bytes. */
 	int (*opt_get_str)(struct ockam_ctx *ctx, const struct ockam_opt *o,
 			   const char *key, const char **out);
 	int (*opt_get_bool)(struct ockam_ctx *ctx, const struct ockam_opt *o,

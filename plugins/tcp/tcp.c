@@ -85,16 +85,22 @@ static int listen_add(struct tcp *t, const struct ockam_opt *o)
 	if (!s)
 		return h->opt_error(t->ctx, o,
 				    "listen: expected \"host:port\" strings");
-	if (tcp_addr_split(s, strlen(s), host, sizeof(host), port,
+	char why[160];
+	if (tcp_addr_check(s, strlen(s), why, sizeof(why)) < 0 ||
+	    tcp_addr_split(s, strlen(s), host, sizeof(host), port,
 			   sizeof(port)) < 0)
 		return h->opt_error(t->ctx, o,
-				    "listen: expected host:port like "
-				    "127.0.0.1:4000 or [::1]:4000, not '%s'",
-				    s);
+				    "listen: '%s': %s", s, why);
 	grown = realloc(t->listen, (t->n_listen + 1) * sizeof(*grown));
 	if (!grown)
 		return -ENOMEM;
 	t->listen = grown;
+	const struct ockam_opt **at =
+		realloc(t->listen_at, (t->n_listen + 1) * sizeof(*at));
+	if (!at)
+		return -ENOMEM;
+	t->listen_at = at;
+	t->listen_at[t->n_listen] = o;
 	t->listen[t->n_listen] = strdup(s);
 	if (!t->listen[t->n_listen])
 		return -ENOMEM;
@@ -312,8 +318,11 @@ static void listener_on_event(void *data, int fd, uint32_t events)
 	}
 }
 
+/* A listener that cannot be opened is a configuration problem (address
+ * in use, not an address of this machine): reported at its `listen:`
+ * entry, so the user sees where, and the node exits 2. */
 static int listener_open(struct tcp *t, const char *text,
-			 struct tcp_listener *l)
+			 const struct ockam_opt *at, struct tcp_listener *l)
 {
 	struct addrinfo hints = {0}, *ai = NULL;
 	struct sockaddr_storage ss;
@@ -330,10 +339,9 @@ static int listener_open(struct tcp *t, const char *text,
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	rc = getaddrinfo(host, port, &hints, &ai);
 	if (rc != 0) {
-		t->host->log(t->ctx, OCKAM_LOG_ERROR,
-			     "cannot listen on %s: %s", text,
-			     rc == EAI_SYSTEM ? strerror(errno)
-					      : gai_strerror(rc));
+		t->host->opt_error(t->ctx, at, "cannot listen on %s: %s", text,
+				   rc == EAI_SYSTEM ? strerror(errno)
+						    : gai_strerror(rc));
 		return -EADDRNOTAVAIL;
 	}
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -344,8 +352,8 @@ static int listener_open(struct tcp *t, const char *text,
 	    listen(fd, SOMAXCONN) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
 		rc = -errno;
-		t->host->log(t->ctx, OCKAM_LOG_ERROR,
-			     "cannot listen on %s: %s", text, strerror(-rc));
+		t->host->opt_error(t->ctx, at, "cannot listen on %s: %s", text,
+				   strerror(-rc));
 		goto fail;
 	}
 	l->src = t->host->fd_add(t->ctx, fd, OCKAM_EV_READ, listener_on_event,
@@ -453,7 +461,8 @@ static int tcp_start(void *state)
 			return -ENOMEM;
 	}
 	for (i = 0; i < t->n_listen; i++) {
-		rc = listener_open(t, t->listen[i], &t->listeners[i]);
+		rc = listener_open(t, t->listen[i], t->listen_at[i],
+				   &t->listeners[i]);
 		t->n_listeners = i + 1;
 		if (rc < 0) {
 			listeners_close(t);
@@ -500,6 +509,7 @@ static void tcp_destroy(void *state)
 	for (i = 0; i < t->n_listen; i++)
 		free(t->listen[i]);
 	free(t->listen);
+	free(t->listen_at);
 	free(t);
 }
 

@@ -645,13 +645,19 @@ static int conn_open(struct tcp *t, const struct ockam_addr *a,
 	unsigned long portn;
 	int rc;
 
-	if (tcp_addr_split((const char *)a->data, a->len, host, sizeof(host),
+	/* Why an address is refused: what tcp_addr_check says, else the
+	 * one valid form that cannot be dialled. */
+	snprintf(why, sizeof(why),
+		 "port 0 cannot be sent to (ports are 1 to 65535)");
+	if (tcp_addr_check((const char *)a->data, a->len, why,
+			   sizeof(why)) < 0 ||
+	    tcp_addr_split((const char *)a->data, a->len, host, sizeof(host),
 			   port, sizeof(port)) < 0 ||
 	    (portn = strtoul(port, NULL, 10)) == 0) {
 		tcp_log_limited(t, &t->lim_badaddr, OCKAM_LOG_WARN,
-				"cannot send to tcp address '%s': expected "
-				"host:port with a port from 1 to 65535",
-				printable(a->data, a->len, text, sizeof(text)));
+				"cannot send to tcp address '%s': %s",
+				printable(a->data, a->len, text, sizeof(text)),
+				why);
 		return -EINVAL;
 	}
 	c = conn_new(t, a->data, a->len, 1);

@@ -199,6 +199,7 @@ struct tcp {
 
 	/* options */
 	char **listen;
+	const struct ockam_opt **listen_at; /* their YAML entries */
 	size_t n_listen;
 	uint64_t max_message;
 	uint64_t queue_limit;
@@ -358,6 +359,9 @@ void tcp_hosts_free(struct tcp_hosts *h);
  * host/port receive NUL-terminated copies.  0 or -EINVAL. */
 int tcp_addr_split(const char *text, size_t len, char *host, size_t host_cap,
 		   char *port, size_t port_cap);
+/* 0 if `text` is a valid "host:port" (port 0 included), else -EINVAL with
+ * what is wrong in `why` ("port 99999 is out of range (0 to 65535)"). */
+int tcp_addr_check(const char *text, size_t len, char *why, size_t why_cap);
 /* "1.2.3.4:5" or "[::1]:5" for a socket address. */
 void tcp_addr_format(const struct sockaddr *sa, socklen_t sa_len, char *out,
 		     size_t cap);

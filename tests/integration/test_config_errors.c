@@ -7,6 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <CUnit/Basic.h>
 
@@ -125,6 +129,67 @@ static const struct bad_config bad_configs[] = {
 	  "  - { route: [echoerr], payload: hi }\n",
 	  5, 15,
 	  "the route starts at 'echoerr', which is no worker of this node (did you mean 'echoer'?)" },
+	/* Replies to messages: come back to 'app': a worker there is an
+	 * error at its key, not a failure once the node runs. */
+	{ "worker-app.yaml",
+	  "node: worker-app\n"
+	  "workers:\n"
+	  "  echoer: { type: echoer }\n"
+	  "  app: { type: echoer }\n"
+	  "messages:\n"
+	  "  - { route: [echoer], payload: hi }\n",
+	  4, 3,
+	  "worker address 'app' is taken: the node's messages: get their replies there" },
+	/* A plugin_dir that is not there is a typo, not an empty directory. */
+	{ "plugin-dir-missing.yaml",
+	  "node: plugin-dir-missing\n"
+	  "plugin_dir: [no-such-plugins]\n"
+	  "workers:\n"
+	  "  echoer: { type: echoer }\n",
+	  2, 14, "plugin_dir 'no-such-plugins' (" },
+	/* Did you mean, among the plugins in the search path. */
+	{ "plugin-type-typo.yaml",
+	  "node: plugin-type-typo\n"
+	  "workers:\n"
+	  "  bob:\n"
+	  "    type: secure_chanel\n",
+	  4, 11, "unknown type 'secure_chanel' (did you mean 'secure_channel'?)" },
+	/* A port out of range and a port that is no number: two mistakes,
+	 * two messages. */
+	{ "listen-port-range.yaml",
+	  "node: listen-port-range\n"
+	  "transports:\n"
+	  "  tcp: { listen: 127.0.0.1:99999 }\n",
+	  3, 18, "listen: '127.0.0.1:99999': port 99999 is out of range (0 to 65535)" },
+	{ "listen-port-word.yaml",
+	  "node: listen-port-word\n"
+	  "transports:\n"
+	  "  tcp: { listen: 127.0.0.1:forty }\n",
+	  3, 18, "listen: '127.0.0.1:forty': port 'forty' is not a number" },
+	/* A duration needs its unit: 10 was 10 ms, while ping -W 10 is
+	 * 10 s.  Host keys and plugin options (through the host's duration
+	 * getter) alike. */
+	{ "timeout-no-unit.yaml",
+	  "node: timeout-no-unit\n"
+	  "workers:\n"
+	  "  echoer: { type: echoer }\n"
+	  "messages:\n"
+	  "  - { route: [echoer], payload: hi, timeout: 10 }\n",
+	  5, 46, "timeout: 10 has no unit (did you mean 10s?)" },
+	{ "plugin-duration-no-unit.yaml",
+	  "node: plugin-duration-no-unit\n"
+	  "transports:\n"
+	  "  tcp: { idle_timeout: 30 }\n",
+	  3, 24, "idle_timeout: 30 has no unit (did you mean 30s?)" },
+	/* Two addresses written as one. */
+	{ "route-space.yaml",
+	  "node: route-space\n"
+	  "transports:\n"
+	  "  tcp: {}\n"
+	  "messages:\n"
+	  "  - { route: [tcp:127.0.0.1:4000 echoer], payload: hi }\n",
+	  5, 15,
+	  "address 'tcp:127.0.0.1:4000 echoer' has a space in it; a route's addresses are separate items: [tcp:127.0.0.1:4000, echoer]" },
 };
 
 /* Does `err` have a line "<path>:<line>:<col>: ..." (any position if
@@ -187,10 +252,70 @@ static void test_config_errors(void)
 	}
 }
 
+/* --check reports what a run would: a missing plugin_dir with its
+ * position, exit 1. */
+static void test_check_plugin_dir(void)
+{
+	struct hx_proc *p;
+	char want[600];
+
+	integ_begin("config_errors_check");
+	const char *path = hx_write_file(H, "pd.yaml",
+		"node: pd\n"
+		"plugin_dir: /no/such/ockam/plugins\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(path);
+	CU_ASSERT_EQUAL(integ_run_host("check", (const char *[]){ "--check", path, NULL },
+				       NULL, &p), 1);
+	snprintf(want, sizeof(want),
+		 "%s:2:13: plugin_dir '/no/such/ockam/plugins': No such file or directory\n",
+		 path);
+	CU_ASSERT(integ_contains(hx_read(p, HX_STDERR), want));
+	CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), "");
+}
+
+/* A listen address already in use is the YAML's fault: its `listen:`
+ * entry is named and the node exits 2 (before: a log line, exit 1). */
+static void test_listen_in_use(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	char want[600];
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	integ_begin("config_errors_in_use");
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+			listen(fd, 1) == 0 &&
+			getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
+	const char *path = integ_write_config("in-use.yaml",
+		"node: in-use\n"
+		"transports:\n"
+		"  tcp:\n"
+		"    listen: [127.0.0.1:0, 127.0.0.1:%d]\n"
+		"workers:\n"
+		"  echoer: { type: echoer }\n", ntohs(sa.sin_port));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(path);
+	struct hx_proc *p = hx_spawn_host(H, "in-use", path, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(hx_wait_exit(p, HX_EXIT_MS), 2);
+	close(fd);
+	const char *err = hx_read(p, HX_STDERR);
+	snprintf(want, sizeof(want),
+		 "%s:4:27: cannot listen on 127.0.0.1:%d: Address already in use\n",
+		 path, ntohs(sa.sin_port));
+	CU_ASSERT(integ_contains(err, want));
+	CU_ASSERT_PTR_NULL(strstr(err, " ready"));
+	CU_ASSERT_PTR_NULL(strstr(err, "failed to start"));
+}
+
 int main(void)
 {
 	static const struct integ_test tests[] = {
 		{ "config_errors", test_config_errors },
+		{ "--check: a missing plugin_dir", test_check_plugin_dir },
+		{ "a listen address in use: its position, exit 2",
+		  test_listen_in_use },
 		{ NULL, NULL },
 	};
 

@@ -136,7 +136,7 @@ static void test_errors(void)
 			 env, 1, good_reply);
 	CU_ASSERT_EQUAL(integ_count_problems(log, NULL), 1);
 	CU_ASSERT_EQUAL(integ_count_problems(log,
-		"cannot send to tcp address 'nonsense': expected host:port"), 1);
+		"cannot send to tcp address 'nonsense': no port; write host:port"), 1);
 
 	/* After all that the responder still answers a newcomer. */
 	run_sender("errors-after", "errors-unknown-worker", env, 0, good_reply);

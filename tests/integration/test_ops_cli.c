@@ -23,6 +23,9 @@ static void test_help_version(void)
 	CU_ASSERT(integ_contains(out, "ockam-host status --to ROUTE"));
 	CU_ASSERT(integ_contains(out, "ockam-host ping"));
 	CU_ASSERT(integ_contains(out, "--check"));
+	/* Durations: plain seconds on the command line, a unit in YAML. */
+	CU_ASSERT(integ_contains(out, "or plain seconds, as in ping(8)"));
+	CU_ASSERT(integ_contains(out, "in NODE.yaml a duration needs\n  its unit: 10s, not 10"));
 
 	CU_ASSERT_EQUAL(integ_run_host("ping-help", (const char *[]){ "ping", "--help", NULL },
 			    NULL, &p), 0);
@@ -36,10 +39,48 @@ static void test_help_version(void)
 	CU_ASSERT(strncmp(out, "ockam-host ", 11) == 0);
 	CU_ASSERT(integ_contains(out, "plugin ABI "));
 
-	/* A wrong option is a usage error (2), with the usage on stderr. */
-	CU_ASSERT_EQUAL(integ_run_host("bad-option", (const char *[]){ "--frobnicate", NULL },
-			    NULL, &p), 2);
-	CU_ASSERT(integ_contains(hx_read(p, HX_STDERR), "Usage: ockam-host"));
+	/* A wrong option is a usage error (2): one line saying what was
+	 * wrong and a hint, not the whole help. */
+	static const struct {
+		const char *args[4];
+		const char *err;
+	} bad[] = {
+		{ { "--frobnicate", NULL },
+		  "ockam-host: unknown option '--frobnicate'\n"
+		  "try 'ockam-host --help'\n" },
+		{ { "-x", "node.yaml", NULL },
+		  "ockam-host: unknown option '-x'\n"
+		  "try 'ockam-host --help'\n" },
+		{ { "--check=yes", "node.yaml", NULL },
+		  "ockam-host: option '--check' takes no value\n"
+		  "try 'ockam-host --help'\n" },
+		{ { NULL },
+		  "ockam-host: expected one NODE.yaml argument\n"
+		  "try 'ockam-host --help'\n" },
+		{ { "a.yaml", "b.yaml", NULL },
+		  "ockam-host: expected one NODE.yaml argument, not 2\n"
+		  "try 'ockam-host --help'\n" },
+		{ { "ping", "--timeout", NULL },
+		  "ockam-host ping: option '--timeout' needs a value\n"
+		  "try 'ockam-host ping --help'\n" },
+		{ { "ping", "-W", "ten", "echoer" },
+		  "ockam-host ping: -W ten: expected a duration like 250ms, 2s or 0.5 (plain numbers are seconds)\n"
+		  "try 'ockam-host ping --help'\n" },
+		{ { "status", "--frobnicate", NULL },
+		  "ockam-host status: unknown option '--frobnicate'\n"
+		  "try 'ockam-host status --help'\n" },
+		{ { "status", NULL },
+		  "ockam-host status: expected --to ROUTE, like --to tcp:127.0.0.1:4000\n"
+		  "try 'ockam-host status --help'\n" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *args[6] = { NULL };
+		for (size_t k = 0; k < 4 && bad[i].args[k]; k++)
+			args[k] = bad[i].args[k];
+		CU_ASSERT_EQUAL(integ_run_host("bad-option", args, NULL, &p), 2);
+		CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDERR), bad[i].err);
+		CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), "");
+	}
 }
 
 /* The man page in roff: "--check" is written "\\-\\-check". */
@@ -140,6 +181,14 @@ static const char good_yaml[] =
 	"workers:\n"
 	"  echoer:\n"
 	"    type: echoer\n"
+	"  guarded:\n"
+	"    type: echoer\n"
+	"    access: [I0123456789abcdef0123456789abcdef]\n"
+	"  bob:\n"
+	"    type: secure_channel\n"
+	"    options: { role: listener, trust: everyone }\n"
+	"    access: secure_channel\n"
+	"    reach: [echoer, guarded]\n"
 	"messages:\n"
 	"  - route: [echoer]\n"
 	"    payload: Hello Ockam!\n";
@@ -158,7 +207,14 @@ static void test_check_good(void)
 	CU_ASSERT(integ_contains(out, "\nnode: ops-check\n"));
 	CU_ASSERT(integ_contains(out, "\nlog_level: info\n"));
 	CU_ASSERT(integ_contains(out, "    listen: 127.0.0.1:4321\n")); /* the default */
-	CU_ASSERT(integ_contains(out, "  echoer:\n    type: echoer\n    options: {}\n"));
+	CU_ASSERT(integ_contains(out, "  echoer:\n    type: echoer\n    options: {}\n"
+				      "    access: anyone\n"));
+	/* Access control is printed (the default too), so a copy of the
+	 * output keeps it. */
+	CU_ASSERT(integ_contains(out, "  guarded:\n    type: echoer\n    options: {}\n"
+				      "    access: [I0123456789abcdef0123456789abcdef]\n"));
+	CU_ASSERT(integ_contains(out, "    access: secure_channel\n"
+				      "    reach: [echoer, guarded]\n"));
 	CU_ASSERT(integ_contains(out, "  - route: [echoer]\n"
 				"    payload: \"Hello Ockam!\"\n"
 				"    reply: true\n"
@@ -258,6 +314,61 @@ static void test_variables(void)
 	CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), "App Received: from a default\n");
 }
 
+/* Plugins are searched in plugin_dir: before OCKAM_PLUGIN_PATH, as
+ * --help and the man page say: a broken echoer.so in plugin_dir is the
+ * one loaded (and refused), although OCKAM_PLUGIN_PATH has a good one. */
+static void test_search_order(void)
+{
+	struct hx_proc *p;
+	char plugins[1024], env[1100];
+
+	integ_begin("ops-search-order");
+	snprintf(plugins, sizeof(plugins), "%s", hx_host_path());
+	char *slash = strrchr(plugins, '/');
+	CU_ASSERT_FATAL(slash != NULL);
+	*slash = '\0'; /* <build>/host */
+	slash = strrchr(plugins, '/');
+	CU_ASSERT_FATAL(slash != NULL);
+	snprintf(slash, sizeof(plugins) - (size_t)(slash - plugins), "/plugins/echoer");
+	snprintf(env, sizeof(env), "OCKAM_PLUGIN_PATH=%s", plugins);
+	const char *broken = hx_write_file(H, "echoer.so",
+		"not a shared object, but named like the echoer plugin\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(broken);
+	const char *path = hx_write_file(H, "order.yaml",
+		"node: order\n"
+		"plugin_dir: .\n"
+		"workers:\n"
+		"  echoer: { type: echoer }\n"
+		"messages:\n"
+		"  - { route: [echoer], payload: hi }\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(path);
+	CU_ASSERT_EQUAL(integ_run_host("order", (const char *[]){ path, NULL },
+				       (const char *[]){ env, NULL }, &p), 2);
+	CU_ASSERT_EQUAL(integ_lines(hx_read(p, HX_STDERR), hx_dir(H),
+				    "echoer.so: cannot load plugin"), 1);
+	CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), "");
+	/* Without plugin_dir the same environment finds the good one. */
+	path = hx_write_file(H, "no-dir.yaml",
+		"node: order\n"
+		"workers:\n"
+		"  echoer: { type: echoer }\n"
+		"messages:\n"
+		"  - { route: [echoer], payload: hi }\n");
+	CU_ASSERT_EQUAL(integ_run_host("no-dir", (const char *[]){ path, NULL },
+				       (const char *[]){ env, NULL }, &p), 0);
+	CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), "App Received: hi\n");
+
+	/* What --help and the man page say about it. */
+	CU_ASSERT_EQUAL(integ_run_host("help", (const char *[]){ "--help", NULL }, NULL, &p), 0);
+	CU_ASSERT(integ_contains(hx_read(p, HX_STDOUT),
+		"OCKAM_PLUGIN_PATH    colon-separated plugin directories, searched after\n"
+		"                       the YAML's plugin_dir: and before the installed ones\n"));
+	const char *man = man_page_read();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(man);
+	CU_ASSERT(integ_contains(man, "searched for plugins after the YAML's\n.BR plugin_dir: ,\n"));
+	CU_ASSERT_PTR_NULL(strstr(man, "searched for plugins first"));
+}
+
 int main(void)
 {
 	static const struct integ_test tests[] = {
@@ -267,6 +378,8 @@ int main(void)
 		{ "--check prints the effective config", test_check_good },
 		{ "--check prints every error with a caret, exit 1", test_check_bad },
 		{ "variables: undefined is an error, defaults apply", test_variables },
+		{ "plugin_dir: before OCKAM_PLUGIN_PATH, as documented",
+		  test_search_order },
 		{ NULL, NULL },
 	};
 	return integ_run("ops_cli", tests);

@@ -95,7 +95,7 @@ static void test_status(void)
 static void test_ping(void)
 {
 	struct hx_proc *node, *p;
-	char route[64], want[256], line[256];
+	char route[64], want[512], line[256];
 	int port = 0;
 
 	integ_begin("ops-ping");
@@ -116,6 +116,21 @@ static void test_ping(void)
 	}
 	CU_ASSERT(integ_contains(out, "3 sent, 3 received, 0% loss, rtt min/avg/max = "));
 	CU_ASSERT_EQUAL(integ_count_problems(hx_read(p, HX_STDERR), NULL), 0);
+
+	/* The route as two words is the same route; as one word with a
+	 * space it is a usage error at once, with the two ways to write
+	 * it. */
+	char transport[64], spaced[80];
+	snprintf(transport, sizeof(transport), "tcp:127.0.0.1:%d", port);
+	CU_ASSERT_EQUAL(run("ping-words", (const char *[]){ "ping", "-c", "1", transport, "echoer", NULL }, &p), 0);
+	CU_ASSERT(integ_contains(hx_read(p, HX_STDOUT), "1 sent, 1 received, 0% loss"));
+	snprintf(spaced, sizeof(spaced), "%s echoer", transport);
+	CU_ASSERT_EQUAL(run("ping-space", (const char *[]){ "ping", "-c", "1", spaced, NULL }, &p), 2);
+	snprintf(want, sizeof(want),
+		 "ockam-host ping: route '%s': address '%s' has a space in it; separate addresses with commas (%s,echoer) or give them as separate words\n"
+		 "try 'ockam-host ping --help'\n", spaced, spaced, transport);
+	CU_ASSERT(integ_contains(hx_read(p, HX_STDERR), want));
+	CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), "");
 	CU_ASSERT_EQUAL(hx_stop(node, HX_EXIT_MS), 0);
 
 	/* A closed port: every message lost, exit 1. */
@@ -159,6 +174,15 @@ static void test_ping(void)
 	/* A route naming no known transport is a usage error. */
 	CU_ASSERT_EQUAL(run("ping-bad-route", (const char *[]){ "ping", "nosuch:1,echoer", NULL }, &p), 2);
 	CU_ASSERT(integ_contains(hx_read(p, HX_STDERR), "unknown transport 'nosuch'"));
+
+	/* Port 99999 and port 'forty' are told apart (tcp refuses the
+	 * address when sending: a transport's address format is its own). */
+	CU_ASSERT_EQUAL(run("ping-port-range", (const char *[]){ "ping", "-c", "1", "tcp:127.0.0.1:99999,echoer", NULL }, &p), 1);
+	CU_ASSERT(integ_contains(hx_read(p, HX_STDERR),
+		"cannot send to tcp address '127.0.0.1:99999': port 99999 is out of range (0 to 65535)"));
+	CU_ASSERT_EQUAL(run("ping-port-word", (const char *[]){ "ping", "-c", "1", "tcp:127.0.0.1:forty,echoer", NULL }, &p), 1);
+	CU_ASSERT(integ_contains(hx_read(p, HX_STDERR),
+		"cannot send to tcp address '127.0.0.1:forty': port 'forty' is not a number (ports are 0 to 65535)"));
 }
 
 /* --config: the first hop is a secure channel initiator declared in the

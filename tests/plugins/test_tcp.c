@@ -1684,7 +1684,19 @@ static void test_bad_options(void)
 
 	e = node_errors("node: a\ntransports:\n  tcp:\n    listen: [nonsense]\n");
 	CU_ASSERT_PTR_NOT_NULL(strstr(e, "bad.yaml:4:"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(e, "expected host:port"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e, "listen: 'nonsense': no port; write host:port"));
+	free(e);
+
+	/* A port out of range and a port that is no number are different
+	 * mistakes, told apart, each at its own position. */
+	e = node_errors("node: a\ntransports:\n  tcp:\n"
+			"    listen: [127.0.0.1:99999, 127.0.0.1:forty, \"[::1:4000\"]\n");
+	CU_ASSERT_PTR_NOT_NULL(strstr(e,
+		"bad.yaml:4:14: listen: '127.0.0.1:99999': port 99999 is out of range (0 to 65535)\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e,
+		"bad.yaml:4:31: listen: '127.0.0.1:forty': port 'forty' is not a number (ports are 0 to 65535)\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e,
+		"bad.yaml:4:48: listen: '[::1:4000': an IPv6 address is written [address]:port\n"));
 	free(e);
 
 	e = node_errors("node: a\ntransports:\n  tcp:\n"
@@ -1740,8 +1752,8 @@ static void test_bad_options(void)
 	e = node_errors("node: a\ntransports:\n  tcp:\n"
 			"    listen: ['[::1]:0', 127.0.0.1:99999]\n");
 	/* One error, for the bad port only; [::1]:0 is fine. */
-	CU_ASSERT_PTR_NOT_NULL(strstr(e, "not '127.0.0.1:99999'"));
-	CU_ASSERT_PTR_NULL(strstr(e, "not '[::1]:0'"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e, "listen: '127.0.0.1:99999': port 99999"));
+	CU_ASSERT_PTR_NULL(strstr(e, "listen: '[::1]:0'"));
 	CU_ASSERT_EQUAL(count_of(e, "bad.yaml:"), 1);
 	free(e);
 }

@@ -3,10 +3,12 @@
  * opt.c: the YAML tree, positions, ${VAR} expansion, refusals, key checks
  * and typed readers, asserted on the exact messages a user would see.
  */
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <CUnit/Basic.h>
 
@@ -208,6 +210,21 @@ static void test_variables(void)
 	CU_ASSERT_PTR_NOT_NULL(opt_get(o, "${NOT_EXPANDED}"));
 	opt_free(o);
 
+	/* A small file must not expand to gigabytes: 64 references to a
+	 * 128 KiB variable (8 MiB) are one error, where the limit is hit. */
+	char *huge = malloc(128 * 1024 + 1);
+	CU_ASSERT_FATAL(huge != NULL);
+	memset(huge, 'x', 128 * 1024);
+	huge[128 * 1024] = '\0';
+	setenv("OPT_TEST_HUGE", huge, 1);
+	free(huge);
+	char refs[64 * 20 + 16] = "a:\n";
+	for (int i = 0; i < 64; i++)
+		strcat(refs, "- ${OPT_TEST_HUGE}\n");
+	expect_fail(refs, /* the 33rd reference passes 4 MiB */
+		    "t.yaml:34:3: values are larger than 4 MiB after ${VAR} expansion\n");
+	unsetenv("OPT_TEST_HUGE");
+
 	expect_fail("a: 1\nb: [x, \"${OPT_TEST_UNDEFINED}\"]\n",
 		    "t.yaml:2:8: undefined variable 'OPT_TEST_UNDEFINED'\n");
 	expect_fail("a: ${OPT_TEST_HOST\n",
@@ -260,12 +277,12 @@ static void test_check_keys_and_expect(void)
 static void test_readers(void)
 {
 	struct ockam_opt *o = load(
-		"t1: 250ms\nt2: 10s\nt3: 5m\nt4: 1h\nt5: 1500\n"
+		"t1: 250ms\nt2: 10s\nt3: 5m\nt4: 1h\nt5: 1500ms\n"
 		"t6: ten\nt7: 10 s\nt8: -1s\nt9: 99999999999999999999h\n"
 		"b1: yes\nb2: Off\nb3: maybe\nb4: [true]\n"
 		"n1: 4000\nn2: 70000\nn3: 4k\nn4: \n"
 		"s1: 64KiB\ns2: 1MiB\ns3: 2KB\ns4: 512\ns5: 2GiB\ns6: 1 MiB\n"
-		"list: [5s]\nt10: 7d\n");
+		"list: [5s]\nt10: 7d\nt11: 10\nt12: 1500\nt13: 0\n");
 	uint64_t v = 7;
 	int b = 7;
 
@@ -291,11 +308,19 @@ static void test_readers(void)
 	CU_ASSERT_EQUAL(v, 5000); /* untouched on error */
 	CU_ASSERT_EQUAL(opt_to_duration_ms(opt_get(o, "t10"), &d, &v), 0);
 	CU_ASSERT_EQUAL(v, UINT64_C(7) * 86400000);
+	/* A number without a unit is refused with a hint; 0 is 0. */
+	CU_ASSERT_EQUAL(opt_to_duration_ms(opt_get(o, "t11"), &d, &v), -1);
+	CU_ASSERT_EQUAL(opt_to_duration_ms(opt_get(o, "t12"), &d, &v), -1);
+	CU_ASSERT_EQUAL(v, UINT64_C(7) * 86400000);
+	CU_ASSERT_EQUAL(opt_to_duration_ms(opt_get(o, "t13"), &d, &v), 0);
+	CU_ASSERT_EQUAL(v, 0);
 	CU_ASSERT_STRING_EQUAL(diag_text(),
 		"t.yaml:6:5: t6: expected a duration like 10s or 250ms, got 'ten'\n"
 		"t.yaml:7:5: t7: expected a duration like 10s or 250ms, got '10 s'\n"
 		"t.yaml:8:5: t8: expected a duration like 10s or 250ms, got '-1s'\n"
-		"t.yaml:9:5: t9: 99999999999999999999h is too long\n");
+		"t.yaml:9:5: t9: 99999999999999999999h is too long\n"
+		"t.yaml:26:6: t11: 10 has no unit (did you mean 10s?)\n"
+		"t.yaml:27:6: t12: 1500 has no unit (did you mean 1500ms or 1500s?)\n");
 
 	diag_free(&d);
 	diag_init(&d, NULL);
@@ -362,7 +387,44 @@ static void test_load_file(void)
 	diag_free(&d);
 	diag_init(&d, NULL);
 	CU_ASSERT_PTR_NULL(opt_load_file(".", &d));
-	CU_ASSERT_STRING_EQUAL(diag_text(), ".: cannot read: Is a directory\n");
+	CU_ASSERT_STRING_EQUAL(diag_text(),
+			       ".: is a directory; give the node YAML file\n");
+
+	/* A device that never ends is read up to the cap, then refused. */
+	diag_free(&d);
+	diag_init(&d, NULL);
+	CU_ASSERT_PTR_NULL(opt_load_file("/dev/zero", &d));
+	CU_ASSERT_STRING_EQUAL(diag_text(),
+		"/dev/zero: larger than 1 MiB; a node description may be at most 1 MiB\n");
+
+	/* A file over the cap is refused by its size, unread. */
+	char big[] = "/tmp/test_opt_bigXXXXXX";
+	int fd = mkstemp(big);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(ftruncate(fd, (1 << 20) + 1), 0);
+	close(fd);
+	diag_free(&d);
+	diag_init(&d, NULL);
+	CU_ASSERT_PTR_NULL(opt_load_file(big, &d));
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag_text(),
+		": is 1048577 bytes; a node description may be at most 1 MiB\n"));
+	/* Exactly the cap is still read (and parsed: a comment). */
+	fd = open(big, O_WRONLY | O_TRUNC);
+	CU_ASSERT_FATAL(fd >= 0);
+	static char comment[1 << 20];
+	memset(comment, ' ', sizeof(comment));
+	comment[0] = '#';
+	comment[sizeof(comment) - 1] = '\n';
+	CU_ASSERT_EQUAL(write(fd, comment, sizeof(comment)),
+			(ssize_t)sizeof(comment));
+	close(fd);
+	diag_free(&d);
+	diag_init(&d, NULL);
+	struct ockam_opt *e = opt_load_file(big, &d);
+	CU_ASSERT_PTR_NOT_NULL(e);
+	CU_ASSERT_EQUAL(d.errors, 0);
+	opt_free(e);
+	unlink(big);
 
 	diag_free(&d);
 	diag_init(&d, NULL);
