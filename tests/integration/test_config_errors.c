@@ -110,6 +110,17 @@ static const struct bad_config bad_configs[] = {
 	  "  - { route: [echoerr], payload: hi }\n",
 	  5, 15,
 	  "the route starts at 'echoerr', which is no worker of this node (did you mean 'echoer'?)" },
+	/* Identifiers are "I" and 32 lowercase hex digits: one with capital
+	 * letters (as a copy from elsewhere may have) would never match. */
+	{ "access-bad-identifier.yaml",
+	  "node: access-bad-identifier\n"
+	  "workers:\n"
+	  "  echoer:\n"
+	  "    type: echoer\n"
+	  "    access: [I0123456789abcdef0123456789abcdef,\n"
+	  "             I0123456789ABCDEF0123456789ABCDEF]\n",
+	  6, 14,
+	  "identifier 'I0123456789ABCDEF0123456789ABCDEF' in 'access' of worker 'echoer' is not an identifier: expected I and 32 lowercase hex digits" },
 };
 
 /* Does `err` have a line "<path>:<line>:<col>: ..." (any position if
