@@ -173,6 +173,7 @@ struct sc_instance {
 	char prekeys_path[PATH_MAX + 16];
 	char prekeys_name[300];
 	uint64_t prekeys_saved;
+	int prekeys_failing; /* writes fail: logged once until one works */
 
 	struct chan_list channels; /* handshaking, initiator's, not idle-timed */
 	struct chan_list idle; /* open responder ends by idle_check_ms */

@@ -241,14 +241,22 @@ static int x3dh_prekeys_save(struct sc_instance *inst)
 	x3dh_store_encode(inst->prekeys, h->now_ms(), wall_ms(), buf);
 	int rc = vault_file_write(inst->prekeys_path, buf, X3DH_STORE_LEN, 1);
 	sodium_free(buf); /* wipes */
+	/* One line when writes start failing and one when they work again,
+	 * however many handshakes are refused in between. */
 	if (rc != 0) {
-		char what[600];
-		snprintf(what, sizeof(what),
-			 "cannot write X3DH prekeys to %s: %s",
-			 inst->prekeys_name, strerror(-rc));
-		listener_complain(inst, what);
+		if (!inst->prekeys_failing)
+			h->log(inst->ctx, OCKAM_LOG_ERROR,
+			       "cannot write X3DH prekeys to %s: %s; refusing "
+			       "X3DH handshakes until it works",
+			       inst->prekeys_name, strerror(-rc));
+		inst->prekeys_failing = 1;
 		return rc;
 	}
+	if (inst->prekeys_failing)
+		h->log(inst->ctx, OCKAM_LOG_INFO,
+		       "X3DH prekeys: written to %s again",
+		       inst->prekeys_name);
+	inst->prekeys_failing = 0;
 	inst->prekeys_saved = inst->prekeys->changes;
 	return 0;
 }
