@@ -287,6 +287,17 @@ static int scalar_list(const struct ockam_opt *l, const char *what,
 	return 0;
 }
 
+/* An identifier as secure channels mark messages with it (docs/security.md):
+ * "I" and 32 lowercase hex digits.  Anything else in an access list could
+ * never match, so it is a mistake in the file. */
+_Static_assert(33 < OCKAM_IDENTIFIER_MAX, "an identifier fits the mark");
+static int identifier_ok(const char *s)
+{
+	if (s[0] != 'I' || strlen(s) != 33)
+		return 0;
+	return strspn(s + 1, "0123456789abcdef") == 32;
+}
+
 /* access: anyone | secure_channel | [identifier, ...] */
 static int walk_access(struct config_instance *w, const struct ockam_opt *a,
 		       const char *what, struct diag *d)
@@ -298,15 +309,19 @@ static int walk_access(struct config_instance *w, const struct ockam_opt *a,
 	snprintf(tw, sizeof(tw), "'access' of %s", what);
 	if (a->kind == OCKAM_OPT_LIST) {
 		w->access = CONFIG_ACCESS_IDENTIFIERS;
+		int bad = 0;
 		for (size_t i = 0; i < a->count; i++) {
 			const struct ockam_opt *e = a->items[i];
-			if (e->kind == OCKAM_OPT_SCALAR && e->str &&
-			    strlen(e->str) >= OCKAM_IDENTIFIER_MAX) {
-				err_at(d, e, "identifier %s is too long",
-				       opt_quote(e->str, q, sizeof(q)));
-				return -1;
-			}
+			if (e->kind != OCKAM_OPT_SCALAR || !e->str ||
+			    identifier_ok(e->str))
+				continue;
+			err_at(d, e,
+			       "identifier %s in %s is not an identifier: expected I and 32 lowercase hex digits",
+			       opt_quote(e->str, q, sizeof(q)), tw);
+			bad = 1;
 		}
+		if (bad)
+			return -1;
 		return scalar_list(a, tw, d, &w->access_ids, &w->n_access_ids);
 	}
 	if (a->kind == OCKAM_OPT_SCALAR && strcmp(a->str, "anyone") == 0)

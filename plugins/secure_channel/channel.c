@@ -500,6 +500,12 @@ static int options_identity(struct sc_instance *inst,
 		return rc;
 	}
 	snprintf(inst->vault_name, sizeof(inst->vault_name), "%s", vault);
+	if (signing) { /* its prekeys live beside it (channel_x3dh.c) */
+		snprintf(inst->prekeys_path, sizeof(inst->prekeys_path),
+			 "%s.prekeys", path);
+		snprintf(inst->prekeys_name, sizeof(inst->prekeys_name),
+			 "%s.prekeys", vault);
+	}
 	return 0;
 }
 
@@ -691,6 +697,11 @@ static int sc_start(void *state)
 		int rc = hs_initiator_start(inst);
 		inst->started = 1;
 		return rc;
+	}
+	if (inst->x3dh) {
+		int rc = x3dh_listener_start(inst);
+		if (rc != 0)
+			return rc;
 	}
 	inst->started = 1;
 	h->log(inst->ctx, OCKAM_LOG_INFO, "listening for secure channels (%s)",

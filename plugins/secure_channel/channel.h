@@ -13,6 +13,7 @@
 #define OCKAM_CHANNEL_H
 
 #include <stddef.h>
+#include <limits.h>
 #include <stdint.h>
 
 #include <ockam/ockam.h>
@@ -212,7 +213,13 @@ struct sc_instance {
 	uint64_t dead_peer_ms;     /* initiator: 0 = never presume it gone */
 	int x3dh;                  /* key_exchange: x3dh (channel_x3dh.c) */
 	uint64_t spk_rotation_ms;  /* X3DH listener: signed_prekey_rotation */
-	struct x3dh_prekeys *prekeys; /* X3DH listener, made on first use */
+	struct x3dh_prekeys *prekeys; /* X3DH listener, made at start */
+	/* X3DH listener with a vault: its prekeys file ("<vault>.prekeys"),
+	 * the name to log, and x3dh_prekeys.changes when last written. */
+	char prekeys_path[PATH_MAX + 16];
+	char prekeys_name[300];
+	uint64_t prekeys_saved;
+	int prekeys_failing; /* writes fail: logged once until one works */
 
 	struct chan_list channels; /* handshaking, initiator's, not idle-timed */
 	struct chan_list idle; /* open responder ends by idle_check_ms */

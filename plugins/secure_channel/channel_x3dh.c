@@ -22,11 +22,13 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
 #include "channel_x3dh.h"
 #include "x3dh.h"
+#include "x3dh_store.h"
 
 
 static void x3dh_timeout(void *data)
@@ -208,17 +210,127 @@ int x3dh_receive(struct channel *ch, const struct ockam_message *msg)
 
 /* ---- listener -------------------------------------------------------- */
 
-static int x3dh_prekeys_ready(struct sc_instance *inst)
+/* ---- the prekeys file -------------------------------------------------
+ *
+ * With a vault, the prekeys live in "<vault>.prekeys" too (x3dh_store.h,
+ * written whole by vault_file_write): a restart keeps the signed prekeys
+ * initiators cached and never hands out or accepts again a one-time
+ * prekey that was used.  Keys are written before anyone sees them (a
+ * bundle goes out after the write), and a used one-time prekey is written
+ * as used before the answer to its INIT goes out.  Without a vault the
+ * identity is ephemeral, and so are the prekeys.
+ */
+
+static uint64_t wall_ms(void)
 {
-	if (inst->prekeys)
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Write the prekeys if they changed since the last write.  0, or a
+ * negative errno (logged). */
+static int x3dh_prekeys_save(struct sc_instance *inst)
+{
+	const struct ockam_host *h = inst->host;
+	if (!inst->prekeys_path[0] ||
+	    inst->prekeys->changes == inst->prekeys_saved)
 		return 0;
+	uint8_t *buf = sodium_malloc(X3DH_STORE_LEN);
+	if (!buf)
+		return -ENOMEM;
+	x3dh_store_encode(inst->prekeys, h->now_ms(), wall_ms(), buf);
+	int rc = vault_file_write(inst->prekeys_path, buf, X3DH_STORE_LEN, 1);
+	sodium_free(buf); /* wipes */
+	/* One line when writes start failing and one when they work again,
+	 * however many handshakes are refused in between. */
+	if (rc != 0) {
+		if (!inst->prekeys_failing)
+			h->log(inst->ctx, OCKAM_LOG_ERROR,
+			       "cannot write X3DH prekeys to %s: %s; refusing "
+			       "X3DH handshakes until it works",
+			       inst->prekeys_name, strerror(-rc));
+		inst->prekeys_failing = 1;
+		return rc;
+	}
+	if (inst->prekeys_failing)
+		h->log(inst->ctx, OCKAM_LOG_INFO,
+		       "X3DH prekeys: written to %s again",
+		       inst->prekeys_name);
+	inst->prekeys_failing = 0;
+	inst->prekeys_saved = inst->prekeys->changes;
+	return 0;
+}
+
+/* The prekeys file into inst->prekeys (made fresh already).  0, or a
+ * negative errno: the file is there but cannot be used safely. */
+static int x3dh_prekeys_load(struct sc_instance *inst)
+{
+	const struct ockam_host *h = inst->host;
+	char err[600];
+	size_t len = 0;
+	uint8_t *buf = sodium_malloc(X3DH_STORE_LEN + 1);
+	if (!buf)
+		return -ENOMEM;
+	int rc = vault_file_read(inst->prekeys_path, inst->prekeys_name, buf,
+				 X3DH_STORE_LEN + 1, &len, err, sizeof(err));
+	if (rc == -ENOENT) {
+		sodium_free(buf);
+		h->log(inst->ctx, OCKAM_LOG_INFO, "X3DH prekeys: new, in %s",
+		       inst->prekeys_name);
+		return 0;
+	}
+	if (rc != 0) {
+		sodium_free(buf);
+		h->log(inst->ctx, OCKAM_LOG_ERROR, "%s", err);
+		return rc;
+	}
+	rc = x3dh_store_decode(inst->prekeys, buf, len, h->now_ms(),
+			       wall_ms());
+	sodium_free(buf);
+	if (rc != 0) {
+		/* Not ours to reuse: new prekeys replace it (initiators
+		 * holding old bundles fetch new ones). */
+		h->log(inst->ctx, OCKAM_LOG_WARN,
+		       "X3DH prekeys: %s %s; new prekeys replace it",
+		       inst->prekeys_name,
+		       rc == -2 ? "belongs to another identity"
+				: "is not a valid prekeys file");
+		return 0;
+	}
+	inst->prekeys_saved = inst->prekeys->changes;
+	h->log(inst->ctx, OCKAM_LOG_INFO,
+	       "X3DH prekeys: loaded from %s (signed prekey %" PRIu32 ")",
+	       inst->prekeys_name, inst->prekeys->cur.id);
+	return 0;
+}
+
+int x3dh_listener_start(struct sc_instance *inst)
+{
+	const struct ockam_host *h = inst->host;
+	if (inst->prekeys || inst->role != CHAN_ROLE_LISTENER)
+		return 0;
+	if (!inst->id->sign_secret)
+		return -EINVAL; /* options_identity made a signing identity */
 	inst->prekeys = sodium_malloc(sizeof(*inst->prekeys));
 	if (!inst->prekeys)
 		return -ENOMEM;
 	x3dh_prekeys_init(inst->prekeys, inst->id->secret,
 			  inst->id->public_key, inst->id->sign_secret,
 			  inst->spk_rotation_ms, inst->handshake_timeout_ms,
-			  inst->host->now_ms());
+			  h->now_ms());
+	if (!inst->prekeys_path[0])
+		return 0;
+	int rc = x3dh_prekeys_load(inst);
+	if (rc == 0) {
+		/* A rotation that fell due while the node was down. */
+		x3dh_prekeys_maintain(inst->prekeys, h->now_ms());
+		rc = x3dh_prekeys_save(inst);
+	}
+	if (rc != 0) {
+		x3dh_instance_free(inst);
+		return rc;
+	}
 	return 0;
 }
 
@@ -227,6 +339,9 @@ static int x3dh_on_request(struct sc_instance *inst,
 {
 	struct x3dh_bundle b;
 	x3dh_prekeys_bundle(inst->prekeys, inst->host->now_ms(), &b);
+	/* New keys are on disk before they are handed out. */
+	if (x3dh_prekeys_save(inst) != 0)
+		return 0;
 	size_t len = x3dh_bundle_encode(&b, inst->ct_buf, DATA_MESSAGE_MAX);
 	x3dh_send(inst, &msg->ret, inst->host->instance_name(inst->ctx), len,
 		  "bundle");
@@ -266,6 +381,14 @@ static int x3dh_on_init(struct sc_instance *inst,
 		snprintf(what, sizeof(what), "X3DH failed: bad first message: %s",
 			 x3dh_strerror(e));
 		listener_complain(inst, LC_X3DH, what);
+		notice_send(inst, &msg->ret, CHAN_CLOSE_FAILED);
+		sodium_free(keys);
+		return 0;
+	}
+	/* The one-time prekey is used: on disk as used before any answer,
+	 * so a crash and a replay of this INIT cannot use it again. */
+	x3dh_prekeys_maintain(inst->prekeys, h->now_ms());
+	if (x3dh_prekeys_save(inst) != 0) {
 		notice_send(inst, &msg->ret, CHAN_CLOSE_FAILED);
 		sodium_free(keys);
 		return 0;
@@ -326,9 +449,7 @@ int x3dh_listener_receive(struct sc_instance *inst,
 		notice_send(inst, &msg->ret, CHAN_CLOSE_KEY_EXCHANGE);
 		return 0;
 	}
-	if (!inst->id->sign_secret)
-		return -EINVAL; /* options_identity made a signing identity */
-	int rc = x3dh_prekeys_ready(inst);
+	int rc = x3dh_listener_start(inst); /* done at start, normally */
 	if (rc != 0)
 		return rc;
 	if (type == X3DH_MSG_BUNDLE_REQUEST)

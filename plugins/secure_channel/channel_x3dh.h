@@ -15,6 +15,9 @@
  * handshake timer); like hs_initiator_begin. */
 int x3dh_initiator_begin(struct channel *ch);
 /* Listener: a bundle request or an INIT at the listener's address. */
+/* An X3DH listener's prekeys: loaded from the file beside its vault, or
+ * made (and written there).  0 or a negative errno, logged. */
+int x3dh_listener_start(struct sc_instance *inst);
 int x3dh_listener_receive(struct sc_instance *inst,
 			  const struct ockam_message *msg);
 /* Initiator: BUNDLE or DONE at its decryptor during the exchange. */

@@ -116,6 +116,126 @@ int identity_generate_signing(struct identity **out)
 	return 0;
 }
 
+/* The directory of `path` ("." if none), fsync'ed so that a rename or
+ * link in it survives a crash. */
+static int dir_sync(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+
+	if (n >= sizeof(dir))
+		return -ENAMETOOLONG;
+	if (slash && n == 0)
+		n = 1; /* "/file" */
+	memcpy(dir, slash ? path : ".", slash ? n : 1);
+	dir[slash ? n : 1] = '\0';
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = fsync(fd) == 0 ? 0 : -errno;
+	close(fd);
+	return rc;
+}
+
+int vault_file_write(const char *path, const void *data, size_t len,
+		     int replace)
+{
+	char tmp[4096 + 8];
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	/* A temporary file left by a crash is ours to replace; O_EXCL after
+	 * the unlink: never write through a file someone else made. */
+	if (unlink(tmp) != 0 && errno != ENOENT)
+		return -errno;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		      0600);
+	if (fd < 0)
+		return -errno;
+	const uint8_t *p = data;
+	size_t done = 0;
+	int rc = 0;
+	while (done < len) {
+		ssize_t w = write(fd, p + done, len - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			rc = w < 0 ? -errno : -EIO;
+			break;
+		}
+		done += (size_t)w;
+	}
+	if (rc == 0 && fsync(fd) != 0)
+		rc = -errno;
+	if (close(fd) != 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && replace && rename(tmp, path) != 0)
+		rc = -errno;
+	if (rc == 0 && !replace && link(tmp, path) != 0)
+		rc = -errno;
+	if (rc != 0 || !replace)
+		unlink(tmp);
+	return rc == 0 ? dir_sync(path) : rc;
+}
+
+/* A vault-side file must be a regular file only its owner can read. */
+static int vault_fd_check(int fd, const char *name, char *err, size_t err_len)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		int e = errno;
+		snprintf(err, err_len, "vault %s: %s", name, strerror(e));
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, err_len, "vault %s is not a regular file", name);
+		return -EINVAL;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		snprintf(err, err_len,
+			 "vault %s is readable by group or others (mode %04o): chmod 600 %s",
+			 name, (unsigned)(st.st_mode & 07777), name);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* Up to `cap` bytes of `fd` into buf; *len. 0 or -errno. */
+static int read_all(int fd, uint8_t *buf, size_t cap, size_t *len)
+{
+	*len = 0;
+	for (;;) {
+		ssize_t r = read(fd, buf + *len, cap - *len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0 || (*len += (size_t)r) == cap)
+			return 0;
+	}
+}
+
+int vault_file_read(const char *path, const char *name, void *buf,
+		    size_t cap, size_t *len, char *err, size_t err_len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, err_len, "vault %s: cannot open: %s", name,
+			 strerror(e));
+		return -e;
+	}
+	int rc = vault_fd_check(fd, name, err, err_len);
+	if (rc == 0) {
+		rc = read_all(fd, buf, cap, len);
+		if (rc != 0)
+			snprintf(err, err_len, "vault %s: %s", name,
+				 strerror(-rc));
+	}
+	close(fd);
+	return rc;
+}
+
 static int vault_create(const char *path, const char *name,
 			struct identity **out, int signing, char *err,
 			size_t err_len)
@@ -127,19 +247,8 @@ static int vault_create(const char *path, const char *name,
 		snprintf(err, err_len, "vault %s: out of memory", name);
 		return rc;
 	}
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-		      0600);
-	if (fd < 0) {
-		rc = -errno;
-		snprintf(err, err_len, "vault %s: cannot create: %s", name,
-			 strerror(errno));
-		identity_free(id);
-		return rc;
-	}
 	char *text = sodium_malloc(VAULT_TEXT_MAX);
 	if (!text) {
-		close(fd);
-		unlink(path);
 		identity_free(id);
 		snprintf(err, err_len, "vault %s: out of memory", name);
 		return -ENOMEM;
@@ -155,19 +264,18 @@ static int vault_create(const char *path, const char *name,
 		       IDENTITY_KEY_LEN);
 	size_t len = hlen + 1 + 2 * IDENTITY_KEY_LEN;
 	text[len++] = '\n';
-	ssize_t w = write(fd, text, len);
-	int werr = errno;
+	/* Whole or not at all: a crash never leaves half a vault. */
+	rc = vault_file_write(path, text, len, 0);
 	sodium_free(text);
-	if (w != (ssize_t)len || fsync(fd) != 0) {
-		rc = w < 0 ? -werr : -EIO;
-		snprintf(err, err_len, "vault %s: cannot write: %s", name,
-			 strerror(-rc));
-		close(fd);
-		unlink(path);
+	if (rc != 0) {
+		if (rc == -EEXIST)
+			snprintf(err, err_len, "vault %s: exists", name);
+		else
+			snprintf(err, err_len, "vault %s: cannot create: %s",
+				 name, strerror(-rc));
 		identity_free(id);
 		return rc;
 	}
-	close(fd);
 	*out = id;
 	return 0;
 }
@@ -210,21 +318,9 @@ static int vault_parse(const char *text, size_t len, struct identity *id)
 static int vault_read(int fd, const char *name, struct identity **out,
 		      int signing, char *err, size_t err_len)
 {
-	struct stat st;
-	if (fstat(fd, &st) != 0) {
-		snprintf(err, err_len, "vault %s: %s", name, strerror(errno));
-		return -errno;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, err_len, "vault %s is not a regular file", name);
-		return -EINVAL;
-	}
-	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		snprintf(err, err_len,
-			 "vault %s is readable by group or others (mode %04o): chmod 600 %s",
-			 name, (unsigned)(st.st_mode & 07777), name);
-		return -EPERM;
-	}
+	int rc = vault_fd_check(fd, name, err, err_len);
+	if (rc != 0)
+		return rc;
 	char *text = sodium_malloc(VAULT_TEXT_MAX);
 	struct identity *id = identity_alloc();
 	if (!text || !id) {
@@ -234,20 +330,12 @@ static int vault_read(int fd, const char *name, struct identity **out,
 		return -ENOMEM;
 	}
 	size_t len = 0;
-	for (;;) {
-		ssize_t r = read(fd, text + len, VAULT_TEXT_MAX - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-			sodium_free(text);
-			identity_free(id);
-			snprintf(err, err_len, "vault %s: %s", name,
-				 strerror(e));
-			return -e;
-		}
-		if (r == 0 || (len += (size_t)r) == VAULT_TEXT_MAX)
-			break;
+	rc = read_all(fd, (uint8_t *)text, VAULT_TEXT_MAX, &len);
+	if (rc != 0) {
+		sodium_free(text);
+		identity_free(id);
+		snprintf(err, err_len, "vault %s: %s", name, strerror(-rc));
+		return rc;
 	}
 	int bad = len == VAULT_TEXT_MAX || vault_parse(text, len, id) != 0;
 	sodium_free(text); /* wipes the hex secret */

@@ -68,4 +68,17 @@ int identity_vault_open_signing(const char *path, const char *name,
 				size_t err_len);
 void identity_free(struct identity *id);
 
+/* Files kept beside a vault (the X3DH prekeys): written whole to a 0600
+ * temporary file in the same directory, fsync'ed, then renamed over `path`
+ * (`replace`) or linked to it only if it does not exist yet (!replace:
+ * -EEXIST otherwise), and the directory fsync'ed, so a crash leaves the
+ * old file or the new one, never a part.  0 or a negative errno. */
+int vault_file_write(const char *path, const void *data, size_t len,
+		     int replace);
+/* Read a file written so, of at most `cap` bytes, with the vault's rules
+ * (a regular file, not readable by group or others): 0 and *len, -ENOENT
+ * if there is none, else a negative errno and the reason in `err`. */
+int vault_file_read(const char *path, const char *name, void *buf,
+		    size_t cap, size_t *len, char *err, size_t err_len);
+
 #endif

@@ -335,6 +335,7 @@ static void spk_new(struct x3dh_prekeys *p, struct x3dh_spk *spk,
 	uint8_t secret[X3DH_KEY_LEN];
 	randombytes_buf(secret, sizeof(secret));
 	x3dh_spk_set(p, spk, p->next_spk_id++, secret, now_ms);
+	p->changes++;
 	if (p->next_spk_id == 0)
 		p->next_spk_id = 1;
 	sodium_memzero(secret, sizeof(secret));
@@ -348,6 +349,7 @@ static void opk_new(struct x3dh_prekeys *p, struct x3dh_opk *o)
 		p->next_opk_id = 1;
 	o->issued = 0;
 	o->issued_ms = 0;
+	p->changes++;
 	randombytes_buf(o->secret, sizeof(o->secret));
 	crypto_scalarmult_base(o->pub, o->secret);
 }
@@ -382,8 +384,10 @@ void x3dh_prekeys_maintain(struct x3dh_prekeys *p, uint64_t now_ms)
 			sodium_memzero(&p->prev, sizeof(p->prev));
 		spk_new(p, &p->cur, now_ms);
 	}
-	if (p->prev.id && now_ms - p->prev.created_ms >= 2 * p->rotation_ms)
+	if (p->prev.id && now_ms - p->prev.created_ms >= 2 * p->rotation_ms) {
 		sodium_memzero(&p->prev, sizeof(p->prev));
+		p->changes++;
+	}
 	for (size_t i = 0; i < X3DH_OPK_POOL; i++) {
 		struct x3dh_opk *o = &p->opk[i];
 		if (!o->id || (o->issued && now_ms - o->issued_ms >= p->stale_ms))
@@ -473,8 +477,10 @@ enum x3dh_error x3dh_respond(struct x3dh_prekeys *p, const uint8_t *msg,
 		goto out;
 	}
 	*features = len == X3DH_INIT_LEN ? pt[0] : X3DH_NO_FEATURES;
-	if (opk) /* consumed: deleted now, refilled by maintain */
+	if (opk) { /* consumed: deleted now, refilled by maintain */
 		sodium_memzero(opk, sizeof(*opk));
+		p->changes++;
+	}
 	rc = X3DH_OK;
 out:
 	sodium_memzero(dh, sizeof(dh));

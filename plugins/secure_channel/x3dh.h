@@ -172,6 +172,9 @@ struct x3dh_prekeys {
 	uint8_t ik_public[X3DH_KEY_LEN];
 	uint8_t sign_secret[X3DH_SIGN_SECRET_LEN];
 	uint8_t sign_public[X3DH_KEY_LEN];
+	/* Counts every change a restart must not lose (a key made, rotated
+	 * out or consumed): the store saves when it moved. */
+	uint64_t changes;
 };
 
 /* Copy the identity keys in and make the first prekeys. */

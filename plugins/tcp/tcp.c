@@ -14,8 +14,8 @@
  *       keepalive: 30s             # TCP keepalive idle time; 0 = off
  *       nameserver: 127.0.0.1:5353 # or a list; default: /etc/resolv.conf's
  *       resolve_timeout: 5s        # per host name, all tries
- *       hosts_file: /etc/hosts
- *       resolv_conf: /etc/resolv.conf # nameservers, search, ndots
+ *       hosts_file: /etc/hosts     # read by c-ares on every lookup
+ *       resolv_conf: /etc/resolv.conf # nameservers, search, options
  *
  * Outbound connections are opened on first use of an address by a message
  * that asks for one (OCKAM_MSG_CONNECT; any other message goes only over a

@@ -4,8 +4,7 @@
  * and listeners; tcp_conn.c: connections, buffers and framing; tcp_peer.c:
  * reconnect backoff and the memory of inbound keys; tcp_addr.c:
  * "host:port" text <-> sockets; tcp_resolve.c: host names to addresses
- * without blocking (tcp_hosts.c: the hosts file; dns_wire.c: DNS
- * messages).
+ * without blocking (c-ares, driven from the loop).
  *
  * Wire: every frame is a u32 big-endian body length followed by the body,
  * which is host->message_encode() of the message with its own TCP hop
@@ -331,8 +330,8 @@ int tcp_status_register(struct tcp *t);
 /* Parse a `nameserver` value: "IP" (port 53) or "IP:port" / "[v6]:port".
  * 0 or -EINVAL. */
 int tcp_nameserver_parse(const char *text, union tcp_sockaddr *out);
-/* Read resolv.conf (its nameservers if no nameserver was given, its
- * search list and ndots); set up the hosts file.  0 or -ENOMEM. */
+/* Set up c-ares: resolv.conf (its nameservers if no nameserver was
+ * given, search list, ndots), nameservers, timeouts.  0 or -ENOMEM. */
 int tcp_resolve_start(struct tcp *t);
 /* Resolve `host` (a route's host part).  0: *out is filled now (numeric,
  * hosts file or cache).  1: `w` waits; w->fn is called later from the loop,
@@ -345,14 +344,6 @@ void tcp_resolve_cancel(struct tcp_resolve_wait *w);
 void tcp_resolve_stop(struct tcp *t);
 void tcp_resolve_free(struct tcp *t);
 socklen_t tcp_sockaddr_len(const union tcp_sockaddr *a);
-
-/* tcp_hosts.c */
-struct tcp_hosts;
-struct tcp_hosts *tcp_hosts_new(const char *path);
-/* 1 and *out filled if `name` (normalised) is in the file, else 0. */
-int tcp_hosts_lookup(struct tcp_hosts *h, uint64_t now_ms, const char *name,
-		     struct tcp_addrs *out);
-void tcp_hosts_free(struct tcp_hosts *h);
 
 /* tcp_addr.c */
 /* Split "host:port" or "[v6]:port" (len bytes, not NUL-terminated).

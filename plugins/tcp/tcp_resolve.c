@@ -5,96 +5,75 @@
  *
  *   numeric ("10.0.0.7", "[fe80::1%eth0]")  getaddrinfo(AI_NUMERICHOST),
  *                                            which never looks anything up
- *   the hosts file ("localhost")             tcp_hosts.c, in memory
  *   a cached answer                          until its TTL runs out
- *   anything else                            a DNS stub resolver: A and
- *                                            AAAA over UDP to the
- *                                            nameservers, in the loop
+ *   anything else                            c-ares' ares_getaddrinfo():
+ *                                            the hosts file, then DNS
+ *
+ * c-ares reads resolv.conf (the `resolv_conf` option) for its nameservers,
+ * search list, ndots and options, /etc/nsswitch.conf for the order of
+ * hosts file and DNS, reads the hosts file (the `hosts_file` option) on
+ * every lookup, asks for A and AAAA, retries over TCP when an answer is
+ * truncated, and searches as glibc's res_search does.  We drive it from
+ * the node's loop: its sockets are watched through the host's fd service
+ * (ARES_OPT_SOCK_STATE_CB) and fed to ares_process_fd(); one timer follows
+ * ares_timeout().
  *
  * One lookup per name in flight (TCP_LOOKUPS_MAX at most); every
- * connection waiting for that name waits on it.  A try sends both queries
- * from a fresh UDP socket bound to a random port and connected to one
- * nameserver (so the kernel drops datagrams from anyone else), each with a
- * random id; an answer counts only if its id and question match
- * (dns_wire.c), anything else is ignored.  resolve_timeout is split over
- * TCP_RESOLVE_TRIES tries, rotating through the nameservers; a server
- * failure or an unreachable server moves to the next try at once.
+ * connection waiting for that name waits on it.  resolve_timeout bounds a
+ * lookup: c-ares gets a per-try timeout of resolve_timeout / 8 (it doubles
+ * each round: 3 rounds take 7/8 of it with one nameserver) and our own
+ * timer ends the lookup for its waiters at resolve_timeout in any case;
+ * c-ares then finishes the query on its own, bounded by its tries.
  *
- * resolv.conf's `search` (or `domain`) and `options ndots:N` are used as
- * glibc's res_search uses them (so "bob" finds bob.ns.svc.cluster.local in
- * Kubernetes): a name ending in a dot is asked for only as written; one
- * with at least ndots dots as written, then with each search domain; any
- * other with each search domain first, then as written.  NXDOMAIN or "no
- * address" moves on to the next name; no answer or a server failure ends
- * the lookup.  resolve_timeout bounds all of it: each name's tries get
- * what is left.  Other options (timeout:, attempts:, rotate) and
- * LOCALDOMAIN / RES_OPTIONS are not used.
+ * c-ares 1.18 takes the first datagram whose id and question match as the
+ * answer, even when it is a query or its records run past the end; our
+ * recvfrom (ares_set_socket_functions) drops such datagrams first, using
+ * c-ares' own parser, so the real answer can still come.
  *
  * Answers are cached under the name as written (TCP_CACHE_MAX names, the
  * soonest to expire evicted first) for their TTL, at most an hour;
- * NXDOMAIN and "no address" for the SOA's negative TTL (the smallest of
- * the names tried), at most 5 minutes.
+ * NXDOMAIN and "no address" for TCP_NEG_TTL_S (ares_getaddrinfo does not
+ * pass on the SOA's negative TTL).  Answers from the hosts file are not
+ * cached: it is read again for the next lookup.
  */
 #include "tcp_internal.h"
 
+#include <ares.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
-#include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
-#include "dns_wire.h"
-
-#define RESOLV_CONF "/etc/resolv.conf"
-#define HOSTS_DEFAULT "/etc/hosts"
-#define TCP_RESOLVE_TRIES 3u
+#define TCP_RESOLVE_TRIES 3
+/* The per-try timeout is resolve_timeout / this: 1 + 2 + 4 tries' worth,
+ * with room to spare for the search list's first names. */
+#define TCP_RESOLVE_SLICES 8u
 #define TCP_LOOKUPS_MAX 64u
 #define TCP_CACHE_MAX 256u
 #define TCP_TTL_MAX_S 3600u
-#define TCP_NEG_TTL_MAX_S 300u
-/* Datagrams read per readiness callback. */
-#define RECV_BATCH 16
-#define BIND_TRIES 8
-/* resolv.conf's search list, as glibc bounds it (MAXDNSRCH, and 256
- * characters), and its ndots (RES_MAXNDOTS). */
-#define SEARCH_MAX 6u
-#define SEARCH_CHARS 256u
-#define NDOTS_MAX 15
-/* The name as written and with each search domain. */
-#define CANDS_MAX (SEARCH_MAX + 1u)
-/* A lookup's key: the name as written, normalized, with its trailing dot
+#define TCP_NEG_TTL_S 30
+#define NAME_MAX_LEN 253u
+/* A lookup's key: the name as written, lower case, with its trailing dot
  * if it had one ("bob." is not searched, "bob" is). */
-#define KEY_MAX (DNS_NAME_MAX + 2)
-
-_Static_assert(sizeof(((struct tcp_addrs *)0)->name) == DNS_NAME_MAX + 1,
-	       "tcp_addrs.name holds a DNS name");
-
-enum { Q_A, Q_AAAA, Q_N };
-static const uint16_t qtypes[Q_N] = {DNS_TYPE_A, DNS_TYPE_AAAA};
+#define KEY_MAX (NAME_MAX_LEN + 2)
+#define SERVERS_TEXT 256u
+/* The ", " list of the names tried, for a failure's line. */
+#define TRIED_TEXT 900u
 
 struct tcp_lookup {
-	struct tcp_lookup *next;
+	struct tcp_lookup *next; /* in r->lookups while it has waiters */
 	struct tcp *t;
 	char name[KEY_MAX];
-	/* The names to ask for, in order; cands[cand] is being asked. */
-	char cands[CANDS_MAX][DNS_NAME_MAX + 1];
-	unsigned n_cands, cand, plain; /* plain: the name as written */
-	int tried[CANDS_MAX];  /* ENOENT or ENODATA, for those before cand */
-	int64_t neg_ttl;       /* the smallest of theirs; -1: do not cache */
-	char neg_ns[TCP_GONE_KEY]; /* the server that said so, last */
-	uint64_t deadline_ms;  /* resolve_timeout bounds all candidates */
-	int fd;
-	struct ockam_source *src, *timer;
-	unsigned try;      /* 0-based */
-	uint16_t id[Q_N];  /* of this try */
-	int done[Q_N];     /* answered (NOERROR), in any try */
-	struct dns_answer ans[Q_N];
-	int err;           /* why the last try failed */
-	char why[192];
+	struct ockam_source *timer; /* resolve_timeout */
+	int orphan;    /* out of time: told its waiters, c-ares goes on */
+	int sync;      /* inside ares_getaddrinfo(): keep the answer */
+	int sync_done; /* ... and it came */
+	int sync_status;
+	struct tcp_addrs sync_addrs;
 	struct tcp_resolve_wait *waiters;
 };
 
@@ -105,16 +84,28 @@ struct cache_entry {
 	struct tcp_addrs addrs;
 };
 
+/* A socket c-ares opened, and our watch on it. */
+struct ares_watch {
+	struct ares_watch *next;
+	int fd;
+	struct ockam_source *src;
+};
+
 struct tcp_resolver {
-	struct tcp_lookup *lookups;
-	size_t n_lookups;
+	struct tcp *t;
+	ares_channel ch;
+	int ch_ok;
+	/* What c-ares made of resolv.conf: search list and ndots. */
+	struct ares_options opts;
+	int opts_mask, opts_ok;
+	char servers[SERVERS_TEXT]; /* "127.0.0.1:53" or "one of a, b" */
+	struct tcp_lookup *lookups; /* with waiters */
+	size_t n_lookups;           /* with waiters or orphaned */
+	struct ares_watch *watches;
+	struct ockam_source *timer; /* ares_timeout() */
+	int stopping;
 	struct cache_entry *cache;
 	size_t n_cache;
-	struct tcp_hosts *hosts;
-	int conf_read;
-	char search[SEARCH_MAX][DNS_NAME_MAX + 1];
-	unsigned n_search, ndots;
-	uint8_t buf[DNS_MSG_MAX];
 };
 
 socklen_t tcp_sockaddr_len(const union tcp_sockaddr *a)
@@ -122,7 +113,7 @@ socklen_t tcp_sockaddr_len(const union tcp_sockaddr *a)
 	return a->sa.sa_family == AF_INET6 ? sizeof(a->in6) : sizeof(a->in);
 }
 
-/* ---- options and setup -------------------------------------------- */
+/* ---- options ------------------------------------------------------ */
 
 /* A numeric host (and port, if given) into *out. */
 static int numeric_get(const char *host, const char *port,
@@ -168,106 +159,307 @@ int tcp_nameserver_parse(const char *text, union tcp_sockaddr *out)
 	return numeric_get(host, port, out, 1, &n);
 }
 
-/* `search` or `domain`: the last one in the file wins, as in glibc.
- * Domains that are not valid names are skipped. */
-static void search_read(struct tcp_resolver *r, int one, char **save)
+/* A host name as RFC 1123 writes them (letters, digits, '-', and '_' as
+ * service labels use it; labels of 1 to 63, 253 in all, one trailing dot
+ * allowed), into `out` in lower case with its trailing dot.  c-ares would
+ * send anything it can encode: this keeps routes from sending bytes like
+ * '%' or spaces to the nameserver. */
+static int name_check(const char *in, char out[KEY_MAX])
 {
-	size_t chars = 0;
-	char *val;
+	size_t i, label = 0, len = strlen(in);
 
-	r->n_search = 0;
-	while (r->n_search < SEARCH_MAX &&
-	       (val = strtok_r(NULL, " \t\r\n", save))) {
-		char *d = r->search[r->n_search];
+	if (len && in[len - 1] == '.')
+		len--;
+	if (!len || len > NAME_MAX_LEN)
+		return -EINVAL;
+	for (i = 0; i < len; i++) {
+		char c = in[i] >= 'A' && in[i] <= 'Z' ? (char)(in[i] + 32)
+						      : in[i];
 
-		if (dns_name_normalize(val, strlen(val), d) < 0)
-			continue;
-		chars += strlen(d) + 1;
-		if (chars > SEARCH_CHARS)
-			break;
-		r->n_search++;
-		if (one)
-			break;
+		if (c == '.') {
+			if (!label)
+				return -EINVAL;
+			label = 0;
+		} else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			   c == '-' || c == '_') {
+			if (++label > 63)
+				return -EINVAL;
+		} else {
+			return -EINVAL;
+		}
+		out[i] = c;
+	}
+	out[len] = in[len]; /* '.' or '\0' */
+	out[len + (in[len] == '.')] = '\0';
+	return 0;
+}
+
+/* ---- c-ares' sockets in our loop ---------------------------------- */
+
+static void resolver_rearm(struct tcp_resolver *r);
+
+static void watch_on_event(void *data, int fd, uint32_t events)
+{
+	struct tcp_resolver *r = data;
+
+	ares_process_fd(r->ch,
+			events & (OCKAM_EV_READ | OCKAM_EV_ERROR)
+				? fd
+				: ARES_SOCKET_BAD,
+			events & OCKAM_EV_WRITE ? fd : ARES_SOCKET_BAD);
+	resolver_rearm(r);
+}
+
+/* c-ares opened, changed or closed a socket (ARES_OPT_SOCK_STATE_CB). */
+static void watch_on_state(void *data, ares_socket_t fd, int readable,
+			   int writable)
+{
+	struct tcp_resolver *r = data;
+	const struct ockam_host *h = r->t->host;
+	struct ares_watch **p, *w;
+	uint32_t ev = (readable ? OCKAM_EV_READ : 0) |
+		      (writable ? OCKAM_EV_WRITE : 0);
+
+	for (p = &r->watches; *p && (*p)->fd != fd; p = &(*p)->next)
+		;
+	w = *p;
+	if (!ev) {
+		if (w) {
+			*p = w->next;
+			h->source_remove(w->src);
+			free(w);
+		}
+		return;
+	}
+	if (w) {
+		h->fd_update(w->src, ev);
+		return;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return; /* its queries time out */
+	w->fd = fd;
+	w->src = h->fd_add(r->t->ctx, fd, ev, watch_on_event, r);
+	if (!w->src) {
+		free(w);
+		return;
+	}
+	w->next = r->watches;
+	r->watches = w;
+}
+
+static void resolver_on_timer(void *data)
+{
+	struct tcp_resolver *r = data;
+
+	ares_process_fd(r->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+	resolver_rearm(r);
+}
+
+/* Follow c-ares' next timeout (none: disarmed). */
+static void resolver_rearm(struct tcp_resolver *r)
+{
+	const struct ockam_host *h = r->t->host;
+	struct timeval tv, *next;
+	uint64_t ms;
+
+	if (!r->ch_ok || r->stopping)
+		return;
+	next = ares_timeout(r->ch, NULL, &tv);
+	if (!next) {
+		if (r->timer)
+			h->timer_update(r->timer, 0);
+		return;
+	}
+	ms = (uint64_t)next->tv_sec * 1000 +
+	     ((uint64_t)next->tv_usec + 999) / 1000;
+	if (!ms)
+		ms = 1;
+	if (r->timer)
+		h->timer_update(r->timer, ms);
+	else
+		r->timer = h->timer_add(r->t->ctx, ms, resolver_on_timer, r);
+}
+
+/* Plain socket calls, except that a UDP datagram that cannot be an answer
+ * (not a response, or records c-ares' parser refuses) is dropped here:
+ * c-ares 1.18 would end the query with the first one whose id and question
+ * match.  Truncated answers go through (c-ares retries over TCP). */
+static ares_socket_t sock_open(int af, int type, int proto, void *data)
+{
+	(void)data;
+	/* c-ares leaves a socket from these functions as it is given. */
+	return socket(af, type | SOCK_CLOEXEC | SOCK_NONBLOCK, proto);
+}
+
+static int sock_close(ares_socket_t fd, void *data)
+{
+	(void)data;
+	return close(fd);
+}
+
+static int sock_connect(ares_socket_t fd, const struct sockaddr *sa,
+			ares_socklen_t len, void *data)
+{
+	(void)data;
+	return connect(fd, sa, len);
+}
+
+/* sendmsg: no SIGPIPE from a closed TCP connection. */
+static ares_ssize_t sock_writev(ares_socket_t fd, const struct iovec *v,
+				int n, void *data)
+{
+	struct msghdr m = {.msg_iov = (struct iovec *)v,
+			   .msg_iovlen = (size_t)n};
+
+	(void)data;
+	return sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+static int datagram_is_answer(const unsigned char *b, ares_ssize_t n)
+{
+	int st;
+
+	if (n < 12 || !(b[2] & 0x80)) /* QR */
+		return 0;
+	if (b[2] & 0x02) /* TC: c-ares asks again over TCP */
+		return 1;
+	st = ares_parse_a_reply(b, (int)n, NULL, NULL, NULL);
+	return st == ARES_SUCCESS || st == ARES_ENODATA;
+}
+
+static ares_ssize_t sock_recvfrom(ares_socket_t fd, void *buf, size_t len,
+				  int flags, struct sockaddr *from,
+				  ares_socklen_t *from_len, void *data)
+{
+	ares_ssize_t n;
+
+	(void)data;
+	if (!from) /* TCP: a stream, c-ares frames it */
+		return recv(fd, buf, len, flags | MSG_DONTWAIT);
+	for (;;) {
+		ares_socklen_t fl = *from_len;
+
+		n = recvfrom(fd, buf, len, flags | MSG_DONTWAIT, from, &fl);
+		if (n < 0 || datagram_is_answer(buf, n)) {
+			*from_len = fl;
+			return n;
+		}
 	}
 }
 
-/* resolv.conf (the `resolv_conf` option, or /etc/resolv.conf): its
- * nameservers unless the `nameserver` option named some, 127.0.0.1 if
- * neither does (as glibc does); its search list and ndots. */
-static void resolv_conf_read(struct tcp *t, struct tcp_resolver *r)
+static const struct ares_socket_functions sock_funcs = {
+	.asocket = sock_open,
+	.aclose = sock_close,
+	.aconnect = sock_connect,
+	.arecvfrom = sock_recvfrom,
+	.asendv = sock_writev,
+};
+
+/* ---- setup -------------------------------------------------------- */
+
+/* "127.0.0.1:53", or "one of a, b" (for lines). */
+static void servers_text(struct tcp_resolver *r)
 {
-	char line[512];
-	int want_ns = !t->n_nameservers;
-	FILE *f = fopen(t->resolv_conf ? t->resolv_conf : RESOLV_CONF, "re");
+	struct ares_addr_port_node *list = NULL, *s;
+	size_t o = 0, n = 0;
 
-	r->ndots = 1;
-	/* A missing /etc/resolv.conf is normal (glibc's defaults apply); a
-	 * file named in the config is expected to be there. */
-	if (!f && t->resolv_conf)
-		t->host->log(t->ctx, OCKAM_LOG_WARN,
-			     "resolv_conf: cannot read %s: %s; no search list",
-			     t->resolv_conf, strerror(errno));
-	while (f && fgets(line, sizeof(line), f)) {
-		char *save = NULL, *key = strtok_r(line, " \t\r\n", &save);
-		char *val;
-		size_t n;
+	r->servers[0] = '\0';
+	if (ares_get_servers_ports(r->ch, &list) != ARES_SUCCESS)
+		return;
+	for (s = list; s; s = s->next)
+		n++;
+	if (n > 1)
+		o = (size_t)snprintf(r->servers, sizeof(r->servers), "one of ");
+	for (s = list; s && o < sizeof(r->servers); s = s->next) {
+		char ip[INET6_ADDRSTRLEN] = "?";
+		int port = s->udp_port ? s->udp_port : 53;
 
-		if (!key)
-			continue;
-		if (strcmp(key, "search") == 0 || strcmp(key, "domain") == 0) {
-			search_read(r, key[0] == 'd', &save);
-			continue;
-		}
-		if (strcmp(key, "options") == 0) {
-			while ((val = strtok_r(NULL, " \t\r\n", &save)))
-				if (strncmp(val, "ndots:", 6) == 0 &&
-				    val[6] >= '0' && val[6] <= '9') {
-					unsigned long d = strtoul(val + 6, NULL,
-								  10);
-
-					r->ndots = d > NDOTS_MAX ? NDOTS_MAX
-								 : (unsigned)d;
-				}
-			continue;
-		}
-		val = strtok_r(NULL, " \t\r\n", &save);
-		if (!val || !want_ns || strcmp(key, "nameserver") != 0 ||
-		    t->n_nameservers >= TCP_NAMESERVERS_MAX)
-			continue;
-		if (numeric_get(val, "53", &t->nameservers[t->n_nameservers],
-				1, &n) == 0)
-			t->n_nameservers++;
+		inet_ntop(s->family, &s->addr, ip, sizeof(ip));
+		o += (size_t)snprintf(r->servers + o, sizeof(r->servers) - o,
+				      s->family == AF_INET6 ? "%s[%s]:%d"
+							    : "%s%s:%d",
+				      s == list ? "" : ", ", ip, port);
 	}
-	if (f)
-		fclose(f);
-	if (!t->n_nameservers) {
-		size_t n;
+	ares_free_data(list);
+}
 
-		numeric_get("127.0.0.1", "53", t->nameservers, 1, &n);
-		t->n_nameservers = 1;
+/* The `nameserver` option as c-ares' "ip:port,[v6]:port". */
+static int servers_set(struct tcp *t, struct tcp_resolver *r)
+{
+	char csv[TCP_NAMESERVERS_MAX * TCP_GONE_KEY];
+	size_t i, o = 0;
+
+	if (!t->n_nameservers)
+		return 0; /* resolv.conf's, or 127.0.0.1 */
+	csv[0] = '\0';
+	for (i = 0; i < t->n_nameservers; i++) {
+		char one[TCP_GONE_KEY];
+
+		tcp_addr_format(&t->nameservers[i].sa,
+				tcp_sockaddr_len(&t->nameservers[i]), one,
+				sizeof(one));
+		o += (size_t)snprintf(csv + o, sizeof(csv) - o, "%s%s",
+				      i ? "," : "", one);
 	}
+	return ares_set_servers_ports_csv(r->ch, csv) == ARES_SUCCESS
+		       ? 0
+		       : -EINVAL;
 }
 
 int tcp_resolve_start(struct tcp *t)
 {
 	struct tcp_resolver *r = t->resolver;
+	struct ares_options o;
+	uint64_t ms = t->resolve_timeout_ms / TCP_RESOLVE_SLICES;
+	int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS |
+		   ARES_OPT_TRIES;
 
+	if (r && r->ch_ok)
+		return 0;
 	if (!r) {
 		r = calloc(1, sizeof(*r));
 		if (!r)
 			return -ENOMEM;
+		r->t = t;
 		t->resolver = r;
 	}
-	if (!r->conf_read) {
-		resolv_conf_read(t, r);
-		r->conf_read = 1;
+	if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS)
+		return -ENOMEM;
+	memset(&o, 0, sizeof(o));
+	o.sock_state_cb = watch_on_state;
+	o.sock_state_cb_data = r;
+	o.timeout = ms ? (int)(ms > 60000 ? 60000 : ms) : 1;
+	o.tries = TCP_RESOLVE_TRIES;
+	if (t->resolv_conf) {
+		FILE *f = fopen(t->resolv_conf, "re");
+
+		/* A missing /etc/resolv.conf is normal (the defaults apply);
+		 * a file named in the config is expected to be there. */
+		if (!f)
+			t->host->log(t->ctx, OCKAM_LOG_WARN,
+				     "resolv_conf: cannot read %s: %s; no "
+				     "search list",
+				     t->resolv_conf, strerror(errno));
+		else
+			fclose(f);
+		o.resolvconf_path = t->resolv_conf;
+		mask |= ARES_OPT_RESOLVCONF;
 	}
-	if (!r->hosts) {
-		r->hosts = tcp_hosts_new(t->hosts_file ? t->hosts_file
-						       : HOSTS_DEFAULT);
-		if (!r->hosts)
-			return -ENOMEM;
+	if (ares_init_options(&r->ch, &o, mask) != ARES_SUCCESS) {
+		ares_library_cleanup();
+		return -ENOMEM;
 	}
+	r->ch_ok = 1;
+	ares_set_socket_functions(r->ch, &sock_funcs, r);
+	if (servers_set(t, r) < 0) {
+		t->host->log(t->ctx, OCKAM_LOG_WARN,
+			     "nameserver: c-ares refused the list; using "
+			     "resolv_conf's");
+	}
+	servers_text(r);
+	r->opts_ok = ares_save_options(r->ch, &r->opts, &r->opts_mask) ==
+		     ARES_SUCCESS;
 	return 0;
 }
 
@@ -295,15 +487,14 @@ static void cache_put(struct tcp *t, const char *name, int err,
 		      const struct tcp_addrs *addrs, int64_t ttl_s)
 {
 	struct tcp_resolver *r = t->resolver;
-	uint64_t now = t->host->now_ms(), max = err ? TCP_NEG_TTL_MAX_S
-						     : TCP_TTL_MAX_S;
+	uint64_t now = t->host->now_ms();
 	struct cache_entry *e;
 	size_t i;
 
 	if (ttl_s <= 0)
 		return; /* not to be kept */
-	if ((uint64_t)ttl_s > max)
-		ttl_s = (int64_t)max;
+	if ((uint64_t)ttl_s > TCP_TTL_MAX_S)
+		ttl_s = TCP_TTL_MAX_S;
 	if (!r->cache) {
 		r->cache = calloc(TCP_CACHE_MAX, sizeof(*r->cache));
 		if (!r->cache)
@@ -326,482 +517,272 @@ static void cache_put(struct tcp *t, const char *name, int err,
 		e->addrs = *addrs;
 }
 
-/* ---- lookups ------------------------------------------------------ */
+/* ---- answers ------------------------------------------------------ */
 
-static void lookup_close_socket(struct tcp_lookup *l)
+/* The names c-ares asked for, in its order (ares_getaddrinfo: as written
+ * first if it has ndots dots or a trailing dot, then with each search
+ * domain unless it has a trailing dot, then as written if not first):
+ * "a, b, c" into `out`; the count. */
+static unsigned tried_list(const struct tcp_resolver *r, const char *key,
+			   char *out, size_t cap)
 {
-	const struct ockam_host *h = l->t->host;
+	size_t len = strlen(key), o = 0;
+	int absolute = len && key[len - 1] == '.', ndots = 1, dots = 0, i;
+	int nd = r->opts_ok && (r->opts_mask & ARES_OPT_DOMAINS)
+			 ? r->opts.ndomains
+			 : 0;
+	unsigned n = 0;
+	const char *p;
 
-	if (l->src)
-		h->source_remove(l->src);
-	l->src = NULL;
-	if (l->fd >= 0)
-		close(l->fd);
-	l->fd = -1;
+	if (r->opts_ok && (r->opts_mask & ARES_OPT_NDOTS))
+		ndots = r->opts.ndots;
+	for (p = key; *p; p++)
+		dots += *p == '.';
+	out[0] = '\0';
+	if (absolute)
+		len--;
+	if (absolute || dots >= ndots) {
+		o += (size_t)snprintf(out + o, cap - o, "%.*s", (int)len, key);
+		n++;
+	}
+	for (i = 0; !absolute && i < nd && o < cap; i++, n++)
+		o += (size_t)snprintf(out + o, cap - o, "%s%.*s.%s",
+				      n ? ", " : "", (int)len, key,
+				      r->opts.domains[i]);
+	if (!absolute && dots < ndots && o < cap) {
+		snprintf(out + o, cap - o, "%s%.*s", n ? ", " : "", (int)len,
+			 key);
+		n++;
+	}
+	return n;
 }
 
-/* Unlink and free `l`, then tell each waiter. */
-static void lookup_complete(struct tcp_lookup *l, int err, const char *why,
-			    const struct tcp_addrs *addrs)
+/* Why a lookup for `key` failed with c-ares `status`: an errno, and a line
+ * naming the name, the server and the reason. */
+static int failure_text(struct tcp_resolver *r, const char *key, int status,
+			char *why, size_t cap)
 {
-	struct tcp_resolver *r = l->t->resolver;
-	struct tcp_lookup **p = &r->lookups;
-	struct tcp_resolve_wait *w;
+	char tried[TRIED_TEXT], in[16];
+	unsigned n;
+	int tries = TCP_RESOLVE_TRIES;
 
-	while (*p != l)
-		p = &(*p)->next;
-	*p = l->next;
-	r->n_lookups--;
-	lookup_close_socket(l);
+	tcp_ms_format(r->t->resolve_timeout_ms, in, sizeof(in));
+	switch (status) {
+	case ARES_ENOTFOUND:
+	case ARES_ENODATA:
+		n = tried_list(r, key, tried, sizeof(tried));
+		if (n < 2 && status == ARES_ENOTFOUND)
+			snprintf(why, cap,
+				 "cannot resolve %s: no such name (NXDOMAIN "
+				 "from %s)",
+				 key, r->servers);
+		else if (n < 2)
+			snprintf(why, cap,
+				 "cannot resolve %s: it has no address (no A "
+				 "or AAAA record)",
+				 key);
+		else if (status == ARES_ENOTFOUND)
+			snprintf(why, cap,
+				 "cannot resolve %s: no such name (tried %s: "
+				 "NXDOMAIN from %s)",
+				 key, tried, r->servers);
+		else /* c-ares says "no address" if any name had none */
+			snprintf(why, cap,
+				 "cannot resolve %s: no such name or no address "
+				 "(tried %s: NXDOMAIN or no A or AAAA record, "
+				 "from %s)",
+				 key, tried, r->servers);
+		return status == ARES_ENOTFOUND ? ENOENT : ENODATA;
+	case ARES_ETIMEOUT:
+		if (r->opts_ok && (r->opts_mask & ARES_OPT_TRIES))
+			tries = r->opts.tries;
+		snprintf(why, cap,
+			 "cannot resolve %s: no answer from the nameserver "
+			 "(%s; %d tries in %s)",
+			 key, r->servers, tries, in);
+		return ETIMEDOUT;
+	case ARES_ECONNREFUSED:
+		snprintf(why, cap,
+			 "cannot resolve %s: cannot reach the nameserver (%s: "
+			 "connection refused)",
+			 key, r->servers);
+		return ECONNREFUSED;
+	case ARES_ESERVFAIL:
+	case ARES_EREFUSED:
+		snprintf(why, cap,
+			 "cannot resolve %s: the nameserver failed (%s from "
+			 "%s)",
+			 key, status == ARES_ESERVFAIL ? "SERVFAIL" : "REFUSED",
+			 r->servers);
+		return EIO;
+	case ARES_EBADNAME:
+		snprintf(why, cap, "'%s' is not a valid host name", key);
+		return EINVAL;
+	case ARES_ENOMEM:
+		snprintf(why, cap, "cannot resolve %s: out of memory", key);
+		return ENOMEM;
+	default:
+		snprintf(why, cap, "cannot resolve %s: %s (from %s)", key,
+			 ares_strerror(status), r->servers);
+		return EIO;
+	}
+}
+
+/* c-ares' addresses into *out, in its order (RFC 6724, as getaddrinfo
+ * sorts them); the smallest TTL, or -1 if none was given. */
+static int64_t addrs_take(const char *key, const struct ares_addrinfo *ai,
+			  struct tcp_addrs *out)
+{
+	const struct ares_addrinfo_node *p;
+	size_t klen = strlen(key);
+	int64_t ttl = -1;
+
+	memset(out, 0, sizeof(*out));
+	for (p = ai ? ai->nodes : NULL; p && out->n < TCP_ADDRS_MAX;
+	     p = p->ai_next) {
+		if ((p->ai_family != AF_INET && p->ai_family != AF_INET6) ||
+		    (size_t)p->ai_addrlen > sizeof(out->a[0]))
+			continue;
+		memcpy(&out->a[out->n++], p->ai_addr, (size_t)p->ai_addrlen);
+		if (ttl < 0 || p->ai_ttl < ttl)
+			ttl = p->ai_ttl;
+	}
+	if (klen && key[klen - 1] == '.')
+		klen--;
+	/* ai->name is the question of the answer used: another name than
+	 * the one written means the search list found it. */
+	if (ai && ai->name && strlen(ai->name) < sizeof(out->name) &&
+	    !(strncasecmp(ai->name, key, klen) == 0 && !ai->name[klen]))
+		memcpy(out->name, ai->name, strlen(ai->name) + 1);
+	return ttl;
+}
+
+static void lookup_unlink(struct tcp_lookup *l)
+{
+	struct tcp_lookup **p;
+
+	for (p = &l->t->resolver->lookups; *p; p = &(*p)->next)
+		if (*p == l) {
+			*p = l->next;
+			break;
+		}
+	l->next = NULL;
 	if (l->timer)
 		l->t->host->source_remove(l->timer);
-	/* A waiter's callback may cancel others (closing connections):
-	 * take them one at a time from the list cancel edits. */
+	l->timer = NULL;
+}
+
+/* Tell every waiter; `l` is not touched afterwards by the caller's list
+ * walk (a callback may cancel others). */
+static void lookup_tell(struct tcp_lookup *l, int err, const char *why,
+			const struct tcp_addrs *addrs)
+{
+	struct tcp_resolve_wait *w;
+
 	while ((w = l->waiters)) {
 		l->waiters = w->next;
 		w->next = NULL;
 		w->lookup = NULL;
 		w->fn(w->data, err, why, addrs);
 	}
+}
+
+/* ares_getaddrinfo's answer. */
+static void lookup_on_answer(void *arg, int status, int timeouts,
+			     struct ares_addrinfo *ai)
+{
+	struct tcp_lookup *l = arg;
+	struct tcp *t = l->t;
+	struct tcp_resolver *r = t->resolver;
+	struct tcp_addrs addrs;
+	char why[1200];
+	int64_t ttl;
+	int err;
+
+	(void)timeouts;
+	if (l->sync) { /* inside tcp_resolve(): the hosts file, or refused */
+		l->sync_done = 1;
+		l->sync_status = status;
+		if (status == ARES_SUCCESS)
+			addrs_take(l->name, ai, &l->sync_addrs);
+		ares_freeaddrinfo(ai);
+		return;
+	}
+	r->n_lookups--;
+	if (l->orphan || r->stopping) {
+		ares_freeaddrinfo(ai);
+		free(l);
+		return;
+	}
+	lookup_unlink(l);
+	if (status == ARES_SUCCESS) {
+		ttl = addrs_take(l->name, ai, &addrs);
+		ares_freeaddrinfo(ai);
+		if (addrs.n) {
+			cache_put(t, l->name, 0, &addrs, ttl);
+			lookup_tell(l, 0, NULL, &addrs);
+			free(l);
+			return;
+		}
+		status = ARES_ENODATA;
+	} else {
+		ares_freeaddrinfo(ai);
+	}
+	err = failure_text(r, l->name, status, why, sizeof(why));
+	if (err == ENOENT || err == ENODATA)
+		cache_put(t, l->name, err, NULL, TCP_NEG_TTL_S);
+	lookup_tell(l, err, why, NULL);
 	free(l);
 }
 
-static void ns_format(struct tcp *t, unsigned try, char *out, size_t cap)
-{
-	const union tcp_sockaddr *ns =
-		&t->nameservers[try % t->n_nameservers];
-
-	tcp_addr_format(&ns->sa, tcp_sockaddr_len(ns), out, cap);
-}
-
-static const char *outcome_text(int err)
-{
-	return err == ENOENT ? "NXDOMAIN" : "no A or AAAA record";
-}
-
-/* ", for <candidate>, after a (NXDOMAIN), b (no A or AAAA record)" when
- * the search list was used: which names a failure is about. */
-static void cands_note(const struct tcp_lookup *l, char *out, size_t cap)
-{
-	size_t o = 0;
-	unsigned i;
-
-	out[0] = '\0';
-	if (l->n_cands < 2)
-		return;
-	o = (size_t)snprintf(out, cap, " for %s", l->cands[l->cand]);
-	for (i = 0; i < l->cand && o < cap; i++)
-		o += (size_t)snprintf(out + o, cap - o, "%s%s (%s)",
-				      i ? ", " : ", after ", l->cands[i],
-				      outcome_text(l->tried[i]));
-}
-
-static void lookup_fail(struct tcp_lookup *l, int err, const char *what)
-{
-	char why[1024], note[900];
-
-	cands_note(l, note, sizeof(note));
-	snprintf(why, sizeof(why), "cannot resolve %s: %s%s", l->name, what,
-		 note);
-	lookup_complete(l, err, why, NULL);
-}
-
-static void lookup_try(struct tcp_lookup *l);
-
-/* Every candidate has no such name or no address: one line naming them
- * all, cached under the name as written. */
-static void lookup_negative(struct tcp_lookup *l)
-{
-	char why[1024];
-	unsigned i, nx = 0;
-	size_t o;
-	int err, mixed;
-
-	for (i = 0; i < l->n_cands; i++)
-		nx += l->tried[i] == ENOENT;
-	err = nx ? ENOENT : ENODATA;
-	mixed = nx && nx < l->n_cands;
-	cache_put(l->t, l->name, err, NULL, l->neg_ttl);
-	if (l->n_cands == 1) {
-		if (err == ENOENT)
-			snprintf(why, sizeof(why),
-				 "cannot resolve %s: no such name (NXDOMAIN "
-				 "from %s)",
-				 l->name, l->neg_ns);
-		else
-			snprintf(why, sizeof(why),
-				 "cannot resolve %s: it has no address (no A "
-				 "or AAAA record)",
-				 l->name);
-		lookup_complete(l, err, why, NULL);
-		return;
-	}
-	o = (size_t)snprintf(why, sizeof(why), "cannot resolve %s: %s (tried ",
-			     l->name,
-			     nx == l->n_cands ? "no such name"
-			     : nx	      ? "no such name or no address"
-					      : "it has no address");
-	for (i = 0; i < l->n_cands && o < sizeof(why); i++)
-		o += (size_t)snprintf(why + o, sizeof(why) - o, "%s%s%s%s%s",
-				      i ? ", " : "", l->cands[i],
-				      mixed ? " (" : "",
-				      mixed ? outcome_text(l->tried[i]) : "",
-				      mixed ? ")" : "");
-	if (o < sizeof(why))
-		snprintf(why + o, sizeof(why) - o, "%s%s%s%s)",
-			 mixed ? "; " : ": ", nx ? "NXDOMAIN from " : "",
-			 nx ? l->neg_ns : "", nx ? "" : outcome_text(ENODATA));
-	lookup_complete(l, err, why, NULL);
-}
-
-/* The candidate being asked has no such name (ENOENT) or no address
- * (ENODATA), for `ttl` seconds (-1: unknown): ask for the next one. */
-static void lookup_next(struct tcp_lookup *l, int err, int64_t ttl)
-{
-	if (ttl < 0 || l->neg_ttl < 0)
-		l->neg_ttl = -1;
-	else if (ttl < l->neg_ttl)
-		l->neg_ttl = ttl;
-	ns_format(l->t, l->try, l->neg_ns, sizeof(l->neg_ns));
-	l->tried[l->cand] = err;
-	lookup_close_socket(l);
-	if (l->cand + 1 >= l->n_cands) {
-		lookup_negative(l);
-		return;
-	}
-	l->cand++;
-	if (l->t->host->now_ms() >= l->deadline_ms) {
-		char in[16];
-
-		tcp_ms_format(l->t->resolve_timeout_ms, in, sizeof(in));
-		snprintf(l->why, sizeof(l->why),
-			 "out of time (resolve_timeout %s)", in);
-		lookup_fail(l, ETIMEDOUT, l->why);
-		return;
-	}
-	l->try = 0;
-	memset(l->done, 0, sizeof(l->done));
-	memset(l->ans, 0, sizeof(l->ans));
-	lookup_try(l);
-}
-
-/* Both answers in (or the tries ran out with one): addresses A and AAAA
- * interleaved, A first, or a failure. */
-static void lookup_finish(struct tcp_lookup *l)
-{
-	struct tcp_addrs addrs = {0};
-	int64_t ttl = -1, neg = -1;
-	unsigned i, q;
-
-	for (i = 0; i < DNS_ADDRS_MAX && addrs.n < TCP_ADDRS_MAX; i++)
-		for (q = 0; q < Q_N && addrs.n < TCP_ADDRS_MAX; q++) {
-			union tcp_sockaddr *a = &addrs.a[addrs.n];
-
-			if (!l->done[q] || i >= l->ans[q].n)
-				continue;
-			memset(a, 0, sizeof(*a));
-			if (q == Q_A) {
-				a->in.sin_family = AF_INET;
-				memcpy(&a->in.sin_addr, l->ans[q].addr[i], 4);
-			} else {
-				a->in6.sin6_family = AF_INET6;
-				memcpy(&a->in6.sin6_addr, l->ans[q].addr[i],
-				       16);
-			}
-			addrs.n++;
-		}
-	for (q = 0; q < Q_N; q++) {
-		int64_t *slot = l->ans[q].n ? &ttl : &neg;
-
-		if (l->done[q] && l->ans[q].ttl >= 0 &&
-		    (*slot < 0 || l->ans[q].ttl < *slot))
-			*slot = l->ans[q].ttl;
-	}
-	if (addrs.n) {
-		if (l->cand != l->plain)
-			memcpy(addrs.name, l->cands[l->cand],
-			       strlen(l->cands[l->cand]) + 1);
-		cache_put(l->t, l->name, 0, &addrs, ttl);
-		lookup_complete(l, 0, NULL, &addrs);
-		return;
-	}
-	if (l->done[Q_A] && l->done[Q_AAAA]) {
-		lookup_next(l, ENODATA, neg);
-		return;
-	}
-	lookup_fail(l, l->err, l->why);
-}
-
-/* This try failed (`err`, `fmt`): the next one, or give up. */
-static void lookup_retry(struct tcp_lookup *l, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void lookup_retry(struct tcp_lookup *l, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	l->err = err;
-	va_start(ap, fmt);
-	vsnprintf(l->why, sizeof(l->why), fmt, ap);
-	va_end(ap);
-	lookup_close_socket(l);
-	if (++l->try >= TCP_RESOLVE_TRIES ||
-	    l->t->host->now_ms() >= l->deadline_ms) {
-		lookup_finish(l);
-		return;
-	}
-	lookup_try(l);
-}
-
+/* resolve_timeout: the waiters are told; c-ares' query runs out on its
+ * own (its tries are bounded) and frees the lookup then. */
 static void lookup_on_timer(void *data)
 {
 	struct tcp_lookup *l = data;
-	char ns[TCP_GONE_KEY], in[16];
-
-	if (l->err) { /* a failure noted while sending: go on from here */
-		char why[sizeof(l->why)];
-
-		memcpy(why, l->why, sizeof(why));
-		lookup_retry(l, l->err, "%s", why);
-		return;
-	}
-	ns_format(l->t, l->try, ns, sizeof(ns));
-	tcp_ms_format(l->t->resolve_timeout_ms, in, sizeof(in));
-	lookup_retry(l, ETIMEDOUT,
-		     "no answer from the nameserver (%s; %u tries in %s)", ns,
-		     l->try + 1, in);
-}
-
-/* One datagram from the nameserver: an answer to a query of this try, or
- * ignored.  1 if the lookup ended or moved on (stop reading). */
-static int lookup_on_answer(struct tcp_lookup *l, const uint8_t *buf,
-			    size_t len)
-{
-	char ns[TCP_GONE_KEY];
-	unsigned q;
-
-	for (q = 0; q < Q_N; q++) {
-		struct dns_answer ans;
-
-		if (l->done[q] ||
-		    dns_response_parse(buf, len, l->id[q], l->cands[l->cand],
-				       qtypes[q], &ans) < 0)
-			continue;
-		ns_format(l->t, l->try, ns, sizeof(ns));
-		if (ans.rcode == DNS_RCODE_NXDOMAIN) {
-			lookup_next(l, ENOENT, ans.ttl);
-			return 1;
-		}
-		if (ans.rcode != DNS_RCODE_NOERROR ||
-		    (ans.truncated && !ans.n)) {
-			if (ans.rcode != DNS_RCODE_NOERROR)
-				lookup_retry(l, EIO,
-					     "the nameserver failed (rcode %d "
-					     "from %s)",
-					     ans.rcode, ns);
-			else
-				lookup_retry(l, EMSGSIZE,
-					     "the answer was truncated (from "
-					     "%s)",
-					     ns);
-			return 1;
-		}
-		l->ans[q] = ans;
-		l->done[q] = 1;
-		if (l->done[Q_A] && l->done[Q_AAAA]) {
-			lookup_finish(l);
-			return 1;
-		}
-		return 0;
-	}
-	return 0; /* not ours: spoofed, late or malformed */
-}
-
-static void lookup_on_read(void *data, int fd, uint32_t events)
-{
-	struct tcp_lookup *l = data;
 	struct tcp_resolver *r = l->t->resolver;
-	char ns[TCP_GONE_KEY];
-	int i;
+	char why[700], in[16];
 
-	(void)events;
-	for (i = 0; i < RECV_BATCH; i++) {
-		ssize_t n = recv(fd, r->buf, sizeof(r->buf), MSG_DONTWAIT);
-
-		if (n >= 0) {
-			if (lookup_on_answer(l, r->buf, (size_t)n))
-				return;
-			continue;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return;
-		/* ICMP port unreachable and the like, on a connected
-		 * socket: this server is not answering. */
-		ns_format(l->t, l->try, ns, sizeof(ns));
-		lookup_retry(l, errno, "nameserver %s: %s", ns,
-			     strerror(errno));
-		return;
-	}
-}
-
-/* A fresh socket on a random port (not one the kernel would pick next). */
-static int socket_open(const union tcp_sockaddr *ns)
-{
-	union tcp_sockaddr local;
-	int fd = socket(ns->sa.sa_family,
-			SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int i;
-
-	if (fd < 0)
-		return -errno;
-	memset(&local, 0, sizeof(local));
-	local.sa.sa_family = ns->sa.sa_family;
-	for (i = 0; i < BIND_TRIES; i++) {
-		uint16_t port = (uint16_t)(1024 + randombytes_uniform(65536 -
-								       1024));
-
-		if (ns->sa.sa_family == AF_INET6)
-			local.in6.sin6_port = htons(port);
-		else
-			local.in.sin_port = htons(port);
-		if (bind(fd, &local.sa, tcp_sockaddr_len(&local)) == 0)
-			break;
-		if (errno != EADDRINUSE)
-			break; /* connect() binds an ephemeral port instead */
-	}
-	if (connect(fd, &ns->sa, tcp_sockaddr_len(ns)) < 0) {
-		int err = errno;
-
-		close(fd);
-		return -err;
-	}
-	return fd;
-}
-
-/* Send this try's queries.  Failures are noted and handled from the timer
- * (armed at 0 ms), so a lookup never ends inside tcp_resolve(). */
-static void lookup_try(struct tcp_lookup *l)
-{
-	struct tcp *t = l->t;
-	const struct ockam_host *h = t->host;
-	const union tcp_sockaddr *ns =
-		&t->nameservers[l->try % t->n_nameservers];
-	uint64_t ms = t->resolve_timeout_ms / TCP_RESOLVE_TRIES,
-		 now = h->now_ms();
-	uint8_t q_buf[DNS_NAME_MAX + 2 + 16];
-	char text[TCP_GONE_KEY];
-	unsigned q;
-	int fd;
-
-	l->err = 0;
-	if (now + ms > l->deadline_ms)
-		ms = l->deadline_ms > now ? l->deadline_ms - now : 1;
-	fd = socket_open(ns);
-	if (fd < 0) {
-		l->err = -fd;
-		goto fail;
-	}
-	l->fd = fd;
-	l->src = h->fd_add(t->ctx, fd, OCKAM_EV_READ, lookup_on_read, l);
-	if (!l->src) {
-		l->err = ENOMEM;
-		goto fail;
-	}
-	for (q = 0; q < Q_N; q++) {
-		size_t len;
-
-		if (l->done[q])
-			continue;
-		/* A fresh id each try: a late answer to an earlier try is
-		 * not taken for this one. */
-		l->id[q] = (uint16_t)randombytes_uniform(65536);
-		len = dns_query_build(q_buf, sizeof(q_buf), l->id[q],
-				      l->cands[l->cand], qtypes[q]);
-		if (send(fd, q_buf, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
-			l->err = errno;
-			goto fail;
-		}
-	}
-	h->timer_update(l->timer, ms ? ms : 1);
-	return;
-fail:
-	tcp_addr_format(&ns->sa, tcp_sockaddr_len(ns), text, sizeof(text));
-	snprintf(l->why, sizeof(l->why), "nameserver %s: %s", text,
-		 strerror(l->err));
-	h->timer_update(l->timer, 1);
+	tcp_ms_format(l->t->resolve_timeout_ms, in, sizeof(in));
+	snprintf(why, sizeof(why),
+		 "cannot resolve %s: no answer from the nameserver (%s) in "
+		 "time (resolve_timeout %s)",
+		 l->name, r->servers, in);
+	lookup_unlink(l);
+	l->orphan = 1;
+	lookup_tell(l, ETIMEDOUT, why, NULL);
 }
 
 /* ---- entry points ------------------------------------------------- */
-
-static void cand_add(struct tcp_lookup *l, const char *name,
-		     const char *domain)
-{
-	size_t a = strlen(name), b = domain ? strlen(domain) : 0;
-	char *c = l->cands[l->n_cands];
-
-	if (a + (b ? b + 1 : 0) > DNS_NAME_MAX)
-		return; /* too long with this domain: skipped, as glibc does */
-	memcpy(c, name, a + 1);
-	if (b) {
-		c[a] = '.';
-		memcpy(c + a + 1, domain, b + 1);
-	} else {
-		l->plain = l->n_cands;
-	}
-	l->n_cands++;
-}
-
-/* The names to ask for, as glibc's res_search orders them: a name ending
- * in a dot only as written; one with at least ndots dots as written, then
- * with each search domain; any other with each search domain first. */
-static void cands_build(struct tcp_resolver *r, struct tcp_lookup *l,
-			const char *name, int absolute)
-{
-	unsigned dots = 0, i;
-	const char *p;
-
-	for (p = name; *p; p++)
-		dots += *p == '.';
-	if (absolute || dots >= r->ndots)
-		cand_add(l, name, NULL);
-	for (i = 0; !absolute && i < r->n_search; i++)
-		cand_add(l, name, r->search[i]);
-	if (!absolute && dots < r->ndots)
-		cand_add(l, name, NULL);
-}
 
 int tcp_resolve(struct tcp *t, const char *host, struct tcp_addrs *out,
 		struct tcp_resolve_wait *w, char *why, size_t why_cap)
 {
 	struct tcp_resolver *r = t->resolver;
+	struct ares_addrinfo_hints hints;
 	char name[KEY_MAX];
 	struct tcp_lookup *l;
 	struct cache_entry *e;
 	uint64_t now = t->host->now_ms();
-	size_t n, hlen = strlen(host);
-	int absolute = hlen && host[hlen - 1] == '.';
+	size_t n;
+	int err;
 
 	out->name[0] = '\0';
 	if (numeric_get(host, NULL, out->a, TCP_ADDRS_MAX, &n) == 0) {
 		out->n = (unsigned)n;
 		return 0;
 	}
-	if (dns_name_normalize(host, strlen(host), name) < 0 ||
-	    strchr(host, ':') || strspn(host, "0123456789.") == strlen(host)) {
+	if (name_check(host, name) < 0 || strchr(host, ':') ||
+	    strspn(host, "0123456789.") == strlen(host)) {
 		snprintf(why, why_cap, "'%s' is not a valid host name", host);
 		return -EINVAL;
 	}
-	if (!r && tcp_resolve_start(t) < 0) {
+	if ((!r || !r->ch_ok) && tcp_resolve_start(t) < 0) {
 		snprintf(why, why_cap, "cannot resolve %s: out of memory",
 			 name);
 		return -ENOMEM;
 	}
 	r = t->resolver;
-	if (tcp_hosts_lookup(r->hosts, now, name, out))
-		return 0;
-	if (absolute)
-		strcat(name, ".");
 	e = cache_find(r, now, name);
 	if (e && !e->err) {
 		*out = e->addrs;
@@ -821,41 +802,72 @@ int tcp_resolve(struct tcp *t, const char *host, struct tcp_addrs *out,
 	for (l = r->lookups; l; l = l->next)
 		if (strcmp(l->name, name) == 0)
 			break;
+	if (l)
+		goto wait;
+	if (r->n_lookups >= TCP_LOOKUPS_MAX) {
+		snprintf(why, why_cap,
+			 "cannot resolve %s: %u names are being resolved "
+			 "already",
+			 name, TCP_LOOKUPS_MAX);
+		return -EBUSY;
+	}
+	l = calloc(1, sizeof(*l));
 	if (!l) {
-		if (r->n_lookups >= TCP_LOOKUPS_MAX) {
-			snprintf(why, why_cap,
-				 "cannot resolve %s: %u names are being "
-				 "resolved already",
-				 name, TCP_LOOKUPS_MAX);
-			return -EBUSY;
-		}
-		l = calloc(1, sizeof(*l));
-		if (!l) {
+		snprintf(why, why_cap, "cannot resolve %s: out of memory", name);
+		return -ENOMEM;
+	}
+	l->t = t;
+	memcpy(l->name, name, sizeof(name));
+	l->timer = t->host->timer_add(t->ctx, t->resolve_timeout_ms,
+				      lookup_on_timer, l);
+	if (!l->timer) {
+		free(l);
+		snprintf(why, why_cap, "cannot resolve %s: cannot arm a timer",
+			 name);
+		return -ENOMEM;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if (t->hosts_file) {
+		/* c-ares 1.18 takes another hosts file only from the
+		 * environment; it is read inside ares_getaddrinfo(). */
+		const char *cur = getenv("CARES_HOSTS");
+
+		if ((!cur || strcmp(cur, t->hosts_file) != 0) &&
+		    setenv("CARES_HOSTS", t->hosts_file, 1) < 0) {
+			t->host->source_remove(l->timer);
+			free(l);
 			snprintf(why, why_cap,
 				 "cannot resolve %s: out of memory", name);
 			return -ENOMEM;
 		}
-		l->t = t;
-		l->fd = -1;
-		memcpy(l->name, name, sizeof(name));
-		name[strlen(name) - (size_t)absolute] = '\0';
-		cands_build(r, l, name, absolute);
-		l->neg_ttl = INT64_MAX;
-		l->deadline_ms = now + t->resolve_timeout_ms;
-		/* Re-armed by each try. */
-		l->timer = t->host->timer_add(t->ctx, t->resolve_timeout_ms,
-					      lookup_on_timer, l);
-		if (!l->timer) {
-			free(l);
-			snprintf(why, why_cap,
-				 "cannot resolve %s: cannot arm a timer", name);
-			return -ENOMEM;
-		}
-		l->next = r->lookups;
-		r->lookups = l;
-		r->n_lookups++;
-		lookup_try(l);
+		hints.ai_flags |= ARES_AI_ENVHOSTS;
 	}
+	l->sync = 1;
+	r->n_lookups++;
+	ares_getaddrinfo(r->ch, name, NULL, &hints, lookup_on_answer, l);
+	l->sync = 0;
+	if (l->sync_done) { /* answered (or refused) at once */
+		r->n_lookups--;
+		t->host->source_remove(l->timer);
+		if (l->sync_status == ARES_SUCCESS && l->sync_addrs.n) {
+			*out = l->sync_addrs;
+			free(l);
+			return 0;
+		}
+		err = failure_text(r, name,
+				   l->sync_status == ARES_SUCCESS
+					   ? ARES_ENODATA
+					   : l->sync_status,
+				   why, why_cap);
+		free(l);
+		return -err;
+	}
+	l->next = r->lookups;
+	r->lookups = l;
+	resolver_rearm(r);
+wait:
 	w->lookup = l;
 	w->next = l->waiters;
 	l->waiters = w;
@@ -881,20 +893,42 @@ void tcp_resolve_cancel(struct tcp_resolve_wait *w)
 void tcp_resolve_stop(struct tcp *t)
 {
 	struct tcp_resolver *r = t->resolver;
+	const struct ockam_host *h = t->host;
+	struct tcp_lookup *l;
 
-	while (r && r->lookups) {
-		struct tcp_lookup *l = r->lookups;
+	if (!r || !r->ch_ok)
+		return;
+	r->stopping = 1;
+	for (l = r->lookups; l; l = l->next) {
 		struct tcp_resolve_wait *w;
 
-		r->lookups = l->next;
-		r->n_lookups--;
 		for (w = l->waiters; w; w = w->next)
 			w->lookup = NULL;
-		lookup_close_socket(l);
+		l->waiters = NULL;
 		if (l->timer)
-			t->host->source_remove(l->timer);
-		free(l);
+			h->source_remove(l->timer);
+		l->timer = NULL;
 	}
+	r->lookups = NULL;
+	/* Every query's callback runs (ARES_EDESTRUCTION) and frees its
+	 * lookup; every socket's state callback removes its watch. */
+	ares_destroy(r->ch);
+	r->ch_ok = 0;
+	while (r->watches) {
+		struct ares_watch *wa = r->watches;
+
+		r->watches = wa->next;
+		h->source_remove(wa->src);
+		free(wa);
+	}
+	if (r->timer)
+		h->source_remove(r->timer);
+	r->timer = NULL;
+	if (r->opts_ok)
+		ares_destroy_options(&r->opts);
+	r->opts_ok = 0;
+	ares_library_cleanup();
+	r->stopping = 0;
 }
 
 void tcp_resolve_free(struct tcp *t)
@@ -904,7 +938,6 @@ void tcp_resolve_free(struct tcp *t)
 	if (!r)
 		return;
 	tcp_resolve_stop(t);
-	tcp_hosts_free(r->hosts);
 	free(r->cache);
 	free(r);
 	t->resolver = NULL;

@@ -241,46 +241,6 @@ static void seeds_channel(void)
 	put("fuzz_channel_data", "forgery_batch", s8, sizeof(s8));
 }
 
-/* fuzz_dns: byte 0 = 2 (A) or 3 (AAAA) puts a header and the question for
- * www.example.com (ending at offset 33) before bytes 7..: flags, answer
- * and authority counts, then the records. */
-static void seeds_dns(void)
-{
-	static const uint8_t a[] = {2, 0x81, 0x80, 0, 1, 0, 0,
-				    0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4,
-				    127, 0, 0, 1};
-	static const uint8_t aaaa[] = {3, 0x81, 0x80, 0, 1, 0, 0,
-				       0xc0, 12, 0, 28, 0, 1, 0, 0, 0, 60, 0,
-				       16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-				       0, 0, 0, 1};
-	/* www -> cdn.example.com (rdata at 45) -> 127.0.0.1 */
-	static const uint8_t cname[] = {2, 0x81, 0x80, 0, 2, 0, 0,
-					0xc0, 12, 0, 5, 0, 1, 0, 0, 1, 0, 0, 6,
-					3, 'c', 'd', 'n', 0xc0, 16,
-					0xc0, 45, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4,
-					127, 0, 0, 1};
-	static const uint8_t nx[] = {2, 0x81, 0x83, 0, 0, 0, 1,
-				     0xc0, 12, 0, 6, 0, 1, 0, 0, 0, 60, 0, 22,
-				     0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1,
-				     0, 0, 0, 1, 0, 0, 0, 30};
-	static const uint8_t loop[] = {2, 0x81, 0x80, 0, 1, 0, 0,
-				       0xc0, 33, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4,
-				       127, 0, 0, 1};
-	/* Mode 0: a whole datagram. */
-	static const uint8_t raw[] = {0, 0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1,
-				      0, 0, 0, 0, 3, 'w', 'w', 'w', 7, 'e',
-				      'x', 'a', 'm', 'p', 'l', 'e', 3, 'c',
-				      'o', 'm', 0, 0, 1, 0, 1, 0xc0, 12, 0, 1,
-				      0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, 7};
-
-	put("fuzz_dns", "a", a, sizeof(a));
-	put("fuzz_dns", "aaaa", aaaa, sizeof(aaaa));
-	put("fuzz_dns", "cname", cname, sizeof(cname));
-	put("fuzz_dns", "nxdomain_soa", nx, sizeof(nx));
-	put("fuzz_dns", "pointer_loop", loop, sizeof(loop));
-	put("fuzz_dns", "raw", raw, sizeof(raw));
-}
-
 int main(int argc, char **argv)
 {
 	if (argc != 2 || sodium_init() < 0) {
@@ -292,6 +252,5 @@ int main(int argc, char **argv)
 	seeds_frames();
 	seeds_noise();
 	seeds_channel();
-	seeds_dns();
 	return 0;
 }

@@ -190,6 +190,17 @@ static const struct bad_config bad_configs[] = {
 	  "  - { route: [tcp:127.0.0.1:4000 echoer], payload: hi }\n",
 	  5, 15,
 	  "address 'tcp:127.0.0.1:4000 echoer' has a space in it; a route's addresses are separate items: [tcp:127.0.0.1:4000, echoer]" },
+	/* Identifiers are "I" and 32 lowercase hex digits: one with capital
+	 * letters (as a copy from elsewhere may have) would never match. */
+	{ "access-bad-identifier.yaml",
+	  "node: access-bad-identifier\n"
+	  "workers:\n"
+	  "  echoer:\n"
+	  "    type: echoer\n"
+	  "    access: [I0123456789abcdef0123456789abcdef,\n"
+	  "             I0123456789ABCDEF0123456789ABCDEF]\n",
+	  6, 14,
+	  "identifier 'I0123456789ABCDEF0123456789ABCDEF' in 'access' of worker 'echoer' is not an identifier: expected I and 32 lowercase hex digits" },
 };
 
 /* Does `err` have a line "<path>:<line>:<col>: ..." (any position if

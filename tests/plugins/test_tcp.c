@@ -1496,14 +1496,15 @@ static void test_resolve_timeout_does_not_block(void)
 {
 	struct client c, other;
 	char row[256], want[160], *st;
-	const char *tried = "3 tries in 0.6s) for slow.test, after "
-			    "slow.test.one.test (NXDOMAIN), slow.test.two.test "
-			    "(NXDOMAIN); dropped 1 queued message";
+	/* c-ares does not say which name of the search list went
+	 * unanswered, only that the lookup did. */
+	const char *tried = "3 tries in 0.6s); dropped 1 queued message";
 	long mark = log_mark();
 	int during = 0;
 
 	CU_ASSERT_FATAL(client_open(&c, port) == 0);
 	CU_ASSERT_FATAL(client_open(&other, port) == 0);
+	dns_asked[0] = '\0';
 	CU_ASSERT_FATAL(send_via_name(&c, "slow.test", 4000, "waits") == 0);
 	while (during < 1000 && !log_count(mark, "cannot resolve slow.test")) {
 		if (!echo_ok(&other, during))
@@ -1522,6 +1523,9 @@ static void test_resolve_timeout_does_not_block(void)
 	/* Several round trips on the other connection while it waited. */
 	CU_ASSERT(during >= 5);
 	CU_ASSERT(dns_queries[2] >= 4); /* 3 tries, A and AAAA */
+	/* The search list was asked first (NXDOMAIN), then slow.test. */
+	CU_ASSERT_PTR_NOT_NULL(strstr(dns_asked, "slow.test.one.test "
+						 "slow.test.two.test slow.test"));
 	snprintf(want, sizeof(want), "cannot connect to slow.test:4000: "
 				     "cannot resolve slow.test: no answer from "
 				     "the nameserver (127.0.0.1:");
@@ -1594,7 +1598,8 @@ static void test_resolve_trailing_dot(void)
 }
 
 /* No address for one candidate, no such name for the others: one line
- * saying which was which. */
+ * naming the names tried (c-ares reports "no address" for the lookup when
+ * any name had none, not which one). */
 static void test_resolve_search_mixed(void)
 {
 	struct client c;
@@ -1605,9 +1610,9 @@ static void test_resolve_search_mixed(void)
 	CU_ASSERT_FATAL(send_via_name(&c, "none", 4000, "nowhere") == 0);
 	snprintf(want, sizeof(want),
 		 "cannot connect to none:4000: cannot resolve none: no such "
-		 "name or no address (tried none.one.test (no A or AAAA "
-		 "record), none.two.test (NXDOMAIN), none (NXDOMAIN); "
-		 "NXDOMAIN from 127.0.0.1:%d); dropped 1 queued message",
+		 "name or no address (tried none.one.test, none.two.test, "
+		 "none: NXDOMAIN or no A or AAAA record, from "
+		 "127.0.0.1:%d); dropped 1 queued message",
 		 dns_port);
 	CU_ASSERT(log_wait(mark, want));
 	CU_ASSERT(echo_ok(&c, 1));

@@ -22,6 +22,7 @@
 
 #include "../common/cunit_main.h"
 #include "x3dh.h"
+#include "x3dh_store.h"
 
 #define HEX_IK_A "07a37cbc142093c8b755dc1b10e86cb426374ad16aa853ed0bdfc0b2b86d1c7c"
 #define HEX_IK_B "759f49a098c9a6baa8465a42333c11cc4cd2c10beeda7b60f73e38205f81900c"
@@ -504,6 +505,80 @@ static void test_prekey_rotation_and_pool(void)
 	fixture_free(&f);
 }
 
+/* The prekeys file: what a restart reads back is what was written (the
+ * fixed INIT still derives the same keys, its used one-time prekey stays
+ * used), times move to the new clock, and a damaged file or another
+ * identity's is refused without touching the prekeys. */
+static void test_store_roundtrip(void)
+{
+	const uint64_t wall = UINT64_C(1700000000000);
+	struct fixture f, g;
+	struct x3dh_secret k;
+	uint8_t msg[X3DH_INIT_LEN], ik_a[32];
+	uint32_t opk_id;
+	int feat;
+	uint8_t *buf = sodium_malloc(X3DH_STORE_LEN);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+	fixture_make(&f);
+	x3dh_store_encode(f.p, 0, wall, buf);
+
+	/* A "restarted" responder: same identity, fresh prekeys, its loop
+	 * clock at 5 where the wall clock moved on by 300 ms. */
+	fixture_make(&g);
+	x3dh_prekeys_init(g.p, g.ikb_sec, g.ikb, g.sign_sk, ROTATION, STALE,
+			  5);
+	CU_ASSERT_EQUAL(x3dh_store_decode(g.p, buf, X3DH_STORE_LEN, 5,
+					  wall + 300),
+			0);
+	CU_ASSERT_EQUAL(g.p->cur.id, 1);
+	CU_ASSERT(memcmp(g.p->cur.pub, f.p->cur.pub, 32) == 0);
+	CU_ASSERT(memcmp(g.p->cur.sig, f.p->cur.sig, 64) == 0);
+	CU_ASSERT_EQUAL(g.p->next_opk_id, f.p->next_opk_id);
+	CU_ASSERT_EQUAL(g.p->cur.created_ms, (uint64_t)5 - 300);
+	unhex(HEX_INIT, msg, sizeof(msg));
+	CU_ASSERT_EQUAL(x3dh_respond(g.p, msg, sizeof(msg), ik_a, &opk_id, &k,
+				     &feat),
+			X3DH_OK);
+	/* Used, written, read back by a third start: still used. */
+	x3dh_store_encode(g.p, 5, wall + 300, buf);
+	x3dh_prekeys_init(f.p, f.ikb_sec, f.ikb, f.sign_sk, ROTATION, STALE, 0);
+	CU_ASSERT_EQUAL(x3dh_store_decode(f.p, buf, X3DH_STORE_LEN, 0,
+					  wall + 400),
+			0);
+	CU_ASSERT_EQUAL(x3dh_respond(f.p, msg, sizeof(msg), ik_a, &opk_id, &k,
+				     &feat),
+			X3DH_ERR_OPK_USED);
+	/* The rotation that fell due while down happens at the next look,
+	 * and the previous signed prekey stays for its grace period. */
+	x3dh_prekeys_maintain(f.p, 700);
+	CU_ASSERT_EQUAL(f.p->cur.id, 2);
+	CU_ASSERT_EQUAL(f.p->prev.id, 1);
+
+	/* One bit off anywhere: not a prekeys file; p untouched. */
+	uint32_t cur = g.p->cur.id;
+	buf[X3DH_STORE_LEN / 2] ^= 1;
+	CU_ASSERT_EQUAL(x3dh_store_decode(g.p, buf, X3DH_STORE_LEN, 0, wall),
+			-1);
+	CU_ASSERT_EQUAL(x3dh_store_decode(g.p, buf, X3DH_STORE_LEN - 1, 0,
+					  wall),
+			-1);
+	CU_ASSERT_EQUAL(g.p->cur.id, cur);
+	buf[X3DH_STORE_LEN / 2] ^= 1;
+	/* Another identity's file. */
+	uint8_t other_sk[64], other_pk[32], other_x[32], other_xp[32];
+	crypto_sign_keypair(other_pk, other_sk);
+	crypto_sign_ed25519_sk_to_curve25519(other_x, other_sk);
+	crypto_scalarmult_base(other_xp, other_x);
+	x3dh_prekeys_init(g.p, other_x, other_xp, other_sk, ROTATION, STALE, 0);
+	CU_ASSERT_EQUAL(x3dh_store_decode(g.p, buf, X3DH_STORE_LEN, 0, wall),
+			-2);
+	sodium_memzero(other_sk, sizeof(other_sk));
+	sodium_memzero(other_x, sizeof(other_x));
+	sodium_free(buf);
+	fixture_free(&f);
+	fixture_free(&g);
+}
+
 int main(void)
 {
 	static const struct cunit_test tests[] = {
@@ -517,6 +592,7 @@ int main(void)
 		{ "v1_forms", test_v1_forms_accepted },
 		{ "bundle_malformed", test_bundle_malformed },
 		{ "prekeys", test_prekey_rotation_and_pool },
+		{ "store_roundtrip", test_store_roundtrip },
 		{ NULL, NULL },
 	};
 
