@@ -72,6 +72,13 @@ struct hx_proc *integ_start_node(const char *node, const char *config,
 int integ_start_pair(const char *prefix, struct hx_proc **responder,
 		     struct hx_proc **middle, struct integ_ports *ports)
 {
+	return integ_start_pair_via(prefix, responder, middle, ports, 0);
+}
+
+int integ_start_pair_via(const char *prefix, struct hx_proc **responder,
+			 struct hx_proc **middle, struct integ_ports *ports,
+			 int middle_to)
+{
 	const char *const responder_env[] = { "RESPONDER_PORT=0", NULL };
 	char responder_port[32];
 	const char *const middle_env[] = { "MIDDLE_PORT=0", responder_port,
@@ -87,7 +94,7 @@ int integ_start_pair(const char *prefix, struct hx_proc **responder,
 		return -1;
 	/* The middle's hop may connect only to the responder (its `to:`). */
 	snprintf(responder_port, sizeof(responder_port), "RESPONDER_PORT=%d",
-		 ports->responder);
+		 middle_to ? middle_to : ports->responder);
 	snprintf(path, sizeof(path), "%smiddle.yaml", prefix);
 	*middle = integ_start_node("middle", integ_src(path), middle_env,
 				   &ports->middle);

@@ -60,6 +60,12 @@ struct integ_ports {
  * started if the responder failed).  Returns 0, or -1 (reported). */
 int integ_start_pair(const char *prefix, struct hx_proc **responder,
 		     struct hx_proc **middle, struct integ_ports *ports);
+/* As integ_start_pair, but the middle's hop may connect to 127.0.0.1's
+ * port `middle_to` instead of the responder's (0: the responder's), for
+ * tests that put a listener of their own behind the middle. */
+int integ_start_pair_via(const char *prefix, struct hx_proc **responder,
+			 struct hx_proc **middle, struct integ_ports *ports,
+			 int middle_to);
 
 /* The three nodes of a tutorial run, and the return route the
  * responder's echoer saw. */
