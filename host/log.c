@@ -103,18 +103,26 @@ void log_write(int level, const char *component, const char *fmt, ...)
 	va_end(ap);
 }
 
-void log_vlimited(struct ockam_log_limit *lim, int level,
-		  const char *component, const char *fmt, va_list ap)
+int log_limit_due(struct ockam_log_limit *lim, int level)
 {
 	if (level > log_level)
-		return;
+		return 0;
 	uint64_t now = loop_now_ms();
 	uint64_t interval = lim->interval_ms ? lim->interval_ms : 1000;
 	if (lim->last_ms && now - lim->last_ms < interval) {
 		if (lim->suppressed < UINT32_MAX)
 			lim->suppressed++;
-		return;
+		return 0;
 	}
+	return 1;
+}
+
+void log_vlimited(struct ockam_log_limit *lim, int level,
+		  const char *component, const char *fmt, va_list ap)
+{
+	if (!log_limit_due(lim, level))
+		return;
+	uint64_t now = loop_now_ms();
 	char msg[1024];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (lim->suppressed)

@@ -33,6 +33,9 @@ void log_limited(struct ockam_log_limit *lim, int level, const char *component,
 void log_vlimited(struct ockam_log_limit *lim, int level,
 		  const char *component, const char *fmt, va_list ap)
 	__attribute__((format(printf, 4, 0)));
+/* 1 if a line of `lim` at `level` would be written now; else 0, and the
+ * line is counted as suppressed if the level is written at all. */
+int log_limit_due(struct ockam_log_limit *lim, int level);
 /* "N more line(s) like the last '<what>' suppressed" if N > 0; returns N. */
 uint32_t log_limited_flush(struct ockam_log_limit *lim, int level,
 			   const char *component, const char *what);

@@ -133,6 +133,14 @@ svc_log_limited(struct ockam_ctx *ctx, struct ockam_log_limit *lim,
 	va_end(ap);
 }
 
+static int svc_log_limited_due(struct ockam_ctx *ctx,
+			       struct ockam_log_limit *lim,
+			       enum ockam_log_level level)
+{
+	(void)ctx;
+	return log_limit_due(lim, (int)level);
+}
+
 static uint32_t svc_log_limited_flush(struct ockam_ctx *ctx,
 				      struct ockam_log_limit *lim,
 				      enum ockam_log_level level,
@@ -368,6 +376,7 @@ static const struct ockam_host services = {
 	.status_set_u64 = status_set_u64,
 	.message_undeliverable = svc_message_undeliverable,
 	.log_limited = svc_log_limited,
+	.log_limited_due = svc_log_limited_due,
 	.log_limited_flush = svc_log_limited_flush,
 	.timer_add_periodic = svc_timer_add_periodic,
 };

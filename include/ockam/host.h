@@ -308,6 +308,13 @@ struct ockam_host {
 		__attribute__((format(printf, 4, 5)))
 #endif
 		;
+	/* 1 if a line of `lim` at `level` would be written now (so the
+	 * caller may format an expensive line, then log_limited it); else 0,
+	 * and the line is counted as held back, as log_limited would have.
+	 * For floods where even formatting the line costs too much. */
+	int (*log_limited_due)(struct ockam_ctx *ctx,
+			       struct ockam_log_limit *lim,
+			       enum ockam_log_level level);
 	/* At stop: if lines of `lim` were held back since its last line,
 	 * write "N more line(s) like the last '<what>' suppressed" at
 	 * `level` and reset the count.  Returns N (0: nothing written). */
