@@ -1151,8 +1151,8 @@ static uint64_t idle_sweep_ms(const struct tcp *t)
 	return ms < 10 ? 10 : ms > 1000 ? 1000 : ms;
 }
 
-/* Close inbound connections that moved no byte for idle_timeout; re-arms
- * itself while any inbound connection is open. */
+/* Close inbound connections that moved no byte for idle_timeout: a
+ * periodic timer, disarmed once no inbound connection is open. */
 static void conns_idle_sweep(void *data)
 {
 	struct tcp *t = data;
@@ -1175,8 +1175,8 @@ static void conns_idle_sweep(void *data)
 		}
 	}
 	t->idle_armed = inbound;
-	if (inbound)
-		t->host->timer_update(t->idle_timer, idle_sweep_ms(t));
+	if (!inbound)
+		t->host->timer_update(t->idle_timer, 0); /* 0 disarms */
 }
 
 struct tcp_conn *tcp_conn_accept(struct tcp *t, struct tcp_listener *l,
@@ -1221,7 +1221,7 @@ struct tcp_conn *tcp_conn_accept(struct tcp *t, struct tcp_listener *l,
 			     "accepted connection from %s", key);
 	if (t->idle_timeout_ms && !t->idle_armed) {
 		if (!t->idle_timer)
-			t->idle_timer = t->host->timer_add(
+			t->idle_timer = t->host->timer_add_periodic(
 				t->ctx, idle_sweep_ms(t), conns_idle_sweep, t);
 		else
 			t->host->timer_update(t->idle_timer, idle_sweep_ms(t));
