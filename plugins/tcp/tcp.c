@@ -31,7 +31,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
