@@ -243,7 +243,7 @@ struct ockam_host {
 	int (*path_resolve)(struct ockam_ctx *ctx, const char *path, char *out,
 			    size_t out_len);
 
-	/* ---- status (appended; check struct_size first) ----------------
+	/* ---- status (appended; check OCKAM_HOST_HAS first) ----------------
 	 *
 	 * `ockam-host status` shows what a running node has: one row per
 	 * thing (a kind, a name, then key/value pairs).  An instance
@@ -276,7 +276,7 @@ struct ockam_host {
 	void (*status_set_u64)(struct ockam_status *out, const char *key,
 			       uint64_t value);
 
-	/* ---- delivery failures (appended; check struct_size first) ----
+	/* ---- delivery failures (appended; check OCKAM_HOST_HAS first) ----
 	 *
 	 * Say that `msg`, which this instance accepted earlier (its send or
 	 * handle_message returned 0: a refusal is said by returning the
