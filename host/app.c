@@ -46,7 +46,7 @@ struct app {
 	uint64_t linger_until; /* 0: not waiting for what it sent to leave */
 	uint64_t refused;      /* messages to app that were not the reply */
 	size_t full_failed;    /* not sent: the next hop stayed full */
-	struct log_limit lim_refused;
+	struct ockam_log_limit lim_refused;
 };
 
 static void app_send_next(struct app *a);

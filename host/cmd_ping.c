@@ -37,7 +37,7 @@ struct ping {
 	uint64_t errors; /* messages a transport or channel here dropped */
 	uint64_t refused; /* messages to us that were no reply (forged) */
 	int secure;       /* route.hop[0] is a local secure channel */
-	struct log_limit lim_refused;
+	struct ockam_log_limit lim_refused;
 	uint64_t min_us, max_us, sum_us;
 	struct ping_slot slots[WINDOW];
 	struct ockam_source *tick, *deadline;

@@ -23,7 +23,7 @@ struct asker {
 	int secure;                      /* into a local secure channel */
 	int answered;
 	unsigned ignored;
-	struct log_limit lim_ignored;
+	struct ockam_log_limit lim_ignored;
 	char undelivered[NOTICE_WHY_MAX]; /* why the request was dropped */
 };
 

@@ -103,26 +103,55 @@ void log_write(int level, const char *component, const char *fmt, ...)
 	va_end(ap);
 }
 
-void log_limited(struct log_limit *lim, int level, const char *component,
-		 const char *fmt, ...)
+int log_limit_due(struct ockam_log_limit *lim, int level)
 {
 	if (level > log_level)
+		return 0;
+	uint64_t now = loop_now_ms();
+	uint64_t interval = lim->interval_ms ? lim->interval_ms : 1000;
+	if (lim->last_ms && now - lim->last_ms < interval) {
+		if (lim->suppressed < UINT32_MAX)
+			lim->suppressed++;
+		return 0;
+	}
+	return 1;
+}
+
+void log_vlimited(struct ockam_log_limit *lim, int level,
+		  const char *component, const char *fmt, va_list ap)
+{
+	if (!log_limit_due(lim, level))
 		return;
 	uint64_t now = loop_now_ms();
-	if (lim->last_ms && now - lim->last_ms < 1000) {
-		lim->suppressed++;
-		return;
-	}
 	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	if (lim->suppressed)
 		log_write(level, component, "%s (%u similar suppressed)", msg,
-			  lim->suppressed);
+			  (unsigned)lim->suppressed);
 	else
 		log_write(level, component, "%s", msg);
 	lim->last_ms = now ? now : 1;
 	lim->suppressed = 0;
+}
+
+void log_limited(struct ockam_log_limit *lim, int level, const char *component,
+		 const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_vlimited(lim, level, component, fmt, ap);
+	va_end(ap);
+}
+
+uint32_t log_limited_flush(struct ockam_log_limit *lim, int level,
+			   const char *component, const char *what)
+{
+	uint32_t n = lim->suppressed;
+	if (!n)
+		return 0;
+	lim->suppressed = 0;
+	log_write(level, component,
+		  "%u more line(s) like the last '%s' suppressed", (unsigned)n,
+		  what ? what : "");
+	return n;
 }

@@ -24,13 +24,20 @@ void log_write(int level, const char *component, const char *fmt, ...)
 void log_vwrite(int level, const char *component, const char *fmt,
 		va_list ap) __attribute__((format(printf, 3, 0)));
 
-/* At most one line per second for a recurring event; the next line that
- * gets through says how many were suppressed. */
-struct log_limit {
-	uint64_t last_ms;
-	unsigned suppressed;
-};
-void log_limited(struct log_limit *lim, int level, const char *component,
+/* At most one line per lim->interval_ms (default a second) for a
+ * recurring event; the next line that gets through says how many were
+ * suppressed.  The one limiter of the node: plugins reach it through
+ * host->log_limited (struct ockam_log_limit is in <ockam/host.h>). */
+void log_limited(struct ockam_log_limit *lim, int level, const char *component,
 		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void log_vlimited(struct ockam_log_limit *lim, int level,
+		  const char *component, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+/* 1 if a line of `lim` at `level` would be written now; else 0, and the
+ * line is counted as suppressed if the level is written at all. */
+int log_limit_due(struct ockam_log_limit *lim, int level);
+/* "N more line(s) like the last '<what>' suppressed" if N > 0; returns N. */
+uint32_t log_limited_flush(struct ockam_log_limit *lim, int level,
+			   const char *component, const char *what);
 
 #endif

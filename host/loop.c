@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The event loop: epoll for fds and signalfds, a binary min-heap for
- * one-shot timers.
+ * one-shot and periodic timers.
  *
  * Removal is deferred: a removed source is unlinked from epoll, the heap
  * and the live list at once and flagged, so an event for it already
@@ -46,6 +46,8 @@ struct ockam_source {
 		struct {
 			uint64_t deadline;
 			uint64_t seq; /* arming order: breaks deadline ties */
+			uint64_t period; /* 0: one-shot */
+			uint64_t due;    /* deadline of the last firing */
 			size_t heap_idx;
 			loop_timer_fn fn;
 		} timer;
@@ -358,6 +360,35 @@ struct ockam_source *loop_add_timer(struct loop *loop, uint64_t ms,
 	return s;
 }
 
+struct ockam_source *loop_add_periodic(struct loop *loop, uint64_t period_ms,
+				       loop_timer_fn fn, void *data,
+				       void *owner)
+{
+	if (period_ms == 0 || period_ms == UINT64_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
+	struct ockam_source *s = loop_add_timer(loop, period_ms, fn, data, owner);
+	if (s)
+		s->u.timer.period = period_ms;
+	return s;
+}
+
+uint64_t loop_timer_due(const struct ockam_source *src)
+{
+	return src && src->kind == SOURCE_TIMER ? src->u.timer.due : 0;
+}
+
+/* The next deadline of a periodic timer that was due at `due`: one period
+ * on, or the first period boundary after `now` if the loop fell behind. */
+static uint64_t periodic_next(uint64_t due, uint64_t period, uint64_t now)
+{
+	uint64_t next = due + period;
+	if (next <= now)
+		next += ((now - next) / period + 1) * period;
+	return next;
+}
+
 int loop_update_timer(struct ockam_source *src, uint64_t ms)
 {
 	struct loop *loop;
@@ -483,7 +514,30 @@ static int timers_run(struct loop *loop)
 		if (s->u.timer.deadline > now || s->u.timer.seq > seq_limit)
 			break;
 		heap_remove(loop, s);
+		s->u.timer.due = s->u.timer.deadline;
+		if (s->u.timer.period) {
+			/* Re-armed before the callback, from when it was due:
+			 * the callback may still disarm or re-arm it. */
+			s->u.timer.deadline = periodic_next(
+				s->u.timer.due, s->u.timer.period, now);
+			s->u.timer.seq = ++loop->timer_seq;
+			/* Cannot fail: it just left the heap. */
+			(void)heap_insert(loop, s);
+		}
+		uint64_t seq = s->u.timer.seq;
 		s->u.timer.fn(s->data);
+		/* A callback slower than the period: skip the periods it
+		 * covered, unless it re-armed or removed its timer (removal
+		 * frees later, so `s` is still readable). */
+		if (s->u.timer.period && !s->removed &&
+		    s->u.timer.heap_idx != HEAP_NONE && s->u.timer.seq == seq) {
+			uint64_t after = loop_now_ms();
+			if (s->u.timer.deadline <= after) {
+				s->u.timer.deadline = periodic_next(
+					s->u.timer.due, s->u.timer.period, after);
+				heap_down(loop, s->u.timer.heap_idx);
+			}
+		}
 		n++;
 	}
 	return n;

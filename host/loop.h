@@ -34,8 +34,17 @@ int loop_update_fd(struct ockam_source *src, uint32_t events);
 /* One-shot; fires once `ms` from now (0 = next iteration). */
 struct ockam_source *loop_add_timer(struct loop *loop, uint64_t ms,
 				    loop_timer_fn fn, void *data, void *owner);
-/* Re-arm `ms` from now; UINT64_MAX disarms.  Works on a fired timer. */
+/* Periodic: first fires `period_ms` (at least 1) from now, then every
+ * period after the time it was due (not after its callback ran), so it
+ * does not drift; periods missed entirely are skipped, not bunched. */
+struct ockam_source *loop_add_periodic(struct loop *loop, uint64_t period_ms,
+				       loop_timer_fn fn, void *data,
+				       void *owner);
+/* Re-arm `ms` from now (a periodic timer keeps its period from there);
+ * UINT64_MAX disarms.  Works on a fired timer and from its callback. */
 int loop_update_timer(struct ockam_source *src, uint64_t ms);
+/* The time (loop_now_ms) the timer's current or last firing was due. */
+uint64_t loop_timer_due(const struct ockam_source *src);
 /* Blocks `signo` for the thread and delivers it through a signalfd. */
 struct ockam_source *loop_add_signal(struct loop *loop, int signo,
 				     loop_signal_fn fn, void *data,

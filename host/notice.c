@@ -29,7 +29,7 @@ struct notices {
 	struct handler *handlers;
 	size_t n_handlers;
 	struct notice_stats stats;
-	struct log_limit lim_full;
+	struct ockam_log_limit lim_full;
 };
 
 struct notices *notices_create(struct router *r, size_t cap)

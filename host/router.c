@@ -57,7 +57,7 @@ struct router {
 	unsigned depth;               /* handlers running (0 or 1 when direct) */
 	unsigned draining;            /* a queued message is being delivered */
 	struct router_stats stats;
-	struct log_limit lim_unknown, lim_full, lim_size, lim_denied, lim_relay,
+	struct ockam_log_limit lim_unknown, lim_full, lim_size, lim_denied, lim_relay,
 		lim_secure;
 	router_refused_fn refused_fn;
 	void *refused_data;

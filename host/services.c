@@ -106,6 +106,14 @@ static int svc_timer_update(struct ockam_source *src, uint64_t ms)
 	return loop_update_timer(src, ms ? ms : UINT64_MAX);
 }
 
+static struct ockam_source *svc_timer_add_periodic(struct ockam_ctx *ctx,
+						   uint64_t period_ms,
+						   ockam_timer_fn fn,
+						   void *data)
+{
+	return loop_add_periodic(ctx->node->loop, period_ms, fn, data, ctx);
+}
+
 static __attribute__((format(printf, 3, 4))) void
 svc_log(struct ockam_ctx *ctx, enum ockam_log_level level, const char *fmt, ...)
 {
@@ -113,6 +121,33 @@ svc_log(struct ockam_ctx *ctx, enum ockam_log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vwrite((int)level, ctx ? ctx->name : "plugin", fmt, ap);
 	va_end(ap);
+}
+
+static __attribute__((format(printf, 4, 5))) void
+svc_log_limited(struct ockam_ctx *ctx, struct ockam_log_limit *lim,
+		enum ockam_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_vlimited(lim, (int)level, ctx ? ctx->name : "plugin", fmt, ap);
+	va_end(ap);
+}
+
+static int svc_log_limited_due(struct ockam_ctx *ctx,
+			       struct ockam_log_limit *lim,
+			       enum ockam_log_level level)
+{
+	(void)ctx;
+	return log_limit_due(lim, (int)level);
+}
+
+static uint32_t svc_log_limited_flush(struct ockam_ctx *ctx,
+				      struct ockam_log_limit *lim,
+				      enum ockam_log_level level,
+				      const char *what)
+{
+	return log_limited_flush(lim, (int)level, ctx ? ctx->name : "plugin",
+				 what);
 }
 
 static int svc_log_enabled(struct ockam_ctx *ctx, enum ockam_log_level level)
@@ -340,6 +375,10 @@ static const struct ockam_host services = {
 	.status_set_str = status_set_str,
 	.status_set_u64 = status_set_u64,
 	.message_undeliverable = svc_message_undeliverable,
+	.log_limited = svc_log_limited,
+	.log_limited_due = svc_log_limited_due,
+	.log_limited_flush = svc_log_limited_flush,
+	.timer_add_periodic = svc_timer_add_periodic,
 };
 
 const struct ockam_host *services_table(void)

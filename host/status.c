@@ -52,7 +52,7 @@ struct status {
 	uint64_t started_ms;
 	struct contributor *contrib;
 	size_t n_contrib;
-	struct log_limit lim;
+	struct ockam_log_limit lim;
 };
 
 /* ---- writer ------------------------------------------------------ */

@@ -66,10 +66,30 @@ typedef int (*ockam_transport_send_fn)(void *data,
  * status. */
 typedef void (*ockam_status_fn)(void *data, struct ockam_status *out);
 
+/* A rate limiter for one recurring log line (host->log_limited), owned by
+ * the plugin: zero it (static or calloc, or `= {0}`) and keep one per
+ * cause.  At most one line per `interval_ms` gets through; the lines held
+ * back meanwhile are counted in `suppressed`, and the next line that gets
+ * through ends with "(N similar suppressed)".  The host reads and writes
+ * last_ms and suppressed; the plugin may set interval_ms. */
+struct ockam_log_limit {
+	uint64_t last_ms;     /* when a line last got through; 0: never */
+	uint32_t suppressed;  /* lines held back since then */
+	uint32_t interval_ms; /* at least this apart; 0 means 1000 */
+};
+
+/* Nonzero if `host` (a const struct ockam_host *) has `member`: a host
+ * built before `member` was appended has a smaller struct_size.  Check
+ * before calling any service marked "appended". */
+#define OCKAM_HOST_HAS(host, member)                                      \
+	((host)->struct_size >= offsetof(struct ockam_host, member) +     \
+					sizeof((host)->member))
+
 struct ockam_host {
 	/* OCKAM_HOST_ABI_VERSION and sizeof(struct ockam_host) of the host.
-	 * Fields are only ever appended; check struct_size before using a
-	 * field added after the version you were built against. */
+	 * Fields are only ever appended; check OCKAM_HOST_HAS(host, field)
+	 * before using a field added after the version you were built
+	 * against. */
 	uint32_t abi_version;
 	uint32_t struct_size;
 
@@ -223,7 +243,7 @@ struct ockam_host {
 	int (*path_resolve)(struct ockam_ctx *ctx, const char *path, char *out,
 			    size_t out_len);
 
-	/* ---- status (appended; check struct_size first) ----------------
+	/* ---- status (appended; check OCKAM_HOST_HAS first) ----------------
 	 *
 	 * `ockam-host status` shows what a running node has: one row per
 	 * thing (a kind, a name, then key/value pairs).  An instance
@@ -256,7 +276,7 @@ struct ockam_host {
 	void (*status_set_u64)(struct ockam_status *out, const char *key,
 			       uint64_t value);
 
-	/* ---- delivery failures (appended; check struct_size first) ----
+	/* ---- delivery failures (appended; check OCKAM_HOST_HAS first) ----
 	 *
 	 * Say that `msg`, which this instance accepted earlier (its send or
 	 * handle_message returned 0: a refusal is said by returning the
@@ -273,6 +293,47 @@ struct ockam_host {
 	void (*message_undeliverable)(struct ockam_ctx *ctx,
 				      const struct ockam_message *msg, int err,
 				      const char *why);
+
+	/* ---- SDK helpers (appended; check OCKAM_HOST_HAS first) --------- */
+
+	/* log, at most one line per lim->interval_ms for `lim` (struct
+	 * ockam_log_limit above); lines held back are counted and the next
+	 * one that gets through ends with "(N similar suppressed)".  A line
+	 * at a level the node does not write is neither written nor counted.
+	 * Use one limiter per cause, so a flood of one kind of bad input
+	 * never hides another. */
+	void (*log_limited)(struct ockam_ctx *ctx, struct ockam_log_limit *lim,
+			    enum ockam_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+		__attribute__((format(printf, 4, 5)))
+#endif
+		;
+	/* 1 if a line of `lim` at `level` would be written now (so the
+	 * caller may format an expensive line, then log_limited it); else 0,
+	 * and the line is counted as held back, as log_limited would have.
+	 * For floods where even formatting the line costs too much. */
+	int (*log_limited_due)(struct ockam_ctx *ctx,
+			       struct ockam_log_limit *lim,
+			       enum ockam_log_level level);
+	/* At stop: if lines of `lim` were held back since its last line,
+	 * write "N more line(s) like the last '<what>' suppressed" at
+	 * `level` and reset the count.  Returns N (0: nothing written). */
+	uint32_t (*log_limited_flush)(struct ockam_ctx *ctx,
+				      struct ockam_log_limit *lim,
+				      enum ockam_log_level level,
+				      const char *what);
+	/* Periodic timer: fires every `period_ms` (at least 1) from now,
+	 * each firing scheduled from the previous scheduled time, not from
+	 * when the callback ran, so it does not drift however long the
+	 * callback takes.  Periods missed entirely (a callback or the loop
+	 * slower than the period) are skipped, not run in a burst.
+	 * timer_update(src, ms) re-arms it to fire `ms` from now and keep
+	 * its period from there; timer_update(src, 0) disarms it (also from
+	 * its own callback).  Remove it with source_remove. */
+	struct ockam_source *(*timer_add_periodic)(struct ockam_ctx *ctx,
+						   uint64_t period_ms,
+						   ockam_timer_fn fn,
+						   void *data);
 };
 
 #ifdef __cplusplus

@@ -90,9 +90,7 @@ static int hop_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 		return -ENOMEM;
 	h->host = host;
 	h->ctx = ctx;
-	h->notify = host->struct_size >=
-		    offsetof(struct ockam_host, message_undeliverable) +
-			    sizeof(host->message_undeliverable);
+	h->notify = OCKAM_HOST_HAS(host, message_undeliverable);
 	int rc = to_read(h, root);
 	if (rc < 0) {
 		hop_destroy(h);

@@ -655,6 +655,11 @@ static void scratch_release(struct sc_instance *inst)
 static int sc_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 		     void **state)
 {
+	if (!OCKAM_HOST_HAS(host, timer_add_periodic)) {
+		host->log(ctx, OCKAM_LOG_ERROR,
+			  "this ockam-host is older than the secure channel plugin (no log_limited or timer_add_periodic): upgrade it");
+		return -ENOTSUP;
+	}
 	if (noise_init() != 0) {
 		host->log(ctx, OCKAM_LOG_ERROR, "libsodium failed to initialise");
 		return -EIO;

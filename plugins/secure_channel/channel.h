@@ -235,12 +235,10 @@ struct sc_instance {
 	 * ka_due_ms; one timer serves them all (channel_keepalive.c). */
 	struct channel *ka_head, *ka_tail;
 	struct ockam_source *ka_timer;
-	uint64_t drop_log_ms;      /* rate limit for queue_limit drops */
-	unsigned drop_suppressed;
+	struct ockam_log_limit drop_lim; /* queue_limit drops */
 	/* Initiator re-handshake state (channel_initiator.c). */
 	unsigned retry_attempt;     /* failed attempts since the last open */
-	uint64_t retry_log_ms;      /* rate limit for retry lines */
-	unsigned retry_suppressed;
+	struct ockam_log_limit retry_lim; /* retry lines */
 	int gave_up;                /* refused: sends fail with ENOTCONN */
 	int notconn_logged;
 	char closed_why[96];
@@ -249,10 +247,10 @@ struct sc_instance {
 	 * that sender is told its message was lost. */
 	char unconfirmed_sender[OCKAM_ADDR_MAX + 1];
 	int stopping;
-	struct {                  /* listener_complain, per cause */
-		uint64_t last_ms, total;
-		unsigned suppressed;
-	} complaint[LC_COUNT];
+	/* listener_complain, per cause: its limiter, and every complaint
+	 * counted (status). */
+	struct ockam_log_limit complaint[LC_COUNT];
+	uint64_t complaint_total[LC_COUNT];
 	int started;
 
 	/* pt_buf and inner are shared by every instance of the plugin

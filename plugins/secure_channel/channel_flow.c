@@ -253,21 +253,9 @@ static void flow_queue_full(struct channel *ch)
 	const struct ockam_host *h = inst->host;
 	const char *state = ch->hs ? "handshake in progress"
 				   : "waiting to re-handshake";
-	uint64_t now = h->now_ms();
-	if (inst->drop_log_ms && now - inst->drop_log_ms < 1000) {
-		inst->drop_suppressed++;
-		return;
-	}
-	if (inst->drop_suppressed)
-		h->log(inst->ctx, OCKAM_LOG_WARN,
-		       "%s and %zu message(s) queued (queue_limit): message refused, its sender told (%u more refused since the last line)",
-		       state, ch->q_len, inst->drop_suppressed);
-	else
-		h->log(inst->ctx, OCKAM_LOG_WARN,
+	h->log_limited(inst->ctx, &inst->drop_lim, OCKAM_LOG_WARN,
 		       "%s and %zu message(s) queued (queue_limit): message refused, its sender told",
 		       state, ch->q_len);
-	inst->drop_log_ms = now ? now : 1;
-	inst->drop_suppressed = 0;
 }
 
 static int flow_enqueue(struct channel *ch, const struct ockam_message *msg,

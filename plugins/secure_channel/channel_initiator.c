@@ -78,26 +78,20 @@ static void retry_log(struct sc_instance *inst, const char *why,
 		      uint64_t delay)
 {
 	const struct ockam_host *h = inst->host;
-	uint64_t now = h->now_ms();
 	if (inst->retry_attempt == 1) {
-		h->log(inst->ctx, OCKAM_LOG_WARN,
-		       "secure channel lost (%s): re-handshaking in %" PRIu64
+		/* A new outage: its first line always gets through. */
+		inst->retry_lim = (struct ockam_log_limit){
+			.interval_ms = CHAN_RETRY_LOG_MS};
+		h->log_limited(inst->ctx, &inst->retry_lim, OCKAM_LOG_WARN,
+			       "secure channel lost (%s): re-handshaking in %" PRIu64
+			       " ms",
+			       why, delay);
+		return;
+	}
+	h->log_limited(inst->ctx, &inst->retry_lim, OCKAM_LOG_WARN,
+		       "still no secure channel after %u attempt(s) (last: %s); next in %" PRIu64
 		       " ms",
-		       why, delay);
-		inst->retry_log_ms = now;
-		inst->retry_suppressed = 0;
-		return;
-	}
-	if (now - inst->retry_log_ms < CHAN_RETRY_LOG_MS) {
-		inst->retry_suppressed++;
-		return;
-	}
-	h->log(inst->ctx, OCKAM_LOG_WARN,
-	       "still no secure channel after %u attempt(s) (last: %s); next in %" PRIu64
-	       " ms",
-	       inst->retry_attempt - 1, why, delay);
-	inst->retry_log_ms = now;
-	inst->retry_suppressed = 0;
+		       inst->retry_attempt - 1, why, delay);
 }
 
 void initiator_note_sender(struct channel *ch, const struct ockam_message *msg)

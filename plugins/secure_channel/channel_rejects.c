@@ -120,46 +120,25 @@ const char *listener_cause_name(enum listener_cause cause)
 int listener_complaint_due(struct sc_instance *inst,
 			   enum listener_cause cause)
 {
-	uint64_t last = inst->complaint[cause].last_ms;
-	if (last && inst->host->now_ms() - last < CHAN_REPORT_INTERVAL_MS) {
-		inst->complaint[cause].total++;
-		inst->complaint[cause].suppressed++;
-		return 0;
-	}
-	return 1;
+	if (inst->host->log_limited_due(inst->ctx, &inst->complaint[cause],
+					OCKAM_LOG_WARN))
+		return 1;
+	inst->complaint_total[cause]++;
+	return 0;
 }
 
 void listener_complain(struct sc_instance *inst, enum listener_cause cause,
 		       const char *what)
 {
-	const struct ockam_host *h = inst->host;
-	uint64_t now = h->now_ms();
-	inst->complaint[cause].total++;
-	if (inst->complaint[cause].last_ms &&
-	    now - inst->complaint[cause].last_ms < CHAN_REPORT_INTERVAL_MS) {
-		inst->complaint[cause].suppressed++;
-		return;
-	}
-	if (inst->complaint[cause].suppressed)
-		h->log(inst->ctx, OCKAM_LOG_WARN, "%s (%u similar suppressed)",
-		       what, inst->complaint[cause].suppressed);
-	else
-		h->log(inst->ctx, OCKAM_LOG_WARN, "%s", what);
-	inst->complaint[cause].last_ms = now ? now : 1;
-	inst->complaint[cause].suppressed = 0;
+	inst->complaint_total[cause]++;
+	inst->host->log_limited(inst->ctx, &inst->complaint[cause],
+				OCKAM_LOG_WARN, "%s", what);
 }
 
 void listener_complaints_flush(struct sc_instance *inst)
 {
-	for (unsigned c = 0; c < LC_COUNT; c++) {
-		if (!inst->complaint[c].suppressed)
-			continue;
-		inst->host->log(inst->ctx, OCKAM_LOG_WARN,
-				"%u more line(s) like the last '%s' suppressed (%" PRIu64
-				" in all)",
-				inst->complaint[c].suppressed,
-				listener_cause_name((enum listener_cause)c),
-				inst->complaint[c].total);
-		inst->complaint[c].suppressed = 0;
-	}
+	for (unsigned c = 0; c < LC_COUNT; c++)
+		inst->host->log_limited_flush(
+			inst->ctx, &inst->complaint[c], OCKAM_LOG_WARN,
+			listener_cause_name((enum listener_cause)c));
 }

@@ -60,7 +60,7 @@ static void channel_status(void *data, struct ockam_status *out)
 			char key[48];
 			snprintf(key, sizeof(key), "hs_%s",
 				 listener_cause_name((enum listener_cause)c));
-			h->status_set_u64(out, key, inst->complaint[c].total);
+			h->status_set_u64(out, key, inst->complaint_total[c]);
 		}
 	}
 	/* Handshaking and initiator ends, then open responder ends. */
@@ -75,8 +75,7 @@ int channel_status_register(struct sc_instance *inst)
 {
 	const struct ockam_host *h = inst->host;
 	/* Hosts older than the status services simply show nothing. */
-	if (h->struct_size < offsetof(struct ockam_host, status_set_u64) +
-				     sizeof(h->status_set_u64))
+	if (!OCKAM_HOST_HAS(h, status_set_u64))
 		return 0;
 	return h->status_register(inst->ctx, channel_status, inst);
 }

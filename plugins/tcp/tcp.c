@@ -31,7 +31,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,39 +38,6 @@
 
 #define ACCEPT_BATCH 64
 #define ACCEPT_RETRY_MS 100
-
-void tcp_log_limited(struct tcp *t, struct tcp_limit *lim,
-		     enum ockam_log_level level, const char *fmt, ...)
-{
-	char line[512];
-	uint64_t now = t->host->now_ms();
-	va_list ap;
-
-	if (lim->last_ms && now - lim->last_ms < 1000) {
-		lim->suppressed++;
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (lim->suppressed)
-		t->host->log(t->ctx, level, "%s (%u similar suppressed)", line,
-			     lim->suppressed);
-	else
-		t->host->log(t->ctx, level, "%s", line);
-	lim->last_ms = now ? now : 1;
-	lim->suppressed = 0;
-}
-
-void tcp_log_flush(struct tcp *t, struct tcp_limit *lim, const char *what)
-{
-	if (!lim->suppressed)
-		return;
-	t->host->log(t->ctx, OCKAM_LOG_INFO,
-		     "%u more line(s) like the last '%s' suppressed",
-		     lim->suppressed, what);
-	lim->suppressed = 0;
-}
 
 /* ---- options ------------------------------------------------------ */
 
@@ -304,9 +270,9 @@ static void listener_on_event(void *data, int fd, uint32_t events)
 			continue;
 		/* Out of fds or memory: the loop is level-triggered, so stop
 		 * watching for a moment instead of spinning. */
-		tcp_log_limited(t, &t->lim_accept, OCKAM_LOG_WARN,
-				"accept on %s failed: %s; pausing %d ms",
-				l->name, strerror(errno), ACCEPT_RETRY_MS);
+		t->host->log_limited(t->ctx, &t->lim_accept, OCKAM_LOG_WARN,
+				     "accept on %s failed: %s; pausing %d ms",
+				     l->name, strerror(errno), ACCEPT_RETRY_MS);
 		if (!l->retry)
 			l->retry = t->host->timer_add(t->ctx, ACCEPT_RETRY_MS,
 						      listener_pause_end, l);

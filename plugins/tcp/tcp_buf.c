@@ -109,8 +109,8 @@ void tcp_buf_release(struct tcp_buf *b)
 	b->off = b->len = b->cap = 0;
 }
 
-/* Give back the buffers of connections that are quiet and empty; re-arm
- * while any buffer is still held. */
+/* Give back the buffers of connections that are quiet and empty: a
+ * periodic timer, disarmed once no buffer is held. */
 static void bufs_sweep(void *data)
 {
 	struct tcp *t = data;
@@ -134,8 +134,8 @@ static void bufs_sweep(void *data)
 	if (t->rbuf.cap)
 		held = 1;
 	t->bufs_armed = held;
-	if (held)
-		t->host->timer_update(t->bufs_timer, TCP_BUF_SWEEP_MS);
+	if (!held)
+		t->host->timer_update(t->bufs_timer, 0); /* 0 disarms */
 }
 
 void tcp_bufs_watch(struct tcp *t)
@@ -143,8 +143,8 @@ void tcp_bufs_watch(struct tcp *t)
 	if (t->bufs_armed || t->stopping)
 		return;
 	if (!t->bufs_timer)
-		t->bufs_timer = t->host->timer_add(t->ctx, TCP_BUF_SWEEP_MS,
-						   bufs_sweep, t);
+		t->bufs_timer = t->host->timer_add_periodic(
+			t->ctx, TCP_BUF_SWEEP_MS, bufs_sweep, t);
 	else
 		t->host->timer_update(t->bufs_timer, TCP_BUF_SWEEP_MS);
 	t->bufs_armed = t->bufs_timer != NULL;

@@ -241,9 +241,9 @@ static void conn_close(struct tcp_conn *c, enum ockam_log_level level,
 		t->host->log(t->ctx, level, "cannot connect to %s: %s%s",
 			     c->key, reason, dropped);
 	} else if (!c->outbound) {
-		tcp_log_limited(t, &t->lim_in_close[c->close_cause], level,
-				"connection from %s closed: %s%s", c->key,
-				reason, dropped);
+		t->host->log_limited(t->ctx, &t->lim_in_close[c->close_cause],
+				     level, "connection from %s closed: %s%s",
+				     c->key, reason, dropped);
 	} else {
 		t->host->log(t->ctx, level, "connection to %s closed: %s%s",
 			     c->key, reason, dropped);
@@ -429,16 +429,16 @@ static int conn_queue(struct tcp_conn *c, const struct ockam_message *msg,
 	}
 	rc = conn_reserve(t, &c->out, frame, OUT_INITIAL, t->queue_limit);
 	if (rc < 0) {
-		tcp_log_limited(t, &t->lim_nobufs, OCKAM_LOG_WARN,
-				"cannot queue %zu bytes for %s: %s", frame,
-				c->key, strerror(-rc));
+		t->host->log_limited(t->ctx, &t->lim_nobufs, OCKAM_LOG_WARN,
+				     "cannot queue %zu bytes for %s: %s", frame,
+				     c->key, strerror(-rc));
 		return rc;
 	}
 	p = c->out.data + c->out.off + c->out.len;
 	if (t->host->message_encode(msg, p + TCP_FRAME_HEADER, size) != size) {
-		tcp_log_limited(t, &t->lim_nobufs, OCKAM_LOG_ERROR,
-				"cannot encode a %zu-byte message for %s",
-				size, c->key);
+		t->host->log_limited(t->ctx, &t->lim_nobufs, OCKAM_LOG_ERROR,
+				     "cannot encode a %zu-byte message for %s",
+				     size, c->key);
 		return -EIO;
 	}
 	be32_put(p, (uint32_t)size);
@@ -654,10 +654,10 @@ static int conn_open(struct tcp *t, const struct ockam_addr *a,
 	    tcp_addr_split((const char *)a->data, a->len, host, sizeof(host),
 			   port, sizeof(port)) < 0 ||
 	    (portn = strtoul(port, NULL, 10)) == 0) {
-		tcp_log_limited(t, &t->lim_badaddr, OCKAM_LOG_WARN,
-				"cannot send to tcp address '%s': %s",
-				printable(a->data, a->len, text, sizeof(text)),
-				why);
+		t->host->log_limited(t->ctx, &t->lim_badaddr, OCKAM_LOG_WARN,
+				     "cannot send to tcp address '%s': %s",
+				     printable(a->data, a->len, text, sizeof(text)),
+				     why);
 		return -EINVAL;
 	}
 	c = conn_new(t, a->data, a->len, 1);
@@ -670,9 +670,9 @@ static int conn_open(struct tcp *t, const struct ockam_addr *a,
 	if (rc == -EBUSY || rc == -ENOMEM) {
 		/* The resolver is full, not the name wrong: no backoff. */
 		conn_discard(c);
-		tcp_log_limited(t, &t->lim_resolve, OCKAM_LOG_WARN,
-				"message to %s not sent: %s", text_of(a, text),
-				why);
+		t->host->log_limited(t->ctx, &t->lim_resolve, OCKAM_LOG_WARN,
+				     "message to %s not sent: %s", text_of(a, text),
+				     why);
 		return rc;
 	}
 	if (p)
@@ -712,10 +712,10 @@ static int conn_deliver(struct tcp_conn *c)
 
 	ockam_addr_set(&a, OCKAM_ADDR_TCP, c->key, c->key_len);
 	if (route_push(&t->rx_msg.ret, &a) < 0) {
-		tcp_log_limited(t, &t->lim_deliver, OCKAM_LOG_WARN,
-				"dropped a message from %s: its return route "
-				"already has %d hops",
-				c->key, OCKAM_ROUTE_MAX);
+		t->host->log_limited(t->ctx, &t->lim_deliver, OCKAM_LOG_WARN,
+				     "dropped a message from %s: its return route "
+				     "already has %d hops",
+				     c->key, OCKAM_ROUTE_MAX);
 		return -EMSGSIZE;
 	}
 	/* The router or the transport has already logged why, once; say
@@ -723,9 +723,9 @@ static int conn_deliver(struct tcp_conn *c)
 	 * not a drop: the frame stays buffered and is sent again. */
 	rc = t->host->send(t->ctx, &t->rx_msg);
 	if (rc < 0 && rc != -ENOBUFS)
-		tcp_log_limited(t, &t->lim_deliver, OCKAM_LOG_DEBUG,
-				"dropped a message from %s: %s", c->key,
-				strerror(-rc));
+		t->host->log_limited(t->ctx, &t->lim_deliver, OCKAM_LOG_DEBUG,
+				     "dropped a message from %s: %s", c->key,
+				     strerror(-rc));
 	return rc;
 }
 
@@ -749,9 +749,9 @@ static void conn_pause(struct tcp_conn *c)
 		return; /* cannot resume later: keep reading */
 	c->paused = 1;
 	(void)conn_set_events(c, conn_want(c, c->out.len != 0));
-	tcp_log_limited(t, &t->lim_pause, OCKAM_LOG_DEBUG,
-			"pausing reads from %s for %u ms: next hop is full",
-			c->key, TCP_PAUSE_MS);
+	t->host->log_limited(t->ctx, &t->lim_pause, OCKAM_LOG_DEBUG,
+			     "pausing reads from %s for %u ms: next hop is full",
+			     c->key, TCP_PAUSE_MS);
 }
 
 /* Deliver every complete frame in `b` (the connection's own buffer or the
@@ -1035,11 +1035,11 @@ int tcp_send(void *state, const struct ockam_message *msg)
 
 	size = t->host->message_encoded_size(tx);
 	if (size > t->max_message) {
-		tcp_log_limited(t, &t->lim_oversize, OCKAM_LOG_WARN,
-				"message to %s is %zu bytes encoded, over "
-				"max_message_size %llu: not sent",
-				printable(a->data, a->len, text, sizeof(text)),
-				size, (unsigned long long)t->max_message);
+		t->host->log_limited(t->ctx, &t->lim_oversize, OCKAM_LOG_WARN,
+				     "message to %s is %zu bytes encoded, over "
+				     "max_message_size %llu: not sent",
+				     printable(a->data, a->len, text, sizeof(text)),
+				     size, (unsigned long long)t->max_message);
 		return -EMSGSIZE;
 	}
 
@@ -1048,11 +1048,11 @@ int tcp_send(void *state, const struct ockam_message *msg)
 		struct tcp_peer *p;
 
 		if (tcp_gone_has(t, a->data, a->len)) {
-			tcp_log_limited(t, &t->lim_gone, OCKAM_LOG_WARN,
-					"no connection from %s (peer "
-					"disconnected): message not sent",
-					printable(a->data, a->len, text,
-						  sizeof(text)));
+			t->host->log_limited(t->ctx, &t->lim_gone, OCKAM_LOG_WARN,
+					     "no connection from %s (peer "
+					     "disconnected): message not sent",
+					     printable(a->data, a->len, text,
+						       sizeof(text)));
 			return -ENOTCONN;
 		}
 		if (!(msg->flags & OCKAM_MSG_CONNECT)) {
@@ -1068,15 +1068,15 @@ int tcp_send(void *state, const struct ockam_message *msg)
 			else
 				snprintf(who, sizeof(who), "a sender with no "
 					 "local return address");
-			tcp_log_limited(t, &t->lim_noconnect, OCKAM_LOG_WARN,
-					"not opening a connection to %s for %s: "
-					"it did not ask for one (only a "
-					"configured route, or a hop for an "
-					"address in its `to:`, may open a "
-					"connection); message not sent",
-					printable(a->data, a->len, text,
-						  sizeof(text)),
-					who);
+			t->host->log_limited(t->ctx, &t->lim_noconnect, OCKAM_LOG_WARN,
+					     "not opening a connection to %s for %s: "
+					     "it did not ask for one (only a "
+					     "configured route, or a hop for an "
+					     "address in its `to:`, may open a "
+					     "connection); message not sent",
+					     printable(a->data, a->len, text,
+						       sizeof(text)),
+					     who);
 			return -ENOTCONN;
 		}
 		p = tcp_peer_find(t, a->data, a->len);
@@ -1086,22 +1086,22 @@ int tcp_send(void *state, const struct ockam_message *msg)
 			p->b.refused++;
 			tcp_ms_format(p->retry_ms - t->host->now_ms(), in,
 				      sizeof(in));
-			tcp_log_limited(t, &t->lim_down, OCKAM_LOG_DEBUG,
-					"message to %s not sent: connection "
-					"down, next attempt after %s",
-					p->key, in);
+			t->host->log_limited(t->ctx, &t->lim_down, OCKAM_LOG_DEBUG,
+					     "message to %s not sent: connection "
+					     "down, next attempt after %s",
+					     p->key, in);
 			return -EHOSTUNREACH;
 		}
 		if (t->n_outbound >= t->max_outbound) {
 			/* A route (maybe from a remote peer) naming many
 			 * addresses must not open unbounded connections. */
 			t->outbound_refused++;
-			tcp_log_limited(t, &t->lim_outbound, OCKAM_LOG_WARN,
-					"message to %s not sent: max_outbound "
-					"(%llu) outbound connections open",
-					printable(a->data, a->len, text,
-						  sizeof(text)),
-					(unsigned long long)t->max_outbound);
+			t->host->log_limited(t->ctx, &t->lim_outbound, OCKAM_LOG_WARN,
+					     "message to %s not sent: max_outbound "
+					     "(%llu) outbound connections open",
+					     printable(a->data, a->len, text,
+						       sizeof(text)),
+					     (unsigned long long)t->max_outbound);
 			return -EMFILE;
 		}
 		rc = conn_open(t, a, p, &c);
@@ -1151,8 +1151,8 @@ static uint64_t idle_sweep_ms(const struct tcp *t)
 	return ms < 10 ? 10 : ms > 1000 ? 1000 : ms;
 }
 
-/* Close inbound connections that moved no byte for idle_timeout; re-arms
- * itself while any inbound connection is open. */
+/* Close inbound connections that moved no byte for idle_timeout: a
+ * periodic timer, disarmed once no inbound connection is open. */
 static void conns_idle_sweep(void *data)
 {
 	struct tcp *t = data;
@@ -1175,8 +1175,8 @@ static void conns_idle_sweep(void *data)
 		}
 	}
 	t->idle_armed = inbound;
-	if (inbound)
-		t->host->timer_update(t->idle_timer, idle_sweep_ms(t));
+	if (!inbound)
+		t->host->timer_update(t->idle_timer, 0); /* 0 disarms */
 }
 
 struct tcp_conn *tcp_conn_accept(struct tcp *t, struct tcp_listener *l,
@@ -1189,20 +1189,20 @@ struct tcp_conn *tcp_conn_accept(struct tcp *t, struct tcp_listener *l,
 	tcp_addr_format(peer, peer_len, key, sizeof(key));
 	if (l->n_conns >= t->max_connections) {
 		close(fd);
-		tcp_log_limited(t, &l->lim_full, OCKAM_LOG_WARN,
-				"refused connection from %s on %s: "
-				"max_connections (%llu) reached",
-				key, l->name,
-				(unsigned long long)t->max_connections);
+		t->host->log_limited(t->ctx, &l->lim_full, OCKAM_LOG_WARN,
+				     "refused connection from %s on %s: "
+				     "max_connections (%llu) reached",
+				     key, l->name,
+				     (unsigned long long)t->max_connections);
 		return NULL;
 	}
 	tcp_socket_tune(t, fd);
 	c = conn_new(t, key, strlen(key), 0);
 	if (!c) {
 		close(fd);
-		tcp_log_limited(t, &t->lim_accept, OCKAM_LOG_WARN,
-				"dropped connection from %s: out of memory",
-				key);
+		t->host->log_limited(t->ctx, &t->lim_accept, OCKAM_LOG_WARN,
+				     "dropped connection from %s: out of memory",
+				     key);
 		return NULL;
 	}
 	c->fd = fd;
@@ -1217,11 +1217,11 @@ struct tcp_conn *tcp_conn_accept(struct tcp *t, struct tcp_listener *l,
 		return NULL;
 	}
 	/* A flood of junk connections makes one line a second, counted. */
-	tcp_log_limited(t, &t->lim_accepted, OCKAM_LOG_INFO,
-			"accepted connection from %s", key);
+	t->host->log_limited(t->ctx, &t->lim_accepted, OCKAM_LOG_INFO,
+			     "accepted connection from %s", key);
 	if (t->idle_timeout_ms && !t->idle_armed) {
 		if (!t->idle_timer)
-			t->idle_timer = t->host->timer_add(
+			t->idle_timer = t->host->timer_add_periodic(
 				t->ctx, idle_sweep_ms(t), conns_idle_sweep, t);
 		else
 			t->host->timer_update(t->idle_timer, idle_sweep_ms(t));
@@ -1256,9 +1256,12 @@ void tcp_conn_log_flush(struct tcp *t)
 		[TCP_IN_IDLE] = "connection from ... closed: idle",
 		[TCP_IN_STOPPING] = "connection from ... closed: node stopping",
 	};
-	tcp_log_flush(t, &t->lim_accepted, "accepted connection from ...");
+	const struct ockam_host *h = t->host;
+	h->log_limited_flush(t->ctx, &t->lim_accepted, OCKAM_LOG_INFO,
+			     "accepted connection from ...");
 	for (unsigned i = 0; i < TCP_IN_CAUSES; i++)
-		tcp_log_flush(t, &t->lim_in_close[i], what[i]);
+		h->log_limited_flush(t->ctx, &t->lim_in_close[i],
+				     OCKAM_LOG_INFO, what[i]);
 }
 
 size_t tcp_conn_pending(void *state, char *why, size_t why_len)

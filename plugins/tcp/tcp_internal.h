@@ -93,12 +93,6 @@ struct tcp_resolve_wait {
 	struct tcp_resolve_wait *next;
 };
 
-/* At most one line per second for a recurring event. */
-struct tcp_limit {
-	uint64_t last_ms;
-	unsigned suppressed;
-};
-
 /* Why an inbound connection closed: each cause has its own limiter, so
  * that junk connections (thousands a second) make one line per cause per
  * second, with the count of the lines they stand for. */
@@ -188,7 +182,7 @@ struct tcp_listener {
 	struct ockam_source *retry; /* re-enables accept after EMFILE */
 	struct tcp *t;
 	size_t n_conns; /* open inbound connections it accepted */
-	struct tcp_limit lim_full;
+	struct ockam_log_limit lim_full;
 	char name[TCP_KEY_MAX];
 };
 
@@ -251,22 +245,15 @@ struct tcp {
 	struct ockam_message rx_msg;
 	struct ockam_message tx_msg;
 
-	struct tcp_limit lim_oversize, lim_nobufs, lim_deliver, lim_badaddr,
-		lim_accept, lim_gone, lim_down, lim_pause, lim_outbound,
+	struct ockam_log_limit lim_oversize, lim_nobufs, lim_deliver,
+		lim_badaddr, lim_accept, lim_gone, lim_down, lim_pause, lim_outbound,
 		lim_resolve, lim_noconnect;
 	/* Inbound connections: accepted, and closed (per cause). */
-	struct tcp_limit lim_accepted, lim_in_close[TCP_IN_CAUSES];
+	struct ockam_log_limit lim_accepted, lim_in_close[TCP_IN_CAUSES];
 };
 
-/* tcp.c */
-void tcp_log_limited(struct tcp *t, struct tcp_limit *lim,
-		     enum ockam_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-/* At stop: one line for `lim` if lines were suppressed since its last
- * one, saying how many and of what. */
-void tcp_log_flush(struct tcp *t, struct tcp_limit *lim, const char *what);
-/* At stop: tcp_log_flush for the inbound connections' limiters. */
+/* At stop: host->log_limited_flush for the inbound connections'
+ * limiters. */
 void tcp_conn_log_flush(struct tcp *t);
 
 /* tcp_conn.c */

@@ -54,8 +54,7 @@ int tcp_status_register(struct tcp *t)
 {
 	const struct ockam_host *h = t->host;
 	/* Hosts older than the status services simply show nothing. */
-	if (h->struct_size < offsetof(struct ockam_host, status_set_u64) +
-				     sizeof(h->status_set_u64))
+	if (!OCKAM_HOST_HAS(h, status_set_u64))
 		return 0;
 	return h->status_register(t->ctx, tcp_status, t);
 }

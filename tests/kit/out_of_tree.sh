@@ -77,13 +77,14 @@ export OCKAM_PLUGIN_PATH
 mkdir "$tmp/node"
 cat >"$tmp/node/node.yaml" <<YAML
 node: kit
-log_level: warn
+log_level: info
 plugin_dir: $tmp/uppercase
 workers:
   shout:
     type: uppercase
     options:
       prefix: "uppercase says: "
+      report_every: 10s
   echoer:
     type: echoer
 messages:
@@ -103,6 +104,12 @@ if [ "$rc" != 0 ] || [ "$(cat "$tmp/out")" != "$want" ]; then
 	cat "$tmp/err" >&2
 	fail "installed host with out-of-tree plugin: exit $rc, want 0 and: $want"
 fi
+# The SDK helpers it calls (OCKAM_HOST_HAS, timer_add_periodic at start,
+# log_limited_flush at stop) are in the installed host.
+grep -q " kit shout: answered 1 message(s) in all\$" "$tmp/err" || {
+	cat "$tmp/err" >&2
+	fail "uppercase's stop line 'answered 1 message(s) in all' is missing"
+}
 
 # 4. The plugin's option checking reaches the user as file:line:col.
 cat >"$tmp/node/typo.yaml" <<YAML

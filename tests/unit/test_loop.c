@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The event loop: fd readiness, timer order and re-arming, removal from
+ * The event loop: fd readiness, timer order and re-arming, periodic
+ * timers that do not drift, removal from
  * callbacks (own source, and another source pending in the same batch),
  * signals, the idle hook, owner removal and quitting.  Sources are left in
  * the loop at the end of some tests on purpose: loop_destroy must free
@@ -256,6 +257,108 @@ static void test_timer_rearm_in_callback(void)
 	loop_destroy(loop);
 }
 
+/* ---- periodic timers --------------------------------------------------- */
+
+#define PERIODIC_RUNS 40
+
+struct periodic_probe {
+	struct ockam_source *self;
+	uint64_t due[PERIODIC_RUNS];
+	uint64_t ran[PERIODIC_RUNS]; /* loop_now_ms() when it returned */
+	int n;
+	unsigned sleep_us;      /* a slow callback */
+	int long_sleep_at;      /* this run sleeps 3.5 periods; -1: none */
+	int disarm_at;          /* this run disarms it; -1: never */
+};
+
+static void periodic_fn(void *data)
+{
+	struct periodic_probe *p = data;
+
+	if (p->n >= PERIODIC_RUNS)
+		return;
+	p->due[p->n] = loop_timer_due(p->self);
+	usleep(p->n == p->long_sleep_at ? 35000 : p->sleep_us);
+	p->ran[p->n] = loop_now_ms();
+	if (p->n == p->disarm_at)
+		CU_ASSERT_EQUAL(loop_update_timer(p->self, UINT64_MAX), 0);
+	p->n++;
+}
+
+static void periodic_until(struct loop *loop, struct periodic_probe *p, int n)
+{
+	uint64_t end = loop_now_ms() + 5000;
+
+	while (p->n < n && loop_now_ms() < end)
+		loop_dispatch(loop, 100);
+}
+
+/* A callback that takes 4 ms of a 10 ms period: a timer re-armed from
+ * "now" in its callback would be due 14+ ms after the last, drifting 4 ms a
+ * period; a periodic one is due exactly on the period grid from its first
+ * deadline. */
+static void test_periodic_no_drift(void)
+{
+	struct loop *loop = loop_create();
+	struct periodic_probe p = {.sleep_us = 4000, .long_sleep_at = -1,
+				   .disarm_at = PERIODIC_RUNS - 1};
+	uint64_t start = loop_now_ms();
+
+	p.self = loop_add_periodic(loop, 10, periodic_fn, &p, NULL);
+	CU_ASSERT_FATAL(p.self != NULL);
+	periodic_until(loop, &p, PERIODIC_RUNS);
+	CU_ASSERT_EQUAL_FATAL(p.n, PERIODIC_RUNS);
+	/* The first is due one period after it was added... */
+	CU_ASSERT(p.due[0] >= start + 10 && p.due[0] <= loop_now_ms());
+	for (int i = 1; i < PERIODIC_RUNS; i++) {
+		/* ...and every later one on the grid, in order, never before
+		 * it was due.  (A loaded machine may skip a period: still on
+		 * the grid.) */
+		CU_ASSERT(p.due[i] > p.due[i - 1]);
+		CU_ASSERT_EQUAL((p.due[i] - p.due[0]) % 10, 0);
+		CU_ASSERT(p.ran[i] >= p.due[i]);
+	}
+	/* Disarmed from its own callback: nothing more. */
+	CU_ASSERT_EQUAL(loop_dispatch(loop, 40), 0);
+	CU_ASSERT_EQUAL(p.n, PERIODIC_RUNS);
+
+	/* Re-armed: fires `ms` from now and keeps its period from there. */
+	int before = p.n = 0;
+	p.disarm_at = 4;
+	uint64_t rearmed = loop_now_ms();
+	CU_ASSERT_EQUAL(loop_update_timer(p.self, 3), 0);
+	periodic_until(loop, &p, 5);
+	CU_ASSERT_EQUAL_FATAL(p.n, before + 5);
+	CU_ASSERT(p.due[0] >= rearmed + 3 && p.due[0] <= rearmed + 3 + 10);
+	for (int i = 1; i < 5; i++)
+		CU_ASSERT_EQUAL((p.due[i] - p.due[0]) % 10, 0);
+
+	/* Period 0 is refused. */
+	errno = 0;
+	CU_ASSERT_PTR_NULL(loop_add_periodic(loop, 0, periodic_fn, &p, NULL));
+	CU_ASSERT_EQUAL(errno, EINVAL);
+	loop_destroy(loop);
+}
+
+/* A callback slower than several periods: the periods it covered are
+ * skipped, not run back to back, and the grid is kept. */
+static void test_periodic_skips_missed(void)
+{
+	struct loop *loop = loop_create();
+	struct periodic_probe p = {.long_sleep_at = 2, .disarm_at = 5};
+
+	p.self = loop_add_periodic(loop, 10, periodic_fn, &p, NULL);
+	CU_ASSERT_FATAL(p.self != NULL);
+	periodic_until(loop, &p, 6);
+	CU_ASSERT_EQUAL_FATAL(p.n, 6);
+	/* The run after the long one is due after the long one returned. */
+	CU_ASSERT(p.due[3] > p.ran[2]);
+	CU_ASSERT(p.due[3] - p.due[2] >= 40);
+	for (int i = 1; i < 6; i++)
+		CU_ASSERT_EQUAL((p.due[i] - p.due[0]) % 10, 0);
+	loop_destroy(loop);
+}
+
 /* ---- signals --------------------------------------------------------- */
 
 struct sig_probe {
@@ -421,6 +524,9 @@ int main(void)
 		{ "remove other pending in same batch", test_remove_other_pending },
 		{ "timer order and re-arm", test_timer_order },
 		{ "timer re-arm in callback", test_timer_rearm_in_callback },
+		{ "periodic timer does not drift", test_periodic_no_drift },
+		{ "periodic timer skips missed periods",
+		  test_periodic_skips_missed },
 		{ "signals", test_signal },
 		{ "idle hook", test_idle },
 		{ "remove owner", test_remove_owner },

@@ -3,13 +3,20 @@
  * uppercase: an example worker plugin for ockam-host.
  *
  * Replies to every message with its payload upper-cased (ASCII a-z only),
- * along the message's return route, like echoer.  One option:
+ * along the message's return route, like echoer.  Two options:
  *
  *   workers:
  *     shout:
  *       type: uppercase
  *       options:
  *         prefix: "uppercase: "   # prepended to every reply (default "")
+ *         report_every: 10s       # an INFO line with the count (default 0:
+ *                                 # none)
+ *
+ * It shows the SDK helpers of <ockam/host.h>: OCKAM_HOST_HAS (what this
+ * host offers), host->log_limited (bad input logged once a second,
+ * counted), host->timer_add_periodic (a report that does not drift) and
+ * the route helpers of <ockam/route.h>.
  *
  * Build it out of the ockam-host tree with nothing but the installed
  * headers:
@@ -36,6 +43,12 @@ struct uppercase {
 	struct ockam_ctx *ctx;         /* who we are, for every call */
 	const char *prefix; /* points into the YAML tree: valid until destroy */
 	size_t prefix_len;
+	uint64_t report_ms;           /* report_every; 0: no report */
+	struct ockam_source *report;  /* the periodic report timer */
+	uint64_t answered, answered_all; /* since the last report; in all */
+	/* One limiter per kind of bad input: a flood of one never hides
+	 * another.  Zeroed by calloc, which is all they need. */
+	struct ockam_log_limit lim_noreturn, lim_nomem;
 	/* Reused for every reply: a message struct is ~16 KiB (routes are
 	 * inline) and payloads vary, so neither is allocated per message. */
 	struct ockam_message reply;
@@ -49,7 +62,7 @@ static int uppercase_options(struct uppercase *u)
 {
 	const struct ockam_host *h = u->host;
 	const struct ockam_opt *opts = h->opt_root(u->ctx); /* NULL if none */
-	static const char *const keys[] = {"prefix", NULL};
+	static const char *const keys[] = {"prefix", "report_every", NULL};
 
 	/* Refuse typos ("prefx") with a did-you-mean, instead of ignoring
 	 * them.  Also refuses `options:` that is not a map. */
@@ -68,7 +81,9 @@ static int uppercase_options(struct uppercase *u)
 	/* Option strings stay valid until after destroy: no copy needed. */
 	u->prefix = prefix;
 	u->prefix_len = len;
-	return 0;
+	/* "10s", "250ms", ...; 0 (the default) turns the report off. */
+	return h->opt_get_duration_ms(u->ctx, opts, "report_every",
+				      &u->report_ms);
 }
 
 /* create: allocate, read options, remember host and ctx.  No sending,
@@ -76,6 +91,13 @@ static int uppercase_options(struct uppercase *u)
 static int uppercase_create(const struct ockam_host *host,
 			    struct ockam_ctx *ctx, void **state)
 {
+	/* The host table only grows: one built before the SDK helpers this
+	 * plugin uses lacks them, so ask before calling them. */
+	if (!OCKAM_HOST_HAS(host, timer_add_periodic)) {
+		host->log(ctx, OCKAM_LOG_ERROR,
+			  "this ockam-host is too old for uppercase (no SDK helpers): upgrade it");
+		return -ENOTSUP;
+	}
 	struct uppercase *u = calloc(1, sizeof(*u));
 	if (!u)
 		return -ENOMEM;
@@ -113,13 +135,19 @@ static int uppercase_handle(void *state, void *addr_data,
 	(void)addr_data; /* NULL: only our YAML address delivers here */
 
 	if (msg->ret.count == 0) {
-		h->log(u->ctx, OCKAM_LOG_WARN,
-		       "message has an empty return route; no reply sent");
+		/* Anyone can send these: at most one line a second, with the
+		 * count of the others ("(N similar suppressed)"). */
+		h->log_limited(u->ctx, &u->lim_noreturn, OCKAM_LOG_WARN,
+			       "message has an empty return route; no reply sent");
 		return 0;
 	}
 	size_t len = u->prefix_len + msg->payload_len;
-	if (len < msg->payload_len || uppercase_reserve(u, len ? len : 1) < 0)
-		return -ENOMEM; /* the host logs handler failures */
+	if (len < msg->payload_len || uppercase_reserve(u, len ? len : 1) < 0) {
+		h->log_limited(u->ctx, &u->lim_nomem, OCKAM_LOG_WARN,
+			       "no memory for a %zu-byte reply; none sent",
+			       msg->payload_len);
+		return -ENOMEM;
+	}
 
 	memcpy(u->buf, u->prefix, u->prefix_len);
 	uint8_t *out = u->buf + u->prefix_len;
@@ -143,7 +171,52 @@ static int uppercase_handle(void *state, void *addr_data,
 	/* A failed send is already logged by the router or the transport;
 	 * logging it again would only double the noise. */
 	h->send(u->ctx, r);
+	u->answered++;
+	u->answered_all++;
 	return 0;
+}
+
+/* The periodic report: the host re-arms it from when it was due, so
+ * "every 10s" stays every 10 s however long this takes. */
+static void uppercase_report(void *data)
+{
+	struct uppercase *u = data;
+	if (!u->answered)
+		return; /* nothing new: say nothing */
+	u->host->log(u->ctx, OCKAM_LOG_INFO,
+		     "answered %llu message(s) in the last %llu ms",
+		     (unsigned long long)u->answered,
+		     (unsigned long long)u->report_ms);
+	u->answered = 0;
+}
+
+/* start: every worker exists now; timers may begin. */
+static int uppercase_start(void *state)
+{
+	struct uppercase *u = state;
+	if (!u->report_ms)
+		return 0;
+	u->report = u->host->timer_add_periodic(u->ctx, u->report_ms,
+						uppercase_report, u);
+	return u->report ? 0 : -ENOMEM;
+}
+
+/* stop: say what the limiters held back since their last line, and the
+ * total, once. */
+static void uppercase_stop(void *state)
+{
+	struct uppercase *u = state;
+	const struct ockam_host *h = u->host;
+	if (u->report) {
+		h->source_remove(u->report);
+		u->report = NULL;
+		h->log(u->ctx, OCKAM_LOG_INFO, "answered %llu message(s) in all",
+		       (unsigned long long)u->answered_all);
+	}
+	h->log_limited_flush(u->ctx, &u->lim_noreturn, OCKAM_LOG_WARN,
+			     "message has an empty return route");
+	h->log_limited_flush(u->ctx, &u->lim_nomem, OCKAM_LOG_WARN,
+			     "no memory for a reply");
 }
 
 /* destroy: free everything.  Addresses and sources still registered
@@ -164,9 +237,10 @@ static const struct ockam_plugin uppercase_plugin = {
 	.kind = OCKAM_PLUGIN_WORKER,
 	.description = "replies to every message with its payload upper-cased",
 	.create = uppercase_create,
+	.start = uppercase_start,
 	.handle_message = uppercase_handle,
+	.stop = uppercase_stop,
 	.destroy = uppercase_destroy,
-	/* start and stop are optional: nothing to begin or end. */
 };
 
 OCKAM_PLUGIN_EXPORT const struct ockam_plugin *ockam_plugin_entry(void)
