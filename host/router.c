@@ -326,7 +326,7 @@ static void route_trace(const struct router *r, const char *sender,
 	route_text_format(r, &m->onward, onward, sizeof(onward));
 	route_text_format(r, &m->ret, ret, sizeof(ret));
 	log_write(OCKAM_LOG_TRACE, "router",
-		  "%s sent %zu bytes%s to %s (return route %s): %s",
+		  "%s sent a %zu-byte payload%s to %s (return route %s): %s",
 		  sender ? sender : "-", m->payload_len,
 		  (m->flags & OCKAM_MSG_SECURE) ? " (secure)" : "", onward,
 		  ret, decision);
@@ -529,8 +529,8 @@ static int send_local(struct router *r, const struct router_sender *from,
 	if (log_enabled(OCKAM_LOG_TRACE)) {
 		char what[ROUTER_NAME_MAX + 80];
 		snprintf(what, sizeof(what),
-			 "local worker '%s', queued (%zu waiting)", e->name,
-			 r->queued);
+			 "local worker '%s', queued (%zu in the queue)", e->name,
+			 r->queued - r->draining);
 		route_trace(r, sender, msg, what);
 	}
 	return 0;
