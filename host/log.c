@@ -8,7 +8,7 @@
 
 #include "loop.h"
 
-static int log_level = OCKAM_LOG_INFO;
+int log_threshold = OCKAM_LOG_INFO;
 static char log_node[72] = "-";
 
 static const char *const level_names[] = {
@@ -24,12 +24,12 @@ void log_set_level(int level)
 		level = OCKAM_LOG_ERROR;
 	if (level > OCKAM_LOG_TRACE)
 		level = OCKAM_LOG_TRACE;
-	log_level = level;
+	log_threshold = level;
 }
 
 int log_get_level(void)
 {
-	return log_level;
+	return log_threshold;
 }
 
 void log_set_node(const char *name)
@@ -56,7 +56,7 @@ const char *log_level_name(int level)
 
 void log_vwrite(int level, const char *component, const char *fmt, va_list ap)
 {
-	if (level > log_level)
+	if (level > log_threshold)
 		return;
 	if (level < 0)
 		level = 0;
@@ -105,7 +105,7 @@ void log_write(int level, const char *component, const char *fmt, ...)
 
 int log_limit_due(struct ockam_log_limit *lim, int level)
 {
-	if (level > log_level)
+	if (level > log_threshold)
 		return 0;
 	uint64_t now = loop_now_ms();
 	uint64_t interval = lim->interval_ms ? lim->interval_ms : 1000;

@@ -14,6 +14,14 @@
 
 void log_set_level(int level);
 int log_get_level(void);
+/* Whether a line at `level` would be written.  Inline, so that a hot
+ * path checks it before formatting anything (routes, addresses) and a
+ * disabled TRACE line costs one compare. */
+extern int log_threshold;
+static inline int log_enabled(int level)
+{
+	return level <= log_threshold;
+}
 void log_set_node(const char *name);
 /* "error".."trace" -> level, or -1. */
 int log_level_parse(const char *text);

@@ -314,6 +314,24 @@ static int deliver(struct router *r, const struct entry *e,
 	return rc;
 }
 
+/* TRACE: one line per routing decision (-vv): who sent how many bytes
+ * where, with both routes.  Payloads are never shown, only their length
+ * (a secure channel's plaintext passes through here).  Callers check
+ * log_enabled(OCKAM_LOG_TRACE) first, so the routes are formatted only
+ * when the line is written. */
+static void route_trace(const struct router *r, const char *sender,
+			const struct ockam_message *m, const char *decision)
+{
+	char onward[512], ret[512];
+	route_text_format(r, &m->onward, onward, sizeof(onward));
+	route_text_format(r, &m->ret, ret, sizeof(ret));
+	log_write(OCKAM_LOG_TRACE, "router",
+		  "%s sent a %zu-byte payload%s to %s (return route %s): %s",
+		  sender ? sender : "-", m->payload_len,
+		  (m->flags & OCKAM_MSG_SECURE) ? " (secure)" : "", onward,
+		  ret, decision);
+}
+
 /* Flow control and access control, checked when the message is sent so
  * the sender learns of the refusal. */
 static int access_check(struct router *r, const struct router_sender *from,
@@ -456,6 +474,12 @@ static int send_local(struct router *r, const struct router_sender *from,
 	if (r->queued == 0 && r->depth == 0 &&
 	    !(msg->flags & sender_clears(from))) {
 		r->stats.direct++;
+		if (log_enabled(OCKAM_LOG_TRACE)) {
+			char what[ROUTER_NAME_MAX + 64];
+			snprintf(what, sizeof(what),
+				 "local worker '%s', delivered now", e->name);
+			route_trace(r, sender, msg, what);
+		}
 		/* The handler's refusal is the sender's answer (a channel
 		 * whose queue is full says -ENOBUFS: back off and retry).
 		 * Not for a transport: it would pause the whole connection,
@@ -502,6 +526,13 @@ static int send_local(struct router *r, const struct router_sender *from,
 		s->identifier[0] = '\0';
 	s->identifier[sizeof(s->identifier) - 1] = '\0';
 	r->queued++;
+	if (log_enabled(OCKAM_LOG_TRACE)) {
+		char what[ROUTER_NAME_MAX + 80];
+		snprintf(what, sizeof(what),
+			 "local worker '%s', queued (%zu in the queue)", e->name,
+			 r->queued - r->draining);
+		route_trace(r, sender, msg, what);
+	}
 	return 0;
 }
 
@@ -585,6 +616,13 @@ int router_send_from(struct router *r, const struct router_sender *from,
 		msg = c;
 	}
 	r->stats.transport_sent++;
+	if (log_enabled(OCKAM_LOG_TRACE)) {
+		char what[64];
+		snprintf(what, sizeof(what), "handed to transport %s%s",
+			 t->scheme,
+			 (msg->flags & OCKAM_MSG_CONNECT) ? " (may connect)" : "");
+		route_trace(r, sender, msg, what);
+	}
 	/* The transport logs its own failures (it knows the details). */
 	return t->fn(t->data, msg);
 }
@@ -611,6 +649,16 @@ int router_drain(void *router)
 					  "address '%.*s' went away; dropped a queued message",
 					  to->len, (const char *)to->data);
 			} else {
+				if (log_enabled(OCKAM_LOG_TRACE)) {
+					char ret[512];
+					route_text_format(r, &m->ret, ret,
+							  sizeof(ret));
+					log_write(OCKAM_LOG_TRACE, "router",
+						  "delivering a queued %zu-byte message%s to local worker '%s' (return route %s)",
+						  m->payload_len,
+						  (m->flags & OCKAM_MSG_SECURE) ? " (secure)" : "",
+						  e->name, ret);
+				}
 				r->draining = 1;
 				int rc = deliver(r, e, m);
 				r->draining = 0;

@@ -144,6 +144,11 @@ int channel_open(struct channel *ch, struct noise_cipherstate *send,
 	if (ch->initiator)
 		inst->retry_attempt = 0;
 	limits_idle_arm(ch);
+	h->log(inst->ctx, OCKAM_LOG_DEBUG,
+	       "handshake done in %llu ms: %s with peer %s (%s)",
+	       (unsigned long long)(h->now_ms() - ch->created_ms),
+	       ch->initiator ? "initiator" : "responder", ch->peer_id,
+	       inst->suite.name);
 	h->log(inst->ctx, OCKAM_LOG_INFO,
 	       "secure channel open with peer %s (encryptor %s, decryptor %s)",
 	       ch->peer_id, ch->enc_addr, ch->dec_addr);
@@ -198,6 +203,18 @@ void channel_close(struct channel *ch, const char *why)
 	struct sc_instance *inst = ch->inst;
 	const struct ockam_host *h = inst->host;
 
+	/* -v: why each channel ends.  Not a listener's unfinished
+	 * handshakes: strangers make those (listener_complain counts them). */
+	if ((ch->initiator || ch->state == CHAN_OPEN) &&
+	    h->log_enabled(inst->ctx, OCKAM_LOG_DEBUG))
+		h->log(inst->ctx, OCKAM_LOG_DEBUG,
+		       "%s %s%s%s closed after %llu ms: %s",
+		       ch->state == CHAN_OPEN ? "secure channel"
+					      : "initiator handshake",
+		       ch->dec_addr, ch->peer_id[0] ? " with peer " : "",
+		       ch->peer_id,
+		       (unsigned long long)(h->now_ms() - ch->created_ms),
+		       why);
 	/* Messages already accepted for it still go out. */
 	if (inst->batch_ch == ch)
 		(void)flow_batch_flush(inst, 1);

@@ -83,6 +83,16 @@ static int hs_send(struct channel *ch, uint8_t type)
 	out->payload = buf;
 	out->payload_len = len + 1;
 	int rc = h->send(inst->ctx, out);
+	/* -v: the initiator's steps (a listener's would let a stranger's
+	 * flood of message 1s write a line each). */
+	if (rc == 0 && ch->initiator &&
+	    h->log_enabled(inst->ctx, OCKAM_LOG_DEBUG)) {
+		char route[512];
+		h->route_format(inst->ctx, &out->onward, route, sizeof(route));
+		h->log(inst->ctx, OCKAM_LOG_DEBUG,
+		       "handshake message %u (%zu bytes) sent to %s", type,
+		       out->payload_len, route);
+	}
 	/* A retrying initiator's failures go into its rate-limited line. */
 	if (rc != 0 && (!ch->initiator || inst->retry_attempt == 0)) {
 		char route[512];
@@ -291,6 +301,10 @@ int hs_receive(struct channel *ch, const struct ockam_message *msg)
 		channel_close(ch, "peer refused");
 		return 0;
 	}
+	h->log(inst->ctx, OCKAM_LOG_DEBUG,
+	       "handshake message %u authenticated peer %s (batch %s, keepalive %s)",
+	       want, ch->peer_id, ch->peer_batch ? "yes" : "no",
+	       ch->peer_keepalive ? "yes" : "no");
 	if (ch->initiator) {
 		/* HS2's return route leads to the responder's decryptor. */
 		if (msg->ret.count == 0) {

@@ -94,6 +94,11 @@ static void ka_fire(void *data)
 		}
 		if (ch->rx_unanswered_ms) {
 			if (now - ch->rx_unanswered_ms >= inst->keepalive_ms) {
+				h->log(inst->ctx, OCKAM_LOG_DEBUG,
+				       "secure channel %s: data received %" PRIu64
+				       " ms ago and nothing sent since: sending a keepalive",
+				       channel_label(ch),
+				       now - ch->rx_unanswered_ms);
 				ch->rx_unanswered_ms = 0;
 				/* -EPIPE: nonces exhausted, ch closed. */
 				if (flow_keepalive_send(ch) == -EPIPE)

@@ -328,6 +328,11 @@ static int conn_flush(struct tcp_conn *c)
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n > 0) {
+			if (c->t->host->log_enabled(c->t->ctx,
+						    OCKAM_LOG_TRACE))
+				c->t->host->log(c->t->ctx, OCKAM_LOG_TRACE,
+						"wrote %zd bytes to %s", n,
+						c->key);
 			out_consume(c, (size_t)n);
 			c->active_ms = c->t->host->now_ms();
 			continue;
@@ -444,6 +449,11 @@ static int conn_queue(struct tcp_conn *c, const struct ockam_message *msg,
 	be32_put(p, (uint32_t)size);
 	c->out.len += frame;
 	c->out_frames++;
+	if (t->host->log_enabled(t->ctx, OCKAM_LOG_TRACE))
+		t->host->log(t->ctx, OCKAM_LOG_TRACE,
+			     "frame of %zu bytes queued to %s (%zu bytes "
+			     "waiting to be written)",
+			     size, c->key, c->out.len);
 	return 0;
 }
 
@@ -530,6 +540,18 @@ static int conn_connect_next(struct tcp_conn *c)
 		if (r < 0 && errno != EINPROGRESS && errno != EINTR) {
 			c->last_errno = errno;
 			close(fd);
+			if (h->log_enabled(c->t->ctx, OCKAM_LOG_DEBUG)) {
+				char one[64];
+
+				tcp_addr_format(&sa->sa, tcp_sockaddr_len(sa),
+						one, sizeof(one));
+				h->log(c->t->ctx, OCKAM_LOG_DEBUG,
+				       "connect to %s at %s failed: %s%s",
+				       c->key, one, strerror(c->last_errno),
+				       c->addr_next < c->addrs.n
+					       ? "; trying the next address"
+					       : "");
+			}
 			continue;
 		}
 		c->fd = fd;
@@ -586,6 +608,31 @@ static int conn_connect_start(struct tcp_conn *c, uint16_t port)
 	}
 	c->addr_next = 0;
 	c->state = TCP_CONN_CONNECTING;
+	if (t->host->log_enabled(t->ctx, OCKAM_LOG_DEBUG)) {
+		char list[TCP_ADDRS_MAX * 64], one[64];
+		size_t used = 0;
+
+		list[0] = '\0';
+		for (i = 0; i < c->addrs.n && used < sizeof(list); i++) {
+			const union tcp_sockaddr *sa = &c->addrs.a[i];
+			int n;
+
+			tcp_addr_format(&sa->sa, tcp_sockaddr_len(sa), one,
+					sizeof(one));
+			n = snprintf(list + used, sizeof(list) - used, "%s%s",
+				     i ? ", " : "", one);
+			if (n < 0)
+				break;
+			used += (size_t)n;
+		}
+		t->host->log(t->ctx, OCKAM_LOG_DEBUG,
+			     "connecting to %s (%s%s%u address%s: %s), each "
+			     "tried in turn within %llu ms",
+			     c->key, c->addrs.name,
+			     c->addrs.name[0] ? " gives " : "",
+			     c->addrs.n, c->addrs.n == 1 ? "" : "es", list,
+			     (unsigned long long)t->connect_timeout_ms);
+	}
 	c->timer = t->host->timer_add(t->ctx, t->connect_timeout_ms,
 				      conn_on_timeout, c);
 	if (!c->timer) {
@@ -689,6 +736,9 @@ static int conn_open(struct tcp *t, const struct ockam_addr *a,
 		return -EHOSTUNREACH;
 	}
 	if (rc > 0) {
+		t->host->log(t->ctx, OCKAM_LOG_DEBUG,
+			     "resolving %s for a connection to %s (messages "
+			     "wait until it is connected)", host, c->key);
 		c->state = TCP_CONN_RESOLVING;
 		*out = c;
 		return 0;
@@ -785,6 +835,10 @@ static int conn_parse(struct tcp_conn *c, struct tcp_buf *b)
 			return -1;
 		}
 		c->got_frame = 1;
+		if (t->host->log_enabled(t->ctx, OCKAM_LOG_TRACE))
+			t->host->log(t->ctx, OCKAM_LOG_TRACE,
+				     "frame of %lu bytes read from %s",
+				     (unsigned long)len, c->key);
 		rc = conn_deliver(c);
 		if (c->dead)
 			return -1;
