@@ -110,20 +110,20 @@ static void frame_build(struct frame *f, const char *const *onward,
 	f->b[3] = (uint8_t)body;
 }
 
+/* hx_tcp_connect, and the node's name for the connection ("127.0.0.1:
+ * <our port>") in `key`. */
 static int raw_open(int port, char *key, size_t cap)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET};
+	struct sockaddr_in a;
 	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = hx_tcp_connect(port);
 
-	a.sin_port = htons((uint16_t)port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
+	if (fd >= 0 && getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
+		close(fd);
+		fd = -1;
 	}
+	if (fd < 0)
+		return -1;
 	snprintf(key, cap, "127.0.0.1:%d", ntohs(a.sin_port));
 	return fd;
 }

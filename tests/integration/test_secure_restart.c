@@ -329,16 +329,10 @@ static int send_raw(int port, const char *to, const uint8_t *payload,
 	buf[1] = (uint8_t)(body >> 16);
 	buf[2] = (uint8_t)(body >> 8);
 	buf[3] = (uint8_t)body;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd = hx_tcp_connect(port);
 	if (fd < 0)
 		return -1;
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-				  .sin_port = htons((uint16_t)port) };
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	int rc = -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    write(fd, buf, n) == (ssize_t)n)
-		rc = 0;
+	int rc = write(fd, buf, n) == (ssize_t)n ? 0 : -1;
 	sleep_ms(100); /* let the node read it before the close */
 	close(fd);
 	return rc;

@@ -37,20 +37,6 @@
 
 #define OPTIONS "trust: everyone, key_exchange: x3dh, vault: bob.key"
 
-static int raw_open(int port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	a.sin_port = htons((uint16_t)port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
-}
-
 /* One frame: [to], return [client], `payload`. */
 static int frame_send(int fd, const char *to, const uint8_t *payload,
 		      size_t len)
@@ -167,7 +153,7 @@ static void test_x3dh_prekeys_survive_a_crash(void)
 
 	randombytes_buf(ik_s, sizeof(ik_s));
 	crypto_scalarmult_base(ik_p, ik_s);
-	fd = raw_open(port);
+	fd = hx_tcp_connect(port);
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_FATAL(bundle_get(fd, &b1) == 0);
 	CU_ASSERT_FATAL(bundle_get(fd, &b2) == 0);
@@ -194,7 +180,7 @@ static void test_x3dh_prekeys_survive_a_crash(void)
 				     "X3DH prekeys: loaded from bob.key.prekeys",
 				     1, HX_READY_MS, NULL, 0),
 			0);
-	fd = raw_open(port);
+	fd = hx_tcp_connect(port);
 	CU_ASSERT_FATAL(fd >= 0);
 	/* The replay: refused as used (BUSY), not a second channel. */
 	CU_ASSERT_EQUAL(init_answer(fd, init1, &k1), '3');
@@ -239,7 +225,7 @@ static void test_x3dh_prekeys_survive_a_crash(void)
 
 	bob = integ_start_node("bob", cfg, NULL, &port);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(bob);
-	fd = raw_open(port);
+	fd = hx_tcp_connect(port);
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_EQUAL(init_answer(fd, init1, &k1), '3');
 	CU_ASSERT_EQUAL(init_answer(fd, init2, &k2), '3');
