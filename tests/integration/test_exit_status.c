@@ -29,7 +29,7 @@
 
 #include <CUnit/Basic.h>
 
-#include "integ.h"
+#include "integ_secure.h"
 
 #define T04 "configs/04-routing-over-two-transport-hops-"
 #define T05 "configs/05-secure-channel-over-two-transport-hops-"
@@ -61,24 +61,10 @@ static uint64_t now_ms(void)
 static const char *initiator_config(int middle, int responder,
 				    const char *messages)
 {
-	static char text[80000];
-	int n = snprintf(text, sizeof(text),
-		"node: initiator\n"
-		"transports:\n"
-		"  tcp: {}\n"
-		"workers:\n"
-		"  alice:\n"
-		"    type: secure_channel\n"
-		"    options:\n"
-		"      role: initiator\n"
-		"      trust: everyone\n"
-		"      route: [tcp:localhost:%d, hop, tcp:localhost:%d, bob_listener]\n"
-		"messages:\n%s"
-		"after_messages: exit\n",
-		middle, responder, messages);
-	if (n < 0 || (size_t)n >= sizeof(text))
-		return NULL;
-	return hx_write_file(H, "initiator.yaml", text);
+	return integ_initiator_config(&(struct integ_initiator){
+		.node = "initiator", .port = responder, .via = middle,
+		.options = "trust: everyone", .messages = messages,
+		.after = "exit" });
 }
 
 /* N messages "m<i>" to [alice, echoer] with `reply: false`. */
