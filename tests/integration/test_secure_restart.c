@@ -283,17 +283,9 @@ static void test_one_way(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(rcfg);
 	responder = integ_start_node("responder", rcfg, NULL, &r);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
-	const char *cfg = integ_write_config("pinger.yaml",
-		"node: initiator\n"
-		"transports:\n"
-		"  tcp: {}\n"
-		"workers:\n"
-		"  alice:\n"
-		"    type: secure_channel\n"
-		"    options: { role: initiator, route: [tcp:localhost:%d, bob_listener],\n"
-		"               trust: everyone, keepalive: 0, %s }\n",
-		r, FAST_TIMERS);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	const char *cfg = integ_initiator_config(&(struct integ_initiator){
+		.node = "initiator", .port = r,
+		.options = "trust: everyone, keepalive: 0, " FAST_TIMERS });
 	pinger = spawn_ping(cfg, "60", "100ms", "200ms", "alice,echoer");
 	CU_ASSERT_EQUAL_FATAL(hx_wait_line(pinger, HX_STDERR,
 					   "alice: secure channel open", 1,
