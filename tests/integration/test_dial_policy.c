@@ -9,6 +9,7 @@
  * serving the tutorial.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -28,18 +29,15 @@
 
 /* ---- the victim: a listening socket that counts connections -------- */
 
+/* Non-blocking: victim_connections accepts until none is left. */
 static int victim_open(int *port)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = hx_tcp_listen(16, port);
 
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    listen(fd, 16) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) < 0)
-		return -1;
-	*port = ntohs(a.sin_port);
+	if (fd >= 0 && fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
+		close(fd);
+		fd = -1;
+	}
 	return fd;
 }
 

@@ -90,24 +90,6 @@ static int send_frame(int fd, const char *const *onward,
 
 /* ---- the held next hop: a listener of ours, relayed on demand -------- */
 
-static int hold_listen(int *port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    listen(fd, 4) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	*port = ntohs(a.sin_port);
-	return fd;
-}
-
 /* The middle node's connection to our listener, within `ms`, or -1. */
 static int hold_accept(int lfd, int ms)
 {
@@ -188,7 +170,7 @@ static void run_attack(const struct attack *at)
 	int hold_port = 0, lfd, held, attacker;
 
 	integ_begin("forged_replies");
-	lfd = hold_listen(&hold_port);
+	lfd = hx_tcp_listen(4, &hold_port);
 	CU_ASSERT_FATAL(lfd >= 0);
 	/* The middle's `to:` allows our listener, where the request waits. */
 	integ_start_pair_via(at->tutorial, &responder, &middle, &ports,
