@@ -18,6 +18,7 @@
 
 #include <ockam/ockam.h>
 
+#include "chan_list.h"
 #include "chan_route.h"
 #include "channel_data.h"
 #include "identity.h"
@@ -107,11 +108,6 @@ enum chan_state { CHAN_HANDSHAKE, CHAN_OPEN };
 enum chan_endpoint_kind { CHAN_ENCRYPTOR, CHAN_DECRYPTOR };
 
 struct channel;
-
-/* A list of channel ends (doubly linked through prev/next). */
-struct chan_list {
-	struct channel *head, *tail;
-};
 
 /* A message that arrived before the handshake finished, already encoded. */
 struct chan_queued {
@@ -297,10 +293,6 @@ void channel_close(struct channel *ch, const char *why);
 
 /* The channel whose address has this addr_data. */
 struct channel *channel_of_endpoint(void *addr_data);
-/* chan_list: insert `ch` after `pos` (NULL: at the head); remove it. */
-void chan_list_insert_after(struct chan_list *l, struct channel *pos,
-			    struct channel *ch);
-void chan_list_remove(struct chan_list *l, struct channel *ch);
 
 /* Add a random address for ch's encryptor ("sc_enc.<hex>") or decryptor
  * ("sc_dec.<hex>") and keep its name in enc_addr / dec_addr. */

@@ -157,18 +157,15 @@ int limits_admit_half_open(struct sc_instance *inst,
 		if (!top || held >= top->count)
 			return admit_refuse(inst, ret);
 		struct channel *victim = top->ends.tail;
-		if (held + 1 >= top->count) {
-			/* As many sources as slots (one each, or within
-			 * one): only a half-open end that has had its round
-			 * trip's time goes, so that one admitted end always
-			 * gets that long. */
-			uint64_t age = inst->host->now_ms() - victim->created_ms;
-			if (age < limits_min_age_ms(inst))
-				return admit_refuse(inst, ret);
-			if (!listener_complaint_due(inst, LC_EVICTED)) {
-				evict(inst, victim, LC_EVICTED, NULL);
-				return 0;
-			}
+		/* As many sources as slots (one each, or within one): only a
+		 * half-open end that has had its round trip's time goes, so
+		 * that one admitted end always gets that long. */
+		int even = held + 1 >= top->count;
+		uint64_t age = inst->host->now_ms() - victim->created_ms;
+		if (even && age < limits_min_age_ms(inst))
+			return admit_refuse(inst, ret);
+		int due = listener_complaint_due(inst, LC_EVICTED);
+		if (due && even)
 			snprintf(what, sizeof(what),
 				 "too many handshakes in progress (max_handshakes %" PRIu64
 				 ", from as many sources): a half-open handshake from %s, %" PRIu64
@@ -179,21 +176,17 @@ int limits_admit_half_open(struct sc_instance *inst,
 				 age,
 				 source_text(inst, &ret->hop[0], src,
 					     sizeof(src)));
-			evict(inst, victim, LC_EVICTED, what);
-			return 0;
-		}
-		if (!listener_complaint_due(inst, LC_EVICTED)) {
-			evict(inst, victim, LC_EVICTED, NULL);
-			return 0;
-		}
-		snprintf(what, sizeof(what),
-			 "too many handshakes in progress (max_handshakes %" PRIu64
-			 "): the oldest of the %" PRIu32
-			 " half-open handshakes from %s evicted for one from %s",
-			 inst->max_handshakes, top->count,
-			 end_source_text(inst, victim, other, sizeof(other)),
-			 source_text(inst, &ret->hop[0], src, sizeof(src)));
-		evict(inst, victim, LC_EVICTED, what);
+		else if (due)
+			snprintf(what, sizeof(what),
+				 "too many handshakes in progress (max_handshakes %" PRIu64
+				 "): the oldest of the %" PRIu32
+				 " half-open handshakes from %s evicted for one from %s",
+				 inst->max_handshakes, top->count,
+				 end_source_text(inst, victim, other,
+						 sizeof(other)),
+				 source_text(inst, &ret->hop[0], src,
+					     sizeof(src)));
+		evict(inst, victim, LC_EVICTED, due ? what : NULL);
 		return 0;
 	}
 	if (inst->n_channels >= inst->max_channels)

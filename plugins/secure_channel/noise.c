@@ -78,7 +78,7 @@ int noise_suite_parse(const char *name, struct noise_suite *out)
  * compared with the top bit cleared, as libsodium's own check does: the
  * DH with any of them is all zero.  Checking the list costs a few
  * compares, where finding out by a DH costs a scalar multiplication. */
-static const uint8_t small_order[][NOISE_DH_LEN] = {
+const uint8_t noise_small_order[NOISE_SMALL_ORDER_COUNT][NOISE_DH_LEN] = {
 	/* 0 (order 4) */
 	{ 0 },
 	/* 1 (order 1) */
@@ -109,12 +109,11 @@ int noise_dh_public_is_weak(const uint8_t pub[NOISE_DH_LEN])
 {
 	unsigned weak = 0;
 	/* Public values, but no reason to leak which one matched. */
-	for (size_t i = 0; i < sizeof(small_order) / sizeof(small_order[0]);
-	     i++) {
-		unsigned diff = (small_order[i][NOISE_DH_LEN - 1] ^
+	for (size_t i = 0; i < NOISE_SMALL_ORDER_COUNT; i++) {
+		unsigned diff = (noise_small_order[i][NOISE_DH_LEN - 1] ^
 				 pub[NOISE_DH_LEN - 1]) & 0x7f;
 		for (size_t j = 0; j < NOISE_DH_LEN - 1; j++)
-			diff |= small_order[i][j] ^ pub[j];
+			diff |= noise_small_order[i][j] ^ pub[j];
 		weak |= (diff - 1) >> 8 & 1; /* 1 iff diff == 0 */
 	}
 	return (int)weak;

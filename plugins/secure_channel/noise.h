@@ -46,6 +46,10 @@ size_t noise_hash_len(enum noise_hash h);
  * top bit ignored): any DH with it is all zero.  A few compares: a cheap
  * check before the DH a listener would otherwise spend on it. */
 int noise_dh_public_is_weak(const uint8_t pub[NOISE_DH_LEN]);
+/* The list it checks (top bit clear), NOISE_SMALL_ORDER_COUNT keys: public
+ * so that the tests can hold every entry against libsodium's own DH. */
+#define NOISE_SMALL_ORDER_COUNT 7
+extern const uint8_t noise_small_order[NOISE_SMALL_ORDER_COUNT][NOISE_DH_LEN];
 
 struct noise_cipherstate {
 	enum noise_cipher cipher;

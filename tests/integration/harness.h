@@ -2,7 +2,8 @@
 /*
  * Integration-test harness: run real processes (normally ockam-host), each
  * with its stdout and stderr captured to files in a per-test temp dir, and
- * wait on what they print or how they exit, always with a deadline.
+ * wait on what they print or how they exit, always with a deadline; and
+ * reach them over loopback TCP the way an attacker would (raw sockets).
  *
  * Waits poll the capture files (bounded polling, a few ms apart); nothing
  * sleeps for a fixed time to "let things settle".  Every function that
@@ -81,6 +82,15 @@ pid_t hx_pid(const struct hx_proc *p);
  * and valid until the next hx_read on the same stream or hx_end.  Never
  * NULL (an empty string if nothing could be read). */
 const char *hx_read(struct hx_proc *p, enum hx_stream stream);
+
+/* A blocking, close-on-exec TCP connection to 127.0.0.1:`port` (a node's
+ * listener, for tests that write raw frames), or -1 if it was refused. */
+int hx_tcp_connect(int port);
+/* A close-on-exec TCP socket on 127.0.0.1, an ephemeral port (in *port):
+ * listening with `backlog` if it is > 0; if 0, bound and never listening,
+ * so that connections to the port are refused while it is open (and no
+ * other test can take it).  Returns the socket, or -1. */
+int hx_tcp_listen(int backlog, int *port);
 
 /* Lines of `text` containing every one of the NULL-terminated needles. */
 unsigned hx_count_lines(const char *text, const char *const needles[]);

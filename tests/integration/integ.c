@@ -112,7 +112,7 @@ int integ_start_pair_via(const char *prefix, struct hx_proc **responder,
 
 const char *integ_write_config(const char *name, const char *fmt, ...)
 {
-	static char text[32768];
+	static char text[131072];
 	va_list ap;
 
 	va_start(ap, fmt);

@@ -90,7 +90,7 @@ void integ_run_tutorial(const char *prefix, struct integ_tutorial *t);
  * with" the initiator's identity, once. */
 void integ_check_channel_peers(const char *ilog, const char *rlog);
 
-/* Write <temp dir>/<name> from printf-style `fmt` (at most 32 KiB);
+/* Write <temp dir>/<name> from printf-style `fmt` (at most 128 KiB);
  * returns its path, or NULL (reported). */
 const char *integ_write_config(const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

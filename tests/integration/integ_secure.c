@@ -37,7 +37,7 @@ struct hx_proc *integ_start_listener(const char *node, const char *options,
 
 const char *integ_initiator_config(const struct integ_initiator *i)
 {
-	char file[128], route[128], messages[512] = "", after[64] = "";
+	char file[128], route[128], payload[512] = "", after[64] = "";
 
 	snprintf(file, sizeof(file), "%s.yaml", i->node);
 	if (i->via)
@@ -48,10 +48,10 @@ const char *integ_initiator_config(const struct integ_initiator *i)
 		snprintf(route, sizeof(route),
 			 "[tcp:localhost:%d, bob_listener]", i->port);
 	if (i->payload)
-		snprintf(messages, sizeof(messages),
-			 "messages:\n"
+		snprintf(payload, sizeof(payload),
 			 "  - { route: [alice, echoer], payload: %s, reply: true, timeout: %s }\n",
 			 i->payload, i->timeout);
+	const char *messages = i->payload ? payload : i->messages;
 	if (i->after)
 		snprintf(after, sizeof(after), "after_messages: %s\n", i->after);
 	const char *cfg = integ_write_config(file,
@@ -62,8 +62,9 @@ const char *integ_initiator_config(const struct integ_initiator *i)
 		"  alice:\n"
 		"    type: secure_channel\n"
 		"    options: { role: initiator, route: %s, %s }\n"
-		"%s%s",
-		i->node, route, i->options, messages, after);
+		"%s%s%s",
+		i->node, route, i->options, messages ? "messages:\n" : "",
+		messages ? messages : "", after);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
 	return cfg;
 }

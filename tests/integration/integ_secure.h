@@ -30,6 +30,7 @@ struct integ_initiator {
 	const char *options; /* alice's options besides role and route */
 	const char *payload; /* if set, one message to [alice, echoer] ... */
 	const char *timeout; /* ... whose reply is awaited this long */
+	const char *messages; /* else, if set: `messages:` items, as YAML */
 	const char *after;   /* after_messages (NULL: the default, exit) */
 };
 

@@ -288,24 +288,19 @@ static void test_check_plugin_dir(void)
  * entry is named and the node exits 2 (before: a log line, exit 1). */
 static void test_listen_in_use(void)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sa);
 	char want[600];
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int port;
 
 	integ_begin("config_errors_in_use");
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int fd = hx_tcp_listen(1, &port);
 	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-			listen(fd, 1) == 0 &&
-			getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
 	const char *path = integ_write_config("in-use.yaml",
 		"node: in-use\n"
 		"transports:\n"
 		"  tcp:\n"
 		"    listen: [127.0.0.1:0, 127.0.0.1:%d]\n"
 		"workers:\n"
-		"  echoer: { type: echoer }\n", ntohs(sa.sin_port));
+		"  echoer: { type: echoer }\n", port);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(path);
 	struct hx_proc *p = hx_spawn_host(H, "in-use", path, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
@@ -314,7 +309,7 @@ static void test_listen_in_use(void)
 	const char *err = hx_read(p, HX_STDERR);
 	snprintf(want, sizeof(want),
 		 "%s:4:27: cannot listen on 127.0.0.1:%d: Address already in use\n",
-		 path, ntohs(sa.sin_port));
+		 path, port);
 	CU_ASSERT(integ_contains(err, want));
 	CU_ASSERT_PTR_NULL(strstr(err, " ready"));
 	CU_ASSERT_PTR_NULL(strstr(err, "failed to start"));

@@ -9,6 +9,7 @@
  * serving the tutorial.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -28,18 +29,15 @@
 
 /* ---- the victim: a listening socket that counts connections -------- */
 
+/* Non-blocking: victim_connections accepts until none is left. */
 static int victim_open(int *port)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = hx_tcp_listen(16, port);
 
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    listen(fd, 16) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) < 0)
-		return -1;
-	*port = ntohs(a.sin_port);
+	if (fd >= 0 && fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
+		close(fd);
+		fd = -1;
+	}
 	return fd;
 }
 
@@ -110,20 +108,20 @@ static void frame_build(struct frame *f, const char *const *onward,
 	f->b[3] = (uint8_t)body;
 }
 
+/* hx_tcp_connect, and the node's name for the connection ("127.0.0.1:
+ * <our port>") in `key`. */
 static int raw_open(int port, char *key, size_t cap)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET};
+	struct sockaddr_in a;
 	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = hx_tcp_connect(port);
 
-	a.sin_port = htons((uint16_t)port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
+	if (fd >= 0 && getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
+		close(fd);
+		fd = -1;
 	}
+	if (fd < 0)
+		return -1;
 	snprintf(key, cap, "127.0.0.1:%d", ntohs(a.sin_port));
 	return fd;
 }
@@ -162,6 +160,52 @@ static void tutorial_still_works(const char *prefix, const char *const env[])
 			       "App Received: Hello Ockam!\n");
 }
 
+/* The 04 or 05 tutorial's responder and middle (`prefix`), and a victim
+ * the attacks name, "tcp:127.0.0.1:<its port>". */
+struct relay {
+	struct hx_proc *responder, *middle;
+	struct integ_ports ports;
+	char victim[64];
+	int vport, vfd;
+};
+
+static void relay_begin(struct relay *r, const char *test, const char *prefix)
+{
+	integ_begin(test);
+	r->vfd = victim_open(&r->vport);
+	CU_ASSERT_FATAL(r->vfd >= 0);
+	CU_ASSERT_EQUAL_FATAL(integ_start_pair(prefix, &r->responder,
+					       &r->middle, &r->ports), 0);
+	snprintf(r->victim, sizeof(r->victim), "tcp:127.0.0.1:%d", r->vport);
+}
+
+/* Still serving: the tutorial's run through the same nodes; the victim
+ * was never dialled; both nodes exit 0 on SIGTERM. */
+static void relay_end(struct relay *r, const char *prefix)
+{
+	tutorial_still_works(prefix, r->ports.env);
+	CU_ASSERT_EQUAL(victim_connections(r->vfd), 0);
+	CU_ASSERT_EQUAL(hx_stop(r->middle, HX_EXIT_MS), 0);
+	CU_ASSERT_EQUAL(hx_stop(r->responder, HX_EXIT_MS), 0);
+	close(r->vfd);
+}
+
+/* Write <node>.yaml: alice, an initiator to bob_listener on `port`
+ * (through the hop on `via` if not 0) trusting everyone, sends `payload`
+ * to [alice, `victim`, echoer] and waits 10 s for its reply. */
+static const char *sender_config(const char *node, int port, int via,
+				 const char *victim, const char *payload)
+{
+	char messages[256];
+
+	snprintf(messages, sizeof(messages),
+		 "  - { route: [alice, %s, echoer], payload: %s, timeout: 10s }\n",
+		 victim, payload);
+	return integ_initiator_config(&(struct integ_initiator){
+		.node = node, .port = port, .via = via,
+		.options = "trust: everyone", .messages = messages });
+}
+
 /* ---- 1. open relay -------------------------------------------------- */
 
 /* A stranger connects to the 05 responder (no hop worker) and asks it to
@@ -170,36 +214,25 @@ static void tutorial_still_works(const char *prefix, const char *const env[])
  * then runs as usual through it. */
 static void test_open_relay_responder(void)
 {
-	struct hx_proc *responder, *middle;
-	struct integ_ports ports;
+	struct relay r;
 	struct frame f;
-	char victim[64], want[128];
-	int vport, vfd;
+	char want[128];
 
-	integ_begin("dial_relay_responder");
-	vfd = victim_open(&vport);
-	CU_ASSERT_FATAL(vfd >= 0);
-	CU_ASSERT_EQUAL_FATAL(integ_start_pair(T05, &responder, &middle,
-					       &ports), 0);
-	snprintf(victim, sizeof(victim), "tcp:127.0.0.1:%d", vport);
-	frame_build(&f, (const char *const[]){ victim, "echoer", NULL },
+	relay_begin(&r, "dial_relay_responder", T05);
+	frame_build(&f, (const char *const[]){ r.victim, "echoer", NULL },
 		    (const char *const[]){ "stranger", NULL }, "relay me");
-	CU_ASSERT_FATAL(attack(responder, ports.responder, &f, NULL));
+	CU_ASSERT_FATAL(attack(r.responder, r.ports.responder, &f, NULL));
 
-	const char *log = hx_read(responder, HX_STDERR);
+	const char *log = hx_read(r.responder, HX_STDERR);
 	snprintf(want, sizeof(want), "to '%s': messages from the network go "
-		 "only to local workers", victim);
+		 "only to local workers", r.victim);
 	CU_ASSERT_EQUAL(integ_lines(log, "not relaying a message that "
 				    "arrived over tcp", want), 1);
 	CU_ASSERT_EQUAL(integ_count_problems(log, NULL), 1);
-	CU_ASSERT_EQUAL(victim_connections(vfd), 0);
+	CU_ASSERT_EQUAL(victim_connections(r.vfd), 0);
 
 	/* Still serving: the tutorial's run through the same nodes. */
-	tutorial_still_works(T05, ports.env);
-	CU_ASSERT_EQUAL(victim_connections(vfd), 0);
-	CU_ASSERT_EQUAL(hx_stop(middle, HX_EXIT_MS), 0);
-	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
-	close(vfd);
+	relay_end(&r, T05);
 }
 
 /* The same against the middle node, both as the bare frame and through
@@ -207,44 +240,33 @@ static void test_open_relay_responder(void)
  * over connections that are open and dials nothing else. */
 static void test_open_relay_middle(void)
 {
-	struct hx_proc *responder, *middle;
-	struct integ_ports ports;
+	struct relay r;
 	struct frame f;
-	char victim[64], want[160];
-	int vport, vfd;
+	char want[160];
 
-	integ_begin("dial_relay_middle");
-	vfd = victim_open(&vport);
-	CU_ASSERT_FATAL(vfd >= 0);
-	CU_ASSERT_EQUAL_FATAL(integ_start_pair(T04, &responder, &middle,
-					       &ports), 0);
-	snprintf(victim, sizeof(victim), "tcp:127.0.0.1:%d", vport);
-
-	frame_build(&f, (const char *const[]){ victim, "echoer", NULL },
+	relay_begin(&r, "dial_relay_middle", T04);
+	frame_build(&f, (const char *const[]){ r.victim, "echoer", NULL },
 		    (const char *const[]){ "stranger", NULL }, "relay me");
-	CU_ASSERT_FATAL(attack(middle, ports.middle, &f, NULL));
-	frame_build(&f, (const char *const[]){ "hop", victim, "echoer", NULL },
+	CU_ASSERT_FATAL(attack(r.middle, r.ports.middle, &f, NULL));
+	frame_build(&f,
+		    (const char *const[]){ "hop", r.victim, "echoer", NULL },
 		    (const char *const[]){ "stranger", NULL }, "hop me");
-	CU_ASSERT_FATAL(attack(middle, ports.middle, &f,
+	CU_ASSERT_FATAL(attack(r.middle, r.ports.middle, &f,
 			       "not opening a connection to 127.0.0.1:"));
 
-	const char *log = hx_read(middle, HX_STDERR);
+	const char *log = hx_read(r.middle, HX_STDERR);
 	snprintf(want, sizeof(want), "to '%s': messages from the network go "
-		 "only to local workers", victim);
+		 "only to local workers", r.victim);
 	CU_ASSERT_EQUAL(integ_lines(log, "not relaying", want), 1);
 	snprintf(want, sizeof(want), "not opening a connection to "
-		 "127.0.0.1:%d for hop: it did not ask for one", vport);
+		 "127.0.0.1:%d for hop: it did not ask for one", r.vport);
 	CU_ASSERT_EQUAL(integ_lines(log, want, "`to:`"), 1);
 	CU_ASSERT_EQUAL(integ_count_problems(log, NULL), 2);
-	CU_ASSERT_EQUAL(victim_connections(vfd), 0);
+	CU_ASSERT_EQUAL(victim_connections(r.vfd), 0);
 
 	/* The tutorial still runs through this middle, and the hop still
 	 * dials the responder its `to:` names. */
-	tutorial_still_works(T04, ports.env);
-	CU_ASSERT_EQUAL(victim_connections(vfd), 0);
-	CU_ASSERT_EQUAL(hx_stop(middle, HX_EXIT_MS), 0);
-	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
-	close(vfd);
+	relay_end(&r, T04);
 }
 
 /* ---- 3. reach bypass -------------------------------------------------- */
@@ -255,52 +277,28 @@ static void test_open_relay_middle(void)
  * line, no connection. */
 static void test_reach_bypass(void)
 {
-	struct hx_proc *responder, *middle, *initiator;
-	struct integ_ports ports;
-	char victim[64], want[160];
-	int vport, vfd;
+	struct hx_proc *initiator;
+	struct relay r;
+	char want[160];
 
-	integ_begin("dial_reach_bypass");
-	vfd = victim_open(&vport);
-	CU_ASSERT_FATAL(vfd >= 0);
-	CU_ASSERT_EQUAL_FATAL(integ_start_pair(T05, &responder, &middle,
-					       &ports), 0);
-	snprintf(victim, sizeof(victim), "tcp:127.0.0.1:%d", vport);
-	const char *cfg = integ_write_config("bypass.yaml",
-		"node: bypass\n"
-		"transports:\n"
-		"  tcp: {}\n"
-		"workers:\n"
-		"  alice:\n"
-		"    type: secure_channel\n"
-		"    options:\n"
-		"      role: initiator\n"
-		"      route: [tcp:localhost:%d, hop, tcp:localhost:%d, bob_listener]\n"
-		"      trust: everyone\n"
-		"messages:\n"
-		"  - route: [alice, %s, echoer]\n"
-		"    payload: around the reach list\n"
-		"    timeout: 10s\n",
-		ports.middle, ports.responder, victim);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	relay_begin(&r, "dial_reach_bypass", T05);
+	const char *cfg = sender_config("bypass", r.ports.responder,
+					r.ports.middle, r.victim,
+					"around the reach list");
 	initiator = hx_spawn_host(H, "bypass", cfg, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(initiator);
 
 	snprintf(want, sizeof(want), "'bob_listener' may not reach '%s' (no "
-		 "pattern in its reach list matches)", victim);
-	CU_ASSERT_EQUAL(hx_wait_line(responder, HX_STDERR, want, 1,
+		 "pattern in its reach list matches)", r.victim);
+	CU_ASSERT_EQUAL(hx_wait_line(r.responder, HX_STDERR, want, 1,
 				     HX_READY_MS, NULL, 0), 0);
-	CU_ASSERT_EQUAL(victim_connections(vfd), 0);
+	CU_ASSERT_EQUAL(victim_connections(r.vfd), 0);
 	/* Its reply never comes: stop it (how it exits is not ours). */
 	CU_ASSERT_NOT_EQUAL(hx_stop(initiator, HX_EXIT_MS), HX_TIMEOUT);
-	CU_ASSERT_EQUAL(integ_count_problems(hx_read(responder, HX_STDERR),
-					     victim + 4), 1);
+	CU_ASSERT_EQUAL(integ_count_problems(hx_read(r.responder, HX_STDERR),
+					     r.victim + 4), 1);
 
-	tutorial_still_works(T05, ports.env);
-	CU_ASSERT_EQUAL(victim_connections(vfd), 0);
-	CU_ASSERT_EQUAL(hx_stop(middle, HX_EXIT_MS), 0);
-	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
-	close(vfd);
+	relay_end(&r, T05);
 }
 
 /* What a listener's reach lets out of its channels to transport
@@ -319,21 +317,8 @@ static void test_channel_to_transport(void)
 
 	/* No reach at all: still no transport address out of a channel. */
 	listener = integ_start_listener("open", "trust: everyone", &lport);
-	const char *cfg = integ_write_config("out.yaml",
-		"node: out\n"
-		"transports:\n"
-		"  tcp: {}\n"
-		"workers:\n"
-		"  alice:\n"
-		"    type: secure_channel\n"
-		"    options: { role: initiator, trust: everyone,\n"
-		"               route: [tcp:127.0.0.1:%d, bob_listener] }\n"
-		"messages:\n"
-		"  - route: [alice, %s, echoer]\n"
-		"    payload: out of the channel\n"
-		"    timeout: 10s\n",
-		lport, victim);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	const char *cfg = sender_config("out", lport, 0, victim,
+					"out of the channel");
 	sender = hx_spawn_host(H, "out", cfg, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sender);
 	snprintf(want, sizeof(want), "a message out of a secure channel of "
@@ -360,20 +345,7 @@ static void test_channel_to_transport(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(lcfg);
 	listener = integ_start_node("allowed", lcfg, NULL, &lport);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(listener);
-	cfg = integ_write_config("out.yaml",
-		"node: out\n"
-		"transports:\n"
-		"  tcp: {}\n"
-		"workers:\n"
-		"  alice:\n"
-		"    type: secure_channel\n"
-		"    options: { role: initiator, trust: everyone,\n"
-		"               route: [tcp:127.0.0.1:%d, bob_listener] }\n"
-		"messages:\n"
-		"  - route: [alice, %s, echoer]\n"
-		"    payload: out of the channel\n"
-		"    timeout: 10s\n",
-		lport, victim);
+	cfg = sender_config("out", lport, 0, victim, "out of the channel");
 	sender = hx_spawn_host(H, "out2", cfg, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sender);
 	struct pollfd p = {.fd = vfd, .events = POLLIN};

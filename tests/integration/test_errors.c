@@ -24,26 +24,6 @@
 
 static const char good_reply[] = "App Received: still serving\n";
 
-/* A loopback port that refuses connections for as long as `*fd` is open:
- * bound, never listening, so no other test can take it meanwhile. */
-static int closed_port_open(int *fd)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	*fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (*fd < 0)
-		return -1;
-	if (bind(*fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    getsockname(*fd, (struct sockaddr *)&a, &len) < 0) {
-		close(*fd);
-		*fd = -1;
-		return -1;
-	}
-	return ntohs(a.sin_port);
-}
-
 /* Run node `label` from configs/<config>.yaml to its end and check what
  * its user sees: exit `status` and standard output `out`.  Returns its log
  * (stderr), or "" if it did not start (already a failed assertion). */
@@ -78,8 +58,8 @@ static void test_errors(void)
 	big[12 + BIG_LEN] = '\0';
 
 	integ_begin("errors");
-	cport = closed_port_open(&fd);
-	CU_ASSERT_FATAL(cport > 0);
+	fd = hx_tcp_listen(0, &cport); /* refuses connections while open */
+	CU_ASSERT_FATAL(fd >= 0);
 	r = integ_start_node("errors-responder", CFG("errors-responder"), NULL,
 			     &port);
 	if (!r)

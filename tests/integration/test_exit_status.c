@@ -29,25 +29,10 @@
 
 #include <CUnit/Basic.h>
 
-#include "integ.h"
+#include "integ_secure.h"
 
 #define T04 "configs/04-routing-over-two-transport-hops-"
 #define T05 "configs/05-secure-channel-over-two-transport-hops-"
-
-/* A loopback port that refuses connections while `*fd` is open (bound,
- * not listening). */
-static int closed_port(int *fd)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t len = sizeof(a);
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	*fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (*fd < 0 || bind(*fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    getsockname(*fd, (struct sockaddr *)&a, &len) < 0)
-		return -1;
-	return ntohs(a.sin_port);
-}
 
 static uint64_t now_ms(void)
 {
@@ -61,24 +46,10 @@ static uint64_t now_ms(void)
 static const char *initiator_config(int middle, int responder,
 				    const char *messages)
 {
-	static char text[80000];
-	int n = snprintf(text, sizeof(text),
-		"node: initiator\n"
-		"transports:\n"
-		"  tcp: {}\n"
-		"workers:\n"
-		"  alice:\n"
-		"    type: secure_channel\n"
-		"    options:\n"
-		"      role: initiator\n"
-		"      trust: everyone\n"
-		"      route: [tcp:localhost:%d, hop, tcp:localhost:%d, bob_listener]\n"
-		"messages:\n%s"
-		"after_messages: exit\n",
-		middle, responder, messages);
-	if (n < 0 || (size_t)n >= sizeof(text))
-		return NULL;
-	return hx_write_file(H, "initiator.yaml", text);
+	return integ_initiator_config(&(struct integ_initiator){
+		.node = "initiator", .port = responder, .via = middle,
+		.options = "trust: everyone", .messages = messages,
+		.after = "exit" });
 }
 
 /* N messages "m<i>" to [alice, echoer] with `reply: false`. */
@@ -174,11 +145,11 @@ static void test_200_responder_down(void)
 {
 	struct hx_proc *middle, *initiator;
 	const char *const menv[] = {"MIDDLE_PORT=0", NULL};
-	int mport, fd = -1;
+	int mport, rport;
 
 	integ_begin("exit_200_down");
-	int rport = closed_port(&fd);
-	CU_ASSERT_FATAL(rport > 0);
+	int fd = hx_tcp_listen(0, &rport); /* refuses connections */
+	CU_ASSERT_FATAL(fd >= 0);
 	middle = integ_start_node("middle", integ_src(T05 "middle.yaml"), menv,
 				  &mport);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(middle);
@@ -203,12 +174,12 @@ static void test_200_responder_down(void)
 
 static void test_04_first_hop_down(void)
 {
-	int fd = -1;
 	char env0[32], env1[32];
+	int port;
 
 	integ_begin("exit_04_down");
-	int port = closed_port(&fd);
-	CU_ASSERT_FATAL(port > 0);
+	int fd = hx_tcp_listen(0, &port); /* refuses connections */
+	CU_ASSERT_FATAL(fd >= 0);
 	snprintf(env0, sizeof(env0), "MIDDLE_PORT=%d", port);
 	snprintf(env1, sizeof(env1), "RESPONDER_PORT=%d", port);
 	const char *cfg = integ_write_config("initiator.yaml",

@@ -88,39 +88,7 @@ static int send_frame(int fd, const char *const *onward,
 	return send(fd, buf, used, MSG_NOSIGNAL) == (ssize_t)used ? 0 : -1;
 }
 
-static int tcp_connect(int port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	a.sin_port = htons((uint16_t)port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
-}
-
 /* ---- the held next hop: a listener of ours, relayed on demand -------- */
-
-static int hold_listen(int *port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    listen(fd, 4) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	*port = ntohs(a.sin_port);
-	return fd;
-}
 
 /* The middle node's connection to our listener, within `ms`, or -1. */
 static int hold_accept(int lfd, int ms)
@@ -142,7 +110,7 @@ static pid_t relay_start(int held, int port)
 	if (pid != 0)
 		return pid;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	int far = tcp_connect(port);
+	int far = hx_tcp_connect(port);
 	if (far < 0)
 		_exit(1);
 	struct pollfd p[2] = {{.fd = held, .events = POLLIN},
@@ -202,7 +170,7 @@ static void run_attack(const struct attack *at)
 	int hold_port = 0, lfd, held, attacker;
 
 	integ_begin("forged_replies");
-	lfd = hold_listen(&hold_port);
+	lfd = hx_tcp_listen(4, &hold_port);
 	CU_ASSERT_FATAL(lfd >= 0);
 	/* The middle's `to:` allows our listener, where the request waits. */
 	integ_start_pair_via(at->tutorial, &responder, &middle, &ports,
@@ -260,7 +228,7 @@ static void run_attack(const struct attack *at)
 
 	/* The forgery, as plausible as an attacker can make it: a payload a
 	 * reply could have, a return route ending at echoer. */
-	attacker = tcp_connect(ports.middle);
+	attacker = hx_tcp_connect(ports.middle);
 	CU_ASSERT_FATAL(attacker >= 0);
 	const char *const direct[] = {it, to, NULL};
 	const char *const hop[] = {"hop", it, to, NULL};

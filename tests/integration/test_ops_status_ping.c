@@ -134,16 +134,11 @@ static void test_ping(void)
 	CU_ASSERT_EQUAL(hx_stop(node, HX_EXIT_MS), 0);
 
 	/* A closed port: every message lost, exit 1. */
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sa);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int closed;
+	int fd = hx_tcp_listen(0, &closed);
 	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-	CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
 	close(fd); /* bound, never listening: connections are refused */
-	snprintf(route, sizeof(route), "tcp:127.0.0.1:%d,echoer",
-		 ntohs(sa.sin_port));
+	snprintf(route, sizeof(route), "tcp:127.0.0.1:%d,echoer", closed);
 	/* The refusal comes back at once (a delivery-failure notice), so a
 	 * 60 s reply timeout is never waited for; the second message meets
 	 * the connection's backoff and is refused on the spot. */
@@ -153,22 +148,22 @@ static void test_ping(void)
 	CU_ASSERT_PTR_NULL(strstr(out, "bytes from"));
 	snprintf(want, sizeof(want),
 		 "From [tcp:127.0.0.1:%d, echoer]: seq=1 not delivered: cannot connect to 127.0.0.1:%d: Connection refused",
-		 ntohs(sa.sin_port), ntohs(sa.sin_port));
+		 closed, closed);
 	CU_ASSERT(integ_contains(out, want));
 	snprintf(want, sizeof(want),
 		 "From [tcp:127.0.0.1:%d, echoer]: seq=2 not sent: ",
-		 ntohs(sa.sin_port));
+		 closed);
 	CU_ASSERT(integ_contains(out, want));
 	CU_ASSERT(integ_contains(out, "2 sent, 0 received, +2 errors, 100% loss\n"));
 
 	/* status to the same closed port: told at once, not at -W. */
 	snprintf(route, sizeof(route), "tcp:127.0.0.1:%d",
-		 ntohs(sa.sin_port));
+		 closed);
 	CU_ASSERT_EQUAL(run("status-closed",
 			    (const char *[]){ "status", "-W", "60s", "--to", route, NULL }, &p), 1);
 	snprintf(want, sizeof(want),
 		 "ockam-host status: request to [tcp:127.0.0.1:%d, status] not delivered: cannot connect to 127.0.0.1:%d: Connection refused\n",
-		 ntohs(sa.sin_port), ntohs(sa.sin_port));
+		 closed, closed);
 	CU_ASSERT(integ_contains(hx_read(p, HX_STDERR), want));
 
 	/* A route naming no known transport is a usage error. */

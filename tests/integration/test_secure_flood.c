@@ -55,19 +55,6 @@ static size_t hs1_frame(uint8_t *out, const uint8_t key[32])
 	return sizeof(head) + 32;
 }
 
-static int raw_open(int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	a.sin_port = htons((uint16_t)port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
-}
-
 /* ---- the flood ------------------------------------------------------- */
 
 #define FLOOD_FRAMES 1024 /* distinct keys, sent round and round */
@@ -130,7 +117,7 @@ static struct flood *flood_start(int port, int conns)
 	}
 	f->n = conns;
 	for (int i = 0; i < conns; i++) {
-		f->fds[i] = raw_open(port);
+		f->fds[i] = hx_tcp_connect(port);
 		CU_ASSERT_FATAL(f->fds[i] >= 0);
 		fcntl(f->fds[i], F_SETFL, O_NONBLOCK);
 	}
@@ -228,7 +215,7 @@ static void *churn_run(void *data)
 			key[j] = (uint8_t)(x >> 24);
 		}
 		hs1_frame(frame, key);
-		int fd = raw_open(c->port);
+		int fd = hx_tcp_connect(c->port);
 		if (fd >= 0) {
 			(void)!write(fd, frame, sizeof(frame));
 			close(fd);
@@ -318,7 +305,7 @@ static void test_zero_key(void)
 	int r;
 	integ_begin("secure_zero_key");
 	listener = integ_start_listener("listener", "trust: everyone", &r);
-	int fd = raw_open(r);
+	int fd = hx_tcp_connect(r);
 	CU_ASSERT_FATAL(fd >= 0);
 	uint8_t frames[20 * HS1_FRAME_LEN], zero[32] = { 0 };
 	for (int i = 0; i < 20; i++)

@@ -89,6 +89,34 @@ static struct hx_proc *spawn_ping(const char *cfg, const char *count,
 	return p;
 }
 
+/* A restart test's nodes: the tutorial's responder and middle, and
+ * `ping ... alice,echoer` through them. */
+struct pinged {
+	struct hx_proc *responder, *middle, *pinger;
+	struct integ_ports ports;
+};
+
+/* Start `prefix`'s responder and middle, then ping the echoer through
+ * alice (pinger_config with `extra`) `count` times, every `interval`,
+ * waiting `wait` for each reply; return once ping `seq` is answered (a
+ * fatal assertion if it is not), the channel then working. */
+static void start_pinging(struct pinged *n, const char *prefix,
+			  const char *extra, const char *count,
+			  const char *interval, const char *wait, unsigned seq)
+{
+	char needle[32];
+
+	CU_ASSERT_EQUAL_FATAL(integ_start_pair(prefix, &n->responder,
+					       &n->middle, &n->ports),
+			      0);
+	n->pinger = spawn_ping(pinger_config(&n->ports, extra, 0), count,
+			       interval, wait, "alice,echoer");
+	snprintf(needle, sizeof(needle), " seq=%u time=", seq);
+	CU_ASSERT_EQUAL_FATAL(hx_wait_line(n->pinger, HX_STDOUT, needle, 1,
+					   HX_READY_MS, NULL, 0),
+			      0);
+}
+
 /* 1 if ping's output has the reply line of `seq`. */
 static int has_reply(const char *out, unsigned seq)
 {
@@ -120,19 +148,13 @@ static struct hx_proc *restart_responder(const char *prefix, int port)
 static void check_restart(const char *prefix, const char *extra,
 			  unsigned down_ms)
 {
-	struct hx_proc *responder, *middle, *pinger;
-	struct integ_ports ports;
+	struct pinged n;
 	char opts[256];
 
-	CU_ASSERT_EQUAL_FATAL(integ_start_pair(prefix, &responder, &middle,
-					       &ports),
-			      0);
 	snprintf(opts, sizeof(opts), "%s%s", FAST_TIMERS, extra);
-	pinger = spawn_ping(pinger_config(&ports, opts, 0), "70", "100ms",
-			    "3s", "alice,echoer");
-	CU_ASSERT_EQUAL_FATAL(hx_wait_line(pinger, HX_STDOUT, " seq=5 time=",
-					   1, HX_READY_MS, NULL, 0),
-			      0);
+	start_pinging(&n, prefix, opts, "70", "100ms", "3s", 5);
+	struct hx_proc *responder = n.responder, *middle = n.middle,
+		       *pinger = n.pinger;
 
 	uint64_t t0 = now_ms();
 	CU_ASSERT_EQUAL(kill(hx_pid(responder), SIGKILL), 0);
@@ -140,7 +162,7 @@ static void check_restart(const char *prefix, const char *extra,
 	uint64_t spent = now_ms() - t0;
 	if (spent < down_ms)
 		sleep_ms((unsigned)(down_ms - spent));
-	responder = restart_responder(prefix, ports.responder);
+	responder = restart_responder(prefix, n.ports.responder);
 	uint64_t down = now_ms() - t0;
 
 	hx_wait_exit(pinger, 30000);
@@ -198,25 +220,18 @@ static void test_restart_ping_x3dh(void)
  * every ping is answered. */
 static void test_quick_restart(void)
 {
-	struct hx_proc *responder, *middle, *pinger;
-	struct integ_ports ports;
+	struct pinged n;
 
 	integ_begin("secure_quick_restart");
-	CU_ASSERT_EQUAL_FATAL(integ_start_pair(PREFIX_05, &responder, &middle,
-					       &ports),
-			      0);
-	pinger = spawn_ping(pinger_config(&ports,
-					  "dead_peer_timeout: 2s, "
-					  "rehandshake_backoff: 100ms, "
-					  "rehandshake_backoff_max: 300ms",
-					  0),
-			    "70", "100ms", "3s", "alice,echoer");
-	CU_ASSERT_EQUAL_FATAL(hx_wait_line(pinger, HX_STDOUT, " seq=5 time=",
-					   1, HX_READY_MS, NULL, 0),
-			      0);
+	start_pinging(&n, PREFIX_05,
+		      "dead_peer_timeout: 2s, rehandshake_backoff: 100ms, "
+		      "rehandshake_backoff_max: 300ms",
+		      "70", "100ms", "3s", 5);
+	struct hx_proc *responder = n.responder, *middle = n.middle,
+		       *pinger = n.pinger;
 	CU_ASSERT_EQUAL(kill(hx_pid(responder), SIGKILL), 0);
 	CU_ASSERT_EQUAL(hx_wait_exit(responder, HX_EXIT_MS), 128 + SIGKILL);
-	responder = restart_responder(PREFIX_05, ports.responder);
+	responder = restart_responder(PREFIX_05, n.ports.responder);
 	CU_ASSERT_EQUAL(hx_wait_line(pinger, HX_STDERR, "re-handshaking", 1, 10000,
 				     NULL, 0),
 			0);
@@ -268,17 +283,9 @@ static void test_one_way(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(rcfg);
 	responder = integ_start_node("responder", rcfg, NULL, &r);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(responder);
-	const char *cfg = integ_write_config("pinger.yaml",
-		"node: initiator\n"
-		"transports:\n"
-		"  tcp: {}\n"
-		"workers:\n"
-		"  alice:\n"
-		"    type: secure_channel\n"
-		"    options: { role: initiator, route: [tcp:localhost:%d, bob_listener],\n"
-		"               trust: everyone, keepalive: 0, %s }\n",
-		r, FAST_TIMERS);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	const char *cfg = integ_initiator_config(&(struct integ_initiator){
+		.node = "initiator", .port = r,
+		.options = "trust: everyone, keepalive: 0, " FAST_TIMERS });
 	pinger = spawn_ping(cfg, "60", "100ms", "200ms", "alice,echoer");
 	CU_ASSERT_EQUAL_FATAL(hx_wait_line(pinger, HX_STDERR,
 					   "alice: secure channel open", 1,
@@ -329,16 +336,10 @@ static int send_raw(int port, const char *to, const uint8_t *payload,
 	buf[1] = (uint8_t)(body >> 16);
 	buf[2] = (uint8_t)(body >> 8);
 	buf[3] = (uint8_t)body;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd = hx_tcp_connect(port);
 	if (fd < 0)
 		return -1;
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-				  .sin_port = htons((uint16_t)port) };
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	int rc = -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    write(fd, buf, n) == (ssize_t)n)
-		rc = 0;
+	int rc = write(fd, buf, n) == (ssize_t)n ? 0 : -1;
 	sleep_ms(100); /* let the node read it before the close */
 	close(fd);
 	return rc;
@@ -402,23 +403,16 @@ static void test_forged_close(void)
  * a second. */
 static void test_queue_limit(void)
 {
-	struct hx_proc *responder, *middle, *pinger;
-	struct integ_ports ports;
+	struct pinged n;
 
 	integ_begin("secure_restart_queue_limit");
-	CU_ASSERT_EQUAL_FATAL(integ_start_pair(PREFIX_05, &responder, &middle,
-					       &ports),
-			      0);
-	pinger = spawn_ping(pinger_config(&ports,
-					  "queue_limit: 2, dead_peer_timeout: 300ms, "
-					  "rehandshake_backoff: 1s, "
-					  "rehandshake_backoff_max: 2s, "
-					  "handshake_timeout: 1s",
-					  0),
-			    "40", "50ms", "1s", "alice,echoer");
-	CU_ASSERT_EQUAL_FATAL(hx_wait_line(pinger, HX_STDOUT, " seq=3 time=",
-					   1, HX_READY_MS, NULL, 0),
-			      0);
+	start_pinging(&n, PREFIX_05,
+		      "queue_limit: 2, dead_peer_timeout: 300ms, "
+		      "rehandshake_backoff: 1s, rehandshake_backoff_max: 2s, "
+		      "handshake_timeout: 1s",
+		      "40", "50ms", "1s", 3);
+	struct hx_proc *responder = n.responder, *middle = n.middle,
+		       *pinger = n.pinger;
 	CU_ASSERT_EQUAL(kill(hx_pid(responder), SIGKILL), 0);
 	CU_ASSERT_EQUAL(hx_wait_exit(pinger, 30000), 1);
 	const char *out = hx_read(pinger, HX_STDOUT);

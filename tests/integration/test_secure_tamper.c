@@ -28,7 +28,7 @@
 
 #include <CUnit/Basic.h>
 
-#include "integ.h"
+#include "integ_secure.h"
 
 struct tamper_case {
 	const char *name;
@@ -82,22 +82,6 @@ static const char middle_fmt[] =
 	"    type: tamper\n"
 	"    options: { %s }\n";
 
-static const char initiator_fmt[] =
-	"node: initiator\n"
-	"transports:\n"
-	"  tcp: {}\n"
-	"workers:\n"
-	"  alice:\n"
-	"    type: secure_channel\n"
-	"    options:\n"
-	"      role: initiator\n"
-	"      route: [tcp:localhost:%d, hop, tcp:localhost:%d, bob_listener]\n"
-	"      trust: everyone\n"
-	"      key_exchange: %s\n"
-	"messages:\n"
-	"%s"
-	"after_messages: exit\n";
-
 static unsigned echoed(const char *log, const char *payload)
 {
 	char needle[64];
@@ -126,6 +110,7 @@ static void start_nodes(const struct tamper_case *c, const char *options,
 {
 	const char *const responder_env[] = { "RESPONDER_PORT=0", NULL };
 	static char text[64 * 1024];
+	char alice[96];
 	int r, m;
 
 	H = hx_begin(c->name);
@@ -139,10 +124,11 @@ static void start_nodes(const struct tamper_case *c, const char *options,
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
 	*middle = integ_start_node("middle", cfg, NULL, &m);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(*middle);
-	snprintf(text, sizeof(text), initiator_fmt, m, r, c->key_exchange,
-		 messages);
-	cfg = hx_write_file(H, "initiator.yaml", text);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	snprintf(alice, sizeof(alice), "trust: everyone, key_exchange: %s",
+		 c->key_exchange);
+	cfg = integ_initiator_config(&(struct integ_initiator){
+		.node = "initiator", .port = r, .via = m, .options = alice,
+		.messages = messages, .after = "exit" });
 	*initiator = hx_spawn_host(H, "initiator", cfg, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(*initiator);
 }

@@ -66,20 +66,6 @@ static int served(int port)
 	       strcmp(hx_read(c, HX_STDOUT), good_reply) == 0;
 }
 
-static int raw_open(int port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	a.sin_port = htons((uint16_t)port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
-}
-
 /* 1 if the node closed `fd` (EOF or reset) within `ms`. */
 static int raw_closed(int fd, int ms)
 {
@@ -147,7 +133,7 @@ static void test_thousand_connections(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	for (round = 0; round < 10; round++) {
 		for (i = 0; i < 100; i++) {
-			fds[i] = raw_open(port);
+			fds[i] = hx_tcp_connect(port);
 			if (fds[i] < 0)
 				continue;
 			opened++;
@@ -187,7 +173,7 @@ static void test_slow_client(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(H);
 	r = responder_start(&port);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
-	fd = raw_open(port);
+	fd = hx_tcp_connect(port);
 	CU_ASSERT_FATAL(fd >= 0);
 	for (i = 0; i < 3; i++) {
 		CU_ASSERT_EQUAL(write(fd, hdr + i, 1), 1);
@@ -224,13 +210,13 @@ static void test_garbage_and_huge_prefix(void)
 	r = responder_start(&port);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 
-	fd = raw_open(port);
+	fd = hx_tcp_connect(port);
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_EQUAL(write(fd, huge, sizeof(huge)), (ssize_t)sizeof(huge));
 	CU_ASSERT(raw_closed(fd, 5000));
 	close(fd);
 
-	fd = raw_open(port);
+	fd = hx_tcp_connect(port);
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_EQUAL(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
 	CU_ASSERT(raw_closed(fd, 5000));
@@ -238,7 +224,7 @@ static void test_garbage_and_huge_prefix(void)
 
 	/* The same cause as the 4 GiB prefix: one line a second at most. */
 	usleep(1100 * 1000);
-	fd = raw_open(port);
+	fd = hx_tcp_connect(port);
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_EQUAL(write(fd, http, sizeof(http) - 1),
 			(ssize_t)sizeof(http) - 1);

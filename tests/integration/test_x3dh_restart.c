@@ -37,20 +37,6 @@
 
 #define OPTIONS "trust: everyone, key_exchange: x3dh, vault: bob.key"
 
-static int raw_open(int port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	a.sin_port = htons((uint16_t)port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
-}
-
 /* One frame: [to], return [client], `payload`. */
 static int frame_send(int fd, const char *to, const uint8_t *payload,
 		      size_t len)
@@ -150,12 +136,30 @@ static char init_answer(int fd, const uint8_t *init,
 	return '?';
 }
 
+/* Fetch two bundles over `fd` (two one-time prekeys), then write the
+ * initiator ik's X3DH first message to each with a fresh ephemeral key:
+ * init[i] to b[i], whose DONE opens with k[i]. */
+static void initiate_two(int fd, const uint8_t ik_s[32],
+			 const uint8_t ik_p[32], struct x3dh_bundle b[2],
+			 uint8_t init[2][X3DH_INIT_LEN], struct x3dh_secret k[2])
+{
+	uint8_t ek[32];
+
+	for (int i = 0; i < 2; i++)
+		CU_ASSERT_FATAL(bundle_get(fd, &b[i]) == 0);
+	for (int i = 0; i < 2; i++) {
+		randombytes_buf(ek, sizeof(ek));
+		CU_ASSERT_FATAL(x3dh_initiate(ik_s, ik_p, ek, &b[i], 0,
+					      init[i], &k[i]) == X3DH_OK);
+	}
+	sodium_memzero(ek, sizeof(ek));
+}
+
 static void test_x3dh_prekeys_survive_a_crash(void)
 {
-	struct x3dh_bundle b1, b2;
-	struct x3dh_secret k1, k2;
-	uint8_t ik_s[32], ik_p[32], ek[32], init1[X3DH_INIT_LEN],
-		init2[X3DH_INIT_LEN];
+	struct x3dh_bundle b[2];
+	struct x3dh_secret k[2];
+	uint8_t ik_s[32], ik_p[32], init[2][X3DH_INIT_LEN];
 	char needle[160], path[512], tmp[520];
 	struct stat st;
 	int port, fd;
@@ -167,18 +171,12 @@ static void test_x3dh_prekeys_survive_a_crash(void)
 
 	randombytes_buf(ik_s, sizeof(ik_s));
 	crypto_scalarmult_base(ik_p, ik_s);
-	fd = raw_open(port);
+	fd = hx_tcp_connect(port);
 	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT_FATAL(bundle_get(fd, &b1) == 0);
-	CU_ASSERT_FATAL(bundle_get(fd, &b2) == 0);
-	CU_ASSERT(b1.opk_id != 0 && b2.opk_id != 0 && b1.opk_id != b2.opk_id);
-	randombytes_buf(ek, sizeof(ek));
-	CU_ASSERT_FATAL(x3dh_initiate(ik_s, ik_p, ek, &b1, 0, init1, &k1) ==
-			X3DH_OK);
-	randombytes_buf(ek, sizeof(ek));
-	CU_ASSERT_FATAL(x3dh_initiate(ik_s, ik_p, ek, &b2, 0, init2, &k2) ==
-			X3DH_OK);
-	CU_ASSERT_EQUAL(init_answer(fd, init1, &k1), 'D');
+	initiate_two(fd, ik_s, ik_p, b, init, k);
+	CU_ASSERT(b[0].opk_id != 0 && b[1].opk_id != 0 &&
+		  b[0].opk_id != b[1].opk_id);
+	CU_ASSERT_EQUAL(init_answer(fd, init[0], &k[0]), 'D');
 	close(fd);
 
 	/* Killed right after the answer: no clean shutdown. */
@@ -194,39 +192,32 @@ static void test_x3dh_prekeys_survive_a_crash(void)
 				     "X3DH prekeys: loaded from bob.key.prekeys",
 				     1, HX_READY_MS, NULL, 0),
 			0);
-	fd = raw_open(port);
+	fd = hx_tcp_connect(port);
 	CU_ASSERT_FATAL(fd >= 0);
 	/* The replay: refused as used (BUSY), not a second channel. */
-	CU_ASSERT_EQUAL(init_answer(fd, init1, &k1), '3');
+	CU_ASSERT_EQUAL(init_answer(fd, init[0], &k[0]), '3');
 	snprintf(needle, sizeof(needle),
-		 ": one-time prekey %" PRIu32 " already used", b1.opk_id);
+		 ": one-time prekey %" PRIu32 " already used", b[0].opk_id);
 	CU_ASSERT_EQUAL(hx_wait_line(bob, HX_STDERR, needle, 1, HX_READY_MS,
 				     NULL, 0),
 			0);
 	/* The initiator's cached bundle still works. */
-	CU_ASSERT_EQUAL(init_answer(fd, init2, &k2), 'D');
+	CU_ASSERT_EQUAL(init_answer(fd, init[1], &k[1]), 'D');
 
 	/* The write comes before the answer: when it fails, no answer
 	 * (CLOSE handshake failed), and the prekey is still used up. */
-	CU_ASSERT_FATAL(bundle_get(fd, &b1) == 0);
-	CU_ASSERT_FATAL(bundle_get(fd, &b2) == 0);
-	randombytes_buf(ek, sizeof(ek));
-	CU_ASSERT_FATAL(x3dh_initiate(ik_s, ik_p, ek, &b1, 0, init1, &k1) ==
-			X3DH_OK);
-	randombytes_buf(ek, sizeof(ek));
-	CU_ASSERT_FATAL(x3dh_initiate(ik_s, ik_p, ek, &b2, 0, init2, &k2) ==
-			X3DH_OK);
+	initiate_two(fd, ik_s, ik_p, b, init, k);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	CU_ASSERT_EQUAL_FATAL(mkdir(tmp, 0700), 0); /* blocks the write */
-	CU_ASSERT_EQUAL(init_answer(fd, init1, &k1), '2');
+	CU_ASSERT_EQUAL(init_answer(fd, init[0], &k[0]), '2');
 	CU_ASSERT_EQUAL(hx_wait_line(bob, HX_STDERR,
 				     "cannot write X3DH prekeys to bob.key.prekeys",
 				     1, HX_READY_MS, NULL, 0),
 			0);
 	CU_ASSERT_EQUAL_FATAL(rmdir(tmp), 0);
-	CU_ASSERT_EQUAL(init_answer(fd, init1, &k1), '3');
+	CU_ASSERT_EQUAL(init_answer(fd, init[0], &k[0]), '3');
 	/* The next write takes that use along with this one's. */
-	CU_ASSERT_EQUAL(init_answer(fd, init2, &k2), 'D');
+	CU_ASSERT_EQUAL(init_answer(fd, init[1], &k[1]), 'D');
 	CU_ASSERT_EQUAL(hx_wait_line(bob, HX_STDERR,
 				     "X3DH prekeys: written to bob.key.prekeys again",
 				     1, HX_READY_MS, NULL, 0),
@@ -239,17 +230,16 @@ static void test_x3dh_prekeys_survive_a_crash(void)
 
 	bob = integ_start_node("bob", cfg, NULL, &port);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(bob);
-	fd = raw_open(port);
+	fd = hx_tcp_connect(port);
 	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT_EQUAL(init_answer(fd, init1, &k1), '3');
-	CU_ASSERT_EQUAL(init_answer(fd, init2, &k2), '3');
+	CU_ASSERT_EQUAL(init_answer(fd, init[0], &k[0]), '3');
+	CU_ASSERT_EQUAL(init_answer(fd, init[1], &k[1]), '3');
 	close(fd);
 	CU_ASSERT_EQUAL(hx_stop(bob, HX_EXIT_MS), 0);
 	CU_ASSERT_EQUAL(integ_lines(hx_read(bob, HX_STDERR),
 				    "secure channel open with peer"), 0);
 	sodium_memzero(ik_s, sizeof(ik_s));
-	sodium_memzero(&k1, sizeof(k1));
-	sodium_memzero(&k2, sizeof(k2));
+	sodium_memzero(k, sizeof(k));
 }
 
 int main(void)

@@ -13,10 +13,8 @@ set -eu
 
 build=$1 prefix=$2 bindir=$3 option=$4
 
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
+# fail(), install_destdir
+. "$(dirname "$0")/destdir.sh"
 
 if [ "$option" = no ]; then
 	echo "SKIP: -Dsystemdsystemunitdir=no installs no unit"
@@ -28,14 +26,7 @@ if [ -z "$unitdir" ] && command -v pkg-config >/dev/null 2>&1; then
 fi
 [ -n "$unitdir" ] || unitdir=$prefix/lib/systemd/system
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ockam-unit.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT INT TERM
-dest=$tmp/dest
-meson install -C "$build" --no-rebuild --quiet --destdir "$dest" \
-	>"$tmp/install.log" 2>&1 || {
-	cat "$tmp/install.log" >&2
-	fail "meson install --destdir failed"
-}
+install_destdir ockam-unit
 
 unit=$dest$unitdir/ockam-host.service
 [ -f "$unit" ] || fail "no unit at $unitdir/ockam-host.service; installed: $(cd "$dest" && find . -name 'ockam-host.service*')"

@@ -12,10 +12,8 @@ set -eu
 
 build=$1 src=$2 prefix=$3 libdir=$4 bindir=$5 datadir=$6
 
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
+# fail(), install_destdir
+. "$(dirname "$0")/destdir.sh"
 
 for tool in meson make pkg-config cc; do
 	command -v "$tool" >/dev/null 2>&1 || {
@@ -24,16 +22,8 @@ for tool in meson make pkg-config cc; do
 	}
 done
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ockam-kit.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT INT TERM
-dest=$tmp/dest
-
-# 1. Install.  --no-rebuild: meson test has built everything already.
-meson install -C "$build" --no-rebuild --quiet --destdir "$dest" \
-	>"$tmp/install.log" 2>&1 || {
-	cat "$tmp/install.log" >&2
-	fail "meson install --destdir failed"
-}
+# 1. Install.
+install_destdir ockam-kit
 host=$dest$bindir/ockam-host
 pcdir=$dest$libdir/pkgconfig
 [ -x "$host" ] || fail "no ockam-host at $host"

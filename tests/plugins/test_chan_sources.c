@@ -12,36 +12,6 @@
 #include "../common/cunit_main.h"
 #include "chan_sources.h"
 
-/* The list functions live in channel.c with the rest of the channel's
- * lifetime; these are the same two, for the table alone. */
-void chan_list_insert_after(struct chan_list *l, struct channel *pos,
-			    struct channel *ch)
-{
-	ch->prev = pos;
-	ch->next = pos ? pos->next : l->head;
-	if (ch->next)
-		ch->next->prev = ch;
-	else
-		l->tail = ch;
-	if (pos)
-		pos->next = ch;
-	else
-		l->head = ch;
-}
-
-void chan_list_remove(struct chan_list *l, struct channel *ch)
-{
-	if (ch->prev)
-		ch->prev->next = ch->next;
-	else
-		l->head = ch->next;
-	if (ch->next)
-		ch->next->prev = ch->prev;
-	else
-		l->tail = ch->prev;
-	ch->prev = ch->next = NULL;
-}
-
 static struct channel ends[16];
 
 static uint64_t key_of(struct chan_sources *s, uint8_t type, const char *v)

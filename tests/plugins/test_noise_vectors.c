@@ -374,28 +374,14 @@ static void test_tampered_messages(void)
 	}
 }
 
-/* Points of small order on Curve25519 (as rejected by libsodium). */
-static const uint8_t low_order[][32] = {
-	{ 0 },
-	{ 1 },
-	{ 0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3,
-	  0xfa, 0xf1, 0x9f, 0xc4, 0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32,
-	  0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00 },
-	{ 0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1,
-	  0x55, 0x9c, 0x83, 0xef, 0x5b, 0x04, 0x44, 0x5c, 0xc4, 0x58, 0x1c,
-	  0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd, 0xd0, 0x9f, 0x11, 0x57 },
-	{ 0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f },
-	/* p and p + 1: 0 and 1 again, not reduced */
-	{ 0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f },
-	{ 0xee, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f },
-};
-
+/* The small-order keys are the list the listener checks before any DH
+ * (noise.c), held against libsodium rather than against a second copy of
+ * it: each entry must be a key libsodium's X25519 refuses, and the entries
+ * must be NOISE_SMALL_ORDER_COUNT distinct ones.  With the top bit ignored
+ * exactly seven encodings are refused (any DH with them is all zero): 0,
+ * 1, p - 1, the two points of order 8, and p and p + 1 (0 and 1 again,
+ * unreduced); so seven distinct refused entries are all of them, and a
+ * wrong, repeated or missing entry fails here. */
 static void test_low_order_keys(void)
 {
 	struct noise_suite suite;
@@ -403,18 +389,31 @@ static void test_low_order_keys(void)
 	uint8_t msg[128], pl[64], s[32];
 	size_t len, plen;
 
-	uint8_t s_any[32];
+	uint8_t s_any[32], out[32];
 	randombytes_buf(s_any, sizeof s_any);
+	CU_ASSERT_EQUAL_FATAL(NOISE_SMALL_ORDER_COUNT, 7);
+	for (size_t i = 0; i < NOISE_SMALL_ORDER_COUNT; i++) {
+		const uint8_t *ki = noise_small_order[i];
+		uint8_t k[32];
+		memcpy(k, ki, 32);
+		CU_ASSERT_EQUAL(k[31] & 0x80, 0);
+		CU_ASSERT_NOT_EQUAL(crypto_scalarmult(out, s_any, k), 0);
+		k[31] |= 0x80;
+		CU_ASSERT_NOT_EQUAL(crypto_scalarmult(out, s_any, k), 0);
+		for (size_t j = 0; j < i; j++)
+			CU_ASSERT_NOT_EQUAL(memcmp(ki, noise_small_order[j], 32),
+					    0);
+	}
 	CU_ASSERT_FATAL(noise_suite_parse("Noise_NN_25519_ChaChaPoly_SHA256",
 					  &suite) == 0);
-	for (size_t i = 0; i < sizeof low_order / sizeof low_order[0]; i++) {
+	for (size_t i = 0; i < NOISE_SMALL_ORDER_COUNT; i++) {
 		struct noise_handshake *init = noise_handshake_new(&suite, 1, &none);
 		struct noise_handshake *resp = noise_handshake_new(&suite, 0, &none);
 
 		CU_ASSERT_FATAL(init && resp);
 		/* Responder: reading a low-order e works (no DH yet), but
 		 * the ee in its reply must fail. */
-		CU_ASSERT_EQUAL(noise_handshake_read(resp, low_order[i], 32, pl,
+		CU_ASSERT_EQUAL(noise_handshake_read(resp, noise_small_order[i], 32, pl,
 						     sizeof pl, &plen), 0);
 		CU_ASSERT_EQUAL(noise_handshake_write(resp, NULL, 0, msg,
 						      sizeof msg, &len), -1);
@@ -423,7 +422,7 @@ static void test_low_order_keys(void)
 		CU_ASSERT_EQUAL(noise_handshake_write(init, NULL, 0, msg,
 						      sizeof msg, &len), 0);
 		memset(msg, 0, 48);
-		memcpy(msg, low_order[i], 32);
+		memcpy(msg, noise_small_order[i], 32);
 		CU_ASSERT_EQUAL(noise_handshake_read(init, msg, 48, pl,
 						     sizeof pl, &plen), -1);
 		CU_ASSERT_FALSE(noise_handshake_is_done(init));
@@ -432,7 +431,7 @@ static void test_low_order_keys(void)
 		/* The cheap check a listener makes before any DH agrees,
 		 * with the ignored top bit set too. */
 		uint8_t k[32];
-		memcpy(k, low_order[i], 32);
+		memcpy(k, noise_small_order[i], 32);
 		CU_ASSERT_EQUAL(noise_dh_public_is_weak(k), 1);
 		k[31] |= 0x80;
 		CU_ASSERT_EQUAL(noise_dh_public_is_weak(k), 1);
@@ -440,9 +439,9 @@ static void test_low_order_keys(void)
 	/* ... and says nothing against keys the DH accepts: every other
 	 * key of the check's list differs in one bit, and random ones. */
 	for (unsigned n = 0; n < 64; n++) {
-		uint8_t k[32], out[32];
+		uint8_t k[32];
 		if (n < 32) {
-			memcpy(k, low_order[n % (sizeof low_order / sizeof low_order[0])], 32);
+			memcpy(k, noise_small_order[n % NOISE_SMALL_ORDER_COUNT], 32);
 			k[n % 31] ^= (uint8_t)(1u << (n % 7));
 		} else {
 			randombytes_buf(k, sizeof k);
@@ -455,7 +454,7 @@ static void test_low_order_keys(void)
 					  &suite) == 0);
 	randombytes_buf(s, sizeof s);
 	{
-		struct noise_keys k = { .s = s, .rs = low_order[2] };
+		struct noise_keys k = { .s = s, .rs = noise_small_order[2] };
 		struct noise_handshake *init = noise_handshake_new(&suite, 1, &k);
 
 		CU_ASSERT_FATAL(init != NULL);
