@@ -172,4 +172,13 @@ if [ "$rc" != 0 ] || [ "$(cat "$tmp/out")" != "$want" ]; then
 	cat "$tmp/err" >&2
 	fail "build-tree host with the meson-built example: exit $rc, want 0 and: $want"
 fi
+# And the installed example's own uppercase.yaml, as docs/plugins.md runs it.
+rc=0
+(cd "$tmp/example" && timeout 30 "$build/host/ockam-host" uppercase.yaml) \
+	>"$tmp/out" 2>"$tmp/err" || rc=$?
+want='App Received: uppercase says: HELLO OCKAM!'
+if [ "$rc" != 0 ] || [ "$(cat "$tmp/out")" != "$want" ]; then
+	cat "$tmp/out" "$tmp/err" >&2
+	fail "OCKAM_PLUGIN_PATH=build ockam-host uppercase.yaml: exit $rc, want 0 and: $want"
+fi
 echo "ok: the installed example builds out of tree (make and meson) and loads"
