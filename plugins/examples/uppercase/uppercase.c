@@ -19,7 +19,12 @@
  * the route helpers of <ockam/route.h>.
  *
  * Build it out of the ockam-host tree with nothing but the installed
- * headers:
+ * headers: `meson install` puts this file, with a standalone meson.build,
+ * in <datadir>/ockam/sdk/example/; copy that folder, then
+ *
+ *   meson setup build && meson compile -C build     # build/uppercase.so
+ *
+ * or, without meson:
  *
  *   cc $(pkg-config --cflags ockam-plugin) -shared -fPIC \
  *      -o uppercase.so uppercase.c
