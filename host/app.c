@@ -142,10 +142,15 @@ static int app_handle(void *owner, void *addr_data,
 	struct app_message *m = a->waiting ? &a->msgs[a->next - 1] : NULL;
 	char route[512];
 	(void)addr_data;
-	route_text_format(a->node->router, &msg->ret, route, sizeof(route));
 	if (!m || !ockam_message_is_reply(msg, &m->route, m->secure)) {
 		char sent[512];
 		a->refused++;
+		/* Strangers can send these per frame: format only a line
+		 * that will be written. */
+		if (!log_limit_due(&a->lim_refused, OCKAM_LOG_WARN))
+			return 0;
+		route_text_format(a->node->router, &msg->ret, route,
+				  sizeof(route));
 		if (!m) {
 			log_limited(&a->lim_refused, OCKAM_LOG_WARN, "app",
 				    "unexpected message from %s (%zu bytes): no reply awaited; dropped",
@@ -164,6 +169,7 @@ static int app_handle(void *owner, void *addr_data,
 			    (unsigned long long)a->refused);
 		return 0;
 	}
+	route_text_format(a->node->router, &msg->ret, route, sizeof(route));
 	fputs("App Received: ", stdout);
 	fwrite(msg->payload, 1, msg->payload_len, stdout);
 	fputc('\n', stdout);

@@ -178,6 +178,8 @@ static int ping_on_reply(void *owner, void *addr_data,
 	if (!ockam_message_is_reply(msg, &p->route, p->secure)) {
 		char ret[512];
 		p->refused++;
+		if (!log_limit_due(&p->lim_refused, OCKAM_LOG_WARN))
+			return 0;
 		route_text_format(p->node->router, &msg->ret, ret, sizeof(ret));
 		log_limited(&p->lim_refused, OCKAM_LOG_WARN, "ping",
 			    "dropped a %s message from %s: not a reply to %s, which must come back %s",

@@ -62,6 +62,8 @@ static int asker_on_reply(void *owner, void *addr_data,
 	    !ockam_message_is_reply(msg, a->route, a->secure)) {
 		char ret[512];
 		a->ignored++;
+		if (!log_limit_due(&a->lim_ignored, OCKAM_LOG_WARN))
+			return 0;
 		route_text_format(a->node->router, &msg->ret, ret, sizeof(ret));
 		log_limited(&a->lim_ignored, OCKAM_LOG_WARN, "status",
 			    "dropped a %s message from %s: not the report, which must come back the way the request went",

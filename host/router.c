@@ -414,6 +414,10 @@ static int transport_check(struct router *r, const struct router_sender *from,
 	 * relay.  Forwarding is a worker's job (hop, with its `to:`). */
 	if (from->transport) {
 		r->stats.relay_refused++;
+		/* A stranger can send this per frame: format only a line
+		 * that will be written. */
+		if (!log_limit_due(&r->lim_relay, OCKAM_LOG_WARN))
+			return -EACCES;
 		addr_text_format(r, to, name, sizeof(name));
 		route_text_format(r, &msg->ret, route, sizeof(route));
 		log_limited(&r->lim_relay, OCKAM_LOG_WARN, "router",
@@ -431,6 +435,8 @@ static int transport_check(struct router *r, const struct router_sender *from,
 		if (ockam_addr_match(&from->reach_addrs[i], to))
 			return secure ? 1 : 0;
 	r->stats.denied++;
+	if (!log_limit_due(&r->lim_denied, OCKAM_LOG_WARN))
+		return -EACCES;
 	addr_text_format(r, to, name, sizeof(name));
 	if (limited)
 		log_limited(&r->lim_denied, OCKAM_LOG_WARN, "router",
@@ -453,6 +459,8 @@ static int send_local(struct router *r, const struct router_sender *from,
 
 	if (!e) {
 		r->stats.dropped_unknown++;
+		if (!log_limit_due(&r->lim_unknown, OCKAM_LOG_WARN))
+			return -EHOSTUNREACH;
 		route_text_format(r, &msg->ret, route, sizeof(route));
 		char name[OCKAM_ADDR_MAX * 4 + 8];
 		addr_text_format(r, to, name, sizeof(name));
