@@ -44,13 +44,11 @@ static void x3dh_timeout(void *data)
 	channel_close(ch, "handshake timed out");
 }
 
-/* Send `len` bytes of inst->ct_buf to `to` with return route [back]. */
-/* Send inst->ct_buf[0..len) in inst->outer, whose routes are set. */
-static int x3dh_send_outer(struct sc_instance *inst, size_t len,
-			   const char *what)
+/* Send inst->ct_buf[0..len) in `out`, whose routes are set. */
+static int x3dh_send_outer(struct sc_instance *inst, struct ockam_message *out,
+			   size_t len, const char *what)
 {
 	const struct ockam_host *h = inst->host;
-	struct ockam_message *out = &inst->outer;
 	out->payload = inst->ct_buf;
 	out->payload_len = len;
 	int rc = h->send(inst->ctx, out);
@@ -63,22 +61,24 @@ static int x3dh_send_outer(struct sc_instance *inst, size_t len,
 	return rc;
 }
 
+/* Send `len` bytes of inst->ct_buf to `to` with return route [back]. */
 static int x3dh_send(struct sc_instance *inst, const struct ockam_route *to,
 		     const char *back, size_t len, const char *what)
 {
-	struct ockam_message *out = &inst->outer;
-	ockam_message_init(out);
-	ockam_route_copy(&out->onward, to);
-	ockam_addr_local(&out->ret.hop[0], back);
-	out->ret.count = 1;
-	return x3dh_send_outer(inst, len, what);
+	struct ockam_message out;
+	struct ockam_addr b;
+	ockam_message_init(&out);
+	out.onward = *to;
+	ockam_addr_local(&b, back);
+	out.ret = ockam_route_make(&b, 1);
+	return x3dh_send_outer(inst, &out, len, what);
 }
 
 /* To ch's peer, return route [ch's decryptor]. */
 static int x3dh_send_peer(struct channel *ch, size_t len, const char *what)
 {
-	channel_outer(ch);
-	return x3dh_send_outer(ch->inst, len, what);
+	struct chan_outer o;
+	return x3dh_send_outer(ch->inst, channel_outer(ch, &o), len, what);
 }
 
 /* Both ends: hand the keys to the data layer and open the channel. */
