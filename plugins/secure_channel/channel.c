@@ -611,8 +611,7 @@ static int sc_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 	inst->host = host;
 	inst->ctx = ctx;
 	trust_init(&inst->trust);
-	inst->ct_buf = malloc(DATA_MESSAGE_MAX);
-	int rc = inst->ct_buf ? options_read(inst) : -ENOMEM;
+	int rc = options_read(inst);
 	if (rc == 0)
 		rc = channel_status_register(inst);
 	if (rc != 0) {
@@ -720,10 +719,6 @@ static void sc_destroy(void *state)
 	chan_route_free(&inst->route);
 	trust_free(&inst->trust);
 	identity_free(inst->id);
-	if (inst->ct_buf) {
-		sodium_memzero(inst->ct_buf, DATA_MESSAGE_MAX);
-		free(inst->ct_buf);
-	}
 	free(inst);
 }
 

@@ -95,6 +95,9 @@ enum listener_cause {
 /* A handshake payload this version reads (the features byte; more
  * from a later version is ignored, up to this). */
 #define CHAN_HS_PAYLOAD_MAX 256
+/* The longest handshake message this end writes: Noise XX message 2 with
+ * its features byte is 98 bytes, an X3DH bundle 201. */
+#define CHAN_HS_MSG_MAX 512
 /* At most one rejection report per channel per this many ms. */
 #define CHAN_REPORT_INTERVAL_MS 1000
 
@@ -248,10 +251,11 @@ struct sc_instance {
 	uint64_t complaint_total[LC_COUNT];
 	int started;
 
-	/* Handshake and X3DH messages are written here (DATA_MESSAGE_MAX).  Data records never are: they are sealed in
-	 * the buffer they are sent from (host->send_reserve) and opened
-	 * where they arrived (channel_flow.c). */
-	uint8_t *ct_buf;
+	/* Handshake and X3DH messages are written here.  Data records
+	 * never are: they are sealed in the buffer they are sent from
+	 * (host->send_reserve) and opened where they arrived
+	 * (channel_flow.c). */
+	uint8_t hs_buf[CHAN_HS_MSG_MAX];
 	/* The batch being filled (channel_flow.c): one channel's small
 	 * messages sent in this loop turn, encoded here and sealed as one
 	 * record straight into the outgoing frame by the end-of-turn flush,

@@ -67,14 +67,14 @@ static int hs_send(struct channel *ch, uint8_t type)
 {
 	struct sc_instance *inst = ch->inst;
 	const struct ockam_host *h = inst->host;
-	uint8_t *buf = inst->ct_buf;
+	uint8_t *buf = inst->hs_buf;
 	size_t len;
 	uint8_t features = chan_features(inst);
 	buf[0] = type;
 	/* HS1 is not encrypted yet: it carries nothing. */
 	size_t plen = type == CHAN_MSG_HS1 ? 0 : sizeof(features);
 	if (noise_handshake_write(ch->hs, &features, plen, buf + 1,
-				  DATA_MESSAGE_MAX - 1, &len) != 0) {
+				  sizeof(inst->hs_buf) - 1, &len) != 0) {
 		h->log(inst->ctx, OCKAM_LOG_ERROR,
 		       "cannot write handshake message %u", type);
 		return -EPROTO;
