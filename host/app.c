@@ -286,6 +286,7 @@ static int app_backoff(struct app *a, const struct app_message *m)
 
 static void app_send_next(struct app *a)
 {
+	int progressed = 0; /* a send went through in this call */
 	while (a->next < a->n) {
 		struct app_message *m = &a->msgs[a->next];
 		if (m->state != APP_UNSENT) {
@@ -309,10 +310,14 @@ static void app_send_next(struct app *a)
 
 		a->sent_ms = loop_now_ms();
 		int rc = router_send(a->node->router, "app", &msg, 0);
-		if (rc == -ENOBUFS && app_backoff(a, m))
-			return;
-		if (rc != -ENOBUFS)
-			a->blocked_ms = 0;
+		if (rc == -ENOBUFS) {
+			/* Blocked afresh if the one before went through. */
+			if (progressed)
+				a->blocked_ms = 0;
+			if (app_backoff(a, m))
+				return;
+		}
+		progressed |= rc == 0;
 		a->next++;
 		m->pushed_back = 0;
 		if (rc < 0) {
@@ -354,6 +359,9 @@ static void app_on_flush(void *data)
 	if (a->done)
 		return;
 	if (!a->pushed) {
+		/* What was sent this turn went through. */
+		a->blocked_ms = 0;
+		a->blocked_at = (size_t)-1;
 		if (a->next >= a->n && !a->waiting && !a->linger_until)
 			app_finish(a);
 		return;
