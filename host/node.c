@@ -15,6 +15,7 @@
 #include "notice.h"
 #include "loop.h"
 #include "opt.h"
+#include "option_check.h"
 #include "route_text.h"
 #include "router.h"
 #include "status.h"
@@ -371,7 +372,7 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 	diag_init(&n->diag, args->diag_echo);
 	n->check_only = args->check_only;
 
-	n->cfg = config_load(args->config_path, &n->diag);
+	n->cfg = config_load_partial(args->config_path, &n->diag);
 	if (!n->cfg) {
 		*exit_code = 2;
 		goto fail;
@@ -412,8 +413,11 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 				   strerror(bad));
 	}
 
-	/* Load every plugin first, so all missing or broken ones are
-	 * reported together. */
+	/* One pass: everything that can be known before anything runs is
+	 * checked, every problem reported, before the first error stops the
+	 * node.  Plugins first, so all missing or broken ones are reported
+	 * together. */
+	struct config *cm = n->cfg;
 	for (size_t i = 0; i < c->n_transports; i++) {
 		const struct config_instance *ci = &c->transports[i];
 		struct plugin_lib *lib = node_plugin(n, ci->type, ci->type_node);
@@ -422,6 +426,8 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 				   ci->type_node->line, ci->type_node->col,
 				   "'%s' is a %s plugin, not a transport: declare it under workers:",
 				   ci->type, plugin_kind_name(lib->desc->kind));
+		else if (lib && !node_instance_new(n, ci, lib))
+			goto fail;
 	}
 	for (size_t i = 0; i < c->n_workers; i++) {
 		const struct config_instance *ci = &c->workers[i];
@@ -431,49 +437,71 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 				   ci->type_node->line, ci->type_node->col,
 				   "'%s' is a transport plugin, not a worker: declare it under transports:",
 				   ci->type);
+		else if (lib && !node_instance_new(n, ci, lib))
+			goto fail;
 	}
+	/* Every instance's options against its plugin's table (defaults
+	 * filled in), then the plugin's own cross-option check. */
+	for (size_t i = 0; i < n->n_inst; i++) {
+		struct ockam_ctx *ctx = n->inst[i];
+		const struct ockam_plugin *d = ctx->lib->desc;
+		struct config_instance *ci = (struct config_instance *)ctx->cfg;
+		if (option_check_instance(cm, ci, d->options, &n->diag))
+			continue;
+		unsigned before = n->diag.errors;
+		int rc = d->check ? d->check(services_table(), ctx) : 0;
+		if (rc < 0 && n->diag.errors == before)
+			diag_error(&n->diag, ci->type_node->file,
+				   ci->type_node->line, ci->type_node->col,
+				   "%s '%s': its options were refused: %s",
+				   plugin_kind_name(d->kind), ctx->name,
+				   strerror(-rc));
+		ctx->options_ok = rc >= 0 && n->diag.errors == before;
+	}
+	/* Transports are created (not started) even if something else is
+	 * wrong, so that the routes and addresses below are checked with
+	 * their schemes in this same run. */
+	for (size_t i = 0; i < n->n_inst; i++)
+		if (n->inst[i]->options_ok && n->inst[i]->cfg->node ==
+						      n->inst[i]->cfg->type_node)
+			node_instance_create(n, n->inst[i]);
+	for (size_t i = 0; i < n->n_inst; i++) {
+		struct ockam_ctx *ctx = n->inst[i];
+		if (ctx->cfg->node != ctx->cfg->type_node) {
+			if (node_reach_parse(n, ctx) == -ENOMEM)
+				goto fail;
+			node_add_worker_address(n, ctx);
+		}
+		if (ctx->options_ok)
+			option_check_refs(n, ctx);
+	}
+	/* Every named route must parse, used or not: a typo should not wait
+	 * for the day something sends along it. */
+	for (size_t i = 0; i < c->n_routes; i++)
+		option_check_route(n, c->routes[i].route);
+	for (size_t i = 0; i < c->n_messages && !args->no_messages; i++)
+		option_check_route(n, c->messages[i].route);
 	if (n->diag.errors) {
 		*exit_code = 2;
 		goto fail;
 	}
 
-	/* Transports are created and started before any worker, so workers
-	 * can parse routes naming them and send from their own start. */
-	for (size_t i = 0; i < c->n_transports; i++) {
-		const struct config_instance *ci = &c->transports[i];
-		struct ockam_ctx *ctx =
-			node_instance_new(n, ci, node_plugin(n, ci->type, NULL));
-		if (!ctx || node_instance_create(n, ctx) < 0) {
-			*exit_code = ctx ? 2 : 1;
-			goto fail;
-		}
-	}
+	/* Transports are started before any worker is created, so workers
+	 * can send from their own start. */
 	if (!n->check_only)
 		for (size_t i = 0; i < n->n_inst; i++)
-			if (node_instance_start(n, n->inst[i]) < 0) {
+			if (n->inst[i]->created &&
+			    node_instance_start(n, n->inst[i]) < 0) {
 				*exit_code = n->diag.errors ? 2 : 1;
 				goto fail;
 			}
-
-	for (size_t i = 0; i < c->n_workers; i++) {
-		const struct config_instance *ci = &c->workers[i];
-		struct ockam_ctx *ctx =
-			node_instance_new(n, ci, node_plugin(n, ci->type, NULL));
-		if (!ctx)
-			goto fail;
-		if (node_reach_parse(n, ctx) < 0 ||
-		    node_add_worker_address(n, ctx) < 0 ||
-		    node_instance_create(n, ctx) < 0) {
+	for (size_t i = 0; i < n->n_inst; i++) {
+		if (n->inst[i]->created)
+			continue;
+		if (node_instance_create(n, n->inst[i]) < 0) {
 			*exit_code = 2;
 			goto fail;
 		}
-	}
-	/* Every named route must parse, used or not: a typo should not wait
-	 * for the day something sends along it. */
-	for (size_t i = 0; i < c->n_routes; i++) {
-		struct ockam_addr hops[OCKAM_ROUTE_MAX];
-		struct ockam_route scratch;
-		node_route_resolve(n, c->routes[i].route, hops, &scratch);
 	}
 	int app_failed = 0;
 	if (!args->no_messages)
