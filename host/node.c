@@ -97,6 +97,17 @@ int node_route_resolve(struct node *n, const struct ockam_opt *o,
 			rc = -EINVAL;
 			continue;
 		}
+		/* Port 99999 and port forty are known to be wrong now, not
+		 * when something is sent (written "scheme:", not "N#"). */
+		const char *colon = strchr(e->str, ':'), *hash = strchr(e->str, '#');
+		if (hops[out->count].type != OCKAM_ADDR_LOCAL && colon &&
+		    (!hash || colon < hash) &&
+		    option_port_error(colon + 1, err, sizeof(err))) {
+			diag_error(&n->diag, file, e->line, e->col,
+				   "address '%s': %s", e->str, err);
+			rc = -EINVAL;
+			continue;
+		}
 		out->count++;
 	}
 	return rc;
@@ -477,11 +488,16 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 	}
 	/* Every named route must parse, used or not: a typo should not wait
 	 * for the day something sends along it. */
-	for (size_t i = 0; i < c->n_routes; i++)
-		option_check_route(n, c->routes[i].route);
-	for (size_t i = 0; i < c->n_messages && !args->no_messages; i++)
-		option_check_route(n, c->messages[i].route);
-	if (n->diag.errors) {
+	for (size_t i = 0; i < c->n_routes; i++) {
+		struct ockam_addr hops[OCKAM_ROUTE_MAX];
+		struct ockam_route scratch;
+		node_route_resolve(n, c->routes[i].route, hops, &scratch);
+	}
+	/* The messages' routes too (the app checks them as it takes them). */
+	int app_failed = 0;
+	if (!args->no_messages)
+		n->app = app_create(n, &app_failed);
+	if (app_failed || n->diag.errors) {
 		*exit_code = 2;
 		goto fail;
 	}
@@ -502,13 +518,6 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 			*exit_code = 2;
 			goto fail;
 		}
-	}
-	int app_failed = 0;
-	if (!args->no_messages)
-		n->app = app_create(n, &app_failed);
-	if (app_failed || n->diag.errors) {
-		*exit_code = 2;
-		goto fail;
 	}
 	*exit_code = 0;
 	return n;

@@ -724,6 +724,34 @@ void opt_null_to_map(struct ockam_opt *o)
 	o->kind = OCKAM_OPT_MAP;
 }
 
+int opt_scalar_to_list(struct ockam_opt *o)
+{
+	struct ockam_opt *item, **items;
+
+	if (o->kind != OCKAM_OPT_SCALAR || o->is_null)
+		return 0;
+	item = malloc(sizeof(*item));
+	items = malloc(sizeof(*items));
+	if (!item || !items) {
+		free(item);
+		free(items);
+		return -1;
+	}
+	const char *key = o->key;
+	*item = *o;
+	item->key = NULL;
+	memset(o, 0, sizeof(*o));
+	o->kind = OCKAM_OPT_LIST;
+	o->file = item->file;
+	o->line = item->line;
+	o->col = item->col;
+	o->key = key;
+	o->items = items;
+	o->items[0] = item;
+	o->count = 1;
+	return 0;
+}
+
 int opt_set_str(struct ockam_opt *o, const char *s)
 {
 	char *c = strdup(s);

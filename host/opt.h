@@ -96,6 +96,9 @@ int opt_map_append(struct ockam_opt *map, const char *key,
 /* Turn a null scalar (`tcp:` with nothing after it) into an empty map,
  * in place, so defaults can be added to it. */
 void opt_null_to_map(struct ockam_opt *o);
+/* Make scalar `o` a list holding it, in place (`listen: 127.0.0.1:4000`
+ * is `listen: [127.0.0.1:4000]`).  0, or -1 out of memory. */
+int opt_scalar_to_list(struct ockam_opt *o);
 /* Replace scalar `o`'s text with a copy of `s` (0, or -1 out of memory). */
 int opt_set_str(struct ockam_opt *o, const char *s);
 /* Free a node made by opt_parse_value that was not appended. */

@@ -17,6 +17,7 @@
 #include "option_format.h"
 #include "route_text.h"
 #include "router.h"
+#include "status.h"
 
 #define QUOTE_MAX 128
 
@@ -221,6 +222,8 @@ static int check_value(const struct config *c, const struct ockam_option *op,
 	case OCKAM_OPTION_ROUTE:
 		return check_route_value(c, v, key, d);
 	case OCKAM_OPTION_STRINGS:
+		if (v->kind == OCKAM_OPT_SCALAR && !v->is_null)
+			return 0; /* one string: made a list of one */
 		if (v->kind != OCKAM_OPT_LIST) {
 			err_at(d, v, "%s: expected a list of strings, got %s",
 			       key, got(v, q, sizeof(q)));
@@ -236,6 +239,8 @@ static int check_value(const struct config *c, const struct ockam_option *op,
 		}
 		return 0;
 	case OCKAM_OPTION_ADDRS:
+		if (v->kind == OCKAM_OPT_SCALAR && !v->is_null && v->str[0])
+			return 0; /* one address: made a list of one */
 		return check_addr_list(v, key, "address patterns", 0, d);
 	case OCKAM_OPTION_ANY:
 		return 0;
@@ -401,9 +406,13 @@ unsigned option_check_instance(struct config *c, struct config_instance *ci,
 		struct ockam_opt *v = (struct ockam_opt *)opt_get(opts, op->name);
 
 		if (v) {
-			if (check_value(c, op, v, d) == 0 &&
-			    op->type == OCKAM_OPTION_PATH &&
-			    absolute_path(c, v) < 0)
+			if (check_value(c, op, v, d) < 0)
+				continue;
+			if ((op->type == OCKAM_OPTION_PATH &&
+			     absolute_path(c, v) < 0) ||
+			    ((op->type == OCKAM_OPTION_STRINGS ||
+			      op->type == OCKAM_OPTION_ADDRS) &&
+			     opt_scalar_to_list(v) < 0))
 				err_at(d, v, "out of memory");
 			continue;
 		}
@@ -437,10 +446,7 @@ unsigned option_check_instance(struct config *c, struct config_instance *ci,
 
 /* ---- phase 2: addresses ---------------------------------------------- */
 
-/* "tcp:host:port" and other transports' addresses (route.h's patterns
- * are host:port for every transport): the port as a number in range.
- * NULL if fine, else why. */
-static const char *port_error(const char *value, char *buf, size_t len)
+const char *option_port_error(const char *value, char *buf, size_t len)
 {
 	const char *colon = strrchr(value, ':');
 	char q[QUOTE_MAX];
@@ -481,54 +487,50 @@ unsigned option_check_route(struct node *n, const struct ockam_opt *route)
 {
 	unsigned before = n->diag.errors;
 	struct diag *d = &n->diag;
-	char q[QUOTE_MAX], why[128];
+	const struct ockam_opt *list = route, *at;
+	struct ockam_addr hops[OCKAM_ROUTE_MAX];
+	struct ockam_route r;
 
-	if (!route || route->kind != OCKAM_OPT_LIST)
-		return 0; /* a name: its hops are checked where declared */
-	for (size_t i = 0; i < route->count; i++) {
-		const struct ockam_opt *e = route->items[i];
-		struct ockam_addr a;
-		char err[512];
-
-		if (e->kind != OCKAM_OPT_SCALAR || e->is_null)
-			continue; /* reported by the structure check */
-		if (addr_text_parse(n->router, e->str, &a, err, sizeof(err)) <
-		    0) {
-			err_at(d, e, "%s", err);
-			continue;
-		}
-		if (a.type != OCKAM_ADDR_LOCAL) {
-			/* Written "scheme:value", not "N#value". */
-			const char *colon = strchr(e->str, ':');
-			const char *hash = strchr(e->str, '#');
-			if (colon && (!hash || colon < hash) &&
-			    port_error(colon + 1, why, sizeof(why)))
-				err_at(d, e, "address %s: %s",
-				       opt_quote(e->str, q, sizeof(q)), why);
-			continue;
-		}
-		/* Only the first hop is this node's: later local names are
-		 * addresses on the node the route has reached. */
-		if (i)
-			continue;
-		const char **names = worker_names(n->cfg);
-		const char *hint = NULL;
-		size_t k;
-		for (k = 0; names && names[k] && strcmp(names[k], e->str); k++)
-			;
-		if (!names || names[k]) {
-			free(names);
-			continue;
-		}
-		hint = opt_suggest(e->str, names);
-		free(names);
-		if (hint)
-			err_at(d, e, "no worker %s on this node (did you mean '%s'?)",
-			       opt_quote(e->str, q, sizeof(q)), hint);
-		else
-			err_at(d, e, "no worker %s on this node: a route's first address is a worker declared under workers: or a transport address",
-			       opt_quote(e->str, q, sizeof(q)));
+	if (!route)
+		return 0;
+	if (route->kind == OCKAM_OPT_SCALAR) {
+		/* A name: its hops were checked where it is declared. */
+		const struct config_route *cr =
+			config_route_find(n->cfg, route->str);
+		if (!cr)
+			return 0; /* reported by phase 1 */
+		list = cr->route;
+	} else if (node_route_resolve(n, route, hops, &r) < 0) {
+		return n->diag.errors - before;
 	}
+	if (list->kind != OCKAM_OPT_LIST || !list->count)
+		return n->diag.errors - before;
+	at = list->items[0];
+	/* Only the first hop is this node's: later local names are
+	 * addresses on the node the route has reached. */
+	if (at->kind != OCKAM_OPT_SCALAR || at->is_null ||
+	    strpbrk(at->str, ":#") ||
+	    router_address_exists(n->router, at->str, strlen(at->str)) ||
+	    (status_enabled(n->status) && !strcmp(at->str, STATUS_ADDRESS)))
+		return n->diag.errors - before;
+	const char **names = worker_names(n->cfg);
+	const char *hint = NULL;
+	size_t k;
+	for (k = 0; names && names[k] && strcmp(names[k], at->str); k++)
+		;
+	if (!names || names[k]) {
+		free(names);
+		return n->diag.errors - before;
+	}
+	hint = diag_room(d) ? opt_suggest(at->str, names) : NULL;
+	free(names);
+	/* The words of app.c's check of messages: routes. */
+	if (hint)
+		err_at(d, at, "the route starts at '%s', which is no worker of this node (did you mean '%s'?)",
+		       at->str, hint);
+	else
+		err_at(d, at, "the route starts at '%s', which is no worker of this node: declare it under workers: or start the route with a transport address",
+		       at->str);
 	return n->diag.errors - before;
 }
 

@@ -46,9 +46,15 @@ unsigned option_check_instance(struct config *c, struct config_instance *ci,
 unsigned option_check_refs(struct node *n, const struct ockam_ctx *ctx);
 
 /* Check a route as written (a list, or the name of a declared route,
- * whose hops are then not checked again): every hop parses, a transport
- * address has a port from 1 to 65535, and a first hop that is local names
- * a worker of this node.  Returns the number of errors. */
+ * whose hops are then not checked again): every hop parses
+ * (node_route_resolve: a transport address has a port from 1 to 65535),
+ * and a first hop that is local names a worker of this node.  Returns the
+ * number of errors. */
 unsigned option_check_route(struct node *n, const struct ockam_opt *route);
+
+/* "host:port", the value of a transport address (route.h's patterns are
+ * host:port for every transport): NULL if the port is a number from 1 to
+ * 65535, else why, written to `buf`. */
+const char *option_port_error(const char *value, char *buf, size_t len);
 
 #endif
