@@ -58,6 +58,8 @@ enum listener_cause {
 	LC_EVICTED,   /* full: the busiest source's oldest evicted */
 	LC_TIMEOUT,   /* a responder's handshake timed out */
 	LC_X3DH,      /* X3DH first message refused */
+	LC_UNANSWERED, /* an answer could not be sent: the way back is gone
+			* (the connection closed before its turn came) */
 	LC_COUNT
 };
 

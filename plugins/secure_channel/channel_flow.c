@@ -325,6 +325,10 @@ int flow_decrypt(struct channel *ch, const struct ockam_message *msg)
 	enum data_reject why;
 	size_t len;
 
+	if (msg->payload_len < DATA_HEADER_LEN + NOISE_TAG_LEN) {
+		flow_reject(ch, DATA_REJECT_LENGTH);
+		return 0;
+	}
 	/* Opened where it lies: the payload is ours until we return. */
 	uint8_t *rec = ockam_message_payload_mut(msg);
 	uint8_t *pt = rec + DATA_HEADER_LEN;
