@@ -451,8 +451,12 @@ const char *option_port_error(const char *value, char *buf, size_t len)
 	const char *colon = strrchr(value, ':');
 	char q[QUOTE_MAX];
 
-	if (!colon || colon == value || !colon[1]) {
-		snprintf(buf, len, "a transport address is host:port");
+	if (!colon || !colon[1]) {
+		snprintf(buf, len, "no port; write host:port");
+		return buf;
+	}
+	if (colon == value) {
+		snprintf(buf, len, "no host; write host:port");
 		return buf;
 	}
 	const char *p = colon + 1;
