@@ -152,6 +152,14 @@ static struct plugin_lib *node_plugin(struct node *n, const char *type,
 		return NULL;
 	}
 	struct plugin_lib *lib = loader_open(path, type, err, sizeof(err));
+	char why[256];
+	if (lib && option_table_check(lib->desc->options, why, sizeof(why))) {
+		/* Its table is its contract with the host and the docs. */
+		diag_error(&n->diag, where->file, where->line, where->col,
+			   "%s: its options table is wrong: %s", path, why);
+		loader_close(lib);
+		return NULL;
+	}
 	if (!lib) {
 		diag_error(&n->diag, where->file, where->line, where->col, "%s",
 			   err);

@@ -408,6 +408,11 @@ unsigned option_check_instance(struct config *c, struct config_instance *ci,
 		if (v) {
 			if (check_value(c, op, v, d) < 0)
 				continue;
+			/* A ${VAR} that gave "42" to a string is a string:
+			 * --check must print it quoted. */
+			if (op->type == OCKAM_OPTION_STRING ||
+			    op->type == OCKAM_OPTION_PATH)
+				v->plain = 0;
 			if ((op->type == OCKAM_OPTION_PATH &&
 			     absolute_path(c, v) < 0) ||
 			    ((op->type == OCKAM_OPTION_STRINGS ||
