@@ -75,9 +75,23 @@ static void put_scalar(FILE *out, const char *s)
 
 /* A value as the tree holds it: plain if it was plain (a plain 42 is a
  * number), else a string (a quoted "42" keeps its quotes). */
+static void put_dir(FILE *out, const char *dir);
+
 static void put_opt_scalar(FILE *out, const struct ockam_opt *o)
 {
-	if (o->is_null)
+	if (o->is_path && o->str[0] != '/') {
+		/* Relative to the YAML file: absolute, so the output means
+		 * the same file wherever it is loaded from. */
+		const char *slash = strrchr(o->file, '/');
+		char *full = NULL;
+		if (slash &&
+		    asprintf(&full, "%.*s/%s", (int)(slash - o->file), o->file,
+			     o->str) > 0)
+			put_dir(out, full);
+		else
+			put_dir(out, o->str);
+		free(full);
+	} else if (o->is_null)
 		fputs("null", out);
 	else if (o->plain && plain_ok(o->str))
 		fputs(o->str, out);

@@ -31,6 +31,8 @@ struct ockam_opt {
 	 * distinction (option_check.c). */
 	int plain;
 	int expanded;     /* scalar: a ${VAR} was substituted in it */
+	int is_path;      /* scalar: a declared PATH option (relative to the
+			   * file; --check prints it absolute) */
 	size_t count;     /* list items or map pairs */
 	struct ockam_opt **items; /* list items, or map values */
 	struct ockam_opt **keys;  /* map keys (scalars, with positions) */

@@ -250,33 +250,6 @@ static int check_value(const struct config *c, const struct ockam_option *op,
 	return -1;
 }
 
-/* A PATH relative to the YAML file, made absolute so that --check's output
- * means the same file wherever it is loaded from. */
-static int absolute_path(const struct config *c, struct ockam_opt *v)
-{
-	char cwd[PATH_MAX], *full;
-	const char *dir = c->dir ? c->dir : ".";
-	size_t n;
-
-	if (v->str[0] == '/')
-		return 0;
-	if (!getcwd(cwd, sizeof(cwd)))
-		return 0; /* relative to the file's directory still works */
-	n = strlen(cwd) + strlen(dir) + strlen(v->str) + 3;
-	full = malloc(n);
-	if (!full)
-		return -1;
-	if (dir[0] == '/')
-		snprintf(full, n, "%s/%s", dir, v->str);
-	else if (!strcmp(dir, "."))
-		snprintf(full, n, "%s/%s", cwd, v->str);
-	else
-		snprintf(full, n, "%s/%s/%s", cwd, dir, v->str);
-	int rc = opt_set_str(v, full);
-	free(full);
-	return rc;
-}
-
 static int known_type(enum ockam_option_type t)
 {
 	return t >= OCKAM_OPTION_STRING && t <= OCKAM_OPTION_ANY;
@@ -392,8 +365,7 @@ unsigned option_check_instance(struct config *c, struct config_instance *ci,
 	const char *names[257];
 	struct ockam_opt *opts = (struct ockam_opt *)ci->options;
 
-	snprintf(what, sizeof(what), "the options of %s %s",
-		 ci->node == ci->type_node ? "transport" : "worker",
+	snprintf(what, sizeof(what), "the options of %s",
 		 opt_quote(ci->name, q, sizeof(q)));
 	for (size_t i = 0; i < n && i < 256; i++)
 		names[i] = table[i].name;
@@ -413,11 +385,12 @@ unsigned option_check_instance(struct config *c, struct config_instance *ci,
 			if (op->type == OCKAM_OPTION_STRING ||
 			    op->type == OCKAM_OPTION_PATH)
 				v->plain = 0;
-			if ((op->type == OCKAM_OPTION_PATH &&
-			     absolute_path(c, v) < 0) ||
-			    ((op->type == OCKAM_OPTION_STRINGS ||
-			      op->type == OCKAM_OPTION_ADDRS) &&
-			     opt_scalar_to_list(v) < 0))
+			/* --check prints it absolute (relative to the
+			 * YAML file), the plugin reads it as written. */
+			v->is_path = op->type == OCKAM_OPTION_PATH;
+			if ((op->type == OCKAM_OPTION_STRINGS ||
+			     op->type == OCKAM_OPTION_ADDRS) &&
+			    opt_scalar_to_list(v) < 0)
 				err_at(d, v, "out of memory");
 			continue;
 		}
@@ -443,8 +416,7 @@ unsigned option_check_instance(struct config *c, struct config_instance *ci,
 			err_at(d, ci->node, "out of memory");
 			break;
 		}
-		if (op->type == OCKAM_OPTION_PATH && absolute_path(c, dv) < 0)
-			err_at(d, ci->node, "out of memory");
+		dv->is_path = op->type == OCKAM_OPTION_PATH;
 	}
 	return d->errors - before;
 }

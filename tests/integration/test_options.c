@@ -70,15 +70,15 @@ static const struct bad_option bad_options[] = {
 	{ "required",
 	  "workers:\n"
 	  "  bob: { type: secure_channel, options: { role: listener } }\n",
-	  4, 41, "missing key 'trust' in the options of worker 'bob' (everyone, or a list of identifiers)" },
+	  4, 41, "missing key 'trust' in the options of 'bob' (everyone, or a list of identifiers)" },
 	{ "unknown-key",
 	  "transports:\n"
 	  "  tcp: { max_conections: 8 }\n",
-	  4, 10, "unknown key 'max_conections' in the options of transport 'tcp' (did you mean 'max_connections'?)" },
+	  4, 10, "unknown key 'max_conections' in the options of 'tcp' (did you mean 'max_connections'?)" },
 	{ "no-options-at-all",
 	  "workers:\n"
 	  "  e: { type: echoer, options: { colour: blue } }\n",
-	  4, 33, "unknown key 'colour' in the options of worker 'e'" },
+	  4, 33, "unknown key 'colour' in the options of 'e'" },
 	/* What only the plugin's check op knows: one key against another. */
 	{ "cross-option",
 	  "transports:\n"
@@ -227,7 +227,7 @@ static void test_one_pass(void)
 	CU_ASSERT(reported(err, path, 5, 27, "max_connections: \"8\" is quoted"));
 	CU_ASSERT(reported(err, path, 7, 45, "prefix: 42 is a number"));
 	CU_ASSERT(reported(err, path, 8, 30,
-			   "unknown key 'too' in the options of worker 'h' (did you mean 'to'?)"));
+			   "unknown key 'too' in the options of 'h' (did you mean 'to'?)"));
 	CU_ASSERT(reported(err, path, 9, 49, "role: expected listener or initiator, got 'listner' (did you mean 'listener'?)"));
 	CU_ASSERT(reported(err, path, 10, 14, "unknown type 'echoerr' (did you mean 'echoer'?)"));
 	CU_ASSERT(reported(err, path, 12, 15,
