@@ -465,7 +465,10 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 		struct ockam_ctx *ctx = n->inst[i];
 		const struct ockam_plugin *d = ctx->lib->desc;
 		struct config_instance *ci = (struct config_instance *)ctx->cfg;
-		if (option_check_instance(cm, ci, d->options, &n->diag))
+		int may_check;
+		unsigned bad = option_check_instance(cm, ci, d->options,
+						     &n->diag, &may_check);
+		if (!may_check)
 			continue;
 		unsigned before = n->diag.errors;
 		int rc = d->check ? d->check(services_table(), ctx) : 0;
@@ -475,7 +478,7 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 				   "%s '%s': its options were refused: %s",
 				   plugin_kind_name(d->kind), ctx->name,
 				   strerror(-rc));
-		ctx->options_ok = rc >= 0 && n->diag.errors == before;
+		ctx->options_ok = !bad && rc >= 0 && n->diag.errors == before;
 	}
 	/* Transports are created (not started) even if something else is
 	 * wrong, so that the routes and addresses below are checked with

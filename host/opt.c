@@ -712,6 +712,23 @@ fail:
 	return -1;
 }
 
+void opt_map_remove(struct ockam_opt *map, const char *key)
+{
+	for (size_t i = 0; map && map->kind == OCKAM_OPT_MAP && i < map->count;
+	     i++) {
+		if (strcmp(map->keys[i]->str, key))
+			continue;
+		node_free(map->items[i]);
+		node_free(map->keys[i]);
+		memmove(&map->items[i], &map->items[i + 1],
+			(map->count - i - 1) * sizeof(*map->items));
+		memmove(&map->keys[i], &map->keys[i + 1],
+			(map->count - i - 1) * sizeof(*map->keys));
+		map->count--;
+		return;
+	}
+}
+
 void opt_null_to_map(struct ockam_opt *o)
 {
 	if (o->kind != OCKAM_OPT_SCALAR || !o->is_null)

@@ -95,6 +95,8 @@ struct ockam_opt *opt_parse_value(const char *text, const struct ockam_opt *at);
  * position.  0, or -1 out of memory (val is freed). */
 int opt_map_append(struct ockam_opt *map, const char *key,
 		   struct ockam_opt *val, const struct ockam_opt *at);
+/* Remove `key` (and free its value) from map `map`, if there. */
+void opt_map_remove(struct ockam_opt *map, const char *key);
 /* Turn a null scalar (`tcp:` with nothing after it) into an empty map,
  * in place, so defaults can be added to it. */
 void opt_null_to_map(struct ockam_opt *o);

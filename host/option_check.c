@@ -338,6 +338,15 @@ int option_table_check(const struct ockam_option *table, char *err,
 	return 0;
 }
 
+static const char *table_default(const struct ockam_option *t,
+				 const char *name)
+{
+	for (; t && t->name; t++)
+		if (!strcmp(t->name, name))
+			return t->def;
+	return NULL;
+}
+
 /* A key of map `m` that is a misspelling of `want` (already reported by
  * opt_check_keys with a did-you-mean): "missing 'want'" would be noise. */
 static int misspelled(const struct ockam_opt *m, const char *const *names,
@@ -357,9 +366,12 @@ static int misspelled(const struct ockam_opt *m, const char *const *names,
 
 unsigned option_check_instance(struct config *c, struct config_instance *ci,
 			       const struct ockam_option *table,
-			       struct diag *d)
+			       struct diag *d, int *may_check)
 {
 	unsigned before = d->errors;
+	const char *bad[257];
+	*may_check = 1;
+	size_t n_bad = 0;
 	size_t n = table_len(table);
 	char what[QUOTE_MAX + 64], q[QUOTE_MAX];
 	const char *names[257];
@@ -377,24 +389,32 @@ unsigned option_check_instance(struct config *c, struct config_instance *ci,
 		const struct ockam_option *op = &table[i];
 		struct ockam_opt *v = (struct ockam_opt *)opt_get(opts, op->name);
 
-		if (v) {
-			if (check_value(c, op, v, d) < 0)
+		if (v && check_value(c, op, v, d) < 0) {
+			bad[n_bad++] = op->name;
+			if (op->flags & OCKAM_OPTION_REQUIRED)
+				*may_check = 0; /* the plugin counts on it */
+			if (!op->def)
 				continue;
+			/* Its default stands in (below), so the check op
+			 * still finds every key that has one. */
+			opt_map_remove(opts, op->name);
+			v = NULL;
+		} else if (v) {
 			/* A ${VAR} that gave "42" to a string is a string:
 			 * --check must print it quoted. */
 			if (op->type == OCKAM_OPTION_STRING ||
 			    op->type == OCKAM_OPTION_PATH)
 				v->plain = 0;
-			/* --check prints it absolute (relative to the
-			 * YAML file), the plugin reads it as written. */
+			/* --check prints it absolute (relative to the YAML
+			 * file), the plugin reads it as written. */
 			v->is_path = op->type == OCKAM_OPTION_PATH;
 			if ((op->type == OCKAM_OPTION_STRINGS ||
 			     op->type == OCKAM_OPTION_ADDRS) &&
 			    opt_scalar_to_list(v) < 0)
 				err_at(d, v, "out of memory");
 			continue;
-		}
-		if (op->flags & OCKAM_OPTION_REQUIRED) {
+		} else if (op->flags & OCKAM_OPTION_REQUIRED) {
+			*may_check = 0;
 			if (!misspelled(opts, names, op->name))
 				err_at(d, opts ? opts : ci->node,
 				       "missing key '%s' in %s%s%s%s", op->name,
@@ -418,6 +438,12 @@ unsigned option_check_instance(struct config *c, struct config_instance *ci,
 		}
 		dv->is_path = op->type == OCKAM_OPTION_PATH;
 	}
+	/* A value refused above is taken out (replaced by its default if
+	 * it has one), so the plugin's check can still run on the rest (its
+	 * errors in this same run) and never reads a malformed value. */
+	for (size_t i = 0; i < n_bad; i++)
+		if (!table_default(table, bad[i]))
+			opt_map_remove(opts, bad[i]);
 	return d->errors - before;
 }
 

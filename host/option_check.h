@@ -36,10 +36,15 @@ int option_table_check(const struct ockam_option *table, char *err,
 
 /* Phase 1 for instance `ci` of a plugin declaring `table` (NULL: no
  * options at all).  Fills in defaults (creating the options map if the
- * entry had none: ci->options is set).  Returns the number of errors. */
+ * entry had none: ci->options is set).  A value it refuses is replaced by
+ * its default, or removed from the tree if it has none, so the plugin's
+ * check op may still run and report its own problems in the same run
+ * (reading only well-formed values, every key with a default present):
+ * *may_check says whether it may (no required key is missing).  Returns
+ * the number of errors. */
 unsigned option_check_instance(struct config *c, struct config_instance *ci,
 			       const struct ockam_option *table,
-			       struct diag *d);
+			       struct diag *d, int *may_check);
 
 /* Phase 2 for instance `ctx` (whose phase 1 passed).  Returns the number
  * of errors. */

@@ -316,21 +316,23 @@ static uint64_t duration_or(const struct ockam_host *h, struct ockam_ctx *ctx,
 static int sc_check(const struct ockam_host *h, struct ockam_ctx *ctx)
 {
 	const struct ockam_opt *root = h->opt_root(ctx), *o;
-	const char *role = NULL, *kx = "noise";
+	const char *role = NULL, *kx = NULL;
 	int rc = 0;
 
+	/* A role or key_exchange the host refused reads as absent: the
+	 * rules that depend on it are not checked (they would be noise). */
 	h->opt_get_str(ctx, root, "role", &role);
 	h->opt_get_str(ctx, root, "key_exchange", &kx);
 	int listener = role && !strcmp(role, "listener");
-	int x3dh = !strcmp(kx, "x3dh");
+	int x3dh = kx && !strcmp(kx, "x3dh");
 
 	const char *const *other = listener ? initiator_only : listener_only;
-	for (size_t i = 0; other[i]; i++)
+	for (size_t i = 0; role && other[i]; i++)
 		if ((o = h->opt_get(root, other[i])) != NULL)
 			rc = h->opt_error(ctx, o, "%s is only for role: %s",
 					  other[i],
 					  listener ? "initiator" : "listener");
-	if (!listener && !h->opt_get(root, "route"))
+	if (role && !listener && !h->opt_get(root, "route"))
 		rc = h->opt_error(ctx, root,
 				  "an initiator needs a route to the listener");
 
@@ -360,17 +362,17 @@ static int sc_check(const struct ockam_host *h, struct ockam_ctx *ctx)
 
 	const struct ockam_opt *rot = h->opt_get(root, "signed_prekey_rotation");
 	const struct ockam_opt *suite = h->opt_get(root, "suite");
-	if (!x3dh && rot)
+	if (kx && !x3dh && rot)
 		rc = h->opt_error(ctx, rot,
 				  "signed_prekey_rotation is only for key_exchange: x3dh");
-	else if (rot && !listener)
+	else if (kx && role && rot && !listener)
 		rc = h->opt_error(ctx, rot,
 				  "signed_prekey_rotation is only for role: listener");
 	if (x3dh && suite)
 		rc = h->opt_error(ctx, suite,
 				  "suite is only for key_exchange: noise (x3dh uses %s)",
 				  X3DH_SUITE_NAME);
-	if (!x3dh && suite) {
+	if (kx && !x3dh && suite) {
 		struct noise_suite parsed;
 		const char *name = h->opt_str(suite);
 		int prc = noise_suite_parse(name, &parsed);
