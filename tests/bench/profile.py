@@ -20,6 +20,9 @@ once per part:
           itself counts nothing), with the call sites that copy most.
   perf    `perf record` on all three nodes (top symbols per node).
   strace  `strace -c` (syscalls per message per node).
+  idle    what an idle responder node (echoer, bench_sink, a secure
+          channel listener, tcp) is made of: Rss, Pss and anonymous
+          pages per mapping, from /proc/<pid>/smaps.
 A part whose tool is missing is skipped with a line saying so.
 """
 import argparse
@@ -36,7 +39,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run_bench as rb  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PARTS = ("cost", "copies", "perf", "strace")
+PARTS = ("cost", "copies", "perf", "strace", "idle")
 
 
 def one_run(run, args, attach, before=None):
@@ -325,6 +328,48 @@ def part_strace(run, args):
     print()
 
 
+def smaps_summary(pid):
+    """{mapping: [rss, pss, anon]} in KiB; files by base name, anonymous
+    mappings and the stack together."""
+    out, cur = {}, None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            head = line.split()
+            if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                name = head[5] if len(head) > 5 else ""
+                if name.startswith("/"):
+                    name = os.path.basename(name)
+                elif name not in ("[heap]",):
+                    name = "anonymous mappings, stack, vdso"
+                cur = out.setdefault(name, [0, 0, 0])
+            elif cur is not None and head[0] in ("Rss:", "Pss:", "Anonymous:"):
+                cur[("Rss:", "Pss:", "Anonymous:").index(head[0])] += int(head[1])
+    return out
+
+
+def part_idle(run, args):
+    port = rb.free_port()
+    p = run.node(rb.responder_yaml(port, True), "idle-responder")
+    try:
+        rb.wait_port(port, p)
+        time.sleep(0.5)
+        vm = rb.rss_kib(p.pid)
+        anon = rb.rss_kib(p.pid, "RssAnon:")
+        maps = smaps_summary(p.pid)
+    finally:
+        run.stop(p)
+    print(f"## idle responder node: VmRSS {vm} KiB, RssAnon {anon} KiB\n")
+    print("| mapping | Rss KiB | Pss KiB | Anonymous KiB |")
+    print("|---|---|---|---|")
+    tot = [0, 0, 0]
+    for name, v in sorted(maps.items(), key=lambda kv: -kv[1][0]):
+        if v[0] == 0:
+            continue
+        tot = [a + b for a, b in zip(tot, v)]
+        print(f"| {name} | {v[0]} | {v[1]} | {v[2]} |")
+    print(f"| total | {tot[0]} | {tot[1]} | {tot[2]} |\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build-bench")
@@ -345,7 +390,7 @@ def main():
     try:
         for p in parts:
             {"cost": part_cost, "copies": part_copies, "perf": part_perf,
-             "strace": part_strace}[p](run, args)
+             "strace": part_strace, "idle": part_idle}[p](run, args)
     finally:
         run.stop_all()
 
