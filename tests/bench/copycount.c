@@ -4,7 +4,9 @@
  * an LD_PRELOAD library that counts the calls and bytes of memcpy,
  * memmove and mempcpy (and their _chk forms) made through the PLT by the
  * host, its plugins and the libraries they call, per call site, and writes
- * them to $COPYCOUNT_OUT.<pid> when the process exits.
+ * them to $COPYCOUNT_OUT.<pid> when the process exits.  It counts heap
+ * allocations the same way (malloc, calloc, realloc, aligned forms), so
+ * the same run shows whether the hot path allocates per message.
  *
  * Only the profiling run loads it, so the node's hot path carries nothing
  * for it.  What it cannot see: copies the compiler inlined (a constant,
@@ -14,9 +16,10 @@
  *   cc -O2 -shared -fPIC -o copycount.so tests/bench/copycount.c -ldl
  *   COPYCOUNT_OUT=/tmp/cc LD_PRELOAD=./copycount.so ockam-host node.yaml
  *
- * Output: a line "total <calls> <bytes>", then one line per call site,
- * "site <object> <offset hex> <calls> <bytes>" (the offset of the return
- * address in that object; profile.py names the function with nm).
+ * Output: "total <calls> <bytes>" (copies), "allocs <calls> <bytes>", then
+ * one line per call site, "site <object> <offset hex> <calls> <bytes>" for
+ * copies and "asite ..." for allocations (the offset of the return address
+ * in that object; profile.py names the function with nm).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -30,6 +33,7 @@
 
 struct site {
 	uintptr_t ret; /* 0: free */
+	int alloc;     /* an allocation site, not a copy site */
 	uint64_t calls, bytes;
 	/* Where the return address lies, looked up once when the site is
 	 * first seen: plugins are unloaded before the process exits. */
@@ -39,6 +43,7 @@ struct site {
 
 static struct site sites[SITES];
 static uint64_t total_calls, total_bytes, lost_sites;
+static uint64_t alloc_calls, alloc_bytes;
 
 typedef void *(*copy_fn)(void *, const void *, size_t);
 static copy_fn real_memcpy, real_memmove, real_mempcpy;
@@ -87,10 +92,27 @@ static void site_name(struct site *s, uintptr_t ret)
 	in_lookup = 0;
 }
 
+static void count_site(uintptr_t ret, size_t n, int alloc);
+
 static void count(uintptr_t ret, size_t n)
 {
 	__atomic_add_fetch(&total_calls, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&total_bytes, n, __ATOMIC_RELAXED);
+	count_site(ret, n, 0);
+}
+
+static void count_alloc(uintptr_t ret, size_t n)
+{
+	__atomic_add_fetch(&alloc_calls, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&alloc_bytes, n, __ATOMIC_RELAXED);
+	count_site(ret, n, 1);
+}
+
+static void count_site(uintptr_t ret, size_t n, int alloc)
+{
+	/* Copy and allocation sites apart: the low bit is free in a return
+	 * address's hash. */
+	ret = alloc ? ret | ((uintptr_t)1 << 63) : ret;
 	size_t i = (ret >> 2) * 0x9e3779b97f4a7c15ull >> 52;
 	for (size_t probe = 0; probe < 64; probe++) {
 		struct site *s = &sites[(i + probe) & (SITES - 1)];
@@ -102,7 +124,8 @@ static void count(uintptr_t ret, size_t n)
 							 __ATOMIC_ACQUIRE))
 				cur = zero;
 			else {
-				site_name(s, ret);
+				s->alloc = alloc;
+				site_name(s, ret & ~((uintptr_t)1 << 63));
 				cur = ret;
 			}
 		}
@@ -161,6 +184,52 @@ void *__memmove_chk(void *d, const void *s, size_t n, size_t cap)
 	return real_memmove ? real_memmove(d, s, n) : slow_move(d, s, n);
 }
 
+/* glibc's own entry points: no dlsym (which itself allocates) needed. */
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+
+void *malloc(size_t n)
+{
+	count_alloc(RET, n);
+	return __libc_malloc(n);
+}
+
+void *calloc(size_t k, size_t n)
+{
+	count_alloc(RET, k * n);
+	return __libc_calloc(k, n);
+}
+
+void *realloc(void *p, size_t n)
+{
+	count_alloc(RET, n);
+	return __libc_realloc(p, n);
+}
+
+void *aligned_alloc(size_t a, size_t n)
+{
+	count_alloc(RET, n);
+	return __libc_memalign(a, n);
+}
+
+void *memalign(size_t a, size_t n)
+{
+	count_alloc(RET, n);
+	return __libc_memalign(a, n);
+}
+
+int posix_memalign(void **out, size_t a, size_t n)
+{
+	count_alloc(RET, n);
+	void *p = __libc_memalign(a, n);
+	if (!p)
+		return 12; /* ENOMEM */
+	*out = p;
+	return 0;
+}
+
 __attribute__((destructor)) static void copycount_dump(void)
 {
 	const char *base = getenv("COPYCOUNT_OUT");
@@ -173,20 +242,24 @@ __attribute__((destructor)) static void copycount_dump(void)
 		return;
 	fprintf(f, "total %llu %llu\n", (unsigned long long)total_calls,
 		(unsigned long long)total_bytes);
+	fprintf(f, "allocs %llu %llu\n", (unsigned long long)alloc_calls,
+		(unsigned long long)alloc_bytes);
 	if (lost_sites)
 		fprintf(f, "lost %llu\n", (unsigned long long)lost_sites);
 	for (size_t i = 0; i < SITES; i++) {
 		struct site *s = &sites[i];
 		if (!s->ret)
 			continue;
+		uintptr_t ret = s->ret & ~((uintptr_t)1 << 63);
+		const char *kind = s->alloc ? "asite" : "site";
 		if (s->obj[0])
-			fprintf(f, "site %s %lx %llu %llu\n", s->obj,
-				(unsigned long)(s->ret - s->base),
+			fprintf(f, "%s %s %lx %llu %llu\n", kind, s->obj,
+				(unsigned long)(ret - s->base),
 				(unsigned long long)s->calls,
 				(unsigned long long)s->bytes);
 		else
-			fprintf(f, "site ? %lx %llu %llu\n",
-				(unsigned long)s->ret,
+			fprintf(f, "%s ? %lx %llu %llu\n", kind,
+				(unsigned long)ret,
 				(unsigned long long)s->calls,
 				(unsigned long long)s->bytes);
 	}

@@ -15,9 +15,10 @@ once per part:
           threads' schedstat, in ns) x the nominal clock from
           /proc/cpuinfo, which is an estimate and says so.  No tracer is
           attached in this run.
-  copies  bytes copied per message on each node by memcpy/memmove/mempcpy
-          (tests/bench/copycount.c, preloaded only in this run: the node
-          itself counts nothing), with the call sites that copy most.
+  copies  bytes copied per message on each node by memcpy/memmove/mempcpy,
+          and heap allocations per message (tests/bench/copycount.c,
+          preloaded only in this run: the node itself counts nothing),
+          with the call sites that copy and allocate most.
   perf    `perf record` on all three nodes (top symbols per node).
   strace  `strace -c` (syscalls per message per node).
   idle    what an idle responder node (echoer, bench_sink, a secure
@@ -244,33 +245,41 @@ def part_copies(run, args):
     print(f"Bytes copied per {what} by memcpy/memmove/mempcpy calls (through the PLT: "
           "inlined struct copies and the kernel's read/write copies are not seen), "
           "start-up included (a few KB per node, spread over the run).\n")
-    print(f"| node | calls per {what} | bytes per {what} | payload sizes ({args.size} B) per {what} | top sites (bytes per {what}) |")
-    print("|---|---|---|---|---|")
+    print(f"| node | copy calls per {what} | bytes copied per {what} | payload sizes ({args.size} B) per {what} | top copy sites (bytes per {what}) | allocations per {what} | top allocation sites (calls per {what}) |")
+    print("|---|---|---|---|---|---|---|")
     for name in ("initiator", "middle", "responder"):
         path = f"{prefix}.{pids[name]}"
         try:
             with open(path) as f:
                 lines = f.read().splitlines()
         except OSError:
-            print(f"| {name} | n/a | n/a | n/a | no count written |")
+            print(f"| {name} | n/a | n/a | n/a | no count written | n/a | |")
             continue
-        calls = nbytes = 0
-        sites = []
+        calls = nbytes = allocs = 0
+        sites = {"site": [], "asite": []}
         for line in lines:
             f = line.split()
             if f[0] == "total":
                 calls, nbytes = int(f[1]), int(f[2])
-            elif f[0] == "site" and len(f) == 5:
-                sites.append((int(f[4]), int(f[3]), f[1], int(f[2], 16)))
-        merged = {}
-        for b, c, obj, off in sites:
-            key = symbolize(obj, off) if obj != "?" else f"?{off:#x}"
-            mb, mc = merged.get(key, (0, 0))
-            merged[key] = (mb + b, mc + c)
-        top = sorted(merged.items(), key=lambda kv: -kv[1][0])[:5]
-        tops = ", ".join(f"{k} {v[0] / n:.0f}" for k, v in top if v[0] / n >= 1)
-        print(f"| {name} | {calls / n:.1f} | {nbytes / n:.0f} | {nbytes / n / max(args.size, 1):.2f} | {tops} |")
-    print()
+            elif f[0] == "allocs":
+                allocs = int(f[1])
+            elif f[0] in sites and len(f) == 5:
+                sites[f[0]].append((int(f[4]), int(f[3]), f[1], int(f[2], 16)))
+
+        def top(kind, by):
+            merged = {}
+            for b, c, obj, off in sites[kind]:
+                key = symbolize(obj, off) if obj != "?" else f"?{off:#x}"
+                mb, mc = merged.get(key, (0, 0))
+                merged[key] = (mb + b, mc + c)
+            best = sorted(merged.items(), key=lambda kv: -kv[1][by])[:5]
+            fmt = "{:.0f}" if by == 0 else "{:.3f}"
+            return ", ".join(f"{k} " + fmt.format(v[by] / n) for k, v in best
+                             if v[by] / n >= (1 if by == 0 else 0.001))
+        print(f"| {name} | {calls / n:.1f} | {nbytes / n:.0f} | {nbytes / n / max(args.size, 1):.2f} "
+              f"| {top('site', 0)} | {allocs / n:.3f} | {top('asite', 1)} |")
+    print("\nAllocations: malloc, calloc, realloc and the aligned forms, counted the same way "
+          "(start-up included: a few hundred per node).\n")
 
 
 def part_perf(run, args):
