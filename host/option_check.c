@@ -4,12 +4,9 @@
  * its plugin's table, then the addresses in them once transports have
  * registered their schemes.
  */
-#include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "node.h"
 #include "opt.h"
@@ -20,6 +17,7 @@
 #include "status.h"
 
 #define QUOTE_MAX 128
+#define ENUM_WORDS_MAX 16
 
 static void err_at(struct diag *d, const struct ockam_opt *o, const char *fmt,
 		   ...) __attribute__((format(printf, 3, 4)));
@@ -144,10 +142,10 @@ static int check_value(const struct config *c, const struct ockam_option *op,
 		return 0;
 	case OCKAM_OPTION_ENUM: {
 		const char *list = op->choices ? op->choices : "";
-		char words[16][64];
-		const char *names[17];
+		char words[ENUM_WORDS_MAX][64];
+		const char *names[ENUM_WORDS_MAX + 1];
 		size_t n = 0;
-		for (const char *s = list; *s && n < 16;) {
+		for (const char *s = list; *s && n < ENUM_WORDS_MAX;) {
 			size_t l = strcspn(s, "|");
 			snprintf(words[n], sizeof(words[n]), "%.*s", (int)l, s);
 			names[n] = words[n];
@@ -301,6 +299,19 @@ int option_table_check(const struct ockam_option *table, char *err,
 			snprintf(err, err_len, "option '%s' is an enum without choices",
 				 op->name);
 			return -1;
+		}
+		if (op->type == OCKAM_OPTION_ENUM) {
+			/* check_value keeps 16 words of up to 63 bytes. */
+			size_t words = 1;
+			for (const char *c = op->choices; *c; c++)
+				words += *c == '|';
+			if (words > ENUM_WORDS_MAX ||
+			    strlen(op->choices) > ENUM_WORDS_MAX * 63) {
+				snprintf(err, err_len,
+					 "option '%s' has more than %d choices",
+					 op->name, ENUM_WORDS_MAX);
+				return -1;
+			}
 		}
 		if (op->max && op->min > op->max) {
 			snprintf(err, err_len, "option '%s' has min above max",
