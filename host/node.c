@@ -483,10 +483,19 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 	/* Transports are created (not started) even if something else is
 	 * wrong, so that the routes and addresses below are checked with
 	 * their schemes in this same run. */
-	for (size_t i = 0; i < n->n_inst; i++)
-		if (n->inst[i]->options_ok && n->inst[i]->cfg->node ==
-						      n->inst[i]->cfg->type_node)
-			node_instance_create(n, n->inst[i]);
+	int schemes_known = 1;
+	for (size_t i = 0; i < n->n_inst; i++) {
+		struct ockam_ctx *ctx = n->inst[i];
+		if (ctx->cfg->node != ctx->cfg->type_node)
+			continue;
+		if (ctx->options_ok)
+			node_instance_create(n, ctx);
+		schemes_known &= ctx->created;
+	}
+	/* Addresses in options: what the table refused is gone from the
+	 * tree, so the rest can be checked for every instance; but not
+	 * when a transport is missing, whose scheme would make every
+	 * address of it "unknown". */
 	for (size_t i = 0; i < n->n_inst; i++) {
 		struct ockam_ctx *ctx = n->inst[i];
 		if (ctx->cfg->node != ctx->cfg->type_node) {
@@ -494,7 +503,7 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 				goto fail;
 			node_add_worker_address(n, ctx);
 		}
-		if (ctx->options_ok)
+		if (schemes_known)
 			option_check_refs(n, ctx);
 	}
 	/* Every named route must parse, used or not: a typo should not wait
