@@ -241,6 +241,22 @@ static void test_one_pass(void)
 		l = nl ? nl + 1 : l + strlen(l);
 	}
 	CU_ASSERT_EQUAL(lines, 8); /* 7 errors and "...: invalid configuration" */
+
+	/* In one instance: what its check op refuses, and a route hop. */
+	path = write_node("same.yaml",
+		"transports:\n"
+		"  tcp: {}\n"
+		"workers:\n"
+		"  bob: { type: echoer }\n"
+		"  alice: { type: secure_channel, options: { role: initiator, trust: [Ibad], route: [bobb] } }\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(path);
+	CU_ASSERT_EQUAL(integ_run_host("same", (const char *[]){ "--check", path, NULL },
+				       NULL, &p), 1);
+	err = hx_read(p, HX_STDERR);
+	CU_ASSERT(reported(err, path, 7, 70,
+			   "'Ibad' is not an identifier (expected I and 32 lowercase hex digits)"));
+	CU_ASSERT(reported(err, path, 7, 85,
+			   "the route starts at 'bobb', which is no worker of this node (did you mean 'bob'?)"));
 }
 
 /* A file with more mistakes than are shown: the first 50, then a count. */
