@@ -19,6 +19,7 @@
 #include "route_text.h"
 #include "router.h"
 #include "status.h"
+#include "trace.h"
 
 void node_quit(struct node *n, int code)
 {
@@ -412,6 +413,8 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 	if (!n->notices)
 		goto fail;
 	loop_set_idle(n->loop, node_idle, n);
+	if (!n->check_only && trace_node_start(n) < 0)
+		goto fail;
 	router_set_refused(n->router, node_on_refused, n);
 
 	/* A plugin_dir that is not there is a typo: said at its entry,
@@ -610,6 +613,7 @@ void node_destroy(struct node *n)
 		free(ctx);
 	}
 	free(n->inst);
+	trace_node_stop(n);
 	status_destroy(n->status);
 	if (n->loop)
 		loop_remove_owner(n->loop, n);

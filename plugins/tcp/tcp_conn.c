@@ -458,6 +458,19 @@ static void conn_frame_added(struct tcp_conn *c, size_t size)
 			     size, c->key, c->out.len);
 }
 
+/* The node's message-flow trace: a frame queued or read, with the
+ * message's payload as the bytes that are on the wire. */
+static void tcp_trace(struct tcp_conn *c, enum ockam_trace_kind kind,
+		      const struct ockam_message *msg)
+{
+	struct ockam_trace_event ev = {
+		.kind = kind, .msg = msg, .peer = c->key,
+		.wire = msg->payload ? msg->payload : (const uint8_t *)"",
+		.wire_len = msg->payload_len,
+	};
+	c->t->host->trace(c->t->ctx, &ev);
+}
+
 /* Append one frame for `msg` (already popped, `size` bytes encoded). */
 static int conn_queue(struct tcp_conn *c, const struct ockam_message *msg,
 		      size_t size)
@@ -477,6 +490,8 @@ static int conn_queue(struct tcp_conn *c, const struct ockam_message *msg,
 	}
 	be32_put(p, (uint32_t)size);
 	conn_frame_added(c, size);
+	if (t->host->trace_enabled(t->ctx))
+		tcp_trace(c, OCKAM_TRACE_WIRE_OUT, msg);
 	return 0;
 }
 
@@ -884,6 +899,8 @@ static int conn_parse(struct tcp_conn *c, struct tcp_buf *b, int resumed)
 			return -1;
 		}
 		c->got_frame = 1;
+		if (t->host->trace_enabled(t->ctx))
+			tcp_trace(c, OCKAM_TRACE_WIRE_IN, &msg);
 		if (t->host->log_enabled(t->ctx, OCKAM_LOG_TRACE))
 			t->host->log(t->ctx, OCKAM_LOG_TRACE,
 				     "frame of %lu bytes read from %s",
@@ -1307,6 +1324,15 @@ int tcp_commit(void *state, size_t len)
 	uvarint_put(p + TCP_FRAME_HEADER + t->resv_routes, len);
 	be32_put(p, (uint32_t)(t->resv_routes + llen + len));
 	conn_frame_added(c, t->resv_routes + llen + len);
+	if (t->host->trace_enabled(t->ctx)) {
+		struct ockam_addr hops[OCKAM_DECODE_HOPS];
+		struct ockam_message msg;
+		/* The frame just written, read back for its routes. */
+		if (t->host->message_decode(p + TCP_FRAME_HEADER,
+					    t->resv_routes + llen + len, &msg,
+					    hops, OCKAM_DECODE_HOPS) == 0)
+			tcp_trace(c, OCKAM_TRACE_WIRE_OUT, &msg);
+	}
 	conn_queued(c);
 	return 0;
 }
