@@ -62,6 +62,13 @@ enum {
 	 * open a connection").  The host clears it on messages sent by
 	 * transports. */
 	OCKAM_MSG_CONNECT = 1u << 1,
+	/* Encode `trace_id` on the wire (message version 2,
+	 * docs/protocol.md "Trace id"): set by message_decode when a frame
+	 * carried one, and by a transport on its own copy of a message it
+	 * writes to a peer that said it reads version 2.  The host clears it
+	 * on every message sent, so nothing else ever encodes version 2 (a
+	 * node of an earlier version would refuse it). */
+	OCKAM_MSG_TRACE_ID = 1u << 2,
 };
 
 struct ockam_message {
@@ -74,6 +81,10 @@ struct ockam_message {
 	 * NUL-terminated string of fewer than OCKAM_IDENTIFIER_MAX bytes.
 	 * Otherwise NULL or "" (ockam_message_identifier gives "" for both). */
 	const char *identifier;
+	/* The message-flow trace id of the flow the message belongs to (the
+	 * node's `trace:`), or 0.  On a message delivered to a worker and
+	 * handed to a transport's send: its flow's id, set by the host. */
+	uint64_t trace_id;
 };
 
 /* A message with empty routes, no payload and no metadata. */
