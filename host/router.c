@@ -414,7 +414,8 @@ static int access_check(struct router *r, const struct router_sender *from,
 /* The flags `from` may not set: the host clears them on its messages. */
 static uint32_t sender_clears(const struct router_sender *from)
 {
-	uint32_t clear = 0;
+	/* Only a transport sets it, on its own copy of what it writes. */
+	uint32_t clear = OCKAM_MSG_TRACE_ID;
 	if (!from->may_secure)
 		clear |= OCKAM_MSG_SECURE;
 	if (from->transport)
@@ -588,11 +589,17 @@ void router_set_trace(struct router *r, struct trace *t)
  * frame carried, when the wire has one, is the transport's to set); other
  * sends from outside handlers (a flush sealing what handlers queued, the
  * app) continue the last flow delivered, or start one. */
-static uint64_t trace_id_for(struct router *r, const struct router_sender *from)
+static uint64_t trace_id_for(struct router *r, const struct router_sender *from,
+			     const struct ockam_message *msg)
 {
 	uint64_t id = r->trace_cur;
 	if (!r->depth && from->transport) {
-		id = r->trace_in ? r->trace_in : trace_new_id();
+		/* The id its frame carried (message version 2), else the
+		 * one its read event started. */
+		if ((msg->flags & OCKAM_MSG_TRACE_ID) && msg->trace_id)
+			id = msg->trace_id;
+		else
+			id = r->trace_in ? r->trace_in : trace_new_id();
 		r->trace_in = 0;
 	} else if (!id) {
 		id = trace_new_id();
@@ -624,7 +631,7 @@ static int send_local(struct router *r, const struct router_sender *from,
 	msg_copy_to(s->buf, &m, m.payload_len, 1, &s->msg);
 	r->queued++;
 	if (r->trace) {
-		s->trace_id = trace_id_for(r, from);
+		s->trace_id = trace_id_for(r, from, msg);
 		int ch = trace_channel(from, d->flags);
 		trace_send(r->trace, sender, d->e->owner, d->e->name, &s->msg,
 			   s->trace_id, ch, ch || from->transport);
@@ -735,10 +742,13 @@ int router_send_from(struct router *r, const struct router_sender *from,
 	struct ockam_message m;
 	msg_as_sent(msg, d.flags, &m);
 	r->stats.transport_sent++;
-	if (r->trace)
+	/* The transport may write the id on the wire (OCKAM_MSG_TRACE_ID). */
+	m.trace_id = 0;
+	if (r->trace) {
+		m.trace_id = trace_id_for(r, from, msg);
 		trace_send(r->trace, from->name, NULL, d.t->scheme, &m,
-			   trace_id_for(r, from), trace_channel(from, d.flags),
-			   1);
+			   m.trace_id, trace_channel(from, d.flags), 1);
+	}
 	if (log_enabled(OCKAM_LOG_TRACE))
 		transport_trace(r, from->name, &m, d.t);
 	/* The transport logs its own failures (it knows the details). */
@@ -761,6 +771,7 @@ int router_send_reserve(struct router *r, const struct router_sender *from,
 	msg_as_sent(msg, d.flags, &m);
 	m.payload = NULL;
 	m.payload_len = 0;
+	m.trace_id = r->trace ? trace_id_for(r, from, msg) : 0;
 	if (d.t && d.t->ops->reserve && d.t->ops->commit && d.t->ops->abort) {
 		rc = d.t->ops->reserve(d.t->data, &m, cap, payload);
 		if (rc < 0)
@@ -772,7 +783,7 @@ int router_send_reserve(struct router *r, const struct router_sender *from,
 					  .own = v->own};
 		if (r->trace)
 			trace_send_begin(r->trace, from->name, d.t->scheme, &m,
-					 trace_id_for(r, from));
+					 m.trace_id);
 		return 0;
 	}
 	size_t need = msg_copy_size(&m, cap);
@@ -803,8 +814,9 @@ int router_send_reserve(struct router *r, const struct router_sender *from,
 	v->sender = from->name;
 	v->cap = cap;
 	v->channel = trace_channel(from, d.flags);
-	if (r->trace)
-		v->trace_id = trace_id_for(r, from);
+	v->trace_id = m.trace_id;
+	if (!d.e)
+		v->own.msg.trace_id = m.trace_id;
 	return 0;
 }
 
@@ -896,6 +908,8 @@ int router_drain(void *router)
 					  (m->flags & OCKAM_MSG_SECURE) ? " (secure)" : "",
 					  e->name, ret);
 			}
+			/* The worker sees its flow's id (0: not tracing). */
+			s->msg.trace_id = s->trace_id;
 			if (r->trace) {
 				r->trace_cur = s->trace_id;
 				trace_deliver(r->trace, e->owner, e->name, m,
