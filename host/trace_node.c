@@ -91,9 +91,13 @@ void trace_svc_event(struct ockam_ctx *ctx, const struct ockam_trace_event *ev)
 		id = router_trace_sent(n->router);
 		break;
 	case OCKAM_TRACE_WIRE_IN:
-		/* A frame starts a flow on this node; the transport's next
-		 * send (delivering it) carries the same id. */
-		id = trace_new_id();
+		/* A frame continues the flow whose id it carried (message
+		 * version 2), or starts one on this node; the transport's
+		 * next send (delivering it) carries the same id. */
+		id = ev->msg && (ev->msg->flags & OCKAM_MSG_TRACE_ID) &&
+				     ev->msg->trace_id ?
+			     ev->msg->trace_id :
+			     trace_new_id();
 		router_trace_in(n->router, id);
 		break;
 	default:

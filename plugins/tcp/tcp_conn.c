@@ -477,7 +477,7 @@ static int conn_queue(struct tcp_conn *c, const struct ockam_message *msg,
 	}
 	be32_put(p, (uint32_t)size);
 	conn_frame_added(c, size);
-	if (t->host->trace_enabled(t->ctx))
+	if (t->host->trace_enabled(t->ctx) && !tcp_trace_is_hello(msg))
 		tcp_trace_event(c, OCKAM_TRACE_WIRE_OUT, msg);
 	return 0;
 }
