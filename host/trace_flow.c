@@ -144,12 +144,14 @@ int trace_flow_build(struct tev_list *l, struct flow *f)
 			snprintf(label, sizeof(label), "%s%llu B",
 				 enc ? "channel " : e->secure ? "secure " : "",
 				 (unsigned long long)e->len);
-			rc = arrow(f, part_of(f, e->node, e->worker),
+			/* Lifelines in the order they first appear. */
+			long from = part_of(f, e->node, e->worker);
+			rc = arrow(f, from,
 				   part_of(f, e->node, e->to[0] ? e->to : "?"),
 				   label, enc, e->secure);
 		} else if (!strcmp(e->ev, "wire_out")) {
 			struct tev *in = wire_match(l, i + 1, e);
-			long to;
+			long from = part_of(f, e->node, e->worker), to;
 			snprintf(label, sizeof(label), "%sframe %llu B",
 				 enc ? "channel " : "",
 				 (unsigned long long)e->wire_len);
@@ -160,8 +162,7 @@ int trace_flow_build(struct tev_list *l, struct flow *f)
 				snprintf(peer, sizeof(peer), "peer %s", e->peer);
 				to = part_find(f, peer);
 			}
-			rc = arrow(f, part_of(f, e->node, e->worker), to, label,
-				   enc, 0);
+			rc = arrow(f, from, to, label, enc, 0);
 		} else if (!strcmp(e->ev, "wire_in") && !e->matched) {
 			snprintf(label, sizeof(label), "%sframe %llu B",
 				 enc ? "channel " : "",
