@@ -413,8 +413,13 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 	if (!n->notices)
 		goto fail;
 	loop_set_idle(n->loop, node_idle, n);
-	if (!n->check_only && trace_node_start(n) < 0)
-		goto fail;
+	if (!n->check_only) {
+		int trc = trace_node_start(n);
+		if (trc < 0) {
+			*exit_code = trc == -2 ? 2 : 1;
+			goto fail;
+		}
+	}
 	router_set_refused(n->router, node_on_refused, n);
 
 	/* A plugin_dir that is not there is a typo: said at its entry,

@@ -75,7 +75,8 @@ void trace_svc_event(struct ockam_ctx *ctx, const struct ockam_trace_event *ev);
 
 /* Open the trace the node's `trace:` key or OCKAM_TRACE names (the
  * environment wins; empty: none) and attach it to the node's router and
- * loop (trace_node.c).  0, or -1 after logging why. */
+ * loop (trace_node.c).  0, -2 after reporting a file the YAML named that
+ * cannot be opened at its entry, or -1 after logging why. */
 struct node;
 int trace_node_start(struct node *n);
 void trace_node_stop(struct node *n);

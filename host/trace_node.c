@@ -47,7 +47,13 @@ int trace_node_start(struct node *n)
 	}
 	n->trace = trace_open(path, n->cfg->node_name, err, sizeof(err));
 	if (!n->trace) {
-		log_write(OCKAM_LOG_ERROR, "trace", "%s", err);
+		const struct ockam_opt *o = n->cfg->trace_node;
+		if (path != env) {
+			/* The YAML named it: said at its entry, exit 2. */
+			diag_error(&n->diag, o->file, o->line, o->col, "%s", err);
+			return -2;
+		}
+		log_write(OCKAM_LOG_ERROR, "trace", "OCKAM_TRACE: %s", err);
 		return -1;
 	}
 	if (trace_attach(n->trace, n->router, n->loop, owner_name, n) < 0) {
