@@ -124,6 +124,8 @@ static int arrow(struct flow *f, long from, long to, const char *label,
 	return 0;
 }
 
+static int flow_order(struct flow *f);
+
 int trace_flow_build(struct tev_list *l, struct flow *f)
 {
 	char label[96], peer[sizeof(f->parts[0].name)];
@@ -187,7 +189,64 @@ int trace_flow_build(struct tev_list *l, struct flow *f)
 		/* deliver: the send's arrow already ends there. */
 	}
 	free(hs.h);
-	return rc;
+	return rc < 0 ? rc : flow_order(f);
+}
+
+/* Lifelines left to right in the order a reader follows the flow: in
+ * order of first appearance, except that a worker first seen sending to
+ * one already drawn goes just left of it (an app before the channel it
+ * talks to, as in the tutorials: app -> alice -> tcp ...). */
+static int flow_order(struct flow *f)
+{
+	size_t n = f->n_parts, placed = 0;
+	size_t *order = malloc((n ? n : 1) * sizeof(*order));
+	long *pos = malloc((n ? n : 1) * sizeof(*pos));
+	struct participant *parts = malloc((n ? n : 1) * sizeof(*parts));
+	if (!order || !pos || !parts) {
+		free(order);
+		free(pos);
+		free(parts);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		pos[i] = -1;
+	for (size_t i = 0; i < f->n_steps; i++) {
+		size_t a = f->steps[i].from, b = f->steps[i].to;
+		if (pos[a] < 0 && pos[b] >= 0) {
+			size_t at = (size_t)pos[b];
+			memmove(order + at + 1, order + at,
+				(placed - at) * sizeof(*order));
+			order[at] = a;
+			placed++;
+			for (size_t k = at; k < placed; k++)
+				pos[order[k]] = (long)k;
+			continue;
+		}
+		if (pos[a] < 0) {
+			pos[a] = (long)placed;
+			order[placed++] = a;
+		}
+		if (pos[b] < 0) {
+			pos[b] = (long)placed;
+			order[placed++] = b;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (pos[i] < 0) { /* cannot happen: every one is in a step */
+			pos[i] = (long)placed;
+			order[placed++] = i;
+		}
+	for (size_t k = 0; k < n; k++)
+		parts[k] = f->parts[order[k]];
+	for (size_t i = 0; i < f->n_steps; i++) {
+		f->steps[i].from = (size_t)pos[f->steps[i].from];
+		f->steps[i].to = (size_t)pos[f->steps[i].to];
+	}
+	free(f->parts);
+	f->parts = parts;
+	free(order);
+	free(pos);
+	return 0;
 }
 
 void trace_flow_free(struct flow *f)
