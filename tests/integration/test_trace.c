@@ -351,6 +351,40 @@ static void test_trace_malformed(void)
 	CU_ASSERT_EQUAL(integ_run_host("trace-noarg", noarg, NULL, &p), 2);
 }
 
+/* A trace file that fills up (/dev/full) does not stop the node; one
+ * the YAML names that cannot be opened is a configuration error at its
+ * entry. */
+static void test_trace_file_faults(void)
+{
+	struct hx_proc *p;
+
+	integ_begin("trace-faults");
+	const char *cfg = integ_write_config("local.yaml",
+		"node: local\n"
+		"workers:\n"
+		"  echoer:\n"
+		"    type: echoer\n"
+		"messages:\n"
+		"  - route: [echoer]\n"
+		"    payload: x\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	const char *const full[] = { "OCKAM_TRACE=/dev/full", NULL };
+	const char *args[] = { cfg, NULL };
+	CU_ASSERT_EQUAL(integ_run_host("full", args, full, &p), 0);
+	CU_ASSERT_STRING_EQUAL(hx_read(p, HX_STDOUT), "App Received: x\n");
+	CU_ASSERT(integ_contains(hx_read(p, HX_STDERR),
+				 "WARN  local trace: cannot write the trace file: No space left on device"));
+
+	const char *bad = integ_write_config("bad.yaml",
+		"node: bad\n"
+		"trace: /nonexistent-dir/t.jsonl\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bad);
+	const char *bargs[] = { bad, NULL };
+	CU_ASSERT_EQUAL(integ_run_host("bad", bargs, NULL, &p), 2);
+	CU_ASSERT(integ_contains(hx_read(p, HX_STDERR),
+				 "bad.yaml:2:8: cannot open trace file /nonexistent-dir/t.jsonl"));
+}
+
 int main(void)
 {
 	static const struct integ_test tests[] = {
@@ -358,6 +392,7 @@ int main(void)
 		{ "05: participants, arrows per node, channel marked", test_trace_05 },
 		{ "no secure plaintext without OCKAM_TRACE_PAYLOAD", test_trace_no_plaintext },
 		{ "malformed trace lines: file:line, skipped", test_trace_malformed },
+		{ "trace file full or not openable", test_trace_file_faults },
 		{ NULL, NULL },
 	};
 
