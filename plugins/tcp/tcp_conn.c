@@ -1270,14 +1270,18 @@ int tcp_send(void *state, const struct ockam_message *msg)
 		return -EINVAL;
 	/* The far side never sees its own address. */
 	msg_popped(msg, &tx);
-	/* At its largest (with a trace id) to pick the connection. */
-	tx.flags |= OCKAM_MSG_TRACE_ID;
+	/* With a trace id (only when the node traces): at its largest to
+	 * pick the connection, then as that peer reads it. */
+	if (tx.trace_id)
+		tx.flags |= OCKAM_MSG_TRACE_ID;
 	size = t->host->message_encoded_size(&tx);
 	rc = conn_for(t, msg, size, &c);
 	if (rc < 0)
 		return rc;
-	tcp_trace_mark(c, &tx);
-	size = t->host->message_encoded_size(&tx);
+	if (tx.trace_id && !c->peer_trace_ids) {
+		tcp_trace_mark(c, &tx);
+		size = t->host->message_encoded_size(&tx);
+	}
 	rc = conn_queue(c, &tx, size);
 	if (rc < 0)
 		return rc;
@@ -1307,9 +1311,10 @@ int tcp_reserve(void *state, const struct ockam_message *msg, size_t cap,
 	msg_popped(msg, &tx);
 	tx.payload = none;
 	tx.payload_len = 0;
-	/* Everything but the empty payload's one length byte; at its
-	 * largest (with a trace id) to pick the connection. */
-	tx.flags |= OCKAM_MSG_TRACE_ID;
+	/* Everything but the empty payload's one length byte; with a trace
+	 * id at its largest to pick the connection. */
+	if (tx.trace_id)
+		tx.flags |= OCKAM_MSG_TRACE_ID;
 	routes = t->host->message_encoded_size(&tx);
 	if (!routes--)
 		return -EINVAL; /* not encodable: the host checks first */
@@ -1318,10 +1323,13 @@ int tcp_reserve(void *state, const struct ockam_message *msg, size_t cap,
 	rc = conn_for(t, msg, size, &c);
 	if (rc < 0)
 		return rc;
-	tcp_trace_mark(c, &tx);
-	routes = t->host->message_encoded_size(&tx) - 1;
-	size = cap > TCP_MAX_MESSAGE_LIMIT ? SIZE_MAX
-					   : routes + uvarint_len(cap) + cap;
+	if (tx.trace_id && !c->peer_trace_ids) {
+		tcp_trace_mark(c, &tx);
+		routes = t->host->message_encoded_size(&tx) - 1;
+		size = cap > TCP_MAX_MESSAGE_LIMIT ?
+			       SIZE_MAX :
+			       routes + uvarint_len(cap) + cap;
+	}
 	rc = conn_room(c, TCP_FRAME_HEADER + size);
 	if (rc < 0)
 		return rc;
