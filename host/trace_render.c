@@ -77,7 +77,8 @@ int trace_render_svg(const struct flow *f, FILE *out)
 	size_t cols = f->n_parts ? f->n_parts : 1;
 	unsigned width = (unsigned)(2 * MARGIN + cols * COL_W);
 	unsigned top = MARGIN + HEAD_H;
-	unsigned height = (unsigned)(top + (f->n_steps + 1) * ROW_H + MARGIN);
+	/* The steps, then a line of legend. */
+	unsigned height = (unsigned)(top + (f->n_steps + 2) * ROW_H + MARGIN);
 
 	fprintf(out,
 		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -85,6 +86,7 @@ int trace_render_svg(const struct flow *f, FILE *out)
 		"<defs>\n"
 		"<marker id=\"a\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"8\" markerHeight=\"8\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#333\"/></marker>\n"
 		"<marker id=\"e\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"8\" markerHeight=\"8\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#b22\"/></marker>\n"
+		"<marker id=\"s\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"8\" markerHeight=\"8\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#282\"/></marker>\n"
 		"</defs>\n"
 		"<rect x=\"0\" y=\"0\" width=\"%u\" height=\"%u\" fill=\"#fff\"/>\n",
 		width, height, width, height, width, height);
@@ -92,7 +94,7 @@ int trace_render_svg(const struct flow *f, FILE *out)
 		unsigned x = col_x(i);
 		fprintf(out,
 			"<line x1=\"%u\" y1=\"%u\" x2=\"%u\" y2=\"%u\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>\n",
-			x, top, x, height - MARGIN);
+			x, top, x, height - MARGIN - ROW_H);
 		fprintf(out,
 			"<rect x=\"%u\" y=\"%u\" width=\"%u\" height=\"%u\" rx=\"4\" fill=\"#eef\" stroke=\"#336\"/>\n",
 			x - COL_W / 2 + 6, MARGIN, COL_W - 12, HEAD_H - 8);
@@ -124,13 +126,13 @@ int trace_render_svg(const struct flow *f, FILE *out)
 				"<path d=\"M%u,%u h30 v10 h-30\" fill=\"none\" stroke=\"%s\"%s marker-end=\"url(#%c)\"/>\n",
 				x1, y - 5, color,
 				s->encrypted ? " stroke-dasharray=\"6 3\"" : "",
-				s->encrypted ? 'e' : 'a');
+				s->encrypted ? 'e' : s->secure ? 's' : 'a');
 		} else {
 			fprintf(out,
 				"<line x1=\"%u\" y1=\"%u\" x2=\"%u\" y2=\"%u\" stroke=\"%s\"%s marker-end=\"url(#%c)\"/>\n",
 				x1, y, x2, y, color,
 				s->encrypted ? " stroke-dasharray=\"6 3\"" : "",
-				s->encrypted ? 'e' : 'a');
+				s->encrypted ? 'e' : s->secure ? 's' : 'a');
 		}
 		fprintf(out,
 			"<text x=\"%u\" y=\"%u\" text-anchor=\"middle\" fill=\"%s\">",
@@ -138,6 +140,13 @@ int trace_render_svg(const struct flow *f, FILE *out)
 		xml_text(out, s->label);
 		fputs("</text>\n", out);
 	}
+	fprintf(out,
+		"<text x=\"%u\" y=\"%u\" fill=\"#555\">solid: a message; "
+		"<tspan fill=\"#b22\">dashed red: a secure channel's traffic "
+		"(handshake, encrypted records)</tspan>; "
+		"<tspan fill=\"#282\">green: plaintext out of a channel</tspan>"
+		"</text>\n",
+		MARGIN, height - MARGIN);
 	fputs("</svg>\n", out);
 	return ferror(out) ? -1 : 0;
 }
