@@ -55,12 +55,36 @@ enum ockam_opt_kind {
 
 struct ockam_status; /* a status report being written; owned by the host */
 
+/* Address views message_decode may need: both routes at their longest. */
+#define OCKAM_DECODE_HOPS (2 * OCKAM_ROUTE_MAX)
+
 typedef void (*ockam_fd_fn)(void *data, int fd, uint32_t events);
 typedef void (*ockam_timer_fn)(void *data);
-/* A transport's send: onward.hop[0] is an address of the transport's type.
- * Returns 0 once the message is written or queued, or a negative errno. */
-typedef int (*ockam_transport_send_fn)(void *data,
-				       const struct ockam_message *msg);
+
+/* What a transport registers for its address type (transport_register).
+ * The host calls these for messages whose onward.hop[0] has the type,
+ * after its own checks (docs/security.md): never for a message that
+ * arrived over a transport.  Like host->send, each takes the message
+ * before returning (writes it, or copies it into a connection's buffer)
+ * and never calls a worker's handler: a transport delivers what it reads
+ * with host->send and writes what it buffered from its flush (flush_add),
+ * once per loop turn. */
+struct ockam_transport_ops {
+	/* Mandatory.  0 once taken, or a negative errno (-ENOTCONN: no
+	 * connection and OCKAM_MSG_CONNECT not set, -EMSGSIZE, -ENOBUFS). */
+	int (*send)(void *data, const struct ockam_message *msg);
+	/* Optional: lend the write buffer (host->send_reserve).  Reserve
+	 * room for `msg` (its routes; its payload is ignored) with a payload
+	 * of up to `cap` bytes in the buffer the frame will be written from
+	 * and set *payload to where the payload goes.  The host calls
+	 * commit (with the final length, at most cap) or abort before any
+	 * other call of this transport.  Without them the host reserves in a
+	 * buffer of its own and calls send at commit (one copy). */
+	int (*reserve)(void *data, const struct ockam_message *msg, size_t cap,
+		       uint8_t **payload);
+	int (*commit)(void *data, size_t len);
+	void (*abort)(void *data);
+};
 /* Describe what the instance has right now into `out` (status_add and
  * status_set_*), synchronously; called when someone asks for the node's
  * status. */
@@ -78,36 +102,59 @@ struct ockam_log_limit {
 	uint32_t interval_ms; /* at least this apart; 0 means 1000 */
 };
 
-/* Nonzero if `host` (a const struct ockam_host *) has `member`: a host
- * built before `member` was appended has a smaller struct_size.  Check
- * before calling any service marked "appended". */
+/* Nonzero if `host` (a const struct ockam_host *) has `member`.  Every
+ * member declared here exists in every ABI 2 host; services appended in
+ * later minor versions will say so, and a plugin using one checks it with
+ * this first (a host built before it has a smaller struct_size). */
 #define OCKAM_HOST_HAS(host, member)                                      \
 	((host)->struct_size >= offsetof(struct ockam_host, member) +     \
 					sizeof((host)->member))
 
 struct ockam_host {
 	/* OCKAM_HOST_ABI_VERSION and sizeof(struct ockam_host) of the host.
-	 * Fields are only ever appended; check OCKAM_HOST_HAS(host, field)
-	 * before using a field added after the version you were built
-	 * against. */
+	 * Within a major version fields are only ever appended. */
 	uint32_t abi_version;
 	uint32_t struct_size;
 
 	/* ---- messaging ------------------------------------------------ */
 
-	/* Route `msg` to msg->onward.hop[0]: a local worker or the
-	 * transport registered for the address type.  Sent from a
-	 * handle_message, a local message is queued and delivered from the
-	 * loop after the handler returns (handlers never nest; a reply never
-	 * arrives before send returns).  Sent from an fd or timer callback
-	 * or start, it may be handed to the worker before send returns.
-	 * The message is copied; the caller keeps ownership.  Fails with -EINVAL (empty
-	 * onward route), -EHOSTUNREACH (no such worker or transport),
-	 * -EMSGSIZE (too large), -ENOBUFS (queue full: back off), or, when
-	 * the worker was handed the message at once, whatever its
-	 * handle_message returned (a queued message the worker refuses
-	 * comes back as a delivery-failure notice instead). */
+	/* Send `msg` to msg->onward.hop[0]: a local worker or the
+	 * transport registered for the address type.  One rule, wherever
+	 * it is called from (handle_message, an fd or timer callback,
+	 * start, a flush):
+	 *   - send takes the message before it returns: a copy of its
+	 *     routes, payload and identifier goes into the node's queue
+	 *     (local worker), or the transport writes or buffers it.
+	 *     Everything `msg` points to is yours again on return.
+	 *   - send never runs a worker's handle_message: local messages
+	 *     are delivered from the loop, in the order they were sent,
+	 *     after the current callback returns.  So no plugin needs a
+	 *     re-entrancy guard, and a reply never arrives before send
+	 *     returns.
+	 * 0: taken.  Not taken: -EINVAL (empty or over-long route),
+	 * -EHOSTUNREACH (no such worker or transport), -EACCES (a policy
+	 * refused it: reach, access, secure_only, a transport address the
+	 * sender may not dial), -EMSGSIZE (too large), -ENOBUFS (queue full:
+	 * back off and retry), or the transport's error (-ENOTCONN, ...).
+	 * A message taken and then refused or dropped further on comes back
+	 * as handle_undeliverable at the first hop of its return route. */
 	int (*send)(struct ockam_ctx *ctx, const struct ockam_message *msg);
+	/* Send a message whose payload you write in place, in the buffer it
+	 * will be sent from (a transport's frame, a queue slot): reserve
+	 * room for up to `cap` payload bytes for `msg` (its payload is
+	 * ignored; its routes and flags go through every check send makes,
+	 * with the same errors) and get the pointer in *payload; write at
+	 * most `cap` bytes there, then send_commit with the length, or
+	 * send_abort.  Nothing else may be sent by this instance in
+	 * between.  A secure channel seals its records this way, straight
+	 * into the TCP frame that will be written. */
+	int (*send_reserve)(struct ockam_ctx *ctx,
+			    const struct ockam_message *msg, size_t cap,
+			    uint8_t **payload);
+	/* Finish the reserved message with a `len`-byte payload: taken (0)
+	 * or not, as send. */
+	int (*send_commit)(struct ockam_ctx *ctx, size_t len);
+	void (*send_abort)(struct ockam_ctx *ctx);
 
 	/* Make local address `name` deliver to this instance's
 	 * handle_message with `addr_data`.  -EEXIST if taken, -EINVAL if
@@ -122,12 +169,14 @@ struct ockam_host {
 	int (*address_add_random)(struct ockam_ctx *ctx, const char *prefix,
 				  void *addr_data, char *out, size_t out_len);
 
-	/* Route messages whose next hop has address type `type` to `fn`.
-	 * `scheme` is the word used for it in routes ("tcp" makes
-	 * "tcp:localhost:4000" parse as type `type`). */
+	/* Route messages whose next hop has address type `type` to `ops`
+	 * (static; called with `data`).  `scheme` is the word used for it
+	 * in routes ("tcp" makes "tcp:localhost:4000" parse as type
+	 * `type`). */
 	int (*transport_register)(struct ockam_ctx *ctx, uint8_t type,
 				  const char *scheme,
-				  ockam_transport_send_fn fn, void *data);
+				  const struct ockam_transport_ops *ops,
+				  void *data);
 
 	/* ---- event loop ----------------------------------------------- */
 
@@ -142,6 +191,28 @@ struct ockam_host {
 					  ockam_timer_fn fn, void *data);
 	/* Re-arm to `ms` from now; 0 disarms. */
 	int (*timer_update)(struct ockam_source *src, uint64_t ms);
+	/* Periodic timer: fires every `period_ms` (at least 1) from now,
+	 * each firing scheduled from the previous scheduled time, not from
+	 * when the callback ran, so it does not drift however long the
+	 * callback takes.  Periods missed entirely (a callback or the loop
+	 * slower than the period) are skipped, not run in a burst.
+	 * timer_update(src, ms) re-arms it to fire `ms` from now and keep
+	 * its period from there; timer_update(src, 0) disarms it (also from
+	 * its own callback).  Remove it with source_remove. */
+	struct ockam_source *(*timer_add_periodic)(struct ockam_ctx *ctx,
+						   uint64_t period_ms,
+						   ockam_timer_fn fn,
+						   void *data);
+	/* End-of-turn flush: `fn` runs once, after the loop has delivered
+	 * every message queued in the current turn, each time the source is
+	 * armed with flush_arm (arming it again before it ran changes
+	 * nothing).  Messages a flush sends are delivered, and the flushes
+	 * they arm run, in the same turn.  This is where batching belongs:
+	 * write what a turn's sends buffered in one writev, seal one record
+	 * for many small messages.  Never a zero-millisecond timer. */
+	struct ockam_source *(*flush_add)(struct ockam_ctx *ctx,
+					  ockam_timer_fn fn, void *data);
+	void (*flush_arm)(struct ockam_source *src);
 	/* Stop watching and free the source (deferred: safe anywhere). Does
 	 * not close the fd. */
 	void (*source_remove)(struct ockam_source *src);
@@ -205,11 +276,21 @@ struct ockam_host {
 	int (*opt_get_size)(struct ockam_ctx *ctx, const struct ockam_opt *o,
 			    const char *key, uint64_t max, uint64_t *out);
 	/* Parse a route option (a YAML list, or a route name declared under
-	 * the node's `routes:`).  Errors are reported with their position. */
+	 * the node's `routes:`).  Errors are reported with their position.
+	 * The route's views are owned by the host until the instance is
+	 * destroyed. */
 	int (*opt_get_route)(struct ockam_ctx *ctx, const struct ockam_opt *o,
 			     const char *key, struct ockam_route *out);
+	/* A list of address patterns (OCKAM_OPTION_ADDRS): *out points to
+	 * *n addresses owned by the host until the instance is destroyed. */
+	int (*opt_get_addrs)(struct ockam_ctx *ctx, const struct ockam_opt *o,
+			     const char *key, const struct ockam_addr **out,
+			     size_t *n);
 
-	/* ---- wire encoding (docs/protocol.md) ------------------------- */
+	/* ---- wire encoding (docs/protocol.md) -------------------------
+	 *
+	 * For transports and the secure channel's framing only: messages
+	 * between workers of a node are never encoded. */
 
 	/* Bytes needed to encode `msg` (routes and payload; no metadata). */
 	size_t (*message_encoded_size)(const struct ockam_message *msg);
@@ -217,18 +298,21 @@ struct ockam_host {
 	 * small. */
 	size_t (*message_encode)(const struct ockam_message *msg, uint8_t *buf,
 				 size_t cap);
-	/* Decode exactly `len` bytes into *msg.  msg->payload points into
-	 * `buf`; flags and identifier are cleared.  0, or -EBADMSG with
-	 * every length, count and size checked. */
+	/* Decode exactly `len` bytes into the views of *msg: addresses and
+	 * payload point into `buf`, the route arrays into `hops` (room for
+	 * `hops_cap` addresses; OCKAM_DECODE_HOPS is always enough); flags
+	 * and identifier are cleared.  0, or -EBADMSG with every length,
+	 * count and size checked. */
 	int (*message_decode)(const uint8_t *buf, size_t len,
-			      struct ockam_message *msg);
+			      struct ockam_message *msg,
+			      struct ockam_addr *hops, size_t hops_cap);
 
 	/* ---- routes and node ------------------------------------------ */
 
 	/* Parse one address as written in YAML: "echoer", "tcp:host:port"
 	 * (any registered scheme) or "N#value".  0 or -EINVAL. */
 	int (*addr_parse)(struct ockam_ctx *ctx, const char *text,
-			  struct ockam_addr *out);
+			  struct ockam_addr_buf *out);
 	/* Write "[tcp:127.0.0.1:4000, hop, echoer]" into buf (always
 	 * NUL-terminated); returns the length it needed, like snprintf. */
 	size_t (*route_format)(struct ockam_ctx *ctx,
@@ -243,7 +327,7 @@ struct ockam_host {
 	int (*path_resolve)(struct ockam_ctx *ctx, const char *path, char *out,
 			    size_t out_len);
 
-	/* ---- status (appended; check OCKAM_HOST_HAS first) ----------------
+	/* ---- status -------------------------------------------------------
 	 *
 	 * `ockam-host status` shows what a running node has: one row per
 	 * thing (a kind, a name, then key/value pairs).  An instance
@@ -276,7 +360,7 @@ struct ockam_host {
 	void (*status_set_u64)(struct ockam_status *out, const char *key,
 			       uint64_t value);
 
-	/* ---- delivery failures (appended; check OCKAM_HOST_HAS first) ----
+	/* ---- delivery failures --------------------------------------------
 	 *
 	 * Say that `msg`, which this instance accepted earlier (its send or
 	 * handle_message returned 0: a refusal is said by returning the
@@ -294,7 +378,7 @@ struct ockam_host {
 				      const struct ockam_message *msg, int err,
 				      const char *why);
 
-	/* ---- SDK helpers (appended; check OCKAM_HOST_HAS first) --------- */
+	/* ---- rate-limited logging ------------------------------------- */
 
 	/* log, at most one line per lim->interval_ms for `lim` (struct
 	 * ockam_log_limit above); lines held back are counted and the next
@@ -322,18 +406,6 @@ struct ockam_host {
 				      struct ockam_log_limit *lim,
 				      enum ockam_log_level level,
 				      const char *what);
-	/* Periodic timer: fires every `period_ms` (at least 1) from now,
-	 * each firing scheduled from the previous scheduled time, not from
-	 * when the callback ran, so it does not drift however long the
-	 * callback takes.  Periods missed entirely (a callback or the loop
-	 * slower than the period) are skipped, not run in a burst.
-	 * timer_update(src, ms) re-arms it to fire `ms` from now and keep
-	 * its period from there; timer_update(src, 0) disarms it (also from
-	 * its own callback).  Remove it with source_remove. */
-	struct ockam_source *(*timer_add_periodic)(struct ockam_ctx *ctx,
-						   uint64_t period_ms,
-						   ockam_timer_fn fn,
-						   void *data);
 };
 
 #ifdef __cplusplus

@@ -1,18 +1,31 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Messages: an onward route, a return route and a payload.
+ * Messages: an onward route, a return route and a payload, by reference.
  *
- * Ownership: a message handed to a plugin (handle_message, transport send)
- * is borrowed for the duration of that call only; payload points into a host
- * buffer that is reused afterwards.  Copy what you need to keep.  A message
- * passed to host->send() is copied (or fully written) before send returns,
- * so it may live on the caller's stack.
+ * struct ockam_message is a small set of views (about 80 bytes): its
+ * routes, payload and identifier point at bytes someone else owns.
+ *
+ * Ownership and lifetime, the whole rule:
+ *   - A message given to you (handle_message, handle_undeliverable, a
+ *     transport's send) is borrowed until that call returns: the bytes
+ *     live in the host's queue or the sender's buffer and are reused
+ *     afterwards.  Keep what you need by copying it (ockam_route_dup).
+ *   - In handle_message the payload's bytes are yours to modify in place
+ *     until you return (ockam_message_payload_mut): a secure channel
+ *     opens a record where it lies.  Routes are read-only.
+ *   - host->send takes the message before it returns (it copies what it
+ *     points to, or a transport writes it out), so everything a message you
+ *     send points to may be on your stack and is yours again on return.
+ *     Sending a borrowed message's views on (a hop forwarding
+ *     ockam_route_rest(&msg->onward), an echoer replying to msg->ret)
+ *     copies nothing until send.
  */
 #ifndef OCKAM_MESSAGE_H
 #define OCKAM_MESSAGE_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <ockam/route.h>
 
@@ -52,23 +65,35 @@ enum {
 };
 
 struct ockam_message {
-	struct ockam_route onward;
-	struct ockam_route ret;
+	struct ockam_route onward; /* hop[0] is where it goes next */
+	struct ockam_route ret;    /* how to reach the sender back */
 	const uint8_t *payload;
 	size_t payload_len;
-	uint32_t flags;
-	char identifier[OCKAM_IDENTIFIER_MAX];
+	uint32_t flags; /* OCKAM_MSG_*; local metadata, never on the wire */
+	/* With OCKAM_MSG_SECURE: the authenticated remote identity, a
+	 * NUL-terminated string of fewer than OCKAM_IDENTIFIER_MAX bytes.
+	 * Otherwise NULL or "" (ockam_message_identifier gives "" for both). */
+	const char *identifier;
 };
 
-/* Start a message with empty routes, no payload and no metadata. */
+/* A message with empty routes, no payload and no metadata. */
 static inline void ockam_message_init(struct ockam_message *m)
 {
-	m->onward.count = 0;
-	m->ret.count = 0;
-	m->payload = NULL;
-	m->payload_len = 0;
-	m->flags = 0;
-	m->identifier[0] = '\0';
+	memset(m, 0, sizeof(*m));
+}
+
+/* The message's identifier, "" if it has none. */
+static inline const char *ockam_message_identifier(const struct ockam_message *m)
+{
+	return m->identifier ? m->identifier : "";
+}
+
+/* Inside handle_message only: the payload as writable bytes (they are in
+ * the host's queue and yours until you return), to decrypt or transform
+ * in place.  Anywhere else the payload may be read-only memory. */
+static inline uint8_t *ockam_message_payload_mut(const struct ockam_message *m)
+{
+	return (uint8_t *)(uintptr_t)m->payload;
 }
 
 /* 1 if `reply` answers a message this worker sent along onward route

@@ -1,17 +1,31 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Addresses and routes.
+ * Addresses and routes: views.
  *
  * An address is a transport type and an opaque byte string: type 0 is a
  * local worker ("echoer"), type 1 a TCP peer ("localhost:4000").  A route is
- * an ordered list of addresses; hop[0] is the next one.  Routes live inline
- * (no heap) so that messages can be built on the stack and copied safely.
+ * an ordered list of addresses; hop[0] is the next one.
+ *
+ * Both are *views*: struct ockam_addr points at bytes, struct ockam_route
+ * at an array of addresses, and neither owns what it points to.  Whoever
+ * built the view keeps the bytes alive as long as the view is used:
+ *   - in handle_message, the message's routes point into the host's queue
+ *     and are valid until the handler returns;
+ *   - a route from opt_get_route is owned by the host for the instance's
+ *     lifetime;
+ *   - a route you build (ockam_route_make, ockam_route_prepend) points at
+ *     your array and your bytes;
+ *   - to keep a route past the call that gave it to you, copy it with
+ *     ockam_route_dup (one malloc'd block, released with free).
+ * So popping a hop is `ockam_route_rest()` (no copying), and replying is
+ * sending with onward = the return route you received.
  */
 #ifndef OCKAM_ROUTE_H
 #define OCKAM_ROUTE_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifdef __cplusplus
@@ -25,21 +39,33 @@ enum {
 
 /* Largest address value in bytes (a DNS name plus ":65535" fits). */
 #define OCKAM_ADDR_MAX 255
-/* Most hops a route may hold; the decoder refuses longer routes. */
+/* Most hops a route may hold on the wire and in a send: the decoder and
+ * host->send refuse longer routes (docs/protocol.md).  A protocol limit,
+ * not a size baked into any struct. */
 #define OCKAM_ROUTE_MAX 32
 
+/* A view of an address: `len` bytes at `data`, owned elsewhere. */
 struct ockam_addr {
+	const uint8_t *data;
+	uint8_t type;
+	uint8_t len;
+};
+
+/* A view of a route: `count` addresses at `hop`, owned elsewhere. */
+struct ockam_route {
+	const struct ockam_addr *hop;
+	size_t count;
+};
+
+/* Storage for one address you keep (a parsed `to:` entry, a peer's
+ * address): ockam_addr_buf_view() gives the view of it. */
+struct ockam_addr_buf {
 	uint8_t type;
 	uint8_t len;
 	uint8_t data[OCKAM_ADDR_MAX];
 };
 
-struct ockam_route {
-	uint8_t count;
-	struct ockam_addr hop[OCKAM_ROUTE_MAX];
-};
-
-/* Set `a` to (type, bytes).  Returns 0, or -1 if `len` is too long. */
+/* An address view of (type, bytes).  Returns 0, or -1 if `len` is too long. */
 static inline int ockam_addr_set(struct ockam_addr *a, uint8_t type,
 				 const void *data, size_t len)
 {
@@ -47,22 +73,39 @@ static inline int ockam_addr_set(struct ockam_addr *a, uint8_t type,
 		return -1;
 	a->type = type;
 	a->len = (uint8_t)len;
-	if (len)
-		memcpy(a->data, data, len);
+	a->data = (const uint8_t *)data;
 	return 0;
 }
 
-/* A local address from a C string. */
+/* A view of the local address named by the C string `name` (which must
+ * outlive the view).  Returns 0, or -1 if the name is too long. */
 static inline int ockam_addr_local(struct ockam_addr *a, const char *name)
 {
 	return ockam_addr_set(a, OCKAM_ADDR_LOCAL, name, strlen(name));
+}
+
+/* Copy the bytes of `a` into `b`. */
+static inline void ockam_addr_buf_set(struct ockam_addr_buf *b,
+				      const struct ockam_addr *a)
+{
+	b->type = a->type;
+	b->len = a->len;
+	if (a->len)
+		memcpy(b->data, a->data, a->len);
+}
+
+static inline struct ockam_addr
+ockam_addr_buf_view(const struct ockam_addr_buf *b)
+{
+	struct ockam_addr a = {b->data, b->type, b->len};
+	return a;
 }
 
 static inline int ockam_addr_equal(const struct ockam_addr *a,
 				   const struct ockam_addr *b)
 {
 	return a->type == b->type && a->len == b->len &&
-	       memcmp(a->data, b->data, a->len) == 0;
+	       (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
 }
 
 /* True if `a` is the local address named by the C string `name`. */
@@ -74,41 +117,78 @@ static inline int ockam_addr_is_local(const struct ockam_addr *a,
 	       memcmp(a->data, name, n) == 0;
 }
 
-static inline void ockam_route_clear(struct ockam_route *r)
+/* A route of the `count` addresses at `hops`. */
+static inline struct ockam_route ockam_route_make(const struct ockam_addr *hops,
+						  size_t count)
 {
-	r->count = 0;
+	struct ockam_route r = {hops, count};
+	return r;
 }
 
-/* Append `a` as the last hop.  Returns 0, or -1 if the route is full. */
-static inline int ockam_route_append(struct ockam_route *r,
-				     const struct ockam_addr *a)
+/* The route after its first hop (a view; nothing is copied).  The empty
+ * route for an empty route. */
+static inline struct ockam_route ockam_route_rest(const struct ockam_route *r)
 {
-	if (r->count >= OCKAM_ROUTE_MAX)
+	struct ockam_route rest = {r->count ? r->hop + 1 : r->hop,
+				   r->count ? r->count - 1 : 0};
+	return rest;
+}
+
+/* Build `first` followed by the hops of `rest` in `hops` (room for `cap`
+ * addresses; only the views are copied, not the bytes) and set *out to
+ * it: what a forwarder does to a return route.  Returns 0, or -1 if the
+ * result would hold more than `cap` or OCKAM_ROUTE_MAX hops. */
+static inline int ockam_route_prepend(struct ockam_addr *hops, size_t cap,
+				      const struct ockam_addr *first,
+				      const struct ockam_route *rest,
+				      struct ockam_route *out)
+{
+	if (rest->count + 1 > cap || rest->count + 1 > OCKAM_ROUTE_MAX)
 		return -1;
-	r->hop[r->count++] = *a;
+	if (rest->count)
+		memmove(hops + 1, rest->hop, rest->count * sizeof(*hops));
+	hops[0] = *first;
+	out->hop = hops;
+	out->count = rest->count + 1;
 	return 0;
 }
 
-/* Insert `a` as the next hop.  Returns 0, or -1 if the route is full. */
-static inline int ockam_route_push(struct ockam_route *r,
-				   const struct ockam_addr *a)
+/* Bytes ockam_route_dup needs for `r`, views and bytes together. */
+static inline size_t ockam_route_dup_size(const struct ockam_route *r)
 {
-	if (r->count >= OCKAM_ROUTE_MAX)
-		return -1;
-	memmove(&r->hop[1], &r->hop[0], r->count * sizeof(r->hop[0]));
-	r->hop[0] = *a;
-	r->count++;
-	return 0;
+	size_t n = sizeof(struct ockam_route) + r->count * sizeof(r->hop[0]);
+	for (size_t i = 0; i < r->count; i++)
+		n += r->hop[i].len;
+	return n;
 }
 
-/* Remove the next hop.  Returns 0, or -1 if the route is empty. */
-static inline int ockam_route_pop(struct ockam_route *r)
+/* Deep-copy `r` (its views and the bytes they point to) into one block of
+ * ockam_route_dup_size(r) bytes at `mem` (suitably aligned, e.g. from
+ * malloc) and return the copy, which lives inside `mem`. */
+static inline struct ockam_route *ockam_route_copy_to(void *mem,
+						      const struct ockam_route *r)
 {
-	if (r->count == 0)
-		return -1;
-	r->count--;
-	memmove(&r->hop[0], &r->hop[1], r->count * sizeof(r->hop[0]));
-	return 0;
+	struct ockam_route *d = (struct ockam_route *)mem;
+	struct ockam_addr *hops = (struct ockam_addr *)(d + 1);
+	uint8_t *bytes = (uint8_t *)(hops + r->count);
+	for (size_t i = 0; i < r->count; i++) {
+		hops[i] = r->hop[i];
+		if (r->hop[i].len)
+			memcpy(bytes, r->hop[i].data, r->hop[i].len);
+		hops[i].data = bytes;
+		bytes += r->hop[i].len;
+	}
+	d->hop = hops;
+	d->count = r->count;
+	return d;
+}
+
+/* A copy of `r` you own, in one malloc'd block: free() releases it.  NULL
+ * if out of memory. */
+static inline struct ockam_route *ockam_route_dup(const struct ockam_route *r)
+{
+	void *mem = malloc(ockam_route_dup_size(r));
+	return mem ? ockam_route_copy_to(mem, r) : NULL;
 }
 
 /* Address patterns: a hop's `to:` and a worker's `reach:` name transport
@@ -201,18 +281,10 @@ static inline int ockam_route_is_way_back(const struct ockam_route *ret,
 {
 	if (ret->count != sent->count)
 		return 0;
-	for (uint8_t i = 0; i < ret->count; i++)
+	for (size_t i = 0; i < ret->count; i++)
 		if (!ockam_addr_equal(&ret->hop[i], &sent->hop[i]))
 			return 0;
 	return 1;
-}
-
-/* Copy only the used hops (a route is large; most of it is unused). */
-static inline void ockam_route_copy(struct ockam_route *dst,
-				    const struct ockam_route *src)
-{
-	dst->count = src->count;
-	memcpy(dst->hop, src->hop, src->count * sizeof(src->hop[0]));
 }
 
 #ifdef __cplusplus

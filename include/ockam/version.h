@@ -12,10 +12,13 @@ extern "C" {
 #endif
 
 /* Bumped on any incompatible change to struct ockam_plugin, struct
- * ockam_host, struct ockam_message or struct ockam_route. */
-#define OCKAM_PLUGIN_ABI_VERSION 1u
+ * ockam_host, struct ockam_message, struct ockam_route or struct
+ * ockam_option.  2: messages by reference, one send rule, end-of-turn
+ * flush, lent buffers, declared options.  The loader refuses plugins
+ * built for 1 with a line saying to rebuild them. */
+#define OCKAM_PLUGIN_ABI_VERSION 2u
 /* The host services table version (struct ockam_host.abi_version). */
-#define OCKAM_HOST_ABI_VERSION 1u
+#define OCKAM_HOST_ABI_VERSION 2u
 
 #ifdef __cplusplus
 }

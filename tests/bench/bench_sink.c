@@ -14,24 +14,24 @@ struct sink {
 	const struct ockam_host *host;
 	struct ockam_ctx *ctx;
 	uint64_t ack_every, count;
-	struct ockam_message reply; /* reused: a message is ~16 KiB */
+};
+
+static const struct ockam_option sink_options[] = {
+	{.name = "ack_every", .type = OCKAM_OPTION_INT, .def = "64", .min = 1,
+	 .max = 4096, .help = "acknowledge every this many messages"},
+	{0},
 };
 
 static int sink_create(const struct ockam_host *h, struct ockam_ctx *ctx,
 		       void **state)
 {
-	static const char *const keys[] = {"ack_every", NULL};
-	const struct ockam_opt *root = h->opt_root(ctx);
-	if (h->opt_check_keys(ctx, root, keys) < 0)
-		return -EINVAL;
 	struct sink *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->host = h;
 	s->ctx = ctx;
-	s->ack_every = 64;
-	if (root && h->opt_get_u64(ctx, root, "ack_every", 1, 4096,
-				   &s->ack_every) != 0) {
+	if (h->opt_get_u64(ctx, h->opt_root(ctx), "ack_every", 0, UINT64_MAX,
+			   &s->ack_every) != 0) {
 		free(s);
 		return -EINVAL;
 	}
@@ -45,13 +45,14 @@ static int sink_handle(void *state, void *addr_data,
 	struct sink *s = state;
 	if (++s->count % s->ack_every != 0 || msg->ret.count == 0)
 		return 0;
-	struct ockam_message *r = &s->reply;
-	ockam_message_init(r);
-	ockam_route_copy(&r->onward, &msg->ret);
-	ockam_route_append(&r->ret, &msg->onward.hop[0]);
-	r->payload = (const uint8_t *)&s->count;
-	r->payload_len = sizeof(s->count);
-	s->host->send(s->ctx, r);
+	/* Views of the borrowed message; send copies them. */
+	struct ockam_message r;
+	ockam_message_init(&r);
+	r.onward = msg->ret;
+	r.ret = ockam_route_make(&msg->onward.hop[0], 1);
+	r.payload = (const uint8_t *)&s->count;
+	r.payload_len = sizeof(s->count);
+	s->host->send(s->ctx, &r);
 	return 0;
 }
 
@@ -66,6 +67,7 @@ static const struct ockam_plugin sink_plugin = {
 	.name = "bench_sink",
 	.kind = OCKAM_PLUGIN_WORKER,
 	.description = "counts messages, acknowledges every N (tests/bench)",
+	.options = sink_options,
 	.create = sink_create,
 	.handle_message = sink_handle,
 	.destroy = sink_destroy,
