@@ -17,7 +17,8 @@ enum app_state { APP_UNSENT, APP_SENT, APP_ANSWERED, APP_FAILED };
 
 struct app_message {
 	const struct config_message *cfg;
-	struct ockam_route route;
+	struct ockam_route route; /* views of hops[] and the config's text */
+	struct ockam_addr hops[OCKAM_ROUTE_MAX];
 	uint8_t secure; /* route.hop[0] is a local secure channel */
 	uint8_t state;  /* enum app_state */
 };
@@ -179,7 +180,7 @@ static int app_handle(void *owner, void *addr_data,
 		  msg->payload_len, route,
 		  (unsigned long long)(loop_now_ms() - a->sent_ms),
 		  (msg->flags & OCKAM_MSG_SECURE) ? " through a secure channel with " : "",
-		  (msg->flags & OCKAM_MSG_SECURE) ? msg->identifier : "");
+		  (msg->flags & OCKAM_MSG_SECURE) ? ockam_message_identifier(msg) : "");
 	m->state = APP_ANSWERED;
 	a->waiting = 0;
 	app_send_next(a);
@@ -269,10 +270,10 @@ static void app_send_next(struct app *a)
 		struct app_message *m = &a->msgs[a->next];
 		struct ockam_message msg;
 		ockam_message_init(&msg);
-		ockam_route_copy(&msg.onward, &m->route);
+		msg.onward = m->route;
 		struct ockam_addr self;
 		ockam_addr_local(&self, APP_ADDRESS);
-		ockam_route_append(&msg.ret, &self);
+		msg.ret = ockam_route_make(&self, 1);
 		msg.payload = (const uint8_t *)m->cfg->payload;
 		msg.payload_len = m->cfg->payload_len;
 		/* The configuration names this route: its first hop may be
@@ -391,7 +392,8 @@ struct app *app_create(struct node *n, int *failed)
 		a->msgs[i].cfg = cm;
 		const struct ockam_opt *r = cm->route ? cm->route
 						      : cm->route_name_node;
-		if (node_route_resolve(n, r, &a->msgs[i].route) < 0 ||
+		if (node_route_resolve(n, r, a->msgs[i].hops,
+				       &a->msgs[i].route) < 0 ||
 		    app_first_hop_check(n, r, &a->msgs[i].route) < 0)
 			*failed = 1;
 	}

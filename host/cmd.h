@@ -75,19 +75,30 @@ const char *cmd_client_config(const char *cmd);
  * messages. */
 struct node *cmd_node_start(const struct cmd_common *common, const char *name,
 			    int *exit_code);
+/* A route typed on the command line, with its own storage. */
+struct cmd_route {
+	struct ockam_route route; /* views of hops[] and bufs[] */
+	struct ockam_addr hops[OCKAM_ROUTE_MAX];
+	struct ockam_addr_buf bufs[OCKAM_ROUTE_MAX];
+};
+/* Add `a` (its bytes copied) at the end of `r`; -1 if it is full. */
+int cmd_route_append(struct cmd_route *r, const struct ockam_addr *a);
+
 /* Initialise `msg` to go along `to` with `payload`, its replies coming
- * back to the client's local address `self` (which must outlive msg).
+ * back to the client's local address `self` (which must outlive msg), in
+ * the return route view `ret` (which must outlive it too).
  * It asks for a connection (OCKAM_MSG_CONNECT): the operator typed the
  * route. */
 void cmd_message_init(struct ockam_message *msg, const struct ockam_route *to,
-		      const char *self, const void *payload, size_t len);
+		      const char *self, struct ockam_addr *ret,
+		      const void *payload, size_t len);
 /* Parse a route given as command-line words, each written "a,b,c" or
  * "[a, b, c]" (items may be quoted): `a,b`, `a b` (two words) and
  * `'[a, b]'` are the same route.  An address with a space in it ('a b' as
  * one word) is an error with that hint.  On error writes a reason to `err`
  * and returns -1. */
 int cmd_route_parse(struct node *n, char *const words[], size_t n_words,
-		    struct ockam_route *out, char *err, size_t err_len);
+		    struct cmd_route *out, char *err, size_t err_len);
 /* "250ms", "2s", "1.5" (seconds, like ping) -> ms; -1 if malformed. */
 int cmd_duration_parse(const char *text, uint64_t *ms);
 /* Monotonic microseconds, for round-trip times. */

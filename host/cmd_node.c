@@ -95,15 +95,25 @@ struct node *cmd_node_start(const struct cmd_common *common, const char *name,
 	return n;
 }
 
-void cmd_message_init(struct ockam_message *msg, const struct ockam_route *to,
-		      const char *self, const void *payload, size_t len)
+int cmd_route_append(struct cmd_route *r, const struct ockam_addr *a)
 {
-	struct ockam_addr ret;
+	size_t i = r->route.count;
+	if (i == OCKAM_ROUTE_MAX)
+		return -1;
+	ockam_addr_buf_set(&r->bufs[i], a);
+	r->hops[i] = ockam_addr_buf_view(&r->bufs[i]);
+	r->route = ockam_route_make(r->hops, i + 1);
+	return 0;
+}
 
+void cmd_message_init(struct ockam_message *msg, const struct ockam_route *to,
+		      const char *self, struct ockam_addr *ret,
+		      const void *payload, size_t len)
+{
 	ockam_message_init(msg);
-	ockam_route_copy(&msg->onward, to);
-	ockam_addr_local(&ret, self);
-	ockam_route_append(&msg->ret, &ret);
+	msg->onward = *to;
+	ockam_addr_local(ret, self);
+	msg->ret = ockam_route_make(ret, 1);
 	msg->payload = payload;
 	msg->payload_len = len;
 	/* The operator typed the route: its first hop may be dialled. */
@@ -126,7 +136,7 @@ static char *trim(char *s)
 
 /* One word of a route: "a,b", "[a, b]" or "a". */
 static int route_word_parse(struct node *n, const char *text,
-			    struct ockam_route *out, char *err, size_t err_len)
+			    struct cmd_route *out, char *err, size_t err_len)
 {
 	char *copy = strdup(text), *s, *save = NULL;
 
@@ -150,7 +160,7 @@ static int route_word_parse(struct node *n, const char *text,
 	     tok = strtok_r(NULL, ",", &save)) {
 		char *a = trim(tok);
 		char why[256];
-		if (out->count == OCKAM_ROUTE_MAX) {
+		if (out->route.count == OCKAM_ROUTE_MAX) {
 			snprintf(err, err_len, "route '%s': more than %d addresses",
 				 text, OCKAM_ROUTE_MAX);
 			rc = -1;
@@ -173,26 +183,27 @@ static int route_word_parse(struct node *n, const char *text,
 			rc = -1;
 			break;
 		}
-		if (addr_text_parse(n->router, a, &out->hop[out->count], why,
-				    sizeof(why)) < 0) {
+		struct ockam_addr view;
+		if (addr_text_parse(n->router, a, &view, why, sizeof(why)) < 0) {
 			snprintf(err, err_len, "route '%s': %s", text, why);
 			rc = -1;
 			break;
 		}
-		out->count++;
+		/* The view points into `copy`, freed below: keep the bytes. */
+		cmd_route_append(out, &view);
 	}
 	free(copy);
 	return rc;
 }
 
 int cmd_route_parse(struct node *n, char *const words[], size_t n_words,
-		    struct ockam_route *out, char *err, size_t err_len)
+		    struct cmd_route *out, char *err, size_t err_len)
 {
-	out->count = 0;
+	out->route = ockam_route_make(out->hops, 0);
 	for (size_t i = 0; i < n_words; i++)
 		if (route_word_parse(n, words[i], out, err, err_len) < 0)
 			return -1;
-	if (out->count == 0) {
+	if (out->route.count == 0) {
 		snprintf(err, err_len,
 			 "route '%s' is empty; write it like tcp:127.0.0.1:4000,echoer",
 			 n_words ? words[0] : "");

@@ -29,7 +29,7 @@ struct ping_slot {
 
 struct ping {
 	struct node *node;
-	struct ockam_route route;
+	struct cmd_route route;
 	char route_text[512];
 	char self[OCKAM_ADDR_MAX + 1];
 	uint64_t count, interval_ms, timeout_ms;
@@ -99,6 +99,7 @@ static void ping_expire(struct ping *p)
 static void ping_send(struct ping *p)
 {
 	struct ockam_message msg;
+	struct ockam_addr ret;
 	char payload[32];
 	uint64_t seq = p->sent + 1;
 	int len = snprintf(payload, sizeof(payload), "ping %011llu",
@@ -109,7 +110,8 @@ static void ping_send(struct ping *p)
 		s->pending = 0;
 		p->lost++;
 	}
-	cmd_message_init(&msg, &p->route, p->self, payload, (size_t)len);
+	cmd_message_init(&msg, &p->route.route, p->self, &ret, payload,
+			 (size_t)len);
 	p->sent++;
 	s->seq = seq;
 	s->sent_us = cmd_now_us();
@@ -175,7 +177,7 @@ static int ping_on_reply(void *owner, void *addr_data,
 	/* A reply came back the way the ping went (out of the same secure
 	 * channel if it went into one); anything else is no reply,
 	 * whatever its payload says. */
-	if (!ockam_message_is_reply(msg, &p->route, p->secure)) {
+	if (!ockam_message_is_reply(msg, &p->route.route, p->secure)) {
 		char ret[512];
 		p->refused++;
 		if (!log_limit_due(&p->lim_refused, OCKAM_LOG_WARN))
@@ -206,7 +208,7 @@ static int ping_on_reply(void *owner, void *addr_data,
 	printf("%zu bytes from %s: seq=%llu time=%.3f ms%s%s\n",
 	       msg->payload_len, p->route_text, seq, (double)rtt / 1000.0,
 	       (msg->flags & OCKAM_MSG_SECURE) ? " secure=" : "",
-	       (msg->flags & OCKAM_MSG_SECURE) ? msg->identifier : "");
+	       (msg->flags & OCKAM_MSG_SECURE) ? ockam_message_identifier(msg) : "");
 	fflush(stdout);
 	ping_finish_if_done(p);
 	return 0;
@@ -322,9 +324,10 @@ int cmd_ping(int argc, char **argv)
 		code = 2;
 		goto out;
 	}
-	route_text_format(p->node->router, &p->route, p->route_text,
+	route_text_format(p->node->router, &p->route.route, p->route_text,
 			  sizeof(p->route_text));
-	p->secure = node_address_is_secure_channel(p->node, &p->route.hop[0]);
+	p->secure = node_address_is_secure_channel(p->node,
+						   &p->route.route.hop[0]);
 	p->count = count;
 	p->interval_ms = interval;
 	p->timeout_ms = timeout;

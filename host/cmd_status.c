@@ -154,31 +154,33 @@ int cmd_status(int argc, char **argv)
 	if (!a.node)
 		return code;
 
-	struct ockam_route route;
+	static struct cmd_route cr; /* about 9 KB: not on the stack */
+	struct ockam_route *route = &cr.route;
 	char err[768], text[512], self[OCKAM_ADDR_MAX + 1];
-	if (cmd_route_parse(a.node, words, n_words, &route, err,
+	if (cmd_route_parse(a.node, words, n_words, &cr, err,
 			    sizeof(err)) < 0) {
 		cmd_usage_error("ockam-host status", "%s", err);
 		node_destroy(a.node);
 		return 2;
 	}
-	const struct ockam_addr *last = &route.hop[route.count - 1];
+	const struct ockam_addr *last = &route->hop[route->count - 1];
 	if (!ockam_addr_is_local(last, STATUS_ADDRESS)) {
 		struct ockam_addr s;
 		ockam_addr_local(&s, STATUS_ADDRESS);
-		if (ockam_route_append(&route, &s) < 0) {
+		if (cmd_route_append(&cr, &s) < 0) {
 			fprintf(stderr, "ockam-host status: route '%s' is too long\n", words[0]);
 			node_destroy(a.node);
 			return 2;
 		}
 	}
-	route_text_format(a.node->router, &route, text, sizeof(text));
-	a.route = &route;
-	a.secure = node_address_is_secure_channel(a.node, &route.hop[0]);
+	route_text_format(a.node->router, route, text, sizeof(text));
+	a.route = route;
+	a.secure = node_address_is_secure_channel(a.node, &route->hop[0]);
 
 	struct ockam_message msg;
+	struct ockam_addr ret;
 	snprintf(self, sizeof(self), "status_client.%ld", (long)getpid());
-	cmd_message_init(&msg, &route, self, json ? "json" : "text", 4);
+	cmd_message_init(&msg, route, self, &ret, json ? "json" : "text", 4);
 	code = 1;
 	if (router_address_add(a.node->router, self, asker_on_reply, &a,
 			       NULL) < 0 ||

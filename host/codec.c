@@ -145,22 +145,21 @@ size_t codec_encode_unchecked(const struct ockam_message *msg, uint8_t *buf)
 	return n;
 }
 
-#define HOP_COPY_FIXED 32
-_Static_assert(HOP_COPY_FIXED <= OCKAM_ADDR_MAX, "a hop holds the fixed copy");
-
-/* Reads a route at buf[*pos..len); advances *pos.  0 or -EBADMSG. */
+/* Reads a route at buf[*pos..len) into views, its hops at `hops` (room
+ * for *room; reduced by what it used); advances *pos.  0 or -EBADMSG. */
 static int route_get(const uint8_t *buf, size_t len, size_t *pos,
+		     struct ockam_addr *hops, size_t *room,
 		     struct ockam_route *r)
 {
 	uint64_t count, alen;
 	size_t p = *pos, k;
 
 	k = uvarint_get(buf + p, len - p, &count);
-	if (k == 0 || count > OCKAM_ROUTE_MAX)
+	if (k == 0 || count > OCKAM_ROUTE_MAX || count > *room)
 		return -EBADMSG;
 	p += k;
 	for (uint64_t i = 0; i < count; i++) {
-		struct ockam_addr *a = &r->hop[i];
+		struct ockam_addr *a = &hops[i];
 
 		if (p >= len)
 			return -EBADMSG;
@@ -172,31 +171,29 @@ static int route_get(const uint8_t *buf, size_t len, size_t *pos,
 		if (alen > len - p)
 			return -EBADMSG;
 		a->len = (uint8_t)alen;
-		/* Names are short: a fixed-size copy is a couple of moves
-		 * instead of a call (a->data has room; bytes past the length
-		 * mean nothing). */
-		if (alen <= HOP_COPY_FIXED && len - p >= HOP_COPY_FIXED)
-			memcpy(a->data, buf + p, HOP_COPY_FIXED);
-		else
-			memcpy(a->data, buf + p, (size_t)alen);
+		a->data = buf + p;
 		p += (size_t)alen;
 	}
-	r->count = (uint8_t)count;
+	r->hop = hops;
+	r->count = (size_t)count;
+	*room -= (size_t)count;
 	*pos = p;
 	return 0;
 }
 
-int codec_decode(const uint8_t *buf, size_t len, struct ockam_message *msg)
+int codec_decode(const uint8_t *buf, size_t len, struct ockam_message *msg,
+		 struct ockam_addr *hops, size_t hops_cap)
 {
 	uint64_t plen;
-	size_t pos = 0, k;
+	size_t pos = 0, k, room = hops_cap;
 
 	ockam_message_init(msg);
 	if (len < 1 || buf[0] != CODEC_VERSION)
 		return -EBADMSG;
 	pos = 1;
-	if (route_get(buf, len, &pos, &msg->onward) < 0 ||
-	    route_get(buf, len, &pos, &msg->ret) < 0)
+	if (route_get(buf, len, &pos, hops, &room, &msg->onward) < 0 ||
+	    route_get(buf, len, &pos, hops + msg->onward.count, &room,
+		      &msg->ret) < 0)
 		goto bad;
 	k = uvarint_get(buf + pos, len - pos, &plen);
 	if (k == 0)

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <ockam/host.h> /* OCKAM_DECODE_HOPS */
 #include <ockam/message.h>
 
 #define CODEC_VERSION 1
@@ -27,8 +28,11 @@ size_t codec_encode(const struct ockam_message *msg, uint8_t *buf, size_t cap);
 /* The same without computing the size again: the caller has checked that
  * codec_encoded_size(msg) is non-zero and fits buf.  Returns it. */
 size_t codec_encode_unchecked(const struct ockam_message *msg, uint8_t *buf);
-/* 0, or -EBADMSG.  payload points into buf; flags/identifier cleared. */
-int codec_decode(const uint8_t *buf, size_t len, struct ockam_message *msg);
+/* 0, or -EBADMSG.  Addresses and payload point into buf, the route
+ * arrays into `hops` (room for `hops_cap`; OCKAM_DECODE_HOPS is always
+ * enough); flags/identifier cleared. */
+int codec_decode(const uint8_t *buf, size_t len, struct ockam_message *msg,
+		 struct ockam_addr *hops, size_t hops_cap);
 
 /* uvarint helpers (LEB128, as in protobuf). */
 size_t codec_uvarint_put(uint8_t *buf, uint64_t v); /* buf >= 10 bytes */

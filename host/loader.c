@@ -206,16 +206,28 @@ struct plugin_lib *loader_open(const char *path, const char *expect_name,
 			 OCKAM_PLUGIN_ENTRY_SYMBOL);
 		goto fail;
 	}
+	/* Only the first two fields are read before the version is known:
+	 * every ABI keeps them first. */
+	if (d->abi_version == 1) {
+		/* ABI 1 messages and descriptors have another layout
+		 * altogether: nothing of it can be loaded. */
+		snprintf(err, err_len,
+			 "%s: this plugin was built for plugin ABI 1; this host speaks ABI %u: rebuild it against this host's headers (pkg-config ockam-plugin)",
+			 path, OCKAM_PLUGIN_ABI_VERSION);
+		goto fail;
+	}
 	if (d->abi_version != OCKAM_PLUGIN_ABI_VERSION) {
 		snprintf(err, err_len,
 			 "%s: plugin ABI version %u, but this host speaks version %u: rebuild the plugin against this host's headers",
 			 path, d->abi_version, OCKAM_PLUGIN_ABI_VERSION);
 		goto fail;
 	}
-	if (d->struct_size < OCKAM_PLUGIN_SIZE_V1) {
+	/* One descriptor per major version: later minor versions may only
+	 * append to it, so it is never shorter than this host's. */
+	if (d->struct_size < sizeof(struct ockam_plugin)) {
 		snprintf(err, err_len,
-			 "%s: plugin descriptor is %u bytes, smaller than the %zu bytes of ABI version %u",
-			 path, d->struct_size, (size_t)OCKAM_PLUGIN_SIZE_V1,
+			 "%s: plugin descriptor is %u bytes, smaller than the %zu bytes of ABI version %u: rebuild the plugin against this host's headers",
+			 path, d->struct_size, sizeof(struct ockam_plugin),
 			 OCKAM_PLUGIN_ABI_VERSION);
 		goto fail;
 	}
@@ -257,10 +269,8 @@ struct plugin_lib *loader_open(const char *path, const char *expect_name,
 		goto fail;
 	}
 	lib->handle = h;
-	/* Appended ops are optional: a shorter descriptor gets NULLs. */
-	memcpy(&lib->desc_copy, d,
-	       d->struct_size < sizeof(lib->desc_copy) ? d->struct_size
-						       : sizeof(lib->desc_copy));
+	/* What a later minor version appended is not ours to read. */
+	memcpy(&lib->desc_copy, d, sizeof(lib->desc_copy));
 	lib->desc = &lib->desc_copy;
 	return lib;
 fail:

@@ -22,12 +22,17 @@
 #include <unistd.h>
 
 #define LOOP_MAX_EVENTS 64
+/* Drain-and-flush rounds per turn: enough for a flush's sends and the
+ * flushes they arm to settle, few enough that a plugin re-arming its
+ * flush for ever cannot keep the loop from its fds. */
+#define LOOP_TURN_ROUNDS 8
 #define HEAP_NONE SIZE_MAX
 
 enum source_kind {
 	SOURCE_FD,
 	SOURCE_TIMER,
 	SOURCE_SIGNAL,
+	SOURCE_FLUSH,
 };
 
 struct ockam_source {
@@ -57,6 +62,12 @@ struct ockam_source {
 			bool we_blocked; /* unblock on removal */
 			loop_signal_fn fn;
 		} sig;
+		struct {
+			bool armed;
+			uint64_t pass; /* the flush pass it was armed in */
+			struct ockam_source *prev, *next; /* armed list */
+			loop_timer_fn fn;
+		} flush;
 	} u;
 };
 
@@ -71,6 +82,9 @@ struct loop {
 	bool quit;
 	loop_idle_fn idle_fn;
 	void *idle_data;
+	/* Armed flushes, in arming order. */
+	struct ockam_source *armed_head, *armed_tail;
+	uint64_t flush_pass;
 };
 
 uint64_t loop_now_ms(void)
@@ -235,6 +249,24 @@ static bool signal_in_use(struct loop *loop, int signo)
 	return false;
 }
 
+static void flush_disarm(struct ockam_source *s)
+{
+	struct loop *loop = s->loop;
+
+	if (!s->u.flush.armed)
+		return;
+	if (s->u.flush.prev)
+		s->u.flush.prev->u.flush.next = s->u.flush.next;
+	else
+		loop->armed_head = s->u.flush.next;
+	if (s->u.flush.next)
+		s->u.flush.next->u.flush.prev = s->u.flush.prev;
+	else
+		loop->armed_tail = s->u.flush.prev;
+	s->u.flush.prev = s->u.flush.next = NULL;
+	s->u.flush.armed = false;
+}
+
 /* Releases what the source holds in the kernel; the memory stays. */
 static void source_detach(struct ockam_source *s)
 {
@@ -248,6 +280,9 @@ static void source_detach(struct ockam_source *s)
 		break;
 	case SOURCE_TIMER:
 		heap_remove(loop, s);
+		break;
+	case SOURCE_FLUSH:
+		flush_disarm(s);
 		break;
 	case SOURCE_SIGNAL:
 		close(s->u.sig.fd); /* also drops it from the epoll set */
@@ -457,6 +492,37 @@ struct ockam_source *loop_add_signal(struct loop *loop, int signo,
 	return s;
 }
 
+struct ockam_source *loop_add_flush(struct loop *loop, loop_timer_fn fn,
+				    void *data, void *owner)
+{
+	struct ockam_source *s = source_new(loop, SOURCE_FLUSH, data, owner);
+
+	if (!s)
+		return NULL;
+	s->u.flush.fn = fn;
+	source_link(s);
+	return s;
+}
+
+void loop_arm_flush(struct ockam_source *src)
+{
+	struct loop *loop;
+
+	if (!src || src->removed || src->kind != SOURCE_FLUSH ||
+	    src->u.flush.armed)
+		return;
+	loop = src->loop;
+	src->u.flush.armed = true;
+	src->u.flush.pass = loop->flush_pass;
+	src->u.flush.next = NULL;
+	src->u.flush.prev = loop->armed_tail;
+	if (loop->armed_tail)
+		loop->armed_tail->u.flush.next = src;
+	else
+		loop->armed_head = src;
+	loop->armed_tail = src;
+}
+
 void loop_remove(struct ockam_source *src)
 {
 	struct loop *loop;
@@ -543,6 +609,44 @@ static int timers_run(struct loop *loop)
 	return n;
 }
 
+/* Runs the flushes armed before this pass; those they arm run in the
+ * next pass. */
+static int flushes_run(struct loop *loop)
+{
+	uint64_t pass = loop->flush_pass++;
+	int n = 0;
+
+	while (loop->armed_head && loop->armed_head->u.flush.pass <= pass) {
+		struct ockam_source *s = loop->armed_head;
+
+		flush_disarm(s);
+		s->u.flush.fn(s->data);
+		n++;
+	}
+	return n;
+}
+
+/* The end of a turn: deliver what is queued (the idle hook), then run the
+ * armed flushes, and again while they send or arm more, boundedly.  On
+ * the last round the flushes run even if the queue is not empty, so
+ * batched writes are never starved by a busy queue.  Returns nonzero if
+ * work is left for the next turn. */
+static int turn_end(struct loop *loop, int *ran)
+{
+	int more = 0;
+
+	for (int round = 0; round < LOOP_TURN_ROUNDS; round++) {
+		more = loop->idle_fn ? loop->idle_fn(loop->idle_data) : 0;
+		if (more && round + 1 < LOOP_TURN_ROUNDS)
+			continue;
+		if (!loop->armed_head)
+			break;
+		*ran += flushes_run(loop);
+		more = 1; /* they may have sent: drain again */
+	}
+	return more || loop->armed_head != NULL;
+}
+
 static int timeout_compute(struct loop *loop, int timeout_ms)
 {
 	uint64_t now, wait;
@@ -608,7 +712,7 @@ int loop_dispatch(struct loop *loop, int timeout_ms)
 
 	loop->depth++;
 	n += timers_run(loop);
-	if (loop->idle_fn && loop->idle_fn(loop->idle_data))
+	if (turn_end(loop, &n))
 		timeout_ms = 0;
 	if (loop->quit)
 		timeout_ms = 0;
@@ -622,6 +726,9 @@ int loop_dispatch(struct loop *loop, int timeout_ms)
 	n += events_dispatch(ev, count);
 	/* Timers that came due while waiting run now, not one wait later. */
 	n += timers_run(loop);
+	/* What the callbacks sent is delivered, and their flushes run,
+	 * before the next wait. */
+	turn_end(loop, &n);
 	if (--loop->depth == 0)
 		free_dead(loop);
 	return rc < 0 ? rc : n;

@@ -49,13 +49,23 @@ uint64_t loop_timer_due(const struct ockam_source *src);
 struct ockam_source *loop_add_signal(struct loop *loop, int signo,
 				     loop_signal_fn fn, void *data,
 				     void *owner);
+/* End-of-turn flush: `fn` runs once after the turn's queue is drained
+ * (the idle hook says nothing is left) each time the source is armed;
+ * arming an armed source changes nothing.  Flushes may send and arm
+ * flushes: the loop drains and flushes again until quiet, at most a few
+ * rounds per turn, so it always gets back to its fds. */
+struct ockam_source *loop_add_flush(struct loop *loop, loop_timer_fn fn,
+				    void *data, void *owner);
+void loop_arm_flush(struct ockam_source *src);
 void loop_remove(struct ockam_source *src);
 void loop_remove_owner(struct loop *loop, void *owner);
 
 void loop_set_idle(struct loop *loop, loop_idle_fn fn, void *data);
 
-/* One iteration: run due timers, the idle hook, then wait at most
- * `timeout_ms` (-1 = until the next timer or event) and dispatch.
+/* One iteration: run due timers, end the turn (the idle hook until it
+ * has nothing left, then armed flushes, repeated boundedly), then wait at
+ * most `timeout_ms` (-1 = until the next timer or event), dispatch, run
+ * due timers and end the turn again.
  * Returns the number of callbacks run, or -errno. */
 int loop_dispatch(struct loop *loop, int timeout_ms);
 /* Dispatch until loop_quit(). */

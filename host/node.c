@@ -39,8 +39,20 @@ int node_address_is_secure_channel(const struct node *n,
 	return 0;
 }
 
+int node_ctx_keep(struct ockam_ctx *ctx, void *p)
+{
+	void **v = realloc(ctx->owned, (ctx->n_owned + 1) * sizeof(*v));
+	if (!v) {
+		free(p);
+		return -ENOMEM;
+	}
+	v[ctx->n_owned++] = p;
+	ctx->owned = v;
+	return 0;
+}
+
 int node_route_resolve(struct node *n, const struct ockam_opt *o,
-		       struct ockam_route *out)
+		       struct ockam_addr *hops, struct ockam_route *out)
 {
 	const char *file = o->file;
 	if (o->kind == OCKAM_OPT_SCALAR) {
@@ -66,6 +78,7 @@ int node_route_resolve(struct node *n, const struct ockam_opt *o,
 		return -EINVAL;
 	}
 	int rc = 0;
+	out->hop = hops;
 	out->count = 0;
 	for (size_t i = 0; i < o->count; i++) {
 		const struct ockam_opt *e = o->items[i];
@@ -77,8 +90,8 @@ int node_route_resolve(struct node *n, const struct ockam_opt *o,
 			rc = -EINVAL;
 			continue;
 		}
-		if (addr_text_parse(n->router, e->str, &out->hop[out->count],
-				    err, sizeof(err)) < 0) {
+		if (addr_text_parse(n->router, e->str, &hops[out->count], err,
+				    sizeof(err)) < 0) {
 			diag_error(&n->diag, file, e->line, e->col, "%s", err);
 			rc = -EINVAL;
 			continue;
@@ -458,8 +471,9 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 	/* Every named route must parse, used or not: a typo should not wait
 	 * for the day something sends along it. */
 	for (size_t i = 0; i < c->n_routes; i++) {
+		struct ockam_addr hops[OCKAM_ROUTE_MAX];
 		struct ockam_route scratch;
-		node_route_resolve(n, c->routes[i].route, &scratch);
+		node_route_resolve(n, c->routes[i].route, hops, &scratch);
 	}
 	int app_failed = 0;
 	if (!args->no_messages)
@@ -533,6 +547,9 @@ void node_destroy(struct node *n)
 		if (n->notices)
 			notices_handler_remove(n->notices, ctx);
 		free(ctx->reach_addrs);
+		for (size_t k = 0; k < ctx->n_owned; k++)
+			free(ctx->owned[k]);
+		free(ctx->owned);
 		free(ctx);
 	}
 	free(n->inst);

@@ -37,6 +37,10 @@ struct ockam_ctx {
 	struct router_sender sender;  /* name, privileges and reach */
 	struct router_policy policy;  /* who may send to its YAML address */
 	struct ockam_addr *reach_addrs; /* its reach's transport patterns */
+	/* Blocks the host handed the plugin for its lifetime (opt_get_route
+	 * and opt_get_addrs views), freed after its destroy. */
+	void **owned;
+	size_t n_owned;
 };
 
 struct node {
@@ -78,10 +82,16 @@ void node_destroy(struct node *n);
 /* Ask the loop to stop after the current callback with `code`. */
 void node_quit(struct node *n, int code);
 
-/* Resolve a route node (a list, or a name under routes:) into `out`;
- * errors are reported at their position.  0 or -EINVAL. */
+/* Resolve a route node (a list, or a name under routes:) into `out`,
+ * whose hops go into `hops` (room for OCKAM_ROUTE_MAX) and point at the
+ * configuration's strings (alive as long as the node); errors are
+ * reported at their position.  0 or -EINVAL. */
 int node_route_resolve(struct node *n, const struct ockam_opt *o,
-		       struct ockam_route *out);
+		       struct ockam_addr *hops, struct ockam_route *out);
+
+/* Keep `p` (malloc'd) until the instance is destroyed.  0 or -ENOMEM
+ * (then `p` is freed). */
+int node_ctx_keep(struct ockam_ctx *ctx, void *p);
 
 /* 1 if `a` is a local address owned by a secure channel instance (where a
  * request goes into a channel, so its answer must come out of one:

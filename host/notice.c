@@ -6,13 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
 #include "log.h"
+#include "msg_copy.h"
 #include "router.h"
 
 struct notice {
-	uint8_t *buf; /* the message, encoded (codec.h) */
-	size_t len;
+	uint8_t *buf; /* the message's own copy (msg_copy.h) */
+	struct ockam_message msg; /* views into buf */
 	int err;
 	char why[NOTICE_WHY_MAX];
 };
@@ -105,19 +105,18 @@ int notices_post(struct notices *n, const struct ockam_message *msg, int err,
 			    n->cap);
 		return -ENOBUFS;
 	}
-	size_t len = codec_encoded_size(msg);
-	uint8_t *buf = malloc(len ? len : 1);
+	size_t len = msg_copy_size(msg, msg->payload_len);
+	if (len == 0)
+		return -EMSGSIZE;
+	uint8_t *buf = malloc(len);
 	if (!buf)
 		return -ENOMEM;
-	if (codec_encode(msg, buf, len) != len) {
-		free(buf);
-		return -EMSGSIZE;
-	}
 	/* Rare by nature (a failure per message), so a copy per notice is
-	 * fine; the ring bounds how many can exist. */
+	 * fine; the ring bounds how many can exist.  The message it is
+	 * about lives in someone else's buffer: the notice keeps its own. */
 	struct notice *slot = &n->ring[(n->head + n->count) % n->cap];
 	slot->buf = buf;
-	slot->len = len;
+	msg_copy_to(buf, msg, msg->payload_len, 1, &slot->msg);
 	slot->err = err;
 	snprintf(slot->why, sizeof(slot->why), "%s", why ? why : "");
 	n->count++;
@@ -126,11 +125,9 @@ int notices_post(struct notices *n, const struct ockam_message *msg, int err,
 
 static void notice_deliver(struct notices *n, const struct notice *no)
 {
-	struct ockam_message msg;
+	const struct ockam_message *msg = &no->msg;
 	void *owner, *addr_data;
-	if (codec_decode(no->buf, no->len, &msg) < 0)
-		return; /* we encoded it: cannot happen */
-	const struct ockam_addr *to = &msg.ret.hop[0];
+	const struct ockam_addr *to = &msg->ret.hop[0];
 	notice_fn fn = NULL;
 	if (router_address_owner(n->router, (const char *)to->data, to->len,
 				 &owner, &addr_data) == 0)
@@ -140,7 +137,7 @@ static void notice_deliver(struct notices *n, const struct notice *no)
 		return;
 	}
 	n->stats.delivered++;
-	fn(owner, addr_data, &msg, no->err, no->why);
+	fn(owner, addr_data, msg, no->err, no->why);
 }
 
 int notices_drain(struct notices *n)

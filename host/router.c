@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
 #include "log.h"
+#include "msg_copy.h"
 #include "route_text.h"
 
 /* Slot buffers above this size are freed after delivery, so one burst of
@@ -31,17 +31,29 @@ struct entry {
 };
 
 struct transport {
-	ockam_transport_send_fn fn;
+	const struct ockam_transport_ops *ops;
 	void *data;
 	void *owner;
 	char scheme[16];
 };
 
+/* A queued message: a compact copy (msg_copy.h) in `buf`, and its views. */
 struct slot {
 	uint8_t *buf;
-	size_t cap, len;
-	uint32_t flags;
-	char identifier[OCKAM_IDENTIFIER_MAX];
+	size_t cap;
+	struct ockam_message msg;
+};
+
+/* An open send_reserve (router_send_reserve). */
+struct reservation {
+	int open;
+	struct entry *local;     /* a local destination: the slot queued */
+	size_t slot;             /* and its index */
+	struct transport *t;     /* else the transport */
+	int lent;                /* the transport lent its buffer */
+	const char *sender;
+	size_t cap;
+	struct slot own;         /* for a transport without reserve */
 };
 
 struct router {
@@ -50,11 +62,8 @@ struct router {
 	struct transport transports[256];
 	struct slot *slots;
 	size_t nslots, head, queued;
-	struct ockam_message scratch; /* the message being delivered */
-	/* A secure channel's message with OCKAM_MSG_CONNECT added, when its
-	 * reach names the address (transport_check). */
-	struct ockam_message connect;
-	unsigned depth;               /* handlers running (0 or 1 when direct) */
+	struct reservation rsv;
+	unsigned depth;               /* handlers running (0 or 1) */
 	unsigned draining;            /* a queued message is being delivered */
 	struct router_stats stats;
 	struct ockam_log_limit lim_unknown, lim_full, lim_size, lim_denied, lim_relay,
@@ -119,6 +128,7 @@ void router_destroy(struct router *r)
 	for (size_t i = 0; r->slots && i < r->nslots; i++)
 		free(r->slots[i].buf);
 	free(r->slots);
+	free(r->rsv.own.buf);
 	free(r);
 }
 
@@ -206,7 +216,7 @@ void router_remove_owner(struct router *r, void *owner)
 		}
 	}
 	for (size_t t = 0; t < 256; t++)
-		if (r->transports[t].fn && r->transports[t].owner == owner)
+		if (r->transports[t].ops && r->transports[t].owner == owner)
 			memset(&r->transports[t], 0, sizeof(r->transports[t]));
 }
 
@@ -238,20 +248,21 @@ int router_address_owner(const struct router *r, const char *name, size_t len,
 }
 
 int router_transport_add(struct router *r, uint8_t type, const char *scheme,
-			 ockam_transport_send_fn fn, void *data, void *owner)
+			 const struct ockam_transport_ops *ops, void *data,
+			 void *owner)
 {
-	if (type == OCKAM_ADDR_LOCAL || !fn || !scheme)
+	if (type == OCKAM_ADDR_LOCAL || !ops || !ops->send || !scheme)
 		return -EINVAL;
 	size_t slen = strlen(scheme);
 	if (slen == 0 || slen >= sizeof(r->transports[0].scheme) ||
 	    !router_name_valid(scheme, slen) || strchr(scheme, '.'))
 		return -EINVAL;
-	if (r->transports[type].fn)
+	if (r->transports[type].ops)
 		return -EEXIST;
 	if (router_scheme_type(r, scheme, slen) >= 0)
 		return -EEXIST;
 	struct transport *t = &r->transports[type];
-	t->fn = fn;
+	t->ops = ops;
 	t->data = data;
 	t->owner = owner;
 	memcpy(t->scheme, scheme, slen + 1);
@@ -260,14 +271,14 @@ int router_transport_add(struct router *r, uint8_t type, const char *scheme,
 
 const char *router_scheme(const struct router *r, uint8_t type)
 {
-	return r->transports[type].fn ? r->transports[type].scheme : NULL;
+	return r->transports[type].ops ? r->transports[type].scheme : NULL;
 }
 
 int router_scheme_type(const struct router *r, const char *scheme, size_t len)
 {
 	for (int t = 1; t < 256; t++) {
 		const struct transport *tr = &r->transports[t];
-		if (tr->fn && strlen(tr->scheme) == len &&
+		if (tr->ops && strlen(tr->scheme) == len &&
 		    memcmp(tr->scheme, scheme, len) == 0)
 			return t;
 	}
@@ -280,7 +291,7 @@ void router_schemes_list(const struct router *r, char *buf, size_t len)
 	if (len)
 		buf[0] = '\0';
 	for (int t = 1; t < 256 && len; t++) {
-		if (!r->transports[t].fn)
+		if (!r->transports[t].ops)
 			continue;
 		int n = snprintf(buf + used, len - used, "%s%s",
 				 used ? ", " : "", r->transports[t].scheme);
@@ -290,8 +301,8 @@ void router_schemes_list(const struct router *r, char *buf, size_t len)
 	}
 }
 
-/* Run a worker's handler and return what it returned.  Nested sends see
- * depth > 0 and queue, so a handler never runs inside another handler. */
+/* Run a worker's handler and return what it returned.  Sends it makes
+ * see depth > 0 (the whole queue is theirs, not three quarters). */
 static int deliver(struct router *r, const struct entry *e,
 		   const struct ockam_message *m)
 {
@@ -449,8 +460,34 @@ static int transport_check(struct router *r, const struct router_sender *from,
 	return -EACCES;
 }
 
-static int send_local(struct router *r, const struct router_sender *from,
-		      const struct ockam_message *msg)
+/* Where a message goes, once every check passed. */
+struct dest {
+	struct entry *e;      /* a local worker, or */
+	struct transport *t;  /* a transport */
+	uint32_t flags;       /* the flags it is sent with */
+};
+
+/* The local queue's room for one more message from `sender`. */
+static int queue_room(struct router *r, const char *sender)
+{
+	/* Sends from outside any handler (a transport reading the network,
+	 * a timer, a flush) fill at most three quarters of the queue: the
+	 * rest is headroom for what handlers send while it drains (a hop
+	 * forwarding what it got), so pushing back on a fast peer does not
+	 * make the workers behind it drop. */
+	size_t cap = r->depth ? r->nslots : r->nslots - r->nslots / 4;
+	if (r->queued >= cap) {
+		r->stats.dropped_full++;
+		log_limited(&r->lim_full, OCKAM_LOG_WARN, "router",
+			    "local queue full (%zu messages); refused a message from %s (ENOBUFS: the sender retries or drops it)",
+			    r->queued, sender);
+		return -ENOBUFS;
+	}
+	return 0;
+}
+
+static int local_check(struct router *r, const struct router_sender *from,
+		       const struct ockam_message *msg, struct dest *d)
 {
 	const struct ockam_addr *to = &msg->onward.hop[0];
 	const char *sender = from->name;
@@ -472,75 +509,75 @@ static int send_local(struct router *r, const struct router_sender *from,
 	int rc = access_check(r, from, e, msg);
 	if (rc < 0)
 		return rc;
-	/* Fast path: from outside any handler (an fd or timer callback, a
-	 * start op) with nothing queued, deliver now and skip the queue's
-	 * encode and decode.  Order is kept (nothing is waiting), and the
-	 * handler's own sends queue (depth > 0), so it never re-enters
-	 * itself and replies still arrive after this send returns.  A
-	 * secure flag the sender may not set takes the queue, which
-	 * clears it. */
-	if (r->queued == 0 && r->depth == 0 &&
-	    !(msg->flags & sender_clears(from))) {
-		r->stats.direct++;
-		if (log_enabled(OCKAM_LOG_TRACE)) {
-			char what[ROUTER_NAME_MAX + 64];
-			snprintf(what, sizeof(what),
-				 "local worker '%s', delivered now", e->name);
-			route_trace(r, sender, msg, what);
-		}
-		/* The handler's refusal is the sender's answer (a channel
-		 * whose queue is full says -ENOBUFS: back off and retry).
-		 * Not for a transport: it would pause the whole connection,
-		 * and the frames behind this one with it (maybe the very
-		 * handshake that would drain that worker), so a stranger
-		 * could stall a peer by filling one worker; for it the
-		 * message is refused, as a queued one would be. */
-		rc = deliver(r, e, msg);
-		return rc == -ENOBUFS && from->transport ? -EBUSY : rc;
-	}
-	/* Sends from outside any handler (a transport reading the network,
-	 * a timer) fill at most three quarters of the queue: the rest is
-	 * headroom for what handlers send while it drains (a hop forwarding
-	 * what it got), so pushing back on a fast peer does not make the
-	 * workers behind it drop. */
-	size_t cap = r->depth ? r->nslots : r->nslots - r->nslots / 4;
-	if (r->queued >= cap) {
-		r->stats.dropped_full++;
-		log_limited(&r->lim_full, OCKAM_LOG_WARN, "router",
-			    "local queue full (%zu messages); refused a message from %s (ENOBUFS: the sender retries or drops it)",
-			    r->queued, sender);
-		return -ENOBUFS;
-	}
-	size_t need = codec_encoded_size(msg);
-	if (need == 0 || need > ROUTER_MSG_MAX) {
-		log_limited(&r->lim_size, OCKAM_LOG_WARN, "router",
-			    "message from %s is %zu bytes, over the %u byte maximum; dropped",
-			    sender, need, ROUTER_MSG_MAX);
-		return -EMSGSIZE;
-	}
+	rc = queue_room(r, sender);
+	if (rc < 0)
+		return rc;
+	d->e = e;
+	return 0;
+}
+
+/* The slot the next queued message goes into, grown to `need` bytes. */
+static struct slot *slot_next(struct router *r, size_t need)
+{
 	struct slot *s = &r->slots[(r->head + r->queued) % r->nslots];
 	if (s->cap < need) {
 		uint8_t *b = realloc(s->buf, need);
 		if (!b)
-			return -ENOMEM;
+			return NULL;
 		s->buf = b;
 		s->cap = need;
 	}
-	s->len = codec_encode_unchecked(msg, s->buf);
-	s->flags = msg->flags & ~sender_clears(from);
-	if (s->flags & OCKAM_MSG_SECURE)
-		memcpy(s->identifier, msg->identifier, sizeof(s->identifier));
-	else
-		s->identifier[0] = '\0';
-	s->identifier[sizeof(s->identifier) - 1] = '\0';
-	r->queued++;
-	if (log_enabled(OCKAM_LOG_TRACE)) {
-		char what[ROUTER_NAME_MAX + 80];
-		snprintf(what, sizeof(what),
-			 "local worker '%s', queued (%zu in the queue)", e->name,
-			 r->queued - r->draining);
-		route_trace(r, sender, msg, what);
+	return s;
+}
+
+static int size_check(struct router *r, const char *sender, size_t need,
+		      size_t payload_len)
+{
+	if (need == 0 || payload_len > ROUTER_MSG_MAX) {
+		log_limited(&r->lim_size, OCKAM_LOG_WARN, "router",
+			    "message from %s has a %zu-byte payload, over the %u byte maximum; dropped",
+			    sender, payload_len, ROUTER_MSG_MAX);
+		return -EMSGSIZE;
 	}
+	return 0;
+}
+
+static void queued_trace(struct router *r, const char *sender,
+			 const struct ockam_message *msg, const struct entry *e)
+{
+	char what[ROUTER_NAME_MAX + 80];
+	snprintf(what, sizeof(what), "local worker '%s', queued (%zu in the queue)",
+		 e->name, r->queued - r->draining);
+	route_trace(r, sender, msg, what);
+}
+
+/* The message as the destination gets it: only the flags it may carry
+ * and, without OCKAM_MSG_SECURE, no identifier. */
+static void msg_as_sent(const struct ockam_message *msg, uint32_t flags,
+			struct ockam_message *out)
+{
+	*out = *msg;
+	out->flags = flags;
+	if (!(flags & OCKAM_MSG_SECURE))
+		out->identifier = NULL;
+}
+
+static int send_local(struct router *r, const char *sender,
+		      const struct ockam_message *msg, const struct dest *d)
+{
+	struct ockam_message m;
+	msg_as_sent(msg, d->flags, &m);
+	size_t need = msg_copy_size(&m, m.payload_len);
+	int rc = size_check(r, sender, need, m.payload_len);
+	if (rc < 0)
+		return rc;
+	struct slot *s = slot_next(r, need);
+	if (!s)
+		return -ENOMEM;
+	msg_copy_to(s->buf, &m, m.payload_len, 1, &s->msg);
+	r->queued++;
+	if (log_enabled(OCKAM_LOG_TRACE))
+		queued_trace(r, sender, msg, d->e);
 	return 0;
 }
 
@@ -573,11 +610,13 @@ static int secure_mark_ok(struct router *r, const struct router_sender *from,
 	return 0;
 }
 
-int router_send_from(struct router *r, const struct router_sender *from,
-		     const struct ockam_message *msg)
+/* Every check a send makes, wherever it goes; fills `d`.  0 or -errno. */
+static int route_check(struct router *r, const struct router_sender *from,
+		       const struct ockam_message *msg, struct dest *d)
 {
 	const char *sender = from->name;
 	struct router_sender plain;
+	memset(d, 0, sizeof(*d));
 	if ((msg->flags & OCKAM_MSG_SECURE) && from->may_secure &&
 	    !secure_mark_ok(r, from, msg)) {
 		/* Treated as from a sender that may not mark messages: the
@@ -586,6 +625,7 @@ int router_send_from(struct router *r, const struct router_sender *from,
 		plain.may_secure = 0;
 		from = &plain;
 	}
+	d->flags = msg->flags & ~sender_clears(from);
 	if (msg->onward.count == 0) {
 		log_limited(&r->lim_unknown, OCKAM_LOG_WARN, "router",
 			    "message from %s has an empty onward route; dropped",
@@ -597,10 +637,10 @@ int router_send_from(struct router *r, const struct router_sender *from,
 		return -EINVAL;
 	uint8_t type = msg->onward.hop[0].type;
 	if (type == OCKAM_ADDR_LOCAL)
-		return send_local(r, from, msg);
+		return local_check(r, from, msg, d);
 
 	struct transport *t = &r->transports[type];
-	if (!t->fn) {
+	if (!t->ops) {
 		char name[OCKAM_ADDR_MAX * 4 + 8];
 		r->stats.dropped_unknown++;
 		addr_text_format(r, &msg->onward.hop[0], name, sizeof(name));
@@ -612,27 +652,139 @@ int router_send_from(struct router *r, const struct router_sender *from,
 	int rc = transport_check(r, from, msg);
 	if (rc < 0)
 		return rc;
-	if (rc == 1 && !(msg->flags & OCKAM_MSG_CONNECT)) {
-		/* Only the used hops are copied; the payload is not. */
-		struct ockam_message *c = &r->connect;
-		ockam_route_copy(&c->onward, &msg->onward);
-		ockam_route_copy(&c->ret, &msg->ret);
-		c->payload = msg->payload;
-		c->payload_len = msg->payload_len;
-		c->flags = msg->flags | OCKAM_MSG_CONNECT;
-		memcpy(c->identifier, msg->identifier, sizeof(c->identifier));
-		msg = c;
-	}
+	/* Out of a secure channel whose reach names the address: the
+	 * operator named it, so it may be dialled. */
+	if (rc == 1)
+		d->flags |= OCKAM_MSG_CONNECT;
+	d->t = t;
+	return 0;
+}
+
+static void transport_trace(struct router *r, const char *sender,
+			    const struct ockam_message *msg,
+			    const struct transport *t)
+{
+	char what[64];
+	snprintf(what, sizeof(what), "handed to transport %s%s", t->scheme,
+		 (msg->flags & OCKAM_MSG_CONNECT) ? " (may connect)" : "");
+	route_trace(r, sender, msg, what);
+}
+
+int router_send_from(struct router *r, const struct router_sender *from,
+		     const struct ockam_message *msg)
+{
+	struct dest d;
+	int rc = route_check(r, from, msg, &d);
+	if (rc < 0)
+		return rc;
+	if (d.e)
+		return send_local(r, from->name, msg, &d);
+	struct ockam_message m;
+	msg_as_sent(msg, d.flags, &m);
 	r->stats.transport_sent++;
-	if (log_enabled(OCKAM_LOG_TRACE)) {
-		char what[64];
-		snprintf(what, sizeof(what), "handed to transport %s%s",
-			 t->scheme,
-			 (msg->flags & OCKAM_MSG_CONNECT) ? " (may connect)" : "");
-		route_trace(r, sender, msg, what);
-	}
+	if (log_enabled(OCKAM_LOG_TRACE))
+		transport_trace(r, from->name, &m, d.t);
 	/* The transport logs its own failures (it knows the details). */
-	return t->fn(t->data, msg);
+	return d.t->ops->send(d.t->data, &m);
+}
+
+int router_send_reserve(struct router *r, const struct router_sender *from,
+			const struct ockam_message *msg, size_t cap,
+			uint8_t **payload)
+{
+	struct reservation *v = &r->rsv;
+	struct ockam_message m;
+	struct dest d;
+
+	if (v->open)
+		return -EBUSY;
+	int rc = route_check(r, from, msg, &d);
+	if (rc < 0)
+		return rc;
+	msg_as_sent(msg, d.flags, &m);
+	m.payload = NULL;
+	m.payload_len = 0;
+	if (d.t && d.t->ops->reserve && d.t->ops->commit && d.t->ops->abort) {
+		rc = d.t->ops->reserve(d.t->data, &m, cap, payload);
+		if (rc < 0)
+			return rc;
+		*v = (struct reservation){.open = 1, .t = d.t, .lent = 1,
+					  .sender = from->name, .cap = cap,
+					  .own = v->own};
+		return 0;
+	}
+	size_t need = msg_copy_size(&m, cap);
+	rc = size_check(r, from->name, need, cap);
+	if (rc < 0)
+		return rc;
+	struct slot *s;
+	if (d.e) {
+		s = slot_next(r, need);
+		if (!s)
+			return -ENOMEM;
+	} else {
+		s = &v->own;
+		if (s->cap < need) {
+			uint8_t *b = realloc(s->buf, need);
+			if (!b)
+				return -ENOMEM;
+			s->buf = b;
+			s->cap = need;
+		}
+	}
+	*payload = msg_copy_to(s->buf, &m, cap, 0, &s->msg);
+	v->open = 1;
+	v->slot = (r->head + r->queued) % r->nslots;
+	v->local = d.e;
+	v->t = d.t;
+	v->lent = 0;
+	v->sender = from->name;
+	v->cap = cap;
+	return 0;
+}
+
+int router_send_commit(struct router *r, size_t len)
+{
+	struct reservation *v = &r->rsv;
+	if (!v->open)
+		return -EINVAL;
+	v->open = 0;
+	if (len > v->cap) {
+		if (v->lent)
+			v->t->ops->abort(v->t->data);
+		return -EMSGSIZE;
+	}
+	if (v->lent) {
+		r->stats.transport_sent++;
+		return v->t->ops->commit(v->t->data, len);
+	}
+	if (v->local) {
+		/* The slot reserved must still be the next one: nothing may
+		 * be sent, nor the handler return, in between. */
+		if (v->slot != (r->head + r->queued) % r->nslots)
+			return -EINVAL;
+		struct slot *s = &r->slots[v->slot];
+		s->msg.payload_len = len;
+		r->queued++;
+		if (log_enabled(OCKAM_LOG_TRACE))
+			queued_trace(r, v->sender, &s->msg, v->local);
+		return 0;
+	}
+	v->own.msg.payload_len = len;
+	r->stats.transport_sent++;
+	if (log_enabled(OCKAM_LOG_TRACE))
+		transport_trace(r, v->sender, &v->own.msg, v->t);
+	return v->t->ops->send(v->t->data, &v->own.msg);
+}
+
+void router_send_abort(struct router *r)
+{
+	struct reservation *v = &r->rsv;
+	if (!v->open)
+		return;
+	v->open = 0;
+	if (v->lent)
+		v->t->ops->abort(v->t->data);
 }
 
 int router_drain(void *router)
@@ -640,58 +792,45 @@ int router_drain(void *router)
 	struct router *r = router;
 	for (int n = 0; n < DRAIN_BATCH && r->queued; n++) {
 		struct slot *s = &r->slots[r->head];
-		struct ockam_message *m = &r->scratch;
-		/* Slots hold what codec_encode wrote: decoding cannot fail
-		 * unless memory was corrupted, which the check still catches. */
-		if (codec_decode(s->buf, s->len, m) == 0) {
-			m->flags = s->flags;
-			memcpy(m->identifier, s->identifier,
-			       sizeof(m->identifier));
-			const struct ockam_addr *to = &m->onward.hop[0];
-			struct entry *e =
-				*entry_find(r, (const char *)to->data, to->len);
-			if (!e) {
-				/* Removed since it was queued. */
-				r->stats.dropped_unknown++;
-				log_write(OCKAM_LOG_DEBUG, "router",
-					  "address '%.*s' went away; dropped a queued message",
-					  to->len, (const char *)to->data);
-			} else {
-				if (log_enabled(OCKAM_LOG_TRACE)) {
-					char ret[512];
-					route_text_format(r, &m->ret, ret,
-							  sizeof(ret));
-					log_write(OCKAM_LOG_TRACE, "router",
-						  "delivering a queued %zu-byte message%s to local worker '%s' (return route %s)",
-						  m->payload_len,
-						  (m->flags & OCKAM_MSG_SECURE) ? " (secure)" : "",
-						  e->name, ret);
-				}
-				r->draining = 1;
-				int rc = deliver(r, e, m);
-				r->draining = 0;
-				/* The sender's send returned 0 already: it
-				 * learns of the refusal from a notice. */
-				if (rc < 0 && r->refused_fn) {
-					char why[ROUTER_NAME_MAX + 96];
-					snprintf(why, sizeof(why),
-						 "'%.*s' refused it: %s",
-						 to->len, (const char *)to->data,
-						 strerror(-rc));
-					r->refused_fn(r->refused_data, m, rc,
-						      why);
-				}
+		/* The slot stays ours while its handler runs: `queued` counts
+		 * it, so what the handler sends goes into other slots. */
+		const struct ockam_message *m = &s->msg;
+		const struct ockam_addr *to = &m->onward.hop[0];
+		struct entry *e = *entry_find(r, (const char *)to->data, to->len);
+		if (!e) {
+			/* Removed since it was queued. */
+			r->stats.dropped_unknown++;
+			log_write(OCKAM_LOG_DEBUG, "router",
+				  "address '%.*s' went away; dropped a queued message",
+				  to->len, (const char *)to->data);
+		} else {
+			if (log_enabled(OCKAM_LOG_TRACE)) {
+				char ret[512];
+				route_text_format(r, &m->ret, ret, sizeof(ret));
+				log_write(OCKAM_LOG_TRACE, "router",
+					  "delivering a queued %zu-byte message%s to local worker '%s' (return route %s)",
+					  m->payload_len,
+					  (m->flags & OCKAM_MSG_SECURE) ? " (secure)" : "",
+					  e->name, ret);
+			}
+			r->draining = 1;
+			int rc = deliver(r, e, m);
+			r->draining = 0;
+			/* The sender's send returned 0 already: it learns of
+			 * the refusal from a notice. */
+			if (rc < 0 && r->refused_fn) {
+				char why[ROUTER_NAME_MAX + 96];
+				snprintf(why, sizeof(why), "'%.*s' refused it: %s",
+					 to->len, (const char *)to->data,
+					 strerror(-rc));
+				r->refused_fn(r->refused_data, m, rc, why);
 			}
 		}
-		/* The handler may have queued more; this slot is still ours
-		 * until now because `queued` counted it. */
-		s = &r->slots[r->head];
 		if (s->cap > SLOT_KEEP_MAX) {
 			free(s->buf);
 			s->buf = NULL;
 			s->cap = 0;
 		}
-		s->len = 0;
 		r->head = (r->head + 1) % r->nslots;
 		/* Empty: the next burst starts again at slot 0, whose buffers
 		 * are still in cache, instead of walking all slots in turn. */

@@ -3,18 +3,21 @@
  * The router: local addresses, transports by address type, and the bounded
  * queue of local deliveries.
  *
- * Local delivery is a mailbox: router_send() encodes the message into a
- * reused queue slot and the loop's idle hook delivers it after the current
- * callback returns; a full queue pushes back on the sender (-ENOBUFS).
- * Senders outside handlers see it full at three quarters, so handlers
- * always have room to forward what they are given.
- * When no handler is running and nothing is queued (a transport's read
- * callback, a timer, a start op), the message is handed to the worker at
- * once instead, without the encode/decode round trip.  Either way a
- * handler never runs inside another handler (sends made by a handler
- * always queue), and a reply never arrives before the send that caused it
- * has returned.  Transport sends are synchronous calls into the transport,
- * which owns its own buffers.
+ * Local delivery is a mailbox: router_send() copies the message (route
+ * views, address bytes, identifier and payload; never the wire encoding,
+ * msg_copy.h) into a reused queue slot and the loop delivers it after the
+ * current callback returns, in send order; a full queue pushes back on the
+ * sender (-ENOBUFS).  Senders outside handlers see it full at three
+ * quarters, so handlers always have room to forward what they are given.
+ * Every local message is queued, wherever it is sent from: a handler
+ * never runs inside another plugin call, and a reply never arrives before
+ * the send that caused it has returned.  Transport sends are calls into
+ * the transport's ops, which own their own buffers.
+ *
+ * router_send_reserve / commit / abort let a sender write a payload in
+ * place: in a queue slot for a local destination, in the transport's
+ * buffer (its reserve op), or else in a router-owned buffer that commit
+ * hands to the transport's send.
  */
 #ifndef OCKAM_HOST_ROUTER_H
 #define OCKAM_HOST_ROUTER_H
@@ -51,7 +54,8 @@ int router_address_owner(const struct router *r, const char *name, size_t len,
 			 void **owner, void **addr_data);
 
 int router_transport_add(struct router *r, uint8_t type, const char *scheme,
-			 ockam_transport_send_fn fn, void *data, void *owner);
+			 const struct ockam_transport_ops *ops, void *data,
+			 void *owner);
 /* Scheme <-> type; NULL / -1 if unknown. */
 const char *router_scheme(const struct router *r, uint8_t type);
 int router_scheme_type(const struct router *r, const char *scheme,
@@ -104,9 +108,7 @@ struct router_sender {
 int router_send_from(struct router *r, const struct router_sender *from,
 		     const struct ockam_message *msg);
 
-/* Route `msg` from `sender` (a name for log lines).  A local message
- * handed to its worker at once (see above) returns what the worker's
- * handler returned.  Failures the router
+/* Route `msg` from `sender` (a name for log lines).  Failures the router
  * detects are logged here, once (rate-limited); transports log their own.
  * OCKAM_MSG_SECURE survives only if `may_secure` and the return route
  * starts at an address registered with a NULL owner (router_sender).
@@ -114,14 +116,24 @@ int router_send_from(struct router *r, const struct router_sender *from,
 int router_send(struct router *r, const char *sender,
 		const struct ockam_message *msg, int may_secure);
 
+/* Reserve room for a `cap`-byte payload of `msg` (its payload ignored;
+ * every check router_send_from makes, with the same errors) and set
+ * *payload to it.  Then router_send_commit with the length written (at
+ * most cap), or router_send_abort.  One reservation at a time: -EBUSY
+ * if one is open. */
+int router_send_reserve(struct router *r, const struct router_sender *from,
+			const struct ockam_message *msg, size_t cap,
+			uint8_t **payload);
+int router_send_commit(struct router *r, size_t len);
+void router_send_abort(struct router *r);
+
 /* Deliver queued messages (at most a batch); returns nonzero if more are
  * queued.  Used as the loop's idle hook. */
 int router_drain(void *router);
 
 /* A worker refused (its handler returned `err` < 0) a message that had
  * been queued for it, so the sender's send returned 0: `fn` tells the
- * sender (the node posts a delivery-failure notice).  A message delivered
- * at once has no need: send returns the handler's error itself. */
+ * sender (the node posts a delivery-failure notice). */
 typedef void (*router_refused_fn)(void *data, const struct ockam_message *msg,
 				  int err, const char *why);
 void router_set_refused(struct router *r, router_refused_fn fn, void *data);
@@ -129,7 +141,6 @@ void router_set_refused(struct router *r, router_refused_fn fn, void *data);
 /* Counters, for tests and status. */
 struct router_stats {
 	uint64_t delivered;
-	uint64_t direct;     /* of which delivered without queueing */
 	uint64_t dropped_unknown;
 	uint64_t dropped_full;
 	uint64_t handler_errors;

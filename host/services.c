@@ -49,6 +49,24 @@ static int svc_send(struct ockam_ctx *ctx, const struct ockam_message *msg)
 	return router_send_from(ctx->node->router, &ctx->sender, msg);
 }
 
+static int svc_send_reserve(struct ockam_ctx *ctx,
+			    const struct ockam_message *msg, size_t cap,
+			    uint8_t **payload)
+{
+	return router_send_reserve(ctx->node->router, &ctx->sender, msg, cap,
+				   payload);
+}
+
+static int svc_send_commit(struct ockam_ctx *ctx, size_t len)
+{
+	return router_send_commit(ctx->node->router, len);
+}
+
+static void svc_send_abort(struct ockam_ctx *ctx)
+{
+	router_send_abort(ctx->node->router);
+}
+
 static int svc_address_add(struct ockam_ctx *ctx, const char *name,
 			   void *addr_data)
 {
@@ -81,9 +99,10 @@ static int svc_address_add_random(struct ockam_ctx *ctx, const char *prefix,
 
 static int svc_transport_register(struct ockam_ctx *ctx, uint8_t type,
 				  const char *scheme,
-				  ockam_transport_send_fn fn, void *data)
+				  const struct ockam_transport_ops *ops,
+				  void *data)
 {
-	return router_transport_add(ctx->node->router, type, scheme, fn, data,
+	return router_transport_add(ctx->node->router, type, scheme, ops, data,
 				    ctx);
 }
 
@@ -112,6 +131,12 @@ static struct ockam_source *svc_timer_add_periodic(struct ockam_ctx *ctx,
 						   void *data)
 {
 	return loop_add_periodic(ctx->node->loop, period_ms, fn, data, ctx);
+}
+
+static struct ockam_source *svc_flush_add(struct ockam_ctx *ctx,
+					  ockam_timer_fn fn, void *data)
+{
+	return loop_add_flush(ctx->node->loop, fn, data, ctx);
 }
 
 static __attribute__((format(printf, 3, 4))) void
@@ -285,16 +310,72 @@ static int svc_opt_get_route(struct ockam_ctx *ctx, const struct ockam_opt *o,
 			     const char *key, struct ockam_route *out)
 {
 	const struct ockam_opt *v = svc_opt_get(o, key);
+	struct ockam_addr hops[OCKAM_ROUTE_MAX];
+	struct ockam_route r;
 	if (!v)
 		return 0;
-	return node_route_resolve(ctx->node, v, out);
+	int rc = node_route_resolve(ctx->node, v, hops, &r);
+	if (rc < 0)
+		return rc;
+	/* The views point at the configuration's strings; only the hop
+	 * array needs keeping, for the instance's lifetime. */
+	struct ockam_addr *kept = malloc(r.count * sizeof(*kept));
+	if (!kept || node_ctx_keep(ctx, kept) < 0)
+		return -ENOMEM;
+	memcpy(kept, hops, r.count * sizeof(*kept));
+	*out = ockam_route_make(kept, r.count);
+	return 0;
+}
+
+static int svc_opt_get_addrs(struct ockam_ctx *ctx, const struct ockam_opt *o,
+			     const char *key, const struct ockam_addr **out,
+			     size_t *n)
+{
+	const struct ockam_opt *v = svc_opt_get(o, key);
+	if (!v)
+		return 0;
+	if (opt_expect(v, OCKAM_OPT_LIST, key, &ctx->node->diag) < 0)
+		return -EINVAL;
+	struct ockam_addr *a = calloc(v->count ? v->count : 1, sizeof(*a));
+	if (!a || node_ctx_keep(ctx, a) < 0)
+		return -ENOMEM;
+	int rc = 0;
+	for (size_t i = 0; i < v->count; i++) {
+		const struct ockam_opt *e = v->items[i];
+		char err[512];
+		const char *why;
+		if (e->kind != OCKAM_OPT_SCALAR) {
+			rc = svc_opt_error(ctx, e,
+					   "'%s' is a list of addresses, not of %s",
+					   key, opt_kind_name(e->kind));
+			continue;
+		}
+		/* The views point at the configuration's strings. */
+		if (addr_text_parse(ctx->node->router, e->str, &a[i], err,
+				    sizeof(err)) < 0)
+			rc = svc_opt_error(ctx, e, "%s", err);
+		else if ((why = ockam_addr_pattern_error(&a[i])) != NULL)
+			rc = svc_opt_error(ctx, e,
+					   "'%s' in '%s': %s (e.g. tcp:127.0.0.1:4000, tcp:127.0.0.1:*, tcp:*:4000)",
+					   e->str, key, why);
+	}
+	if (rc < 0)
+		return rc;
+	*out = a;
+	*n = v->count;
+	return 0;
 }
 
 static int svc_addr_parse(struct ockam_ctx *ctx, const char *text,
-			  struct ockam_addr *out)
+			  struct ockam_addr_buf *out)
 {
 	char err[256];
-	return addr_text_parse(ctx->node->router, text, out, err, sizeof(err));
+	struct ockam_addr a;
+	int rc = addr_text_parse(ctx->node->router, text, &a, err, sizeof(err));
+	if (rc < 0)
+		return rc;
+	ockam_addr_buf_set(out, &a);
+	return 0;
 }
 
 static size_t svc_route_format(struct ockam_ctx *ctx,
@@ -335,6 +416,9 @@ static const struct ockam_host services = {
 	.abi_version = OCKAM_HOST_ABI_VERSION,
 	.struct_size = sizeof(struct ockam_host),
 	.send = svc_send,
+	.send_reserve = svc_send_reserve,
+	.send_commit = svc_send_commit,
+	.send_abort = svc_send_abort,
 	.address_add = svc_address_add,
 	.address_remove = svc_address_remove,
 	.address_add_random = svc_address_add_random,
@@ -343,6 +427,9 @@ static const struct ockam_host services = {
 	.fd_update = loop_update_fd,
 	.timer_add = svc_timer_add,
 	.timer_update = svc_timer_update,
+	.timer_add_periodic = svc_timer_add_periodic,
+	.flush_add = svc_flush_add,
+	.flush_arm = loop_arm_flush,
 	.source_remove = loop_remove,
 	.now_ms = loop_now_ms,
 	.log = svc_log,
@@ -362,6 +449,7 @@ static const struct ockam_host services = {
 	.opt_get_duration_ms = svc_opt_get_duration_ms,
 	.opt_get_size = svc_opt_get_size,
 	.opt_get_route = svc_opt_get_route,
+	.opt_get_addrs = svc_opt_get_addrs,
 	.message_encoded_size = codec_encoded_size,
 	.message_encode = codec_encode,
 	.message_decode = codec_decode,
@@ -378,7 +466,6 @@ static const struct ockam_host services = {
 	.log_limited = svc_log_limited,
 	.log_limited_due = svc_log_limited_due,
 	.log_limited_flush = svc_log_limited_flush,
-	.timer_add_periodic = svc_timer_add_periodic,
 };
 
 const struct ockam_host *services_table(void)

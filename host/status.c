@@ -330,9 +330,9 @@ static int status_handle(void *owner, void *addr_data,
 	struct ockam_message reply;
 	struct ockam_addr self;
 	ockam_message_init(&reply);
-	ockam_route_copy(&reply.onward, &msg->ret);
+	reply.onward = msg->ret;
 	ockam_addr_local(&self, STATUS_ADDRESS);
-	ockam_route_append(&reply.ret, &self);
+	reply.ret = ockam_route_make(&self, 1);
 	reply.payload = (const uint8_t *)text;
 	reply.payload_len = len;
 	rc = router_send(s->node->router, STATUS_ADDRESS, &reply, 0);

@@ -12,7 +12,6 @@
 struct echoer {
 	const struct ockam_host *host;
 	struct ockam_ctx *ctx;
-	struct ockam_message reply; /* reused: a message is ~16 KiB */
 	uint64_t count;
 };
 
@@ -29,14 +28,6 @@ static int echoer_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 	e->ctx = ctx;
 	*state = e;
 	return 0;
-}
-
-/* Copy only the used bytes: an address is 257 bytes, most of it unused. */
-static void addr_copy(struct ockam_addr *dst, const struct ockam_addr *src)
-{
-	dst->type = src->type;
-	dst->len = src->len;
-	memcpy(dst->data, src->data, src->len);
 }
 
 static int echoer_handle(void *state, void *addr_data,
@@ -57,28 +48,26 @@ static int echoer_handle(void *state, void *addr_data,
 		       (size_t)shown < msg->payload_len ? "..." : "",
 		       msg->payload_len, route,
 		       (msg->flags & OCKAM_MSG_SECURE) ? " via secure channel with " : "",
-		       (msg->flags & OCKAM_MSG_SECURE) ? msg->identifier : "");
+		       (msg->flags & OCKAM_MSG_SECURE) ? ockam_message_identifier(msg) : "");
 	}
 	e->count++;
 
 	/* Reply to the return route; our own address becomes the reply's
-	 * return route, so the far end could answer us. */
-	struct ockam_message *r = &e->reply;
-	ockam_message_init(r);
-	r->onward.count = msg->ret.count;
-	for (unsigned i = 0; i < msg->ret.count; i++)
-		addr_copy(&r->onward.hop[i], &msg->ret.hop[i]);
-	addr_copy(&r->ret.hop[0], &msg->onward.hop[0]);
-	r->ret.count = 1;
-	r->payload = msg->payload;
-	r->payload_len = msg->payload_len;
-	if (r->onward.count == 0) {
+	 * return route, so the far end could answer us.  Views of the
+	 * borrowed message: send copies them. */
+	struct ockam_message r;
+	ockam_message_init(&r);
+	r.onward = msg->ret;
+	r.ret = ockam_route_make(&msg->onward.hop[0], 1);
+	r.payload = msg->payload;
+	r.payload_len = msg->payload_len;
+	if (r.onward.count == 0) {
 		h->log(e->ctx, OCKAM_LOG_WARN,
 		       "message has an empty return route; no reply sent");
 		return 0;
 	}
 	/* Failures are logged by the host or the transport. */
-	h->send(e->ctx, r);
+	h->send(e->ctx, &r);
 	return 0;
 }
 

@@ -24,55 +24,26 @@
 struct hop {
 	const struct ockam_host *host;
 	struct ockam_ctx *ctx;
-	struct ockam_message fwd; /* reused: a message is ~16 KiB */
-	int notify; /* the host has message_undeliverable */
-	struct ockam_addr *to; /* `to:` patterns: where it may connect */
+	/* `to:` patterns: where it may connect (owned by the host) */
+	const struct ockam_addr *to;
 	size_t n_to;
 };
 
 /* to: [tcp:127.0.0.1:4000, tcp:10.0.0.7:*, ...]: transport-address
- * patterns, each checked where it is written. */
+ * patterns; the host checks each where it is written. */
 static int to_read(struct hop *h, const struct ockam_opt *root)
 {
 	const struct ockam_host *host = h->host;
-	const struct ockam_opt *l = root ? host->opt_get(root, "to") : NULL;
-	int rc = 0;
+	int rc = host->opt_get_addrs(h->ctx, root, "to", &h->to, &h->n_to);
 
-	if (!l)
-		return 0;
-	if (host->opt_kind(l) != OCKAM_OPT_LIST)
-		return host->opt_error(h->ctx, l,
-				       "'to' must be a list of transport-address patterns like [tcp:127.0.0.1:4000, tcp:10.0.0.7:*]");
-	size_t n = host->opt_count(l);
-	if (n == 0)
-		return 0;
-	h->to = calloc(n, sizeof(*h->to));
-	if (!h->to)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		const struct ockam_opt *e = host->opt_at(l, i);
-		const char *text = host->opt_str(e);
-		const char *why;
-
-		if (!text) {
-			rc = host->opt_error(h->ctx, e,
-					     "each entry of 'to' must be an address pattern like tcp:127.0.0.1:4000");
-		} else if (host->addr_parse(h->ctx, text, &h->to[h->n_to]) < 0) {
-			rc = host->opt_error(h->ctx, e,
-					     "'%s' in 'to' is not an address (a transport scheme such as tcp: then host:port)",
-					     text);
-		} else if (h->to[h->n_to].type == OCKAM_ADDR_LOCAL) {
-			rc = host->opt_error(h->ctx, e,
-					     "'%s' in 'to' is a local address: a hop always forwards to local workers; 'to' lists the transport addresses it may connect to",
-					     text);
-		} else if ((why = ockam_addr_pattern_error(&h->to[h->n_to]))) {
-			rc = host->opt_error(h->ctx, e,
-					     "'%s' in 'to': %s (e.g. tcp:127.0.0.1:4000, tcp:127.0.0.1:*, tcp:*:4000)",
-					     text, why);
-		} else {
-			h->n_to++;
-		}
-	}
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < h->n_to; i++)
+		if (h->to[i].type == OCKAM_ADDR_LOCAL)
+			rc = host->opt_error(h->ctx, host->opt_at(host->opt_get(root, "to"), i),
+					     "'%.*s' in 'to' is a local address: a hop always forwards to local workers; 'to' lists the transport addresses it may connect to",
+					     (int)h->to[i].len,
+					     (const char *)h->to[i].data);
 	return rc;
 }
 
@@ -90,7 +61,6 @@ static int hop_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 		return -ENOMEM;
 	h->host = host;
 	h->ctx = ctx;
-	h->notify = OCKAM_HOST_HAS(host, message_undeliverable);
 	int rc = to_read(h, root);
 	if (rc < 0) {
 		hop_destroy(h);
@@ -109,52 +79,41 @@ static int to_allows(const struct hop *h, const struct ockam_addr *a)
 	return 0;
 }
 
-/* Copy only the used bytes: an address is 257 bytes, most of it unused. */
-static void addr_copy(struct ockam_addr *dst, const struct ockam_addr *src)
-{
-	dst->type = src->type;
-	dst->len = src->len;
-	memcpy(dst->data, src->data, src->len);
-}
-
 static int hop_handle(void *state, void *addr_data,
 		      const struct ockam_message *msg)
 {
 	struct hop *h = state;
-	struct ockam_message *f = &h->fwd;
+	struct ockam_addr ret[OCKAM_ROUTE_MAX];
+	struct ockam_message f;
 
 	if (msg->onward.count < 2) {
 		h->host->log(h->ctx, OCKAM_LOG_WARN,
 			     "message has nowhere to go after this hop; dropped");
 		return 0;
 	}
-	ockam_message_init(f);
-	/* Pop ourselves from onward, push ourselves onto return. */
-	f->onward.count = (uint8_t)(msg->onward.count - 1);
-	for (unsigned i = 0; i < f->onward.count; i++)
-		addr_copy(&f->onward.hop[i], &msg->onward.hop[i + 1]);
-	if (msg->ret.count >= OCKAM_ROUTE_MAX) {
+	/* Pop ourselves from onward, push ourselves onto return: views of
+	 * the borrowed message, copied by send. */
+	ockam_message_init(&f);
+	f.onward = ockam_route_rest(&msg->onward);
+	if (ockam_route_prepend(ret, OCKAM_ROUTE_MAX, &msg->onward.hop[0],
+				&msg->ret, &f.ret) < 0) {
 		h->host->log(h->ctx, OCKAM_LOG_WARN,
 			     "return route already has %d hops; dropped",
 			     OCKAM_ROUTE_MAX);
 		return 0;
 	}
-	f->ret.count = (uint8_t)(msg->ret.count + 1);
-	addr_copy(&f->ret.hop[0], &msg->onward.hop[0]);
-	for (unsigned i = 0; i < msg->ret.count; i++)
-		addr_copy(&f->ret.hop[i + 1], &msg->ret.hop[i]);
-	f->payload = msg->payload;
-	f->payload_len = msg->payload_len;
-	const struct ockam_addr *next = &f->onward.hop[0];
+	f.payload = msg->payload;
+	f.payload_len = msg->payload_len;
+	const struct ockam_addr *next = &f.onward.hop[0];
 	if (next->type != OCKAM_ADDR_LOCAL && to_allows(h, next))
-		f->flags |= OCKAM_MSG_CONNECT;
-	int rc = h->host->send(h->ctx, f);
+		f.flags |= OCKAM_MSG_CONNECT;
+	int rc = h->host->send(h->ctx, &f);
 	/* The router or the transport said why, once (for an address not
 	 * in `to:` with no connection open: that it was not asked to
 	 * connect).  Whoever handed us the message learns of the drop. */
-	if (rc < 0 && h->notify) {
+	if (rc < 0) {
 		char why[256];
-		if (next->type != OCKAM_ADDR_LOCAL && !(f->flags & OCKAM_MSG_CONNECT))
+		if (next->type != OCKAM_ADDR_LOCAL && !(f.flags & OCKAM_MSG_CONNECT))
 			snprintf(why, sizeof(why),
 				 "hop '%s': no connection open and 'to' does not allow opening one: %s",
 				 h->host->instance_name(h->ctx), strerror(-rc));
@@ -173,28 +132,19 @@ static void hop_undeliverable(void *state, void *addr_data,
 			      const char *why)
 {
 	struct hop *h = state;
-	struct ockam_message *f = &h->fwd;
+	struct ockam_message f;
 
 	(void)addr_data;
-	if (!h->notify || msg->ret.count < 2)
+	if (msg->ret.count < 2)
 		return;
-	ockam_message_init(f);
-	f->onward.count = msg->onward.count;
-	for (unsigned i = 0; i < f->onward.count; i++)
-		addr_copy(&f->onward.hop[i], &msg->onward.hop[i]);
-	f->ret.count = (uint8_t)(msg->ret.count - 1);
-	for (unsigned i = 0; i < f->ret.count; i++)
-		addr_copy(&f->ret.hop[i], &msg->ret.hop[i + 1]);
-	f->payload = msg->payload;
-	f->payload_len = msg->payload_len;
-	h->host->message_undeliverable(h->ctx, f, err, why);
+	f = *msg;
+	f.ret = ockam_route_rest(&msg->ret);
+	h->host->message_undeliverable(h->ctx, &f, err, why);
 }
 
 static void hop_destroy(void *state)
 {
-	struct hop *h = state;
-	free(h->to);
-	free(h);
+	free(state);
 }
 
 static const struct ockam_plugin hop_plugin = {

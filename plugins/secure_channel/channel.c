@@ -63,14 +63,13 @@ int channel_address_add(struct channel *ch, enum chan_endpoint_kind kind)
 	return 0;
 }
 
-struct ockam_message *channel_outer(struct channel *ch)
+struct ockam_message *channel_outer(struct channel *ch, struct chan_outer *o)
 {
-	struct ockam_message *out = &ch->inst->outer;
+	struct ockam_message *out = &o->msg;
 	ockam_message_init(out);
-	chan_route_load(&ch->peer, &out->onward);
-	/* Written in place: ockam_route_append would copy a whole hop. */
-	ockam_addr_local(&out->ret.hop[0], ch->dec_addr);
-	out->ret.count = 1;
+	out->onward = chan_route_view(&ch->peer);
+	ockam_addr_local(&o->back, ch->dec_addr);
+	out->ret = ockam_route_make(&o->back, 1);
 	/* An initiator may open a connection to the first hop of its
 	 * configured `route:` (handshakes, data, re-handshakes).  A route
 	 * it roamed to, and a responder's way back, were learnt from
@@ -80,6 +79,7 @@ struct ockam_message *channel_outer(struct channel *ch)
 		out->flags |= OCKAM_MSG_CONNECT;
 	return out;
 }
+
 
 /* A key exchange has finished: hand its transport cipher states to the
  * data layer (they are wiped here, whatever happens), stop the handshake
@@ -598,57 +598,9 @@ static void channels_close_all(struct sc_instance *inst)
 	ka_stop(inst);
 }
 
-/* The scratch shared by the plugin's instances (see struct sc_instance):
- * ~80 KiB once instead of per initiator. */
-static struct {
-	uint8_t *pt_buf;
-	struct ockam_message *inner;
-	unsigned refs;
-} scratch;
-
-static int scratch_acquire(struct sc_instance *inst)
-{
-	if (scratch.refs == 0) {
-		scratch.pt_buf = malloc(DATA_PLAINTEXT_MAX);
-		scratch.inner = malloc(sizeof(*scratch.inner));
-		if (!scratch.pt_buf || !scratch.inner) {
-			free(scratch.pt_buf);
-			free(scratch.inner);
-			scratch.pt_buf = NULL;
-			scratch.inner = NULL;
-			return -ENOMEM;
-		}
-	}
-	scratch.refs++;
-	inst->pt_buf = scratch.pt_buf;
-	inst->inner = scratch.inner;
-	return 0;
-}
-
-static void scratch_release(struct sc_instance *inst)
-{
-	if (!inst->pt_buf)
-		return;
-	inst->pt_buf = NULL;
-	inst->inner = NULL;
-	if (--scratch.refs)
-		return;
-	/* It held decrypted plaintext. */
-	sodium_memzero(scratch.pt_buf, DATA_PLAINTEXT_MAX);
-	free(scratch.pt_buf);
-	free(scratch.inner);
-	scratch.pt_buf = NULL;
-	scratch.inner = NULL;
-}
-
 static int sc_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 		     void **state)
 {
-	if (!OCKAM_HOST_HAS(host, timer_add_periodic)) {
-		host->log(ctx, OCKAM_LOG_ERROR,
-			  "this ockam-host is older than the secure channel plugin (no log_limited or timer_add_periodic): upgrade it");
-		return -ENOTSUP;
-	}
 	if (noise_init() != 0) {
 		host->log(ctx, OCKAM_LOG_ERROR, "libsodium failed to initialise");
 		return -EIO;
@@ -659,10 +611,7 @@ static int sc_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 	inst->host = host;
 	inst->ctx = ctx;
 	trust_init(&inst->trust);
-	inst->ct_buf = malloc(CHAN_CT_BUF_LEN);
-	int rc = -ENOMEM;
-	if (inst->ct_buf && scratch_acquire(inst) == 0)
-		rc = options_read(inst);
+	int rc = options_read(inst);
 	if (rc == 0)
 		rc = channel_status_register(inst);
 	if (rc != 0) {
@@ -760,21 +709,65 @@ static void sc_destroy(void *state)
 	/* Normally empty after stop; the host removes what is left. */
 	inst->stopping = 1;
 	channels_close_all(inst);
-	if (inst->batch_timer)
-		inst->host->source_remove(inst->batch_timer);
-	if (inst->batch_buf) {
-		sodium_memzero(inst->batch_buf,
-			       DATA_HEADER_LEN + CHAN_BATCH_BODY_MAX + NOISE_TAG_LEN);
+	if (inst->batch_flush)
+		inst->host->source_remove(inst->batch_flush);
+	if (inst->batch_buf) { /* it held plaintext */
+		sodium_memzero(inst->batch_buf, CHAN_BATCH_BODY_MAX);
 		free(inst->batch_buf);
 	}
 	x3dh_instance_free(inst);
 	chan_route_free(&inst->route);
 	trust_free(&inst->trust);
 	identity_free(inst->id);
-	scratch_release(inst);
-	free(inst->ct_buf);
 	free(inst);
 }
+
+/* The keys the host accepts under `options:`.  Each is still read and
+ * checked by options_read (values, ranges and which role may use it, with
+ * the messages the docs and tests quote), so the table declares names
+ * and help only: no defaults, which would make a key present for the
+ * role it does not belong to. */
+static const struct ockam_option sc_options[] = {
+	{.name = "role", .type = OCKAM_OPTION_ANY,
+	 .help = "listener or initiator (required)"},
+	{.name = "route", .type = OCKAM_OPTION_ANY,
+	 .help = "initiator: the route to the listener (required)"},
+	{.name = "trust", .type = OCKAM_OPTION_ANY,
+	 .help = "everyone, or a list of identifiers (required)"},
+	{.name = "vault", .type = OCKAM_OPTION_ANY,
+	 .help = "identity file, created if missing; none: ephemeral"},
+	{.name = "suite", .type = OCKAM_OPTION_ANY,
+	 .help = "Noise suite (default " SUITE_DEFAULT ")"},
+	{.name = "handshake_timeout", .type = OCKAM_OPTION_ANY,
+	 .help = "a handshake must finish within this (default 30s)"},
+	{.name = "rekey_interval", .type = OCKAM_OPTION_ANY,
+	 .help = "records per key epoch (default 4096)"},
+	{.name = "queue_limit", .type = OCKAM_OPTION_ANY,
+	 .help = "initiator: messages held during a handshake (default 64)"},
+	{.name = "max_handshakes", .type = OCKAM_OPTION_ANY,
+	 .help = "listener: half-open handshakes at once (default 256)"},
+	{.name = "max_handshakes_per_source", .type = OCKAM_OPTION_ANY,
+	 .help = "listener: ... from one source (default 64)"},
+	{.name = "max_channels", .type = OCKAM_OPTION_ANY,
+	 .help = "listener: channel ends at once (default 10000)"},
+	{.name = "idle_timeout", .type = OCKAM_OPTION_ANY,
+	 .help = "listener: close a channel silent this long (default 10m)"},
+	{.name = "rehandshake", .type = OCKAM_OPTION_ANY,
+	 .help = "initiator: reopen a lost channel (default true)"},
+	{.name = "rehandshake_backoff", .type = OCKAM_OPTION_ANY,
+	 .help = "initiator: first retry delay (default 1s)"},
+	{.name = "rehandshake_backoff_max", .type = OCKAM_OPTION_ANY,
+	 .help = "initiator: longest retry delay (default 30s)"},
+	{.name = "key_exchange", .type = OCKAM_OPTION_ANY,
+	 .help = "noise or x3dh (default noise)"},
+	{.name = "signed_prekey_rotation", .type = OCKAM_OPTION_ANY,
+	 .help = "X3DH listener: signed prekey lifetime (default 7d)"},
+	{.name = "keepalive", .type = OCKAM_OPTION_ANY,
+	 .help = "empty record after this much one-way traffic; 0: off (default 10s)"},
+	{.name = "dead_peer_timeout", .type = OCKAM_OPTION_ANY,
+	 .help = "initiator: re-handshake after this silence; 0: off (default 15s)"},
+	{0},
+};
 
 static const struct ockam_plugin plugin = {
 	.abi_version = OCKAM_PLUGIN_ABI_VERSION,
@@ -782,6 +775,7 @@ static const struct ockam_plugin plugin = {
 	.name = "secure_channel",
 	.kind = OCKAM_PLUGIN_SECURE_CHANNEL,
 	.description = "Noise XX secure channel over any route",
+	.options = sc_options,
 	.create = sc_create,
 	.start = sc_start,
 	.handle_message = sc_handle_message,

@@ -58,6 +58,8 @@ enum listener_cause {
 	LC_EVICTED,   /* full: the busiest source's oldest evicted */
 	LC_TIMEOUT,   /* a responder's handshake timed out */
 	LC_X3DH,      /* X3DH first message refused */
+	LC_UNANSWERED, /* an answer could not be sent: the way back is gone
+			* (the connection closed before its turn came) */
 	LC_COUNT
 };
 
@@ -92,11 +94,12 @@ enum listener_cause {
  * latency and stays far below any transport's frame limit; a message
  * whose entry does not fit goes alone in a 0x04 record. */
 #define CHAN_BATCH_BODY_MAX (16u * 1024u)
-/* The most an address takes encoded (type, 2-byte length, bytes). */
-#define CHAN_HOP_ENCODED_MAX (3 + OCKAM_ADDR_MAX)
-/* ct_buf: headroom for the encryptor's own hop, which an inner message is
- * encoded with and then cut off (channel_flow.c), then a record. */
-#define CHAN_CT_BUF_LEN (CHAN_HOP_ENCODED_MAX + DATA_MESSAGE_MAX)
+/* A handshake payload this version reads (the features byte; more
+ * from a later version is ignored, up to this). */
+#define CHAN_HS_PAYLOAD_MAX 256
+/* The longest handshake message this end writes: Noise XX message 2 with
+ * its features byte is 98 bytes, an X3DH bundle 201. */
+#define CHAN_HS_MSG_MAX 512
 /* At most one rejection report per channel per this many ms. */
 #define CHAN_REPORT_INTERVAL_MS 1000
 
@@ -109,7 +112,8 @@ enum chan_endpoint_kind { CHAN_ENCRYPTOR, CHAN_DECRYPTOR };
 
 struct channel;
 
-/* A message that arrived before the handshake finished, already encoded. */
+/* A message that arrived before the handshake finished, already encoded
+ * (as the inner message of a record: without the encryptor's hop). */
 struct chan_queued {
 	struct chan_queued *next;
 	size_t len;
@@ -249,26 +253,28 @@ struct sc_instance {
 	uint64_t complaint_total[LC_COUNT];
 	int started;
 
-	/* pt_buf and inner are shared by every instance of the plugin
-	 * (channel.c scratch_acquire): they are only used inside a handler,
-	 * and handlers never nest, so no two uses overlap.  ct_buf, outer and
-	 * the batch are per instance: a send from a timer may hand our
-	 * record straight to another instance's handler. */
-	uint8_t *pt_buf; /* DATA_PLAINTEXT_MAX: decrypted records */
-	uint8_t *ct_buf; /* CHAN_CT_BUF_LEN: outgoing records, sealed in place */
+	/* Handshake and X3DH messages are written here.  Data records
+	 * never are: they are sealed in the buffer they are sent from
+	 * (host->send_reserve) and opened where they arrived
+	 * (channel_flow.c). */
+	uint8_t hs_buf[CHAN_HS_MSG_MAX];
 	/* The batch being filled (channel_flow.c): one channel's small
-	 * messages sent in this loop iteration, sealed as one record by a 0 ms
-	 * timer, or earlier when another channel or a large message needs
-	 * the order kept. */
+	 * messages sent in this loop turn, encoded here and sealed as one
+	 * record straight into the outgoing frame by the end-of-turn flush,
+	 * or earlier when another channel or a large message needs the
+	 * order kept. */
 	struct channel *batch_ch;   /* NULL: no batch pending */
-	uint8_t *batch_buf;         /* header + CHAN_BATCH_BODY_MAX + tag, lazily */
+	uint8_t *batch_buf;         /* CHAN_BATCH_BODY_MAX, lazily */
 	size_t batch_used;          /* body bytes */
 	size_t batch_count;         /* inner messages */
-	struct ockam_source *batch_timer;
-	unsigned sending; /* inside host->send of one of our records
-			   * (channel_flow.c flow_send_detached) */
-	struct ockam_message *inner; /* scratch: the message inside */
-	struct ockam_message outer; /* scratch: the message on the route */
+	struct ockam_source *batch_flush; /* flush_add source, lazily */
+};
+
+/* A message to a channel's peer, built on the stack by channel_outer: its
+ * views and the one return hop they point to. */
+struct chan_outer {
+	struct ockam_message msg;
+	struct ockam_addr back; /* msg.ret.hop[0]: the channel's decryptor */
 };
 
 /* The features byte this end sends in its handshake: it accepts batch
@@ -297,10 +303,11 @@ struct channel *channel_of_endpoint(void *addr_data);
 /* Add a random address for ch's encryptor ("sc_enc.<hex>") or decryptor
  * ("sc_dec.<hex>") and keep its name in enc_addr / dec_addr. */
 int channel_address_add(struct channel *ch, enum chan_endpoint_kind kind);
-/* inst->outer, addressed to ch's peer with return route [ch's decryptor];
- * the caller sets the payload.  An initiator asks for a connection
- * (OCKAM_MSG_CONNECT) while its peer route starts where its `route:` does. */
-struct ockam_message *channel_outer(struct channel *ch);
+/* `out`, addressed to ch's peer with return route [ch's decryptor] (views
+ * of ch's route and name: valid while ch is); the caller sets the
+ * payload.  An initiator asks for a connection (OCKAM_MSG_CONNECT) while
+ * its peer route starts where its `route:` does. */
+struct ockam_message *channel_outer(struct channel *ch, struct chan_outer *out);
 
 /* channel_status.c: contribute rows to `ockam-host status`. */
 int channel_status_register(struct sc_instance *inst);

@@ -118,6 +118,13 @@ static uint64_t be64_get(const uint8_t *p)
 int data_seal_in_place(struct data_sender *s, uint8_t type, uint8_t *rec,
 		       size_t len, size_t cap, size_t *out_len)
 {
+	return data_seal_from(s, type, rec + DATA_HEADER_LEN, len, rec, cap,
+			      out_len);
+}
+
+int data_seal_from(struct data_sender *s, uint8_t type, const uint8_t *body,
+		   size_t len, uint8_t *rec, size_t cap, size_t *out_len)
+{
 	if (len > DATA_PLAINTEXT_MAX ||
 	    cap < len + DATA_HEADER_LEN + NOISE_TAG_LEN ||
 	    (type != DATA_TYPE && type != DATA_BATCH_TYPE))
@@ -134,9 +141,10 @@ int data_seal_in_place(struct data_sender *s, uint8_t type, uint8_t *rec,
 	}
 	rec[0] = type;
 	be64_put(rec + 1, n);
-	/* libsodium's AEADs encrypt in place (out == in). */
-	if (noise_encrypt_with_nonce(&s->cs, n, rec, 1, rec + DATA_HEADER_LEN,
-				     len, rec + DATA_HEADER_LEN) != 0)
+	/* libsodium's AEADs encrypt in place (out == in) or from a buffer
+	 * of their own. */
+	if (noise_encrypt_with_nonce(&s->cs, n, rec, 1, body, len,
+				     rec + DATA_HEADER_LEN) != 0)
 		return -EPIPE;
 	s->next = n + 1;
 	*out_len = DATA_HEADER_LEN + len + NOISE_TAG_LEN;

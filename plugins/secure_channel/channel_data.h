@@ -113,9 +113,15 @@ int data_seal(struct data_sender *s, const uint8_t *pt, size_t len,
  * DATA_BATCH_TYPE.  Returns as data_seal. */
 int data_seal_in_place(struct data_sender *s, uint8_t type, uint8_t *rec,
 		       size_t len, size_t cap, size_t *out_len);
+/* The same, reading the body from `body` (not overlapping `rec` unless
+ * it is rec + DATA_HEADER_LEN): a batch staged elsewhere is sealed
+ * straight into the buffer it is sent from. */
+int data_seal_from(struct data_sender *s, uint8_t type, const uint8_t *body,
+		   size_t len, uint8_t *rec, size_t cap, size_t *out_len);
 /* Authenticate and decrypt a record of either type into `out` (cap >=
- * len); msg[0] tells which.  Returns 0, or -1 with *why set; a refused
- * record changes nothing. */
+ * len); msg[0] tells which.  `out` may be msg + DATA_HEADER_LEN: the
+ * record is opened in place (a refused one may then be overwritten).
+ * Returns 0, or -1 with *why set; a refused record changes nothing else. */
 int data_open(struct data_receiver *r, const uint8_t *msg, size_t len,
 	      uint8_t *out, size_t cap, size_t *out_len,
 	      enum data_reject *why);

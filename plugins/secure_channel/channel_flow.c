@@ -2,14 +2,16 @@
 /*
  * Data through an open channel end.
  *
- * Encryptor: a local message [enc, rest...] loses its first hop, is encoded
- * whole (onward, return, payload) and sealed into a data record sent to
- * the peer's decryptor with return [our decryptor].  Small messages of one
- * loop iteration share a batch record (channel_data.h) when the peer
- * accepts them.
- * Decryptor: the data message is opened, decoded, our encryptor is pushed
- * onto its return route (so replies travel encrypted too), it is marked
- * OCKAM_MSG_SECURE with the peer's identifier, and sent on.
+ * Encryptor: a local message [enc, rest...] is encoded from its views
+ * without its first hop (onward rest, return, payload) straight into the
+ * buffer the record is sent from (host->send_reserve), sealed there and
+ * sent to the peer's decryptor with return [our decryptor].  Small
+ * messages of one loop turn share a batch record (channel_data.h) when
+ * the peer accepts them, sealed by the end-of-turn flush.
+ * Decryptor: the record is opened in place in the delivered payload, the
+ * inner message decoded into views of that plaintext, our encryptor is
+ * pushed onto its return route (so replies travel encrypted too), it is
+ * marked OCKAM_MSG_SECURE with the peer's identifier, and sent on.
  *
  * Refused messages are counted in channel_rejects.c; the channel keeps
  * working.
@@ -24,37 +26,51 @@
 
 #include "channel.h"
 
-/* Seal the `len`-byte body at rec + DATA_HEADER_LEN in place as a `type`
- * record, carrying `n` inner messages of `bytes` plaintext, and send it
- * to the peer's decryptor.  On -EPIPE the channel has been closed (and
- * freed), unless `closing` (channel_close is already doing that). */
-static int flow_record_send(struct channel *ch, uint8_t type, uint8_t *rec,
-			    size_t len, size_t cap, size_t n, size_t bytes,
-			    int closing)
+/* Send one `type` record of a `len`-byte body to the peer's decryptor,
+ * carrying `n` inner messages of `bytes` plaintext.  The record is built
+ * where it will be sent from (host->send_reserve: a tcp frame, a queue
+ * slot): the body is encoded there from the views of `inner`, or sealed
+ * there from `body` (a staged batch or queued message; NULL with len 0:
+ * a keepalive).  On -EPIPE the channel has been closed (and freed),
+ * unless `closing` (channel_close is already doing that). */
+static int flow_record_send(struct channel *ch, uint8_t type,
+			    const struct ockam_message *inner,
+			    const uint8_t *body, size_t len, size_t n,
+			    size_t bytes, int closing)
 {
 	struct sc_instance *inst = ch->inst;
 	const struct ockam_host *h = inst->host;
-	size_t rec_len;
-	int rc = data_seal_in_place(&ch->keys->tx, type, rec, len, cap,
-				    &rec_len);
-	if (rc == -EPIPE) {
-		h->log(inst->ctx, OCKAM_LOG_ERROR,
-		       "secure channel %s: nonces exhausted, closing it",
-		       channel_label(ch));
-		if (!closing)
-			channel_close(ch, "nonces exhausted");
-		return rc;
-	}
+	struct chan_outer o;
+	struct ockam_message *out = channel_outer(ch, &o);
+	size_t cap = DATA_HEADER_LEN + len + NOISE_TAG_LEN, rec_len;
+	uint8_t *rec;
+	int rc = h->send_reserve(inst->ctx, out, cap, &rec);
 	if (rc != 0)
 		return rc;
-	struct ockam_message *out = channel_outer(ch);
-	out->payload = rec;
-	out->payload_len = rec_len;
-	/* A local first hop may be handed this record before send returns
-	 * (from a timer): flow_encrypt must not write our buffers then. */
-	inst->sending++;
-	rc = h->send(inst->ctx, out);
-	inst->sending--;
+	if (inner) {
+		if (h->message_encode(inner, rec + DATA_HEADER_LEN, len) != len)
+			rc = -EMSGSIZE;
+		else
+			rc = data_seal_in_place(&ch->keys->tx, type, rec, len,
+						cap, &rec_len);
+	} else {
+		rc = data_seal_from(&ch->keys->tx, type, body, len, rec, cap,
+				    &rec_len);
+	}
+	if (rc != 0) {
+		/* No plaintext left behind in a lent buffer. */
+		sodium_memzero(rec, cap);
+		h->send_abort(inst->ctx);
+		if (rc == -EPIPE) {
+			h->log(inst->ctx, OCKAM_LOG_ERROR,
+			       "secure channel %s: nonces exhausted, closing it",
+			       channel_label(ch));
+			if (!closing)
+				channel_close(ch, "nonces exhausted");
+		}
+		return rc;
+	}
+	rc = h->send_commit(inst->ctx, rec_len);
 	if (rc == 0) {
 		ch->sent += n;
 		ch->bytes_out += bytes;
@@ -68,78 +84,15 @@ static int flow_record_send(struct channel *ch, uint8_t type, uint8_t *rec,
 int flow_keepalive_send(struct channel *ch)
 {
 	struct sc_instance *inst = ch->inst;
-	/* Data of ch waiting in the batch answers for us; ct_buf is busy
-	 * while one of our records is being sent. */
-	if (ch->state != CHAN_OPEN || inst->batch_ch == ch || inst->sending)
+	/* Data of ch waiting in the batch answers for us. */
+	if (ch->state != CHAN_OPEN || inst->batch_ch == ch)
 		return 0;
-	uint8_t *rec = inst->ct_buf + CHAN_HOP_ENCODED_MAX;
-	int rc = flow_record_send(ch, DATA_TYPE, rec, 0, DATA_MESSAGE_MAX, 0, 0,
-				  0);
+	int rc = flow_record_send(ch, DATA_TYPE, NULL, NULL, 0, 0, 0, 0);
 	if (rc != 0 && rc != -EPIPE)
 		inst->host->log(inst->ctx, OCKAM_LOG_DEBUG,
 				"secure channel %s: keepalive not sent: %s",
 				channel_label(ch), strerror(-rc));
 	return rc;
-}
-
-/* One encoded inner message, alone in a 0x04 record. */
-static int flow_single_send(struct channel *ch, const uint8_t *pt, size_t len)
-{
-	struct sc_instance *inst = ch->inst;
-	uint8_t *rec = inst->ct_buf + CHAN_HOP_ENCODED_MAX;
-	memcpy(rec + DATA_HEADER_LEN, pt, len);
-	return flow_record_send(ch, DATA_TYPE, rec, len, DATA_MESSAGE_MAX, 1,
-				len, 0);
-}
-
-#define BATCH_BUF_LEN (DATA_HEADER_LEN + CHAN_BATCH_BODY_MAX + NOISE_TAG_LEN)
-
-/* Bytes of an address in the wire encoding (docs/protocol.md, "Message
- * encoding"): type, length varint, bytes. */
-static size_t flow_hop_size(const struct ockam_addr *a)
-{
-	return 1 + (a->len < 0x80 ? 1u : 2u) + a->len;
-}
-
-_Static_assert(OCKAM_ROUTE_MAX < 0x80, "a route count is one varint byte");
-
-/* Encode `msg` without its first onward hop (the encryptor) at dst.  The
- * encoding starts version | onward count | hops (docs/protocol.md,
- * "Message encoding"), so `msg` is encoded whole at dst - cut, where cut
- * is the size of its first hop, and the version and count - 1 are written
- * over the end of that hop: nothing is moved, and no route is copied
- * (building the inner message as a struct copies 258 bytes a hop).  The
- * caller provides `cut` free bytes before dst and room for `full` (the
- * whole message encoded) from dst - cut.  Returns the length, or 0. */
-static size_t flow_inner_encode(const struct ockam_host *h,
-				const struct ockam_message *msg, size_t full,
-				uint8_t *dst)
-{
-	size_t cut = flow_hop_size(&msg->onward.hop[0]);
-	uint8_t *whole = dst - cut;
-	size_t len = h->message_encode(msg, whole, full);
-	if (len < 2 + cut)
-		return 0;
-	uint8_t version = whole[0];
-	dst[0] = version;
-	dst[1] = (uint8_t)(msg->onward.count - 1);
-	return len - cut;
-}
-
-/* The same where nothing before dst may be written: encoded at dst, then
- * the rest moved down over the hop (fine for a batch entry, at most
- * CHAN_BATCH_BODY_MAX; large messages take the path above). */
-static size_t flow_inner_encode_at(const struct ockam_host *h,
-				   const struct ockam_message *msg,
-				   size_t full, uint8_t *dst)
-{
-	size_t cut = flow_hop_size(&msg->onward.hop[0]);
-	size_t len = h->message_encode(msg, dst, full);
-	if (len < 2 + cut)
-		return 0;
-	memmove(dst + 2, dst + 2 + cut, len - 2 - cut);
-	dst[1] = (uint8_t)(msg->onward.count - 1);
-	return len - cut;
 }
 
 int flow_batch_flush(struct sc_instance *inst, int closing)
@@ -151,30 +104,28 @@ int flow_batch_flush(struct sc_instance *inst, int closing)
 	inst->batch_count = 0;
 	if (!ch || n == 0)
 		return 0;
-	return flow_record_send(ch, DATA_BATCH_TYPE, inst->batch_buf, used,
-				BATCH_BUF_LEN, n,
-				used - n * DATA_BATCH_LEN_SIZE, closing);
+	return flow_record_send(ch, DATA_BATCH_TYPE, NULL, inst->batch_buf,
+				used, n, used - n * DATA_BATCH_LEN_SIZE,
+				closing);
 }
 
-static void flow_batch_on_timer(void *data)
+/* The end of the loop turn: the small messages of this turn go out as one
+ * record. */
+static void flow_batch_on_flush(void *data)
 {
-	struct sc_instance *inst = data;
-	inst->host->source_remove(inst->batch_timer);
-	inst->batch_timer = NULL;
-	(void)flow_batch_flush(inst, 0);
+	(void)flow_batch_flush(data, 0);
 }
 
-/* Append `msg` (`full` bytes encoded with its first hop) to the batch of
- * `ch`, starting one if none is pending.  1 if appended, 0 if it must go
- * alone (too large, or no memory or timer for a batch), or -EPIPE if
- * flushing closed `ch`. */
-static int flow_batch_add(struct channel *ch, const struct ockam_message *msg,
-			  size_t full)
+/* Append `inner` (`need` bytes encoded) to the batch of `ch`, starting one
+ * if none is pending.  1 if appended, 0 if it must go alone (too large,
+ * or no memory or flush source for a batch), or -EPIPE if flushing
+ * closed `ch`. */
+static int flow_batch_add(struct channel *ch, const struct ockam_message *inner,
+			  size_t need)
 {
 	struct sc_instance *inst = ch->inst;
 	const struct ockam_host *h = inst->host;
-	/* Room for the whole message: the first hop is cut out after. */
-	size_t entry = DATA_BATCH_LEN_SIZE + full;
+	size_t entry = DATA_BATCH_LEN_SIZE + need;
 	/* Keep the order: what is pending goes out before a message that
 	 * cannot join it. */
 	if (inst->batch_ch &&
@@ -188,65 +139,32 @@ static int flow_batch_add(struct channel *ch, const struct ockam_message *msg,
 	if (entry > CHAN_BATCH_BODY_MAX)
 		return 0;
 	if (!inst->batch_buf) {
-		inst->batch_buf = malloc(BATCH_BUF_LEN);
+		inst->batch_buf = malloc(CHAN_BATCH_BODY_MAX);
 		if (!inst->batch_buf)
 			return 0;
 	}
-	if (!inst->batch_timer) {
-		/* Runs once this loop iteration's deliveries are done. */
-		inst->batch_timer =
-			h->timer_add(inst->ctx, 0, flow_batch_on_timer, inst);
-		if (!inst->batch_timer)
+	if (!inst->batch_flush) {
+		inst->batch_flush =
+			h->flush_add(inst->ctx, flow_batch_on_flush, inst);
+		if (!inst->batch_flush)
 			return 0;
 	}
-	uint8_t *p = inst->batch_buf + DATA_HEADER_LEN + inst->batch_used;
-	size_t len = flow_inner_encode_at(h, msg, full,
-					  p + DATA_BATCH_LEN_SIZE);
-	if (len == 0)
+	uint8_t *p = inst->batch_buf + inst->batch_used;
+	if (h->message_encode(inner, p + DATA_BATCH_LEN_SIZE, need) != need)
 		return -EMSGSIZE;
-	data_batch_len_put(p, len);
+	data_batch_len_put(p, need);
+	if (inst->batch_count == 0)
+		h->flush_arm(inst->batch_flush);
 	inst->batch_ch = ch;
-	inst->batch_used += DATA_BATCH_LEN_SIZE + len;
+	inst->batch_used += entry;
 	inst->batch_count++;
 	return 1;
 }
 
-/* flow_encrypt while one of this instance's records is being sent: a
- * timer's send handed it straight to a local hop that leads back here
- * (e.g. a channel carried inside another channel of the same listener).
- * ct_buf or the batch buffer is in flight and may be this very message's
- * payload, so the record is built in a buffer of its own.  Rare: the
- * allocation is fine. */
-static int flow_send_detached(struct channel *ch,
-			      const struct ockam_message *msg, size_t full)
-{
-	struct sc_instance *inst = ch->inst;
-	/* Nothing of ch's may be left behind in a batch (it is not in
-	 * flight: a batch's channel is cleared before it is sent). */
-	if (inst->batch_ch == ch && flow_batch_flush(inst, 0) == -EPIPE)
-		return -EPIPE;
-	size_t cap = CHAN_HOP_ENCODED_MAX + DATA_HEADER_LEN + full +
-		     NOISE_TAG_LEN;
-	uint8_t *buf = malloc(cap);
-	if (!buf)
-		return -ENOMEM;
-	uint8_t *rec = buf + CHAN_HOP_ENCODED_MAX;
-	size_t len = flow_inner_encode(inst->host, msg, full,
-				       rec + DATA_HEADER_LEN);
-	int rc = -EMSGSIZE;
-	if (len != 0)
-		rc = flow_record_send(ch, DATA_TYPE, rec, len,
-				      cap - CHAN_HOP_ENCODED_MAX, 1, len, 0);
-	sodium_memzero(buf, cap);
-	free(buf);
-	return rc;
-}
-
 /* The queue is full: the message is refused with -ENOBUFS, which tells its
- * sender (host->send's return when it was handed over at once, so a local
- * sender can retry, else the host's delivery-failure notice: plugin.h,
- * handle_message), and the refusal is logged at most once a second with a
- * count, however fast messages come. */
+ * sender (the host's delivery-failure notice: plugin.h, handle_message),
+ * and the refusal is logged at most once a second with a count, however
+ * fast messages come. */
 static void flow_queue_full(struct channel *ch)
 {
 	struct sc_instance *inst = ch->inst;
@@ -258,8 +176,8 @@ static void flow_queue_full(struct channel *ch)
 		       state, ch->q_len);
 }
 
-static int flow_enqueue(struct channel *ch, const struct ockam_message *msg,
-			size_t full)
+static int flow_enqueue(struct channel *ch, const struct ockam_message *inner,
+			size_t need)
 {
 	struct sc_instance *inst = ch->inst;
 	const struct ockam_host *h = inst->host;
@@ -267,12 +185,12 @@ static int flow_enqueue(struct channel *ch, const struct ockam_message *msg,
 		flow_queue_full(ch);
 		return -ENOBUFS;
 	}
-	struct chan_queued *q = malloc(sizeof(*q) + full);
+	struct chan_queued *q = malloc(sizeof(*q) + need);
 	if (!q)
 		return -ENOMEM;
 	q->next = NULL;
-	q->len = flow_inner_encode_at(h, msg, full, q->data);
-	if (q->len == 0) {
+	q->len = h->message_encode(inner, q->data, need);
+	if (q->len != need) {
 		free(q);
 		return -EMSGSIZE;
 	}
@@ -293,7 +211,8 @@ void flow_flush(struct channel *ch)
 		if (!ch->q_head)
 			ch->q_tail = NULL;
 		ch->q_len--;
-		int rc = flow_single_send(ch, q->data, q->len);
+		int rc = flow_record_send(ch, DATA_TYPE, NULL, q->data, q->len,
+					  1, q->len, 0);
 		sodium_memzero(q->data, q->len);
 		free(q);
 		if (rc == -EPIPE)
@@ -312,34 +231,33 @@ int flow_encrypt(struct channel *ch, const struct ockam_message *msg)
 		       ch->enc_addr);
 		return -EINVAL;
 	}
-	size_t full = h->message_encoded_size(msg);
-	size_t need = full - flow_hop_size(&msg->onward.hop[0]);
-	if (full == 0 || need > DATA_PLAINTEXT_MAX) {
+	/* The message inside the record: msg's views without its first hop
+	 * (our address).  Encoded once, where it goes. */
+	struct ockam_message inner;
+	ockam_message_init(&inner);
+	inner.onward = ockam_route_rest(&msg->onward);
+	inner.ret = msg->ret;
+	inner.payload = msg->payload;
+	inner.payload_len = msg->payload_len;
+	size_t need = h->message_encoded_size(&inner);
+	if (need == 0 || need > DATA_PLAINTEXT_MAX) {
 		h->log(inst->ctx, OCKAM_LOG_WARN,
 		       "message too large for the secure channel: %zu bytes encoded (payload %zu), at most %u: dropped",
 		       need, msg->payload_len, (unsigned)DATA_PLAINTEXT_MAX);
 		return -EMSGSIZE;
 	}
 	if (ch->state == CHAN_HANDSHAKE)
-		return flow_enqueue(ch, msg, full);
-	if (inst->sending)
-		return flow_send_detached(ch, msg, full);
+		return flow_enqueue(ch, &inner, need);
 	if (ch->peer_batch) {
-		int rc = flow_batch_add(ch, msg, full);
+		int rc = flow_batch_add(ch, &inner, need);
 		if (rc != 0)
 			return rc < 0 ? rc : 0;
 	} else if (inst->batch_ch) {
 		/* Keep the order across channels. */
 		(void)flow_batch_flush(inst, 0);
 	}
-	/* Encoded straight behind the record header (after ct_buf's
-	 * headroom for the hop that is cut off) and sealed in place. */
-	uint8_t *rec = inst->ct_buf + CHAN_HOP_ENCODED_MAX;
-	size_t len = flow_inner_encode(h, msg, full, rec + DATA_HEADER_LEN);
-	if (len == 0)
-		return -EMSGSIZE;
-	return flow_record_send(ch, DATA_TYPE, rec, len, DATA_MESSAGE_MAX, 1,
-				len, 0);
+	return flow_record_send(ch, DATA_TYPE, &inner, NULL, need, 1, need,
+				0);
 }
 
 /* Roaming, as WireGuard does: an authentic, fresh message's return route
@@ -369,19 +287,22 @@ static void flow_roam(struct channel *ch, const struct ockam_route *ret)
 	       channel_label(ch), route);
 }
 
-/* Hand one authenticated inner message on: our encryptor goes onto its
- * return route (replies travel encrypted too), and it is marked secure
- * with the peer's identifier. */
+/* Hand one authenticated inner message on, by reference into the opened
+ * record: our encryptor goes onto its return route (replies travel
+ * encrypted too), and it is marked secure with the peer's identifier. */
 static void flow_deliver(struct channel *ch, const uint8_t *pt, size_t len,
 			 const struct ockam_route *roam_ret, uint64_t now)
 {
 	struct sc_instance *inst = ch->inst;
 	const struct ockam_host *h = inst->host;
-	struct ockam_message *inner = inst->inner;
+	struct ockam_addr hops[OCKAM_DECODE_HOPS];
+	struct ockam_addr ret_hops[OCKAM_ROUTE_MAX];
+	struct ockam_message inner;
 	struct ockam_addr enc;
 	ockam_addr_local(&enc, ch->enc_addr);
-	if (h->message_decode(pt, len, inner) != 0 ||
-	    ockam_route_push(&inner->ret, &enc) != 0) {
+	if (h->message_decode(pt, len, &inner, hops, OCKAM_DECODE_HOPS) != 0 ||
+	    ockam_route_prepend(ret_hops, OCKAM_ROUTE_MAX, &enc, &inner.ret,
+				&inner.ret) != 0) {
 		flow_reject(ch, CHAN_REJECT_DECODE);
 		return;
 	}
@@ -390,14 +311,11 @@ static void flow_deliver(struct channel *ch, const uint8_t *pt, size_t len,
 		flow_roam(ch, roam_ret);
 		ch->last_rx_ms = now;
 	}
-	inner->flags |= OCKAM_MSG_SECURE;
-	/* Fixed length, NUL included: no formatting per message. */
-	_Static_assert(sizeof(ch->peer_id) <= sizeof(inner->identifier),
-		       "identifier does not fit the message");
-	memcpy(inner->identifier, ch->peer_id, sizeof(ch->peer_id));
+	inner.flags |= OCKAM_MSG_SECURE;
+	inner.identifier = ch->peer_id;
 	ch->received++;
 	ch->bytes_in += len;
-	h->send(inst->ctx, inner); /* failures are logged by the router */
+	h->send(inst->ctx, &inner); /* failures are logged by the router */
 }
 
 int flow_decrypt(struct channel *ch, const struct ockam_message *msg)
@@ -407,8 +325,15 @@ int flow_decrypt(struct channel *ch, const struct ockam_message *msg)
 	enum data_reject why;
 	size_t len;
 
-	if (data_open(&ch->keys->rx, msg->payload, msg->payload_len,
-		      inst->pt_buf, DATA_PLAINTEXT_MAX, &len, &why) != 0) {
+	if (msg->payload_len < DATA_HEADER_LEN + NOISE_TAG_LEN) {
+		flow_reject(ch, DATA_REJECT_LENGTH);
+		return 0;
+	}
+	/* Opened where it lies: the payload is ours until we return. */
+	uint8_t *rec = ockam_message_payload_mut(msg);
+	uint8_t *pt = rec + DATA_HEADER_LEN;
+	if (data_open(&ch->keys->rx, rec, msg->payload_len, pt,
+		      DATA_PLAINTEXT_MAX, &len, &why) != 0) {
 		flow_reject(ch, why);
 		return 0;
 	}
@@ -416,7 +341,7 @@ int flow_decrypt(struct channel *ch, const struct ockam_message *msg)
 	 * have nothing to say back (channel_keepalive.c). */
 	uint64_t now = h->now_ms();
 	ka_received(ch, len != 0, now);
-	if (msg->payload[0] == DATA_TYPE) {
+	if (rec[0] == DATA_TYPE) {
 		if (len == 0) {
 			/* A keepalive: it may move the route, as WireGuard's
 			 * do, and counts against idle_timeout. */
@@ -424,12 +349,12 @@ int flow_decrypt(struct channel *ch, const struct ockam_message *msg)
 			ch->last_rx_ms = now;
 			return 0;
 		}
-		flow_deliver(ch, inst->pt_buf, len, &msg->ret, now);
+		flow_deliver(ch, pt, len, &msg->ret, now);
 		return 0;
 	}
 	/* A batch: its framing is checked whole before anything is
 	 * delivered; an entry that does not decode is counted alone. */
-	if (data_batch_count(inst->pt_buf, len) < 1) {
+	if (data_batch_count(pt, len) < 1) {
 		flow_reject(ch, CHAN_REJECT_DECODE);
 		return 0;
 	}
@@ -437,7 +362,7 @@ int flow_decrypt(struct channel *ch, const struct ockam_message *msg)
 	ch->last_rx_ms = now;
 	size_t off = 0, n;
 	const uint8_t *p;
-	while (data_batch_next(inst->pt_buf, len, &off, &p, &n) == 1)
+	while (data_batch_next(pt, len, &off, &p, &n) == 1)
 		flow_deliver(ch, p, n, NULL, now);
 	return 0;
 }

@@ -67,19 +67,20 @@ static int hs_send(struct channel *ch, uint8_t type)
 {
 	struct sc_instance *inst = ch->inst;
 	const struct ockam_host *h = inst->host;
-	uint8_t *buf = inst->ct_buf;
+	uint8_t *buf = inst->hs_buf;
 	size_t len;
 	uint8_t features = chan_features(inst);
 	buf[0] = type;
 	/* HS1 is not encrypted yet: it carries nothing. */
 	size_t plen = type == CHAN_MSG_HS1 ? 0 : sizeof(features);
 	if (noise_handshake_write(ch->hs, &features, plen, buf + 1,
-				  DATA_MESSAGE_MAX - 1, &len) != 0) {
+				  sizeof(inst->hs_buf) - 1, &len) != 0) {
 		h->log(inst->ctx, OCKAM_LOG_ERROR,
 		       "cannot write handshake message %u", type);
 		return -EPROTO;
 	}
-	struct ockam_message *out = channel_outer(ch);
+	struct chan_outer o;
+	struct ockam_message *out = channel_outer(ch, &o);
 	out->payload = buf;
 	out->payload_len = len + 1;
 	int rc = h->send(inst->ctx, out);
@@ -93,8 +94,20 @@ static int hs_send(struct channel *ch, uint8_t type)
 		       "handshake message %u (%zu bytes) sent to %s", type,
 		       out->payload_len, route);
 	}
+	/* A stranger can make a responder's answer fail at will (send
+	 * message 1 and close the connection before it is delivered):
+	 * rate-limited, counted. */
+	if (rc != 0 && !ch->initiator &&
+	    listener_complaint_due(inst, LC_UNANSWERED)) {
+		char route[512], what[640];
+		h->route_format(inst->ctx, &out->onward, route, sizeof(route));
+		snprintf(what, sizeof(what),
+			 "cannot send handshake message %u to %s: %s", type,
+			 route, strerror(-rc));
+		listener_complain(inst, LC_UNANSWERED, what);
+	}
 	/* A retrying initiator's failures go into its rate-limited line. */
-	if (rc != 0 && (!ch->initiator || inst->retry_attempt == 0)) {
+	if (rc != 0 && ch->initiator && inst->retry_attempt == 0) {
 		char route[512];
 		h->route_format(inst->ctx, &out->onward, route, sizeof(route));
 		h->log(inst->ctx, OCKAM_LOG_WARN,
@@ -153,8 +166,7 @@ int hs_initiator_begin(struct channel *ch)
 	 * X3DH the suite name is X3DH_SUITE_NAME (set with the options). */
 	if (inst->retry_attempt == 0) {
 		char route[512];
-		struct ockam_route r;
-		chan_route_load(&inst->route, &r);
+		struct ockam_route r = chan_route_view(&inst->route);
 		h->route_format(inst->ctx, &r, route, sizeof(route));
 		h->log(inst->ctx, OCKAM_LOG_INFO,
 		       "handshake started to %s (%s)", route,
@@ -169,8 +181,7 @@ int hs_initiator_start(struct sc_instance *inst)
 	if (!ch)
 		return -ENOMEM;
 	inst->initiator_ch = ch;
-	struct ockam_route r;
-	chan_route_load(&inst->route, &r);
+	struct ockam_route r = chan_route_view(&inst->route);
 	int rc = chan_route_set(&ch->peer, &r);
 	if (rc == 0)
 		rc = hs_initiator_begin(ch);
@@ -252,9 +263,10 @@ int hs_listener_receive(struct sc_instance *inst,
 		return rc;
 	}
 	size_t plen;
+	uint8_t pt[CHAN_HS_PAYLOAD_MAX];
 	if (noise_handshake_read(ch->hs, msg->payload + 1,
-				 msg->payload_len - 1, inst->pt_buf,
-				 DATA_PLAINTEXT_MAX, &plen) != 0) {
+				 msg->payload_len - 1, pt, sizeof(pt),
+				 &plen) != 0) {
 		listener_complain(inst, LC_BAD_FIRST,
 				  "handshake failed: bad message 1");
 		notice_send_peer(ch, CHAN_CLOSE_FAILED);
@@ -280,9 +292,10 @@ int hs_receive(struct channel *ch, const struct ockam_message *msg)
 		return 0;
 	}
 	size_t plen;
+	uint8_t pt[CHAN_HS_PAYLOAD_MAX];
 	if (noise_handshake_read(ch->hs, msg->payload + 1,
-				 msg->payload_len - 1, inst->pt_buf,
-				 DATA_PLAINTEXT_MAX, &plen) != 0) {
+				 msg->payload_len - 1, pt, sizeof(pt),
+				 &plen) != 0) {
 		h->log(inst->ctx, OCKAM_LOG_WARN,
 		       "handshake failed: bad message %u (corrupted, or the peer uses another suite than %s)",
 		       want, inst->suite.name);
@@ -292,11 +305,11 @@ int hs_receive(struct channel *ch, const struct ockam_message *msg)
 		return 0;
 	}
 	/* Bits this version does not know are ignored. */
-	ch->peer_batch = plen >= 1 && (inst->pt_buf[0] & DATA_FEATURE_BATCH);
+	ch->peer_batch = plen >= 1 && (pt[0] & DATA_FEATURE_BATCH);
 	ch->peer_keepalive = plen >= 1 &&
-			     (inst->pt_buf[0] & DATA_FEATURE_KEEPALIVE);
+			     (pt[0] & DATA_FEATURE_KEEPALIVE);
 	ch->peer_ka_sends = plen >= 1 &&
-			    (inst->pt_buf[0] & DATA_FEATURE_KEEPALIVE_SENDS);
+			    (pt[0] & DATA_FEATURE_KEEPALIVE_SENDS);
 	if (hs_check_peer(ch) != 0) {
 		channel_close(ch, "peer refused");
 		return 0;

@@ -113,15 +113,16 @@ static void unconfirmed_notify(struct channel *ch, const char *why)
 	struct sc_instance *inst = ch->inst;
 	const struct ockam_host *h = inst->host;
 	struct ockam_message msg;
+	struct ockam_addr to, back;
 	char text[256];
 	if (!inst->unconfirmed_sender[0])
 		return;
 	if (!ch->received && ch->sent) {
 		ockam_message_init(&msg);
-		ockam_addr_local(&msg.onward.hop[0], h->instance_name(inst->ctx));
-		msg.onward.count = 1;
-		ockam_addr_local(&msg.ret.hop[0], inst->unconfirmed_sender);
-		msg.ret.count = 1;
+		ockam_addr_local(&to, h->instance_name(inst->ctx));
+		msg.onward = ockam_route_make(&to, 1);
+		ockam_addr_local(&back, inst->unconfirmed_sender);
+		msg.ret = ockam_route_make(&back, 1);
 		snprintf(text, sizeof(text), "no secure channel %s (%s)",
 			 h->instance_name(inst->ctx), why);
 		h->message_undeliverable(inst->ctx, &msg, -ENOTCONN, text);
@@ -153,8 +154,7 @@ void initiator_lost(struct channel *ch, const char *why)
 		give_up(inst, "out of memory");
 		return;
 	}
-	struct ockam_route r;
-	chan_route_load(&inst->route, &r);
+	struct ockam_route r = chan_route_view(&inst->route);
 	if (chan_route_set(&next->peer, &r) != 0) {
 		channel_close(next, "out of memory");
 		give_up(inst, "out of memory");
@@ -206,8 +206,9 @@ void initiator_notify_dropped(struct sc_instance *inst, const uint8_t *data,
 {
 	const struct ockam_host *h = inst->host;
 	struct ockam_message msg;
+	struct ockam_addr hops[OCKAM_DECODE_HOPS];
 	char text[256];
-	if (h->message_decode(data, len, &msg) != 0)
+	if (h->message_decode(data, len, &msg, hops, OCKAM_DECODE_HOPS) != 0)
 		return;
 	snprintf(text, sizeof(text), "no secure channel %s (%s)",
 		 h->instance_name(inst->ctx), why);

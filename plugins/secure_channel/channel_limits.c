@@ -43,17 +43,12 @@ int limits_admit(struct sc_instance *inst, const struct ockam_route *ret)
 	return 0;
 }
 
-/* Scratch for source_text (8 KiB: not on the stack; one thread). */
-static struct ockam_route one;
-
 /* A source (one hop of a route) as log lines show it. */
 static const char *source_text(struct sc_instance *inst,
 			       const struct ockam_addr *a, char *out,
 			       size_t cap)
 {
-	if (a != &one.hop[0])
-		one.hop[0] = *a;
-	one.count = 1;
+	struct ockam_route one = ockam_route_make(a, 1);
 	inst->host->route_format(inst->ctx, &one, out, cap);
 	return out;
 }
@@ -63,8 +58,12 @@ static const char *end_source_text(struct sc_instance *inst,
 				   const struct channel *ch, char *out,
 				   size_t cap)
 {
-	chan_route_load(&ch->peer, &one);
-	return source_text(inst, &one.hop[0], out, cap);
+	struct ockam_route peer = chan_route_view(&ch->peer);
+	if (peer.count == 0) {
+		snprintf(out, cap, "[]");
+		return out;
+	}
+	return source_text(inst, &peer.hop[0], out, cap);
 }
 
 /* Close half-open end `victim` to make room for a message 1 from `from`:

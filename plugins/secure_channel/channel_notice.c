@@ -40,39 +40,30 @@ const char *notice_reason_name(unsigned why)
 	}
 }
 
-/* Send the notice in inst->outer, whose onward route is set. */
-static void notice_send_outer(struct sc_instance *inst,
-			      enum chan_close_reason why)
+void notice_send(struct sc_instance *inst, const struct ockam_route *to,
+		 enum chan_close_reason why)
 {
 	const struct ockam_host *h = inst->host;
 	uint8_t payload[2] = { CHAN_MSG_CLOSE, (uint8_t)why };
-	struct ockam_message *out = &inst->outer;
-	if (out->onward.count == 0)
+	struct ockam_message out;
+	if (to->count == 0)
 		return;
-	out->payload = payload;
-	out->payload_len = sizeof(payload);
+	ockam_message_init(&out);
+	out.onward = *to;
+	out.payload = payload;
+	out.payload_len = sizeof(payload);
 	/* Best effort: a lost notice leaves the initiator to its timeout. */
-	int rc = h->send(inst->ctx, out);
+	int rc = h->send(inst->ctx, &out);
 	if (rc != 0)
 		h->log(inst->ctx, OCKAM_LOG_DEBUG,
 		       "cannot send a close notice (%s): %s",
 		       notice_reason_name(why), strerror(-rc));
 }
 
-void notice_send(struct sc_instance *inst, const struct ockam_route *to,
-		 enum chan_close_reason why)
-{
-	ockam_message_init(&inst->outer);
-	ockam_route_copy(&inst->outer.onward, to);
-	notice_send_outer(inst, why);
-}
-
 void notice_send_peer(struct channel *ch, enum chan_close_reason why)
 {
-	struct sc_instance *inst = ch->inst;
-	ockam_message_init(&inst->outer);
-	chan_route_load(&ch->peer, &inst->outer.onward);
-	notice_send_outer(inst, why);
+	struct ockam_route to = chan_route_view(&ch->peer);
+	notice_send(ch->inst, &to, why);
 }
 
 void notice_receive(struct channel *ch, const struct ockam_message *msg)

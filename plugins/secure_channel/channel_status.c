@@ -11,8 +11,7 @@
 #include "channel.h"
 
 static void channel_row(const struct sc_instance *inst,
-			const struct channel *ch, struct ockam_route *peer,
-			uint64_t now, struct ockam_status *out)
+			const struct channel *ch, uint64_t now, struct ockam_status *out)
 {
 	const struct ockam_host *h = inst->host;
 	char route[1024];
@@ -27,11 +26,9 @@ static void channel_row(const struct sc_instance *inst,
 						   : "handshake");
 	if (ch->peer_id[0])
 		h->status_set_str(out, "peer", ch->peer_id);
-	if (peer) {
-		chan_route_load(&ch->peer, peer);
-		h->route_format(inst->ctx, peer, route, sizeof(route));
-		h->status_set_str(out, "route", route);
-	}
+	struct ockam_route peer = chan_route_view(&ch->peer);
+	h->route_format(inst->ctx, &peer, route, sizeof(route));
+	h->status_set_str(out, "route", route);
 	h->status_set_u64(out, "msgs_in", ch->received);
 	h->status_set_u64(out, "msgs_out", ch->sent);
 	h->status_set_u64(out, "bytes_in", ch->bytes_in);
@@ -44,8 +41,6 @@ static void channel_status(void *data, struct ockam_status *out)
 	struct sc_instance *inst = data;
 	const struct ockam_host *h = inst->host;
 	uint64_t now = h->now_ms();
-	/* Channels keep their route compact; unpack each one here. */
-	struct ockam_route *peer = malloc(sizeof(*peer));
 
 	if (inst->role == CHAN_ROLE_LISTENER) {
 		h->status_add(out, "secure_channel_listener",
@@ -65,17 +60,13 @@ static void channel_status(void *data, struct ockam_status *out)
 	}
 	/* Handshaking and initiator ends, then open responder ends. */
 	for (const struct channel *ch = inst->channels.head; ch; ch = ch->next)
-		channel_row(inst, ch, peer, now, out);
+		channel_row(inst, ch, now, out);
 	for (const struct channel *ch = inst->idle.head; ch; ch = ch->next)
-		channel_row(inst, ch, peer, now, out);
-	free(peer);
+		channel_row(inst, ch, now, out);
 }
 
 int channel_status_register(struct sc_instance *inst)
 {
 	const struct ockam_host *h = inst->host;
-	/* Hosts older than the status services simply show nothing. */
-	if (!OCKAM_HOST_HAS(h, status_set_u64))
-		return 0;
 	return h->status_register(inst->ctx, channel_status, inst);
 }

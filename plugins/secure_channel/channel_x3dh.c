@@ -44,17 +44,31 @@ static void x3dh_timeout(void *data)
 	channel_close(ch, "handshake timed out");
 }
 
-/* Send `len` bytes of inst->ct_buf to `to` with return route [back]. */
-/* Send inst->ct_buf[0..len) in inst->outer, whose routes are set. */
-static int x3dh_send_outer(struct sc_instance *inst, size_t len,
-			   const char *what)
+_Static_assert(X3DH_BUNDLE_LEN <= CHAN_HS_MSG_MAX &&
+		       X3DH_INIT_LEN <= CHAN_HS_MSG_MAX &&
+		       X3DH_DONE_LEN <= CHAN_HS_MSG_MAX,
+	       "X3DH messages are written in hs_buf");
+
+/* Send inst->hs_buf[0..len) in `out`, whose routes are set. */
+static int x3dh_send_outer(struct sc_instance *inst, struct ockam_message *out,
+			   size_t len, const char *what)
 {
 	const struct ockam_host *h = inst->host;
-	struct ockam_message *out = &inst->outer;
-	out->payload = inst->ct_buf;
+	out->payload = inst->hs_buf;
 	out->payload_len = len;
 	int rc = h->send(inst->ctx, out);
-	if (rc != 0) {
+	/* A listener's answers go where strangers say: rate-limited. */
+	if (rc != 0 && inst->role == CHAN_ROLE_LISTENER) {
+		if (listener_complaint_due(inst, LC_UNANSWERED)) {
+			char route[512], text[640];
+			h->route_format(inst->ctx, &out->onward, route,
+					sizeof(route));
+			snprintf(text, sizeof(text),
+				 "cannot send X3DH %s to %s: %s", what, route,
+				 strerror(-rc));
+			listener_complain(inst, LC_UNANSWERED, text);
+		}
+	} else if (rc != 0) {
 		char route[512];
 		h->route_format(inst->ctx, &out->onward, route, sizeof(route));
 		h->log(inst->ctx, OCKAM_LOG_WARN, "cannot send X3DH %s to %s: %s",
@@ -63,22 +77,24 @@ static int x3dh_send_outer(struct sc_instance *inst, size_t len,
 	return rc;
 }
 
+/* Send `len` bytes of inst->hs_buf to `to` with return route [back]. */
 static int x3dh_send(struct sc_instance *inst, const struct ockam_route *to,
 		     const char *back, size_t len, const char *what)
 {
-	struct ockam_message *out = &inst->outer;
-	ockam_message_init(out);
-	ockam_route_copy(&out->onward, to);
-	ockam_addr_local(&out->ret.hop[0], back);
-	out->ret.count = 1;
-	return x3dh_send_outer(inst, len, what);
+	struct ockam_message out;
+	struct ockam_addr b;
+	ockam_message_init(&out);
+	out.onward = *to;
+	ockam_addr_local(&b, back);
+	out.ret = ockam_route_make(&b, 1);
+	return x3dh_send_outer(inst, &out, len, what);
 }
 
 /* To ch's peer, return route [ch's decryptor]. */
 static int x3dh_send_peer(struct channel *ch, size_t len, const char *what)
 {
-	channel_outer(ch);
-	return x3dh_send_outer(ch->inst, len, what);
+	struct chan_outer o;
+	return x3dh_send_outer(ch->inst, channel_outer(ch, &o), len, what);
 }
 
 /* Both ends: hand the keys to the data layer and open the channel. */
@@ -101,7 +117,7 @@ int x3dh_initiator_begin(struct channel *ch)
 				 x3dh_timeout, ch);
 	if (!ch->timer)
 		return -ENOMEM;
-	inst->ct_buf[0] = X3DH_MSG_BUNDLE_REQUEST;
+	inst->hs_buf[0] = X3DH_MSG_BUNDLE_REQUEST;
 	/* hs_initiator_begin logs the start. */
 	return x3dh_send_peer(ch, 1, "bundle request");
 }
@@ -145,7 +161,7 @@ static void x3dh_on_bundle(struct channel *ch, const struct ockam_message *msg)
 	uint8_t ek[X3DH_KEY_LEN];
 	randombytes_buf(ek, sizeof(ek));
 	e = x3dh_initiate(inst->id->secret, inst->id->public_key, ek, &b,
-			  chan_features(inst), inst->ct_buf, ch->x3dh);
+			  chan_features(inst), inst->hs_buf, ch->x3dh);
 	sodium_memzero(ek, sizeof(ek));
 	if (e != X3DH_OK) {
 		h->log(inst->ctx, OCKAM_LOG_WARN, "X3DH failed: %s",
@@ -342,7 +358,7 @@ static int x3dh_on_request(struct sc_instance *inst,
 	/* New keys are on disk before they are handed out. */
 	if (x3dh_prekeys_save(inst) != 0)
 		return 0;
-	size_t len = x3dh_bundle_encode(&b, inst->ct_buf, DATA_MESSAGE_MAX);
+	size_t len = x3dh_bundle_encode(&b, inst->hs_buf, sizeof(inst->hs_buf));
 	x3dh_send(inst, &msg->ret, inst->host->instance_name(inst->ctx), len,
 		  "bundle");
 	return 0;
@@ -415,7 +431,7 @@ static int x3dh_on_init(struct sc_instance *inst,
 	ch->peer_ka_sends = features != X3DH_NO_FEATURES &&
 			    (features & DATA_FEATURE_KEEPALIVE_SENDS);
 	size_t done_len = x3dh_done_seal(keys, chan_features(inst), features,
-					 inst->ct_buf);
+					 inst->hs_buf);
 	int rc = chan_route_set(&ch->peer, &msg->ret);
 	if (rc == 0)
 		rc = x3dh_send_peer(ch, done_len, "confirmation");

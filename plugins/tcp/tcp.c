@@ -366,6 +366,14 @@ static void listeners_close(struct tcp *t)
 
 static void tcp_destroy(void *state);
 
+/* Frames are written from the connection's buffer: reserve lends it. */
+static const struct ockam_transport_ops tcp_ops = {
+	.send = tcp_send,
+	.reserve = tcp_reserve,
+	.commit = tcp_commit,
+	.abort = tcp_abort,
+};
+
 static int tcp_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 		      void **state)
 {
@@ -399,7 +407,7 @@ static int tcp_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 	}
 	/* Registered in create, so routes naming tcp: parse even when
 	 * nothing starts (ockam-host --check). */
-	rc = host->transport_register(ctx, OCKAM_ADDR_TCP, "tcp", tcp_send, t);
+	rc = host->transport_register(ctx, OCKAM_ADDR_TCP, "tcp", &tcp_ops, t);
 	if (rc == 0)
 		rc = tcp_status_register(t);
 	if (rc < 0) {
@@ -453,9 +461,7 @@ static void tcp_stop(void *state)
 		t->host->source_remove(t->idle_timer);
 	t->idle_timer = NULL;
 	t->idle_armed = 0;
-	if (t->flush_timer)
-		t->host->source_remove(t->flush_timer);
-	t->flush_timer = NULL;
+	tcp_flush_stop(t);
 	tcp_bufs_stop(t);
 }
 
@@ -479,6 +485,39 @@ static void tcp_destroy(void *state)
 	free(t);
 }
 
+/* The keys of `options:`.  Checked and read by options_read (OCKAM_OPTION_ANY):
+ * listen and nameserver take a string or a list, and several need checks
+ * across keys (send_queue_limit against max_message_size). */
+static const struct ockam_option tcp_options[] = {
+	{.name = "listen", .type = OCKAM_OPTION_ANY,
+	 .help = "host:port to listen on, or a list; port 0 = ephemeral"},
+	{.name = "max_message_size", .type = OCKAM_OPTION_ANY,
+	 .help = "largest frame body, 64 to 16MiB (default 1MiB)"},
+	{.name = "send_queue_limit", .type = OCKAM_OPTION_ANY,
+	 .help = "bytes queued per connection (default 4MiB)"},
+	{.name = "connect_timeout", .type = OCKAM_OPTION_ANY,
+	 .help = "give up connecting after this (default 5s)"},
+	{.name = "max_connections", .type = OCKAM_OPTION_ANY,
+	 .help = "open inbound connections per listener (default 1024)"},
+	{.name = "max_outbound", .type = OCKAM_OPTION_ANY,
+	 .help = "outbound connections, any state (default 1024)"},
+	{.name = "idle_timeout", .type = OCKAM_OPTION_ANY,
+	 .help = "close inbound connections idle this long; 0 = never "
+		 "(default 5m)"},
+	{.name = "keepalive", .type = OCKAM_OPTION_ANY,
+	 .help = "TCP keepalive idle time; 0 = off (default 30s)"},
+	{.name = "nameserver", .type = OCKAM_OPTION_ANY,
+	 .help = "IP[:port] or a list (default: resolv.conf's)"},
+	{.name = "resolve_timeout", .type = OCKAM_OPTION_ANY,
+	 .help = "per host name, all tries (default 5s)"},
+	{.name = "hosts_file", .type = OCKAM_OPTION_ANY,
+	 .help = "hosts file read on every lookup (default /etc/hosts)"},
+	{.name = "resolv_conf", .type = OCKAM_OPTION_ANY,
+	 .help = "nameservers, search and options "
+		 "(default /etc/resolv.conf)"},
+	{0},
+};
+
 static const struct ockam_plugin tcp_plugin = {
 	.abi_version = OCKAM_PLUGIN_ABI_VERSION,
 	.struct_size = sizeof(struct ockam_plugin),
@@ -486,6 +525,7 @@ static const struct ockam_plugin tcp_plugin = {
 	.kind = OCKAM_PLUGIN_TRANSPORT,
 	.description = "TCP transport: length-prefixed frames, connect on "
 		       "demand",
+	.options = tcp_options,
 	.create = tcp_create,
 	.start = tcp_start,
 	.stop = tcp_stop,

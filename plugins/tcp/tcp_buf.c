@@ -128,8 +128,7 @@ static void bufs_sweep(void *data)
 			held = 1;
 		}
 	}
-	if (t->rbuf.cap && !t->rbuf_busy &&
-	    now - t->rbuf_ms >= TCP_BUF_QUIET_MS)
+	if (t->rbuf.cap && now - t->rbuf_ms >= TCP_BUF_QUIET_MS)
 		tcp_buf_release(&t->rbuf);
 	if (t->rbuf.cap)
 		held = 1;
@@ -156,7 +155,5 @@ void tcp_bufs_stop(struct tcp *t)
 		t->host->source_remove(t->bufs_timer);
 	t->bufs_timer = NULL;
 	t->bufs_armed = 0;
-	/* Stopped from inside a read path: destroy gives it back. */
-	if (!t->rbuf_busy)
-		tcp_buf_release(&t->rbuf);
+	tcp_buf_release(&t->rbuf);
 }

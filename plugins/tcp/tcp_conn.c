@@ -10,19 +10,21 @@
  * so the hot path allocates nothing per message; a quiet connection gives
  * them back (tcp_buf.c).
  *
- * Re-entrancy: delivering a received message with host->send() may call
- * tcp_send() synchronously (a worker answering over TCP at once),
- * and that may close any connection, including the one being read.  So a
- * connection in its read path is marked busy and only unlinked when closed;
- * its memory is freed when the read path unwinds.  While a read path runs,
- * sends only queue (t->batching) and everything queued goes out in one
- * write per connection at the end of the callback.
+ * Reading: one wake-up reads as much as the budget allows (many frames per
+ * read); each frame is decoded into views that point into the buffer it was
+ * read into, the connection's key is pushed on its return route, and
+ * host->send copies it into the node's queue.  Nothing is allocated per
+ * message.  host->send never runs a worker (ABI 2's one send rule), so
+ * nothing a read path does can re-enter this file: a connection closed
+ * anywhere is freed at once.
  *
- * Sends from anywhere else (typically the router delivering a batch of
- * queued messages to workers that answer over TCP) also only queue: the
- * first one arms a 0 ms timer, which runs on the next loop iteration, after
- * the rest of the batch, and writes each connection's frames at once.  So
- * a burst of N small messages costs one send() per connection, not N.
+ * Writing: send (and reserve + commit, which lend the space of a frame in
+ * the output buffer so that a sender writes its payload where it will be
+ * written from) only append frames to the connection's output buffer.  The
+ * first frame of a loop turn arms the end-of-turn flush (host->flush_add),
+ * which writes every connection's frames with one send() each after the
+ * turn's messages were delivered.  So a burst of N small messages costs
+ * one send() per connection, not N.
  */
 #include "tcp_internal.h"
 
@@ -71,40 +73,29 @@ static int conn_reserve(struct tcp *t, struct tcp_buf *b, size_t n,
 	return rc;
 }
 
-/* ---- routes ------------------------------------------------------- */
+/* ---- payload length ----------------------------------------------- */
 
-/* Copy an address's used bytes only: a struct ockam_addr is 257 bytes and
- * most addresses are a dozen, so whole-struct copies dominate otherwise. */
-static void addr_copy(struct ockam_addr *dst, const struct ockam_addr *src)
+/* The payload is the last field of an encoded message: a uvarint length
+ * and the bytes (docs/protocol.md).  A reserved frame writes its length
+ * itself, once it is known. */
+static size_t uvarint_len(uint64_t v)
 {
-	dst->type = src->type;
-	dst->len = src->len;
-	memcpy(dst->data, src->data, src->len);
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
 }
 
-/* dst = src without its first `skip` hops. */
-static void route_copy_from(struct ockam_route *dst,
-			    const struct ockam_route *src, uint8_t skip)
+static void uvarint_put(uint8_t *p, uint64_t v)
 {
-	uint8_t i;
-
-	dst->count = (uint8_t)(src->count - skip);
-	for (i = 0; i < dst->count; i++)
-		addr_copy(&dst->hop[i], &src->hop[i + skip]);
-}
-
-/* Insert `a` as the first hop.  -1 if the route is full. */
-static int route_push(struct ockam_route *r, const struct ockam_addr *a)
-{
-	uint8_t i;
-
-	if (r->count >= OCKAM_ROUTE_MAX)
-		return -1;
-	for (i = r->count; i > 0; i--)
-		addr_copy(&r->hop[i], &r->hop[i - 1]);
-	addr_copy(&r->hop[0], a);
-	r->count++;
-	return 0;
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p = (uint8_t)v;
 }
 
 /* ---- connection list and teardown --------------------------------- */
@@ -186,6 +177,7 @@ static void conn_notify_dropped(struct tcp_conn *c, const char *why)
 	const struct ockam_host *h = c->t->host;
 	const uint8_t *p = c->out.data + c->out.off + c->head_left;
 	size_t left = c->out.len - c->head_left;
+	struct ockam_addr hops[OCKAM_DECODE_HOPS];
 	struct ockam_message msg;
 
 	for (unsigned n = 0; n < TCP_NOTICES_MAX && left >= TCP_FRAME_HEADER;
@@ -194,7 +186,8 @@ static void conn_notify_dropped(struct tcp_conn *c, const char *why)
 
 		if (len > left - TCP_FRAME_HEADER)
 			break;
-		if (h->message_decode(p + TCP_FRAME_HEADER, len, &msg) == 0)
+		if (h->message_decode(p + TCP_FRAME_HEADER, len, &msg, hops,
+				      OCKAM_DECODE_HOPS) == 0)
 			h->message_undeliverable(c->t->ctx, &msg,
 						 c->last_errno ? -c->last_errno
 							       : -ECONNRESET,
@@ -204,8 +197,7 @@ static void conn_notify_dropped(struct tcp_conn *c, const char *why)
 	}
 }
 
-/* Log one line saying why and what was lost, then free the connection (or
- * leave that to its read path if it is busy). */
+/* Log one line saying why and what was lost, then free the connection. */
 static void conn_close(struct tcp_conn *c, enum ockam_log_level level,
 		       const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void conn_close(struct tcp_conn *c, enum ockam_log_level level,
@@ -215,8 +207,6 @@ static void conn_close(struct tcp_conn *c, enum ockam_log_level level,
 	char reason[256], dropped[96] = "";
 	va_list ap;
 
-	if (c->dead)
-		return;
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
@@ -273,11 +263,11 @@ static void conn_close(struct tcp_conn *c, enum ockam_log_level level,
 		*p = c->dirty_next;
 		c->dirty = 0;
 	}
+	if (t->resv_conn == c)
+		t->resv_conn = NULL; /* commit then refuses it */
 	conn_unwatch(c);
 	conn_unlink(c);
-	c->dead = 1;
-	if (!c->busy)
-		conn_free(c);
+	conn_free(c);
 }
 
 /* ---- writing ------------------------------------------------------ */
@@ -355,9 +345,12 @@ static void conn_flush_or_close(struct tcp_conn *c)
 		conn_close(c, OCKAM_LOG_WARN, "%s", strerror(-rc));
 }
 
-/* Flush the connections that queued while batching. */
-static void conns_flush_dirty(struct tcp *t)
+/* The end-of-turn flush: write each connection that queued frames this
+ * turn (one send() each), unless it waits for the socket to drain. */
+static void conns_on_flush(void *data)
 {
+	struct tcp *t = data;
+
 	while (t->dirty) {
 		struct tcp_conn *c = t->dirty;
 
@@ -369,56 +362,41 @@ static void conns_flush_dirty(struct tcp *t)
 	}
 }
 
-static void conn_mark_dirty(struct tcp_conn *c)
+/* A frame was queued on `c`: it goes out from the end-of-turn flush (or
+ * once connected, or when the socket drains). */
+static void conn_queued(struct tcp_conn *c)
 {
-	if (c->dirty)
+	struct tcp *t = c->t;
+
+	if (c->state != TCP_CONN_OPEN || (c->events & OCKAM_EV_WRITE) ||
+	    c->dirty)
 		return;
+	if (!t->flush && !t->stopping)
+		t->flush = t->host->flush_add(t->ctx, conns_on_flush, t);
+	if (!t->flush) {
+		/* No flush source (out of memory): write now. */
+		conn_flush_or_close(c);
+		return;
+	}
 	c->dirty = 1;
-	c->dirty_next = c->t->dirty;
-	c->t->dirty = c;
+	c->dirty_next = t->dirty;
+	t->dirty = c;
+	t->host->flush_arm(t->flush);
 }
 
-static void conns_on_flush(void *data)
+void tcp_flush_stop(struct tcp *t)
 {
-	struct tcp *t = data;
-
-	t->host->source_remove(t->flush_timer);
-	t->flush_timer = NULL;
-	conns_flush_dirty(t);
+	if (t->flush)
+		t->host->source_remove(t->flush);
+	t->flush = NULL;
+	t->dirty = NULL; /* every connection is closed by now */
 }
 
-/* A frame was queued on `c` outside a read path.  The first one in a loop
- * iteration is written at once (a lone message, like a ping, waits for
- * nothing) and opens a batch window until the next iteration: frames
- * queued after it go out together from the flush timer.  0, or a negative
- * errno if a write now failed (`c` is closed). */
-static int conn_flush_later(struct tcp_conn *c, int alone)
+/* Room for a `frame`-byte frame at the end of c->out, within
+ * send_queue_limit.  0, or -ENOBUFS / -ENOMEM (logged). */
+static int conn_room(struct tcp_conn *c, size_t frame)
 {
 	struct tcp *t = c->t;
-	int rc;
-
-	if (t->flush_timer) {
-		conn_mark_dirty(c);
-		return 0;
-	}
-	t->flush_timer = t->host->timer_add(t->ctx, 0, conns_on_flush, t);
-	if (t->flush_timer && !alone) {
-		conn_mark_dirty(c);
-		return 0;
-	}
-	rc = conn_flush(c);
-	if (rc < 0)
-		conn_close(c, OCKAM_LOG_WARN, "%s", strerror(-rc));
-	return rc;
-}
-
-/* Append one frame for `msg` (already popped, `size` bytes encoded). */
-static int conn_queue(struct tcp_conn *c, const struct ockam_message *msg,
-		      size_t size)
-{
-	struct tcp *t = c->t;
-	size_t frame = TCP_FRAME_HEADER + size;
-	uint8_t *p;
 	int rc;
 
 	if (c->out.len > t->queue_limit - frame) {
@@ -433,12 +411,38 @@ static int conn_queue(struct tcp_conn *c, const struct ockam_message *msg,
 		return -ENOBUFS;
 	}
 	rc = conn_reserve(t, &c->out, frame, OUT_INITIAL, t->queue_limit);
-	if (rc < 0) {
+	if (rc < 0)
 		t->host->log_limited(t->ctx, &t->lim_nobufs, OCKAM_LOG_WARN,
 				     "cannot queue %zu bytes for %s: %s", frame,
 				     c->key, strerror(-rc));
+	return rc;
+}
+
+/* A frame of `size` body bytes was written at the end of c->out: it is
+ * queued. */
+static void conn_frame_added(struct tcp_conn *c, size_t size)
+{
+	struct tcp *t = c->t;
+
+	c->out.len += TCP_FRAME_HEADER + size;
+	c->out_frames++;
+	if (t->host->log_enabled(t->ctx, OCKAM_LOG_TRACE))
+		t->host->log(t->ctx, OCKAM_LOG_TRACE,
+			     "frame of %zu bytes queued to %s (%zu bytes "
+			     "waiting to be written)",
+			     size, c->key, c->out.len);
+}
+
+/* Append one frame for `msg` (already popped, `size` bytes encoded). */
+static int conn_queue(struct tcp_conn *c, const struct ockam_message *msg,
+		      size_t size)
+{
+	struct tcp *t = c->t;
+	uint8_t *p;
+	int rc = conn_room(c, TCP_FRAME_HEADER + size);
+
+	if (rc < 0)
 		return rc;
-	}
 	p = c->out.data + c->out.off + c->out.len;
 	if (t->host->message_encode(msg, p + TCP_FRAME_HEADER, size) != size) {
 		t->host->log_limited(t->ctx, &t->lim_nobufs, OCKAM_LOG_ERROR,
@@ -447,13 +451,7 @@ static int conn_queue(struct tcp_conn *c, const struct ockam_message *msg,
 		return -EIO;
 	}
 	be32_put(p, (uint32_t)size);
-	c->out.len += frame;
-	c->out_frames++;
-	if (t->host->log_enabled(t->ctx, OCKAM_LOG_TRACE))
-		t->host->log(t->ctx, OCKAM_LOG_TRACE,
-			     "frame of %zu bytes queued to %s (%zu bytes "
-			     "waiting to be written)",
-			     size, c->key, c->out.len);
+	conn_frame_added(c, size);
 	return 0;
 }
 
@@ -752,16 +750,18 @@ static int conn_open(struct tcp *t, const struct ockam_addr *a,
 
 /* ---- reading ------------------------------------------------------ */
 
-/* Hand one decoded message to the router with our hop on its return
- * route, so that replies come back over this connection. */
-static int conn_deliver(struct tcp_conn *c)
+/* Hand one decoded message (views into the buffer it was read into) to the
+ * node with our hop on its return route, so that replies come back over
+ * this connection.  host->send copies it into the node's queue. */
+static int conn_deliver(struct tcp_conn *c, struct ockam_message *msg)
 {
 	struct tcp *t = c->t;
-	struct ockam_addr a;
+	struct ockam_addr a, ret[OCKAM_ROUTE_MAX];
 	int rc;
 
 	ockam_addr_set(&a, OCKAM_ADDR_TCP, c->key, c->key_len);
-	if (route_push(&t->rx_msg.ret, &a) < 0) {
+	if (ockam_route_prepend(ret, OCKAM_ROUTE_MAX, &a, &msg->ret,
+				&msg->ret) < 0) {
 		t->host->log_limited(t->ctx, &t->lim_deliver, OCKAM_LOG_WARN,
 				     "dropped a message from %s: its return route "
 				     "already has %d hops",
@@ -771,7 +771,7 @@ static int conn_deliver(struct tcp_conn *c)
 	/* The router or the transport has already logged why, once; say
 	 * which connection it came from only when debugging.  -ENOBUFS is
 	 * not a drop: the frame stays buffered and is sent again. */
-	rc = t->host->send(t->ctx, &t->rx_msg);
+	rc = t->host->send(t->ctx, msg);
 	if (rc < 0 && rc != -ENOBUFS)
 		t->host->log_limited(t->ctx, &t->lim_deliver, OCKAM_LOG_DEBUG,
 				     "dropped a message from %s: %s", c->key,
@@ -809,6 +809,8 @@ static void conn_pause(struct tcp_conn *c)
 static int conn_parse(struct tcp_conn *c, struct tcp_buf *b)
 {
 	struct tcp *t = c->t;
+	struct ockam_addr hops[OCKAM_DECODE_HOPS];
+	struct ockam_message msg;
 	int rc;
 
 	while (!c->paused && b->len >= TCP_FRAME_HEADER) {
@@ -826,8 +828,8 @@ static int conn_parse(struct tcp_conn *c, struct tcp_buf *b)
 		}
 		if (b->len - TCP_FRAME_HEADER < len)
 			break;
-		if (t->host->message_decode(p + TCP_FRAME_HEADER, len,
-					    &t->rx_msg) < 0) {
+		if (t->host->message_decode(p + TCP_FRAME_HEADER, len, &msg,
+					    hops, OCKAM_DECODE_HOPS) < 0) {
 			c->close_cause = TCP_IN_MALFORMED;
 			conn_close(c, OCKAM_LOG_WARN,
 				   "malformed %lu-byte message",
@@ -839,9 +841,7 @@ static int conn_parse(struct tcp_conn *c, struct tcp_buf *b)
 			t->host->log(t->ctx, OCKAM_LOG_TRACE,
 				     "frame of %lu bytes read from %s",
 				     (unsigned long)len, c->key);
-		rc = conn_deliver(c);
-		if (c->dead)
-			return -1;
+		rc = conn_deliver(c, &msg);
 		if (rc == -ENOBUFS) {
 			conn_pause(c);
 			if (c->paused)
@@ -864,9 +864,7 @@ static int conn_parse_shared(struct tcp_conn *c)
 	struct tcp_buf *r = &t->rbuf;
 	int rc;
 
-	t->rbuf_busy = 1;
 	rc = conn_parse(c, r);
-	t->rbuf_busy = 0;
 	if (rc >= 0 && r->len) {
 		struct tcp_buf own = c->in; /* empty: that is why r was used */
 
@@ -898,7 +896,7 @@ static int conn_read_room(struct tcp_conn *c, struct tcp_buf **bp,
 	size_t limit = TCP_FRAME_HEADER + t->max_message, need, want;
 	int rc;
 
-	if (!c->in.len && !t->rbuf_busy) {
+	if (!c->in.len) {
 		struct tcp_buf *r = &t->rbuf;
 
 		/* Any connection's own buffer swapped in is at least this
@@ -926,7 +924,9 @@ static int conn_read_room(struct tcp_conn *c, struct tcp_buf **bp,
 	return rc;
 }
 
-static void conn_read(struct tcp_conn *c)
+/* Read what the budget allows and deliver every whole frame.  -1 if the
+ * connection was closed (and freed), else 0. */
+static int conn_read(struct tcp_conn *c)
 {
 	struct tcp *t = c->t;
 	size_t budget = TCP_READ_BUDGET;
@@ -940,10 +940,10 @@ static void conn_read(struct tcp_conn *c)
 		if (rc < 0) {
 			conn_close(c, OCKAM_LOG_ERROR,
 				   "cannot buffer input: %s", strerror(-rc));
-			return;
+			return -1;
 		}
 		if (!room)
-			return; /* paused with a whole frame waiting */
+			return 0; /* paused with a whole frame waiting */
 		n = read(c->fd, b->data + b->off + b->len, room);
 		if (n > 0) {
 			b->len += (size_t)n;
@@ -955,9 +955,9 @@ static void conn_read(struct tcp_conn *c)
 				rc = conn_parse(c, b);
 			}
 			if (rc != 0)
-				return;
+				return rc < 0 ? -1 : 0;
 			if ((size_t)n >= budget)
-				return; /* level-triggered: we come back */
+				return 0; /* level-triggered: we come back */
 			budget -= (size_t)n;
 			continue;
 		}
@@ -971,35 +971,16 @@ static void conn_read(struct tcp_conn *c)
 					   c->in.len, conn_frame_need(c));
 			else
 				conn_close(c, OCKAM_LOG_INFO, "closed by peer");
-			return;
+			return -1;
 		}
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return;
+			return 0;
 		c->close_cause = TCP_IN_ERROR;
 		conn_close(c, OCKAM_LOG_WARN, "%s", strerror(errno));
-		return;
+		return -1;
 	}
-}
-
-/* Start and end a read path (see the top of the file). */
-static void conn_enter(struct tcp_conn *c)
-{
-	c->busy++;
-	c->t->batching++;
-}
-
-static void conn_leave(struct tcp_conn *c)
-{
-	struct tcp *t = c->t;
-
-	t->batching--;
-	c->busy--;
-	if (c->dead && !c->busy)
-		conn_free(c);
-	if (!t->batching)
-		conns_flush_dirty(t);
 }
 
 static void conn_on_event(void *data, int fd, uint32_t events)
@@ -1028,23 +1009,24 @@ static void conn_on_event(void *data, int fd, uint32_t events)
 		return;
 	}
 
-	conn_enter(c);
 	/* While paused only an error or hang-up gets here; reading then
 	 * sees the end and closes. */
-	if (events & (OCKAM_EV_READ | OCKAM_EV_ERROR))
-		conn_read(c);
-	if (!c->dead && (events & OCKAM_EV_ERROR)) {
+	if ((events & (OCKAM_EV_READ | OCKAM_EV_ERROR)) && conn_read(c) < 0)
+		return;
+	if (events & OCKAM_EV_ERROR) {
 		/* Reading normally reports it; make sure a pending error
 		 * cannot keep a level-triggered loop spinning. */
 		int err = 0;
 		socklen_t l = sizeof(err);
 
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l) == 0 && err)
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l) == 0 &&
+		    err) {
 			conn_close(c, OCKAM_LOG_WARN, "%s", strerror(err));
+			return;
+		}
 	}
-	if (!c->dead && (events & OCKAM_EV_WRITE))
+	if (events & OCKAM_EV_WRITE)
 		conn_flush_or_close(c);
-	conn_leave(c);
 }
 
 static void conn_on_resume(void *data)
@@ -1053,41 +1035,38 @@ static void conn_on_resume(void *data)
 
 	if (c->state != TCP_CONN_OPEN || !c->paused)
 		return;
-	conn_enter(c);
 	c->paused = 0;
 	/* Frames already buffered first; reading resumes if they fit. */
 	if (conn_parse(c, &c->in) == 0 &&
 	    conn_set_events(c, conn_want(c, c->out.len != 0)) < 0)
 		conn_close(c, OCKAM_LOG_WARN, "cannot watch the socket");
-	conn_leave(c);
 }
 
 /* ---- entry points ------------------------------------------------- */
 
-int tcp_send(void *state, const struct ockam_message *msg)
+/* `msg` as the far side gets it: without its own (first) hop and without
+ * local metadata.  Views only. */
+static void msg_popped(const struct ockam_message *msg,
+		       struct ockam_message *tx)
 {
-	struct tcp *t = state;
-	struct ockam_message *tx = &t->tx_msg;
-	const struct ockam_addr *a;
+	*tx = *msg;
+	tx->onward = ockam_route_rest(&msg->onward);
+	tx->flags = 0;
+	tx->identifier = NULL;
+}
+
+/* The connection a frame of `size` body bytes for `msg` goes over: the one
+ * open (or opening) for msg->onward.hop[0], or a new one if the sender
+ * asked (OCKAM_MSG_CONNECT).  0 and *out, or the error send returns
+ * (logged). */
+static int conn_for(struct tcp *t, const struct ockam_message *msg,
+		    size_t size, struct tcp_conn **out)
+{
+	const struct ockam_addr *a = &msg->onward.hop[0];
 	struct tcp_conn *c;
 	char text[TCP_KEY_MAX];
-	size_t size;
-	int rc, alone;
+	int rc;
 
-	if (!msg->onward.count || msg->onward.hop[0].type != OCKAM_ADDR_TCP)
-		return -EINVAL;
-	a = &msg->onward.hop[0];
-
-	/* The far side never sees its own address: pop it into the scratch
-	 * message, copying only the hops in use. */
-	route_copy_from(&tx->onward, &msg->onward, 1);
-	route_copy_from(&tx->ret, &msg->ret, 0);
-	tx->payload = msg->payload;
-	tx->payload_len = msg->payload_len;
-	tx->flags = 0;
-	tx->identifier[0] = '\0';
-
-	size = t->host->message_encoded_size(tx);
 	if (size > t->max_message) {
 		t->host->log_limited(t->ctx, &t->lim_oversize, OCKAM_LOG_WARN,
 				     "message to %s is %zu bytes encoded, over "
@@ -1162,19 +1141,113 @@ int tcp_send(void *state, const struct ockam_message *msg)
 		if (rc < 0)
 			return rc;
 	}
-	alone = c->out.len == 0;
-	rc = conn_queue(c, tx, size);
+	*out = c;
+	return 0;
+}
+
+int tcp_send(void *state, const struct ockam_message *msg)
+{
+	struct tcp *t = state;
+	struct ockam_message tx;
+	struct tcp_conn *c;
+	size_t size;
+	int rc;
+
+	if (!msg->onward.count || msg->onward.hop[0].type != OCKAM_ADDR_TCP)
+		return -EINVAL;
+	/* The far side never sees its own address. */
+	msg_popped(msg, &tx);
+	size = t->host->message_encoded_size(&tx);
+	rc = conn_for(t, msg, size, &c);
 	if (rc < 0)
 		return rc;
-	if (c->state != TCP_CONN_OPEN)
-		return 0; /* goes out once connected */
-	if (t->batching) {
-		conn_mark_dirty(c);
-		return 0;
+	rc = conn_queue(c, &tx, size);
+	if (rc < 0)
+		return rc;
+	conn_queued(c);
+	return 0;
+}
+
+/* A lent frame: the header and the encoded routes are written at once,
+ * then the payload's length (a uvarint, docs/protocol.md) is left room for
+ * as if it were `cap`, and the payload goes right after it.  At commit
+ * the length is written; if it is shorter as a uvarint than cap's, the
+ * payload moves back by a byte or two (a sealed record's size is known in
+ * advance, so normally nothing moves). */
+int tcp_reserve(void *state, const struct ockam_message *msg, size_t cap,
+		uint8_t **payload)
+{
+	static const uint8_t none[1];
+	struct tcp *t = state;
+	struct ockam_message tx;
+	struct tcp_conn *c;
+	size_t routes, size;
+	uint8_t *p;
+	int rc;
+
+	if (!msg->onward.count || msg->onward.hop[0].type != OCKAM_ADDR_TCP)
+		return -EINVAL;
+	msg_popped(msg, &tx);
+	tx.payload = none;
+	tx.payload_len = 0;
+	/* Everything but the empty payload's one length byte. */
+	routes = t->host->message_encoded_size(&tx);
+	if (!routes--)
+		return -EINVAL; /* not encodable: the host checks first */
+	size = cap > TCP_MAX_MESSAGE_LIMIT ? SIZE_MAX
+					   : routes + uvarint_len(cap) + cap;
+	rc = conn_for(t, msg, size, &c);
+	if (rc < 0)
+		return rc;
+	rc = conn_room(c, TCP_FRAME_HEADER + size);
+	if (rc < 0)
+		return rc;
+	p = c->out.data + c->out.off + c->out.len + TCP_FRAME_HEADER;
+	if (t->host->message_encode(&tx, p, routes + 1) != routes + 1) {
+		t->host->log_limited(t->ctx, &t->lim_nobufs, OCKAM_LOG_ERROR,
+				     "cannot encode a %zu-byte message for %s",
+				     size, c->key);
+		return -EIO;
 	}
-	if (c->events & OCKAM_EV_WRITE)
-		return 0; /* already waiting for the socket to drain */
-	return conn_flush_later(c, alone);
+	t->resv_conn = c;
+	t->resv_end = c->out.off + c->out.len;
+	t->resv_routes = routes;
+	t->resv_cap = cap;
+	*payload = p + routes + uvarint_len(cap);
+	return 0;
+}
+
+int tcp_commit(void *state, size_t len)
+{
+	struct tcp *t = state;
+	struct tcp_conn *c = t->resv_conn;
+	size_t lcap, llen;
+	uint8_t *p;
+
+	t->resv_conn = NULL;
+	/* The host commits right after reserve, with nothing of ours run in
+	 * between: the frame is where reserve left it. */
+	if (!c || len > t->resv_cap || c->out.off + c->out.len != t->resv_end)
+		return -EINVAL;
+	p = c->out.data + t->resv_end;
+	lcap = uvarint_len(t->resv_cap);
+	llen = uvarint_len(len);
+	if (llen < lcap)
+		memmove(p + TCP_FRAME_HEADER + t->resv_routes + llen,
+			p + TCP_FRAME_HEADER + t->resv_routes + lcap, len);
+	uvarint_put(p + TCP_FRAME_HEADER + t->resv_routes, len);
+	be32_put(p, (uint32_t)(t->resv_routes + llen + len));
+	conn_frame_added(c, t->resv_routes + llen + len);
+	conn_queued(c);
+	return 0;
+}
+
+void tcp_abort(void *state)
+{
+	struct tcp *t = state;
+
+	/* Nothing was added to the connection's queue. */
+	t->resv_conn = NULL;
 }
 
 void tcp_socket_tune(struct tcp *t, int fd)

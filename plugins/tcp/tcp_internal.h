@@ -8,7 +8,7 @@
  *
  * Wire: every frame is a u32 big-endian body length followed by the body,
  * which is host->message_encode() of the message with its own TCP hop
- * popped.
+ * popped (a reserved frame writes the same bytes in place: tcp_conn.c).
  */
 #ifndef OCKAM_TCP_INTERNAL_H
 #define OCKAM_TCP_INTERNAL_H
@@ -164,8 +164,6 @@ struct tcp_conn {
 	struct tcp_buf in, out;
 	size_t out_frames; /* frames wholly or partly in `out` */
 	size_t head_left;  /* unsent bytes of the first frame in `out` */
-	unsigned busy;     /* inside this connection's read path */
-	int dead;          /* closed; freed once not busy */
 	int dirty;         /* on t->dirty: has queued bytes to flush */
 	struct tcp_conn *dirty_next;
 	int nobufs_logged; /* -ENOBUFS logged since the queue last drained */
@@ -217,20 +215,25 @@ struct tcp {
 	uint64_t outbound_refused; /* messages refused at max_outbound */
 	/* Messages refused: no connection, and no OCKAM_MSG_CONNECT. */
 	uint64_t connect_refused;
-	unsigned batching;      /* >0 while in a read path: sends only queue */
 	int stopping;           /* closing everything: no backoff, no memory */
 	struct ockam_source *idle_timer; /* sweeps idle inbound connections */
-	/* Armed (0 ms) by the first send outside a read path; flushes every
-	 * dirty connection once per loop iteration (see tcp_conn.c). */
-	struct ockam_source *flush_timer;
+	/* The end-of-turn flush (host->flush_add), armed by the first frame
+	 * queued in a loop turn: writes every dirty connection once. */
+	struct ockam_source *flush;
 	struct tcp_conn *dirty; /* connections to flush, via dirty_next */
+	/* A frame lent by reserve until commit or abort: its connection
+	 * (NULL: none), where the frame starts in its `out` (data + off +
+	 * len at reserve), the length of the header's body up to the
+	 * payload length (version and routes) and the payload's room. */
+	struct tcp_conn *resv_conn;
+	size_t resv_end, resv_routes, resv_cap;
 	int idle_armed;
 	/* Reads of a connection with no partial frame pending go here (the
-	 * loop has one thread and a read path never reads another
-	 * connection); what is left after parsing moves to the connection's
-	 * own buffer.  Given back like the connections' (tcp_buf.c). */
+	 * loop has one thread, and delivering with host->send only queues,
+	 * so a read path never nests in another); what is left after
+	 * parsing moves to the connection's own buffer.  Given back like the
+	 * connections' (tcp_buf.c). */
 	struct tcp_buf rbuf;
-	int rbuf_busy;     /* a read path is parsing it */
 	uint64_t rbuf_ms;  /* last read into it */
 	struct ockam_source *bufs_timer; /* gives quiet buffers back */
 	int bufs_armed;    /* it runs: some buffer is held */
@@ -240,10 +243,6 @@ struct tcp {
 	char (*gone)[TCP_GONE_KEY]; /* closed inbound keys, a ring */
 	size_t n_gone, gone_next;
 	uint64_t rng;               /* jitter only */
-
-	/* Scratch messages, reused: a message is ~16 KiB. */
-	struct ockam_message rx_msg;
-	struct ockam_message tx_msg;
 
 	struct ockam_log_limit lim_oversize, lim_nobufs, lim_deliver,
 		lim_badaddr, lim_accept, lim_gone, lim_down, lim_pause, lim_outbound,
@@ -256,8 +255,12 @@ struct tcp {
  * limiters. */
 void tcp_conn_log_flush(struct tcp *t);
 
-/* tcp_conn.c */
+/* tcp_conn.c: the transport ops (struct ockam_transport_ops). */
 int tcp_send(void *state, const struct ockam_message *msg);
+int tcp_reserve(void *state, const struct ockam_message *msg, size_t cap,
+		uint8_t **payload);
+int tcp_commit(void *state, size_t len);
+void tcp_abort(void *state);
 /* Take ownership of an accepted, non-blocking socket. */
 struct tcp_conn *tcp_conn_accept(struct tcp *t, struct tcp_listener *l,
 				 int fd, const struct sockaddr *peer,
@@ -266,6 +269,8 @@ struct tcp_conn *tcp_conn_accept(struct tcp *t, struct tcp_listener *l,
 void tcp_socket_tune(struct tcp *t, int fd);
 /* Close every connection (one best-effort write each) and free them. */
 void tcp_conn_close_all(struct tcp *t, const char *reason);
+/* Remove the end-of-turn flush source (at stop). */
+void tcp_flush_stop(struct tcp *t);
 /* The plugin's `pending` op: frames queued and not yet written. */
 size_t tcp_conn_pending(void *state, char *why, size_t why_len);
 

@@ -41,16 +41,16 @@
 static int frame_send(int fd, const char *to, const uint8_t *payload,
 		      size_t len)
 {
-	static struct ockam_message m;
-	struct ockam_addr a;
+	struct ockam_message m;
+	struct ockam_addr dst, back;
 	uint8_t f[1024];
 	size_t n;
 
 	ockam_message_init(&m);
-	ockam_addr_local(&a, to);
-	ockam_route_append(&m.onward, &a);
-	ockam_addr_local(&a, "client");
-	ockam_route_append(&m.ret, &a);
+	ockam_addr_local(&dst, to);
+	m.onward = ockam_route_make(&dst, 1);
+	ockam_addr_local(&back, "client");
+	m.ret = ockam_route_make(&back, 1);
 	m.payload = payload;
 	m.payload_len = len;
 	n = codec_encode(&m, f + 4, sizeof(f) - 4);
@@ -83,7 +83,8 @@ static int read_full(int fd, uint8_t *b, size_t len, int ms)
  * -1. */
 static long frame_recv(int fd, uint8_t *out, size_t cap)
 {
-	static struct ockam_message m;
+	struct ockam_message m;
+	struct ockam_addr hops[OCKAM_DECODE_HOPS];
 	static uint8_t body[65536];
 	uint8_t h[4];
 	uint32_t n;
@@ -93,7 +94,7 @@ static long frame_recv(int fd, uint8_t *out, size_t cap)
 	n = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 |
 	    h[3];
 	if (n > sizeof(body) || read_full(fd, body, n, 5000) < 0 ||
-	    codec_decode(body, n, &m) != 0 || m.payload_len > cap)
+	    codec_decode(body, n, &m, hops, OCKAM_DECODE_HOPS) != 0 || m.payload_len > cap)
 		return -1;
 	memcpy(out, m.payload, m.payload_len);
 	return (long)m.payload_len;

@@ -425,6 +425,66 @@ static void test_keepalive_record(void)
 	data_receiver_wipe(&rx);
 }
 
+/* What the channel does on the hot path: a body staged in a buffer of its
+ * own (a batch) is sealed straight into the buffer the record is sent
+ * from, and the receiver opens the record where it lies (out = the record
+ * + DATA_HEADER_LEN), with either cipher.  The result is the same record
+ * data_seal makes, a tampered record is refused in place too, and a
+ * refused one leaves the window as it was. */
+static void seal_from_open_in_place(enum noise_cipher cipher)
+{
+	struct noise_cipherstate a = { .cipher = cipher, .has_key = 1 };
+	randombytes_buf(a.k, sizeof(a.k));
+	struct noise_cipherstate b = a, c = a;
+	struct data_sender s, s2;
+	struct data_receiver r;
+	CU_ASSERT_EQUAL_FATAL(data_sender_init(&s, &a, DATA_REKEY_DEFAULT), 0);
+	CU_ASSERT_EQUAL_FATAL(data_sender_init(&s2, &c, DATA_REKEY_DEFAULT), 0);
+	CU_ASSERT_EQUAL_FATAL(data_receiver_init(&r, &b, DATA_REKEY_DEFAULT), 0);
+
+	static uint8_t body[1000], rec[DATA_MESSAGE_MAX], ref[DATA_MESSAGE_MAX];
+	for (size_t i = 0; i < sizeof(body); i++)
+		body[i] = (uint8_t)(i * 7);
+	size_t len = 0, rlen = 0;
+	CU_ASSERT_EQUAL(data_seal_from(&s, DATA_BATCH_TYPE, body, sizeof(body),
+				       rec, DATA_HEADER_LEN + sizeof(body) +
+						    NOISE_TAG_LEN,
+				       &len), 0);
+	CU_ASSERT_EQUAL(len, DATA_HEADER_LEN + sizeof(body) + NOISE_TAG_LEN);
+	/* One byte short of room is refused. */
+	CU_ASSERT_EQUAL(data_seal_from(&s, DATA_TYPE, body, sizeof(body), rec,
+				       len - 1, &rlen), -EMSGSIZE);
+	/* Identical to sealing in place at the same nonce. */
+	memcpy(ref + DATA_HEADER_LEN, body, sizeof(body));
+	CU_ASSERT_EQUAL(data_seal_in_place(&s2, DATA_BATCH_TYPE, ref,
+					   sizeof(body), sizeof(ref), &rlen), 0);
+	CU_ASSERT_EQUAL(rlen, len);
+	CU_ASSERT(memcmp(rec, ref, len) == 0);
+
+	enum data_reject why;
+	size_t olen = 0;
+	rec[20] ^= 0x40;
+	CU_ASSERT_NOT_EQUAL(data_open(&r, rec, len, rec + DATA_HEADER_LEN,
+				      DATA_PLAINTEXT_MAX, &olen, &why), 0);
+	CU_ASSERT_EQUAL(why, DATA_REJECT_AUTH);
+	/* The untouched copy still opens: the forgery moved nothing. */
+	CU_ASSERT_EQUAL(data_open(&r, ref, len, ref + DATA_HEADER_LEN,
+				  DATA_PLAINTEXT_MAX, &olen, &why), 0);
+	CU_ASSERT_EQUAL(olen, sizeof(body));
+	CU_ASSERT(memcmp(ref + DATA_HEADER_LEN, body, sizeof(body)) == 0);
+	CU_ASSERT_EQUAL(ref[0], DATA_BATCH_TYPE); /* the header stays */
+	data_sender_wipe(&s);
+	data_sender_wipe(&s2);
+	data_receiver_wipe(&r);
+}
+
+static void test_seal_from_open_in_place(void)
+{
+	seal_from_open_in_place(NOISE_CIPHER_CHACHAPOLY);
+	if (crypto_aead_aes256gcm_is_available())
+		seal_from_open_in_place(NOISE_CIPHER_AESGCM);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0 || CU_initialize_registry() != CUE_SUCCESS)
@@ -444,6 +504,8 @@ int main(void)
 	CU_add_test(s, "tampered batch", test_batch_tamper);
 	CU_add_test(s, "batches and the replay window", test_batch_window);
 	CU_add_test(s, "keepalive record", test_keepalive_record);
+	CU_add_test(s, "sealed from a staged body, opened in place",
+		    test_seal_from_open_in_place);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures() +

@@ -31,8 +31,11 @@ static struct node *node;
 static int port;
 static int client_rcvbuf; /* nonzero: SO_RCVBUF for new clients */
 
-/* Scratch messages: a message is ~16 KiB. */
+/* The last frame received (client_recv) as views into in_body, and the
+ * message frame_build encodes. */
 static struct ockam_message out_msg, in_msg;
+static struct ockam_addr in_hops[OCKAM_DECODE_HOPS];
+static uint8_t in_body[8192];
 
 /* ---- helpers ------------------------------------------------------ */
 
@@ -199,14 +202,14 @@ static int client_recv_ms(struct client *c, int ms)
 			if (l > sizeof(c->buf) - 4)
 				return -1;
 			if (c->len >= 4 + l) {
-				int rc = codec_decode(c->buf + 4, l, &in_msg);
+				int rc;
 
-				/* payload points into buf: keep it valid
-				 * until the next call by copying it out. */
-				static uint8_t payload[8192];
-				memcpy(payload, in_msg.payload,
-				       in_msg.payload_len);
-				in_msg.payload = payload;
+				/* in_msg's views point into the body: keep
+				 * it valid until the next call by copying it
+				 * out of buf. */
+				memcpy(in_body, c->buf + 4, l);
+				rc = codec_decode(in_body, l, &in_msg, in_hops,
+						  OCKAM_DECODE_HOPS);
 				memmove(c->buf, c->buf + 4 + l,
 					c->len - 4 - l);
 				c->len -= 4 + l;
@@ -233,22 +236,25 @@ static size_t frame_build(uint8_t *buf, size_t cap, const char *const *on,
 			  const char *const *ret, const void *payload,
 			  size_t payload_len)
 {
-	struct ockam_addr a;
+	static struct ockam_addr hops[2][OCKAM_ROUTE_MAX];
 	size_t n;
 
 	ockam_message_init(&out_msg);
 	for (int r = 0; r < 2; r++) {
 		const char *const *v = r ? ret : on;
-		struct ockam_route *route = r ? &out_msg.ret : &out_msg.onward;
+		size_t i;
 
-		for (size_t i = 0; v && v[i]; i++) {
+		for (i = 0; v && v[i] && i < OCKAM_ROUTE_MAX; i++) {
 			if (strncmp(v[i], "tcp:", 4) == 0)
-				ockam_addr_set(&a, OCKAM_ADDR_TCP, v[i] + 4,
-					       strlen(v[i] + 4));
+				ockam_addr_set(&hops[r][i], OCKAM_ADDR_TCP,
+					       v[i] + 4, strlen(v[i] + 4));
 			else
-				ockam_addr_local(&a, v[i]);
-			ockam_route_append(route, &a);
+				ockam_addr_local(&hops[r][i], v[i]);
 		}
+		if (r)
+			out_msg.ret = ockam_route_make(hops[r], i);
+		else
+			out_msg.onward = ockam_route_make(hops[r], i);
 	}
 	out_msg.payload = payload;
 	out_msg.payload_len = payload_len;
@@ -1211,7 +1217,8 @@ static void test_large_frame_after_buffers_given_back(void)
 	CU_ASSERT_FATAL(fd >= 0);
 	n = frame_read_big(fd, got, sizeof(got));
 	CU_ASSERT_FATAL(n > 4);
-	CU_ASSERT_FATAL(codec_decode(got + 4, n - 4, &in_msg) == 0);
+	CU_ASSERT_FATAL(codec_decode(got + 4, n - 4, &in_msg, in_hops,
+				     OCKAM_DECODE_HOPS) == 0);
 	CU_ASSERT(in_msg.onward.count == 1 &&
 		  addr_is(&in_msg.onward.hop[0], OCKAM_ADDR_LOCAL, "sink"));
 	CU_ASSERT(in_msg.payload_len == SIZE &&

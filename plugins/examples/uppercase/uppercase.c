@@ -13,10 +13,10 @@
  *         report_every: 10s       # an INFO line with the count (default 0:
  *                                 # none)
  *
- * It shows the SDK helpers of <ockam/host.h>: OCKAM_HOST_HAS (what this
- * host offers), host->log_limited (bad input logged once a second,
- * counted), host->timer_add_periodic (a report that does not drift) and
- * the route helpers of <ockam/route.h>.
+ * It shows the SDK helpers of <ockam/host.h>: host->send_reserve (the
+ * reply written in place, in the buffer it is sent from), host->log_limited
+ * (bad input logged once a second, counted), host->timer_add_periodic (a
+ * report that does not drift) and the route views of <ockam/route.h>.
  *
  * Build it out of the ockam-host tree with nothing but the installed
  * headers: `meson install` puts this file, with a standalone meson.build,
@@ -53,12 +53,7 @@ struct uppercase {
 	uint64_t answered, answered_all; /* since the last report; in all */
 	/* One limiter per kind of bad input: a flood of one never hides
 	 * another.  Zeroed by calloc, which is all they need. */
-	struct ockam_log_limit lim_noreturn, lim_nomem;
-	/* Reused for every reply: a message struct is ~16 KiB (routes are
-	 * inline) and payloads vary, so neither is allocated per message. */
-	struct ockam_message reply;
-	uint8_t *buf;
-	size_t cap;
+	struct ockam_log_limit lim_noreturn, lim_nosend;
 };
 
 /* Read and check `options:`.  Every problem is reported by the host as
@@ -96,13 +91,6 @@ static int uppercase_options(struct uppercase *u)
 static int uppercase_create(const struct ockam_host *host,
 			    struct ockam_ctx *ctx, void **state)
 {
-	/* The host table only grows: one built before the SDK helpers this
-	 * plugin uses lacks them, so ask before calling them. */
-	if (!OCKAM_HOST_HAS(host, timer_add_periodic)) {
-		host->log(ctx, OCKAM_LOG_ERROR,
-			  "this ockam-host is too old for uppercase (no SDK helpers): upgrade it");
-		return -ENOTSUP;
-	}
 	struct uppercase *u = calloc(1, sizeof(*u));
 	if (!u)
 		return -ENOMEM;
@@ -116,22 +104,10 @@ static int uppercase_create(const struct ockam_host *host,
 	return 0;
 }
 
-/* Make room for `need` payload bytes, growing the reused buffer only. */
-static int uppercase_reserve(struct uppercase *u, size_t need)
-{
-	if (need <= u->cap)
-		return 0;
-	uint8_t *b = realloc(u->buf, need);
-	if (!b)
-		return -ENOMEM;
-	u->buf = b;
-	u->cap = need;
-	return 0;
-}
-
-/* handle_message: `msg` is borrowed.  Its payload pointer is only valid
- * until we return, so everything we need is copied into the reply, and
- * host->send() copies the reply before returning. */
+/* handle_message: `msg` is borrowed (its views are valid until we
+ * return).  The reply is written in place: send_reserve lends the buffer
+ * the reply is sent from (a queue slot, a connection's write buffer), so
+ * nothing is allocated or copied twice per message. */
 static int uppercase_handle(void *state, void *addr_data,
 			    const struct ockam_message *msg)
 {
@@ -146,36 +122,36 @@ static int uppercase_handle(void *state, void *addr_data,
 			       "message has an empty return route; no reply sent");
 		return 0;
 	}
-	size_t len = u->prefix_len + msg->payload_len;
-	if (len < msg->payload_len || uppercase_reserve(u, len ? len : 1) < 0) {
-		h->log_limited(u->ctx, &u->lim_nomem, OCKAM_LOG_WARN,
-			       "no memory for a %zu-byte reply; none sent",
-			       msg->payload_len);
-		return -ENOMEM;
-	}
 
-	memcpy(u->buf, u->prefix, u->prefix_len);
-	uint8_t *out = u->buf + u->prefix_len;
+	/* Reply along the return route; our own address (the hop the
+	 * message came to) becomes the reply's return route.  Both are
+	 * views of `msg`: nothing is copied until the host takes it. */
+	struct ockam_message r;
+	ockam_message_init(&r);
+	r.onward = msg->ret;
+	r.ret = ockam_route_make(&msg->onward.hop[0], 1);
+
+	size_t len = u->prefix_len + msg->payload_len;
+	uint8_t *out;
+	int rc = h->send_reserve(u->ctx, &r, len, &out);
+	if (rc < 0) {
+		/* Refused like a send would be (no route, queue full): the
+		 * router or transport has said why; this line is ours. */
+		h->log_limited(u->ctx, &u->lim_nosend, OCKAM_LOG_WARN,
+			       "cannot send a %zu-byte reply: %s", len,
+			       strerror(-rc));
+		return 0;
+	}
+	memcpy(out, u->prefix, u->prefix_len);
+	out += u->prefix_len;
 	for (size_t i = 0; i < msg->payload_len; i++) {
 		uint8_t c = msg->payload[i];
 		/* ASCII only: toupper() would depend on the locale. */
 		out[i] = (c >= 'a' && c <= 'z') ? (uint8_t)(c - 'a' + 'A') : c;
 	}
-
-	/* Reply along the return route; our own address (the hop the
-	 * message came to) becomes the reply's return route. */
-	struct ockam_message *r = &u->reply;
-	ockam_message_init(r);
-	ockam_route_copy(&r->onward, &msg->ret);
-	ockam_route_append(&r->ret, &msg->onward.hop[0]);
-	r->payload = u->buf;
-	r->payload_len = len;
-
 	if (h->log_enabled(u->ctx, OCKAM_LOG_DEBUG))
 		h->log(u->ctx, OCKAM_LOG_DEBUG, "replying with %zu bytes", len);
-	/* A failed send is already logged by the router or the transport;
-	 * logging it again would only double the noise. */
-	h->send(u->ctx, r);
+	h->send_commit(u->ctx, len);
 	u->answered++;
 	u->answered_all++;
 	return 0;
@@ -220,17 +196,15 @@ static void uppercase_stop(void *state)
 	}
 	h->log_limited_flush(u->ctx, &u->lim_noreturn, OCKAM_LOG_WARN,
 			     "message has an empty return route");
-	h->log_limited_flush(u->ctx, &u->lim_nomem, OCKAM_LOG_WARN,
-			     "no memory for a reply");
+	h->log_limited_flush(u->ctx, &u->lim_nosend, OCKAM_LOG_WARN,
+			     "cannot send a reply");
 }
 
 /* destroy: free everything.  Addresses and sources still registered
  * are removed by the host. */
 static void uppercase_destroy(void *state)
 {
-	struct uppercase *u = state;
-	free(u->buf);
-	free(u);
+	free(state);
 }
 
 /* The descriptor: static and const, returned by the one exported

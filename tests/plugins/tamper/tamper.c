@@ -36,8 +36,6 @@ struct tamper {
 	uint64_t at[ATTACKS]; /* message number, 0 = never */
 	uint64_t count;
 	int trace;
-	struct ockam_message fwd;
-	uint8_t buf[1 << 17]; /* a mutable copy of the payload */
 };
 
 static int tamper_create(const struct ockam_host *host, struct ockam_ctx *ctx,
@@ -69,19 +67,21 @@ static int tamper_handle(void *state, void *addr_data,
 			 const struct ockam_message *msg)
 {
 	struct tamper *t = state;
-	struct ockam_message *f = &t->fwd;
+	struct ockam_message fwd, *f = &fwd;
+	struct ockam_addr ret[OCKAM_ROUTE_MAX];
 	uint64_t n = ++t->count;
 
-	if (msg->onward.count < 2 || msg->payload_len > sizeof(t->buf))
+	if (msg->onward.count < 2)
 		return -EINVAL;
+	/* Forwarded by reference, as a hop does; attacks change the
+	 * payload in place (it is ours until we return). */
 	ockam_message_init(f);
-	ockam_route_copy(&f->onward, &msg->onward);
-	ockam_route_pop(&f->onward);
-	ockam_route_copy(&f->ret, &msg->ret);
-	if (ockam_route_push(&f->ret, &msg->onward.hop[0]) != 0)
+	f->onward = ockam_route_rest(&msg->onward);
+	if (ockam_route_prepend(ret, OCKAM_ROUTE_MAX, &msg->onward.hop[0],
+				&msg->ret, &f->ret) != 0)
 		return -EINVAL;
-	memcpy(t->buf, msg->payload, msg->payload_len);
-	f->payload = t->buf;
+	uint8_t *buf = ockam_message_payload_mut(msg);
+	f->payload = buf;
 	f->payload_len = msg->payload_len;
 	/* A test's stand-in for a compromised middle node: it forwards
 	 * wherever the route says, dialling if it must (never use it
@@ -101,7 +101,7 @@ static int tamper_handle(void *state, void *addr_data,
 		return 0;
 	}
 	if (n == t->at[FLIP] && f->payload_len) {
-		t->buf[f->payload_len / 2] ^= 0x01;
+		buf[f->payload_len / 2] ^= 0x01;
 		t->host->log(t->ctx, OCKAM_LOG_INFO,
 			     "tamper: flipped a bit of message %" PRIu64
 			     " (type 0x%02x)", n, type);
@@ -128,12 +128,27 @@ static void tamper_destroy(void *state)
 	free(state);
 }
 
+static const struct ockam_option tamper_options[] = {
+	{.name = "flip", .type = OCKAM_OPTION_INT, .min = 1,
+	 .max = UINT64_MAX, .help = "invert one payload bit of message N"},
+	{.name = "truncate", .type = OCKAM_OPTION_INT, .min = 1,
+	 .max = UINT64_MAX, .help = "cut the payload of message N in half"},
+	{.name = "replay", .type = OCKAM_OPTION_INT, .min = 1,
+	 .max = UINT64_MAX, .help = "forward message N twice"},
+	{.name = "drop", .type = OCKAM_OPTION_INT, .min = 1,
+	 .max = UINT64_MAX, .help = "do not forward message N"},
+	{.name = "trace", .type = OCKAM_OPTION_BOOL,
+	 .help = "log every message passing through"},
+	{0},
+};
+
 static const struct ockam_plugin tamper_plugin = {
 	.abi_version = OCKAM_PLUGIN_ABI_VERSION,
 	.struct_size = sizeof(struct ockam_plugin),
 	.name = "tamper",
 	.kind = OCKAM_PLUGIN_WORKER,
 	.description = "a hop that flips, truncates, replays or drops chosen messages (tests)",
+	.options = tamper_options,
 	.create = tamper_create,
 	.handle_message = tamper_handle,
 	.destroy = tamper_destroy,
