@@ -42,6 +42,9 @@ void router_destroy(struct router *r);
 /* Names: [A-Za-z0-9_.-]{1,ROUTER_NAME_MAX}. */
 int router_name_valid(const char *name, size_t len);
 
+/* A name ending in '*' ("forward_to_*") is a catch-all for the addresses
+ * with that prefix that no address matches exactly (host.h,
+ * address_add); remove it by the same name. */
 int router_address_add(struct router *r, const char *name,
 		       router_deliver_fn fn, void *owner, void *addr_data);
 /* -ENOENT if absent, -EPERM if `owner` does not own it. */
