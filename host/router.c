@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "msg_copy.h"
+#include "notice_wire.h"
 #include "route_text.h"
 
 /* Slot buffers above this size are freed after delivery, so one burst of
@@ -74,6 +75,8 @@ struct router {
 		lim_secure;
 	router_refused_fn refused_fn;
 	void *refused_data;
+	router_notice_in_fn notice_in_fn;
+	void *notice_in_data;
 };
 
 static uint64_t name_hash(const char *s, size_t n)
@@ -728,10 +731,24 @@ int router_send_from(struct router *r, const struct router_sender *from,
 {
 	struct dest d;
 	int rc = route_check(r, from, msg, &d);
-	if (rc < 0)
+	if (rc < 0) {
+		/* From the network to no worker: its sender is on another
+		 * node and learns it from a notice (notice_wire.h). */
+		if (rc == -EHOSTUNREACH && from->transport && r->refused_fn &&
+		    msg->onward.hop[0].type == OCKAM_ADDR_LOCAL) {
+			char why[ROUTER_NAME_MAX + 40];
+			snprintf(why, sizeof(why), "no worker at address '%.*s'",
+				 msg->onward.hop[0].len,
+				 (const char *)msg->onward.hop[0].data);
+			r->refused_fn(r->refused_data, msg, rc, why);
+		}
 		return rc;
-	if (d.e)
+	}
+	if (d.e) {
+		if (r->notice_in_fn && notice_wire_arrived(msg))
+			return r->notice_in_fn(r->notice_in_data, msg);
 		return send_local(r, from->name, msg, &d);
+	}
 	struct ockam_message m;
 	msg_as_sent(msg, d.flags, &m);
 	r->stats.transport_sent++;
@@ -897,6 +914,12 @@ void router_set_refused(struct router *r, router_refused_fn fn, void *data)
 {
 	r->refused_fn = fn;
 	r->refused_data = data;
+}
+
+void router_set_notice_in(struct router *r, router_notice_in_fn fn, void *data)
+{
+	r->notice_in_fn = fn;
+	r->notice_in_data = data;
 }
 
 void router_stats_get(const struct router *r, struct router_stats *out)

@@ -140,6 +140,15 @@ int router_drain(void *router);
 typedef void (*router_refused_fn)(void *data, const struct ockam_message *msg,
 				  int err, const char *why);
 void router_set_refused(struct router *r, router_refused_fn fn, void *data);
+/* Also called for a message from a transport for which no local worker
+ * exists ("no worker at address 'x'"): its sender is on another node. */
+
+/* A delivery-failure notice from another node has arrived where it was
+ * going (notice_wire_arrived), past every check a local send makes:
+ * `fn` takes it instead of the worker's queue, and its result is the
+ * send's. */
+typedef int (*router_notice_in_fn)(void *data, const struct ockam_message *msg);
+void router_set_notice_in(struct router *r, router_notice_in_fn fn, void *data);
 
 /* Counters, for tests and status. */
 struct router_stats {
