@@ -53,6 +53,7 @@ struct relay {
 	uint8_t token[RELAY_TOKEN_LEN];
 	uint64_t keepalive_ms, backoff_ms, backoff_max_ms, backoff_cur_ms;
 	enum relay_state state;
+	enum relay_state complained; /* ST_LOST / ST_REFUSED once logged */
 	int awaiting;          /* a REGISTER is unanswered */
 	char last_why[RELAY_TEXT_MAX + 1];
 	struct ockam_source *timer;
@@ -78,7 +79,8 @@ static void at_text(struct relay *r, char *buf, size_t len)
 }
 
 /* Something went wrong (`why`): retry after the backoff.  One line when
- * the state changes (or the reason does), debug lines meanwhile. */
+ * the state changes (registered -> lost, refused), debug lines for the
+ * attempts that fail the same way meanwhile. */
 static void relay_fail(struct relay *r, enum relay_state st, const char *why)
 {
 	char at[256];
@@ -88,30 +90,28 @@ static void relay_fail(struct relay *r, enum relay_state st, const char *why)
 		return; /* already waiting */
 	delay = jitter(r->backoff_cur_ms);
 	at_text(r, at, sizeof(at));
-	if (st == ST_REFUSED) {
+	if (st == ST_REFUSED)
 		r->refusals++;
-		if (r->state != ST_REFUSED && strcmp(why, r->last_why) != 0)
-			r->host->log(r->ctx, OCKAM_LOG_ERROR,
-				     "relay at %s refused name '%s': %s; trying again in %llu ms",
-				     at, r->name, why, (unsigned long long)delay);
-		else
-			r->host->log(r->ctx, OCKAM_LOG_DEBUG,
-				     "relay at %s refused name '%s' again: %s; next try in %llu ms",
-				     at, r->name, why, (unsigned long long)delay);
-	} else if (r->state == ST_REGISTERED) {
+	if (r->state == ST_REGISTERED)
 		r->losses++;
+	if (st == r->complained) {
+		r->host->log(r->ctx, OCKAM_LOG_DEBUG,
+			     "registering '%s' at relay %s failed again (%s): next try in %llu ms",
+			     r->name, at, why, (unsigned long long)delay);
+	} else if (st == ST_REFUSED) {
+		r->host->log(r->ctx, OCKAM_LOG_ERROR,
+			     "relay at %s refused name '%s': %s; trying again in %llu ms",
+			     at, r->name, why, (unsigned long long)delay);
+	} else if (r->state == ST_REGISTERED) {
 		r->host->log(r->ctx, OCKAM_LOG_WARN,
 			     "relay at %s lost (%s): re-registering '%s' in %llu ms",
 			     at, why, r->name, (unsigned long long)delay);
-	} else if (strcmp(why, r->last_why) != 0) {
+	} else {
 		r->host->log(r->ctx, OCKAM_LOG_WARN,
 			     "cannot register '%s' at relay %s (%s): trying again in %llu ms",
 			     r->name, at, why, (unsigned long long)delay);
-	} else {
-		r->host->log(r->ctx, OCKAM_LOG_DEBUG,
-			     "cannot register '%s' at relay %s (%s): next try in %llu ms",
-			     r->name, at, why, (unsigned long long)delay);
 	}
+	r->complained = st;
 	snprintf(r->last_why, sizeof(r->last_why), "%s", why);
 	r->state = st;
 	r->awaiting = 0;
@@ -201,6 +201,7 @@ static void on_answer(struct relay *r, const struct ockam_message *msg)
 			r->registrations++;
 			r->registered_ms = r->host->now_ms();
 			r->last_why[0] = '\0';
+			r->complained = ST_IDLE;
 			r->backoff_cur_ms = r->backoff_ms;
 			r->host->timer_update(r->timer, r->keepalive_ms);
 		}
