@@ -249,7 +249,7 @@ static uint64_t wall_ms(void)
 static int x3dh_prekeys_save(struct sc_instance *inst)
 {
 	const struct ockam_host *h = inst->host;
-	if (!inst->prekeys_path[0] ||
+	if (!inst->prekeys_path ||
 	    inst->prekeys->changes == inst->prekeys_saved)
 		return 0;
 	uint8_t *buf = sodium_malloc(X3DH_STORE_LEN);
@@ -335,7 +335,7 @@ int x3dh_listener_start(struct sc_instance *inst)
 			  inst->id->public_key, inst->id->sign_secret,
 			  inst->spk_rotation_ms, inst->handshake_timeout_ms,
 			  h->now_ms());
-	if (!inst->prekeys_path[0])
+	if (!inst->prekeys_path)
 		return 0;
 	int rc = x3dh_prekeys_load(inst);
 	if (rc == 0) {
