@@ -20,6 +20,7 @@
 #include "log.h"
 #include "loop.h"
 #include "notice.h"
+#include "route_text.h"
 #include "router.h"
 
 struct wire_notices {
@@ -143,9 +144,13 @@ int wire_notice_send(struct wire_notices *w, const struct ockam_message *failed,
 		return rc;
 	}
 	w->stats.sent++;
-	log_write(OCKAM_LOG_DEBUG, "router",
-		  "told the sender a message was not delivered: %s",
-		  why ? why : "");
+	/* The dropper has logged why; say only that the sender was told. */
+	if (log_enabled(OCKAM_LOG_DEBUG)) {
+		char route[256];
+		route_text_format(w->router, &failed->ret, route, sizeof(route));
+		log_write(OCKAM_LOG_DEBUG, "router",
+			  "sent a delivery-failure notice back along %s", route);
+	}
 	return 0;
 }
 
