@@ -135,6 +135,7 @@ int wire_notice_send(struct wire_notices *w, const struct ockam_message *failed,
 	n.ret = ockam_route_make(&marker, 1);
 	n.payload = buf;
 	n.payload_len = 3 + nl + rl;
+	n.flags = OCKAM_MSG_BEST_EFFORT;
 	/* Back over the connection the message came on: never
 	 * OCKAM_MSG_CONNECT, so a notice cannot make this node dial. */
 	struct router_sender from = {.name = "router"};
