@@ -437,6 +437,45 @@ static void test_notice_three_nodes(void)
 	CU_ASSERT_EQUAL(hx_stop(relay, HX_EXIT_MS), 0);
 }
 
+/* A hop that cannot forward tells the sender on another node: its
+ * refusal (an address its `to:` does not allow) and a connection refused
+ * further on both come back as notices, at once. */
+static void test_notice_from_hop(void)
+{
+	integ_begin("relay_notice_hop");
+	int port = 0, mport;
+	int closed = hx_tcp_listen(0, &port); /* refuses connections */
+	CU_ASSERT_FATAL(closed >= 0);
+	set_port(port);
+	const char *mcfg = integ_write_config("middle.yaml", middle_yaml);
+	struct hx_proc *middle = integ_start_node("middle", mcfg, env_port, &mport);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(middle);
+	char to[96], refused[96];
+	snprintf(to, sizeof(to), "tcp:127.0.0.1:%d,hop,tcp:127.0.0.1:1,echoer", mport);
+	snprintf(refused, sizeof(refused), "tcp:127.0.0.1:%d,hop,tcp:127.0.0.1:%d,echoer",
+		 mport, port);
+	struct hx_proc *c;
+	uint64_t t0 = now_ms();
+	CU_ASSERT_EQUAL(integ_run_host("ping-to", (const char *const[]){
+				"ping", "-c", "1", "-W", "5", to, NULL}, NULL, &c),
+			1);
+	CU_ASSERT(now_ms() - t0 < 1000);
+	CU_ASSERT_EQUAL(integ_lines(hx_read(c, HX_STDOUT),
+				    "seq=1 not delivered: undeliverable at middle: hop 'hop': no connection open and 'to' does not allow opening one"),
+			1);
+	t0 = now_ms();
+	CU_ASSERT_EQUAL(integ_run_host("ping-refused", (const char *const[]){
+				"ping", "-c", "1", "-W", "5", refused, NULL}, NULL, &c),
+			1);
+	CU_ASSERT(now_ms() - t0 < 1000);
+	CU_ASSERT_EQUAL(integ_lines(hx_read(c, HX_STDOUT),
+				    "seq=1 not delivered: undeliverable at middle: cannot connect to 127.0.0.1:",
+				    "Connection refused"),
+			1);
+	close(closed);
+	CU_ASSERT_EQUAL(hx_stop(middle, HX_EXIT_MS), 0);
+}
+
 static void test_relay_restarts(void)
 {
 	integ_begin("relay_restart");
@@ -747,6 +786,7 @@ int main(void)
 		{ "relay_route", test_register_and_route },
 		{ "relay_unknown_name", test_unknown_name },
 		{ "relay_notice_three_nodes", test_notice_three_nodes },
+		{ "relay_notice_hop", test_notice_from_hop },
 		{ "relay_restart", test_relay_restarts },
 		{ "relay_registrant_gone", test_registrant_gone },
 		{ "relay_name_clash", test_name_clash },
