@@ -354,8 +354,9 @@ class Ockam:
 
 class Relayed(Ockam):
     """The same, with the responder reachable only through a relay
-    (configs/08): it has no listener and registers as bob at a
-    relay_service; the initiator's route is [tcp:relay, forward_to_bob, ...]."""
+    (configs/08's shape): it has no listener and registers as bob at a
+    relay_service, in plaintext (08 registers through a second channel);
+    the initiator's route is [tcp:relay, forward_to_bob, ...]."""
 
     def __enter__(self):
         r = self.run
@@ -935,7 +936,7 @@ def report(run, notes):
     L.append("| route | plaintext RTT | plaintext msg/s | secure channel RTT | secure channel msg/s |")
     L.append("|---|---|---|---|---|")
     for what, kp, ks in (("2 hops: tcp, hop, tcp", "c", "d"),
-                         ("relay: tcp, forward_to_bob (down the responder's connection)",
+                         ("relay: tcp, forward_to_bob (down the responder's connection, registered in plaintext)",
                           "relay-plain", "relay-secure")):
         L.append(f"| {what} | {fmt(R('relay', kp, 64, 'p50'))} | {fmt(R('relay', kp, 64, 'msg_s'))} "
                  f"| {fmt(R('relay', ks, 64, 'p50'))} | {fmt(R('relay', ks, 64, 'msg_s'))} |")
