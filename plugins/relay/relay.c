@@ -219,7 +219,9 @@ static void on_answer(struct relay *r, const struct ockam_message *msg)
 /* ---- forwarding --------------------------------------------------------- */
 
 /* 1 if `ret` (at position 0) is the way back to the relay: `at:` minus
- * its last hop (the service), then forward_to_<name>. */
+ * its last hop (the service), then forward_to_<name>, or, for a
+ * delivery-failure notice from the relay node itself, the marker and
+ * nothing after it. */
 static int is_relay_path(const struct relay *r, const struct ockam_route *ret)
 {
 	size_t n = r->at.count - 1;
@@ -229,7 +231,8 @@ static int is_relay_path(const struct relay *r, const struct ockam_route *ret)
 	for (size_t i = 0; i < n; i++)
 		if (!ockam_addr_equal(&ret->hop[i], &r->at.hop[i]))
 			return 0;
-	return ockam_addr_is_local(&ret->hop[n], r->fwd);
+	return ockam_addr_is_local(&ret->hop[n], r->fwd) ||
+	       (ret->count == n + 1 && relay_is_notice_marker(&ret->hop[n]));
 }
 
 static int relay_handle(void *state, void *addr_data,
@@ -279,6 +282,15 @@ static int relay_handle(void *state, void *addr_data,
 	/* Never OCKAM_MSG_CONNECT: replies go up the connection the
 	 * registration opened. */
 	rc = r->host->send(r->ctx, &f);
+	if (rc == -EHOSTUNREACH && next->type == OCKAM_ADDR_LOCAL) {
+		/* Say which address, so the sender behind the relay
+		 * learns it from the notice. */
+		char why[OCKAM_ADDR_MAX + 40];
+		snprintf(why, sizeof(why), "no worker at address '%.*s'",
+			 next->len, (const char *)next->data);
+		r->host->message_undeliverable(r->ctx, msg, rc, why);
+		return 0;
+	}
 	if (rc < 0)
 		r->host->log_limited(r->ctx, &r->lim_send, OCKAM_LOG_DEBUG,
 				     "could not forward a message: %s",

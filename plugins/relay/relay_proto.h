@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <ockam/route.h>
+
 enum {
 	RELAY_REGISTER = 0x01,
 	RELAY_REGISTERED = 0x02,
@@ -42,6 +44,18 @@ enum {
 #define RELAY_REGISTER_MAX (1 + RELAY_TOKEN_LEN + 1 + RELAY_NAME_MAX)
 /* Longest REFUSED text a relay sends and a worker prints. */
 #define RELAY_TEXT_MAX 200
+
+/* The last return hop of a delivery-failure notice (docs/protocol.md,
+ * "Delivery-failure notices"): a local address no worker can have.  The
+ * relay passes notices from the other side on like replies, so that a
+ * sender learns of a drop beyond the relay too. */
+#define RELAY_NOTICE_MARKER "!undeliverable"
+
+/* 1 if `a` is the notice marker. */
+static inline int relay_is_notice_marker(const struct ockam_addr *a)
+{
+	return ockam_addr_is_local(a, RELAY_NOTICE_MARKER);
+}
 
 /* 1 if `name` (`len` bytes) is a valid relay name: [A-Za-z0-9_.-]{1,53}. */
 static inline int relay_name_ok(const uint8_t *name, size_t len)

@@ -356,22 +356,29 @@ static void on_register(struct service *s, const struct ockam_message *msg)
 
 /* ---- forwarding --------------------------------------------------------- */
 
-/* 1 if `ret` starts with the registered route: the message came up the
- * registrant's own connection (a transport pushes the connection it read
- * from; a channel its encryptor, and marks the message). */
-static int from_registrant(const struct reg *r, const struct ockam_message *msg)
+/* How many hops of `msg`'s return route are the registered route R, if it
+ * came up the registrant's own connection (a transport pushes the
+ * connection it read from; a channel its encryptor, and marks the
+ * message): R's length for a message from the registrant, R's length - 1
+ * for a delivery-failure notice from the registrant's node (R without the
+ * relay worker, then the marker); 0 if it is not from the registrant. */
+static size_t from_registrant(const struct reg *r, const struct ockam_message *msg)
 {
 	const struct ockam_route *R = r->route;
+	size_t n = R->count;
 
-	if (msg->ret.count < R->count)
-		return 0;
 	if (r->secure && (!(msg->flags & OCKAM_MSG_SECURE) ||
 			  strcmp(r->identifier, ockam_message_identifier(msg)) != 0))
 		return 0;
-	for (size_t i = 0; i < R->count; i++)
+	if (msg->ret.count == n &&
+	    relay_is_notice_marker(&msg->ret.hop[n - 1]))
+		n--; /* R's last hop is the relay worker; a notice has none */
+	if (n == 0 || msg->ret.count < n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
 		if (!ockam_addr_equal(&msg->ret.hop[i], &R->hop[i]))
 			return 0;
-	return 1;
+	return n;
 }
 
 static int forward(struct service *s, struct reg *r,
@@ -385,10 +392,11 @@ static int forward(struct service *s, struct reg *r,
 	ockam_message_init(&f);
 	f.payload = msg->payload;
 	f.payload_len = msg->payload_len;
-	if (from_registrant(r, msg)) {
+	size_t skip = from_registrant(r, msg);
+	if (skip) {
 		/* Back from the registrant: on along what is open. */
-		struct ockam_route after = {msg->ret.hop + r->route->count,
-					    msg->ret.count - r->route->count};
+		struct ockam_route after = {msg->ret.hop + skip,
+					    msg->ret.count - skip};
 		if (rest.count == 0) {
 			s->host->log_limited(s->ctx, &s->lim_stray, OCKAM_LOG_WARN,
 					     "relay '%s': a message from it has nowhere to go; dropped",

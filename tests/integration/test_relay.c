@@ -378,6 +378,21 @@ static void test_unknown_name(void)
 	CU_ASSERT_EQUAL(integ_lines(hx_read(c, HX_STDOUT),
 				    "seq=1 not delivered: undeliverable at relay: no relay named 'bob'"),
 			1);
+	/* A drop behind the relay comes back through it: bob is there but
+	 * has no such worker. */
+	struct hx_proc *resp = responder_start("responder", 1);
+	snprintf(target, sizeof(target), "tcp:127.0.0.1:%s,forward_to_bob,nosuch",
+		 port_env + 11);
+	t0 = now_ms();
+	CU_ASSERT_EQUAL(integ_run_host("ping-behind", (const char *const[]){
+				"ping", "-c", "1", "-W", "5", target, NULL},
+				       NULL, &c),
+			1);
+	CU_ASSERT(now_ms() - t0 < 1000);
+	CU_ASSERT_EQUAL(integ_lines(hx_read(c, HX_STDOUT),
+				    "seq=1 not delivered: undeliverable at responder: no worker at address 'nosuch'"),
+			1);
+	CU_ASSERT_EQUAL(hx_stop(resp, HX_EXIT_MS), 0);
 	CU_ASSERT_EQUAL(hx_stop(relay, HX_EXIT_MS), 0);
 }
 
