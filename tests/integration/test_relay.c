@@ -734,6 +734,57 @@ static void test_attack_hijack(void)
 	CU_ASSERT_EQUAL(hx_stop(relay, HX_EXIT_MS), 0);
 }
 
+/* A stranger filling the relay with names, or sending junk: refused
+ * with the reason, counted; the names registered stay served. */
+static void test_attack_limits(void)
+{
+	integ_begin("relay_attack_limits");
+	int port = 0;
+	struct hx_proc *relay = relay_start("relay.yaml", "",
+					    "30s\n      max_registrations: 2", "",
+					    &port);
+	struct hx_proc *resp = responder_start("responder", 1);
+	int fd = hx_tcp_connect(port);
+	CU_ASSERT_FATAL(fd >= 0);
+	uint8_t reg[64], ans[256];
+	const char *const to_relay[] = {"relay", NULL};
+	const char *const back[] = {"attacker", NULL};
+	/* One more fits, then the relay is full. */
+	size_t n = register_payload(reg, 0x11, "n1");
+	CU_ASSERT_EQUAL(send_frame(fd, to_relay, back, reg, n), 0);
+	CU_ASSERT_FATAL(read_frame(fd, HX_READY_MS, ans, sizeof(ans)) >= 2);
+	CU_ASSERT_EQUAL(ans[0], 0x02);
+	CU_ASSERT_STRING_EQUAL((char *)ans + 2, "forward_to_n1");
+	for (int i = 2; i < 6; i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "n%d", i);
+		n = register_payload(reg, 0x11, name);
+		CU_ASSERT_EQUAL(send_frame(fd, to_relay, back, reg, n), 0);
+		CU_ASSERT_FATAL(read_frame(fd, HX_READY_MS, ans, sizeof(ans)) >= 2);
+		CU_ASSERT_EQUAL(ans[0], 0x03);
+		CU_ASSERT_EQUAL(ans[1], 3);
+		CU_ASSERT_PTR_NOT_NULL(strstr((char *)ans + 2, "the relay is full (max_registrations 2)"));
+	}
+	/* Junk: a bad name, a short payload, not a registration at all. */
+	n = register_payload(reg, 0x11, "no/slash");
+	CU_ASSERT_EQUAL(send_frame(fd, to_relay, back, reg, n), 0);
+	CU_ASSERT_FATAL(read_frame(fd, HX_READY_MS, ans, sizeof(ans)) >= 2);
+	CU_ASSERT_EQUAL(ans[0], 0x03);
+	CU_ASSERT_EQUAL(ans[1], 4);
+	CU_ASSERT_EQUAL(send_frame(fd, to_relay, back, reg, 5), 0);
+	CU_ASSERT_FATAL(read_frame(fd, HX_READY_MS, ans, sizeof(ans)) >= 2);
+	CU_ASSERT_EQUAL(ans[1], 4);
+	CU_ASSERT_EQUAL(send_frame(fd, to_relay, back, (const uint8_t *)"\x07junk", 5), 0);
+	/* One line per cause at most a second; bob still served. */
+	CU_ASSERT(served("after the flood"));
+	const char *rlog = hx_read(relay, HX_STDERR);
+	CU_ASSERT_EQUAL(integ_lines(rlog, "refused: the relay is full"), 1);
+	CU_ASSERT_EQUAL(integ_lines(rlog, "relay 'n2' registered"), 0);
+	close(fd);
+	CU_ASSERT_EQUAL(hx_stop(resp, HX_EXIT_MS), 0);
+	CU_ASSERT_EQUAL(hx_stop(relay, HX_EXIT_MS), 0);
+}
+
 /* A stranger tries to use the relay, and the node behind it, to reach an
  * address of their choosing (a listener of ours stands for the victim):
  * nobody dials it, nothing reaches it. */
@@ -808,6 +859,7 @@ int main(void)
 		{ "relay_same_identity", test_same_identity },
 		{ "relay_attack_register", test_attack_stranger_registers },
 		{ "relay_attack_hijack", test_attack_hijack },
+		{ "relay_attack_limits", test_attack_limits },
 		{ "relay_attack_open_relay", test_attack_open_relay },
 		{ NULL, NULL },
 	};
