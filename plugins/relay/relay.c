@@ -345,23 +345,45 @@ static void relay_status(void *data, struct ockam_status *out)
 	h->status_set_u64(out, "out", r->out);
 }
 
+/* Every problem of the options, each reported where it is written. */
 static int relay_check(const struct ockam_host *h, struct ockam_ctx *ctx)
 {
 	const struct ockam_opt *root = h->opt_root(ctx);
 	const char *name = NULL;
+	struct ockam_route at = {NULL, 0};
+	uint64_t ka = 10000, b = 1000, bmax = 30000;
+	int rc = 0;
 
 	if (!root)
 		return h->opt_error(ctx, NULL,
 				    "relay needs options 'at' (the route to the relay service) and 'name'");
 	if (h->opt_get_str(ctx, root, "name", &name) < 0)
-		return -EINVAL;
-	if (!name)
-		return h->opt_error(ctx, root, "relay needs 'name': the name to register (reached at " RELAY_PREFIX "<name>)");
-	if (!relay_name_ok((const uint8_t *)name, strlen(name)))
-		return h->opt_error(ctx, h->opt_get(root, "name"),
-				    "'name' must be 1 to %d of A-Z a-z 0-9 _ . -",
-				    RELAY_NAME_MAX);
-	return 0;
+		rc = -EINVAL;
+	else if (!name)
+		rc = h->opt_error(ctx, root, "relay needs 'name': the name to register (reached at " RELAY_PREFIX "<name>)");
+	else if (!relay_name_ok((const uint8_t *)name, strlen(name)))
+		rc = h->opt_error(ctx, h->opt_get(root, "name"),
+				  "'name' must be 1 to %d of A-Z a-z 0-9 _ . -",
+				  RELAY_NAME_MAX);
+	if (h->opt_get_route(ctx, root, "at", &at) < 0)
+		rc = -EINVAL;
+	else if (!h->opt_get(root, "at"))
+		rc = h->opt_error(ctx, root, "relay needs 'at': the route to the relay service, e.g. [tcp:relay.example:4000, relay]");
+	else if (at.count < 2 || at.hop[at.count - 1].type != OCKAM_ADDR_LOCAL)
+		rc = h->opt_error(ctx, h->opt_get(root, "at"),
+				  "'at' is the route to the relay service and ends at its address, e.g. [tcp:relay.example:4000, relay]");
+	if (h->opt_get_duration_ms(ctx, root, "keepalive", &ka) < 0)
+		rc = -EINVAL;
+	else if (ka < 10 || ka > 3600000)
+		rc = h->opt_error(ctx, h->opt_get(root, "keepalive"),
+				  "keepalive must be 10ms to 1h");
+	if (h->opt_get_duration_ms(ctx, root, "backoff", &b) < 0 ||
+	    h->opt_get_duration_ms(ctx, root, "backoff_max", &bmax) < 0)
+		rc = -EINVAL;
+	else if (b < 10 || bmax < b || bmax > 3600000)
+		rc = h->opt_error(ctx, h->opt_get(root, "backoff"),
+				  "backoff must be at least 10ms and at most backoff_max (at most 1h)");
+	return rc;
 }
 
 static void relay_destroy(void *state);
@@ -374,6 +396,7 @@ static int relay_create(const struct ockam_host *h, struct ockam_ctx *ctx,
 	struct relay *r;
 	int rc;
 
+	/* The host ran check already; a host without it gets it here. */
 	rc = relay_check(h, ctx);
 	if (rc < 0)
 		return rc;
@@ -387,31 +410,13 @@ static int relay_create(const struct ockam_host *h, struct ockam_ctx *ctx,
 	r->keepalive_ms = 10000;
 	r->backoff_ms = 1000;
 	r->backoff_max_ms = 30000;
-	rc = h->opt_get_route(ctx, root, "at", &r->at);
-	if (rc == 0 && r->at.count < 2)
-		rc = h->opt_error(ctx, h->opt_get(root, "at"),
-				  "'at' is the route to the relay service, e.g. [tcp:relay.example:4000, relay]: at least the relay's address and the service's");
-	if (rc == 0 && r->at.hop[r->at.count - 1].type != OCKAM_ADDR_LOCAL)
-		rc = h->opt_error(ctx, h->opt_get(root, "at"),
-				  "'at' must end at the relay service's address, e.g. [tcp:relay.example:4000, relay]");
-	if (rc == 0)
-		rc = h->opt_get_str(ctx, root, "name", &name);
-	if (rc == 0)
-		rc = h->opt_get_duration_ms(ctx, root, "keepalive", &r->keepalive_ms);
-	if (rc == 0)
-		rc = h->opt_get_duration_ms(ctx, root, "backoff", &r->backoff_ms);
-	if (rc == 0)
-		rc = h->opt_get_duration_ms(ctx, root, "backoff_max", &r->backoff_max_ms);
-	if (rc == 0 && (r->keepalive_ms < 10 || r->keepalive_ms > 3600000))
-		rc = h->opt_error(ctx, h->opt_get(root, "keepalive"),
-				  "keepalive must be 10ms to 1h");
-	if (rc == 0 && (r->backoff_ms < 10 || r->backoff_max_ms < r->backoff_ms ||
-			r->backoff_max_ms > 3600000))
-		rc = h->opt_error(ctx, h->opt_get(root, "backoff"),
-				  "backoff must be at least 10ms and at most backoff_max (at most 1h)");
-	if (rc < 0) {
+	if (h->opt_get_route(ctx, root, "at", &r->at) < 0 ||
+	    h->opt_get_str(ctx, root, "name", &name) < 0 ||
+	    h->opt_get_duration_ms(ctx, root, "keepalive", &r->keepalive_ms) < 0 ||
+	    h->opt_get_duration_ms(ctx, root, "backoff", &r->backoff_ms) < 0 ||
+	    h->opt_get_duration_ms(ctx, root, "backoff_max", &r->backoff_max_ms) < 0) {
 		relay_destroy(r);
-		return rc;
+		return -EINVAL;
 	}
 	snprintf(r->name, sizeof(r->name), "%s", name);
 	snprintf(r->fwd, sizeof(r->fwd), RELAY_PREFIX "%s", r->name);

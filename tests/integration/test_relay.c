@@ -845,10 +845,46 @@ static void test_attack_open_relay(void)
 	CU_ASSERT_EQUAL(hx_stop(relay, HX_EXIT_MS), 0);
 }
 
+/* Bad options are reported all at once with their positions. */
+static void test_config_errors(void)
+{
+	integ_begin("relay_config_errors");
+	const char *cfg = hx_write_file(H, "bad.yaml",
+		"node: bad\n"
+		"transports:\n"
+		"  tcp: {}\n"
+		"workers:\n"
+		"  r:\n"
+		"    type: relay\n"
+		"    options: { at: [tcp:localhost:4000], name: b/b, keepalive: 10 }\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	struct hx_proc *p;
+	CU_ASSERT_EQUAL(integ_run_host("check", (const char *const[]){
+				"--check", cfg, NULL}, NULL, &p),
+			1);
+	const char *err = hx_read(p, HX_STDERR);
+	CU_ASSERT_EQUAL(integ_lines(err, "bad.yaml:7:", "'name' must be 1 to 53 of"), 1);
+	CU_ASSERT_EQUAL(integ_lines(err, "bad.yaml:7:", "'at' is the route to the relay service and ends at its address"), 1);
+	CU_ASSERT_EQUAL(integ_lines(err, "bad.yaml:7:", "did you mean 10s?"), 1);
+	cfg = hx_write_file(H, "bad2.yaml",
+		"node: bad\n"
+		"workers:\n"
+		"  s:\n"
+		"    type: relay_service\n"
+		"    options: { trust: [nobody], max_registrations: 0 }\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	CU_ASSERT_EQUAL(integ_run_host("check2", (const char *const[]){
+				"--check", cfg, NULL}, NULL, &p),
+			1);
+	err = hx_read(p, HX_STDERR);
+	CU_ASSERT_EQUAL(integ_lines(err, "bad2.yaml:5:", "'nobody' in 'trust' is not an identifier"), 1);
+}
+
 int main(void)
 {
 	static const struct integ_test tests[] = {
 		{ "relay_tutorial_08", test_tutorial_08 },
+		{ "relay_config_errors", test_config_errors },
 		{ "relay_route", test_register_and_route },
 		{ "relay_unknown_name", test_unknown_name },
 		{ "relay_notice_three_nodes", test_notice_three_nodes },
