@@ -35,6 +35,7 @@
 
 static const char relay_yaml[] =
 	"node: relay\n"
+	"status: true\n"
 	"transports:\n"
 	"  tcp:\n"
 	"    listen: 127.0.0.1:${RELAY_PORT:-0}\n"
@@ -49,6 +50,7 @@ static const char relay_yaml[] =
 
 static const char responder_yaml[] =
 	"node: %s\n"
+	"status: true\n"
 	"transports:\n"
 	"  tcp: {}\n"
 	"workers:\n"
@@ -345,6 +347,25 @@ static void test_register_and_route(void)
 	CU_ASSERT_STRING_EQUAL(hops[2], "forward_to_bob");
 	CU_ASSERT_NSTRING_EQUAL(hops[3], "tcp:127.0.0.1:", 14);
 	CU_ASSERT_STRING_EQUAL(hops[4], "app");
+	/* Both ends show it in their status, the responder's fetched
+	 * through the relay itself. */
+	char to[64];
+	struct hx_proc *st;
+	snprintf(to, sizeof(to), "tcp:127.0.0.1:%s", port_env + 11);
+	CU_ASSERT_EQUAL(integ_run_host("status-relay", (const char *const[]){
+				"status", "--to", to, NULL}, NULL, &st),
+			0);
+	const char *out = hx_read(st, HX_STDOUT);
+	CU_ASSERT_EQUAL(integ_lines(out, "relay_service", "registrations=1 "), 1);
+	CU_ASSERT_EQUAL(integ_lines(out, "bob", "address=forward_to_bob",
+				    "forwarded=1 returned=1"), 1);
+	snprintf(to, sizeof(to), "tcp:127.0.0.1:%s,forward_to_bob,status",
+		 port_env + 11);
+	CU_ASSERT_EQUAL(integ_run_host("status-bob", (const char *const[]){
+				"status", "--to", to, NULL}, NULL, &st),
+			0);
+	CU_ASSERT_EQUAL(integ_lines(hx_read(st, HX_STDOUT), "relay_registration",
+				    "bob", "state=registered"), 1);
 	CU_ASSERT_EQUAL(integ_count_problems(hx_read(relay, HX_STDERR), NULL), 0);
 	CU_ASSERT_EQUAL(integ_count_problems(hx_read(resp, HX_STDERR), NULL), 0);
 	CU_ASSERT_EQUAL(hx_stop(resp, HX_EXIT_MS), 0);
