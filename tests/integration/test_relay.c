@@ -399,6 +399,17 @@ static void test_unknown_name(void)
 	CU_ASSERT_EQUAL(integ_lines(hx_read(c, HX_STDOUT),
 				    "seq=1 not delivered: undeliverable at relay: no relay named 'bob'"),
 			1);
+	/* Through a secure channel: the handshake's notice reaches the
+	 * channel, which says why at once and tries again later. */
+	struct hx_proc *alice = hx_spawn_host(H, "initiator",
+					      integ_src(T08 "initiator.yaml"),
+					      env_port);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(alice);
+	CU_ASSERT_EQUAL(hx_wait_line(alice, HX_STDERR,
+				     "alice: secure channel lost (handshake message not delivered: undeliverable at relay: no relay named 'bob')",
+				     1, 3000, NULL, 0),
+			0);
+	CU_ASSERT_EQUAL(hx_stop(alice, HX_EXIT_MS), 1);
 	/* A drop behind the relay comes back through it: bob is there but
 	 * has no such worker. */
 	struct hx_proc *resp = responder_start("responder", 1);
