@@ -345,12 +345,23 @@ static void relay_status(void *data, struct ockam_status *out)
 	h->status_set_u64(out, "out", r->out);
 }
 
+#define AT_SHAPE "'at' is the route to the relay service and ends at its address, e.g. [tcp:relay.example:4000, relay]"
+
+/* `at:` as a list: at least two hops, the last a local name (a bare
+ * word; "N#value" is left to create, which parses it). */
+static int at_shape_ok(const struct ockam_host *h, const struct ockam_opt *l)
+{
+	size_t n = h->opt_count(l);
+	const char *last = n ? h->opt_str(h->opt_at(l, n - 1)) : NULL;
+
+	return n >= 2 && last && (strchr(last, '#') || !strchr(last, ':'));
+}
+
 /* Every problem of the options, each reported where it is written. */
 static int relay_check(const struct ockam_host *h, struct ockam_ctx *ctx)
 {
 	const struct ockam_opt *root = h->opt_root(ctx);
 	const char *name = NULL;
-	struct ockam_route at = {NULL, 0};
 	uint64_t ka = 10000, b = 1000, bmax = 30000;
 	int rc = 0;
 
@@ -365,13 +376,13 @@ static int relay_check(const struct ockam_host *h, struct ockam_ctx *ctx)
 		rc = h->opt_error(ctx, h->opt_get(root, "name"),
 				  "'name' must be 1 to %d of A-Z a-z 0-9 _ . -",
 				  RELAY_NAME_MAX);
-	if (h->opt_get_route(ctx, root, "at", &at) < 0)
-		rc = -EINVAL;
-	else if (!h->opt_get(root, "at"))
+	/* The route's addresses are parsed in create, once the transports
+	 * have registered their schemes; its shape can be checked here. */
+	const struct ockam_opt *ato = h->opt_get(root, "at");
+	if (!ato)
 		rc = h->opt_error(ctx, root, "relay needs 'at': the route to the relay service, e.g. [tcp:relay.example:4000, relay]");
-	else if (at.count < 2 || at.hop[at.count - 1].type != OCKAM_ADDR_LOCAL)
-		rc = h->opt_error(ctx, h->opt_get(root, "at"),
-				  "'at' is the route to the relay service and ends at its address, e.g. [tcp:relay.example:4000, relay]");
+	else if (h->opt_kind(ato) == OCKAM_OPT_LIST && !at_shape_ok(h, ato))
+		rc = h->opt_error(ctx, ato, AT_SHAPE);
 	if (h->opt_get_duration_ms(ctx, root, "keepalive", &ka) < 0)
 		rc = -EINVAL;
 	else if (ka < 10 || ka > 3600000)
@@ -411,6 +422,8 @@ static int relay_create(const struct ockam_host *h, struct ockam_ctx *ctx,
 	r->backoff_ms = 1000;
 	r->backoff_max_ms = 30000;
 	if (h->opt_get_route(ctx, root, "at", &r->at) < 0 ||
+	    ((r->at.count < 2 || r->at.hop[r->at.count - 1].type != OCKAM_ADDR_LOCAL) &&
+	     h->opt_error(ctx, h->opt_get(root, "at"), AT_SHAPE) < 0) ||
 	    h->opt_get_str(ctx, root, "name", &name) < 0 ||
 	    h->opt_get_duration_ms(ctx, root, "keepalive", &r->keepalive_ms) < 0 ||
 	    h->opt_get_duration_ms(ctx, root, "backoff", &r->backoff_ms) < 0 ||
