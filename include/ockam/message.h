@@ -62,6 +62,12 @@ enum {
 	 * open a connection").  The host clears it on messages sent by
 	 * transports. */
 	OCKAM_MSG_CONNECT = 1u << 1,
+	/* Best effort: nobody waits for this message or can act on its
+	 * loss (the host's delivery-failure notices to another node,
+	 * docs/protocol.md).  A transport that cannot send it (no
+	 * connection any more, not asked to open one) drops it with a
+	 * debug line instead of a warning, and reports nothing. */
+	OCKAM_MSG_BEST_EFFORT = 1u << 2,
 };
 
 struct ockam_message {
