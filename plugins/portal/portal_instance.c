@@ -101,10 +101,27 @@ int portal_resolve(struct portal *p, int passive)
 
 void portal_stop(struct portal *p)
 {
+	const struct ockam_host *h = p->host;
 	for (uint32_t i = 0; p->slots && i < p->max_connections; i++)
 		if (p->slots[i])
 			pstream_abort(p->slots[i], PORTAL_R_STOPPED, 0,
 				      "the node stops");
+	/* What the rate limits held back is counted, never just lost. */
+	for (unsigned r = 1; r < PORTAL_R_MAX; r++)
+		h->log_limited_flush(p->ctx, &p->lim_close[r], OCKAM_LOG_INFO,
+				     portal_reason_text(r));
+	h->log_limited_flush(p->ctx, &p->lim_done, OCKAM_LOG_INFO,
+			     "connection closed");
+	h->log_limited_flush(p->ctx, &p->lim_stranger, OCKAM_LOG_WARN,
+			     "refused a portal message from a stranger");
+	h->log_limited_flush(p->ctx, &p->lim_refuse, OCKAM_LOG_WARN,
+			     "refusing a portal open");
+	h->log_limited_flush(p->ctx, &p->lim_bad, OCKAM_LOG_WARN,
+			     "not a portal message");
+	h->log_limited_flush(p->ctx, &p->lim_unknown, OCKAM_LOG_INFO,
+			     "unknown stream");
+	h->log_limited_flush(p->ctx, &p->lim_full, OCKAM_LOG_WARN,
+			     "max_connections");
 	if (p->lsrc)
 		p->host->source_remove(p->lsrc);
 	p->lsrc = NULL;
