@@ -382,7 +382,7 @@ static int access_check(struct router *r, const struct router_sender *from,
 	if (p->n_ids) {
 		size_t i;
 		for (i = 0; i < p->n_ids; i++)
-			if (strncmp(p->ids[i], msg->identifier,
+			if (strncmp(p->ids[i], ockam_message_identifier(msg),
 				    OCKAM_IDENTIFIER_MAX) == 0)
 				break;
 		if (i == p->n_ids) {
@@ -390,7 +390,7 @@ static int access_check(struct router *r, const struct router_sender *from,
 			log_limited(&r->lim_denied, OCKAM_LOG_WARN, "router",
 				    "access denied: '%s' does not accept identifier %.*s; dropped",
 				    e->name, OCKAM_IDENTIFIER_MAX - 1,
-				    msg->identifier);
+				    ockam_message_identifier(msg));
 			return -EACCES;
 		}
 	}

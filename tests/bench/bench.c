@@ -45,7 +45,6 @@ struct bench {
 	uint64_t size, count, window, duration_ms, warmup, ack_every, n;
 
 	uint8_t *payload;
-	struct ockam_message msg; /* reused: a message is ~16 KiB */
 	struct ockam_source *timer;
 
 	uint64_t warm_done;
@@ -73,31 +72,28 @@ static uint64_t wall_us(void)
 
 static int send_to(struct bench *b, const struct ockam_route *onward)
 {
-	struct ockam_message *m = &b->msg;
-	ockam_message_init(m);
-	ockam_route_copy(&m->onward, onward);
+	struct ockam_message m;
+	ockam_message_init(&m);
+	m.onward = *onward;
 	struct ockam_addr self;
 	ockam_addr_local(&self, b->host->instance_name(b->ctx));
-	ockam_route_append(&m->ret, &self);
-	m->payload = b->payload;
-	m->payload_len = b->size;
+	m.ret = ockam_route_make(&self, 1);
+	m.payload = b->payload;
+	m.payload_len = b->size;
 	/* Its routes come from its options: it may open connections. */
-	m->flags = OCKAM_MSG_CONNECT;
-	return b->host->send(b->ctx, m);
+	m.flags = OCKAM_MSG_CONNECT;
+	return b->host->send(b->ctx, &m);
 }
 
 static int fanout_send(struct bench *b, uint64_t i)
 {
 	char name[OCKAM_ADDR_MAX + 1];
+	struct ockam_addr hops[OCKAM_ROUTE_MAX], a;
 	struct ockam_route r;
 	snprintf(name, sizeof(name), "%s%" PRIu64, b->prefix, i);
-	ockam_route_clear(&r);
-	struct ockam_addr a;
-	if (ockam_addr_local(&a, name) != 0)
+	if (ockam_addr_local(&a, name) != 0 ||
+	    ockam_route_prepend(hops, OCKAM_ROUTE_MAX, &a, &b->tail, &r) != 0)
 		return -EINVAL;
-	ockam_route_append(&r, &a);
-	for (unsigned k = 0; k < b->tail.count; k++)
-		ockam_route_append(&r, &b->tail.hop[k]);
 	return send_to(b, &r);
 }
 

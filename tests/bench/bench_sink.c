@@ -14,7 +14,6 @@ struct sink {
 	const struct ockam_host *host;
 	struct ockam_ctx *ctx;
 	uint64_t ack_every, count;
-	struct ockam_message reply; /* reused: a message is ~16 KiB */
 };
 
 static int sink_create(const struct ockam_host *h, struct ockam_ctx *ctx,
@@ -45,13 +44,13 @@ static int sink_handle(void *state, void *addr_data,
 	struct sink *s = state;
 	if (++s->count % s->ack_every != 0 || msg->ret.count == 0)
 		return 0;
-	struct ockam_message *r = &s->reply;
-	ockam_message_init(r);
-	ockam_route_copy(&r->onward, &msg->ret);
-	ockam_route_append(&r->ret, &msg->onward.hop[0]);
-	r->payload = (const uint8_t *)&s->count;
-	r->payload_len = sizeof(s->count);
-	s->host->send(s->ctx, r);
+	struct ockam_message r;
+	ockam_message_init(&r);
+	r.onward = msg->ret;
+	r.ret = ockam_route_make(&msg->onward.hop[0], 1);
+	r.payload = (const uint8_t *)&s->count;
+	r.payload_len = sizeof(s->count);
+	s->host->send(s->ctx, &r);
 	return 0;
 }
 
