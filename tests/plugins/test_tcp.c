@@ -1875,76 +1875,9 @@ static void test_lent_frames(void)
 	client_close(&c);
 }
 
-/* Counting allocator: the test binary's malloc family counts calls while
- * `alloc_counting` is set (the dlopen()ed plugins and the host core bind to
- * it) and hands them to glibc's.  Not under AddressSanitizer, which owns
- * malloc itself. */
-#if defined(__SANITIZE_ADDRESS__)
-#define ALLOC_COUNTER 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ALLOC_COUNTER 0
-#endif
-#endif
-#ifndef ALLOC_COUNTER
-#define ALLOC_COUNTER 1
-#endif
-
-#if ALLOC_COUNTER
-#include <malloc.h>
-
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void __libc_free(void *);
-extern void *__libc_memalign(size_t, size_t);
-static int alloc_counting;
-static unsigned long alloc_calls;
-
-void *malloc(size_t n)
-{
-	alloc_calls += alloc_counting;
-	return __libc_malloc(n);
-}
-
-void *calloc(size_t n, size_t size)
-{
-	alloc_calls += alloc_counting;
-	return __libc_calloc(n, size);
-}
-
-void *realloc(void *p, size_t n)
-{
-	alloc_calls += alloc_counting;
-	return __libc_realloc(p, n);
-}
-
-void free(void *p)
-{
-	__libc_free(p);
-}
-
-void *memalign(size_t align, size_t n)
-{
-	alloc_calls += alloc_counting;
-	return __libc_memalign(align, n);
-}
-
-void *aligned_alloc(size_t align, size_t n)
-{
-	return memalign(align, n);
-}
-
-int posix_memalign(void **out, size_t align, size_t n)
-{
-	void *p = memalign(align, n);
-
-	if (!p)
-		return ENOMEM;
-	*out = p;
-	return 0;
-}
-#endif
+/* Counting allocator (tests/common/alloc_count.h): the dlopen()ed plugins
+ * and the host core bind to it. */
+#include "../common/alloc_count.h"
 
 /* The hot path allocates nothing per message: once a connection is warm,
  * thousands of frames read in batches, handed through the hop to the
