@@ -137,7 +137,7 @@ struct pstream {
 	int fd;
 	uint8_t state;
 	uint8_t flags;
-	char label[200]; /* "127.0.0.1:51234" (the client) or the service */
+	char label[112]; /* "127.0.0.1:51234" (the client) or the service */
 };
 
 struct portal {

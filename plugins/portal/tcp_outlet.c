@@ -163,10 +163,10 @@ static void on_open(struct portal *p, const struct portal_hdr *hd,
 	s->tx_allowed = portal_get32(hd->body + 1);
 	s->rx_allowed = p->window;
 	if (secure)
-		snprintf(s->label, sizeof(s->label), "connection to %.80s for %.100s",
+		snprintf(s->label, sizeof(s->label), "connection to %.48s for %.40s",
 			 p->where, ockam_message_identifier(msg));
 	else
-		snprintf(s->label, sizeof(s->label), "connection to %.80s for %.100s",
+		snprintf(s->label, sizeof(s->label), "connection to %.48s for %.40s",
 			 p->where, portal_ret_text(p, msg, ret, sizeof(ret)));
 	if (!s->peer) {
 		pstream_abort(s, PORTAL_R_BUSY, 0, "out of memory");
