@@ -174,7 +174,9 @@ def tunnel_portal(run, backend):
     for name, port in (("outlet", outp), ("middle", midp)):
         run.spawn([run.host, pre + name + ".yaml"], f"portal-{name}-{port}", env)
         wait_port(port)
+    run.portal_nodes = [run.procs[-2]]  # the outlet
     run.spawn([run.host, pre + "inlet.yaml"], f"portal-inlet-{inp}", env)
+    run.portal_nodes.append(run.procs[-1])
     wait_port(inp)
     time.sleep(0.3)  # the channel's handshake
     return inp
@@ -227,6 +229,38 @@ def rtt64(run, port):
     return statistics.median(lat)
 
 
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+IDLE = 1000
+
+
+def idle_cost(run, port):
+    """Bytes of node memory per open, idle portal connection: VmRSS of
+    the inlet and outlet nodes before and after IDLE connections that each
+    echoed one byte (so both ends hold an open stream)."""
+    nodes = run.portal_nodes
+    before = [rss_kib(p.pid) for p in nodes]
+    socks = []
+    for _ in range(IDLE):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(b"x")
+        socks.append(s)
+    for s in socks:
+        if s.recv(1) != b"x":
+            raise RuntimeError("no echo")
+    time.sleep(0.2)
+    after = [rss_kib(p.pid) for p in nodes]
+    for s in socks:
+        s.close()
+    return [(a - b) * 1024 / IDLE for a, b in zip(after, before)]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build-bench")
@@ -263,6 +297,9 @@ def main():
                                  ("conn_s", lambda: conn_rate(run, te)),
                                  ("rtt64_us", lambda: rtt64(run, te))):
                     r[name] = statistics.median(fn() for _ in range(run.reps))
+                if key == "portal":
+                    # The last portal trio made is the echo one.
+                    r["idle_outlet_b"], r["idle_inlet_b"] = idle_cost(run, te)
                 results[key] = r
             except Exception as e:  # a broken system is reported, not fatal
                 notes.append(f"{label}: n/a ({e})")
@@ -287,6 +324,9 @@ def main():
                       f"{p['down_mbit'] / b['down_mbit']:.2f}x | "
                       f"{p['conn_s'] / b['conn_s']:.2f}x | "
                       f"{p['rtt64_us'] / b['rtt64_us']:.2f}x |")
+        print(f"\nIdle cost: {p['idle_inlet_b']:.0f} bytes per open connection on the inlet node, "
+              f"{p['idle_outlet_b']:.0f} on the outlet node (VmRSS growth over {IDLE} idle connections; "
+              f"kernel socket memory not included).")
         print("\nTargets (issue #13, reported, not asserted): bulk >= 2x stunnel and "
               ">= 0.8x socat; RTT <= 1.2x socat.")
     for n in notes:
