@@ -36,7 +36,8 @@ enum portal_type {
 	PORTAL_ACCEPT = 2, /* outlet -> inlet: window u32 */
 	PORTAL_DATA = 3,   /* seq u32, bytes */
 	PORTAL_EOF = 4,    /* seq u32: no more DATA from the sender */
-	PORTAL_CREDIT = 5, /* bytes u32: the sender may send that much more */
+	PORTAL_CREDIT = 5, /* grant u32, received u64: more room, and how much
+			    * of the sender's DATA has arrived */
 	PORTAL_CLOSE = 6,  /* reason u8: the stream is gone */
 };
 
@@ -45,7 +46,16 @@ enum portal_type {
 #define PORTAL_HDR 9
 #define PORTAL_DATA_HDR (PORTAL_HDR + 4)
 /* Longest control message (OPEN). */
-#define PORTAL_CTL_MAX (PORTAL_HDR + 5)
+#define PORTAL_CTL_MAX (PORTAL_HDR + 12)
+#define PORTAL_CREDIT_LEN 12
+
+/* DATA bytes of one instance sent and not yet reported received by the
+ * other end, all streams together: what the queues between the two ends
+ * (the channel's transport, the middle node's) may hold of ours.  Half the
+ * tcp transport's default send_queue_limit, so that many busy streams
+ * never overfill a connection's queue (which would drop a message and
+ * close its stream). */
+#define PORTAL_IN_FLIGHT (2u << 20)
 
 enum portal_reason {
 	PORTAL_R_RESET = 1,    /* the client or the service reset it */
@@ -133,6 +143,8 @@ struct pstream {
 	uint32_t id, peer_id;
 	uint32_t tx_seq, rx_seq;
 	uint32_t rx_unacked; /* written to our socket, not yet granted */
+	uint64_t rx_reported;   /* rx_got as last told to the peer */
+	uint64_t peer_received; /* tx_sent the peer reported received */
 	uint32_t events;     /* what src watches */
 	int fd;
 	uint8_t state;
@@ -163,6 +175,7 @@ struct portal {
 	uint16_t *gen;
 	uint32_t *free_slots;
 	uint32_t n_free, n_open;
+	uint64_t in_flight; /* sum of tx_sent - peer_received */
 
 	struct portal_peer *peers;
 	struct pstream *credit_q, *blocked_q;
@@ -223,9 +236,15 @@ void portal_send_close_to(struct portal *p, const struct ockam_message *msg,
 int portal_pump_in(struct pstream *s); /* 1: the stream is gone */
 /* The peer granted `n` more bytes. */
 void portal_credit_granted(struct pstream *s, uint32_t n);
+uint64_t portal_get64(const uint8_t *p);
+void portal_put64(uint8_t *p, uint64_t v);
 /* `n` bytes of the peer's DATA reached our socket: grant them back
  * (batched in the end-of-turn flush). */
 void portal_consumed(struct pstream *s, size_t n);
+/* DATA arrived: report it received in this turn's CREDIT. */
+void portal_received(struct pstream *s);
+/* The peer reports `received` bytes of our DATA arrived. */
+int portal_peer_received(struct pstream *s, uint64_t received);
 
 /* Receiving (portal_recv.c). */
 /* DATA, EOF, CREDIT and CLOSE for a bound stream; the roles handle OPEN

@@ -113,6 +113,7 @@ static int recv_data(struct pstream *s, const struct portal_hdr *h)
 	}
 	s->rx_seq++;
 	s->rx_got += n;
+	portal_received(s);
 	if (n)
 		portal_write_out(s, h->body + 4, n);
 	return 0;
@@ -138,9 +139,11 @@ static int recv_credit(struct pstream *s, const struct portal_hdr *h)
 {
 	if (s->state != PS_OPEN)
 		return protocol_error(s, h, "before the stream was open");
-	if (h->body_len != 4)
-		return protocol_error(s, h, "not 4 bytes");
+	if (h->body_len != PORTAL_CREDIT_LEN)
+		return protocol_error(s, h, "not 12 bytes");
 	uint32_t n = portal_get32(h->body);
+	if (portal_peer_received(s, portal_get64(h->body + 4)) < 0)
+		return protocol_error(s, h, "reports more received than was sent, or less than before");
 	/* More outstanding than any window we could have been given. */
 	if (s->tx_allowed - s->tx_sent + n > (1ull << 31))
 		return protocol_error(s, h, "credit beyond any window");

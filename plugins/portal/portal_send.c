@@ -13,7 +13,11 @@
  *
  * Credits, the receiving half, are batched: bytes written to our socket
  * are granted back once a quarter of the window has gone, in one CREDIT
- * per stream from the end-of-turn flush.
+ * per stream from the end-of-turn flush, which also reports how much DATA
+ * arrived.  That report bounds what an instance has in flight, all
+ * streams together (PORTAL_IN_FLIGHT): a slow reader's bytes sit in its
+ * receiver's buffer, reported received, so they do not count, and many
+ * busy streams never overfill the queues between the two ends.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -150,6 +154,13 @@ int portal_pump_in(struct pstream *s)
 		uint64_t credit = s->tx_allowed - s->tx_sent;
 		if (credit == 0)
 			return 0;
+		if (p->in_flight >= PORTAL_IN_FLIGHT) {
+			/* Until the other end reports some arrived. */
+			block(s);
+			return 0;
+		}
+		if (credit > PORTAL_IN_FLIGHT - p->in_flight)
+			credit = PORTAL_IN_FLIGHT - p->in_flight;
 		size_t cap = credit < p->max_chunk ? (size_t)credit
 						   : p->max_chunk;
 		struct ockam_message m;
@@ -190,6 +201,7 @@ int portal_pump_in(struct pstream *s)
 			}
 			s->tx_seq++;
 			s->tx_sent += (uint64_t)n;
+			p->in_flight += (uint64_t)n;
 			s->bytes_in += (uint64_t)n;
 			if ((size_t)n < cap)
 				return 0; /* drained the socket, most likely */
@@ -227,15 +239,19 @@ static void on_credit_flush(void *data)
 		q = q->q_next;
 		s->q_next = NULL;
 		s->flags &= (uint8_t)~PS_CREDIT_Q;
-		/* After the peer's EOF no more DATA comes: nothing to grant. */
-		if ((s->flags & PS_PEER_EOF) || !s->rx_unacked)
+		/* After the peer's EOF no more DATA comes: nothing to grant,
+		 * only what arrived to report. */
+		uint32_t grant = (s->flags & PS_PEER_EOF) ? 0 : s->rx_unacked;
+		if (!grant && s->rx_got == s->rx_reported)
 			continue;
-		uint8_t n[4];
-		portal_put32(n, s->rx_unacked);
+		uint8_t n[PORTAL_CREDIT_LEN];
+		portal_put32(n, grant);
+		portal_put64(n + 4, s->rx_got);
 		int rc = portal_send_ctl(p, s, PORTAL_CREDIT, n, sizeof(n));
 		if (rc == 0) {
-			s->rx_allowed += s->rx_unacked;
-			s->rx_unacked = 0;
+			s->rx_allowed += grant;
+			s->rx_unacked -= grant;
+			s->rx_reported = s->rx_got;
 		} else if (rc == -ENOBUFS) {
 			/* Try again: a credit lost would stall the stream. */
 			s->flags |= PS_CREDIT_Q;
@@ -250,12 +266,10 @@ static void on_credit_flush(void *data)
 	}
 }
 
-void portal_consumed(struct pstream *s, size_t n)
+static void credit_queue(struct pstream *s)
 {
 	struct portal *p = s->p;
-	s->bytes_out += n;
-	s->rx_unacked += (uint32_t)n;
-	if (s->rx_unacked < p->window / 4 || (s->flags & PS_CREDIT_Q))
+	if (s->flags & PS_CREDIT_Q)
 		return;
 	if (!p->credit_flush) {
 		p->credit_flush = p->host->flush_add(p->ctx, on_credit_flush, p);
@@ -266,4 +280,26 @@ void portal_consumed(struct pstream *s, size_t n)
 	s->q_next = p->credit_q;
 	p->credit_q = s;
 	p->host->flush_arm(p->credit_flush);
+}
+
+void portal_consumed(struct pstream *s, size_t n)
+{
+	s->bytes_out += n;
+	s->rx_unacked += (uint32_t)n;
+	if (s->rx_unacked >= s->p->window / 4)
+		credit_queue(s);
+}
+
+void portal_received(struct pstream *s)
+{
+	credit_queue(s);
+}
+
+int portal_peer_received(struct pstream *s, uint64_t received)
+{
+	if (received < s->peer_received || received > s->tx_sent)
+		return -1;
+	s->p->in_flight -= received - s->peer_received;
+	s->peer_received = received;
+	return 0;
 }

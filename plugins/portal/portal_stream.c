@@ -174,6 +174,7 @@ static void release(struct pstream *s)
 	p->free_slots[p->n_free++] = slot;
 	p->n_open--;
 	p->closed++;
+	p->in_flight -= s->tx_sent - s->peer_received;
 	p->total_in += s->bytes_in;
 	p->total_out += s->bytes_out;
 	portal_peer_put(p, s->peer);

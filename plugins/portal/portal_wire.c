@@ -19,6 +19,17 @@ uint32_t portal_get32(const uint8_t *p)
 	       (uint32_t)p[2] << 8 | p[3];
 }
 
+void portal_put64(uint8_t *p, uint64_t v)
+{
+	portal_put32(p, (uint32_t)(v >> 32));
+	portal_put32(p + 4, (uint32_t)v);
+}
+
+uint64_t portal_get64(const uint8_t *p)
+{
+	return (uint64_t)portal_get32(p) << 32 | portal_get32(p + 4);
+}
+
 int portal_hdr_parse(const uint8_t *p, size_t len, struct portal_hdr *h)
 {
 	if (len < PORTAL_HDR)

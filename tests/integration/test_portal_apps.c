@@ -191,8 +191,11 @@ static void test_http_killed(void)
 #endif
 
 #ifdef PORTAL_APP_IPERF3
-/* iperf3, 2 s each way, through the portal: both runs complete. */
-static void iperf_once(int reverse)
+/* iperf3, 2 s each way (and with 20 streams at once), through the
+ * portal: every run completes, and no stream is lost on the way (no
+ * warning on any node: many busy streams must not overfill the queues
+ * between the two ends). */
+static void iperf_once(int reverse, const char *parallel)
 {
 	struct portal_trio t;
 	char sport[16], cport[16];
@@ -208,14 +211,20 @@ static void iperf_once(int reverse)
 	portal_start_trio(port, &t);
 	snprintf(cport, sizeof(cport), "%d", t.inlet_port);
 	const char *cl[] = { portal_which("iperf3"), "-c", "127.0.0.1", "-p",
-			     cport, "-t", "2", reverse ? "-R" : "-4", NULL };
+			     cport, "-t", "2", reverse ? "-R" : "-4",
+			     parallel ? "-P" : NULL, parallel, NULL };
 	struct hx_proc *c = hx_spawn(H, "iperf3_client", cl, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	CU_ASSERT_EQUAL(hx_wait_exit(c, 60000), 0);
 	CU_ASSERT(integ_contains(hx_read(c, HX_STDOUT), "receiver"));
+	CU_ASSERT_EQUAL(integ_count_problems(hx_read(t.inlet, HX_STDERR), NULL), 0);
+	CU_ASSERT_EQUAL(integ_count_problems(hx_read(t.middle, HX_STDERR), NULL), 0);
+	CU_ASSERT_EQUAL(integ_count_problems(hx_read(t.outlet, HX_STDERR), NULL), 0);
 	char line[256];
-	if (hx_find_line(hx_read(c, HX_STDOUT), "receiver", line, sizeof(line)) == 0)
-		fprintf(stderr, "iperf3%s: %s\n", reverse ? " -R" : "", line);
+	if (hx_find_line(hx_read(c, HX_STDOUT), parallel ? "[SUM]" : "receiver",
+			 line, sizeof(line)) == 0)
+		fprintf(stderr, "iperf3%s%s: %s\n", reverse ? " -R" : "",
+			parallel ? " -P" : "", line);
 	portal_stop_trio(&t);
 	hx_stop(s, HX_EXIT_MS);
 }
@@ -223,13 +232,19 @@ static void iperf_once(int reverse)
 static void test_iperf3(void)
 {
 	integ_begin("portal_iperf3");
-	iperf_once(0);
+	iperf_once(0, NULL);
 }
 
 static void test_iperf3_reverse(void)
 {
 	integ_begin("portal_iperf3_reverse");
-	iperf_once(1);
+	iperf_once(1, NULL);
+}
+
+static void test_iperf3_parallel(void)
+{
+	integ_begin("portal_iperf3_parallel");
+	iperf_once(0, "20");
 }
 #endif
 
@@ -281,6 +296,7 @@ int main(void)
 #ifdef PORTAL_APP_IPERF3
 		{ "portal_iperf3", test_iperf3 },
 		{ "portal_iperf3_reverse", test_iperf3_reverse },
+		{ "portal_iperf3_parallel", test_iperf3_parallel },
 #endif
 #ifdef PORTAL_APP_REDIS
 		{ "portal_redis", test_redis },
