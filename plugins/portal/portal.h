@@ -39,6 +39,8 @@ enum portal_type {
 	PORTAL_CREDIT = 5, /* grant u32, received u64: more room, and how much
 			    * of the sender's DATA has arrived */
 	PORTAL_CLOSE = 6,  /* reason u8: the stream is gone */
+	PORTAL_PING = 7,   /* inlet -> outlet, no stream: are you there? */
+	PORTAL_PONG = 8,   /* outlet -> inlet: yes */
 };
 
 /* type u8, to u32 (the receiver's stream id; 0 in OPEN), from u32 (the
@@ -186,7 +188,8 @@ struct portal {
 
 	/* inlet */
 	int lfd;
-	struct ockam_source *lsrc, *accept_timer;
+	struct ockam_source *lsrc, *accept_timer, *ka_timer;
+	uint64_t keepalive_ms, heard_ms;
 
 	/* counters (status) */
 	uint64_t opened, closed, refused, resets, protocol_errors, strangers,

@@ -34,6 +34,10 @@ static const char *type_name(uint8_t t)
 		return "CREDIT";
 	case PORTAL_CLOSE:
 		return "CLOSE";
+	case PORTAL_PING:
+		return "PING";
+	case PORTAL_PONG:
+		return "PONG";
 	default:
 		return "unknown";
 	}

@@ -38,6 +38,9 @@ static const struct ockam_option inlet_options[] = {
 	{.name = "open_timeout", .type = OCKAM_OPTION_DURATION, .def = "10s",
 	 .min = 1, .max = 3600000,
 	 .help = "how long a new connection waits for the outlet's answer"},
+	{.name = "keepalive", .type = OCKAM_OPTION_DURATION, .def = "5s",
+	 .max = 3600000,
+	 .help = "while connections are open and the outlet is silent this long, ask it; 3 unanswered close them; 0: never"},
 	PORTAL_COMMON_OPTIONS,
 	{0},
 };
@@ -68,6 +71,7 @@ static int inlet_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 			void **state)
 {
 	static const char *const keys[] = {"listen", "route", "open_timeout",
+					   "keepalive",
 					   "window", "max_chunk",
 					   "max_connections", NULL};
 	const struct ockam_opt *root = host->opt_root(ctx);
@@ -79,7 +83,10 @@ static int inlet_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 	int rc = portal_init(p, host, ctx, PORTAL_INLET);
 	const char *listen = NULL;
 	p->timeout_ms = 10000;
-	if (rc == 0 && (host->opt_get_str(ctx, root, "listen", &listen) < 0 ||
+	p->keepalive_ms = 5000;
+	if (rc == 0 && (host->opt_get_duration_ms(ctx, root, "keepalive",
+						  &p->keepalive_ms) < 0 ||
+			host->opt_get_str(ctx, root, "listen", &listen) < 0 ||
 			host->opt_get_route(ctx, root, "route", &p->route) < 0 ||
 			host->opt_get_duration_ms(ctx, root, "open_timeout",
 						  &p->timeout_ms) < 0))
@@ -183,6 +190,46 @@ static void on_accept(void *data, int fd, uint32_t events)
 	}
 }
 
+/* Keepalive: while streams are open, anything from the outlet (along our
+ * route) shows it is there; after `keepalive` of silence a PING asks, and
+ * after three of them every open stream is closed: the outlet node or the
+ * route is gone, and a client waiting for data would otherwise wait for
+ * ever (an idle stream sends nothing that could fail). */
+static void on_keepalive(void *data)
+{
+	struct portal *p = data;
+	const struct ockam_host *h = p->host;
+	uint64_t now = h->now_ms();
+	if (p->n_open == 0) {
+		p->heard_ms = now;
+		return;
+	}
+	if (now - p->heard_ms >= 3 * p->keepalive_ms) {
+		h->log(p->ctx, OCKAM_LOG_WARN,
+		       "no answer from the outlet for %llu ms (keepalive %llu ms): closing %u connection(s)",
+		       (unsigned long long)(now - p->heard_ms),
+		       (unsigned long long)p->keepalive_ms, p->n_open);
+		for (uint32_t i = 0; i < p->max_connections; i++)
+			if (p->slots[i] && p->slots[i]->state == PS_OPEN)
+				pstream_abort(p->slots[i], PORTAL_R_TIMEOUT, 1,
+					      "the outlet stopped answering");
+		p->heard_ms = now;
+		return;
+	}
+	if (now - p->heard_ms >= p->keepalive_ms) {
+		uint8_t buf[PORTAL_HDR];
+		struct ockam_message m;
+		ockam_message_init(&m);
+		m.onward = p->route;
+		m.ret = ockam_route_make(&p->self, 1);
+		m.flags = OCKAM_MSG_CONNECT;
+		portal_hdr_put(buf, PORTAL_PING, 0, 0);
+		m.payload = buf;
+		m.payload_len = sizeof(buf);
+		h->send(p->ctx, &m); /* a failure shows as silence */
+	}
+}
+
 static int inlet_start(void *state)
 {
 	struct portal *p = state;
@@ -207,6 +254,11 @@ static int inlet_start(void *state)
 	p->lsrc = h->fd_add(p->ctx, fd, OCKAM_EV_READ, on_accept, p);
 	if (!p->lsrc)
 		return -ENOMEM;
+	if (p->keepalive_ms) {
+		p->heard_ms = h->now_ms();
+		p->ka_timer = h->timer_add_periodic(p->ctx, p->keepalive_ms,
+						    on_keepalive, p);
+	}
 	h->route_format(p->ctx, &p->route, r, sizeof(r));
 	h->log(p->ctx, OCKAM_LOG_INFO, "portal inlet on %s, to %s", where, r);
 	return 0;
@@ -272,6 +324,12 @@ static int inlet_handle(void *state, void *addr_data,
 				     portal_ret_text(p, msg, ret, sizeof(ret)));
 		return 0;
 	}
+	/* Anything that came back along our route says the outlet is
+	 * there (a stranger cannot forge that return route). */
+	if (ockam_route_is_way_back(&msg->ret, &p->route))
+		p->heard_ms = p->host->now_ms();
+	if (hd.type == PORTAL_PONG)
+		return 0;
 	if (hd.type == PORTAL_ACCEPT)
 		return on_accept_msg(p, &hd, msg);
 	struct pstream *s = pstream_find(p, hd.to);

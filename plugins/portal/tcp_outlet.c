@@ -204,6 +204,21 @@ static int outlet_handle(void *state, void *addr_data,
 		on_open(p, &hd, msg);
 		return 0;
 	}
+	if (hd.type == PORTAL_PING) {
+		/* Answered only where an OPEN would be served. */
+		if (!p->secure_only || (msg->flags & OCKAM_MSG_SECURE)) {
+			uint8_t buf[PORTAL_HDR];
+			struct ockam_message m;
+			ockam_message_init(&m);
+			m.onward = msg->ret;
+			m.ret = ockam_route_make(&p->self, 1);
+			portal_hdr_put(buf, PORTAL_PONG, 0, 0);
+			m.payload = buf;
+			m.payload_len = sizeof(buf);
+			p->host->send(p->ctx, &m);
+		}
+		return 0;
+	}
 	return portal_recv(p, &hd, msg);
 }
 

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -471,6 +472,47 @@ static void test_inject(void)
 	close(lfd);
 }
 
+/* The outlet node dies (SIGKILL) while a client sits on an idle stream:
+ * nothing would ever fail on its own, so the inlet's keepalive notices the
+ * silence and closes the client, with one line saying why. */
+static void test_outlet_node_killed(void)
+{
+	int svc_port, lfd, oport;
+	uint8_t buf[8];
+
+	integ_begin("portal_outlet_node_killed");
+	lfd = hx_tcp_listen(16, &svc_port);
+	CU_ASSERT_FATAL(lfd >= 0);
+	struct hx_proc *o = start_outlet_node("outlet", "",
+		"      secure_only: false\n", svc_port, &oport);
+	const char *cfg = integ_write_config("inlet.yaml",
+		"node: inlet\ntransports:\n  tcp: {}\n"
+		"workers:\n  portal:\n    type: tcp_inlet\n    options:\n"
+		"      listen: 127.0.0.1:0\n"
+		"      route: [tcp:127.0.0.1:%d, outlet]\n"
+		"      keepalive: 200ms\n", oport);
+	struct hx_proc *in = integ_start_node("inlet", cfg, NULL, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(in);
+	int iport = portal_inlet_port(in);
+	CU_ASSERT_FATAL(iport > 0);
+	int c = hx_tcp_connect(iport);
+	CU_ASSERT_FATAL(c >= 0 && portal_write_all(c, "ping", 4, 5000) == 0);
+	int s = portal_accept(lfd, 10000);
+	CU_ASSERT_FATAL(s >= 0 && portal_read_n(s, buf, 4, 10000) == 0);
+	/* Idle but alive: the keepalive keeps it open. */
+	CU_ASSERT(!portal_closed_within(c, 1000));
+	kill(hx_pid(o), SIGKILL);
+	long long t0 = ms_now();
+	CU_ASSERT(portal_closed_within(c, 5000));
+	CU_ASSERT(ms_now() - t0 < 3000);
+	CU_ASSERT_EQUAL(hx_wait_line(in, HX_STDERR, "no answer from the outlet",
+				     1, 5000, NULL, 0), 0);
+	close(c);
+	close(s);
+	CU_ASSERT_EQUAL(hx_stop(in, HX_EXIT_MS), 0);
+	close(lfd);
+}
+
 static void fake_send(int fd, const struct portal_msg *open, uint8_t type,
 		      uint32_t to, uint32_t from, const void *body, size_t blen)
 {
@@ -593,6 +635,7 @@ int main(void)
 		{ "portal_service_down", test_service_down },
 		{ "portal_plaintext_open_refused", test_plaintext_open_refused },
 		{ "portal_inject", test_inject },
+		{ "portal_outlet_node_killed", test_outlet_node_killed },
 		{ "portal_bad_messages", test_bad_messages },
 		{ NULL, NULL },
 	};
