@@ -774,7 +774,14 @@ int router_send_commit(struct router *r, size_t len)
 	r->stats.transport_sent++;
 	if (log_enabled(OCKAM_LOG_TRACE))
 		transport_trace(r, v->sender, &v->own.msg, v->t);
-	return v->t->ops->send(v->t->data, &v->own.msg);
+	int rc = v->t->ops->send(v->t->data, &v->own.msg);
+	/* Like a slot: one large message does not pin its buffer. */
+	if (v->own.cap > SLOT_KEEP_MAX) {
+		free(v->own.buf);
+		v->own.buf = NULL;
+		v->own.cap = 0;
+	}
+	return rc;
 }
 
 void router_send_abort(struct router *r)

@@ -153,22 +153,24 @@ static unsigned long run(const struct ockam_route *routes, size_t n_routes,
 
 static void count_phase(const struct ockam_route *routes, size_t n_routes)
 {
-#if ALLOC_COUNTER
 	/* Warm up: queue slots and connection buffers grown, connection
 	 * open. */
 	CU_ASSERT_EQUAL_FATAL(run(routes, n_routes, 4 * N), 4 * N);
+#if ALLOC_COUNTER
 	alloc_calls = 0;
 	alloc_counting = 1;
+#endif
 	unsigned long got = run(routes, n_routes, N);
-	alloc_counting = 0;
 	CU_ASSERT_EQUAL(got, N);
 	CU_ASSERT_EQUAL(bad_replies, 0);
+#if ALLOC_COUNTER
+	alloc_counting = 0;
 	CU_ASSERT_EQUAL(alloc_calls, 0);
 	if (alloc_calls)
 		printf("\n%lu allocations for %lu messages\n", alloc_calls, got);
 #else
-	(void)routes, (void)n_routes;
-	CU_PASS("not counted under AddressSanitizer");
+	/* AddressSanitizer owns malloc: the messages still go through
+	 * under it, uncounted. */
 #endif
 }
 
