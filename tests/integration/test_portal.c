@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -93,6 +94,15 @@ static void test_thousand(void)
 	static int cl[MANY], sv[MANY];
 
 	integ_begin("portal_thousand");
+	/* Both ends of 1,000 connections live in this process, and the
+	 * nodes inherit the limit: raise the soft limit to the hard one. */
+	struct rlimit rl;
+	CU_ASSERT_FATAL(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	CU_ASSERT_FATAL(rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= 2 * MANY + 64);
 	lfd = hx_tcp_listen(MANY + 24, &svc_port);
 	CU_ASSERT_FATAL(lfd >= 0);
 	portal_start_trio(svc_port, &t);
