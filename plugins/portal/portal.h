@@ -120,10 +120,11 @@ struct portal_peer {
 };
 
 /* Bytes written to us by the peer and not yet taken by our socket:
- * allocated when a write would block, freed when drained.  At most the
+ * allocated when a write would block, freed once it stayed empty for a second.  At most the
  * window (the peer may not send more than it was granted). */
 struct portal_ring {
 	size_t head, len, cap;
+	uint64_t empty_ms; /* when it last became empty (0: holds bytes) */
 	uint8_t data[];
 };
 
@@ -182,7 +183,9 @@ struct portal {
 	struct portal_peer *peers;
 	struct pstream *credit_q, *blocked_q;
 	struct pstream *dl_head, *dl_tail;
-	struct ockam_source *credit_flush, *resume_timer, *deadline_timer;
+	struct ockam_source *credit_flush, *resume_timer, *deadline_timer,
+		*ring_sweep;
+	uint32_t n_rings; /* streams holding a ring */
 	/* outlet: the connection to the service finished (err 0) or failed */
 	void (*connected)(struct pstream *s, int err);
 
@@ -256,6 +259,8 @@ int portal_peer_received(struct pstream *s, uint64_t received);
 int portal_recv(struct portal *p, const struct portal_hdr *h,
 		const struct ockam_message *msg);
 /* Socket writes: DATA bytes into the socket or its ring. */
+/* Free the ring of `s` (release). */
+void portal_ring_free(struct pstream *s);
 /* Both return 1 if the stream is gone. */
 int portal_write_out(struct pstream *s, const uint8_t *d, size_t n);
 int portal_drain_ring(struct pstream *s);

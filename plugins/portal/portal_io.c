@@ -5,8 +5,9 @@
  *
  * DATA from the peer is written to the socket as it arrives.  What the
  * socket does not take waits in the stream's ring, which is allocated
- * only then (window bytes) and freed once drained, so an idle stream
- * holds no buffer.  The peer can never overfill it: it may send only
+ * only then (window bytes) and freed once it has stayed empty for a
+ * second (a sweep), so an idle stream holds no buffer and a busy one does
+ * not allocate each time its socket fills.  The peer can never overfill it: it may send only
  * what we granted, and we grant only what left the ring.
  */
 #include <errno.h>
@@ -54,6 +55,54 @@ static int write_failed(struct pstream *s, int err)
 	return 1;
 }
 
+/* Rings that stayed empty this long are freed. */
+#define RING_KEEP_MS 1000
+
+void portal_ring_free(struct pstream *s)
+{
+	if (!s->ring)
+		return;
+	free(s->ring);
+	s->ring = NULL;
+	s->p->n_rings--;
+}
+
+static void on_ring_sweep(void *data)
+{
+	struct portal *p = data;
+	uint64_t now = p->host->now_ms();
+	for (uint32_t i = 0; i < p->max_connections && p->n_rings; i++) {
+		struct pstream *s = p->slots[i];
+		if (s && s->ring && s->ring->len == 0 &&
+		    now - s->ring->empty_ms >= RING_KEEP_MS)
+			portal_ring_free(s);
+	}
+	if (!p->n_rings)
+		p->host->timer_update(p->ring_sweep, 0);
+}
+
+static struct portal_ring *ring_get(struct pstream *s)
+{
+	struct portal *p = s->p;
+	if (s->ring)
+		return s->ring;
+	struct portal_ring *r = malloc(sizeof(*r) + p->window);
+	if (!r)
+		return NULL;
+	r->head = r->len = 0;
+	r->empty_ms = 0;
+	r->cap = p->window;
+	s->ring = r;
+	if (p->n_rings++ == 0) {
+		if (!p->ring_sweep)
+			p->ring_sweep = p->host->timer_add_periodic(
+				p->ctx, RING_KEEP_MS, on_ring_sweep, p);
+		else
+			p->host->timer_update(p->ring_sweep, RING_KEEP_MS);
+	}
+	return r;
+}
+
 int portal_drain_ring(struct pstream *s)
 {
 	struct portal_ring *r = s->ring;
@@ -75,10 +124,8 @@ int portal_drain_ring(struct pstream *s)
 		if ((size_t)n < first)
 			break;
 	}
-	if (r && r->len == 0) {
-		free(r);
-		s->ring = NULL;
-	}
+	if (r && r->len == 0 && !r->empty_ms)
+		r->empty_ms = s->p->host->now_ms();
 	if (shut_if_due(s))
 		return 1;
 	portal_rewatch(s);
@@ -102,18 +149,13 @@ int portal_write_out(struct pstream *s, const uint8_t *d, size_t n)
 		if (done == n)
 			return 0;
 	}
-	struct portal_ring *r = s->ring;
+	struct portal_ring *r = ring_get(s);
 	if (!r) {
-		r = malloc(sizeof(*r) + s->p->window);
-		if (!r) {
-			pstream_abort(s, PORTAL_R_LOST, 1,
-				      "out of memory for its buffer");
-			return 1;
-		}
-		r->head = r->len = 0;
-		r->cap = s->p->window;
-		s->ring = r;
+		pstream_abort(s, PORTAL_R_LOST, 1,
+			      "out of memory for its buffer");
+		return 1;
 	}
+	r->empty_ms = 0;
 	size_t left = n - done;
 	if (left > r->cap - r->len) {
 		/* Cannot happen while the peer keeps to its credit (checked

@@ -178,7 +178,7 @@ static void release(struct pstream *s)
 	p->total_in += s->bytes_in;
 	p->total_out += s->bytes_out;
 	portal_peer_put(p, s->peer);
-	free(s->ring);
+	portal_ring_free(s);
 	free(s);
 }
 
