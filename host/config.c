@@ -28,19 +28,6 @@ static const char *const log_levels[] = { "error", "warn", "info", "debug",
 					  "trace", NULL };
 static const char *const after_values[] = { "exit", "run", NULL };
 
-static void err_at(struct diag *d, const struct ockam_opt *o, const char *fmt,
-		   ...) __attribute__((format(printf, 3, 4)));
-
-static void err_at(struct diag *d, const struct ockam_opt *o, const char *fmt,
-		   ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	diag_verror(d, o->file, o->line, o->col, fmt, ap);
-	va_end(ap);
-}
-
 /* [A-Za-z0-9_.-]{1,64}: node names, worker addresses, plugin types; the
  * same rule the router applies to addresses. */
 static int name_valid(const char *s)
@@ -59,7 +46,7 @@ static int check_name(const struct ockam_opt *o, const char *what,
 		return -1;
 	if (name_valid(o->str))
 		return 0;
-	err_at(d, o, "%s must be 1 to 64 letters, digits, '_', '.' or '-', not %s",
+	opt_error_at(d, o, "%s must be 1 to 64 letters, digits, '_', '.' or '-', not %s",
 	       what, opt_quote(o->str, q, sizeof(q)));
 	return -1;
 }
@@ -85,10 +72,10 @@ static int check_choice(const struct ockam_opt *o, const char *const *values,
 				      values[i]);
 	const char *hint = opt_suggest(o->str, values);
 	if (hint)
-		err_at(d, o, "%s must be %s, not %s (did you mean '%s'?)", what,
+		opt_error_at(d, o, "%s must be %s, not %s (did you mean '%s'?)", what,
 		       list, opt_quote(o->str, q, sizeof(q)), hint);
 	else
-		err_at(d, o, "%s must be %s, not %s", what, list,
+		opt_error_at(d, o, "%s must be %s, not %s", what, list,
 		       opt_quote(o->str, q, sizeof(q)));
 	return -1;
 }
@@ -163,7 +150,7 @@ static void walk_node(struct config *c, struct diag *d)
 
 	if (!o) {
 		if (!misspelled(c->root, top_keys, "node"))
-			err_at(d, c->root,
+			opt_error_at(d, c->root,
 			       "missing key 'node' in the top-level map (the node's name)");
 		return;
 	}
@@ -195,28 +182,28 @@ static void walk_plugin_dir(struct config *c, struct diag *d)
 		items = (const struct ockam_opt *const *)o->items;
 		n = o->count;
 	} else {
-		err_at(d, o, "'plugin_dir' must be a path or a list of paths, not %s",
+		opt_error_at(d, o, "'plugin_dir' must be a path or a list of paths, not %s",
 		       opt_kind_name(o->kind));
 		return;
 	}
 	c->plugin_dirs = calloc(n ? n : 1, sizeof(*c->plugin_dirs));
 	c->plugin_dir_nodes = calloc(n ? n : 1, sizeof(*c->plugin_dir_nodes));
 	if (!c->plugin_dirs || !c->plugin_dir_nodes) {
-		err_at(d, o, "out of memory");
+		opt_error_at(d, o, "out of memory");
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct ockam_opt *it = items[i];
 		if (it->kind != OCKAM_OPT_SCALAR || it->is_null ||
 		    !it->str[0]) {
-			err_at(d, it, "'plugin_dir' entries must be paths, not %s",
+			opt_error_at(d, it, "'plugin_dir' entries must be paths, not %s",
 			       it->kind == OCKAM_OPT_SCALAR ?
 				       "empty" : opt_kind_name(it->kind));
 			continue;
 		}
 		char *p = path_join(c->dir, it->str);
 		if (!p) {
-			err_at(d, it, "out of memory");
+			opt_error_at(d, it, "out of memory");
 			return;
 		}
 		c->plugin_dir_nodes[c->n_plugin_dirs] = it;
@@ -234,7 +221,7 @@ static void walk_transports(struct config *c, struct diag *d)
 		return;
 	c->transports = calloc(m->count, sizeof(*c->transports));
 	if (!c->transports) {
-		err_at(d, m, "out of memory");
+		opt_error_at(d, m, "out of memory");
 		return;
 	}
 	for (size_t i = 0; i < m->count; i++) {
@@ -265,18 +252,18 @@ static int scalar_list(const struct ockam_opt *l, const char *what,
 	if (opt_expect(l, OCKAM_OPT_LIST, what, d))
 		return -1;
 	if (l->count == 0) {
-		err_at(d, l, "%s must not be empty", what);
+		opt_error_at(d, l, "%s must not be empty", what);
 		return -1;
 	}
 	const char **v = calloc(l->count, sizeof(*v));
 	if (!v) {
-		err_at(d, l, "out of memory");
+		opt_error_at(d, l, "out of memory");
 		return -1;
 	}
 	for (size_t i = 0; i < l->count; i++) {
 		const struct ockam_opt *e = l->items[i];
 		if (e->kind != OCKAM_OPT_SCALAR || e->is_null || !e->str[0]) {
-			err_at(d, e, "each entry of %s must be a non-empty name",
+			opt_error_at(d, e, "each entry of %s must be a non-empty name",
 			       what);
 			free(v);
 			return -1;
@@ -316,7 +303,7 @@ static int walk_access(struct config_instance *w, const struct ockam_opt *a,
 			if (e->kind != OCKAM_OPT_SCALAR || !e->str ||
 			    identifier_ok(e->str))
 				continue;
-			err_at(d, e,
+			opt_error_at(d, e,
 			       "identifier %s in %s is not an identifier: expected I and 32 lowercase hex digits",
 			       opt_quote(e->str, q, sizeof(q)), tw);
 			bad = 1;
@@ -335,7 +322,7 @@ static int walk_access(struct config_instance *w, const struct ockam_opt *a,
 	static const char *const values[] = {"anyone", "secure_channel", NULL};
 	const char *hint = a->kind == OCKAM_OPT_SCALAR ? opt_suggest(a->str, values)
 						       : NULL;
-	err_at(d, a,
+	opt_error_at(d, a,
 	       "%s must be anyone, secure_channel or a list of identifiers%s%s%s",
 	       tw, hint ? " (did you mean '" : "", hint ? hint : "",
 	       hint ? "'?)" : "");
@@ -377,7 +364,7 @@ static void walk_workers(struct config *c, struct diag *d)
 		return;
 	c->workers = calloc(m->count, sizeof(*c->workers));
 	if (!c->workers) {
-		err_at(d, m, "out of memory");
+		opt_error_at(d, m, "out of memory");
 		return;
 	}
 	for (size_t i = 0; i < m->count; i++) {
@@ -394,7 +381,7 @@ static void walk_workers(struct config *c, struct diag *d)
 		snprintf(tw, sizeof(tw), "'type' of %s", what);
 		if (!type) {
 			if (!misspelled(v, worker_keys, "type"))
-				err_at(d, k, "missing key 'type' in %s (the plugin to run)",
+				opt_error_at(d, k, "missing key 'type' in %s (the plugin to run)",
 				       what);
 			ok = 0;
 		} else if (check_name(type, tw, d)) {
@@ -437,17 +424,17 @@ static int check_route(const struct ockam_opt *r, const char *what,
 	int bad = 0;
 
 	if (r->kind != OCKAM_OPT_LIST) {
-		err_at(d, r, "%s must be a list of addresses, not %s", what,
+		opt_error_at(d, r, "%s must be a list of addresses, not %s", what,
 		       r->kind == OCKAM_OPT_SCALAR && r->is_null ?
 			       "empty" : opt_kind_name(r->kind));
 		return -1;
 	}
 	if (r->count == 0) {
-		err_at(d, r, "%s is empty; give at least one address", what);
+		opt_error_at(d, r, "%s is empty; give at least one address", what);
 		return -1;
 	}
 	if (r->count > OCKAM_ROUTE_MAX) {
-		err_at(d, r, "%s has %zu addresses; at most %d are allowed",
+		opt_error_at(d, r, "%s has %zu addresses; at most %d are allowed",
 		       what, r->count, OCKAM_ROUTE_MAX);
 		bad = 1;
 	}
@@ -455,7 +442,7 @@ static int check_route(const struct ockam_opt *r, const char *what,
 		const struct ockam_opt *a = r->items[i];
 		if (a->kind == OCKAM_OPT_SCALAR && !a->is_null && a->str[0])
 			continue;
-		err_at(d, a, "address %zu of %s must be a name like 'echoer' or 'tcp:host:port', not %s",
+		opt_error_at(d, a, "address %zu of %s must be a name like 'echoer' or 'tcp:host:port', not %s",
 		       i + 1, what,
 		       a->kind == OCKAM_OPT_SCALAR ? "empty" :
 						     opt_kind_name(a->kind));
@@ -474,7 +461,7 @@ static void walk_routes(struct config *c, struct diag *d)
 		return;
 	c->routes = calloc(m->count, sizeof(*c->routes));
 	if (!c->routes) {
-		err_at(d, m, "out of memory");
+		opt_error_at(d, m, "out of memory");
 		return;
 	}
 	for (size_t i = 0; i < m->count; i++) {
@@ -511,7 +498,7 @@ static void walk_message(struct config *c, const struct ockam_opt *m,
 	snprintf(rw, sizeof(rw), "the route of %s", what);
 	if (!r) {
 		if (!misspelled(m, message_keys, "route"))
-			err_at(d, m, "missing key 'route' in %s (a list of addresses or a name under 'routes')",
+			opt_error_at(d, m, "missing key 'route' in %s (a list of addresses or a name under 'routes')",
 			       what);
 		ok = 0;
 	} else if (r->kind == OCKAM_OPT_SCALAR && !r->is_null) {
@@ -535,10 +522,10 @@ static void walk_message(struct config *c, const struct ockam_opt *m,
 				}
 			}
 			if (hint)
-				err_at(d, r, "unknown route %s (did you mean '%s'?)",
+				opt_error_at(d, r, "unknown route %s (did you mean '%s'?)",
 				       opt_quote(r->str, q, sizeof(q)), hint);
 			else
-				err_at(d, r, "unknown route %s (not declared under 'routes')",
+				opt_error_at(d, r, "unknown route %s (not declared under 'routes')",
 				       opt_quote(r->str, q, sizeof(q)));
 			ok = 0;
 		}
@@ -551,10 +538,10 @@ static void walk_message(struct config *c, const struct ockam_opt *m,
 	const struct ockam_opt *p = opt_get(m, "payload");
 	if (!p) {
 		if (!misspelled(m, message_keys, "payload"))
-			err_at(d, m, "missing key 'payload' in %s", what);
+			opt_error_at(d, m, "missing key 'payload' in %s", what);
 		ok = 0;
 	} else if (p->kind != OCKAM_OPT_SCALAR || p->is_null) {
-		err_at(d, p, "payload of %s must be a string, not %s%s", what,
+		opt_error_at(d, p, "payload of %s must be a string, not %s%s", what,
 		       p->kind == OCKAM_OPT_SCALAR ? "empty" :
 						     opt_kind_name(p->kind),
 		       p->kind == OCKAM_OPT_SCALAR ?
@@ -574,7 +561,7 @@ static void walk_message(struct config *c, const struct ockam_opt *m,
 		if (opt_to_duration_ms(t, d, &msg->timeout_ms)) {
 			ok = 0;
 		} else if (msg->timeout_ms == 0) {
-			err_at(d, t, "timeout: must be more than 0");
+			opt_error_at(d, t, "timeout: must be more than 0");
 			ok = 0;
 		}
 	}
@@ -593,7 +580,7 @@ static void walk_messages(struct config *c, struct diag *d)
 		return;
 	c->messages = calloc(l->count, sizeof(*c->messages));
 	if (!c->messages) {
-		err_at(d, l, "out of memory");
+		opt_error_at(d, l, "out of memory");
 		return;
 	}
 	for (size_t i = 0; i < l->count; i++)
@@ -627,7 +614,7 @@ static void walk_trace(struct config *c, struct diag *d)
 	if (!o)
 		return;
 	if (o->kind != OCKAM_OPT_SCALAR || !o->str || !*o->str) {
-		err_at(d, o, "'trace' must be a file name (the trace's JSON lines go there)");
+		opt_error_at(d, o, "'trace' must be a file name (the trace's JSON lines go there)");
 		return;
 	}
 	c->trace_path = o->str;

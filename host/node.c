@@ -13,6 +13,7 @@
 #include "app.h"
 #include "log.h"
 #include "notice.h"
+#include "notice_wire.h"
 #include "loop.h"
 #include "opt.h"
 #include "option_check.h"
@@ -252,6 +253,21 @@ static int node_reach_parse(struct node *n, struct ockam_ctx *ctx)
 	return rc;
 }
 
+/* A notice whose sender is on another node: send it back there. */
+static int node_notice_remote(void *data, const struct ockam_message *msg,
+			      int err, const char *why)
+{
+	struct node *n = data;
+	return wire_notice_send(n->wire_notices, msg, err, why);
+}
+
+/* A notice from another node has arrived for a local address. */
+static int node_notice_in(void *data, const struct ockam_message *msg)
+{
+	struct node *n = data;
+	return wire_notice_receive(n->wire_notices, msg);
+}
+
 /* A queued message its worker refused: tell its sender. */
 static void node_on_refused(void *data, const struct ockam_message *msg,
 			    int err, const char *why)
@@ -412,6 +428,12 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 	n->notices = notices_create(n->router, NOTICE_QUEUE_DEFAULT);
 	if (!n->notices)
 		goto fail;
+	n->wire_notices = wire_notices_create(n->router, n->notices,
+					      n->cfg->node_name);
+	if (!n->wire_notices)
+		goto fail;
+	notices_set_remote(n->notices, node_notice_remote, n);
+	router_set_notice_in(n->router, node_notice_in, n);
 	loop_set_idle(n->loop, node_idle, n);
 	if (!n->check_only) {
 		int trc = trace_node_start(n);
@@ -624,6 +646,7 @@ void node_destroy(struct node *n)
 		loop_remove_owner(n->loop, n);
 	loop_destroy(n->loop);
 	notices_destroy(n->notices);
+	wire_notices_destroy(n->wire_notices);
 	router_destroy(n->router);
 	for (size_t i = n->n_libs; i-- > 0;)
 		loader_close(n->libs[i]);

@@ -30,7 +30,15 @@ struct notices {
 	size_t n_handlers;
 	struct notice_stats stats;
 	struct ockam_log_limit lim_full;
+	notice_remote_fn remote_fn;
+	void *remote_data;
 };
+
+void notices_set_remote(struct notices *n, notice_remote_fn fn, void *data)
+{
+	n->remote_fn = fn;
+	n->remote_data = data;
+}
 
 struct notices *notices_create(struct router *r, size_t cap)
 {
@@ -94,6 +102,9 @@ int notices_post(struct notices *n, const struct ockam_message *msg, int err,
 		 const char *why)
 {
 	n->stats.posted++;
+	if (msg->ret.count && msg->ret.hop[0].type != OCKAM_ADDR_LOCAL &&
+	    n->remote_fn)
+		return n->remote_fn(n->remote_data, msg, err, why);
 	if (msg->ret.count == 0 || msg->ret.hop[0].type != OCKAM_ADDR_LOCAL) {
 		n->stats.no_sender++;
 		return -ENOENT;

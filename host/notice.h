@@ -41,8 +41,15 @@ void notices_destroy(struct notices *n);
 int notices_handler_add(struct notices *n, void *owner, notice_fn fn);
 void notices_handler_remove(struct notices *n, void *owner);
 
-/* Queue a notice for msg's sender.  0 if queued; -ENOENT if the return
- * route does not start with a local address; -ENOBUFS if the queue is full;
+/* Where a notice goes whose sender is on another node (its return route
+ * starts at a transport address): notice_wire.h sends it back there. */
+typedef int (*notice_remote_fn)(void *data, const struct ockam_message *msg,
+				int err, const char *why);
+void notices_set_remote(struct notices *n, notice_remote_fn fn, void *data);
+
+/* Queue a notice for msg's sender.  0 if queued; a return route that
+ * starts at a transport address goes to the remote hook (its result);
+ * -ENOENT if there is none or the return route is empty; -ENOBUFS if the queue is full;
  * -EMSGSIZE/-ENOMEM if the message cannot be copied. */
 int notices_post(struct notices *n, const struct ockam_message *msg, int err,
 		 const char *why);

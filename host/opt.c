@@ -52,11 +52,8 @@ static void parser_error(struct opt_parser *p, const yaml_mark_t *m,
 	p->errors++;
 }
 
-static void node_error(struct diag *d, const struct ockam_opt *o,
-		       const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void node_error(struct diag *d, const struct ockam_opt *o,
-		       const char *fmt, ...)
+void opt_error_at(struct diag *d, const struct ockam_opt *o,
+		  const char *fmt, ...)
 {
 	va_list ap;
 
@@ -465,7 +462,7 @@ static struct ockam_opt *parse_map(struct opt_parser *p, yaml_event_t *ev,
 		if (!key)
 			goto fail;
 		if (bad_key) {
-			node_error(p->d, key, "map keys must be scalars, not %s",
+			opt_error_at(p->d, key, "map keys must be scalars, not %s",
 				   opt_kind_name(key->kind));
 			p->errors++;
 		}
@@ -482,7 +479,7 @@ static struct ockam_opt *parse_map(struct opt_parser *p, yaml_event_t *ev,
 			bad_key ? NULL : opt_get_key(o, key->str);
 		if (first) {
 			char q[OPT_QUOTE_MAX];
-			node_error(p->d, key, "duplicate key %s (first at %u:%u)",
+			opt_error_at(p->d, key, "duplicate key %s (first at %u:%u)",
 				   opt_quote(key->str, q, sizeof(q)),
 				   first->line, first->col);
 			p->errors++;
@@ -879,7 +876,7 @@ int opt_expect(const struct ockam_opt *o, enum ockam_opt_kind kind,
 {
 	if (o->kind == kind && !(kind == OCKAM_OPT_SCALAR && o->is_null))
 		return 0;
-	node_error(d, o, "%s must be %s, not %s", what, opt_kind_name(kind),
+	opt_error_at(d, o, "%s must be %s, not %s", what, opt_kind_name(kind),
 		   actual_kind(o));
 	return -1;
 }
@@ -953,7 +950,7 @@ unsigned opt_check_keys(const struct ockam_opt *o, const char *const *allowed,
 		bad++;
 		const char *hint = opt_suggest(k, allowed);
 		if (hint) {
-			node_error(d, o->keys[i],
+			opt_error_at(d, o->keys[i],
 				   "unknown key %s in %s (did you mean '%s'?)",
 				   opt_quote(k, q, sizeof(q)), what, hint);
 			continue;
@@ -965,11 +962,11 @@ unsigned opt_check_keys(const struct ockam_opt *o, const char *const *allowed,
 			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s",
 					      j ? ", " : "", allowed[j]);
 		if (allowed[0])
-			node_error(d, o->keys[i],
+			opt_error_at(d, o->keys[i],
 				   "unknown key %s in %s (known keys: %s)",
 				   opt_quote(k, q, sizeof(q)), what, list);
 		else
-			node_error(d, o->keys[i], "unknown key %s in %s",
+			opt_error_at(d, o->keys[i], "unknown key %s in %s",
 				   opt_quote(k, q, sizeof(q)), what);
 	}
 	return bad;
@@ -1003,7 +1000,7 @@ static void reader_error(const struct ockam_opt *o, struct diag *d,
 {
 	char pre[80], q[OPT_QUOTE_MAX];
 
-	node_error(d, o, "%sexpected %s, got %s", prefix(o, pre, sizeof(pre)),
+	opt_error_at(d, o, "%sexpected %s, got %s", prefix(o, pre, sizeof(pre)),
 		   expected, got(o, q, sizeof(q)));
 }
 
@@ -1074,7 +1071,7 @@ int opt_to_u64(const struct ockam_opt *o, struct diag *d, uint64_t min,
 		return -1;
 	}
 	if (n < 0 || v < min || v > max) {
-		node_error(d, o, "%s%s is out of range (%s)",
+		opt_error_at(d, o, "%s%s is out of range (%s)",
 			   prefix(o, pre, sizeof(pre)), o->str, expected);
 		return -1;
 	}
@@ -1133,10 +1130,10 @@ int opt_to_duration_ms(const struct ockam_opt *o, struct diag *d,
 			return 0;
 		}
 		if (v < 1000)
-			node_error(d, o, "%s%s has no unit (did you mean %ss?)",
+			opt_error_at(d, o, "%s%s has no unit (did you mean %ss?)",
 				   prefix(o, pre, sizeof(pre)), o->str, o->str);
 		else
-			node_error(d, o,
+			opt_error_at(d, o,
 				   "%s%s has no unit (did you mean %sms or %ss?)",
 				   prefix(o, pre, sizeof(pre)), o->str, o->str,
 				   o->str);
@@ -1148,7 +1145,7 @@ int opt_to_duration_ms(const struct ockam_opt *o, struct diag *d,
 		return -1;
 	}
 	if (rc == -2) {
-		node_error(d, o, "%s%s is too long", prefix(o, pre, sizeof(pre)),
+		opt_error_at(d, o, "%s%s is too long", prefix(o, pre, sizeof(pre)),
 			   o->str);
 		return -1;
 	}
@@ -1180,7 +1177,7 @@ int opt_to_size(const struct ockam_opt *o, struct diag *d, uint64_t max,
 		return -1;
 	}
 	if (rc == -2 || v > max) {
-		node_error(d, o, "%s%s is too large (at most %llu bytes)",
+		opt_error_at(d, o, "%s%s is too large (at most %llu bytes)",
 			   prefix(o, pre, sizeof(pre)), o->str,
 			   (unsigned long long)max);
 		return -1;

@@ -51,6 +51,9 @@ struct ockam_opt *opt_load_string(const char *name, const char *text,
 				  size_t len, struct diag *d);
 void opt_free(struct ockam_opt *root);
 
+/* Report "file:line:col: message" at node `o` to `d`. */
+void opt_error_at(struct diag *d, const struct ockam_opt *o,
+		  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 const struct ockam_opt *opt_get(const struct ockam_opt *o, const char *key);
 /* The key node of `key` (for positions); NULL if absent. */
 const struct ockam_opt *opt_get_key(const struct ockam_opt *o, const char *key);

@@ -19,19 +19,6 @@
 #define QUOTE_MAX 128
 #define ENUM_WORDS_MAX 16
 
-static void err_at(struct diag *d, const struct ockam_opt *o, const char *fmt,
-		   ...) __attribute__((format(printf, 3, 4)));
-
-static void err_at(struct diag *d, const struct ockam_opt *o, const char *fmt,
-		   ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	diag_verror(d, o->file, o->line, o->col, fmt, ap);
-	va_end(ap);
-}
-
 static uint64_t max_of(const struct ockam_option *op)
 {
 	return op->max ? op->max : UINT64_MAX;
@@ -55,12 +42,12 @@ static int check_addr_list(const struct ockam_opt *v, const char *key,
 	int bad = 0;
 
 	if (v->kind != OCKAM_OPT_LIST) {
-		err_at(d, v, "%s: expected a list of %s, got %s", key,
+		opt_error_at(d, v, "%s: expected a list of %s, got %s", key,
 		       what_items, got(v, q, sizeof(q)));
 		return -1;
 	}
 	if (max && v->count > max) {
-		err_at(d, v, "%s: %zu addresses; at most %zu are allowed", key,
+		opt_error_at(d, v, "%s: %zu addresses; at most %zu are allowed", key,
 		       v->count, max);
 		bad = 1;
 	}
@@ -68,7 +55,7 @@ static int check_addr_list(const struct ockam_opt *v, const char *key,
 		const struct ockam_opt *e = v->items[i];
 		if (e->kind == OCKAM_OPT_SCALAR && !e->is_null && e->str[0])
 			continue;
-		err_at(d, e, "%s: item %zu must be an address like 'echoer' or 'tcp:host:port', not %s",
+		opt_error_at(d, e, "%s: item %zu must be an address like 'echoer' or 'tcp:host:port', not %s",
 		       key, i + 1,
 		       e->kind == OCKAM_OPT_SCALAR ? "empty" :
 						     opt_kind_name(e->kind));
@@ -94,16 +81,16 @@ static int check_route_value(const struct config *c, const struct ockam_opt *v,
 			hint = opt_suggest(v->str, names);
 		}
 		if (hint)
-			err_at(d, v, "%s: unknown route %s (did you mean '%s'?)",
+			opt_error_at(d, v, "%s: unknown route %s (did you mean '%s'?)",
 			       key, opt_quote(v->str, q, sizeof(q)), hint);
 		else
-			err_at(d, v, "%s: unknown route %s: declare it under routes: or write the route as a list",
+			opt_error_at(d, v, "%s: unknown route %s: declare it under routes: or write the route as a list",
 			       key, opt_quote(v->str, q, sizeof(q)));
 		free(names);
 		return -1;
 	}
 	if (v->kind == OCKAM_OPT_LIST && v->count == 0) {
-		err_at(d, v, "%s: the route is empty; give at least one address",
+		opt_error_at(d, v, "%s: the route is empty; give at least one address",
 		       key);
 		return -1;
 	}
@@ -124,19 +111,19 @@ static int check_value(const struct config *c, const struct ockam_option *op,
 	case OCKAM_OPTION_STRING:
 	case OCKAM_OPTION_PATH:
 		if (v->kind != OCKAM_OPT_SCALAR || v->is_null) {
-			err_at(d, v, "%s: expected %s, got %s", key,
+			opt_error_at(d, v, "%s: expected %s, got %s", key,
 			       op->type == OCKAM_OPTION_PATH ? "a file path" :
 							       "a string",
 			       got(v, q, sizeof(q)));
 			return -1;
 		}
 		if ((kind = opt_plain_type(v)) != NULL) {
-			err_at(d, v, "%s: %s is %s, not a string (quote it: \"%s\")",
+			opt_error_at(d, v, "%s: %s is %s, not a string (quote it: \"%s\")",
 			       key, v->str, kind, v->str);
 			return -1;
 		}
 		if (op->type == OCKAM_OPTION_PATH && !v->str[0]) {
-			err_at(d, v, "%s: expected a file path, got ''", key);
+			opt_error_at(d, v, "%s: expected a file path, got ''", key);
 			return -1;
 		}
 		return 0;
@@ -169,17 +156,17 @@ static int check_value(const struct config *c, const struct ockam_option *op,
 		const char *hint = v->kind == OCKAM_OPT_SCALAR && !v->is_null ?
 					   opt_suggest(v->str, names) : NULL;
 		if (hint)
-			err_at(d, v, "%s: expected %s, got %s (did you mean '%s'?)",
+			opt_error_at(d, v, "%s: expected %s, got %s (did you mean '%s'?)",
 			       key, shown, got(v, q, sizeof(q)), hint);
 		else
-			err_at(d, v, "%s: expected %s, got %s", key, shown,
+			opt_error_at(d, v, "%s: expected %s, got %s", key, shown,
 			       got(v, q, sizeof(q)));
 		return -1;
 	}
 	case OCKAM_OPTION_BOOL: {
 		int on;
 		if (v->kind == OCKAM_OPT_SCALAR && !v->is_null && !v->plain) {
-			err_at(d, v, "%s: \"%s\" is quoted, so a string, not true or false (write it without quotes)",
+			opt_error_at(d, v, "%s: \"%s\" is quoted, so a string, not true or false (write it without quotes)",
 			       key, v->str);
 			return -1;
 		}
@@ -187,7 +174,7 @@ static int check_value(const struct config *c, const struct ockam_option *op,
 	}
 	case OCKAM_OPTION_INT:
 		if (v->kind == OCKAM_OPT_SCALAR && !v->is_null && !v->plain) {
-			err_at(d, v, "%s: \"%s\" is quoted, so a string, not a number (write it without quotes)",
+			opt_error_at(d, v, "%s: \"%s\" is quoted, so a string, not a number (write it without quotes)",
 			       key, v->str);
 			return -1;
 		}
@@ -199,10 +186,10 @@ static int check_value(const struct config *c, const struct ockam_option *op,
 			option_format_duration(op->min, a, sizeof(a));
 			option_format_duration(op->max, b, sizeof(b));
 			if (op->max)
-				err_at(d, v, "%s: %s is out of range (%s to %s)",
+				opt_error_at(d, v, "%s: %s is out of range (%s to %s)",
 				       key, v->str, a, b);
 			else
-				err_at(d, v, "%s: %s is out of range (at least %s)",
+				opt_error_at(d, v, "%s: %s is out of range (at least %s)",
 				       key, v->str, a);
 			return -1;
 		}
@@ -212,7 +199,7 @@ static int check_value(const struct config *c, const struct ockam_option *op,
 			return -1;
 		if (x < op->min) {
 			option_format_size(op->min, a, sizeof(a));
-			err_at(d, v, "%s: %s is too small (at least %s)", key,
+			opt_error_at(d, v, "%s: %s is too small (at least %s)", key,
 			       v->str, a);
 			return -1;
 		}
@@ -223,7 +210,7 @@ static int check_value(const struct config *c, const struct ockam_option *op,
 		if (v->kind == OCKAM_OPT_SCALAR && !v->is_null)
 			return 0; /* one string: made a list of one */
 		if (v->kind != OCKAM_OPT_LIST) {
-			err_at(d, v, "%s: expected a list of strings, got %s",
+			opt_error_at(d, v, "%s: expected a list of strings, got %s",
 			       key, got(v, q, sizeof(q)));
 			return -1;
 		}
@@ -231,7 +218,7 @@ static int check_value(const struct config *c, const struct ockam_option *op,
 			const struct ockam_opt *e = v->items[i];
 			if (e->kind == OCKAM_OPT_SCALAR && !e->is_null)
 				continue;
-			err_at(d, e, "%s: item %zu must be a string, not %s", key,
+			opt_error_at(d, e, "%s: item %zu must be a string, not %s", key,
 			       i + 1, got(e, q, sizeof(q)));
 			return -1;
 		}
@@ -243,7 +230,7 @@ static int check_value(const struct config *c, const struct ockam_option *op,
 	case OCKAM_OPTION_ANY:
 		return 0;
 	}
-	err_at(d, v, "%s: the plugin declares an unknown type (%d)", key,
+	opt_error_at(d, v, "%s: the plugin declares an unknown type (%d)", key,
 	       (int)op->type);
 	return -1;
 }
@@ -251,6 +238,95 @@ static int check_value(const struct config *c, const struct ockam_option *op,
 static int known_type(enum ockam_option_type t)
 {
 	return t >= OCKAM_OPTION_STRING && t <= OCKAM_OPTION_ANY;
+}
+
+/* The conditions of op->only_if, "k=v[,k=v]", at most this many. */
+#define ONLY_IF_MAX 4
+
+struct cond {
+	char key[65], value[64];
+};
+
+/* Split `only_if` into conds; returns how many, or -1 if malformed. */
+static int only_if_parse(const char *only_if, struct cond *c)
+{
+	int n = 0;
+	const char *p = only_if;
+
+	while (*p) {
+		const char *eq = strchr(p, '='), *end = strchr(p, ',');
+		if (!end)
+			end = p + strlen(p);
+		if (n == ONLY_IF_MAX || !eq || eq > end || eq == p ||
+		    eq + 1 == end || (size_t)(eq - p) >= sizeof(c[n].key) ||
+		    (size_t)(end - eq - 1) >= sizeof(c[n].value))
+			return -1;
+		memcpy(c[n].key, p, (size_t)(eq - p));
+		c[n].key[eq - p] = '\0';
+		memcpy(c[n].value, eq + 1, (size_t)(end - eq - 1));
+		c[n].value[end - eq - 1] = '\0';
+		n++;
+		p = *end ? end + 1 : end;
+	}
+	return n;
+}
+
+/* only_if names options declared before table[i] (they are checked
+ * first, so their values are known when table[i] is). */
+static int only_if_check(const struct ockam_option *table, size_t i,
+			 char *err, size_t err_len)
+{
+	struct cond c[ONLY_IF_MAX];
+	int n = only_if_parse(table[i].only_if, c);
+
+	if (n <= 0) {
+		snprintf(err, err_len,
+			 "option '%s' has a malformed only_if (key=value[,key=value], at most %d)",
+			 table[i].name, ONLY_IF_MAX);
+		return -1;
+	}
+	for (int k = 0; k < n; k++) {
+		size_t j;
+		for (j = 0; j < i && strcmp(table[j].name, c[k].key); j++)
+			;
+		if (j == i) {
+			snprintf(err, err_len,
+				 "option '%s' depends on '%s', which is not declared before it",
+				 table[i].name, c[k].key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Whether op's only_if holds for `opts`: 1 yes (or no only_if), 0 no
+ * (*failed is the condition that does not), -1 unknown (a key it names
+ * is absent or was refused). */
+static int only_if_holds(const struct ockam_option *op,
+			 const struct ockam_opt *opts, const char *const *bad,
+			 size_t n_bad, struct cond *failed)
+{
+	struct cond c[ONLY_IF_MAX];
+	int n, unknown = 0;
+
+	if (!op->only_if)
+		return 1;
+	n = only_if_parse(op->only_if, c);
+	for (int k = 0; k < n; k++) {
+		const struct ockam_opt *v = opt_get(opts, c[k].key);
+		size_t b;
+		for (b = 0; b < n_bad && strcmp(bad[b], c[k].key); b++)
+			;
+		if (!v || !v->str || b < n_bad) {
+			unknown = 1;
+			continue;
+		}
+		if (strcmp(v->str, c[k].value)) {
+			*failed = c[k];
+			return 0;
+		}
+	}
+	return unknown ? -1 : 1;
 }
 
 static size_t table_len(const struct ockam_option *table)
@@ -313,6 +389,8 @@ int option_table_check(const struct ockam_option *table, char *err,
 				return -1;
 			}
 		}
+		if (op->only_if && only_if_check(table, i, err, err_len) < 0)
+			return -1;
 		if (op->max && op->min > op->max) {
 			snprintf(err, err_len, "option '%s' has min above max",
 				 op->name);
@@ -399,7 +477,18 @@ unsigned option_check_instance(struct config *c, struct config_instance *ci,
 	for (size_t i = 0; i < n; i++) {
 		const struct ockam_option *op = &table[i];
 		struct ockam_opt *v = (struct ockam_opt *)opt_get(opts, op->name);
+		struct cond failed;
+		int applies = only_if_holds(op, opts, bad, n_bad, &failed);
 
+		if (v && applies == 0) {
+			/* Written where it does not apply: say so, and take
+			 * it out so the plugin never reads it. */
+			opt_error_at(d, v, "%s is only for %s: %s", op->name, failed.key,
+			       failed.value);
+			bad[n_bad++] = op->name;
+			opt_map_remove(opts, op->name);
+			continue;
+		}
 		if (v && check_value(c, op, v, d) < 0) {
 			bad[n_bad++] = op->name;
 			if (op->flags & OCKAM_OPTION_REQUIRED)
@@ -422,12 +511,16 @@ unsigned option_check_instance(struct config *c, struct config_instance *ci,
 			if ((op->type == OCKAM_OPTION_STRINGS ||
 			     op->type == OCKAM_OPTION_ADDRS) &&
 			    opt_scalar_to_list(v) < 0)
-				err_at(d, v, "out of memory");
+				opt_error_at(d, v, "out of memory");
+			continue;
+		} else if (applies != 1) {
+			/* Absent where it does not apply (or may not):
+			 * neither required nor defaulted. */
 			continue;
 		} else if (op->flags & OCKAM_OPTION_REQUIRED) {
 			*may_check = 0;
 			if (!misspelled(opts, names, op->name))
-				err_at(d, opts ? opts : ci->node,
+				opt_error_at(d, opts ? opts : ci->node,
 				       "missing key '%s' in %s%s%s%s", op->name,
 				       what, op->help ? " (" : "",
 				       op->help ? op->help : "",
@@ -439,12 +532,12 @@ unsigned option_check_instance(struct config *c, struct config_instance *ci,
 		/* Defaults go into the tree, so create reads them like any
 		 * value and --check prints them. */
 		if (!opts && !(opts = config_instance_options(c, ci))) {
-			err_at(d, ci->node, "out of memory");
+			opt_error_at(d, ci->node, "out of memory");
 			break;
 		}
 		struct ockam_opt *dv = opt_parse_value(op->def, opts);
 		if (!dv || opt_map_append(opts, op->name, dv, opts) < 0) {
-			err_at(d, ci->node, "out of memory");
+			opt_error_at(d, ci->node, "out of memory");
 			break;
 		}
 		dv->is_path = op->type == OCKAM_OPTION_PATH;
@@ -544,10 +637,10 @@ unsigned option_check_route(struct node *n, const struct ockam_opt *route)
 	free(names);
 	/* The words of app.c's check of messages: routes. */
 	if (hint)
-		err_at(d, at, "the route starts at '%s', which is no worker of this node (did you mean '%s'?)",
+		opt_error_at(d, at, "the route starts at '%s', which is no worker of this node (did you mean '%s'?)",
 		       at->str, hint);
 	else
-		err_at(d, at, "the route starts at '%s', which is no worker of this node: declare it under workers: or start the route with a transport address",
+		opt_error_at(d, at, "the route starts at '%s', which is no worker of this node: declare it under workers: or start the route with a transport address",
 		       at->str);
 	return n->diag.errors - before;
 }
@@ -579,9 +672,9 @@ unsigned option_check_refs(struct node *n, const struct ockam_ctx *ctx)
 				continue;
 			if (addr_text_parse(n->router, e->str, &a, err,
 					    sizeof(err)) < 0)
-				err_at(&n->diag, e, "%s", err);
+				opt_error_at(&n->diag, e, "%s", err);
 			else if ((why = ockam_addr_pattern_error(&a)) != NULL)
-				err_at(&n->diag, e,
+				opt_error_at(&n->diag, e,
 				       "%s in '%s': %s (e.g. tcp:127.0.0.1:4000, tcp:127.0.0.1:*, tcp:*:4000)",
 				       opt_quote(e->str, q, sizeof(q)),
 				       table[i].name, why);

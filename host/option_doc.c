@@ -94,6 +94,24 @@ static void type(FILE *out, const struct ockam_option *op)
 	range(out, op);
 }
 
+/* "role=listener,key_exchange=x3dh" as "only with `role: listener` and
+ * `key_exchange: x3dh`: " (the table checked its shape at load). */
+static void only_if(FILE *out, const char *c)
+{
+	if (!c)
+		return;
+	fputs("only with `", out);
+	for (; *c; c++) {
+		if (*c == '=')
+			fputs(": ", out);
+		else if (*c == ',')
+			fputs("` and `", out);
+		else if (*c != '|' && *c != '`')
+			fputc(*c, out);
+	}
+	fputs("`: ", out);
+}
+
 void option_doc_write(const struct ockam_plugin *p, FILE *out)
 {
 	const struct ockam_option *t = p->options;
@@ -120,6 +138,7 @@ void option_doc_write(const struct ockam_plugin *p, FILE *out)
 				fputs("none", out);
 			}
 			fputs(" | ", out);
+			only_if(out, t->only_if);
 			cell(out, t->help);
 			fputs(" |\n", out);
 		}

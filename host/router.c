@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "msg_copy.h"
+#include "notice_wire.h"
 #include "route_text.h"
 #include "trace.h"
 
@@ -26,6 +27,7 @@ struct entry {
 	void *owner;
 	void *data;
 	uint8_t len;
+	uint8_t catch_all; /* "prefix*": on the catch-all list, not hashed */
 	/* Sized to the name (and its NUL): a channel's random names are 23
 	 * bytes, and an idle secure channel holds two entries. */
 	char name[];
@@ -64,6 +66,9 @@ struct reservation {
 struct router {
 	struct entry **buckets;
 	size_t nbuckets, count;
+	/* Catch-all addresses ("forward_to_*"), `len` = the prefix's:
+	 * looked at only when no address matches exactly. */
+	struct entry *catch_alls;
 	struct transport transports[256];
 	struct slot *slots;
 	size_t nslots, head, queued;
@@ -75,6 +80,8 @@ struct router {
 		lim_secure;
 	router_refused_fn refused_fn;
 	void *refused_data;
+	router_notice_in_fn notice_in_fn;
+	void *notice_in_data;
 	/* The message-flow trace (trace.h), or NULL: then the one branch
 	 * below is all tracing costs.  `trace_cur` is the id of the flow
 	 * being handled: a handler's sends carry the id of the message it
@@ -138,6 +145,11 @@ void router_destroy(struct router *r)
 			e = next;
 		}
 	}
+	while (r->catch_alls) {
+		struct entry *next = r->catch_alls->next;
+		free(r->catch_alls);
+		r->catch_alls = next;
+	}
 	free(r->buckets);
 	for (size_t i = 0; r->slots && i < r->nslots; i++)
 		free(r->slots[i].buf);
@@ -150,6 +162,32 @@ static struct entry **entry_find(const struct router *r, const char *name,
 				 size_t len)
 {
 	struct entry **p = &r->buckets[name_hash(name, len) & (r->nbuckets - 1)];
+	for (; *p; p = &(*p)->next)
+		if ((*p)->len == len && memcmp((*p)->name, name, len) == 0)
+			return p;
+	return p;
+}
+
+/* The entry a message for `name` goes to: the address itself, else the
+ * catch-all with the longest prefix of it. */
+static struct entry *entry_lookup(const struct router *r, const char *name,
+				  size_t len)
+{
+	struct entry *e = *entry_find(r, name, len), *best = NULL;
+	if (e || !r->catch_alls)
+		return e;
+	for (e = r->catch_alls; e; e = e->next)
+		if (e->len < len && memcmp(e->name, name, e->len) == 0 &&
+		    (!best || e->len > best->len))
+			best = e;
+	return best;
+}
+
+/* "prefix*": the catch-all list (host.h, address_add). */
+static struct entry **catch_all_find(struct router *r, const char *name,
+				     size_t len)
+{
+	struct entry **p = &r->catch_alls;
 	for (; *p; p = &(*p)->next)
 		if ((*p)->len == len && memcmp((*p)->name, name, len) == 0)
 			return p;
@@ -181,9 +219,13 @@ int router_address_add(struct router *r, const char *name,
 		       router_deliver_fn fn, void *owner, void *addr_data)
 {
 	size_t len = strlen(name);
+	int catch_all = len > 1 && name[len - 1] == '*';
+	if (catch_all)
+		len--;
 	if (!router_name_valid(name, len))
 		return -EINVAL;
-	struct entry **p = entry_find(r, name, len);
+	struct entry **p = catch_all ? catch_all_find(r, name, len)
+				     : entry_find(r, name, len);
 	if (*p)
 		return -EEXIST;
 	struct entry *e = calloc(1, sizeof(*e) + len + 1);
@@ -191,18 +233,22 @@ int router_address_add(struct router *r, const char *name,
 		return -ENOMEM;
 	memcpy(e->name, name, len);
 	e->len = (uint8_t)len;
+	e->catch_all = (uint8_t)catch_all;
 	e->fn = fn;
 	e->owner = owner;
 	e->data = addr_data;
 	*p = e;
-	if (++r->count > r->nbuckets * 3 / 4)
+	if (!catch_all && ++r->count > r->nbuckets * 3 / 4)
 		table_grow(r);
 	return 0;
 }
 
 int router_address_remove(struct router *r, const char *name, void *owner)
 {
-	struct entry **p = entry_find(r, name, strlen(name));
+	size_t len = strlen(name);
+	int catch_all = len > 1 && name[len - 1] == '*';
+	struct entry **p = catch_all ? catch_all_find(r, name, len - 1)
+				     : entry_find(r, name, len);
 	if (!*p)
 		return -ENOENT;
 	if ((*p)->owner != owner)
@@ -210,7 +256,8 @@ int router_address_remove(struct router *r, const char *name, void *owner)
 	struct entry *e = *p;
 	*p = e->next;
 	free(e);
-	r->count--;
+	if (!catch_all)
+		r->count--;
 	return 0;
 }
 
@@ -227,6 +274,15 @@ void router_remove_owner(struct router *r, void *owner)
 			} else {
 				p = &(*p)->next;
 			}
+		}
+	}
+	for (struct entry **p = &r->catch_alls; *p;) {
+		if ((*p)->owner == owner) {
+			struct entry *e = *p;
+			*p = e->next;
+			free(e);
+		} else {
+			p = &(*p)->next;
 		}
 	}
 	for (size_t t = 0; t < 256; t++)
@@ -253,7 +309,7 @@ int router_address_exists(const struct router *r, const char *name,
 int router_address_owner(const struct router *r, const char *name, size_t len,
 			 void **owner, void **addr_data)
 {
-	const struct entry *e = *entry_find(r, name, len);
+	const struct entry *e = entry_lookup(r, name, len);
 	if (!e)
 		return -ENOENT;
 	*owner = e->owner;
@@ -507,7 +563,7 @@ static int local_check(struct router *r, const struct router_sender *from,
 	const struct ockam_addr *to = &msg->onward.hop[0];
 	const char *sender = from->name;
 	char route[512];
-	struct entry *e = *entry_find(r, (const char *)to->data, to->len);
+	struct entry *e = entry_lookup(r, (const char *)to->data, to->len);
 
 	if (!e) {
 		r->stats.dropped_unknown++;
@@ -735,10 +791,24 @@ int router_send_from(struct router *r, const struct router_sender *from,
 {
 	struct dest d;
 	int rc = route_check(r, from, msg, &d);
-	if (rc < 0)
+	if (rc < 0) {
+		/* From the network to no worker: its sender is on another
+		 * node and learns it from a notice (notice_wire.h). */
+		if (rc == -EHOSTUNREACH && from->transport && r->refused_fn &&
+		    msg->onward.hop[0].type == OCKAM_ADDR_LOCAL) {
+			char why[ROUTER_NAME_MAX + 40];
+			snprintf(why, sizeof(why), "no worker at address '%.*s'",
+				 msg->onward.hop[0].len,
+				 (const char *)msg->onward.hop[0].data);
+			r->refused_fn(r->refused_data, msg, rc, why);
+		}
 		return rc;
-	if (d.e)
+	}
+	if (d.e) {
+		if (r->notice_in_fn && notice_wire_arrived(msg))
+			return r->notice_in_fn(r->notice_in_data, msg);
 		return send_local(r, from, msg, &d);
+	}
 	struct ockam_message m;
 	msg_as_sent(msg, d.flags, &m);
 	r->stats.transport_sent++;
@@ -891,7 +961,7 @@ int router_drain(void *router)
 		 * it, so what the handler sends goes into other slots. */
 		const struct ockam_message *m = &s->msg;
 		const struct ockam_addr *to = &m->onward.hop[0];
-		struct entry *e = *entry_find(r, (const char *)to->data, to->len);
+		struct entry *e = entry_lookup(r, (const char *)to->data, to->len);
 		if (!e) {
 			/* Removed since it was queued. */
 			r->stats.dropped_unknown++;
@@ -946,6 +1016,12 @@ void router_set_refused(struct router *r, router_refused_fn fn, void *data)
 {
 	r->refused_fn = fn;
 	r->refused_data = data;
+}
+
+void router_set_notice_in(struct router *r, router_notice_in_fn fn, void *data)
+{
+	r->notice_in_fn = fn;
+	r->notice_in_data = data;
 }
 
 void router_stats_get(const struct router *r, struct router_stats *out)

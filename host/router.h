@@ -42,6 +42,9 @@ void router_destroy(struct router *r);
 /* Names: [A-Za-z0-9_.-]{1,ROUTER_NAME_MAX}. */
 int router_name_valid(const char *name, size_t len);
 
+/* A name ending in '*' ("forward_to_*") is a catch-all for the addresses
+ * with that prefix that no address matches exactly (host.h,
+ * address_add); remove it by the same name. */
 int router_address_add(struct router *r, const char *name,
 		       router_deliver_fn fn, void *owner, void *addr_data);
 /* -ENOENT if absent, -EPERM if `owner` does not own it. */
@@ -137,6 +140,15 @@ int router_drain(void *router);
 typedef void (*router_refused_fn)(void *data, const struct ockam_message *msg,
 				  int err, const char *why);
 void router_set_refused(struct router *r, router_refused_fn fn, void *data);
+/* Also called for a message from a transport for which no local worker
+ * exists ("no worker at address 'x'"): its sender is on another node. */
+
+/* A delivery-failure notice from another node has arrived where it was
+ * going (notice_wire_arrived), past every check a local send makes:
+ * `fn` takes it instead of the worker's queue, and its result is the
+ * send's. */
+typedef int (*router_notice_in_fn)(void *data, const struct ockam_message *msg);
+void router_set_notice_in(struct router *r, router_notice_in_fn fn, void *data);
 
 /* Write the message-flow trace `t` (trace.h) of every send and delivery
  * from now on; NULL stops.  The router keeps each queued message's trace

@@ -183,7 +183,13 @@ struct ockam_host {
 
 	/* Make local address `name` deliver to this instance's
 	 * handle_message with `addr_data`.  -EEXIST if taken, -EINVAL if
-	 * the name is not [A-Za-z0-9_.-]{1,64}. */
+	 * the name is not [A-Za-z0-9_.-]{1,64}.
+	 * A name ending in '*' ("forward_to_*": the prefix, then '*') is a
+	 * catch-all: it takes messages for every local address that starts
+	 * with the prefix and that no address of its own matches, so a
+	 * plugin that adds addresses as it goes (a relay service) can say
+	 * why a message for one it does not have is dropped.  The message's
+	 * onward.hop[0] is the address it was sent to. */
 	int (*address_add)(struct ockam_ctx *ctx, const char *name,
 			   void *addr_data);
 	/* Remove an address this instance added; safe inside its own

@@ -62,13 +62,19 @@ enum {
 	 * open a connection").  The host clears it on messages sent by
 	 * transports. */
 	OCKAM_MSG_CONNECT = 1u << 1,
+	/* Best effort: nobody waits for this message or can act on its
+	 * loss (the host's delivery-failure notices to another node,
+	 * docs/protocol.md).  A transport that cannot send it (no
+	 * connection any more, not asked to open one) drops it with a
+	 * debug line instead of a warning, and reports nothing. */
+	OCKAM_MSG_BEST_EFFORT = 1u << 2,
 	/* Encode `trace_id` on the wire (message version 2,
 	 * docs/protocol.md "Trace id"): set by message_decode when a frame
 	 * carried one, and by a transport on its own copy of a message it
 	 * writes to a peer that said it reads version 2.  The host clears it
 	 * on every message sent, so nothing else ever encodes version 2 (a
 	 * node of an earlier version would refuse it). */
-	OCKAM_MSG_TRACE_ID = 1u << 2,
+	OCKAM_MSG_TRACE_ID = 1u << 3,
 };
 
 struct ockam_message {

@@ -131,6 +131,14 @@ struct ockam_option {
 	const char *choices; /* ENUM: the words, separated by '|' */
 	uint32_t flags;      /* OCKAM_OPTION_* flags */
 	const char *help;    /* one line, for --check and the docs */
+	/* NULL, or the values of options declared before this one that it
+	 * belongs to: "role=listener", "role=listener,key_exchange=x3dh".
+	 * When they all hold, the option is checked, defaulted and required
+	 * as declared; when one does not, writing it is an error ("max_channels
+	 * is only for role: listener") and its default is not filled in, so
+	 * --check shows exactly what applies.  While a key it depends on is
+	 * absent or refused, it is only type-checked. */
+	const char *only_if;
 };
 
 struct ockam_plugin {

@@ -233,22 +233,26 @@ void channel_close(struct channel *ch, const char *why)
 
 /* Declared: the host checks keys, types and ranges (one pass with every
  * other error of the file), fills in the defaults and generates
- * docs/configuration.md's table.  Keys that belong to one role have no
- * declared default (a default would make them present for the other
- * role, which sc_check refuses); create applies theirs. */
+ * docs/configuration.md's table.  Keys that belong to one role or key
+ * exchange say so with only_if: the host refuses them elsewhere and
+ * fills their defaults only where they apply. */
 static const struct ockam_option sc_options[] = {
 	{.name = "role", .type = OCKAM_OPTION_ENUM,
 	 .choices = "listener|initiator", .flags = OCKAM_OPTION_REQUIRED,
 	 .help = "listener or initiator"},
+	{.name = "key_exchange", .type = OCKAM_OPTION_ENUM, .def = "noise",
+	 .choices = "noise|x3dh", .help = "noise (XX) or x3dh"},
 	{.name = "route", .type = OCKAM_OPTION_ROUTE,
-	 .help = "initiator: the route to the listener (required)"},
+	 .help = "the route to the listener",
+	 .flags = OCKAM_OPTION_REQUIRED, .only_if = "role=initiator"},
 	{.name = "trust", .type = OCKAM_OPTION_ANY,
 	 .flags = OCKAM_OPTION_REQUIRED,
 	 .help = "everyone, or a list of identifiers"},
 	{.name = "vault", .type = OCKAM_OPTION_PATH,
 	 .help = "identity file, created if missing; none: ephemeral"},
 	{.name = "suite", .type = OCKAM_OPTION_STRING,
-	 .help = "key_exchange noise: Noise suite (default " SUITE_DEFAULT ")"},
+	 .def = SUITE_DEFAULT, .only_if = "key_exchange=noise",
+	 .help = "the Noise protocol name"},
 	{.name = "handshake_timeout", .type = OCKAM_OPTION_DURATION,
 	 .def = "30s", .min = 1,
 	 .help = "a handshake must finish within this"},
@@ -257,49 +261,46 @@ static const struct ockam_option sc_options[] = {
 	 .help = "records per key epoch"},
 	{.name = "queue_limit", .type = OCKAM_OPTION_INT,
 	 .max = QUEUE_LIMIT_MAX,
-	 .help = "initiator: messages held during a handshake (default 64)"},
+	 .help = "messages held during a handshake",
+	 .def = "64", .only_if = "role=initiator"},
 	{.name = "max_handshakes", .type = OCKAM_OPTION_INT, .min = 1,
 	 .max = CHANNELS_LIMIT,
-	 .help = "listener: half-open handshakes at once (default 256)"},
+	 .help = "half-open handshakes at once",
+	 .def = "256", .only_if = "role=listener"},
 	{.name = "max_handshakes_per_source", .type = OCKAM_OPTION_INT,
 	 .min = 1, .max = CHANNELS_LIMIT,
-	 .help = "listener: ... from one source (default 64)"},
+	 .help = "half-open handshakes at once from one source",
+	 .def = "64", .only_if = "role=listener"},
 	{.name = "max_channels", .type = OCKAM_OPTION_INT, .min = 1,
 	 .max = CHANNELS_LIMIT,
-	 .help = "listener: channel ends at once (default 10000)"},
+	 .help = "channel ends at once",
+	 .def = "10000", .only_if = "role=listener"},
 	{.name = "idle_timeout", .type = OCKAM_OPTION_DURATION,
-	 .help = "listener: close a channel silent this long; 0: never (default 10m)"},
+	 .help = "close a channel silent this long; 0: never",
+	 .def = "10m", .only_if = "role=listener"},
 	{.name = "rehandshake", .type = OCKAM_OPTION_BOOL,
-	 .help = "initiator: reopen a lost channel (default true)"},
+	 .help = "reopen a lost channel",
+	 .def = "true", .only_if = "role=initiator"},
 	{.name = "rehandshake_backoff", .type = OCKAM_OPTION_DURATION,
 	 .min = 1, .max = BACKOFF_LIMIT_MS,
-	 .help = "initiator: first retry delay (default 1s)"},
+	 .help = "first retry delay",
+	 .def = "1s", .only_if = "role=initiator"},
 	{.name = "rehandshake_backoff_max", .type = OCKAM_OPTION_DURATION,
 	 .min = 1, .max = BACKOFF_LIMIT_MS,
-	 .help = "initiator: longest retry delay (default 30s)"},
-	{.name = "key_exchange", .type = OCKAM_OPTION_ENUM, .def = "noise",
-	 .choices = "noise|x3dh", .help = "noise (XX) or x3dh"},
+	 .help = "longest retry delay",
+	 .def = "30s", .only_if = "role=initiator"},
 	{.name = "signed_prekey_rotation", .type = OCKAM_OPTION_DURATION,
 	 .min = 1000,
-	 .help = "x3dh listener: signed prekey lifetime (default 7d)"},
+	 .help = "signed prekey lifetime",
+	 .def = "7d", .only_if = "key_exchange=x3dh,role=listener"},
 	{.name = "keepalive", .type = OCKAM_OPTION_DURATION, .def = "10s",
 	 .max = BACKOFF_LIMIT_MS,
 	 .help = "empty record after this much one-way traffic; 0: off, else at least 10ms"},
 	{.name = "dead_peer_timeout", .type = OCKAM_OPTION_DURATION,
 	 .max = BACKOFF_LIMIT_MS,
-	 .help = "initiator: re-handshake after this silence; 0: off, else at least 10ms (default 15s)"},
+	 .help = "re-handshake after this silence; 0: off, else at least 10ms",
+	 .def = "15s", .only_if = "role=initiator"},
 	{0},
-};
-
-/* Options that only make sense for one role: a typo'd role should not
- * silently ignore them. */
-static const char *const listener_only[] = {
-	"max_handshakes", "max_handshakes_per_source", "max_channels",
-	"idle_timeout", NULL,
-};
-static const char *const initiator_only[] = {
-	"route", "rehandshake", "rehandshake_backoff",
-	"rehandshake_backoff_max", "queue_limit", "dead_peer_timeout", NULL,
 };
 
 static uint64_t duration_or(const struct ockam_host *h, struct ockam_ctx *ctx,
@@ -316,25 +317,14 @@ static uint64_t duration_or(const struct ockam_host *h, struct ockam_ctx *ctx,
 static int sc_check(const struct ockam_host *h, struct ockam_ctx *ctx)
 {
 	const struct ockam_opt *root = h->opt_root(ctx), *o;
-	const char *role = NULL, *kx = NULL;
+	const char *kx = NULL;
 	int rc = 0;
 
-	/* A role or key_exchange the host refused reads as absent: the
-	 * rules that depend on it are not checked (they would be noise). */
-	h->opt_get_str(ctx, root, "role", &role);
+	/* A key_exchange the host refused reads as absent: the rules that
+	 * depend on it are not checked (they would be noise).  Keys that
+	 * belong to one role are the table's (only_if). */
 	h->opt_get_str(ctx, root, "key_exchange", &kx);
-	int listener = role && !strcmp(role, "listener");
 	int x3dh = kx && !strcmp(kx, "x3dh");
-
-	const char *const *other = listener ? initiator_only : listener_only;
-	for (size_t i = 0; role && other[i]; i++)
-		if ((o = h->opt_get(root, other[i])) != NULL)
-			rc = h->opt_error(ctx, o, "%s is only for role: %s",
-					  other[i],
-					  listener ? "initiator" : "listener");
-	if (role && !listener && !h->opt_get(root, "route"))
-		rc = h->opt_error(ctx, root,
-				  "an initiator needs a route to the listener");
 
 	o = h->opt_get(root, "trust");
 	if (h->opt_kind(o) == OCKAM_OPT_SCALAR) {
@@ -360,18 +350,7 @@ static int sc_check(const struct ockam_host *h, struct ockam_ctx *ctx)
 		}
 	}
 
-	const struct ockam_opt *rot = h->opt_get(root, "signed_prekey_rotation");
 	const struct ockam_opt *suite = h->opt_get(root, "suite");
-	if (kx && !x3dh && rot)
-		rc = h->opt_error(ctx, rot,
-				  "signed_prekey_rotation is only for key_exchange: x3dh");
-	else if (kx && role && rot && !listener)
-		rc = h->opt_error(ctx, rot,
-				  "signed_prekey_rotation is only for role: listener");
-	if (x3dh && suite)
-		rc = h->opt_error(ctx, suite,
-				  "suite is only for key_exchange: noise (x3dh uses %s)",
-				  X3DH_SUITE_NAME);
 	if (kx && !x3dh && suite) {
 		struct noise_suite parsed;
 		const char *name = h->opt_str(suite);
@@ -402,9 +381,9 @@ static int sc_check(const struct ockam_host *h, struct ockam_ctx *ctx)
 					  liveness[i]);
 	}
 	uint64_t lo = duration_or(h, ctx, root, "rehandshake_backoff",
-				  CHAN_BACKOFF_MIN_DEFAULT_MS);
+				  0);
 	uint64_t hi = duration_or(h, ctx, root, "rehandshake_backoff_max",
-				  CHAN_BACKOFF_MAX_DEFAULT_MS);
+				  UINT64_MAX);
 	if (hi < lo)
 		rc = h->opt_error(ctx,
 				  h->opt_get(root, "rehandshake_backoff_max") ?
@@ -477,8 +456,7 @@ static int options_identity(struct sc_instance *inst,
 }
 
 /* Read the options: the host checked them against sc_options and
- * sc_check passed, so every getter succeeds; the role-specific defaults
- * are applied here. */
+ * sc_check passed, so every getter succeeds. */
 static int options_read(struct sc_instance *inst)
 {
 	const struct ockam_host *h = inst->host;
@@ -500,16 +478,8 @@ static int options_read(struct sc_instance *inst)
 		if (rc != 0)
 			return rc;
 	}
-	inst->queue_limit = CHAN_QUEUE_LIMIT_DEFAULT;
-	inst->max_handshakes = CHAN_HANDSHAKES_MAX;
-	inst->max_handshakes_per_source = CHAN_HANDSHAKES_PER_SOURCE_DEFAULT;
-	inst->max_channels = CHAN_CHANNELS_MAX_DEFAULT;
-	inst->idle_timeout_ms = CHAN_IDLE_TIMEOUT_DEFAULT_MS;
-	inst->rehandshake = 1;
-	inst->backoff_min_ms = CHAN_BACKOFF_MIN_DEFAULT_MS;
-	inst->backoff_max_ms = CHAN_BACKOFF_MAX_DEFAULT_MS;
-	inst->dead_peer_ms = CHAN_DEAD_PEER_DEFAULT_MS;
-	inst->spk_rotation_ms = X3DH_ROTATION_DEFAULT_MS;
+	/* Every value below is present where it applies: the table's
+	 * defaults are filled in by the host (only_if: for its role). */
 	if (h->opt_get_duration_ms(ctx, root, "handshake_timeout",
 				   &inst->handshake_timeout_ms) ||
 	    h->opt_get_u64(ctx, root, "rekey_interval", 0, UINT64_MAX,

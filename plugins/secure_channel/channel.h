@@ -71,25 +71,10 @@ enum listener_cause {
  * (the host's address_add_random). */
 #define CHAN_RANDOM_ADDR_LEN 24
 
-/* Half-open handshakes one listener holds at once (bounds memory). */
-#define CHAN_HANDSHAKES_MAX 256
-/* ... of which one source (first return hop: a connection) holds at most
- * this many (max_handshakes_per_source). */
-#define CHAN_HANDSHAKES_PER_SOURCE_DEFAULT 64
 /* When every source holds as many half-open ends as the others (within
  * one), a new source may evict only an end at least this old (or half the
  * handshake_timeout): every admitted end gets a round trip's time. */
 #define CHAN_HS_MIN_AGE_MS 1000
-#define CHAN_CHANNELS_MAX_DEFAULT 10000
-#define CHAN_IDLE_TIMEOUT_DEFAULT_MS 600000
-#define CHAN_BACKOFF_MIN_DEFAULT_MS 1000
-#define CHAN_BACKOFF_MAX_DEFAULT_MS 30000
-#define CHAN_HANDSHAKE_TIMEOUT_DEFAULT_MS 30000
-#define CHAN_QUEUE_LIMIT_DEFAULT 64
-/* Liveness (channel_keepalive.c), WireGuard's KEEPALIVE_TIMEOUT and
- * KEEPALIVE + REKEY_TIMEOUT. */
-#define CHAN_KEEPALIVE_DEFAULT_MS 10000
-#define CHAN_DEAD_PEER_DEFAULT_MS 15000
 /* Batch records: at most this many body bytes, so a batch adds little
  * latency and stays far below any transport's frame limit; a message
  * whose entry does not fit goes alone in a 0x04 record. */

@@ -62,7 +62,6 @@
 
 /* One-time prekeys a responder holds; refilled as they are used. */
 #define X3DH_OPK_POOL 32
-#define X3DH_ROTATION_DEFAULT_MS (UINT64_C(7) * 24 * 3600 * 1000)
 
 enum x3dh_error {
 	X3DH_OK = 0,

@@ -1192,9 +1192,13 @@ static int conn_for(struct tcp *t, const struct ockam_message *msg,
 	c = conn_find(t, a->data, a->len);
 	if (!c) {
 		struct tcp_peer *p;
+		/* A best-effort message (a delivery-failure notice) to a
+		 * peer that has gone is nobody's problem. */
+		int warn = (msg->flags & OCKAM_MSG_BEST_EFFORT) ? OCKAM_LOG_DEBUG
+								 : OCKAM_LOG_WARN;
 
 		if (tcp_gone_has(t, a->data, a->len)) {
-			t->host->log_limited(t->ctx, &t->lim_gone, OCKAM_LOG_WARN,
+			t->host->log_limited(t->ctx, &t->lim_gone, warn,
 					     "no connection from %s (peer "
 					     "disconnected): message not sent",
 					     printable(a->data, a->len, text,
@@ -1214,7 +1218,7 @@ static int conn_for(struct tcp *t, const struct ockam_message *msg,
 			else
 				snprintf(who, sizeof(who), "a sender with no "
 					 "local return address");
-			t->host->log_limited(t->ctx, &t->lim_noconnect, OCKAM_LOG_WARN,
+			t->host->log_limited(t->ctx, &t->lim_noconnect, warn,
 					     "not opening a connection to %s for %s: "
 					     "it did not ask for one (only a "
 					     "configured route, or a hop for an "

@@ -352,6 +352,95 @@ class Ockam:
         self.run.stop(self.responder)
 
 
+class Relayed(Ockam):
+    """The same, with the responder reachable only through a relay
+    (configs/08's shape): it has no listener and registers as bob at a
+    relay_service, in plaintext (08 registers through a second channel);
+    the initiator's route is [tcp:relay, forward_to_bob, ...]."""
+
+    def __enter__(self):
+        r = self.run
+        self.rport = free_port()
+        self.relay = r.node(f"""node: relay
+log_level: warn
+transports:
+  tcp: {{ listen: 127.0.0.1:{self.rport}, {TCP_OPTS} }}
+workers:
+  relay:
+    type: relay_service
+    options: {{ trust: everyone }}
+""", "relay")
+        wait_port(self.rport, self.relay)
+        resp = responder_yaml(self.rport, self.secure, f"""
+  relay_client:
+    type: relay
+    options: {{ at: [tcp:127.0.0.1:{self.rport}, relay], name: bob }}""", suite=self.suite)
+        # No listener: the responder only dials the relay.
+        resp = resp.replace(f"listen: 127.0.0.1:{self.rport}, ", "")
+        self.responder = r.node(resp, "relayed-responder")
+        # Registered once a message gets through (its INFO line is not
+        # logged at warn).
+        end = time.time() + 10
+        while True:
+            ping = subprocess.run([r.host, "ping", "-c", "1", "-W", "1",
+                                   f"tcp:127.0.0.1:{self.rport},forward_to_bob,echoer"],
+                                  capture_output=True, env=r.env)
+            if ping.returncode == 0:
+                break
+            if time.time() > end or self.responder.poll() is not None:
+                raise Broken("the responder did not register at the relay")
+            time.sleep(0.05)
+        self.middle = self.relay  # for measure()'s liveness check
+        return self
+
+    def initiator_yaml(self, mode, size, window):
+        path = [f"tcp:127.0.0.1:{self.rport}", "forward_to_bob"]
+        target = "sink" if mode == "oneway" else "echoer"
+        dur = self.run.dur if mode != "rtt" else max(self.run.dur, 200)
+        head = f"node: initiator\nlog_level: warn\ntransports:\n  tcp: {{ {TCP_OPTS} }}\nworkers:\n"
+        if self.secure:
+            head += (f"  alice:\n    type: secure_channel\n    options:\n"
+                     f"      role: initiator\n      trust: everyone\n      suite: {self.suite}\n"
+                     f"      queue_limit: 1024\n"
+                     f"      route: {yaml_list(path + ['bob_listener'])}\n")
+            route = ["alice", target]
+        else:
+            route = path + [target]
+        return head + bench_worker_yaml(route, mode, size, dur, window)
+
+    def __exit__(self, *exc):
+        self.run.stop(self.responder)
+        self.run.stop(self.relay)
+
+
+def measure_relay(run, notes):
+    """RTT p50 and 64 B one-way msg/s through a relay, next to the 2-hop
+    route through a hop (configs 04/05 against 08), measured together."""
+    cases = [("c", "plain", lambda: Ockam(run, False)),
+             ("relay-plain", "plain", lambda: Relayed(run, False)),
+             ("d", "secure", lambda: Ockam(run, True)),
+             ("relay-secure", "secure", lambda: Relayed(run, True))]
+    for key, _, factory in cases:
+        try:
+            with factory() as sut:
+                p50 = []
+                ms = []
+                for _ in range(run.reps):
+                    m = sut.measure("rtt", 64, 1)
+                    if "error" in m:
+                        raise Broken(f"rtt: {m}")
+                    p50.append(m["p50_us"])
+                    m = sut.measure("oneway", 64, window_for(64))
+                    if "error" in m:
+                        raise Broken(f"oneway: {m}")
+                    ms.append(m["msg_s"])
+                run.record("relay", key, 64, "p50", p50, "us")
+                run.record("relay", key, 64, "msg_s", ms, "msg/s")
+        except Broken as e:
+            notes.append(f"relay ({key}): n/a ({str(e).splitlines()[0]})")
+            print(f"bench: relay {key} failed: {e}", file=sys.stderr)
+
+
 SYSTEMS = [  # key, label, factory
     ("a", "TCP direct", lambda r: Baseline(r, "direct")),
     ("b", "socat chain (2 hops)", lambda r: Baseline(r, "socat")),
@@ -858,6 +947,16 @@ def report(run, notes):
     for k in sorted({r["size"] for r in run.results if r["group"] == "hops"}):
         L.append(f"| {k} | {fmt(R('hops', 'nodes', k, 'p50_us'))} | {fmt(R('hops', 'nodes', k, 'msg_s'))} "
                  f"| {fmt(R('hops', 'local', k, 'p50_us'))} | {fmt(R('hops', 'local', k, 'msg_s'))} |")
+    L.append("\n### 5b. Through a relay (64 B; RTT p50 µs, one-way msg/s)\n")
+    L.append("The responder reachable only through a relay (configs/08: no listener, "
+             "registered as bob) next to the 2-hop route through a hop (configs/04, 05).\n")
+    L.append("| route | plaintext RTT | plaintext msg/s | secure channel RTT | secure channel msg/s |")
+    L.append("|---|---|---|---|---|")
+    for what, kp, ks in (("2 hops: tcp, hop, tcp", "c", "d"),
+                         ("relay: tcp, forward_to_bob (down the responder's connection, registered in plaintext)",
+                          "relay-plain", "relay-secure")):
+        L.append(f"| {what} | {fmt(R('relay', kp, 64, 'p50'))} | {fmt(R('relay', kp, 64, 'msg_s'))} "
+                 f"| {fmt(R('relay', ks, 64, 'p50'))} | {fmt(R('relay', ks, 64, 'msg_s'))} |")
     L.append("\n### 6. Transport crypto only (encrypt + decrypt, MB/s)\n")
     L.append(f"| cipher | 64 B | 1 KiB | 16 KiB | {MAX_SIZE} B |")
     L.append("|---|---|---|---|---|")
@@ -944,7 +1043,7 @@ def main():
     ap.add_argument("--build", required=True)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--json", required=True)
-    ap.add_argument("--only", default="", help="comma list: latency,handshakes,memory,hops,crypto")
+    ap.add_argument("--only", default="", help="comma list: latency,handshakes,memory,hops,relay,crypto")
     a = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
@@ -987,6 +1086,9 @@ def main():
         if not only or "hops" in only:
             print("bench: hops", file=sys.stderr)
             measure_hops(run, notes)
+        if not only or "relay" in only:
+            print("bench: relay", file=sys.stderr)
+            measure_relay(run, notes)
         if not only or "crypto" in only:
             print("bench: crypto", file=sys.stderr)
             measure_crypto(run)

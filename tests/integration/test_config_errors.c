@@ -73,6 +73,22 @@ static const struct bad_config bad_configs[] = {
 	  "    type: secure_channel\n"
 	  "    options: {role: listener, trust: everyone, queue_limit: 8}\n",
 	  5, 61, "queue_limit is only for role: initiator" },
+	/* Declared with only_if (plugin.h): a key of the other key
+	 * exchange, and a key required for one role only. */
+	{ "noise-prekey-rotation.yaml",
+	  "node: noise-prekey-rotation\n"
+	  "workers:\n"
+	  "  bob:\n"
+	  "    type: secure_channel\n"
+	  "    options: {role: listener, trust: everyone, signed_prekey_rotation: 1d}\n",
+	  5, 72, "signed_prekey_rotation is only for key_exchange: x3dh" },
+	{ "initiator-no-route.yaml",
+	  "node: initiator-no-route\n"
+	  "workers:\n"
+	  "  alice:\n"
+	  "    type: secure_channel\n"
+	  "    options: {role: initiator, trust: everyone}\n",
+	  5, 14, "missing key 'route'" },
 	/* docs/security.md: options for the wrong role, a backoff range
 	 * upside down, a zero backoff. */
 	{ "initiator-idle-timeout.yaml",

@@ -68,12 +68,17 @@ static void test_errors(void)
 	snprintf(rport, sizeof(rport), "RESPONDER_PORT=%d", port);
 	snprintf(closed, sizeof(closed), "CLOSED_PORT=%d", cport);
 
-	/* Unknown worker: the far node says so once, naming the address;
-	 * the sender cannot know, and its next message is answered. */
+	/* Unknown worker: the far node says so once, naming the address,
+	 * and tells the sender (a delivery-failure notice: that message
+	 * failed, exit 1); its next message is answered. */
 	before = integ_count_problems(hx_read(r, HX_STDERR), NULL);
 	log = run_sender("errors-unknown-worker", "errors-unknown-worker", env,
-			 0, good_reply);
-	CU_ASSERT_EQUAL(integ_count_problems(log, NULL), 0);
+			 1, good_reply);
+	CU_ASSERT_EQUAL(integ_count_problems(log, NULL), 1);
+	CU_ASSERT_EQUAL(integ_count_problems(log,
+		"app: message to [tcp:127.0.0.1:"), 1);
+	CU_ASSERT_EQUAL(integ_count_problems(log,
+		"nosuchworker] not delivered: undeliverable at errors-responder: no worker at address 'nosuchworker'"), 1);
 	log = hx_read(r, HX_STDERR);
 	CU_ASSERT_EQUAL(integ_count_problems(log, NULL) - before, 1);
 	CU_ASSERT_EQUAL(integ_count_problems(log, "nosuchworker"), 1);
@@ -119,7 +124,7 @@ static void test_errors(void)
 	CU_ASSERT_PTR_NULL(strstr(log, " ready"));
 
 	/* After all that the responder still answers a newcomer. */
-	run_sender("errors-after", "errors-unknown-worker", env, 0, good_reply);
+	run_sender("errors-after", "errors-unknown-worker", env, 1, good_reply);
 	CU_ASSERT(hx_running(r));
 	CU_ASSERT_EQUAL(hx_stop(r, HX_EXIT_MS), 0);
 }

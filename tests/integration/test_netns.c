@@ -395,11 +395,112 @@ static void test_netns_link_flap(void)
 	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
 }
 
+/* configs/08 across namespaces: the relay sits in the middle namespace,
+ * the responder (no listener) dials it from its own, and the initiator,
+ * whose namespace has no route to the responder's at all, reaches it
+ * only through the relay. */
+static const char relay_ns_yaml[] =
+	"node: relay\n"
+	"transports:\n"
+	"  tcp: { listen: [10.201.1.2:4000, 10.201.2.1:4000] }\n"
+	"workers:\n"
+	"  relay_listener:\n"
+	"    type: secure_channel\n"
+	"    options: { role: listener, trust: everyone }\n"
+	"  relay:\n"
+	"    type: relay_service\n"
+	"    access: secure_channel\n"
+	"    options: { trust: everyone }\n";
+
+static const char responder_ns_yaml[] =
+	"node: responder\n"
+	"transports:\n"
+	"  tcp: {}\n"
+	"workers:\n"
+	"  echoer: { type: echoer, access: secure_channel }\n"
+	"  bob_listener:\n"
+	"    type: secure_channel\n"
+	"    reach: [echoer]\n"
+	"    options: { role: listener, trust: everyone }\n"
+	"  relay_channel:\n"
+	"    type: secure_channel\n"
+	"    options:\n"
+	"      role: initiator\n"
+	"      route: [tcp:10.201.2.1:4000, relay_listener]\n"
+	"      trust: everyone\n"
+	"  relay_client:\n"
+	"    type: relay\n"
+	"    options: { at: [relay_channel, relay], name: bob }\n";
+
+static const char initiator_ns_yaml[] =
+	"node: initiator\n"
+	"transports:\n"
+	"  tcp: {}\n"
+	"workers:\n"
+	"  alice:\n"
+	"    type: secure_channel\n"
+	"    options:\n"
+	"      role: initiator\n"
+	"      route: [tcp:10.201.1.2:4000, forward_to_bob, bob_listener]\n"
+	"      trust: everyone\n"
+	"messages:\n"
+	"  - route: [alice, echoer]\n"
+	"    payload: Hello Ockam!\n"
+	"    timeout: 10s\n";
+
+static void test_netns_relay(void)
+{
+	integ_begin("netns_relay");
+	const char *rcfg = hx_write_file(H, "relay.yaml", relay_ns_yaml);
+	const char *bcfg = hx_write_file(H, "responder.yaml", responder_ns_yaml);
+	const char *icfg = hx_write_file(H, "initiator.yaml", initiator_ns_yaml);
+	CU_ASSERT_FATAL(rcfg && bcfg && icfg);
+	struct hx_proc *relay = ns_start_node("relay", NS_M, rcfg,
+					      "10.201.2.1:4000");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(relay);
+	struct hx_proc *resp = ns_spawn("responder", NS_R,
+					(const char *const[]){ bcfg, NULL });
+	CU_ASSERT_PTR_NOT_NULL_FATAL(resp);
+	CU_ASSERT_EQUAL_FATAL(hx_wait_line(resp, HX_STDERR,
+					   "registered at relay", 1,
+					   HX_READY_MS, NULL, 0),
+			      0);
+
+	/* The initiator's namespace cannot reach the responder's. */
+	struct hx_proc *probe = ns_spawn("probe", NS_I, (const char *const[]){
+		"ping", "-c", "1", "-W", "2s", "tcp:10.201.2.2:4000,echoer", NULL });
+	CU_ASSERT_PTR_NOT_NULL_FATAL(probe);
+	CU_ASSERT_EQUAL(hx_wait_exit(probe, HX_EXIT_MS), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(hx_read(probe, HX_STDOUT),
+				      "Network is unreachable"));
+
+	struct hx_proc *init = ns_spawn("initiator", NS_I,
+					(const char *const[]){ icfg, NULL });
+	CU_ASSERT_PTR_NOT_NULL_FATAL(init);
+	CU_ASSERT_EQUAL(hx_wait_exit(init, HX_EXIT_MS), 0);
+	CU_ASSERT_STRING_EQUAL(hx_read(init, HX_STDOUT),
+			       "App Received: Hello Ockam!\n");
+	const char *rlog = hx_read(resp, HX_STDERR);
+	CU_ASSERT_EQUAL(integ_lines(rlog, "listening on"), 0);
+	CU_ASSERT_EQUAL(integ_lines(rlog, "echoer: received \"Hello Ockam!\"",
+				    "via secure channel with I"),
+			1);
+	/* The relay took the responder on one side and the initiator on
+	 * the other (the second "accepted" line is rate-limited away; the
+	 * initiator's close is not). */
+	const char *mlog = hx_read(relay, HX_STDERR);
+	CU_ASSERT_EQUAL(integ_lines(mlog, "accepted connection from 10.201.2.2:"), 1);
+	CU_ASSERT_EQUAL(integ_lines(mlog, "connection from 10.201.1.1:", "closed"), 1);
+	CU_ASSERT_EQUAL(hx_stop(resp, HX_EXIT_MS), 0);
+	CU_ASSERT_EQUAL(hx_stop(relay, HX_EXIT_MS), 0);
+}
+
 int main(void)
 {
 	static const struct integ_test tests[] = {
 		{ "netns_tutorial", test_netns_tutorial },
 		{ "netns_link_flap", test_netns_link_flap },
+		{ "netns_relay", test_netns_relay },
 		{ NULL, NULL },
 	};
 

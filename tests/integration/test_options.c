@@ -322,10 +322,26 @@ static void test_round_trip(void)
 	CU_ASSERT(integ_contains(first, "      prefix: \"42\"\n"
 					"      report_every: 0\n"));
 	CU_ASSERT(integ_contains(first, "      to: [\"tcp:127.0.0.1:*\"]\n"));
-	CU_ASSERT(integ_contains(first, "      handshake_timeout: 30s\n"
+	/* A secure channel's defaults: those of its role only (only_if),
+	 * so the output loads back without "only for role" errors. */
+	CU_ASSERT(integ_contains(first, "      key_exchange: noise\n"
+					"      suite: Noise_XX_25519_ChaChaPoly_BLAKE2b\n"
+					"      handshake_timeout: 30s\n"
 					"      rekey_interval: 4096\n"
-					"      key_exchange: noise\n"
+					"      max_handshakes: 256\n"
+					"      max_handshakes_per_source: 64\n"
+					"      max_channels: 10000\n"
+					"      idle_timeout: 10m\n"
 					"      keepalive: 10s\n"));
+	CU_ASSERT(integ_contains(first, "      queue_limit: 64\n"
+					"      rehandshake: true\n"
+					"      rehandshake_backoff: 1s\n"
+					"      rehandshake_backoff_max: 30s\n"
+					"      keepalive: 10s\n"
+					"      dead_peer_timeout: 15s\n"));
+	CU_ASSERT_PTR_NULL(strstr(strstr(first, "max_channels") + 1,
+				  "max_channels"));
+	CU_ASSERT_PTR_NULL(strstr(first, "signed_prekey_rotation"));
 	CU_ASSERT(integ_contains(first, "    access: secure_channel\n"));
 	CU_ASSERT(integ_contains(first, "    reach: [echoer]\n"));
 	CU_ASSERT(integ_contains(first, "    payload: \"costs $$5\"\n"));

@@ -20,6 +20,7 @@
 #include "codec.h"
 #include "loop.h"
 #include "node.h"
+#include "notice_wire.h"
 
 #define WAIT_MS 3000
 #define MAX_MSG 1024
@@ -130,6 +131,7 @@ struct client {
 };
 
 static int client_recv_ms(struct client *c, int ms);
+static unsigned notices_seen; /* delivery-failure notices skipped */
 
 static int client_recv(struct client *c)
 {
@@ -213,6 +215,13 @@ static int client_recv_ms(struct client *c, int ms)
 				memmove(c->buf, c->buf + 4 + l,
 					c->len - 4 - l);
 				c->len -= 4 + l;
+				/* A message the node dropped comes back as a
+				 * delivery-failure notice (notice_wire.h): the
+				 * tests here look at what was delivered. */
+				if (rc == 0 && notice_wire_marked(&in_msg.ret)) {
+					notices_seen++;
+					continue;
+				}
 				return rc == 0 ? 1 : -1;
 			}
 		}
@@ -624,6 +633,8 @@ static void test_backoff_on_closed_port(void)
 		close(afd);
 	close(lfd);
 	CU_ASSERT(echo_ok(&c, 6)); /* the client's own connection is fine */
+	/* And it was told its messages were dropped (rate-limited). */
+	CU_ASSERT(notices_seen > 0);
 	client_close(&c);
 }
 

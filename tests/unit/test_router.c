@@ -402,6 +402,104 @@ static void test_refusal_reaches_sender(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(refused_why, "'big' refused it"));
 }
 
+/* "prefix*" catches the addresses with that prefix that nothing else
+ * has, longest prefix first; exact addresses win; it is removed by the
+ * same name. */
+static int catch_calls;
+static char catch_to[64];
+static int catcher(void *owner, void *data, const struct ockam_message *m)
+{
+	catch_calls++;
+	snprintf(catch_to, sizeof(catch_to), "%s:%.*s", (const char *)data,
+		 m->onward.hop[0].len, (const char *)m->onward.hop[0].data);
+	return 0;
+}
+
+static void test_catch_all(void)
+{
+	reset();
+	struct ockam_message m;
+	catch_calls = 0;
+	CU_ASSERT_EQUAL(router_address_add(R, "forward_to_*", catcher, NULL, "short"), 0);
+	CU_ASSERT_EQUAL(router_address_add(R, "forward_to_*", catcher, NULL, "x"), -EEXIST);
+	CU_ASSERT_EQUAL(router_address_add(R, "forward_to_b*", catcher, NULL, "long"), 0);
+	CU_ASSERT_EQUAL(router_address_add(R, "bad*name*", catcher, NULL, "x"), -EINVAL);
+	CU_ASSERT_EQUAL(router_address_add(R, "forward_to_bob", sink, NULL, NULL), 0);
+	msg_to(&m, (const char *[]){"forward_to_bob", NULL}, "exact");
+	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), 0);
+	msg_to(&m, (const char *[]){"forward_to_bill", NULL}, "longer");
+	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), 0);
+	msg_to(&m, (const char *[]){"forward_to_alice", NULL}, "shorter");
+	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), 0);
+	drain_all();
+	CU_ASSERT_EQUAL(sink_calls, 1);
+	CU_ASSERT_STRING_EQUAL(sink_payload, "exact");
+	CU_ASSERT_EQUAL(catch_calls, 2);
+	CU_ASSERT_STRING_EQUAL(catch_to, "short:forward_to_alice");
+	/* The prefix alone is not caught (a name after it is needed), nor
+	 * is anything else. */
+	msg_to(&m, (const char *[]){"forward_to_", NULL}, "x");
+	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), -EHOSTUNREACH);
+	msg_to(&m, (const char *[]){"elsewhere", NULL}, "x");
+	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), -EHOSTUNREACH);
+	int owner;
+	CU_ASSERT_EQUAL(router_address_remove(R, "forward_to_*", &owner), -EPERM);
+	CU_ASSERT_EQUAL(router_address_remove(R, "forward_to_*", NULL), 0);
+	CU_ASSERT_EQUAL(router_address_remove(R, "forward_to_b*", NULL), 0);
+	msg_to(&m, (const char *[]){"forward_to_alice", NULL}, "x");
+	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), -EHOSTUNREACH);
+}
+
+/* From the network to no worker: the refused hook hears of it (the node
+ * sends the sender a notice); from a local sender it does not (the send
+ * returns the error).  A notice arriving where it was going goes to the
+ * notice hook instead of the worker. */
+static int notice_in_calls;
+static int on_notice_in(void *data, const struct ockam_message *m)
+{
+	(void)data;
+	(void)m;
+	notice_in_calls++;
+	return 0;
+}
+
+static void test_network_drops_and_notices(void)
+{
+	reset();
+	struct router_sender tcp = {.name = "tcp", .transport = 1};
+	struct ockam_message m;
+	refused_calls = 0;
+	notice_in_calls = 0;
+	router_set_refused(R, on_refused, NULL);
+	router_set_notice_in(R, on_notice_in, NULL);
+	msg_to(&m, (const char *[]){"nosuch", NULL}, "x");
+	CU_ASSERT_EQUAL(router_send(R, "app", &m, 0), -EHOSTUNREACH);
+	CU_ASSERT_EQUAL(refused_calls, 0);
+	CU_ASSERT_EQUAL(router_send_from(R, &tcp, &m), -EHOSTUNREACH);
+	CU_ASSERT_EQUAL(refused_calls, 1);
+	CU_ASSERT_EQUAL(refused_err, -EHOSTUNREACH);
+	CU_ASSERT_STRING_EQUAL(refused_why, "no worker at address 'nosuch'");
+
+	router_address_add(R, "app", sink, NULL, NULL);
+	struct ockam_addr marker;
+	ockam_addr_local(&marker, "!undeliverable");
+	msg_to(&m, (const char *[]){"app", NULL}, "notice");
+	t_route_append(&m.ret, &marker);
+	CU_ASSERT_EQUAL(router_send_from(R, &tcp, &m), 0);
+	drain_all();
+	CU_ASSERT_EQUAL(notice_in_calls, 1);
+	CU_ASSERT_EQUAL(sink_calls, 0);
+	/* Not at its end yet (a forwarder's), or not a notice: delivered. */
+	msg_to(&m, (const char *[]){"app", "more", NULL}, "passing");
+	t_route_append(&m.ret, &marker);
+	CU_ASSERT_EQUAL(router_send_from(R, &tcp, &m), 0);
+	msg_to(&m, (const char *[]){"app", NULL}, "plain");
+	CU_ASSERT_EQUAL(router_send_from(R, &tcp, &m), 0);
+	drain_all();
+	CU_ASSERT_EQUAL(notice_in_calls, 1);
+	CU_ASSERT_EQUAL(sink_calls, 2);
+}
+
 static void test_access_policy(void)
 {
 	reset();
@@ -867,6 +965,8 @@ int main(void)
 		{ "secure flag needs privilege", test_secure_flag_needs_privilege },
 		{ "secure mark names its channel", test_secure_mark_names_its_channel },
 		{ "a worker's refusal reaches the sender", test_refusal_reaches_sender },
+		{ "catch-all addresses", test_catch_all },
+		{ "drops from the network and notices arriving", test_network_drops_and_notices },
 		{ "a reply comes back the way the request went", test_reply_rule },
 		{ "access policy", test_access_policy },
 		{ "reach", test_reach },
