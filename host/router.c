@@ -641,10 +641,10 @@ void router_set_trace(struct router *r, struct trace *t)
 }
 
 /* The trace id a send from `from` carries: a handler's sends continue
- * the flow of the message it handles; a transport's start one (the id a
- * frame carried, when the wire has one, is the transport's to set); other
- * sends from outside handlers (a flush sealing what handlers queued, the
- * app) continue the last flow delivered, or start one. */
+ * the flow of the message it handles; a transport's continue the flow
+ * its frame named (message version 2) or start one; other sends from
+ * outside handlers (a flush sealing what handlers queued, the app)
+ * continue the last flow delivered, or start one. */
 static uint64_t trace_id_for(struct router *r, const struct router_sender *from,
 			     const struct ockam_message *msg)
 {
