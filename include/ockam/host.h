@@ -323,16 +323,18 @@ struct ockam_host {
 	 * For transports and the secure channel's framing only: messages
 	 * between workers of a node are never encoded. */
 
-	/* Bytes needed to encode `msg` (routes and payload; no metadata). */
+	/* Bytes needed to encode `msg` (routes and payload; no metadata but
+	 * the trace id with OCKAM_MSG_TRACE_ID: message version 2). */
 	size_t (*message_encoded_size)(const struct ockam_message *msg);
 	/* Encode `msg` into buf; returns the length, or 0 if `cap` is too
-	 * small. */
+	 * small.  Version 1, or 2 with OCKAM_MSG_TRACE_ID and a trace id. */
 	size_t (*message_encode)(const struct ockam_message *msg, uint8_t *buf,
 				 size_t cap);
 	/* Decode exactly `len` bytes into the views of *msg: addresses and
 	 * payload point into `buf`, the route arrays into `hops` (room for
 	 * `hops_cap` addresses; OCKAM_DECODE_HOPS is always enough); flags
-	 * and identifier are cleared.  0, or -EBADMSG with every length,
+	 * and identifier are cleared, except that a version-2 message sets
+	 * trace_id and OCKAM_MSG_TRACE_ID.  0, or -EBADMSG with every length,
 	 * count and size checked. */
 	int (*message_decode)(const uint8_t *buf, size_t len,
 			      struct ockam_message *msg,
