@@ -31,6 +31,8 @@ int cmd_options_doc(int n, char **types);
  * command's name.  Return the process exit status. */
 int cmd_status(int argc, char **argv);
 int cmd_ping(int argc, char **argv);
+/* `ockam-host trace FILE...` (cmd_trace.c). */
+int cmd_trace(int argc, char **argv);
 
 /* The shared options, as cmd_common_option leaves them. */
 struct cmd_common {

@@ -212,6 +212,18 @@ static void print_yaml(const struct config *c, FILE *out)
 		put_value(out, status, 2);
 	else
 		fputs(" false\n", out);
+	if (c->trace_path) {
+		/* Relative to the YAML file, written absolute. */
+		char *full = NULL;
+		fputs("trace: ", out);
+		if (c->trace_path[0] != '/' &&
+		    asprintf(&full, "%s/%s", c->dir, c->trace_path) > 0)
+			put_dir(out, full);
+		else
+			put_dir(out, c->trace_path);
+		free(full);
+		fputc('\n', out);
+	}
 
 	fputs(c->n_transports ? "transports:\n" : "transports: {}\n", out);
 	for (size_t i = 0; i < c->n_transports; i++) {

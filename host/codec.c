@@ -95,6 +95,12 @@ static size_t route_size(const struct ockam_route *r)
 	return n;
 }
 
+/* Whether msg is encoded as version 2. */
+static int traced(const struct ockam_message *msg)
+{
+	return (msg->flags & OCKAM_MSG_TRACE_ID) && msg->trace_id;
+}
+
 size_t codec_encoded_size(const struct ockam_message *msg)
 {
 	/* A count above the limit cannot be decoded back: refuse it. */
@@ -103,7 +109,8 @@ size_t codec_encoded_size(const struct ockam_message *msg)
 		return 0;
 	if (msg->payload_len > SIZE_MAX / 2)
 		return 0;
-	return 1 + route_size(&msg->onward) + route_size(&msg->ret) +
+	return 1 + (traced(msg) ? 1 + CODEC_TRACE_EXT_LEN : 0) +
+	       route_size(&msg->onward) + route_size(&msg->ret) +
 	       uvarint_size(msg->payload_len) + msg->payload_len;
 }
 
@@ -135,7 +142,16 @@ size_t codec_encode_unchecked(const struct ockam_message *msg, uint8_t *buf)
 {
 	size_t n = 0;
 
-	buf[n++] = CODEC_VERSION;
+	if (traced(msg)) {
+		buf[n++] = CODEC_VERSION_TRACE;
+		buf[n++] = CODEC_TRACE_EXT_LEN;
+		buf[n++] = 1; /* tag: trace id */
+		buf[n++] = 8;
+		for (int i = 7; i >= 0; i--)
+			buf[n++] = (uint8_t)(msg->trace_id >> (8 * i));
+	} else {
+		buf[n++] = CODEC_VERSION;
+	}
 	n += route_put(&msg->onward, buf + n);
 	n += route_put(&msg->ret, buf + n);
 	n += uvarint_put(buf + n, msg->payload_len);
@@ -188,9 +204,27 @@ int codec_decode(const uint8_t *buf, size_t len, struct ockam_message *msg,
 	size_t pos = 0, k, room = hops_cap;
 
 	ockam_message_init(msg);
-	if (len < 1 || buf[0] != CODEC_VERSION)
+	if (len < 1)
 		return -EBADMSG;
 	pos = 1;
+	if (buf[0] == CODEC_VERSION_TRACE) {
+		/* Exactly one extension, the trace id (the only one this
+		 * version has): anything else is not version 2. */
+		static const uint8_t head[3] = { CODEC_TRACE_EXT_LEN, 1, 8 };
+		uint64_t id = 0;
+		if (len < 1 + 1 + CODEC_TRACE_EXT_LEN ||
+		    memcmp(buf + 1, head, sizeof(head)) != 0)
+			return -EBADMSG;
+		for (int i = 0; i < 8; i++)
+			id = id << 8 | buf[4 + i];
+		if (!id)
+			return -EBADMSG;
+		msg->trace_id = id;
+		msg->flags = OCKAM_MSG_TRACE_ID;
+		pos = 2 + CODEC_TRACE_EXT_LEN;
+	} else if (buf[0] != CODEC_VERSION) {
+		return -EBADMSG;
+	}
 	if (route_get(buf, len, &pos, hops, &room, &msg->onward) < 0 ||
 	    route_get(buf, len, &pos, hops + msg->onward.count, &room,
 		      &msg->ret) < 0)

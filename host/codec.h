@@ -21,6 +21,14 @@
 #include <ockam/message.h>
 
 #define CODEC_VERSION 1
+/* Version 2: version 1 with a trace id (docs/protocol.md, "Trace id"):
+ *   version u8 (=2), ext_len uvarint (=10), ext: tag u8 (=1), len uvarint
+ *   (=8), trace id u64 big-endian (non-zero); then version 1's fields.
+ * Encoded only for messages with OCKAM_MSG_TRACE_ID and a trace id; the
+ * decoder accepts nothing else in the extension, so decoding and
+ * encoding still give back the same bytes. */
+#define CODEC_VERSION_TRACE 2
+#define CODEC_TRACE_EXT_LEN 10
 
 size_t codec_encoded_size(const struct ockam_message *msg);
 /* Returns bytes written, or 0 if `cap` is too small. */

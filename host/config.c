@@ -16,6 +16,7 @@
 #define QUOTE_MAX 128
 
 static const char *const top_keys[] = {
+	"trace",
 	"node",	  "log_level", "plugin_dir",     "transports", "workers",
 	"routes", "messages",  "after_messages", "status",  NULL,
 };
@@ -605,6 +606,21 @@ static void walk_status(struct config *c, struct diag *d)
 		opt_to_bool(o, d, &on);
 }
 
+/* `trace: FILE`: the message-flow trace (trace.h); opened by the node. */
+static void walk_trace(struct config *c, struct diag *d)
+{
+	const struct ockam_opt *o = opt_get(c->root, "trace");
+
+	if (!o)
+		return;
+	if (o->kind != OCKAM_OPT_SCALAR || !o->str || !*o->str) {
+		opt_error_at(d, o, "'trace' must be a file name (the trace's JSON lines go there)");
+		return;
+	}
+	c->trace_path = o->str;
+	c->trace_node = o;
+}
+
 /* ---- entry points ------------------------------------------------- */
 
 struct config *config_load_partial(const char *path, struct diag *d)
@@ -638,6 +654,7 @@ struct config *config_load_partial(const char *path, struct diag *d)
 	walk_messages(c, d);
 	walk_after(c, d);
 	walk_status(c, d);
+	walk_trace(c, d);
 	return c;
 fail:
 	config_free(c);

@@ -99,6 +99,8 @@ struct config {
 	struct config_message *messages;
 	size_t n_messages;
 	enum config_after after_messages;
+	const char *trace_path; /* `trace:` as written, or NULL */
+	const struct ockam_opt *trace_node; /* its entry (positions) */
 };
 
 /* Load and validate.  Returns NULL after reporting every problem found to

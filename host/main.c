@@ -22,6 +22,7 @@ static void usage(FILE *out)
 		"Usage: ockam-host [OPTIONS] NODE.yaml\n"
 		"       ockam-host status --to ROUTE [--json] [-W T] [--config FILE]\n"
 		"       ockam-host ping [-c N] [-i T] [-W T] [--config FILE] ROUTE...\n"
+		"       ockam-host trace [--svg OUT.svg] TRACE.jsonl...\n"
 		"\n"
 		"Run one Ockam node described by NODE.yaml: its transports,\n"
 		"workers and secure channels, loaded as plugins.\n"
@@ -29,6 +30,7 @@ static void usage(FILE *out)
 		"Commands:\n"
 		"  status          show a running node's workers, connections and channels\n"
 		"  ping            measure round trips to an echoer along a route\n"
+		"  trace           merge nodes' trace files into a sequence diagram\n"
 		"  (see ockam-host COMMAND --help; their durations T are 250ms, 2s\n"
 		"  or plain seconds, as in ping(8); in NODE.yaml a duration needs\n"
 		"  its unit: 10s, not 10)\n"
@@ -51,6 +53,8 @@ static void usage(FILE *out)
 		"  OCKAM_PLUGIN_PATH    colon-separated plugin directories, searched after\n"
 		"                       the YAML's plugin_dir: and before the installed ones\n"
 		"  OCKAM_CLIENT_CONFIG  the node YAML status and ping use without --config\n"
+		"  OCKAM_TRACE          write the message-flow trace to this file (as trace:)\n"
+		"  OCKAM_TRACE_PAYLOAD  1: the trace also shows payloads, even decrypted ones\n"
 		"\n"
 		"Exit status: 0 success, 1 runtime failure (e.g. a message got no\n"
 		"reply) or, with --check, an invalid configuration; 2 an invalid\n"
@@ -73,6 +77,8 @@ int main(int argc, char **argv)
 		signal(SIGPIPE, SIG_IGN);
 		return cmd_status(argc - 1, argv + 1);
 	}
+	if (argc > 1 && !strcmp(argv[1], "trace"))
+		return cmd_trace(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "ping")) {
 		signal(SIGPIPE, SIG_IGN);
 		return cmd_ping(argc - 1, argv + 1);

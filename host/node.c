@@ -20,6 +20,7 @@
 #include "route_text.h"
 #include "router.h"
 #include "status.h"
+#include "trace.h"
 
 void node_quit(struct node *n, int code)
 {
@@ -434,6 +435,13 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 	notices_set_remote(n->notices, node_notice_remote, n);
 	router_set_notice_in(n->router, node_notice_in, n);
 	loop_set_idle(n->loop, node_idle, n);
+	if (!n->check_only) {
+		int trc = trace_node_start(n);
+		if (trc < 0) {
+			*exit_code = trc == -2 ? 2 : 1;
+			goto fail;
+		}
+	}
 	router_set_refused(n->router, node_on_refused, n);
 
 	/* A plugin_dir that is not there is a typo: said at its entry,
@@ -632,6 +640,7 @@ void node_destroy(struct node *n)
 		free(ctx);
 	}
 	free(n->inst);
+	trace_node_stop(n);
 	status_destroy(n->status);
 	if (n->loop)
 		loop_remove_owner(n->loop, n);

@@ -60,6 +60,7 @@ struct node {
 	struct status *status; /* rows for `ockam-host status` (status.c) */
 	struct notices *notices; /* delivery-failure notices (notice.c) */
 	struct wire_notices *wire_notices; /* to and from other nodes */
+	struct trace *trace; /* the message-flow trace, or NULL (trace.h) */
 };
 
 struct node_args {

@@ -10,6 +10,7 @@
 #include "msg_copy.h"
 #include "notice_wire.h"
 #include "route_text.h"
+#include "trace.h"
 
 /* Slot buffers above this size are freed after delivery, so one burst of
  * large messages does not pin memory in every slot for ever. */
@@ -44,6 +45,7 @@ struct slot {
 	uint8_t *buf;
 	size_t cap;
 	struct ockam_message msg;
+	uint64_t trace_id; /* its flow's trace id; 0 when not tracing */
 };
 
 /* An open send_reserve (router_send_reserve). */
@@ -55,6 +57,9 @@ struct reservation {
 	int lent;                /* the transport lent its buffer */
 	const char *sender;
 	size_t cap;
+	uint8_t *payload;        /* where the sender writes (traced at commit) */
+	uint64_t trace_id;
+	int channel;             /* a secure channel's own traffic (trace) */
 	struct slot own;         /* for a transport without reserve */
 };
 
@@ -77,6 +82,15 @@ struct router {
 	void *refused_data;
 	router_notice_in_fn notice_in_fn;
 	void *notice_in_data;
+	/* The message-flow trace (trace.h), or NULL: then the one branch
+	 * below is all tracing costs.  `trace_cur` is the id of the flow
+	 * being handled: a handler's sends carry the id of the message it
+	 * was given, and sends from outside handlers (a flush sealing a
+	 * batch, a transport) carry the last one delivered, or a new one. */
+	struct trace *trace;
+	uint64_t trace_cur;
+	uint64_t trace_sent; /* the id of the last send (a transport's frame) */
+	uint64_t trace_in;   /* the id of the frame a transport just read */
 };
 
 static uint64_t name_hash(const char *s, size_t n)
@@ -456,7 +470,8 @@ static int access_check(struct router *r, const struct router_sender *from,
 /* The flags `from` may not set: the host clears them on its messages. */
 static uint32_t sender_clears(const struct router_sender *from)
 {
-	uint32_t clear = 0;
+	/* Only a transport sets it, on its own copy of what it writes. */
+	uint32_t clear = OCKAM_MSG_TRACE_ID;
 	if (!from->may_secure)
 		clear |= OCKAM_MSG_SECURE;
 	if (from->transport)
@@ -618,9 +633,48 @@ static void msg_as_sent(const struct ockam_message *msg, uint32_t flags,
 		out->identifier = NULL;
 }
 
-static int send_local(struct router *r, const char *sender,
+/* ---- message-flow trace (trace.h) ---- */
+
+void router_set_trace(struct router *r, struct trace *t)
+{
+	r->trace = t;
+}
+
+/* The trace id a send from `from` carries: a handler's sends continue
+ * the flow of the message it handles; a transport's continue the flow
+ * its frame named (message version 2) or start one; other sends from
+ * outside handlers (a flush sealing what handlers queued, the app)
+ * continue the last flow delivered, or start one. */
+static uint64_t trace_id_for(struct router *r, const struct router_sender *from,
+			     const struct ockam_message *msg)
+{
+	uint64_t id = r->trace_cur;
+	if (!r->depth && from->transport) {
+		/* The id its frame carried (message version 2), else the
+		 * one its read event started. */
+		if ((msg->flags & OCKAM_MSG_TRACE_ID) && msg->trace_id)
+			id = msg->trace_id;
+		else
+			id = r->trace_in ? r->trace_in : trace_new_id();
+		r->trace_in = 0;
+	} else if (!id) {
+		id = trace_new_id();
+	}
+	r->trace_sent = id;
+	return id;
+}
+
+/* A secure channel's own traffic: handshakes and sealed records, which
+ * are ciphertext (so the trace may hash them). */
+static int trace_channel(const struct router_sender *from, uint32_t flags)
+{
+	return from->may_secure && !(flags & OCKAM_MSG_SECURE);
+}
+
+static int send_local(struct router *r, const struct router_sender *from,
 		      const struct ockam_message *msg, const struct dest *d)
 {
+	const char *sender = from->name;
 	struct ockam_message m;
 	msg_as_sent(msg, d->flags, &m);
 	size_t need = msg_copy_size(&m, m.payload_len);
@@ -632,6 +686,12 @@ static int send_local(struct router *r, const char *sender,
 		return -ENOMEM;
 	msg_copy_to(s->buf, &m, m.payload_len, 1, &s->msg);
 	r->queued++;
+	if (r->trace) {
+		s->trace_id = trace_id_for(r, from, msg);
+		int ch = trace_channel(from, d->flags);
+		trace_send(r->trace, sender, d->e->owner, d->e->name, &s->msg,
+			   s->trace_id, ch, ch || from->transport);
+	}
 	if (log_enabled(OCKAM_LOG_TRACE))
 		queued_trace(r, sender, msg, d->e);
 	return 0;
@@ -747,11 +807,18 @@ int router_send_from(struct router *r, const struct router_sender *from,
 	if (d.e) {
 		if (r->notice_in_fn && notice_wire_arrived(msg))
 			return r->notice_in_fn(r->notice_in_data, msg);
-		return send_local(r, from->name, msg, &d);
+		return send_local(r, from, msg, &d);
 	}
 	struct ockam_message m;
 	msg_as_sent(msg, d.flags, &m);
 	r->stats.transport_sent++;
+	/* The transport may write the id on the wire (OCKAM_MSG_TRACE_ID). */
+	m.trace_id = 0;
+	if (r->trace) {
+		m.trace_id = trace_id_for(r, from, msg);
+		trace_send(r->trace, from->name, NULL, d.t->scheme, &m,
+			   m.trace_id, trace_channel(from, d.flags), 1);
+	}
 	if (log_enabled(OCKAM_LOG_TRACE))
 		transport_trace(r, from->name, &m, d.t);
 	/* The transport logs its own failures (it knows the details). */
@@ -774,13 +841,19 @@ int router_send_reserve(struct router *r, const struct router_sender *from,
 	msg_as_sent(msg, d.flags, &m);
 	m.payload = NULL;
 	m.payload_len = 0;
+	m.trace_id = r->trace ? trace_id_for(r, from, msg) : 0;
 	if (d.t && d.t->ops->reserve && d.t->ops->commit && d.t->ops->abort) {
 		rc = d.t->ops->reserve(d.t->data, &m, cap, payload);
 		if (rc < 0)
 			return rc;
 		*v = (struct reservation){.open = 1, .t = d.t, .lent = 1,
 					  .sender = from->name, .cap = cap,
+					  .payload = *payload,
+					  .channel = trace_channel(from, d.flags),
 					  .own = v->own};
+		if (r->trace)
+			trace_send_begin(r->trace, from->name, d.t->scheme, &m,
+					 m.trace_id);
 		return 0;
 	}
 	size_t need = msg_copy_size(&m, cap);
@@ -810,6 +883,10 @@ int router_send_reserve(struct router *r, const struct router_sender *from,
 	v->lent = 0;
 	v->sender = from->name;
 	v->cap = cap;
+	v->channel = trace_channel(from, d.flags);
+	v->trace_id = m.trace_id;
+	if (!d.e)
+		v->own.msg.trace_id = m.trace_id;
 	return 0;
 }
 
@@ -826,6 +903,8 @@ int router_send_commit(struct router *r, size_t len)
 	}
 	if (v->lent) {
 		r->stats.transport_sent++;
+		if (r->trace)
+			trace_send_commit(r->trace, v->payload, len, v->channel);
 		return v->t->ops->commit(v->t->data, len);
 	}
 	if (v->local) {
@@ -836,12 +915,21 @@ int router_send_commit(struct router *r, size_t len)
 		struct slot *s = &r->slots[v->slot];
 		s->msg.payload_len = len;
 		r->queued++;
+		if (r->trace) {
+			s->trace_id = v->trace_id;
+			trace_send(r->trace, v->sender, v->local->owner,
+				   v->local->name, &s->msg, s->trace_id,
+				   v->channel, v->channel);
+		}
 		if (log_enabled(OCKAM_LOG_TRACE))
 			queued_trace(r, v->sender, &s->msg, v->local);
 		return 0;
 	}
 	v->own.msg.payload_len = len;
 	r->stats.transport_sent++;
+	if (r->trace)
+		trace_send(r->trace, v->sender, NULL, v->t->scheme, &v->own.msg,
+			   v->trace_id, v->channel, 1);
 	if (log_enabled(OCKAM_LOG_TRACE))
 		transport_trace(r, v->sender, &v->own.msg, v->t);
 	int rc = v->t->ops->send(v->t->data, &v->own.msg);
@@ -890,6 +978,13 @@ int router_drain(void *router)
 					  (m->flags & OCKAM_MSG_SECURE) ? " (secure)" : "",
 					  e->name, ret);
 			}
+			/* The worker sees its flow's id (0: not tracing). */
+			s->msg.trace_id = s->trace_id;
+			if (r->trace) {
+				r->trace_cur = s->trace_id;
+				trace_deliver(r->trace, e->owner, e->name, m,
+					      s->trace_id);
+			}
 			r->draining = 1;
 			int rc = deliver(r, e, m);
 			r->draining = 0;
@@ -935,4 +1030,19 @@ void router_stats_get(const struct router *r, struct router_stats *out)
 	/* Not the one being delivered: it has left the queue for its
 	 * worker (its slot is freed when the handler returns). */
 	out->queued = r->queued - r->draining;
+}
+
+uint64_t router_trace_id(const struct router *r)
+{
+	return r->trace_cur;
+}
+
+uint64_t router_trace_sent(const struct router *r)
+{
+	return r->trace_sent;
+}
+
+void router_trace_in(struct router *r, uint64_t id)
+{
+	r->trace_in = id;
 }

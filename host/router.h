@@ -150,6 +150,18 @@ void router_set_refused(struct router *r, router_refused_fn fn, void *data);
 typedef int (*router_notice_in_fn)(void *data, const struct ockam_message *msg);
 void router_set_notice_in(struct router *r, router_notice_in_fn fn, void *data);
 
+/* Write the message-flow trace `t` (trace.h) of every send and delivery
+ * from now on; NULL stops.  The router keeps each queued message's trace
+ * id and hands it on (router_trace_id). */
+struct trace;
+void router_set_trace(struct router *r, struct trace *t);
+/* The trace id of the flow being handled (0: none, or not tracing). */
+uint64_t router_trace_id(const struct router *r);
+/* The id the last send carried (what a transport's frame belongs to). */
+uint64_t router_trace_sent(const struct router *r);
+/* The id of a frame a transport read: its next send carries it. */
+void router_trace_in(struct router *r, uint64_t id);
+
 /* Counters, for tests and status. */
 struct router_stats {
 	uint64_t delivered;

@@ -21,6 +21,7 @@
 #include "route_text.h"
 #include "router.h"
 #include "status.h"
+#include "trace.h"
 
 int services_deliver(void *owner, void *addr_data,
 		     const struct ockam_message *msg)
@@ -466,6 +467,8 @@ static const struct ockam_host services = {
 	.log_limited = svc_log_limited,
 	.log_limited_due = svc_log_limited_due,
 	.log_limited_flush = svc_log_limited_flush,
+	.trace_enabled = trace_svc_enabled,
+	.trace = trace_svc_event,
 };
 
 const struct ockam_host *services_table(void)

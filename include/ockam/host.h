@@ -102,6 +102,31 @@ struct ockam_log_limit {
 	uint32_t interval_ms; /* at least this apart; 0 means 1000 */
 };
 
+/* Message-flow trace (host->trace): what a transport or a secure channel
+ * did with a message, for the node's trace file (`trace:` in the node
+ * YAML, docs/configuration.md).  The host adds the node, the instance,
+ * the time and the trace id, and writes routes and lengths; payload bytes
+ * are written only when the user asked for them (OCKAM_TRACE_PAYLOAD=1). */
+enum ockam_trace_kind {
+	OCKAM_TRACE_WIRE_OUT = 1, /* a frame queued to a peer */
+	OCKAM_TRACE_WIRE_IN = 2,  /* a frame read from a peer */
+	OCKAM_TRACE_ENCRYPT = 3,  /* an inner message sealed into a record */
+	OCKAM_TRACE_DECRYPT = 4,  /* an inner message opened from a record */
+};
+struct ockam_trace_event {
+	enum ockam_trace_kind kind;
+	/* The message as it travels (WIRE_*: the frame's message; ENCRYPT,
+	 * DECRYPT: the inner, plaintext message), or NULL. */
+	const struct ockam_message *msg;
+	/* WIRE_*: the connection's peer, as the transport names it. */
+	const char *peer;
+	/* Bytes that are on the wire as they are (a frame's payload, a
+	 * sealed record), which the host may hash to join events of several
+	 * nodes: never plaintext of a secure message.  NULL: none. */
+	const uint8_t *wire;
+	size_t wire_len;
+};
+
 /* Nonzero if `host` (a const struct ockam_host *) has `member`.  Every
  * member declared here exists in every ABI 2 host; services appended in
  * later minor versions will say so, and a plugin using one checks it with
@@ -298,16 +323,18 @@ struct ockam_host {
 	 * For transports and the secure channel's framing only: messages
 	 * between workers of a node are never encoded. */
 
-	/* Bytes needed to encode `msg` (routes and payload; no metadata). */
+	/* Bytes needed to encode `msg` (routes and payload; no metadata but
+	 * the trace id with OCKAM_MSG_TRACE_ID: message version 2). */
 	size_t (*message_encoded_size)(const struct ockam_message *msg);
 	/* Encode `msg` into buf; returns the length, or 0 if `cap` is too
-	 * small. */
+	 * small.  Version 1, or 2 with OCKAM_MSG_TRACE_ID and a trace id. */
 	size_t (*message_encode)(const struct ockam_message *msg, uint8_t *buf,
 				 size_t cap);
 	/* Decode exactly `len` bytes into the views of *msg: addresses and
 	 * payload point into `buf`, the route arrays into `hops` (room for
 	 * `hops_cap` addresses; OCKAM_DECODE_HOPS is always enough); flags
-	 * and identifier are cleared.  0, or -EBADMSG with every length,
+	 * and identifier are cleared, except that a version-2 message sets
+	 * trace_id and OCKAM_MSG_TRACE_ID.  0, or -EBADMSG with every length,
 	 * count and size checked. */
 	int (*message_decode)(const uint8_t *buf, size_t len,
 			      struct ockam_message *msg,
@@ -412,6 +439,15 @@ struct ockam_host {
 				      struct ockam_log_limit *lim,
 				      enum ockam_log_level level,
 				      const char *what);
+
+	/* ---- message-flow trace (appended before ABI 2's release) ----- */
+
+	/* 1 if the node writes a trace: check it before building an event
+	 * (one branch when tracing is off). */
+	int (*trace_enabled)(struct ockam_ctx *ctx);
+	/* Write one event of this instance to the node's trace; nothing if
+	 * tracing is off.  Never fails visibly. */
+	void (*trace)(struct ockam_ctx *ctx, const struct ockam_trace_event *ev);
 };
 
 #ifdef __cplusplus

@@ -68,6 +68,13 @@ enum {
 	 * connection any more, not asked to open one) drops it with a
 	 * debug line instead of a warning, and reports nothing. */
 	OCKAM_MSG_BEST_EFFORT = 1u << 2,
+	/* Encode `trace_id` on the wire (message version 2,
+	 * docs/protocol.md "Trace id"): set by message_decode when a frame
+	 * carried one, and by a transport on its own copy of a message it
+	 * writes to a peer that said it reads version 2.  The host clears it
+	 * on every message sent, so nothing else ever encodes version 2 (a
+	 * node of an earlier version would refuse it). */
+	OCKAM_MSG_TRACE_ID = 1u << 3,
 };
 
 struct ockam_message {
@@ -80,6 +87,10 @@ struct ockam_message {
 	 * NUL-terminated string of fewer than OCKAM_IDENTIFIER_MAX bytes.
 	 * Otherwise NULL or "" (ockam_message_identifier gives "" for both). */
 	const char *identifier;
+	/* The message-flow trace id of the flow the message belongs to (the
+	 * node's `trace:`), or 0.  On a message delivered to a worker and
+	 * handed to a transport's send: its flow's id, set by the host. */
+	uint64_t trace_id;
 };
 
 /* A message with empty routes, no payload and no metadata. */

@@ -247,6 +247,13 @@ int flow_encrypt(struct channel *ch, const struct ockam_message *msg)
 		       need, msg->payload_len, (unsigned)DATA_PLAINTEXT_MAX);
 		return -EMSGSIZE;
 	}
+	if (h->trace_enabled(inst->ctx)) {
+		/* Routes and length only: the host never writes the
+		 * plaintext unless the user asked (OCKAM_TRACE_PAYLOAD). */
+		struct ockam_trace_event ev = { .kind = OCKAM_TRACE_ENCRYPT,
+						.msg = &inner };
+		h->trace(inst->ctx, &ev);
+	}
 	if (ch->state == CHAN_HANDSHAKE)
 		return flow_enqueue(ch, &inner, need);
 	if (ch->peer_batch) {
@@ -316,6 +323,11 @@ static void flow_deliver(struct channel *ch, const uint8_t *pt, size_t len,
 	inner.identifier = ch->peer_id;
 	ch->received++;
 	ch->bytes_in += len;
+	if (h->trace_enabled(inst->ctx)) {
+		struct ockam_trace_event ev = { .kind = OCKAM_TRACE_DECRYPT,
+						.msg = &inner };
+		h->trace(inst->ctx, &ev);
+	}
 	h->send(inst->ctx, &inner); /* failures are logged by the router */
 }
 

@@ -477,6 +477,8 @@ static int conn_queue(struct tcp_conn *c, const struct ockam_message *msg,
 	}
 	be32_put(p, (uint32_t)size);
 	conn_frame_added(c, size);
+	if (t->host->trace_enabled(t->ctx) && !tcp_trace_is_hello(msg))
+		tcp_trace_event(c, OCKAM_TRACE_WIRE_OUT, msg);
 	return 0;
 }
 
@@ -706,6 +708,39 @@ static void conn_discard(struct tcp_conn *c)
  * backoff record `p` (NULL if it has none).  A host name that is not known
  * at once (numeric, hosts file, cache) leaves the connection resolving:
  * messages queue on it as while connecting. */
+/* A node that traces opens each outbound connection with the trace-id
+ * hello (tcp_trace.c), ahead of every message: the peer's answer lets
+ * frames carry trace ids. */
+static void conn_hello(struct tcp_conn *c)
+{
+	struct ockam_message m;
+	size_t size;
+
+	if (!c->t->host->trace_enabled(c->t->ctx))
+		return;
+	tcp_trace_hello(&m);
+	size = c->t->host->message_encoded_size(&m);
+	if (conn_queue(c, &m, size) == 0)
+		conn_queued(c);
+}
+
+/* A hello read: the peer reads trace ids.  Answered once, on an inbound
+ * connection and only by a node that traces (an outbound one's hello was
+ * ours: this is the answer). */
+static void conn_on_hello(struct tcp_conn *c)
+{
+	struct ockam_message m;
+
+	c->peer_trace_ids = 1;
+	if (c->outbound || c->hello_answered ||
+	    !c->t->host->trace_enabled(c->t->ctx))
+		return;
+	c->hello_answered = 1;
+	tcp_trace_hello(&m);
+	if (conn_queue(c, &m, c->t->host->message_encoded_size(&m)) == 0)
+		conn_queued(c);
+}
+
 static int conn_open(struct tcp *t, const struct ockam_addr *a,
 		     struct tcp_peer *p, struct tcp_conn **out)
 {
@@ -763,12 +798,14 @@ static int conn_open(struct tcp *t, const struct ockam_addr *a,
 			     "resolving %s for a connection to %s (messages "
 			     "wait until it is connected)", host, c->key);
 		c->state = TCP_CONN_RESOLVING;
+		conn_hello(c);
 		*out = c;
 		return 0;
 	}
 	rc = conn_connect_start(c, (uint16_t)portn);
 	if (rc < 0)
 		return rc;
+	conn_hello(c);
 	*out = c;
 	return 0;
 }
@@ -884,6 +921,13 @@ static int conn_parse(struct tcp_conn *c, struct tcp_buf *b, int resumed)
 			return -1;
 		}
 		c->got_frame = 1;
+		if (tcp_trace_is_hello(&msg)) {
+			conn_on_hello(c);
+			tcp_buf_consume(b, TCP_FRAME_HEADER + len);
+			continue;
+		}
+		if (t->host->trace_enabled(t->ctx))
+			tcp_trace_event(c, OCKAM_TRACE_WIRE_IN, &msg);
 		if (t->host->log_enabled(t->ctx, OCKAM_LOG_TRACE))
 			t->host->log(t->ctx, OCKAM_LOG_TRACE,
 				     "frame of %lu bytes read from %s",
@@ -1230,10 +1274,18 @@ int tcp_send(void *state, const struct ockam_message *msg)
 		return -EINVAL;
 	/* The far side never sees its own address. */
 	msg_popped(msg, &tx);
+	/* With a trace id (only when the node traces): at its largest to
+	 * pick the connection, then as that peer reads it. */
+	if (tx.trace_id)
+		tx.flags |= OCKAM_MSG_TRACE_ID;
 	size = t->host->message_encoded_size(&tx);
 	rc = conn_for(t, msg, size, &c);
 	if (rc < 0)
 		return rc;
+	if (tx.trace_id && !c->peer_trace_ids) {
+		tcp_trace_mark(c, &tx);
+		size = t->host->message_encoded_size(&tx);
+	}
 	rc = conn_queue(c, &tx, size);
 	if (rc < 0)
 		return rc;
@@ -1263,7 +1315,10 @@ int tcp_reserve(void *state, const struct ockam_message *msg, size_t cap,
 	msg_popped(msg, &tx);
 	tx.payload = none;
 	tx.payload_len = 0;
-	/* Everything but the empty payload's one length byte. */
+	/* Everything but the empty payload's one length byte; with a trace
+	 * id at its largest to pick the connection. */
+	if (tx.trace_id)
+		tx.flags |= OCKAM_MSG_TRACE_ID;
 	routes = t->host->message_encoded_size(&tx);
 	if (!routes--)
 		return -EINVAL; /* not encodable: the host checks first */
@@ -1272,6 +1327,13 @@ int tcp_reserve(void *state, const struct ockam_message *msg, size_t cap,
 	rc = conn_for(t, msg, size, &c);
 	if (rc < 0)
 		return rc;
+	if (tx.trace_id && !c->peer_trace_ids) {
+		tcp_trace_mark(c, &tx);
+		routes = t->host->message_encoded_size(&tx) - 1;
+		size = cap > TCP_MAX_MESSAGE_LIMIT ?
+			       SIZE_MAX :
+			       routes + uvarint_len(cap) + cap;
+	}
 	rc = conn_room(c, TCP_FRAME_HEADER + size);
 	if (rc < 0)
 		return rc;
@@ -1311,6 +1373,15 @@ int tcp_commit(void *state, size_t len)
 	uvarint_put(p + TCP_FRAME_HEADER + t->resv_routes, len);
 	be32_put(p, (uint32_t)(t->resv_routes + llen + len));
 	conn_frame_added(c, t->resv_routes + llen + len);
+	if (t->host->trace_enabled(t->ctx)) {
+		struct ockam_addr hops[OCKAM_DECODE_HOPS];
+		struct ockam_message msg;
+		/* The frame just written, read back for its routes. */
+		if (t->host->message_decode(p + TCP_FRAME_HEADER,
+					    t->resv_routes + llen + len, &msg,
+					    hops, OCKAM_DECODE_HOPS) == 0)
+			tcp_trace_event(c, OCKAM_TRACE_WIRE_OUT, &msg);
+	}
 	conn_queued(c);
 	return 0;
 }

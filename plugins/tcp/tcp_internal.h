@@ -171,10 +171,21 @@ struct tcp_conn {
 	int resuming;      /* on t->resume: the next flush resumes it */
 	struct tcp_conn *resume_next;
 	int got_frame;     /* received at least one frame */
+	/* The peer reads trace ids (tcp_trace.c): frames may be version 2. */
+	int peer_trace_ids;
+	int hello_answered; /* inbound: our hello went back once */
 	uint8_t close_cause; /* inbound: enum tcp_in_cause, for the limiter */
 	uint64_t opened_ms, active_ms; /* established; last byte moved */
 	struct tcp_backoff b;          /* outbound: history before this one */
 };
+
+/* tcp_trace.c: the message-flow trace and trace ids on the wire. */
+void tcp_trace_event(struct tcp_conn *c, enum ockam_trace_kind kind,
+		     const struct ockam_message *msg);
+void tcp_trace_hello(struct ockam_message *m);
+int tcp_trace_is_hello(const struct ockam_message *m);
+/* Set or clear OCKAM_MSG_TRACE_ID on `tx`, for the peer of `c`. */
+void tcp_trace_mark(const struct tcp_conn *c, struct ockam_message *tx);
 
 struct tcp_listener {
 	int fd;

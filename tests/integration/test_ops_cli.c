@@ -160,6 +160,7 @@ static void test_help_matches_man_page(void)
 		{ "--help", NULL, NULL },
 		{ "status", "--help", NULL },
 		{ "ping", "--help", NULL },
+		{ "trace", "--help", NULL },
 	};
 	const char *man = man_page_read();
 	struct hx_proc *p;

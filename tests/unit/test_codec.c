@@ -551,6 +551,72 @@ static void test_doc_example(void)
 	CU_ASSERT(memcmp(out, bytes, n) == 0);
 }
 
+/* Message version 2 (docs/protocol.md, "Trace id"): the trace id only
+ * with OCKAM_MSG_TRACE_ID, exactly the documented bytes, read back with
+ * the flag; any other extension is not version 2. */
+static void test_trace_id(void)
+{
+	static const uint8_t v2[] = {
+		0x02, 0x0a, 0x01, 0x08,
+		0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, /* trace id */
+		0x01, 0x00, 0x06, 'e', 'c', 'h', 'o', 'e', 'r', /* [echoer] */
+		0x00,                                           /* [] */
+		0x02, 'h', 'i',
+	};
+	struct ockam_message m;
+	uint8_t out[64], bad[sizeof(v2)];
+	size_t n;
+
+	ockam_message_init(&msg_a);
+	route_set(&msg_a.onward, (const char *const[]){ "echoer", NULL });
+	msg_a.payload = (const uint8_t *)"hi";
+	msg_a.payload_len = 2;
+	msg_a.trace_id = 0x0123456789abcdefull;
+	/* Without the flag: version 1, whatever trace_id holds. */
+	n = codec_encode(&msg_a, out, sizeof(out));
+	CU_ASSERT_EQUAL(n, sizeof(v2) - 11);
+	CU_ASSERT_EQUAL(out[0], 1);
+	CU_ASSERT(memcmp(out + 1, v2 + 12, n - 1) == 0);
+	/* With it: version 2. */
+	msg_a.flags = OCKAM_MSG_TRACE_ID;
+	CU_ASSERT_EQUAL(codec_encoded_size(&msg_a), sizeof(v2));
+	n = codec_encode(&msg_a, out, sizeof(out));
+	CU_ASSERT_EQUAL_FATAL(n, sizeof(v2));
+	CU_ASSERT(memcmp(out, v2, n) == 0);
+	CU_ASSERT_EQUAL(codec_encode(&msg_a, out, sizeof(v2) - 1), 0);
+	/* The flag and a zero id: version 1 (there is no id to carry). */
+	msg_a.trace_id = 0;
+	CU_ASSERT_EQUAL(codec_encode(&msg_a, out, sizeof(out)), sizeof(v2) - 11);
+	CU_ASSERT_EQUAL(out[0], 1);
+
+	CU_ASSERT_EQUAL_FATAL(dec(v2, sizeof(v2), &m), 0);
+	CU_ASSERT_EQUAL(m.trace_id, 0x0123456789abcdefull);
+	CU_ASSERT_EQUAL(m.flags, OCKAM_MSG_TRACE_ID);
+	CU_ASSERT_EQUAL_FATAL(m.onward.count, 1);
+	CU_ASSERT(ockam_addr_is_local(&m.onward.hop[0], "echoer"));
+	CU_ASSERT_EQUAL(m.ret.count, 0);
+	CU_ASSERT_EQUAL(m.payload_len, 2);
+	CU_ASSERT_EQUAL(codec_encode(&m, out, sizeof(out)), sizeof(v2));
+	CU_ASSERT(memcmp(out, v2, sizeof(v2)) == 0);
+
+	/* Another extension length, tag or value length, a zero id, a
+	 * version 3: refused, not misread. */
+	static const struct { size_t at; uint8_t value; } corrupt[] = {
+		{ 0, 0x03 }, { 1, 0x09 }, { 1, 0x0b }, { 2, 0x02 }, { 2, 0x00 },
+		{ 3, 0x07 }, { 3, 0x09 },
+	};
+	for (size_t i = 0; i < sizeof(corrupt) / sizeof(corrupt[0]); i++) {
+		memcpy(bad, v2, sizeof(v2));
+		bad[corrupt[i].at] = corrupt[i].value;
+		CU_ASSERT_EQUAL(dec(bad, sizeof(bad), &m), -EBADMSG);
+	}
+	memcpy(bad, v2, sizeof(v2));
+	memset(bad + 4, 0, 8);
+	CU_ASSERT_EQUAL(dec(bad, sizeof(bad), &m), -EBADMSG);
+	for (size_t len = 0; len < 13; len++)
+		CU_ASSERT_EQUAL(dec(v2, len, &m), -EBADMSG);
+}
+
 int main(void)
 {
 	static const struct cunit_test tests[] = {
@@ -563,6 +629,7 @@ int main(void)
 		{ "decoder limits", test_decoder_limits },
 		{ "uvarint edge cases", test_uvarint },
 		{ "docs/protocol.md example", test_doc_example },
+		{ "version 2: trace id", test_trace_id },
 		{ NULL, NULL },
 	};
 	return cunit_run(&(struct cunit_suite){
