@@ -37,6 +37,9 @@ struct ockam_ctx {
 	int options_ok; /* its options passed the plugin's table and check */
 	struct router_sender sender;  /* name, privileges and reach */
 	struct router_policy policy;  /* who may send to its YAML address */
+	/* Messages handed to its handle_message and taken from its send
+	 * (status rows, so metrics): one increment each, no allocation. */
+	uint64_t msgs_in, msgs_out;
 	struct ockam_addr *reach_addrs; /* its reach's transport patterns */
 	/* Blocks the host handed the plugin for its lifetime (opt_get_route
 	 * and opt_get_addrs views), freed after its destroy. */

@@ -26,6 +26,7 @@ int services_deliver(void *owner, void *addr_data,
 		     const struct ockam_message *msg)
 {
 	struct ockam_ctx *ctx = owner;
+	ctx->msgs_in++;
 	return ctx->lib->desc->handle_message(ctx->state, addr_data, msg);
 }
 
@@ -46,7 +47,9 @@ static void svc_message_undeliverable(struct ockam_ctx *ctx,
 
 static int svc_send(struct ockam_ctx *ctx, const struct ockam_message *msg)
 {
-	return router_send_from(ctx->node->router, &ctx->sender, msg);
+	int rc = router_send_from(ctx->node->router, &ctx->sender, msg);
+	ctx->msgs_out += rc == 0;
+	return rc;
 }
 
 static int svc_send_reserve(struct ockam_ctx *ctx,
@@ -59,7 +62,9 @@ static int svc_send_reserve(struct ockam_ctx *ctx,
 
 static int svc_send_commit(struct ockam_ctx *ctx, size_t len)
 {
-	return router_send_commit(ctx->node->router, len);
+	int rc = router_send_commit(ctx->node->router, len);
+	ctx->msgs_out += rc == 0;
+	return rc;
 }
 
 static void svc_send_abort(struct ockam_ctx *ctx)
@@ -412,6 +417,12 @@ static int svc_status_register(struct ockam_ctx *ctx, ockam_status_fn fn,
 	return status_register(ctx->node->status, ctx, fn, data);
 }
 
+static int svc_status_visit(struct ockam_ctx *ctx, ockam_status_visit_fn fn,
+			    void *data)
+{
+	return status_visit(ctx->node->status, fn, data);
+}
+
 static const struct ockam_host services = {
 	.abi_version = OCKAM_HOST_ABI_VERSION,
 	.struct_size = sizeof(struct ockam_host),
@@ -466,6 +477,7 @@ static const struct ockam_host services = {
 	.log_limited = svc_log_limited,
 	.log_limited_due = svc_log_limited_due,
 	.log_limited_flush = svc_log_limited_flush,
+	.status_visit = svc_status_visit,
 };
 
 const struct ockam_host *services_table(void)

@@ -10,8 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
+#include "notice.h"
 #include "loop.h"
 #include "node.h"
 #include "opt.h"
@@ -248,23 +250,53 @@ static void render_text(const struct ockam_status *st, struct sbuf *b)
 
 /* ---- the host's own rows ------------------------------------------ */
 
+/* Resident memory from /proc/self/statm (pages); 0 if unreadable. */
+static uint64_t rss_bytes(void)
+{
+	unsigned long long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu %llu", &size, &resident) != 2)
+		resident = 0;
+	fclose(f);
+	long page = sysconf(_SC_PAGESIZE);
+	return (uint64_t)resident * (uint64_t)(page > 0 ? page : 4096);
+}
+
+/* An instance's message counters on its row. */
+static void rows_instance(struct node *n, const struct config_instance *ci,
+			  struct ockam_status *out)
+{
+	for (size_t i = 0; i < n->n_inst; i++)
+		if (n->inst[i]->cfg == ci) {
+			status_set_u64(out, "msgs_in", n->inst[i]->msgs_in);
+			status_set_u64(out, "msgs_out", n->inst[i]->msgs_out);
+			return;
+		}
+}
+
 static void rows_host(struct status *s, struct ockam_status *out)
 {
 	struct node *n = s->node;
 	const struct config *c = n->cfg;
 	struct router_stats rs;
+	struct notice_stats ns;
 
 	status_add(out, "node", c->node_name);
 	status_set_u64(out, "uptime_ms", loop_now_ms() - s->started_ms);
 	status_set_u64(out, "transports", c->n_transports);
 	status_set_u64(out, "workers", c->n_workers);
+	status_set_u64(out, "rss_bytes", rss_bytes());
 	for (size_t i = 0; i < c->n_transports; i++) {
 		status_add(out, "transport", c->transports[i].name);
 		status_set_str(out, "type", c->transports[i].type);
+		rows_instance(n, &c->transports[i], out);
 	}
 	for (size_t i = 0; i < c->n_workers; i++) {
 		status_add(out, "worker", c->workers[i].name);
 		status_set_str(out, "type", c->workers[i].type);
+		rows_instance(n, &c->workers[i], out);
 	}
 	router_stats_get(n->router, &rs);
 	status_add(out, "router", "local");
@@ -274,7 +306,36 @@ static void rows_host(struct status *s, struct ockam_status *out)
 	status_set_u64(out, "dropped_full", rs.dropped_full);
 	status_set_u64(out, "denied", rs.denied);
 	status_set_u64(out, "relay_refused", rs.relay_refused);
+	status_set_u64(out, "refused", rs.handler_errors);
 	status_set_u64(out, "queued", rs.queued);
+	if (n->notices) {
+		notices_stats_get(n->notices, &ns);
+		/* Messages said undeliverable (message_undeliverable and
+		 * refusals), whether or not a sender got the notice. */
+		status_set_u64(out, "undeliverable", ns.posted);
+	}
+}
+
+static void report_build(struct status *s, struct ockam_status *st)
+{
+	rows_host(s, st);
+	for (size_t i = 0; i < s->n_contrib; i++)
+		s->contrib[i].fn(s->contrib[i].data, st);
+}
+
+int status_visit(struct status *s, ockam_status_visit_fn fn, void *data)
+{
+	struct ockam_status st = { 0 };
+	report_build(s, &st);
+	for (size_t i = 0; i < st.n; i++) {
+		const struct status_row *r = &st.rows[i];
+		for (size_t j = 0; j < r->n; j++)
+			fn(data, r->kind, r->name, r->pairs[j].key,
+			   r->pairs[j].value, r->pairs[j].is_number);
+	}
+	int truncated = st.truncated;
+	rows_free(&st);
+	return truncated ? -ENOBUFS : 0;
 }
 
 int status_report(struct status *s, int json, char **out, size_t *len)
@@ -282,9 +343,7 @@ int status_report(struct status *s, int json, char **out, size_t *len)
 	struct ockam_status st = { 0 };
 	struct sbuf b = { 0 };
 
-	rows_host(s, &st);
-	for (size_t i = 0; i < s->n_contrib; i++)
-		s->contrib[i].fn(s->contrib[i].data, &st);
+	report_build(s, &st);
 	if (json)
 		render_json(&st, &b);
 	else
