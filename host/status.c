@@ -268,8 +268,13 @@ static uint64_t rss_bytes(void)
 static void rows_instance(struct node *n, const struct config_instance *ci,
 			  struct ockam_status *out)
 {
+	int transport = ci->node == ci->type_node;
+	/* By name: an instance kept across a reload points into the
+	 * configuration it was created from. */
 	for (size_t i = 0; i < n->n_inst; i++)
-		if (n->inst[i]->cfg == ci) {
+		if (!strcmp(n->inst[i]->name, ci->name) &&
+		    (n->inst[i]->cfg->node == n->inst[i]->cfg->type_node) ==
+			    transport) {
 			status_set_u64(out, "msgs_in", n->inst[i]->msgs_in);
 			status_set_u64(out, "msgs_out", n->inst[i]->msgs_out);
 			return;
