@@ -21,6 +21,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: ockam-host [OPTIONS] NODE.yaml\n"
 		"       ockam-host status --to ROUTE [--json] [-W T] [--config FILE]\n"
+		"       ockam-host reload --to ROUTE [-W T] [--config FILE]\n"
 		"       ockam-host ping [-c N] [-i T] [-W T] [--config FILE] ROUTE...\n"
 		"\n"
 		"Run one Ockam node described by NODE.yaml: its transports,\n"
@@ -28,6 +29,7 @@ static void usage(FILE *out)
 		"\n"
 		"Commands:\n"
 		"  status          show a running node's workers, connections and channels\n"
+		"  reload          ask a running node to re-read its YAML (as SIGHUP does)\n"
 		"  ping            measure round trips to an echoer along a route\n"
 		"  (see ockam-host COMMAND --help; their durations T are 250ms, 2s\n"
 		"  or plain seconds, as in ping(8); in NODE.yaml a duration needs\n"
@@ -72,6 +74,10 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "status")) {
 		signal(SIGPIPE, SIG_IGN);
 		return cmd_status(argc - 1, argv + 1);
+	}
+	if (argc > 1 && !strcmp(argv[1], "reload")) {
+		signal(SIGPIPE, SIG_IGN);
+		return cmd_reload(argc - 1, argv + 1);
 	}
 	if (argc > 1 && !strcmp(argv[1], "ping")) {
 		signal(SIGPIPE, SIG_IGN);

@@ -263,6 +263,96 @@ static void test_under_traffic(void)
 	CU_ASSERT_EQUAL(hx_stop(node, HX_EXIT_MS), 0);
 }
 
+/* `ockam-host reload`: through a secure channel it reloads and prints the
+ * node's answer; in plaintext, or to a node without remote_reload, it is
+ * refused (exit 1) and nothing is reloaded. */
+static void test_reload_command(void)
+{
+	struct hx_proc *node, *p;
+	int port = 0;
+	char env_port[32], to[64];
+	integ_begin("reload-command");
+#define REMOTE(extra)                                                     \
+	"node: reloaded\n"                                                \
+	"status: true\n"                                                  \
+	"remote_reload: true\n"                                           \
+	"transports:\n"                                                   \
+	"  tcp:\n"                                                        \
+	"    listen: 127.0.0.1:${RELOAD_PORT:-0}\n"                       \
+	"workers:\n"                                                      \
+	"  echoer:\n    type: echoer\n"                                   \
+	"  bob_listener:\n    type: secure_channel\n"                     \
+	"    options: { role: listener, trust: everyone }\n" extra
+	const char *path = hx_write_file(H, "node.yaml", REMOTE(""));
+	const char *init = hx_write_file(H, "initiator.yaml",
+		"node: initiator\n"
+		"transports:\n"
+		"  tcp: {}\n"
+		"workers:\n"
+		"  alice:\n"
+		"    type: secure_channel\n"
+		"    options:\n"
+		"      role: initiator\n"
+		"      trust: everyone\n"
+		"      route:\n"
+		"        - tcp:127.0.0.1:${RELOAD_PORT}\n"
+		"        - bob_listener\n");
+	CU_ASSERT_FATAL(path && init);
+	node = integ_start_node("reloaded", path, node_env(), &port);
+	CU_ASSERT_FATAL(node != NULL);
+	snprintf(env_port, sizeof(env_port), "RELOAD_PORT=%d", port);
+	snprintf(to, sizeof(to), "tcp:127.0.0.1:%d", port);
+	CU_ASSERT_FATAL(hx_write_file(H, "node.yaml",
+		REMOTE("  e2:\n    type: echoer\n")) != NULL);
+
+	/* Plaintext: refused, nothing reloaded. */
+	CU_ASSERT_EQUAL(integ_run_host("reload-plain",
+				(const char *[]){ "reload", "--to", to, NULL }, NULL, &p), 1);
+	CU_ASSERT(integ_contains(hx_read(p, HX_STDOUT),
+				 "refused: a reload request must come out of a secure channel"));
+	CU_ASSERT_NOT_EQUAL(ping(port, "e2", 1), 0);
+	CU_ASSERT_PTR_NULL(strstr(hx_read(node, HX_STDERR), "reload: reading"));
+
+	/* Through the channel: applied. */
+	CU_ASSERT_EQUAL(integ_run_host("reload-secure",
+				(const char *[]){ "reload", "--config", init, "alice,status", NULL },
+				(const char *[]){ env_port, NULL }, &p), 0);
+	CU_ASSERT(integ_contains(hx_read(p, HX_STDOUT),
+				 "applied: 2 worker(s) kept, 1 started, 0 stopped"));
+	CU_ASSERT_EQUAL(ping(port, "e2", 1), 0);
+
+	/* An invalid file: the node says so, exit 1, e2 still there. */
+	CU_ASSERT_FATAL(hx_write_file(H, "node.yaml", REMOTE("  e3:\n    type: nope\n")) != NULL);
+	usleep(1100 * 1000); /* one reload a second */
+	CU_ASSERT_EQUAL(integ_run_host("reload-invalid",
+				(const char *[]){ "reload", "--config", init, "alice,status", NULL },
+				(const char *[]){ env_port, NULL }, &p), 1);
+	CU_ASSERT(integ_contains(hx_read(p, HX_STDOUT), "refused: "));
+	CU_ASSERT(integ_contains(hx_read(p, HX_STDOUT), "has errors; nothing changed"));
+	CU_ASSERT_EQUAL(ping(port, "e2", 1), 0);
+	CU_ASSERT_EQUAL(hx_stop(node, HX_EXIT_MS), 0);
+
+	/* A node without remote_reload refuses even through a channel. */
+	const char *off = hx_write_file(H, "off.yaml",
+		"node: reloaded\n"
+		"status: true\n"
+		"transports:\n"
+		"  tcp:\n"
+		"    listen: 127.0.0.1:0\n"
+		"workers:\n"
+		"  bob_listener:\n    type: secure_channel\n"
+		"    options: { role: listener, trust: everyone }\n");
+	node = integ_start_node("reloaded", off, NULL, &port);
+	CU_ASSERT_FATAL(node != NULL);
+	snprintf(env_port, sizeof(env_port), "RELOAD_PORT=%d", port);
+	CU_ASSERT_EQUAL(integ_run_host("reload-off",
+				(const char *[]){ "reload", "--config", init, "alice,status", NULL },
+				(const char *[]){ env_port, NULL }, &p), 1);
+	CU_ASSERT(integ_contains(hx_read(p, HX_STDOUT), "remote_reload is off"));
+	CU_ASSERT_PTR_NULL(strstr(hx_read(node, HX_STDERR), "reload: reading"));
+	CU_ASSERT_EQUAL(hx_stop(node, HX_EXIT_MS), 0);
+}
+
 int main(void)
 {
 	static const struct integ_test tests[] = {
@@ -270,6 +360,7 @@ int main(void)
 		{ "an invalid file keeps the old configuration", test_invalid_keeps_old },
 		{ "a secure channel survives a reload of another worker", test_channel_survives },
 		{ "reloads under traffic lose nothing", test_under_traffic },
+		{ "ockam-host reload: secure channel only, opt-in", test_reload_command },
 		{ NULL, NULL },
 	};
 	return integ_run("reload", tests);
