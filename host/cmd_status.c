@@ -135,7 +135,7 @@ static void asker_on_timeout(void *data)
 
 static int status_or_reload(int argc, char **argv, int reload)
 {
-	const char *cmd = reload ? "ockam-host reload" : cmd;
+	const char *cmd = reload ? "ockam-host reload" : "ockam-host status";
 	static const struct option longopts[] = {
 		{"to", required_argument, NULL, 't'},
 		{"json", no_argument, NULL, 'j'},
