@@ -288,6 +288,38 @@ static void test_stranger(void)
 	CU_ASSERT_EQUAL(hx_stop(node, HX_EXIT_MS), 0);
 }
 
+/* Where it binds is the YAML's: a host name is refused at load time (DNS
+ * never picks the address), a port in use is a configuration error. */
+static void test_listen_errors(void)
+{
+	struct hx_proc *p;
+	char want[512];
+	integ_begin("metrics-listen");
+	const char *bad = hx_write_file(H, "bad.yaml",
+		"node: m\n"
+		"workers:\n"
+		"  metrics:\n"
+		"    type: metrics\n"
+		"    options: { listen: \"localhost:9464\" }\n");
+	CU_ASSERT_FATAL(bad != NULL);
+	CU_ASSERT_EQUAL(integ_run_host("check", (const char *[]){ "--check", bad, NULL }, NULL, &p), 1);
+	snprintf(want, sizeof(want), "%s:5:24: listen: 'localhost' is not a numeric IPv4 or IPv6 address", bad);
+	CU_ASSERT(integ_contains(hx_read(p, HX_STDERR), want));
+
+	int port = 0, fd = hx_tcp_listen(1, &port);
+	CU_ASSERT_FATAL(fd >= 0);
+	const char *busy = integ_write_config("busy.yaml",
+		"node: m\n"
+		"workers:\n"
+		"  metrics:\n"
+		"    type: metrics\n"
+		"    options: { listen: \"127.0.0.1:%d\" }\n", port);
+	CU_ASSERT_EQUAL(integ_run_host("busy", (const char *[]){ busy, NULL }, NULL, &p), 2);
+	snprintf(want, sizeof(want), "%s:5:24: cannot serve metrics on 127.0.0.1:%d", busy, port);
+	CU_ASSERT(integ_contains(hx_read(p, HX_STDERR), want));
+	close(fd);
+}
+
 int main(void)
 {
 	if (access(PROMTOOL, X_OK) != 0) {
@@ -298,6 +330,7 @@ int main(void)
 		{ "scrape: promtool check metrics, counters move", test_scrape },
 		{ "the real Prometheus scrapes it", test_prometheus },
 		{ "a stranger hammering the port", test_stranger },
+		{ "listen: numeric only; a port in use", test_listen_errors },
 		{ NULL, NULL },
 	};
 	return integ_run("metrics", tests);
