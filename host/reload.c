@@ -146,7 +146,8 @@ static void node_keys_compare(const struct config *oc, const struct config *nc,
 			      unsigned *warnings)
 {
 	static const char *const keys[] = {
-		"plugin_dir", "status", "messages", "after_messages", NULL,
+		"plugin_dir", "status", "remote_reload", "messages",
+		"after_messages", NULL,
 	};
 	for (size_t i = 0; keys[i]; i++)
 		if (!opt_equal(opt_get(oc->root, keys[i]),
@@ -273,8 +274,9 @@ int node_reload(struct node *n, char *summary, size_t len)
 		log_set_level(nc->log_level);
 
 	/* New and changed workers, as at startup: address, create, start. */
+	FILE *echo = n->diag.echo;
 	diag_free(&n->diag);
-	diag_init(&n->diag, n->diag.echo);
+	diag_init(&n->diag, echo);
 	for (size_t i = 0; i < nc->n_workers; i++) {
 		const struct config_instance *ci = &nc->workers[i];
 		if (taken[i])
