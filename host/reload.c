@@ -269,6 +269,9 @@ int node_reload(struct node *n, char *summary, size_t len)
 	}
 	n->n_inst = keep;
 	n->cfg_old[n->n_cfg_old++] = oc;
+	/* The app reads this when its messages are done: it keeps the value
+	 * it started with, as node_keys_compare said. */
+	nc->after_messages = oc->after_messages;
 	n->cfg = nc;
 	if (n->log_level_forced < 0 && nc->log_level >= 0)
 		log_set_level(nc->log_level);
