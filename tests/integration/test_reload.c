@@ -263,6 +263,47 @@ static void test_under_traffic(void)
 	CU_ASSERT_EQUAL(hx_stop(node, HX_EXIT_MS), 0);
 }
 
+/* Named routes: a worker naming a route that changed is replaced; one
+ * whose route is the same is kept. */
+static void test_routes(void)
+{
+	struct hx_proc *node;
+	int port = 0;
+	integ_begin("reload-routes");
+#define ROUTES(to_bob, extra)                                             \
+	"node: reloaded\n"                                                \
+	"transports:\n"                                                   \
+	"  tcp:\n"                                                        \
+	"    listen: 127.0.0.1:0\n"                                       \
+	"routes:\n"                                                       \
+	"  to_bob: " to_bob "\n"                                           \
+	"workers:\n"                                                      \
+	"  e1:\n    type: echoer\n"                                       \
+	"  alice:\n    type: secure_channel\n"                            \
+	"    options: { role: initiator, trust: everyone, route: to_bob }\n" extra
+	const char *path = hx_write_file(H, "node.yaml",
+		ROUTES("[tcp:127.0.0.1:9, bob_listener]", ""));
+	CU_ASSERT_FATAL(path != NULL);
+	node = integ_start_node("reloaded", path, NULL, &port);
+	CU_ASSERT_FATAL(node != NULL);
+
+	/* Same route, a route added: alice kept. */
+	CU_ASSERT_FATAL(hx_write_file(H, "node.yaml",
+		ROUTES("[tcp:127.0.0.1:9, bob_listener]",
+		       "  e2:\n    type: echoer\n")) != NULL);
+	CU_ASSERT_EQUAL(reload(node, 1), 0);
+	CU_ASSERT_EQUAL(summary(node, "reload: applied: 2 worker(s) kept, 1 started, 0 stopped", 1), 0);
+	/* to_bob changed: alice replaced, the echoers kept. */
+	CU_ASSERT_FATAL(hx_write_file(H, "node.yaml",
+		ROUTES("[tcp:127.0.0.1:10, bob_listener]",
+		       "  e2:\n    type: echoer\n")) != NULL);
+	CU_ASSERT_EQUAL(reload(node, 2), 0);
+	CU_ASSERT_EQUAL(summary(node, "reload: applied: 2 worker(s) kept, 1 started, 1 stopped", 1), 0);
+	CU_ASSERT(integ_contains(hx_read(node, HX_STDERR), "reload: replacing changed worker 'alice'"));
+	CU_ASSERT_EQUAL(ping(port, "e2", 1), 0);
+	CU_ASSERT_EQUAL(hx_stop(node, HX_EXIT_MS), 0);
+}
+
 /* `ockam-host reload`: through a secure channel it reloads and prints the
  * node's answer; in plaintext, or to a node without remote_reload, it is
  * refused (exit 1) and nothing is reloaded. */
@@ -360,6 +401,7 @@ int main(void)
 		{ "an invalid file keeps the old configuration", test_invalid_keeps_old },
 		{ "a secure channel survives a reload of another worker", test_channel_survives },
 		{ "reloads under traffic lose nothing", test_under_traffic },
+		{ "a worker naming a changed route is replaced", test_routes },
 		{ "ockam-host reload: secure channel only, opt-in", test_reload_command },
 		{ NULL, NULL },
 	};
