@@ -38,7 +38,8 @@ struct metrics {
 	struct MHD_Response *cached;
 	uint64_t cached_ms;
 	struct metrics_sample *samples; /* METRICS_SAMPLES_MAX */
-	uint64_t scrapes;
+	uint64_t scrapes; /* 200 answers (status) */
+	unsigned port;    /* bound (listen: may say 0) */
 	struct ockam_log_limit lim_mhd, lim_build, lim_msg;
 };
 
@@ -123,6 +124,8 @@ static int metrics_check(const struct ockam_host *h, struct ockam_ctx *ctx)
 	return 0;
 }
 
+static void metrics_status(void *data, struct ockam_status *out);
+
 static int metrics_create(const struct ockam_host *h, struct ockam_ctx *ctx,
 			  void **state)
 {
@@ -148,6 +151,12 @@ static int metrics_create(const struct ockam_host *h, struct ockam_ctx *ctx,
 		free(m->samples);
 		free(m);
 		return -EINVAL;
+	}
+	int rc = h->status_register(ctx, metrics_status, m);
+	if (rc < 0) {
+		free(m->samples);
+		free(m);
+		return rc;
 	}
 	*state = m;
 	return 0;
@@ -317,14 +326,26 @@ static int metrics_start(void *state)
 	if (!m->fd_src || !m->timer)
 		return -ENOMEM;
 	info = MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_BIND_PORT);
+	m->port = info ? info->port : 0;
 	char host[64] = "?";
 	getnameinfo((struct sockaddr *)&m->addr, sizeof(m->addr), host,
 		    sizeof(host), NULL, 0, NI_NUMERICHOST);
 	h->log(m->ctx, OCKAM_LOG_INFO,
 	       "metrics listening on http://%s%s%s:%u/metrics", m->ipv6 ? "[" : "",
-	       host, m->ipv6 ? "]" : "", info ? info->port : 0);
+	       host, m->ipv6 ? "]" : "", m->port);
 	pump(m);
 	return 0;
+}
+
+/* `ockam-host status`: the endpoint, its scrapes and open connections. */
+static void metrics_status(void *data, struct ockam_status *out)
+{
+	struct metrics *m = data;
+	const struct ockam_host *h = m->host;
+	h->status_add(out, "metrics_endpoint", h->instance_name(m->ctx));
+	h->status_set_u64(out, "port", m->port);
+	h->status_set_u64(out, "scrapes", m->scrapes);
+	h->status_set_u64(out, "connections", m->d ? connections(m) : 0);
 }
 
 static int metrics_handle(void *state, void *addr_data,

@@ -27,6 +27,7 @@
 
 static const char node_yaml[] =
 	"node: metered\n"
+	"status: true\n"
 	"transports:\n"
 	"  tcp:\n"
 	"    listen: 127.0.0.1:0\n"
@@ -167,7 +168,17 @@ static void test_scrape(void)
 	CU_ASSERT_EQUAL(sample(b, "ockam_transport_messages_received_total{node=\"metered\",transport=\"tcp\"}"), 3);
 	CU_ASSERT(sample(b, "ockam_transport_bytes_received_total{node=\"metered\",transport=\"tcp\"}") > 0);
 	CU_ASSERT(sample(b, "ockam_transport_bytes_sent_total{node=\"metered\",transport=\"tcp\"}") > 0);
+	CU_ASSERT(!strstr(b, "metrics_endpoint") && !strstr(b, "scrapes"));
 	free(a);
+	/* `ockam-host status` shows the endpoint: its port and the two
+	 * scrapes answered; the text itself leaves that row out (the
+	 * table does not name it). */
+	char to[64], want[96];
+	struct hx_proc *st;
+	snprintf(to, sizeof(to), "tcp:127.0.0.1:%d", port);
+	CU_ASSERT_EQUAL(integ_run_host("status", (const char *[]){ "status", "--to", to, NULL }, NULL, &st), 0);
+	snprintf(want, sizeof(want), "port=%d scrapes=2 connections=", mport);
+	CU_ASSERT(integ_lines(hx_read(st, HX_STDOUT), "metrics_endpoint", want) == 1);
 	CU_ASSERT_EQUAL(integ_count_problems(hx_read(node, HX_STDERR), NULL), 0);
 	CU_ASSERT_EQUAL(hx_stop(node, HX_EXIT_MS), 0);
 }
