@@ -114,7 +114,7 @@ int node_route_resolve(struct node *n, const struct ockam_opt *o,
 }
 
 struct plugin_lib *node_plugin(struct node *n, const char *type,
-				      const struct ockam_opt *where)
+			       const struct ockam_opt *where)
 {
 	for (size_t i = 0; i < n->n_libs; i++)
 		if (strcmp(n->libs[i]->desc->name, type) == 0)
@@ -176,8 +176,8 @@ struct plugin_lib *node_plugin(struct node *n, const char *type,
 }
 
 struct ockam_ctx *node_instance_new(struct node *n,
-					   const struct config_instance *ci,
-					   struct plugin_lib *lib)
+				    const struct config_instance *ci,
+				    struct plugin_lib *lib)
 {
 	struct ockam_ctx *ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
