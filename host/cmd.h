@@ -30,6 +30,7 @@ int cmd_options_doc(int n, char **types);
 /* `ockam-host status ...` and `ockam-host ping ...`: argv[0] is the
  * command's name.  Return the process exit status. */
 int cmd_status(int argc, char **argv);
+int cmd_reload(int argc, char **argv);
 int cmd_ping(int argc, char **argv);
 /* `ockam-host trace FILE...` (cmd_trace.c). */
 int cmd_trace(int argc, char **argv);

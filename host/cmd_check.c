@@ -224,6 +224,11 @@ static void print_yaml(const struct config *c, FILE *out)
 		free(full);
 		fputc('\n', out);
 	}
+	const struct ockam_opt *reload = opt_get(c->root, "remote_reload");
+	if (reload) {
+		fputs("remote_reload:", out);
+		put_value(out, reload, 2);
+	}
 
 	fputs(c->n_transports ? "transports:\n" : "transports: {}\n", out);
 	for (size_t i = 0; i < c->n_transports; i++) {

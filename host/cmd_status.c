@@ -2,6 +2,9 @@
 /*
  * `ockam-host status --to ROUTE [--json]`: ask a node's status service
  * (address "status", on with `status: true`) for its report and print it.
+ * `ockam-host reload --to ROUTE`: the same request with the payload
+ * "reload" (the node needs `remote_reload: true` and takes it only out of
+ * a secure channel); prints the node's one-line answer.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -22,6 +25,8 @@ struct asker {
 	const struct ockam_route *route; /* where the request went */
 	int secure;                      /* into a local secure channel */
 	int answered;
+	int reload;  /* a reload request: its answer decides the exit */
+	int applied; /* ... and it said "applied" */
 	unsigned ignored;
 	struct ockam_log_limit lim_ignored;
 	char undelivered[NOTICE_WHY_MAX]; /* why the request was dropped */
@@ -50,6 +55,30 @@ static void status_usage(FILE *out)
 		"or an invalid --config.\n");
 }
 
+static void reload_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: ockam-host reload --to ROUTE [-W T] [--config FILE]\n"
+		"\n"
+		"Ask a running node to re-read its YAML file (as SIGHUP does) and\n"
+		"print its answer.  The node needs 'status: true' and\n"
+		"'remote_reload: true', and takes the request only out of a secure\n"
+		"channel: ROUTE goes through one, like alice,status with --config\n"
+		"naming the channel's initiator.  'status' is appended unless the\n"
+		"route already ends there.\n"
+		"\n"
+		"Options:\n"
+		"  -t, --to ROUTE       the node (required)\n"
+		"  -W, --timeout T      how long to wait (default 5s)\n"
+		"      --config FILE    build the asking node from FILE\n"
+		"  -v, -q               more or less logging\n"
+		"  -h, --help           show this help\n"
+		"\n"
+		"Exit status: 0 if the node applied the file, 1 if it refused it\n"
+		"(errors in the file, listed in the node's log) or no answer came,\n"
+		"2 for bad arguments or an invalid --config.\n");
+}
+
 static int asker_on_reply(void *owner, void *addr_data,
 			  const struct ockam_message *msg)
 {
@@ -73,6 +102,7 @@ static int asker_on_reply(void *owner, void *addr_data,
 		return 0;
 	}
 	a->answered = 1;
+	a->applied = msg->payload_len >= 7 && !memcmp(msg->payload, "applied", 7);
 	fwrite(msg->payload, 1, msg->payload_len, stdout);
 	if (msg->payload_len && msg->payload[msg->payload_len - 1] != '\n')
 		fputc('\n', stdout);
@@ -103,8 +133,9 @@ static void asker_on_timeout(void *data)
 	node_quit(a->node, 1);
 }
 
-int cmd_status(int argc, char **argv)
+static int status_or_reload(int argc, char **argv, int reload)
 {
+	const char *cmd = reload ? "ockam-host reload" : "ockam-host status";
 	static const struct option longopts[] = {
 		{"to", required_argument, NULL, 't'},
 		{"json", no_argument, NULL, 'j'},
@@ -124,18 +155,20 @@ int cmd_status(int argc, char **argv)
 			to = optarg;
 			break;
 		case 'j':
+			if (reload)
+				return cmd_usage_error(cmd, "--json goes with status");
 			json = 1;
 			break;
 		case 'W':
 			if (cmd_duration_parse(optarg, &timeout) < 0 || !timeout) {
-				return cmd_usage_error("ockam-host status",
+				return cmd_usage_error(cmd,
 						       "-W %s: expected a duration like 500ms, 5s or 0.5 (plain numbers are seconds)",
 						       optarg);
 			}
 			break;
 		default:
-			rc = cmd_common_option(c, &common, status_usage,
-					       "ockam-host status", argv);
+			rc = cmd_common_option(c, &common, reload ? reload_usage : status_usage,
+					       cmd, argv);
 			if (rc != CMD_GO_ON)
 				return rc;
 		}
@@ -144,13 +177,14 @@ int cmd_status(int argc, char **argv)
 	char *const *words = to ? &to : argv + optind;
 	size_t n_words = to ? 1 : (size_t)(argc - optind);
 	if (!n_words || (to && optind != argc))
-		return cmd_usage_error("ockam-host status",
+		return cmd_usage_error(cmd,
 				       to ? "give the route once, with --to" :
 					    "expected --to ROUTE, like --to tcp:127.0.0.1:4000");
 
 	int code;
 	struct asker a = { 0 };
-	a.node = cmd_node_start(&common, "status", &code);
+	a.reload = reload;
+	a.node = cmd_node_start(&common, reload ? "reload" : "status", &code);
 	if (!a.node)
 		return code;
 
@@ -159,7 +193,7 @@ int cmd_status(int argc, char **argv)
 	char err[768], text[512], self[OCKAM_ADDR_MAX + 1];
 	if (cmd_route_parse(a.node, words, n_words, &cr, err,
 			    sizeof(err)) < 0) {
-		cmd_usage_error("ockam-host status", "%s", err);
+		cmd_usage_error(cmd, "%s", err);
 		node_destroy(a.node);
 		return 2;
 	}
@@ -168,7 +202,7 @@ int cmd_status(int argc, char **argv)
 		struct ockam_addr s;
 		ockam_addr_local(&s, STATUS_ADDRESS);
 		if (cmd_route_append(&cr, &s) < 0) {
-			fprintf(stderr, "ockam-host status: route '%s' is too long\n", words[0]);
+			fprintf(stderr, "%s: route '%s' is too long\n", cmd, words[0]);
 			node_destroy(a.node);
 			return 2;
 		}
@@ -180,22 +214,26 @@ int cmd_status(int argc, char **argv)
 	struct ockam_message msg;
 	struct ockam_addr ret;
 	snprintf(self, sizeof(self), "status_client.%ld", (long)getpid());
-	cmd_message_init(&msg, route, self, &ret, json ? "json" : "text", 4);
+	if (reload)
+		cmd_message_init(&msg, route, self, &ret, "reload", 6);
+	else
+		cmd_message_init(&msg, route, self, &ret, json ? "json" : "text", 4);
 	code = 1;
 	if (router_address_add(a.node->router, self, asker_on_reply, &a,
 			       NULL) < 0 ||
 	    notices_handler_add(a.node->notices, &a, asker_on_notice) < 0 ||
 	    !loop_add_timer(a.node->loop, timeout, asker_on_timeout, &a, &a)) {
-		fprintf(stderr, "ockam-host status: cannot set up the request\n");
+		fprintf(stderr, "%s: cannot set up the request\n", cmd);
 	} else if (router_send(a.node->router, "status", &msg, 0) == 0) {
 		code = node_run(a.node);
 		if (!a.answered && a.undelivered[0])
 			fprintf(stderr,
-				"ockam-host status: request to %s not delivered: %s\n",
+				"%s: request to %s not delivered: %s\n", cmd,
 				text, a.undelivered);
 		else if (!a.answered)
 			fprintf(stderr,
-				"ockam-host status: no status report from %s within %llu ms%s (is the node up, with 'status: true'?)\n",
+				"%s: no %s from %s within %llu ms%s (is the node up, with 'status: true'?)\n",
+				cmd, reload ? "answer" : "status report",
 				text, (unsigned long long)timeout,
 				a.ignored ? " (ignored a reply that did not come back the way the request went)" : "");
 	}
@@ -203,5 +241,17 @@ int cmd_status(int argc, char **argv)
 	notices_handler_remove(a.node->notices, &a);
 	router_address_remove(a.node->router, self, &a);
 	node_destroy(a.node);
+	if (reload && a.answered)
+		return a.applied ? 0 : 1;
 	return a.answered ? 0 : (code ? code : 1);
+}
+
+int cmd_status(int argc, char **argv)
+{
+	return status_or_reload(argc, argv, 0);
+}
+
+int cmd_reload(int argc, char **argv)
+{
+	return status_or_reload(argc, argv, 1);
 }

@@ -18,7 +18,8 @@
 static const char *const top_keys[] = {
 	"trace",
 	"node",	  "log_level", "plugin_dir",     "transports", "workers",
-	"routes", "messages",  "after_messages", "status",  NULL,
+	"routes", "messages",  "after_messages", "status",  "remote_reload",
+	NULL,
 };
 static const char *const worker_keys[] = { "type", "options", "access",
 					   "reach", NULL };
@@ -600,10 +601,16 @@ static void walk_after(struct config *c, struct diag *d)
 static void walk_status(struct config *c, struct diag *d)
 {
 	const struct ockam_opt *o = opt_get(c->root, "status");
-	int on;
+	const struct ockam_opt *r = opt_get(c->root, "remote_reload");
+	int on = 0, reload = 0;
 
-	if (o)
-		opt_to_bool(o, d, &on);
+	if (o && opt_to_bool(o, d, &on) < 0)
+		on = 1; /* said; no second error below */
+	/* `remote_reload: true`: the status address also takes "reload"
+	 * requests that came out of a secure channel (reload.c). */
+	if (r && opt_to_bool(r, d, &reload) == 0 && reload && !on)
+		diag_error(d, r->file, r->line, r->col,
+			   "'remote_reload: true' needs 'status: true' (the request goes to the status address)");
 }
 
 /* `trace: FILE`: the message-flow trace (trace.h); opened by the node. */

@@ -21,6 +21,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: ockam-host [OPTIONS] NODE.yaml\n"
 		"       ockam-host status --to ROUTE [--json] [-W T] [--config FILE]\n"
+		"       ockam-host reload --to ROUTE [-W T] [--config FILE]\n"
 		"       ockam-host ping [-c N] [-i T] [-W T] [--config FILE] ROUTE...\n"
 		"       ockam-host trace [--svg OUT.svg] TRACE.jsonl...\n"
 		"\n"
@@ -29,6 +30,7 @@ static void usage(FILE *out)
 		"\n"
 		"Commands:\n"
 		"  status          show a running node's workers, connections and channels\n"
+		"  reload          ask a running node to re-read its YAML (as SIGHUP does)\n"
 		"  ping            measure round trips to an echoer along a route\n"
 		"  trace           merge nodes' trace files into a sequence diagram\n"
 		"  (see ockam-host COMMAND --help; their durations T are 250ms, 2s\n"
@@ -79,6 +81,10 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1 && !strcmp(argv[1], "trace"))
 		return cmd_trace(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "reload")) {
+		signal(SIGPIPE, SIG_IGN);
+		return cmd_reload(argc - 1, argv + 1);
+	}
 	if (argc > 1 && !strcmp(argv[1], "ping")) {
 		signal(SIGPIPE, SIG_IGN);
 		return cmd_ping(argc - 1, argv + 1);

@@ -115,8 +115,8 @@ int node_route_resolve(struct node *n, const struct ockam_opt *o,
 	return rc;
 }
 
-static struct plugin_lib *node_plugin(struct node *n, const char *type,
-				      const struct ockam_opt *where)
+struct plugin_lib *node_plugin(struct node *n, const char *type,
+			       const struct ockam_opt *where)
 {
 	for (size_t i = 0; i < n->n_libs; i++)
 		if (strcmp(n->libs[i]->desc->name, type) == 0)
@@ -177,9 +177,9 @@ static struct plugin_lib *node_plugin(struct node *n, const char *type,
 	return lib;
 }
 
-static struct ockam_ctx *node_instance_new(struct node *n,
-					   const struct config_instance *ci,
-					   struct plugin_lib *lib)
+struct ockam_ctx *node_instance_new(struct node *n,
+				    const struct config_instance *ci,
+				    struct plugin_lib *lib)
 {
 	struct ockam_ctx *ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
@@ -213,7 +213,7 @@ static struct ockam_ctx *node_instance_new(struct node *n,
  * ("tcp:127.0.0.1:*"): parsed once the transports are registered, and
  * checked as patterns (ockam_addr_pattern_error), every error at its
  * position.  0 or -EINVAL. */
-static int node_reach_parse(struct node *n, struct ockam_ctx *ctx)
+int node_reach_parse(struct node *n, struct ockam_ctx *ctx)
 {
 	const struct config_instance *ci = ctx->cfg;
 	size_t count = 0;
@@ -318,7 +318,7 @@ static int node_idle(void *data)
 	return notices_drain(n->notices) || more;
 }
 
-static int node_instance_create(struct node *n, struct ockam_ctx *ctx)
+int node_instance_create(struct node *n, struct ockam_ctx *ctx)
 {
 	const struct ockam_plugin *d = ctx->lib->desc;
 	const struct ockam_opt *where = ctx->cfg->type_node;
@@ -354,7 +354,7 @@ static int node_instance_create(struct node *n, struct ockam_ctx *ctx)
 /* A plugin that reports a failure to start with opt_error (a listen
  * address in use) has named the YAML entry at fault: that is a
  * configuration error (exit 2), and needs no second line. */
-static int node_instance_start(struct node *n, struct ockam_ctx *ctx)
+int node_instance_start(struct node *n, struct ockam_ctx *ctx)
 {
 	const struct ockam_plugin *d = ctx->lib->desc;
 	unsigned before = n->diag.errors;
@@ -371,7 +371,7 @@ static int node_instance_start(struct node *n, struct ockam_ctx *ctx)
 
 /* Workers get their YAML address before create, so a plugin's random
  * addresses can never take it. */
-static int node_add_worker_address(struct node *n, struct ockam_ctx *ctx)
+int node_add_worker_address(struct node *n, struct ockam_ctx *ctx)
 {
 	int rc = router_address_add(n->router, ctx->name, services_deliver,
 				    ctx, NULL);
@@ -385,6 +385,15 @@ static int node_add_worker_address(struct node *n, struct ockam_ctx *ctx)
 			   strerror(-rc));
 	}
 	return rc;
+}
+
+static void node_on_sighup(void *data, int signo)
+{
+	struct node *n = data;
+	char summary[256];
+	(void)signo;
+	log_write(OCKAM_LOG_INFO, "node", "received SIGHUP, reloading");
+	node_reload(n, summary, sizeof(summary));
 }
 
 static void node_on_signal(void *data, int signo)
@@ -407,6 +416,7 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 		return NULL;
 	diag_init(&n->diag, args->diag_echo);
 	n->check_only = args->check_only;
+	n->log_level_forced = args->log_level;
 
 	n->cfg = config_load_partial(args->config_path, &n->diag);
 	if (!n->cfg) {
@@ -585,7 +595,8 @@ int node_start(struct node *n)
 		if (!n->inst[i]->started && node_instance_start(n, n->inst[i]) < 0)
 			return n->diag.errors ? -2 : -1;
 	if (!loop_add_signal(n->loop, SIGINT, node_on_signal, n, n) ||
-	    !loop_add_signal(n->loop, SIGTERM, node_on_signal, n, n))
+	    !loop_add_signal(n->loop, SIGTERM, node_on_signal, n, n) ||
+	    !loop_add_signal(n->loop, SIGHUP, node_on_sighup, n, n))
 		return -1;
 	log_write(OCKAM_LOG_INFO, "node", "node %s ready (%zu transports, %zu workers)",
 		  n->cfg->node_name, n->cfg->n_transports, n->cfg->n_workers);
@@ -610,6 +621,28 @@ int node_run(struct node *n)
 	return n->app ? app_exit_code(n->app, n->exit_code) : n->exit_code;
 }
 
+void node_instance_free(struct node *n, struct ockam_ctx *ctx)
+{
+	if (ctx->started && ctx->lib->desc->stop)
+		ctx->lib->desc->stop(ctx->state);
+	ctx->started = 0;
+	if (ctx->created)
+		ctx->lib->desc->destroy(ctx->state);
+	/* Whatever the plugin forgot is removed for it. */
+	if (n->loop)
+		loop_remove_owner(n->loop, ctx);
+	if (n->router)
+		router_remove_owner(n->router, ctx);
+	status_remove_owner(n->status, ctx);
+	if (n->notices)
+		notices_handler_remove(n->notices, ctx);
+	free(ctx->reach_addrs);
+	for (size_t k = 0; k < ctx->n_owned; k++)
+		free(ctx->owned[k]);
+	free(ctx->owned);
+	free(ctx);
+}
+
 void node_destroy(struct node *n)
 {
 	if (!n)
@@ -621,24 +654,8 @@ void node_destroy(struct node *n)
 			ctx->lib->desc->stop(ctx->state);
 		ctx->started = 0;
 	}
-	for (size_t i = n->n_inst; i-- > 0;) {
-		struct ockam_ctx *ctx = n->inst[i];
-		if (ctx->created)
-			ctx->lib->desc->destroy(ctx->state);
-		/* Whatever the plugin forgot is removed for it. */
-		if (n->loop)
-			loop_remove_owner(n->loop, ctx);
-		if (n->router)
-			router_remove_owner(n->router, ctx);
-		status_remove_owner(n->status, ctx);
-		if (n->notices)
-			notices_handler_remove(n->notices, ctx);
-		free(ctx->reach_addrs);
-		for (size_t k = 0; k < ctx->n_owned; k++)
-			free(ctx->owned[k]);
-		free(ctx->owned);
-		free(ctx);
-	}
+	for (size_t i = n->n_inst; i-- > 0;)
+		node_instance_free(n, n->inst[i]);
 	free(n->inst);
 	trace_node_stop(n);
 	status_destroy(n->status);
@@ -653,6 +670,9 @@ void node_destroy(struct node *n)
 	free(n->libs);
 	loader_search_path_free(n->search);
 	config_free(n->cfg);
+	for (size_t i = 0; i < n->n_cfg_old; i++)
+		config_free(n->cfg_old[i]);
+	free(n->cfg_old);
 	diag_free(&n->diag);
 	free(n);
 }

@@ -37,6 +37,9 @@ struct ockam_ctx {
 	int options_ok; /* its options passed the plugin's table and check */
 	struct router_sender sender;  /* name, privileges and reach */
 	struct router_policy policy;  /* who may send to its YAML address */
+	/* Messages handed to its handle_message and taken from its send
+	 * (status rows, so metrics): one increment each, no allocation. */
+	uint64_t msgs_in, msgs_out;
 	struct ockam_addr *reach_addrs; /* its reach's transport patterns */
 	/* Blocks the host handed the plugin for its lifetime (opt_get_route
 	 * and opt_get_addrs views), freed after its destroy. */
@@ -61,6 +64,13 @@ struct node {
 	struct notices *notices; /* delivery-failure notices (notice.c) */
 	struct wire_notices *wire_notices; /* to and from other nodes */
 	struct trace *trace; /* the message-flow trace, or NULL (trace.h) */
+	/* Reload (reload.c): the level forced by the command line or
+	 * OCKAM_LOG (-1: the YAML's), and earlier configurations that
+	 * instances kept across a reload still point into. */
+	int log_level_forced;
+	struct config **cfg_old;
+	size_t n_cfg_old;
+	struct ockam_source *sighup;
 };
 
 struct node_args {
@@ -107,6 +117,29 @@ int node_address_is_secure_channel(const struct node *n,
  * still connecting, a channel's queue during its handshake).  `why` gets
  * one phrase per holder ("alice: 3 queued until ..."). */
 size_t node_pending(const struct node *n, char *why, size_t len);
+
+/* Re-read the YAML file and apply it to the running node (reload.c):
+ * workers and routes added or removed, changed workers replaced, unchanged
+ * ones (same type, options, access and reach) kept as they are, with
+ * their connections and channels.  A file with errors (reported as
+ * file:line:col) changes nothing.  A one-line summary goes to `summary`.
+ * 0 if applied, -EINVAL if the file was refused, -EIO if some new worker
+ * failed to start (the rest was applied). */
+int node_reload(struct node *n, char *summary, size_t len);
+
+/* node.c's steps, for reload.c. */
+struct plugin_lib *node_plugin(struct node *n, const char *type,
+			       const struct ockam_opt *where);
+struct ockam_ctx *node_instance_new(struct node *n,
+				    const struct config_instance *ci,
+				    struct plugin_lib *lib);
+int node_reach_parse(struct node *n, struct ockam_ctx *ctx);
+int node_add_worker_address(struct node *n, struct ockam_ctx *ctx);
+int node_instance_create(struct node *n, struct ockam_ctx *ctx);
+int node_instance_start(struct node *n, struct ockam_ctx *ctx);
+/* Stop (if started) and destroy one instance, remove what it registered,
+ * free it; the caller takes it out of n->inst. */
+void node_instance_free(struct node *n, struct ockam_ctx *ctx);
 
 /* The services table handed to plugins (services.c). */
 const struct ockam_host *services_table(void);

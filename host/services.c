@@ -27,6 +27,7 @@ int services_deliver(void *owner, void *addr_data,
 		     const struct ockam_message *msg)
 {
 	struct ockam_ctx *ctx = owner;
+	ctx->msgs_in++;
 	return ctx->lib->desc->handle_message(ctx->state, addr_data, msg);
 }
 
@@ -47,7 +48,9 @@ static void svc_message_undeliverable(struct ockam_ctx *ctx,
 
 static int svc_send(struct ockam_ctx *ctx, const struct ockam_message *msg)
 {
-	return router_send_from(ctx->node->router, &ctx->sender, msg);
+	int rc = router_send_from(ctx->node->router, &ctx->sender, msg);
+	ctx->msgs_out += rc == 0;
+	return rc;
 }
 
 static int svc_send_reserve(struct ockam_ctx *ctx,
@@ -60,7 +63,9 @@ static int svc_send_reserve(struct ockam_ctx *ctx,
 
 static int svc_send_commit(struct ockam_ctx *ctx, size_t len)
 {
-	return router_send_commit(ctx->node->router, len);
+	int rc = router_send_commit(ctx->node->router, len);
+	ctx->msgs_out += rc == 0;
+	return rc;
 }
 
 static void svc_send_abort(struct ockam_ctx *ctx)
@@ -413,6 +418,12 @@ static int svc_status_register(struct ockam_ctx *ctx, ockam_status_fn fn,
 	return status_register(ctx->node->status, ctx, fn, data);
 }
 
+static int svc_status_visit(struct ockam_ctx *ctx, ockam_status_visit_fn fn,
+			    void *data)
+{
+	return status_visit(ctx->node->status, fn, data);
+}
+
 static const struct ockam_host services = {
 	.abi_version = OCKAM_HOST_ABI_VERSION,
 	.struct_size = sizeof(struct ockam_host),
@@ -469,6 +480,7 @@ static const struct ockam_host services = {
 	.log_limited_flush = svc_log_limited_flush,
 	.trace_enabled = trace_svc_enabled,
 	.trace = trace_svc_event,
+	.status_visit = svc_status_visit,
 };
 
 const struct ockam_host *services_table(void)

@@ -10,8 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
+#include "notice.h"
 #include "loop.h"
 #include "node.h"
 #include "opt.h"
@@ -53,6 +55,14 @@ struct status {
 	struct contributor *contrib;
 	size_t n_contrib;
 	struct ockam_log_limit lim;
+	/* `remote_reload: true`: "reload" requests, out of a secure channel,
+	 * one at a time, at most one a second; run from a timer, not from
+	 * inside the delivery that brought the request. */
+	int remote_reload;
+	struct ockam_route *reload_ret; /* who asked; NULL: none pending */
+	struct ockam_source *reload_timer;
+	uint64_t reload_ms;
+	struct ockam_log_limit lim_reload;
 };
 
 /* ---- writer ------------------------------------------------------ */
@@ -248,23 +258,58 @@ static void render_text(const struct ockam_status *st, struct sbuf *b)
 
 /* ---- the host's own rows ------------------------------------------ */
 
+/* Resident memory from /proc/self/statm (pages); 0 if unreadable. */
+static uint64_t rss_bytes(void)
+{
+	unsigned long long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu %llu", &size, &resident) != 2)
+		resident = 0;
+	fclose(f);
+	long page = sysconf(_SC_PAGESIZE);
+	return (uint64_t)resident * (uint64_t)(page > 0 ? page : 4096);
+}
+
+/* An instance's message counters on its row. */
+static void rows_instance(struct node *n, const struct config_instance *ci,
+			  struct ockam_status *out)
+{
+	int transport = ci->node == ci->type_node;
+	/* By name: an instance kept across a reload points into the
+	 * configuration it was created from. */
+	for (size_t i = 0; i < n->n_inst; i++)
+		if (!strcmp(n->inst[i]->name, ci->name) &&
+		    (n->inst[i]->cfg->node == n->inst[i]->cfg->type_node) ==
+			    transport) {
+			status_set_u64(out, "msgs_in", n->inst[i]->msgs_in);
+			status_set_u64(out, "msgs_out", n->inst[i]->msgs_out);
+			return;
+		}
+}
+
 static void rows_host(struct status *s, struct ockam_status *out)
 {
 	struct node *n = s->node;
 	const struct config *c = n->cfg;
 	struct router_stats rs;
+	struct notice_stats ns;
 
 	status_add(out, "node", c->node_name);
 	status_set_u64(out, "uptime_ms", loop_now_ms() - s->started_ms);
 	status_set_u64(out, "transports", c->n_transports);
 	status_set_u64(out, "workers", c->n_workers);
+	status_set_u64(out, "rss_bytes", rss_bytes());
 	for (size_t i = 0; i < c->n_transports; i++) {
 		status_add(out, "transport", c->transports[i].name);
 		status_set_str(out, "type", c->transports[i].type);
+		rows_instance(n, &c->transports[i], out);
 	}
 	for (size_t i = 0; i < c->n_workers; i++) {
 		status_add(out, "worker", c->workers[i].name);
 		status_set_str(out, "type", c->workers[i].type);
+		rows_instance(n, &c->workers[i], out);
 	}
 	router_stats_get(n->router, &rs);
 	status_add(out, "router", "local");
@@ -274,7 +319,36 @@ static void rows_host(struct status *s, struct ockam_status *out)
 	status_set_u64(out, "dropped_full", rs.dropped_full);
 	status_set_u64(out, "denied", rs.denied);
 	status_set_u64(out, "relay_refused", rs.relay_refused);
+	status_set_u64(out, "refused", rs.handler_errors);
 	status_set_u64(out, "queued", rs.queued);
+	if (n->notices) {
+		notices_stats_get(n->notices, &ns);
+		/* Messages said undeliverable (message_undeliverable and
+		 * refusals), whether or not a sender got the notice. */
+		status_set_u64(out, "undeliverable", ns.posted);
+	}
+}
+
+static void report_build(struct status *s, struct ockam_status *st)
+{
+	rows_host(s, st);
+	for (size_t i = 0; i < s->n_contrib; i++)
+		s->contrib[i].fn(s->contrib[i].data, st);
+}
+
+int status_visit(struct status *s, ockam_status_visit_fn fn, void *data)
+{
+	struct ockam_status st = { 0 };
+	report_build(s, &st);
+	for (size_t i = 0; i < st.n; i++) {
+		const struct status_row *r = &st.rows[i];
+		for (size_t j = 0; j < r->n; j++)
+			fn(data, r->kind, r->name, r->pairs[j].key,
+			   r->pairs[j].value, r->pairs[j].is_number);
+	}
+	int truncated = st.truncated;
+	rows_free(&st);
+	return truncated ? -ENOBUFS : 0;
 }
 
 int status_report(struct status *s, int json, char **out, size_t *len)
@@ -282,9 +356,7 @@ int status_report(struct status *s, int json, char **out, size_t *len)
 	struct ockam_status st = { 0 };
 	struct sbuf b = { 0 };
 
-	rows_host(s, &st);
-	for (size_t i = 0; i < s->n_contrib; i++)
-		s->contrib[i].fn(s->contrib[i].data, &st);
+	report_build(s, &st);
 	if (json)
 		render_json(&st, &b);
 	else
@@ -301,6 +373,62 @@ int status_report(struct status *s, int json, char **out, size_t *len)
 
 /* ---- the service ------------------------------------------------- */
 
+/* Send `text` back along `to` from the status address. */
+static int status_reply(struct status *s, const struct ockam_route *to,
+			const char *text, size_t len)
+{
+	struct ockam_message reply;
+	struct ockam_addr self;
+	ockam_message_init(&reply);
+	reply.onward = *to;
+	ockam_addr_local(&self, STATUS_ADDRESS);
+	reply.ret = ockam_route_make(&self, 1);
+	reply.payload = (const uint8_t *)text;
+	reply.payload_len = len;
+	return router_send(s->node->router, STATUS_ADDRESS, &reply, 0);
+}
+
+static void status_reload_fire(void *data)
+{
+	struct status *s = data;
+	char summary[256];
+	node_reload(s->node, summary, sizeof(summary));
+	s->reload_ms = loop_now_ms();
+	if (s->reload_ret) {
+		status_reply(s, s->reload_ret, summary, strlen(summary));
+		free(s->reload_ret);
+		s->reload_ret = NULL;
+	}
+}
+
+static int status_reload_request(struct status *s,
+				 const struct ockam_message *msg)
+{
+	const char *refused = NULL;
+	uint64_t now = loop_now_ms();
+	if (!s->remote_reload)
+		refused = "refused: this node does not take reload requests (remote_reload is off; send it SIGHUP)";
+	else if (!(msg->flags & OCKAM_MSG_SECURE))
+		refused = "refused: a reload request must come out of a secure channel";
+	else if (s->reload_ret || (s->reload_ms && now - s->reload_ms < 1000))
+		refused = "refused: a reload ran less than a second ago; try again";
+	if (refused) {
+		log_limited(&s->lim_reload, OCKAM_LOG_WARN, STATUS_ADDRESS,
+			    "reload request %s",
+			    refused + strlen("refused: "));
+		status_reply(s, &msg->ret, refused, strlen(refused));
+		return 0;
+	}
+	s->reload_ret = ockam_route_dup(&msg->ret);
+	if (!s->reload_ret)
+		return 0;
+	log_write(OCKAM_LOG_INFO, STATUS_ADDRESS,
+		  "reload requested through a secure channel with %s",
+		  ockam_message_identifier(msg));
+	loop_update_timer(s->reload_timer, 0);
+	return 0;
+}
+
 static int status_handle(void *owner, void *addr_data,
 			 const struct ockam_message *msg)
 {
@@ -311,6 +439,8 @@ static int status_handle(void *owner, void *addr_data,
 
 	if (msg->ret.count == 0)
 		return 0; /* nowhere to answer */
+	if (msg->payload_len == 6 && !memcmp(msg->payload, "reload", 6))
+		return status_reload_request(s, msg);
 	int rc = status_report(s, json, &text, &len);
 	if (rc == 0 && len > STATUS_REPLY_MAX) {
 		/* Cut at a line end; JSON is then invalid, so say why. */
@@ -327,15 +457,7 @@ static int status_handle(void *owner, void *addr_data,
 			    strerror(-rc));
 		return 0;
 	}
-	struct ockam_message reply;
-	struct ockam_addr self;
-	ockam_message_init(&reply);
-	reply.onward = msg->ret;
-	ockam_addr_local(&self, STATUS_ADDRESS);
-	reply.ret = ockam_route_make(&self, 1);
-	reply.payload = (const uint8_t *)text;
-	reply.payload_len = len;
-	rc = router_send(s->node->router, STATUS_ADDRESS, &reply, 0);
+	rc = status_reply(s, &msg->ret, text, len);
 	log_write(OCKAM_LOG_DEBUG, STATUS_ADDRESS,
 		  "answered a %s status request (%zu bytes)%s",
 		  json ? "json" : "text", len, rc < 0 ? ": send failed" : "");
@@ -357,6 +479,14 @@ struct status *status_create(struct node *n)
 		diag_init(&quiet, NULL);
 		if (opt_to_bool(o, &quiet, &s->enabled) < 0)
 			s->enabled = 0;
+		diag_free(&quiet);
+	}
+	o = opt_get(n->cfg->root, "remote_reload");
+	if (o) {
+		struct diag quiet;
+		diag_init(&quiet, NULL);
+		if (opt_to_bool(o, &quiet, &s->remote_reload) < 0)
+			s->remote_reload = 0;
 		diag_free(&quiet);
 	}
 	if (s->enabled)
@@ -387,6 +517,12 @@ int status_start(struct status *s)
 		return rc;
 	}
 	s->registered = 1;
+	if (s->remote_reload) {
+		s->reload_timer = loop_add_timer(s->node->loop, UINT64_MAX,
+						 status_reload_fire, s, s);
+		if (!s->reload_timer)
+			return -ENOMEM;
+	}
 	log_write(OCKAM_LOG_DEBUG, STATUS_ADDRESS,
 		  "status service at address '%s'", STATUS_ADDRESS);
 	return 0;
@@ -398,6 +534,9 @@ void status_destroy(struct status *s)
 		return;
 	if (s->registered)
 		router_address_remove(s->node->router, STATUS_ADDRESS, s);
+	if (s->reload_timer)
+		loop_remove(s->reload_timer);
+	free(s->reload_ret);
 	free(s->contrib);
 	free(s);
 }

@@ -40,6 +40,10 @@ void status_remove_owner(struct status *s, void *owner);
  * fresh buffer: JSON if `json`, else text.  The caller frees *out. */
 int status_report(struct status *s, int json, char **out, size_t *len);
 
+/* Build the report and hand every pair to `fn` (host->status_visit).
+ * 0, -ENOMEM, or -ENOBUFS if it was truncated. */
+int status_visit(struct status *s, ockam_status_visit_fn fn, void *data);
+
 /* The writer behind struct ockam_host's status_add / status_set_*. */
 void status_add(struct ockam_status *out, const char *kind, const char *name);
 void status_set_str(struct ockam_status *out, const char *key,

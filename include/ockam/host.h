@@ -85,6 +85,13 @@ struct ockam_transport_ops {
 	int (*commit)(void *data, size_t len);
 	void (*abort)(void *data);
 };
+/* One key/value pair of a status row, as host->status_visit reads the
+ * report: the row's kind and name, then the pair (`is_number`: it was set
+ * with status_set_u64, so `value` is decimal digits).  Every string is
+ * borrowed for the call only. */
+typedef void (*ockam_status_visit_fn)(void *data, const char *kind,
+				      const char *name, const char *key,
+				      const char *value, int is_number);
 /* Describe what the instance has right now into `out` (status_add and
  * status_set_*), synchronously; called when someone asks for the node's
  * status. */
@@ -448,6 +455,17 @@ struct ockam_host {
 	/* Write one event of this instance to the node's trace; nothing if
 	 * tracing is off.  Never fails visibly. */
 	void (*trace)(struct ockam_ctx *ctx, const struct ockam_trace_event *ev);
+	/* ---- reading the node's status -------------------------------- */
+
+	/* Build the node's status report (what `ockam-host status` prints:
+	 * the host's rows, then every instance's) and call `fn` once per
+	 * key/value pair, in order, synchronously; the report is freed
+	 * before it returns.  For exporters (the metrics plugin), which
+	 * must not name other plugins.  0, -ENOMEM, or -ENOBUFS if the
+	 * report was cut at its bounds (the pairs before the cut were
+	 * visited). */
+	int (*status_visit)(struct ockam_ctx *ctx, ockam_status_visit_fn fn,
+			    void *data);
 };
 
 #ifdef __cplusplus

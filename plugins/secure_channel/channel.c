@@ -113,6 +113,7 @@ int channel_open(struct channel *ch, struct noise_cipherstate *send,
 	}
 	ch->state = CHAN_OPEN;
 	inst->handshakes--;
+	inst->hs_ok++;
 	if (ch->initiator)
 		inst->retry_attempt = 0;
 	limits_idle_arm(ch);

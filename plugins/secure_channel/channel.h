@@ -237,6 +237,11 @@ struct sc_instance {
 	 * counted (status). */
 	struct ockam_log_limit complaint[LC_COUNT];
 	uint64_t complaint_total[LC_COUNT];
+	/* Totals for status (so metrics): handshakes that opened a
+	 * channel, initiator attempts that failed, and data records
+	 * rejected by cause over every channel end, closed ones too. */
+	uint64_t hs_ok, hs_failed;
+	uint64_t rejected[CHAN_REJECT_COUNT];
 	int started;
 
 	/* Handshake and X3DH messages are written here.  Data records
@@ -412,6 +417,8 @@ int flow_batch_flush(struct sc_instance *inst, int closing);
 /* channel_rejects.c: refused messages, counted per reason and reported at
  * most once a second per channel. */
 void flow_reject(struct channel *ch, unsigned why);
+/* "replay", "auth", ... "decode": a CHAN_REJECT_* cause's name. */
+const char *chan_reject_name(unsigned why);
 /* At close: log counts not yet reported, stop the timer, free the block. */
 void flow_report(struct channel *ch);
 

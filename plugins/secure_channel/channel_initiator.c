@@ -168,6 +168,7 @@ void initiator_lost(struct channel *ch, const char *why)
 	ch->q_len = 0;
 	inst->initiator_ch = next;
 	inst->retry_attempt++;
+	inst->hs_failed++;
 	uint64_t delay = backoff_next(inst);
 	next->timer = h->timer_add(inst->ctx, delay, retry_fire, next);
 	if (!next->timer) {

@@ -23,6 +23,11 @@ static const char *reject_name(unsigned why)
 					 : data_reject_name((enum data_reject)why);
 }
 
+const char *chan_reject_name(unsigned why)
+{
+	return reject_name(why);
+}
+
 static void rejects_report(struct channel *ch)
 {
 	struct sc_instance *inst = ch->inst;
@@ -64,6 +69,8 @@ void flow_reject(struct channel *ch, unsigned why)
 {
 	struct sc_instance *inst = ch->inst;
 	const struct ockam_host *h = inst->host;
+	if (why < CHAN_REJECT_COUNT)
+		inst->rejected[why]++;
 	if (!ch->rej) {
 		ch->rej = calloc(1, sizeof(*ch->rej));
 		if (!ch->rej) {

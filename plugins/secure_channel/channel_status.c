@@ -58,6 +58,16 @@ static void channel_status(void *data, struct ockam_status *out)
 			h->status_set_u64(out, key, inst->complaint_total[c]);
 		}
 	}
+	/* This instance's totals, over channels closed since too. */
+	h->status_add(out, "secure_channel_totals", h->instance_name(inst->ctx));
+	h->status_set_u64(out, "channels", inst->n_channels);
+	h->status_set_u64(out, "handshakes_ok", inst->hs_ok);
+	h->status_set_u64(out, "handshakes_failed", inst->hs_failed);
+	for (unsigned c = 0; c < CHAN_REJECT_COUNT; c++) {
+		char key[48];
+		snprintf(key, sizeof(key), "rejected_%s", chan_reject_name(c));
+		h->status_set_u64(out, key, inst->rejected[c]);
+	}
 	/* Handshaking and initiator ends, then open responder ends. */
 	for (const struct channel *ch = inst->channels.head; ch; ch = ch->next)
 		channel_row(inst, ch, now, out);

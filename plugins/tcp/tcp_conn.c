@@ -333,6 +333,7 @@ static int conn_flush(struct tcp_conn *c)
 						"wrote %zd bytes to %s", n,
 						c->key);
 			out_consume(c, (size_t)n);
+			c->t->bytes_out += (size_t)n;
 			c->active_ms = c->t->host->now_ms();
 			continue;
 		}
@@ -1039,6 +1040,7 @@ static int conn_read(struct tcp_conn *c)
 		n = read(c->fd, b->data + b->off + b->len, room);
 		if (n > 0) {
 			b->len += (size_t)n;
+			t->bytes_in += (size_t)n;
 			c->active_ms = t->host->now_ms();
 			if (b == &t->rbuf) {
 				t->rbuf_ms = c->active_ms;

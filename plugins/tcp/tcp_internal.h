@@ -228,6 +228,7 @@ struct tcp {
 	uint64_t outbound_refused; /* messages refused at max_outbound */
 	/* Messages refused: no connection, and no OCKAM_MSG_CONNECT. */
 	uint64_t connect_refused;
+	uint64_t bytes_in, bytes_out; /* over every connection (status) */
 	int stopping;           /* closing everything: no backoff, no memory */
 	struct ockam_source *idle_timer; /* sweeps idle inbound connections */
 	/* The end-of-turn flush (host->flush_add), armed by the first frame

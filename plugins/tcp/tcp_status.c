@@ -28,6 +28,10 @@ static void tcp_status(void *data, struct ockam_status *out)
 	h->status_set_u64(out, "refused", t->outbound_refused);
 	/* Not dialled: the sender did not ask (OCKAM_MSG_CONNECT). */
 	h->status_set_u64(out, "not_asked", t->connect_refused);
+	/* Bytes read and written over every connection, in and out. */
+	h->status_add(out, "transport_io", h->instance_name(t->ctx));
+	h->status_set_u64(out, "bytes_in", t->bytes_in);
+	h->status_set_u64(out, "bytes_out", t->bytes_out);
 	for (const struct tcp_conn *c = t->conns; c; c = c->next) {
 		h->status_add(out, "connection", c->key);
 		h->status_set_str(out, "direction",

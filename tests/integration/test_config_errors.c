@@ -156,6 +156,14 @@ static const struct bad_config bad_configs[] = {
 	  "  - { route: [echoer], payload: hi }\n",
 	  4, 3,
 	  "worker address 'app' is taken: the node's messages: get their replies there" },
+	/* Reload requests go to the status address. */
+	{ "remote-reload-no-status.yaml",
+	  "node: remote-reload-no-status\n"
+	  "remote_reload: true\n"
+	  "workers:\n"
+	  "  echoer: { type: echoer }\n",
+	  2, 16,
+	  "'remote_reload: true' needs 'status: true' (the request goes to the status address)" },
 	/* A plugin_dir that is not there is a typo, not an empty directory. */
 	{ "plugin-dir-missing.yaml",
 	  "node: plugin-dir-missing\n"

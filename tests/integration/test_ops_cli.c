@@ -72,6 +72,9 @@ static void test_help_version(void)
 		{ { "status", NULL },
 		  "ockam-host status: expected --to ROUTE, like --to tcp:127.0.0.1:4000\n"
 		  "try 'ockam-host status --help'\n" },
+		{ { "reload", "--json", "--to", "x" },
+		  "ockam-host reload: --json goes with status\n"
+		  "try 'ockam-host reload --help'\n" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		const char *args[6] = { NULL };

@@ -76,7 +76,7 @@ static void test_status(void)
 			    (const char *[]){ "status", "--json", "--to", flow, NULL }, &p), 0);
 	out = hx_read(p, HX_STDOUT);
 	CU_ASSERT(strncmp(out, "{\"rows\":[", 9) == 0);
-	CU_ASSERT(integ_contains(out, "{\"kind\":\"worker\",\"name\":\"echoer\",\"type\":\"echoer\"}"));
+	CU_ASSERT(integ_contains(out, "{\"kind\":\"worker\",\"name\":\"echoer\",\"type\":\"echoer\",\"msgs_in\":0,\"msgs_out\":0}"));
 	CU_ASSERT(integ_contains(out, "{\"kind\":\"node\",\"name\":\"ops-target\",\"uptime_ms\":"));
 	CU_ASSERT(integ_contains(out, "\"truncated\":false}\n"));
 
