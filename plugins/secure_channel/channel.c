@@ -170,6 +170,25 @@ struct channel *channel_new(struct sc_instance *inst, int initiator)
 	return ch;
 }
 
+void channel_queue_drop(struct channel *ch, const char *why)
+{
+	struct sc_instance *inst = ch->inst;
+
+	if (ch->q_len)
+		inst->host->log(inst->ctx, OCKAM_LOG_WARN,
+				"dropping %zu queued message(s): %s", ch->q_len,
+				why);
+	while (ch->q_head) {
+		struct chan_queued *q = ch->q_head;
+		ch->q_head = q->next;
+		initiator_notify_dropped(inst, q->data, q->len, why);
+		sodium_memzero(q->data, q->len);
+		free(q);
+	}
+	ch->q_tail = NULL;
+	ch->q_len = 0;
+}
+
 void channel_close(struct channel *ch, const char *why)
 {
 	struct sc_instance *inst = ch->inst;
@@ -204,16 +223,7 @@ void channel_close(struct channel *ch, const char *why)
 	if (inst->initiator_ch == ch)
 		initiator_lost(ch, why); /* may take over the queue */
 
-	if (ch->q_len)
-		h->log(inst->ctx, OCKAM_LOG_WARN,
-		       "dropping %zu queued message(s): %s", ch->q_len, why);
-	while (ch->q_head) {
-		struct chan_queued *q = ch->q_head;
-		ch->q_head = q->next;
-		initiator_notify_dropped(inst, q->data, q->len, why);
-		sodium_memzero(q->data, q->len);
-		free(q);
-	}
+	channel_queue_drop(ch, why);
 	flow_report(ch); /* and frees the rejection counts */
 
 	if (ch->timer)
@@ -531,6 +541,8 @@ static void channels_close_all(struct sc_instance *inst)
 	limits_half_open_close_all(inst);
 	limits_idle_stop(inst);
 	listener_complaints_flush(inst);
+	inst->host->log_limited_flush(inst->ctx, &inst->notice_lim,
+				      OCKAM_LOG_WARN, "ignored a delivery-failure notice");
 	ka_stop(inst);
 }
 
