@@ -399,17 +399,7 @@ static void test_unknown_name(void)
 	CU_ASSERT_EQUAL(integ_lines(hx_read(c, HX_STDOUT),
 				    "seq=1 not delivered: undeliverable at relay: no relay named 'bob'"),
 			1);
-	/* Through a secure channel: the handshake's notice reaches the
-	 * channel, which says why at once and tries again later. */
-	struct hx_proc *alice = hx_spawn_host(H, "initiator",
-					      integ_src(T08 "initiator.yaml"),
-					      env_port);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(alice);
-	CU_ASSERT_EQUAL(hx_wait_line(alice, HX_STDERR,
-				     "alice: secure channel lost (handshake message not delivered: undeliverable at relay: no relay named 'bob')",
-				     1, 3000, NULL, 0),
-			0);
-	CU_ASSERT_EQUAL(hx_stop(alice, HX_EXIT_MS), 1);
+	/* Through a secure channel: relay_secure_notice. */
 	/* A drop behind the relay comes back through it: bob is there but
 	 * has no such worker. */
 	struct hx_proc *resp = responder_start("responder", 1);
@@ -424,6 +414,87 @@ static void test_unknown_name(void)
 	CU_ASSERT_EQUAL(integ_lines(hx_read(c, HX_STDOUT),
 				    "seq=1 not delivered: undeliverable at responder: no worker at address 'nosuch'"),
 			1);
+	CU_ASSERT_EQUAL(hx_stop(resp, HX_EXIT_MS), 0);
+	CU_ASSERT_EQUAL(hx_stop(relay, HX_EXIT_MS), 0);
+}
+
+/* ---- notices through a secure channel ---------------------------------- */
+
+/* `ockam-host ping` through alice, an initiator whose route goes through
+ * the relay to bob_listener. */
+static const char ping_alice_yaml[] =
+	"node: initiator\n"
+	"transports:\n"
+	"  tcp: {}\n"
+	"workers:\n"
+	"  alice:\n"
+	"    type: secure_channel\n"
+	"    options:\n"
+	"      role: initiator\n"
+	"      route:\n"
+	"        - tcp:localhost:${RELAY_PORT}\n"
+	"        - forward_to_bob\n"
+	"        - bob_listener\n"
+	"      trust: everyone\n";
+
+/* Run the 08 initiator (its message through alice to the echoer behind
+ * bob_listener) against the relay; assert it fails at once, with `why`
+ * on the app's line, and returns its stderr. */
+static const char *alice_fails_at_once(const char *label, const char *why)
+{
+	uint64_t t0 = now_ms();
+	struct hx_proc *alice = hx_spawn_host(H, label,
+					      integ_src(T08 "initiator.yaml"),
+					      env_port);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(alice);
+	CU_ASSERT_EQUAL(hx_wait_exit(alice, HX_EXIT_MS), 1);
+	/* The message waited in alice's queue for the handshake: it fails
+	 * with the handshake's notice, not at its 10 s timeout. */
+	CU_ASSERT(now_ms() - t0 < 1000);
+	const char *log = hx_read(alice, HX_STDERR);
+	CU_ASSERT_EQUAL(integ_lines(log, "app: message to [alice, echoer] not delivered:",
+				    why),
+			1);
+	CU_ASSERT_EQUAL(integ_lines(log, "no reply"), 0);
+	CU_ASSERT_STRING_EQUAL(hx_read(alice, HX_STDOUT), "");
+	return log;
+}
+
+/* Messages queued on a secure channel whose handshake the relay could not
+ * deliver fail at once with the relay's reason (`messages:` and ping
+ * print it, exit 1), whether the relay has no such name or the
+ * registered node has no such listener; the channel itself still tries
+ * again later. */
+static void test_secure_notice(void)
+{
+	integ_begin("relay_secure_notice");
+	int port = 0;
+	struct hx_proc *relay = relay_start("relay.yaml", "", "30s", "", &port);
+	const char *log = alice_fails_at_once(
+		"alice", "undeliverable at relay: no relay named 'bob'");
+	CU_ASSERT_EQUAL(integ_lines(log, "alice: dropping 1 queued message(s): handshake message not delivered: undeliverable at relay: no relay named 'bob'"),
+			1);
+	CU_ASSERT_EQUAL(integ_lines(log, "alice: secure channel lost (handshake message not delivered: undeliverable at relay: no relay named 'bob'): re-handshaking in"),
+			1);
+	/* ping through the channel: seq 1 fails at once, long before -W. */
+	const char *cfg = integ_write_config("ping_alice.yaml", ping_alice_yaml);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	struct hx_proc *c;
+	uint64_t t0 = now_ms();
+	CU_ASSERT_EQUAL(integ_run_host("ping-alice", (const char *const[]){
+				"ping", "-c", "1", "-W", "5", "--config", cfg,
+				"alice,echoer", NULL},
+				       env_port, &c),
+			1);
+	CU_ASSERT(now_ms() - t0 < 1000);
+	CU_ASSERT_EQUAL(integ_lines(hx_read(c, HX_STDOUT), "seq=1 not delivered:",
+				    "undeliverable at relay: no relay named 'bob'"),
+			1);
+	/* bob registered, but it has no bob_listener: the responder's
+	 * notice comes back through the relay to the channel. */
+	struct hx_proc *resp = responder_start("responder", 1);
+	alice_fails_at_once("alice2",
+			    "undeliverable at responder: no worker at address 'bob_listener'");
 	CU_ASSERT_EQUAL(hx_stop(resp, HX_EXIT_MS), 0);
 	CU_ASSERT_EQUAL(hx_stop(relay, HX_EXIT_MS), 0);
 }
@@ -919,6 +990,7 @@ int main(void)
 		{ "relay_config_errors", test_config_errors },
 		{ "relay_route", test_register_and_route },
 		{ "relay_unknown_name", test_unknown_name },
+		{ "relay_secure_notice", test_secure_notice },
 		{ "relay_notice_three_nodes", test_notice_three_nodes },
 		{ "relay_notice_hop", test_notice_from_hop },
 		{ "relay_restart", test_relay_restarts },
