@@ -948,6 +948,138 @@ static void test_attack_open_relay(void)
 	CU_ASSERT_EQUAL(hx_stop(relay, HX_EXIT_MS), 0);
 }
 
+/* Read one frame within `ms` and copy the first hop of its return route
+ * (NUL-terminated) to out.  0, or -1. */
+static int read_frame_ret0(int fd, int ms, char *out, size_t cap)
+{
+	uint8_t h[4], body[4096];
+	if (read_full(fd, h, 4, ms) < 0)
+		return -1;
+	size_t len = (size_t)h[0] << 24 | (size_t)h[1] << 16 |
+		     (size_t)h[2] << 8 | h[3];
+	if (len > sizeof(body) || read_full(fd, body, len, ms) < 0)
+		return -1;
+	size_t off = skip_route(body, 1, len);
+	if (off + 4 > len || body[off] == 0 || (size_t)body[off + 2] + 1 > cap ||
+	    off + 3 + body[off + 2] > len)
+		return -1;
+	memcpy(out, body + off + 3, body[off + 2]);
+	out[body[off + 2]] = 0;
+	return 0;
+}
+
+/* A delivery-failure notice (docs/protocol.md): version 1, code 1 (no
+ * such address), the node "relay", a reason. */
+static size_t notice_payload(uint8_t *buf, const char *reason)
+{
+	size_t n = strlen(reason);
+	buf[0] = 1;
+	buf[1] = 1;
+	buf[2] = 5;
+	memcpy(buf + 3, "relay", 5);
+	memcpy(buf + 8, reason, n);
+	return 8 + n;
+}
+
+/* alice (a listener of her own, so strangers can reach her node) opens a
+ * channel through what she thinks is a relay: a socket of the test's,
+ * which never answers.  Her message waits for the handshake. */
+static const char alice_listening_yaml[] =
+	"node: initiator\n"
+	"transports:\n"
+	"  tcp: { listen: 127.0.0.1:0 }\n"
+	"workers:\n"
+	"  alice:\n"
+	"    type: secure_channel\n"
+	"    options:\n"
+	"      role: initiator\n"
+	"      route:\n"
+	"        - tcp:127.0.0.1:%d\n"
+	"        - forward_to_bob\n"
+	"        - bob_listener\n"
+	"      trust: everyone\n"
+	"      handshake_timeout: 8s\n"
+	"messages:\n"
+	"  - route: [alice, echoer]\n"
+	"    payload: for bob only\n"
+	"    timeout: 8s\n";
+
+/* A stranger who learned alice's decryptor (its name is in the
+ * handshake's return route, in plaintext) forges "no relay named 'bob'"
+ * notices to it over a connection of their own: they must not fail the
+ * handshake nor the message waiting for it (before: the handshake
+ * failed at once).  The same notice from the way the handshake went (the
+ * relay's connection, played by the test) does fail both, at once. */
+static void test_attack_forged_notice(void)
+{
+	integ_begin("relay_attack_forged_notice");
+	int rport, aport;
+	int lfd = hx_tcp_listen(4, &rport);
+	CU_ASSERT_FATAL(lfd >= 0);
+	const char *cfg = integ_write_config("alice.yaml", alice_listening_yaml,
+					     rport);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	uint64_t t0 = now_ms();
+	struct hx_proc *alice = integ_start_node("initiator", cfg, NULL, &aport);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(alice);
+	CU_ASSERT_FATAL(got_connection(lfd, HX_READY_MS));
+	int relay_fd = accept(lfd, NULL, NULL);
+	CU_ASSERT_FATAL(relay_fd >= 0);
+	char dec[80];
+	CU_ASSERT_EQUAL_FATAL(read_frame_ret0(relay_fd, HX_READY_MS, dec, sizeof(dec)), 0);
+	CU_ASSERT_NSTRING_EQUAL(dec, "sc_dec.", 7);
+
+	uint8_t pl[128];
+	size_t pn = notice_payload(pl, "no relay named 'bob'");
+	int fd = hx_tcp_connect(aport);
+	CU_ASSERT_FATAL(fd >= 0);
+	char relay_addr[48];
+	snprintf(relay_addr, sizeof(relay_addr), "tcp:127.0.0.1:%d", rport);
+	/* As if from the relay's node; as if from behind the relay. */
+	CU_ASSERT_EQUAL(send_frame(fd, (const char *const[]){dec, NULL},
+				   (const char *const[]){"!undeliverable", NULL},
+				   pl, pn),
+			0);
+	CU_ASSERT_EQUAL(send_frame(fd, (const char *const[]){dec, NULL},
+				   (const char *const[]){relay_addr, "forward_to_bob",
+							 "!undeliverable", NULL},
+				   pl, pn),
+			0);
+	CU_ASSERT_EQUAL(send_frame(fd, (const char *const[]){dec, NULL},
+				   (const char *const[]){"forward_to_bob", "bob_listener",
+							 "!undeliverable", NULL},
+				   pl, pn),
+			0);
+	/* Ignored, said once (rate-limited), and alice still waits. */
+	CU_ASSERT_EQUAL(hx_wait_line(alice, HX_STDERR,
+				     "alice: ignored a delivery-failure notice for handshake sc_dec.",
+				     1, HX_READY_MS, NULL, 0),
+			0);
+	usleep(300 * 1000);
+	CU_ASSERT(hx_running(alice));
+	const char *log = hx_read(alice, HX_STDERR);
+	CU_ASSERT_EQUAL(integ_lines(log, "ignored a delivery-failure notice"), 1);
+	CU_ASSERT_EQUAL(integ_lines(log, "not delivered"), 0);
+	CU_ASSERT_EQUAL(integ_lines(log, "secure channel lost"), 0);
+	close(fd);
+
+	/* The same notice from where the handshake went. */
+	uint64_t t1 = now_ms();
+	CU_ASSERT_EQUAL(send_frame(relay_fd, (const char *const[]){dec, NULL},
+				   (const char *const[]){"!undeliverable", NULL},
+				   pl, pn),
+			0);
+	CU_ASSERT_EQUAL(hx_wait_exit(alice, HX_EXIT_MS), 1);
+	CU_ASSERT(now_ms() - t1 < 1000);
+	CU_ASSERT(now_ms() - t0 < 8000); /* not the message's timeout */
+	log = hx_read(alice, HX_STDERR);
+	CU_ASSERT_EQUAL(integ_lines(log, "app: message to [alice, echoer] not delivered:",
+				    "undeliverable at relay: no relay named 'bob'"),
+			1);
+	close(relay_fd);
+	close(lfd);
+}
+
 /* Bad options are reported all at once with their positions. */
 static void test_config_errors(void)
 {
@@ -1001,6 +1133,7 @@ int main(void)
 		{ "relay_attack_hijack", test_attack_hijack },
 		{ "relay_attack_limits", test_attack_limits },
 		{ "relay_attack_open_relay", test_attack_open_relay },
+		{ "relay_attack_forged_notice", test_attack_forged_notice },
 		{ NULL, NULL },
 	};
 	return integ_run("integration", tests);
