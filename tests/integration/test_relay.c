@@ -769,6 +769,96 @@ static void test_same_identity(void)
 	CU_ASSERT_EQUAL(hx_stop(relay, HX_EXIT_MS), 0);
 }
 
+/* A relay that lets only the identities in `trust:` register. */
+static const char relay_trust_yaml[] =
+	"node: relay\n"
+	"transports:\n"
+	"  tcp:\n"
+	"    listen: 127.0.0.1:0\n"
+	"workers:\n"
+	"  relay_listener:\n"
+	"    type: secure_channel\n"
+	"    options: { role: listener, trust: everyone }\n"
+	"  relay:\n"
+	"    type: relay_service\n"
+	"    options:\n"
+	"      trust: [%s]\n";
+
+/* The identity of `node`'s relay_channel (vault `vault`, created now),
+ * read from its first log line; the node cannot reach any relay. */
+static void identity_of(const char *node, const char *vault, char *id)
+{
+	struct hx_proc *p = secure_responder(node, vault);
+	CU_ASSERT_EQUAL_FATAL(hx_wait_line(p, HX_STDERR, "relay_channel: identity I",
+					   1, HX_READY_MS, NULL, 0),
+			      0);
+	hx_stop(p, HX_EXIT_MS);
+	CU_ASSERT_EQUAL_FATAL(integ_find_identifier(hx_read(p, HX_STDERR),
+						    "relay_channel: identity ", id),
+			      0);
+}
+
+/* trust: [bob's identity]: an identity not in the list is refused with
+ * the reason at the registering node (and the name stays free), so is a
+ * plaintext registration; the listed identity registers and is served. */
+static void test_trust_list(void)
+{
+	integ_begin("relay_trust_list");
+	char bob[40], mallory[40];
+	int dead;
+	int dfd = hx_tcp_listen(0, &dead); /* refuses: no relay yet */
+	CU_ASSERT_FATAL(dfd >= 0);
+	set_port(dead);
+	identity_of("responder", "bob.key", bob);
+	identity_of("mallory", "mallory.key", mallory);
+	close(dfd);
+	CU_ASSERT_STRING_NOT_EQUAL(bob, mallory);
+
+	int port;
+	const char *cfg = integ_write_config("relay.yaml", relay_trust_yaml, bob);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	struct hx_proc *relay = integ_start_node("relay", cfg, NULL, &port);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(relay);
+	set_port(port);
+	/* Not listed: refused, told why, retried with backoff. */
+	struct hx_proc *m = secure_responder("mallory", "mallory.key");
+	CU_ASSERT_EQUAL(hx_wait_line(m, HX_STDERR,
+				     "relay_client: relay at [relay_channel, relay] refused name 'bob': not allowed to register: identity not in the relay's trust list",
+				     1, HX_READY_MS, NULL, 0),
+			0);
+	char line[160];
+	snprintf(line, sizeof(line), "(identity %s) refused: not allowed to register",
+		 mallory);
+	CU_ASSERT_EQUAL(hx_wait_line(relay, HX_STDERR, line, 1, HX_READY_MS,
+				     NULL, 0),
+			0);
+	/* Plaintext: refused, no identity to trust. */
+	struct hx_proc *plain = responder_start("plain", 0);
+	CU_ASSERT_EQUAL(hx_wait_line(plain, HX_STDERR,
+				     "refused name 'bob': not allowed to register: the relay accepts registrations only through a secure channel from a trusted identity",
+				     1, HX_READY_MS, NULL, 0),
+			0);
+	struct hx_proc *c;
+	CU_ASSERT_EQUAL(client_run("bob", "anyone?", &c, NULL), 1);
+	CU_ASSERT_EQUAL(integ_lines(hx_read(c, HX_STDERR), "no relay named 'bob'"), 1);
+	CU_ASSERT_EQUAL(hx_stop(plain, HX_EXIT_MS), 0);
+	CU_ASSERT_EQUAL(hx_stop(m, HX_EXIT_MS), 0);
+	/* Listed: registers, is served. */
+	struct hx_proc *b = secure_responder("responder", "bob.key");
+	CU_ASSERT_EQUAL_FATAL(hx_wait_line(b, HX_STDERR, "registered at relay",
+					   1, HX_READY_MS, NULL, 0),
+			      0);
+	snprintf(line, sizeof(line), "relay 'bob' registered: forward_to_bob forwards to [sc_enc.");
+	CU_ASSERT_EQUAL(integ_lines(hx_read(relay, HX_STDERR), line, bob), 1);
+	CU_ASSERT(served("trusted"));
+	CU_ASSERT_EQUAL(integ_lines(hx_read(b, HX_STDERR), "refused"), 0);
+	CU_ASSERT_EQUAL(integ_lines(hx_read(m, HX_STDERR),
+				    "echoer: received"),
+			0);
+	CU_ASSERT_EQUAL(hx_stop(b, HX_EXIT_MS), 0);
+	CU_ASSERT_EQUAL(hx_stop(relay, HX_EXIT_MS), 0);
+}
+
 /* ---- attacks ---------------------------------------------------------- */
 
 /* A relay that takes registrations only through a secure channel: a
@@ -1129,6 +1219,7 @@ int main(void)
 		{ "relay_registrant_gone", test_registrant_gone },
 		{ "relay_name_clash", test_name_clash },
 		{ "relay_same_identity", test_same_identity },
+		{ "relay_trust_list", test_trust_list },
 		{ "relay_attack_register", test_attack_stranger_registers },
 		{ "relay_attack_hijack", test_attack_hijack },
 		{ "relay_attack_limits", test_attack_limits },
