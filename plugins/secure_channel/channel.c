@@ -113,8 +113,10 @@ int channel_open(struct channel *ch, struct noise_cipherstate *send,
 	}
 	ch->state = CHAN_OPEN;
 	inst->handshakes--;
-	if (ch->initiator)
+	if (ch->initiator) {
 		inst->retry_attempt = 0;
+		inst->opened = 1;
+	}
 	limits_idle_arm(ch);
 	h->log(inst->ctx, OCKAM_LOG_DEBUG,
 	       "handshake done in %llu ms: %s with peer %s (%s)",

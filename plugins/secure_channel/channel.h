@@ -232,6 +232,10 @@ struct sc_instance {
 	 * then refuses us (XX: it judges our identity after we are open),
 	 * that sender is told its message was lost. */
 	char unconfirmed_sender[OCKAM_ADDR_MAX + 1];
+	/* Initiator: a channel has opened since start.  From then on an
+	 * outage is ridden out: another node's notice fails a re-handshake
+	 * but not the messages waiting for it (channel_initiator.c). */
+	int opened;
 	/* Delivery-failure notices for a handshake that did not come back
 	 * along its route (forged, or lost their way): ignored, counted. */
 	uint64_t notices_ignored;

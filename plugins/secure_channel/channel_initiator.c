@@ -257,14 +257,18 @@ static enum notice_origin notice_origin(const struct channel *ch,
  * now with that reason rather than at handshake_timeout.  Whether it is
  * retried is the usual re-handshake decision.
  *   - Dropped by another node (a relay has no such name, a hop there
- *     cannot connect): the notice is the only news the senders waiting
- *     for this handshake get of a failure beyond this node, so every
- *     message queued for it fails now with the reason (`messages:` and
- *     ping print it), rather than at their timeout; later messages wait
- *     for the next handshake.
+ *     cannot connect) before this channel ever opened: the notice is the
+ *     only news the senders waiting for this handshake get of a failure
+ *     beyond this node, so every message queued for it fails now with
+ *     the reason (`messages:` and ping print it), rather than at their
+ *     timeout; later messages wait for the next handshake.
+ *   - Once a channel has opened, a failed re-handshake is an outage (the
+ *     responder restarting, a middle node's connection backing off):
+ *     the queue waits for the next attempt, as it does for a timeout, so
+ *     what is sent meanwhile goes out when the channel is back.
  *   - Dropped here (this node's first connection was refused): the
- *     queue waits for the re-handshake, which is made to ride out a peer
- *     that is down or restarting (tcp retries the same connection).
+ *     queue waits for the re-handshake too, which is made to ride out a
+ *     peer that is down or starting (tcp retries the same connection).
  * Other notices (data a transport dropped) are left to the channel's own
  * timers: they are not ours to decrypt. */
 void initiator_undeliverable(void *state, void *addr_data,
@@ -296,7 +300,7 @@ void initiator_undeliverable(void *state, void *addr_data,
 	char text[192];
 	snprintf(text, sizeof(text), "handshake message not delivered: %s",
 		 why);
-	if (from == NOTICE_REMOTE)
+	if (from == NOTICE_REMOTE && !inst->opened)
 		channel_queue_drop(ch, text);
 	channel_close(ch, text);
 }
