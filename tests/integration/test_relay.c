@@ -243,16 +243,27 @@ static size_t skip_route(const uint8_t *b, size_t off, size_t len)
 	return off;
 }
 
+/* Read one frame's body (after its length) within `ms` into body[4096];
+ * returns its length, or 0. */
+static size_t read_body(int fd, int ms, uint8_t *body)
+{
+	uint8_t h[4];
+	if (read_full(fd, h, 4, ms) < 0)
+		return 0;
+	size_t len = (size_t)h[0] << 24 | (size_t)h[1] << 16 |
+		     (size_t)h[2] << 8 | h[3];
+	if (len > 4096 || read_full(fd, body, len, ms) < 0)
+		return 0;
+	return len;
+}
+
 /* Read one frame within `ms`; copy its payload (NUL-terminated) to out.
  * Returns the payload length, or -1. */
 static int read_frame(int fd, int ms, uint8_t *out, size_t cap)
 {
-	uint8_t h[4], body[4096];
-	if (read_full(fd, h, 4, ms) < 0)
-		return -1;
-	size_t len = (size_t)h[0] << 24 | (size_t)h[1] << 16 |
-		     (size_t)h[2] << 8 | h[3];
-	if (len > sizeof(body) || read_full(fd, body, len, ms) < 0)
+	uint8_t body[4096];
+	size_t len = read_body(fd, ms, body);
+	if (len == 0)
 		return -1;
 	size_t off = skip_route(body, 1, len);
 	off = skip_route(body, off, len);
@@ -1042,12 +1053,9 @@ static void test_attack_open_relay(void)
  * (NUL-terminated) to out.  0, or -1. */
 static int read_frame_ret0(int fd, int ms, char *out, size_t cap)
 {
-	uint8_t h[4], body[4096];
-	if (read_full(fd, h, 4, ms) < 0)
-		return -1;
-	size_t len = (size_t)h[0] << 24 | (size_t)h[1] << 16 |
-		     (size_t)h[2] << 8 | h[3];
-	if (len > sizeof(body) || read_full(fd, body, len, ms) < 0)
+	uint8_t body[4096];
+	size_t len = read_body(fd, ms, body);
+	if (len == 0)
 		return -1;
 	size_t off = skip_route(body, 1, len);
 	if (off + 4 > len || body[off] == 0 || (size_t)body[off + 2] + 1 > cap ||
