@@ -1084,6 +1084,7 @@ static size_t notice_payload(uint8_t *buf, const char *reason)
  * which never answers.  Her message waits for the handshake. */
 static const char alice_listening_yaml[] =
 	"node: initiator\n"
+	"status: true\n"
 	"transports:\n"
 	"  tcp: { listen: 127.0.0.1:0 }\n"
 	"workers:\n"
@@ -1160,6 +1161,16 @@ static void test_attack_forged_notice(void)
 	CU_ASSERT_EQUAL(integ_lines(log, "not delivered"), 0);
 	CU_ASSERT_EQUAL(integ_lines(log, "secure channel lost"), 0);
 	close(fd);
+	/* Each one counted. */
+	char to[48];
+	struct hx_proc *st;
+	snprintf(to, sizeof(to), "tcp:127.0.0.1:%d", aport);
+	CU_ASSERT_EQUAL(integ_run_host("status-alice", (const char *const[]){
+				"status", "--to", to, NULL}, NULL, &st),
+			0);
+	CU_ASSERT_EQUAL(integ_lines(hx_read(st, HX_STDOUT), "secure_channel",
+				    "alice", "state=handshake", "notices_ignored=3"),
+			1);
 
 	/* The same notice from where the handshake went. */
 	uint64_t t1 = now_ms();
