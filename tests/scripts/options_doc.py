@@ -19,7 +19,8 @@ import sys
 
 # Every bundled plugin must have its block: a document that lost one
 # would otherwise pass.
-BUNDLED = ["tcp", "hop", "echoer", "secure_channel"]
+BUNDLED = ["tcp", "hop", "echoer", "secure_channel", "relay", "relay_service",
+           "tcp_inlet", "tcp_outlet"]
 
 BLOCK = re.compile(r"^<!-- options: (\S+) .*?^<!-- end options: \1 -->\n",
                    re.S | re.M)
