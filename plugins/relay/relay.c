@@ -228,9 +228,10 @@ static int is_relay_path(const struct relay *r, const struct ockam_route *ret)
 
 	if (ret->count < n + 1)
 		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!ockam_addr_equal(&ret->hop[i], &r->at.hop[i]))
-			return 0;
+	struct ockam_route head = ockam_route_make(ret->hop, n);
+	struct ockam_route to_relay = ockam_route_make(r->at.hop, n);
+	if (!ockam_route_is_way_back(&head, &to_relay))
+		return 0;
 	return ockam_addr_is_local(&ret->hop[n], r->fwd) ||
 	       (ret->count == n + 1 && relay_is_notice_marker(&ret->hop[n]));
 }
@@ -357,43 +358,33 @@ static int at_shape_ok(const struct ockam_host *h, const struct ockam_opt *l)
 	return n >= 2 && last && (strchr(last, '#') || !strchr(last, ':'));
 }
 
-/* Every problem of the options, each reported where it is written. */
+/* What the options table cannot say (the host has checked each key's
+ * type, range and presence, and filled the defaults): the name's
+ * characters, the shape of `at:`, backoff <= backoff_max.  Each problem
+ * is reported where it is written. */
 static int relay_check(const struct ockam_host *h, struct ockam_ctx *ctx)
 {
 	const struct ockam_opt *root = h->opt_root(ctx);
 	const char *name = NULL;
-	uint64_t ka = 10000, b = 1000, bmax = 30000;
+	uint64_t b = 0, bmax = 0;
 	int rc = 0;
 
-	if (!root)
-		return h->opt_error(ctx, NULL,
-				    "relay needs options 'at' (the route to the relay service) and 'name'");
 	if (h->opt_get_str(ctx, root, "name", &name) < 0)
 		rc = -EINVAL;
-	else if (!name)
-		rc = h->opt_error(ctx, root, "relay needs 'name': the name to register (reached at " RELAY_PREFIX "<name>)");
-	else if (!relay_name_ok((const uint8_t *)name, strlen(name)))
+	else if (name && !relay_name_ok((const uint8_t *)name, strlen(name)))
 		rc = h->opt_error(ctx, h->opt_get(root, "name"),
 				  "'name' must be 1 to %d of A-Z a-z 0-9 _ . -",
 				  RELAY_NAME_MAX);
 	/* The route's addresses are parsed in create, once the transports
 	 * have registered their schemes; its shape can be checked here. */
 	const struct ockam_opt *ato = h->opt_get(root, "at");
-	if (!ato)
-		rc = h->opt_error(ctx, root, "relay needs 'at': the route to the relay service, e.g. [tcp:relay.example:4000, relay]");
-	else if (h->opt_kind(ato) == OCKAM_OPT_LIST && !at_shape_ok(h, ato))
+	if (ato && h->opt_kind(ato) == OCKAM_OPT_LIST && !at_shape_ok(h, ato))
 		rc = h->opt_error(ctx, ato, AT_SHAPE);
-	if (h->opt_get_duration_ms(ctx, root, "keepalive", &ka) < 0)
-		rc = -EINVAL;
-	else if (ka < 10 || ka > 3600000)
-		rc = h->opt_error(ctx, h->opt_get(root, "keepalive"),
-				  "keepalive must be 10ms to 1h");
-	if (h->opt_get_duration_ms(ctx, root, "backoff", &b) < 0 ||
-	    h->opt_get_duration_ms(ctx, root, "backoff_max", &bmax) < 0)
-		rc = -EINVAL;
-	else if (b < 10 || bmax < b || bmax > 3600000)
+	if (h->opt_get_duration_ms(ctx, root, "backoff", &b) == 0 &&
+	    h->opt_get_duration_ms(ctx, root, "backoff_max", &bmax) == 0 &&
+	    bmax < b)
 		rc = h->opt_error(ctx, h->opt_get(root, "backoff"),
-				  "backoff must be at least 10ms and at most backoff_max (at most 1h)");
+				  "backoff must be at most backoff_max");
 	return rc;
 }
 
@@ -405,12 +396,7 @@ static int relay_create(const struct ockam_host *h, struct ockam_ctx *ctx,
 	const struct ockam_opt *root = h->opt_root(ctx);
 	const char *name = NULL;
 	struct relay *r;
-	int rc;
 
-	/* The host ran check already; a host without it gets it here. */
-	rc = relay_check(h, ctx);
-	if (rc < 0)
-		return rc;
 	if (sodium_init() < 0)
 		return -EIO;
 	r = calloc(1, sizeof(*r));
@@ -418,9 +404,7 @@ static int relay_create(const struct ockam_host *h, struct ockam_ctx *ctx,
 		return -ENOMEM;
 	r->host = h;
 	r->ctx = ctx;
-	r->keepalive_ms = 10000;
-	r->backoff_ms = 1000;
-	r->backoff_max_ms = 30000;
+	/* The host filled the declared defaults. */
 	if (h->opt_get_route(ctx, root, "at", &r->at) < 0 ||
 	    ((r->at.count < 2 || r->at.hop[r->at.count - 1].type != OCKAM_ADDR_LOCAL) &&
 	     h->opt_error(ctx, h->opt_get(root, "at"), AT_SHAPE) < 0) ||

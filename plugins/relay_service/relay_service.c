@@ -71,7 +71,7 @@ struct service {
 	uint64_t unknown_name, dropped_gone, expired;
 	/* one limiter per cause */
 	struct ockam_log_limit lim_bad, lim_trust, lim_taken, lim_full,
-		lim_unknown, lim_stray;
+		lim_unknown, lim_stray, lim_answer;
 };
 
 /* ---- options ---------------------------------------------------------- */
@@ -209,8 +209,9 @@ static void reply(struct service *s, const struct ockam_message *req,
 	m.payload_len = 2 + n;
 	int rc = s->host->send(s->ctx, &m);
 	if (rc < 0)
-		s->host->log(s->ctx, OCKAM_LOG_DEBUG,
-			     "could not answer a registration: %s", strerror(-rc));
+		s->host->log_limited(s->ctx, &s->lim_answer, OCKAM_LOG_DEBUG,
+				     "could not answer a registration: %s",
+				     strerror(-rc));
 }
 
 static void refuse(struct service *s, const struct ockam_message *req,
@@ -375,10 +376,9 @@ static size_t from_registrant(const struct reg *r, const struct ockam_message *m
 		n--; /* R's last hop is the relay worker; a notice has none */
 	if (n == 0 || msg->ret.count < n)
 		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!ockam_addr_equal(&msg->ret.hop[i], &R->hop[i]))
-			return 0;
-	return n;
+	struct ockam_route head = ockam_route_make(msg->ret.hop, n);
+	struct ockam_route down = ockam_route_make(R->hop, n);
+	return ockam_route_is_way_back(&head, &down) ? n : 0;
 }
 
 static int forward(struct service *s, struct reg *r,
@@ -561,18 +561,15 @@ static int service_create(const struct ockam_host *h, struct ockam_ctx *ctx,
 	}
 	s->host = h;
 	s->ctx = ctx;
-	s->max_regs = 1024;
-	s->timeout_ms = 30000;
+	/* The host checked the table's types and ranges and filled its
+	 * defaults; `trust` is ours to read. */
 	rc = trust_read(h, ctx, s);
-	if (rc == 0 && root)
+	if (rc == 0)
 		rc = h->opt_get_u64(ctx, root, "max_registrations", 1, 65536,
 				    &s->max_regs);
-	if (rc == 0 && root)
+	if (rc == 0)
 		rc = h->opt_get_duration_ms(ctx, root, "registration_timeout",
 					    &s->timeout_ms);
-	if (rc == 0 && (s->timeout_ms < 100 || s->timeout_ms > 86400000))
-		rc = h->opt_error(ctx, root ? h->opt_get(root, "registration_timeout") : NULL,
-				  "registration_timeout must be 100ms to 1d");
 	if (rc < 0) {
 		service_destroy(s);
 		return rc;
@@ -617,6 +614,8 @@ static void service_stop(void *state)
 	h->log_limited_flush(s->ctx, &s->lim_full, OCKAM_LOG_WARN, "full");
 	h->log_limited_flush(s->ctx, &s->lim_unknown, OCKAM_LOG_INFO, "unknown name");
 	h->log_limited_flush(s->ctx, &s->lim_stray, OCKAM_LOG_WARN, "dropped");
+	h->log_limited_flush(s->ctx, &s->lim_answer, OCKAM_LOG_DEBUG,
+			     "could not answer");
 }
 
 static void service_destroy(void *state)

@@ -114,8 +114,10 @@ int channel_open(struct channel *ch, struct noise_cipherstate *send,
 	ch->state = CHAN_OPEN;
 	inst->handshakes--;
 	inst->hs_ok++;
-	if (ch->initiator)
+	if (ch->initiator) {
 		inst->retry_attempt = 0;
+		inst->opened = 1;
+	}
 	limits_idle_arm(ch);
 	h->log(inst->ctx, OCKAM_LOG_DEBUG,
 	       "handshake done in %llu ms: %s with peer %s (%s)",
@@ -171,6 +173,25 @@ struct channel *channel_new(struct sc_instance *inst, int initiator)
 	return ch;
 }
 
+void channel_queue_drop(struct channel *ch, const char *why)
+{
+	struct sc_instance *inst = ch->inst;
+
+	if (ch->q_len)
+		inst->host->log(inst->ctx, OCKAM_LOG_WARN,
+				"dropping %zu queued message(s): %s", ch->q_len,
+				why);
+	while (ch->q_head) {
+		struct chan_queued *q = ch->q_head;
+		ch->q_head = q->next;
+		initiator_notify_dropped(inst, q->data, q->len, why);
+		sodium_memzero(q->data, q->len);
+		free(q);
+	}
+	ch->q_tail = NULL;
+	ch->q_len = 0;
+}
+
 void channel_close(struct channel *ch, const char *why)
 {
 	struct sc_instance *inst = ch->inst;
@@ -205,16 +226,7 @@ void channel_close(struct channel *ch, const char *why)
 	if (inst->initiator_ch == ch)
 		initiator_lost(ch, why); /* may take over the queue */
 
-	if (ch->q_len)
-		h->log(inst->ctx, OCKAM_LOG_WARN,
-		       "dropping %zu queued message(s): %s", ch->q_len, why);
-	while (ch->q_head) {
-		struct chan_queued *q = ch->q_head;
-		ch->q_head = q->next;
-		initiator_notify_dropped(inst, q->data, q->len, why);
-		sodium_memzero(q->data, q->len);
-		free(q);
-	}
+	channel_queue_drop(ch, why);
 	flow_report(ch); /* and frees the rejection counts */
 
 	if (ch->timer)
@@ -532,6 +544,8 @@ static void channels_close_all(struct sc_instance *inst)
 	limits_half_open_close_all(inst);
 	limits_idle_stop(inst);
 	listener_complaints_flush(inst);
+	inst->host->log_limited_flush(inst->ctx, &inst->notice_lim,
+				      OCKAM_LOG_WARN, "ignored a delivery-failure notice");
 	ka_stop(inst);
 }
 

@@ -232,6 +232,14 @@ struct sc_instance {
 	 * then refuses us (XX: it judges our identity after we are open),
 	 * that sender is told its message was lost. */
 	char unconfirmed_sender[OCKAM_ADDR_MAX + 1];
+	/* Initiator: a channel has opened since start.  From then on an
+	 * outage is ridden out: another node's notice fails a re-handshake
+	 * but not the messages waiting for it (channel_initiator.c). */
+	int opened;
+	/* Delivery-failure notices for a handshake that did not come back
+	 * along its route (forged, or lost their way): ignored, counted. */
+	uint64_t notices_ignored;
+	struct ockam_log_limit notice_lim;
 	int stopping;
 	/* listener_complain, per cause: its limiter, and every complaint
 	 * counted (status). */
@@ -287,6 +295,10 @@ int channel_open(struct channel *ch, struct noise_cipherstate *send,
 /* Remove its addresses and timer, drop its queue (logging `why` if any
  * message was queued), wipe its keys and free it. */
 void channel_close(struct channel *ch, const char *why);
+
+/* Drop every message queued on `ch` (logging `why` once if there were
+ * any), telling each one's sender it will not be delivered. */
+void channel_queue_drop(struct channel *ch, const char *why);
 
 /* The channel whose address has this addr_data. */
 struct channel *channel_of_endpoint(void *addr_data);

@@ -216,26 +216,93 @@ void initiator_notify_dropped(struct sc_instance *inst, const uint8_t *data,
 	h->message_undeliverable(inst->ctx, &msg, -ENOTCONN, text);
 }
 
-/* A handshake message of ours was dropped on the way (the first
- * connection was refused, say): fail the handshake now with that reason
- * rather than at handshake_timeout.  Whether it is retried is the usual
- * re-handshake decision.  Other notices (data a transport dropped) are
- * left to the channel's own timers: they are not ours to decrypt. */
+/* Where a notice handed to a handshake's decryptor comes from, judged by
+ * the route it names (notice_origin). */
+enum notice_origin {
+	NOTICE_STRAY,  /* not along the handshake's route: ignored */
+	NOTICE_HERE,   /* a transport or forwarder of this node */
+	NOTICE_REMOTE, /* another node on the route */
+};
+
+/* Is `msg`, a notice handed to ch's decryptor, about the handshake
+ * message ch sent along its route P, arriving the way it must?  The
+ * decryptor's name is on the wire (the handshake's return route), so
+ * anyone who saw it can send a notice to it; only the route it names
+ * tells whether it came back along P:
+ *   - from a transport or forwarder of this node: the message it was to
+ *     carry, P from the hop that dropped it: a suffix of P;
+ *   - from another node (docs/protocol.md, "Delivery-failure notices"):
+ *     the route back to the dropper, which starts with the connection the
+ *     notice came in on, as this node wrote it, and stops before P's last
+ *     hop (the listener): a proper prefix of P.  A stranger on a
+ *     connection of their own names that connection, not P's first hop.
+ * Anyone on P itself can still forge one (it is not authenticated): it
+ * costs this handshake and what waits for it, as a drop there would. */
+static enum notice_origin notice_origin(const struct channel *ch,
+					const struct ockam_message *msg)
+{
+	struct ockam_route p = chan_route_view(&ch->peer);
+	size_t n = msg->onward.count;
+	if (n == 0 || n > p.count)
+		return NOTICE_STRAY;
+	struct ockam_route tail = ockam_route_make(p.hop + p.count - n, n);
+	if (ockam_route_is_way_back(&msg->onward, &tail))
+		return NOTICE_HERE;
+	struct ockam_route head = ockam_route_make(p.hop, n);
+	if (n < p.count && ockam_route_is_way_back(&msg->onward, &head))
+		return NOTICE_REMOTE;
+	return NOTICE_STRAY;
+}
+
+/* A handshake message of ours was dropped on the way: fail the handshake
+ * now with that reason rather than at handshake_timeout.  Whether it is
+ * retried is the usual re-handshake decision.
+ *   - Dropped by another node (a relay has no such name, a hop there
+ *     cannot connect) before this channel ever opened: the notice is the
+ *     only news the senders waiting for this handshake get of a failure
+ *     beyond this node, so every message queued for it fails now with
+ *     the reason (`messages:` and ping print it), rather than at their
+ *     timeout; later messages wait for the next handshake.
+ *   - Once a channel has opened, a failed re-handshake is an outage (the
+ *     responder restarting, a middle node's connection backing off):
+ *     the queue waits for the next attempt, as it does for a timeout, so
+ *     what is sent meanwhile goes out when the channel is back.
+ *   - Dropped here (this node's first connection was refused): the
+ *     queue waits for the re-handshake too, which is made to ride out a
+ *     peer that is down or starting (tcp retries the same connection).
+ * Other notices (data a transport dropped) are left to the channel's own
+ * timers: they are not ours to decrypt. */
 void initiator_undeliverable(void *state, void *addr_data,
 			     const struct ockam_message *msg, int err,
 			     const char *why)
 {
-	(void)state;
-	(void)msg;
+	struct sc_instance *inst = state;
 	(void)err;
 	if (!addr_data || *(const uint8_t *)addr_data != CHAN_DECRYPTOR)
 		return;
 	struct channel *ch = channel_of_endpoint(addr_data);
 	if (!ch->initiator || ch->state != CHAN_HANDSHAKE)
 		return;
+	enum notice_origin from = notice_origin(ch, msg);
+	if (from == NOTICE_STRAY) {
+		char route[256];
+		inst->notices_ignored++;
+		if (inst->host->log_limited_due(inst->ctx, &inst->notice_lim,
+						OCKAM_LOG_WARN)) {
+			inst->host->route_format(inst->ctx, &msg->onward, route,
+						 sizeof(route));
+			inst->host->log_limited(inst->ctx, &inst->notice_lim,
+						OCKAM_LOG_WARN,
+						"ignored a delivery-failure notice for handshake %s that did not come back along its route (it names %s): %s",
+						ch->dec_addr, route, why);
+		}
+		return;
+	}
 	char text[192];
 	snprintf(text, sizeof(text), "handshake message not delivered: %s",
 		 why);
+	if (from == NOTICE_REMOTE && !inst->opened)
+		channel_queue_drop(ch, text);
 	channel_close(ch, text);
 }
 

@@ -34,6 +34,8 @@ static void channel_row(const struct sc_instance *inst,
 	h->status_set_u64(out, "bytes_in", ch->bytes_in);
 	h->status_set_u64(out, "bytes_out", ch->bytes_out);
 	h->status_set_u64(out, "age_ms", now - ch->created_ms);
+	if (ch->initiator)
+		h->status_set_u64(out, "notices_ignored", inst->notices_ignored);
 }
 
 static void channel_status(void *data, struct ockam_status *out)

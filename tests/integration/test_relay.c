@@ -243,16 +243,27 @@ static size_t skip_route(const uint8_t *b, size_t off, size_t len)
 	return off;
 }
 
+/* Read one frame's body (after its length) within `ms` into body[4096];
+ * returns its length, or 0. */
+static size_t read_body(int fd, int ms, uint8_t *body)
+{
+	uint8_t h[4];
+	if (read_full(fd, h, 4, ms) < 0)
+		return 0;
+	size_t len = (size_t)h[0] << 24 | (size_t)h[1] << 16 |
+		     (size_t)h[2] << 8 | h[3];
+	if (len > 4096 || read_full(fd, body, len, ms) < 0)
+		return 0;
+	return len;
+}
+
 /* Read one frame within `ms`; copy its payload (NUL-terminated) to out.
  * Returns the payload length, or -1. */
 static int read_frame(int fd, int ms, uint8_t *out, size_t cap)
 {
-	uint8_t h[4], body[4096];
-	if (read_full(fd, h, 4, ms) < 0)
-		return -1;
-	size_t len = (size_t)h[0] << 24 | (size_t)h[1] << 16 |
-		     (size_t)h[2] << 8 | h[3];
-	if (len > sizeof(body) || read_full(fd, body, len, ms) < 0)
+	uint8_t body[4096];
+	size_t len = read_body(fd, ms, body);
+	if (len == 0)
 		return -1;
 	size_t off = skip_route(body, 1, len);
 	off = skip_route(body, off, len);
@@ -399,17 +410,7 @@ static void test_unknown_name(void)
 	CU_ASSERT_EQUAL(integ_lines(hx_read(c, HX_STDOUT),
 				    "seq=1 not delivered: undeliverable at relay: no relay named 'bob'"),
 			1);
-	/* Through a secure channel: the handshake's notice reaches the
-	 * channel, which says why at once and tries again later. */
-	struct hx_proc *alice = hx_spawn_host(H, "initiator",
-					      integ_src(T08 "initiator.yaml"),
-					      env_port);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(alice);
-	CU_ASSERT_EQUAL(hx_wait_line(alice, HX_STDERR,
-				     "alice: secure channel lost (handshake message not delivered: undeliverable at relay: no relay named 'bob')",
-				     1, 3000, NULL, 0),
-			0);
-	CU_ASSERT_EQUAL(hx_stop(alice, HX_EXIT_MS), 1);
+	/* Through a secure channel: relay_secure_notice. */
 	/* A drop behind the relay comes back through it: bob is there but
 	 * has no such worker. */
 	struct hx_proc *resp = responder_start("responder", 1);
@@ -424,6 +425,87 @@ static void test_unknown_name(void)
 	CU_ASSERT_EQUAL(integ_lines(hx_read(c, HX_STDOUT),
 				    "seq=1 not delivered: undeliverable at responder: no worker at address 'nosuch'"),
 			1);
+	CU_ASSERT_EQUAL(hx_stop(resp, HX_EXIT_MS), 0);
+	CU_ASSERT_EQUAL(hx_stop(relay, HX_EXIT_MS), 0);
+}
+
+/* ---- notices through a secure channel ---------------------------------- */
+
+/* `ockam-host ping` through alice, an initiator whose route goes through
+ * the relay to bob_listener. */
+static const char ping_alice_yaml[] =
+	"node: initiator\n"
+	"transports:\n"
+	"  tcp: {}\n"
+	"workers:\n"
+	"  alice:\n"
+	"    type: secure_channel\n"
+	"    options:\n"
+	"      role: initiator\n"
+	"      route:\n"
+	"        - tcp:localhost:${RELAY_PORT}\n"
+	"        - forward_to_bob\n"
+	"        - bob_listener\n"
+	"      trust: everyone\n";
+
+/* Run the 08 initiator (its message through alice to the echoer behind
+ * bob_listener) against the relay; assert it fails at once, with `why`
+ * on the app's line, and returns its stderr. */
+static const char *alice_fails_at_once(const char *label, const char *why)
+{
+	uint64_t t0 = now_ms();
+	struct hx_proc *alice = hx_spawn_host(H, label,
+					      integ_src(T08 "initiator.yaml"),
+					      env_port);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(alice);
+	CU_ASSERT_EQUAL(hx_wait_exit(alice, HX_EXIT_MS), 1);
+	/* The message waited in alice's queue for the handshake: it fails
+	 * with the handshake's notice, not at its 10 s timeout. */
+	CU_ASSERT(now_ms() - t0 < 1000);
+	const char *log = hx_read(alice, HX_STDERR);
+	CU_ASSERT_EQUAL(integ_lines(log, "app: message to [alice, echoer] not delivered:",
+				    why),
+			1);
+	CU_ASSERT_EQUAL(integ_lines(log, "no reply"), 0);
+	CU_ASSERT_STRING_EQUAL(hx_read(alice, HX_STDOUT), "");
+	return log;
+}
+
+/* Messages queued on a secure channel whose handshake the relay could not
+ * deliver fail at once with the relay's reason (`messages:` and ping
+ * print it, exit 1), whether the relay has no such name or the
+ * registered node has no such listener; the channel itself still tries
+ * again later. */
+static void test_secure_notice(void)
+{
+	integ_begin("relay_secure_notice");
+	int port = 0;
+	struct hx_proc *relay = relay_start("relay.yaml", "", "30s", "", &port);
+	const char *log = alice_fails_at_once(
+		"alice", "undeliverable at relay: no relay named 'bob'");
+	CU_ASSERT_EQUAL(integ_lines(log, "alice: dropping 1 queued message(s): handshake message not delivered: undeliverable at relay: no relay named 'bob'"),
+			1);
+	CU_ASSERT_EQUAL(integ_lines(log, "alice: secure channel lost (handshake message not delivered: undeliverable at relay: no relay named 'bob'): re-handshaking in"),
+			1);
+	/* ping through the channel: seq 1 fails at once, long before -W. */
+	const char *cfg = integ_write_config("ping_alice.yaml", ping_alice_yaml);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	struct hx_proc *c;
+	uint64_t t0 = now_ms();
+	CU_ASSERT_EQUAL(integ_run_host("ping-alice", (const char *const[]){
+				"ping", "-c", "1", "-W", "5", "--config", cfg,
+				"alice,echoer", NULL},
+				       env_port, &c),
+			1);
+	CU_ASSERT(now_ms() - t0 < 1000);
+	CU_ASSERT_EQUAL(integ_lines(hx_read(c, HX_STDOUT), "seq=1 not delivered:",
+				    "undeliverable at relay: no relay named 'bob'"),
+			1);
+	/* bob registered, but it has no bob_listener: the responder's
+	 * notice comes back through the relay to the channel. */
+	struct hx_proc *resp = responder_start("responder", 1);
+	alice_fails_at_once("alice2",
+			    "undeliverable at responder: no worker at address 'bob_listener'");
 	CU_ASSERT_EQUAL(hx_stop(resp, HX_EXIT_MS), 0);
 	CU_ASSERT_EQUAL(hx_stop(relay, HX_EXIT_MS), 0);
 }
@@ -698,6 +780,96 @@ static void test_same_identity(void)
 	CU_ASSERT_EQUAL(hx_stop(relay, HX_EXIT_MS), 0);
 }
 
+/* A relay that lets only the identities in `trust:` register. */
+static const char relay_trust_yaml[] =
+	"node: relay\n"
+	"transports:\n"
+	"  tcp:\n"
+	"    listen: 127.0.0.1:0\n"
+	"workers:\n"
+	"  relay_listener:\n"
+	"    type: secure_channel\n"
+	"    options: { role: listener, trust: everyone }\n"
+	"  relay:\n"
+	"    type: relay_service\n"
+	"    options:\n"
+	"      trust: [%s]\n";
+
+/* The identity of `node`'s relay_channel (vault `vault`, created now),
+ * read from its first log line; the node cannot reach any relay. */
+static void identity_of(const char *node, const char *vault, char *id)
+{
+	struct hx_proc *p = secure_responder(node, vault);
+	CU_ASSERT_EQUAL_FATAL(hx_wait_line(p, HX_STDERR, "relay_channel: identity I",
+					   1, HX_READY_MS, NULL, 0),
+			      0);
+	hx_stop(p, HX_EXIT_MS);
+	CU_ASSERT_EQUAL_FATAL(integ_find_identifier(hx_read(p, HX_STDERR),
+						    "relay_channel: identity ", id),
+			      0);
+}
+
+/* trust: [bob's identity]: an identity not in the list is refused with
+ * the reason at the registering node (and the name stays free), so is a
+ * plaintext registration; the listed identity registers and is served. */
+static void test_trust_list(void)
+{
+	integ_begin("relay_trust_list");
+	char bob[40], mallory[40];
+	int dead;
+	int dfd = hx_tcp_listen(0, &dead); /* refuses: no relay yet */
+	CU_ASSERT_FATAL(dfd >= 0);
+	set_port(dead);
+	identity_of("responder", "bob.key", bob);
+	identity_of("mallory", "mallory.key", mallory);
+	close(dfd);
+	CU_ASSERT_STRING_NOT_EQUAL(bob, mallory);
+
+	int port;
+	const char *cfg = integ_write_config("relay.yaml", relay_trust_yaml, bob);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	struct hx_proc *relay = integ_start_node("relay", cfg, NULL, &port);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(relay);
+	set_port(port);
+	/* Not listed: refused, told why, retried with backoff. */
+	struct hx_proc *m = secure_responder("mallory", "mallory.key");
+	CU_ASSERT_EQUAL(hx_wait_line(m, HX_STDERR,
+				     "relay_client: relay at [relay_channel, relay] refused name 'bob': not allowed to register: identity not in the relay's trust list",
+				     1, HX_READY_MS, NULL, 0),
+			0);
+	char line[160];
+	snprintf(line, sizeof(line), "(identity %s) refused: not allowed to register",
+		 mallory);
+	CU_ASSERT_EQUAL(hx_wait_line(relay, HX_STDERR, line, 1, HX_READY_MS,
+				     NULL, 0),
+			0);
+	/* Plaintext: refused, no identity to trust. */
+	struct hx_proc *plain = responder_start("plain", 0);
+	CU_ASSERT_EQUAL(hx_wait_line(plain, HX_STDERR,
+				     "refused name 'bob': not allowed to register: the relay accepts registrations only through a secure channel from a trusted identity",
+				     1, HX_READY_MS, NULL, 0),
+			0);
+	struct hx_proc *c;
+	CU_ASSERT_EQUAL(client_run("bob", "anyone?", &c, NULL), 1);
+	CU_ASSERT_EQUAL(integ_lines(hx_read(c, HX_STDERR), "no relay named 'bob'"), 1);
+	CU_ASSERT_EQUAL(hx_stop(plain, HX_EXIT_MS), 0);
+	CU_ASSERT_EQUAL(hx_stop(m, HX_EXIT_MS), 0);
+	/* Listed: registers, is served. */
+	struct hx_proc *b = secure_responder("responder", "bob.key");
+	CU_ASSERT_EQUAL_FATAL(hx_wait_line(b, HX_STDERR, "registered at relay",
+					   1, HX_READY_MS, NULL, 0),
+			      0);
+	snprintf(line, sizeof(line), "relay 'bob' registered: forward_to_bob forwards to [sc_enc.");
+	CU_ASSERT_EQUAL(integ_lines(hx_read(relay, HX_STDERR), line, bob), 1);
+	CU_ASSERT(served("trusted"));
+	CU_ASSERT_EQUAL(integ_lines(hx_read(b, HX_STDERR), "refused"), 0);
+	CU_ASSERT_EQUAL(integ_lines(hx_read(m, HX_STDERR),
+				    "echoer: received"),
+			0);
+	CU_ASSERT_EQUAL(hx_stop(b, HX_EXIT_MS), 0);
+	CU_ASSERT_EQUAL(hx_stop(relay, HX_EXIT_MS), 0);
+}
+
 /* ---- attacks ---------------------------------------------------------- */
 
 /* A relay that takes registrations only through a secure channel: a
@@ -877,6 +1049,146 @@ static void test_attack_open_relay(void)
 	CU_ASSERT_EQUAL(hx_stop(relay, HX_EXIT_MS), 0);
 }
 
+/* Read one frame within `ms` and copy the first hop of its return route
+ * (NUL-terminated) to out.  0, or -1. */
+static int read_frame_ret0(int fd, int ms, char *out, size_t cap)
+{
+	uint8_t body[4096];
+	size_t len = read_body(fd, ms, body);
+	if (len == 0)
+		return -1;
+	size_t off = skip_route(body, 1, len);
+	if (off + 4 > len || body[off] == 0 || (size_t)body[off + 2] + 1 > cap ||
+	    off + 3 + body[off + 2] > len)
+		return -1;
+	memcpy(out, body + off + 3, body[off + 2]);
+	out[body[off + 2]] = 0;
+	return 0;
+}
+
+/* A delivery-failure notice (docs/protocol.md): version 1, code 1 (no
+ * such address), the node "relay", a reason. */
+static size_t notice_payload(uint8_t *buf, const char *reason)
+{
+	size_t n = strlen(reason);
+	buf[0] = 1;
+	buf[1] = 1;
+	buf[2] = 5;
+	memcpy(buf + 3, "relay", 5);
+	memcpy(buf + 8, reason, n);
+	return 8 + n;
+}
+
+/* alice (a listener of her own, so strangers can reach her node) opens a
+ * channel through what she thinks is a relay: a socket of the test's,
+ * which never answers.  Her message waits for the handshake. */
+static const char alice_listening_yaml[] =
+	"node: initiator\n"
+	"status: true\n"
+	"transports:\n"
+	"  tcp: { listen: 127.0.0.1:0 }\n"
+	"workers:\n"
+	"  alice:\n"
+	"    type: secure_channel\n"
+	"    options:\n"
+	"      role: initiator\n"
+	"      route:\n"
+	"        - tcp:127.0.0.1:%d\n"
+	"        - forward_to_bob\n"
+	"        - bob_listener\n"
+	"      trust: everyone\n"
+	"      handshake_timeout: 8s\n"
+	"messages:\n"
+	"  - route: [alice, echoer]\n"
+	"    payload: for bob only\n"
+	"    timeout: 8s\n";
+
+/* A stranger who learned alice's decryptor (its name is in the
+ * handshake's return route, in plaintext) forges "no relay named 'bob'"
+ * notices to it over a connection of their own: they must not fail the
+ * handshake nor the message waiting for it (before: the handshake
+ * failed at once).  The same notice from the way the handshake went (the
+ * relay's connection, played by the test) does fail both, at once. */
+static void test_attack_forged_notice(void)
+{
+	integ_begin("relay_attack_forged_notice");
+	int rport, aport;
+	int lfd = hx_tcp_listen(4, &rport);
+	CU_ASSERT_FATAL(lfd >= 0);
+	const char *cfg = integ_write_config("alice.yaml", alice_listening_yaml,
+					     rport);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	uint64_t t0 = now_ms();
+	struct hx_proc *alice = integ_start_node("initiator", cfg, NULL, &aport);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(alice);
+	CU_ASSERT_FATAL(got_connection(lfd, HX_READY_MS));
+	int relay_fd = accept(lfd, NULL, NULL);
+	CU_ASSERT_FATAL(relay_fd >= 0);
+	char dec[80];
+	CU_ASSERT_EQUAL_FATAL(read_frame_ret0(relay_fd, HX_READY_MS, dec, sizeof(dec)), 0);
+	CU_ASSERT_NSTRING_EQUAL(dec, "sc_dec.", 7);
+
+	uint8_t pl[128];
+	size_t pn = notice_payload(pl, "no relay named 'bob'");
+	int fd = hx_tcp_connect(aport);
+	CU_ASSERT_FATAL(fd >= 0);
+	char relay_addr[48];
+	snprintf(relay_addr, sizeof(relay_addr), "tcp:127.0.0.1:%d", rport);
+	/* As if from the relay's node; as if from behind the relay. */
+	CU_ASSERT_EQUAL(send_frame(fd, (const char *const[]){dec, NULL},
+				   (const char *const[]){"!undeliverable", NULL},
+				   pl, pn),
+			0);
+	CU_ASSERT_EQUAL(send_frame(fd, (const char *const[]){dec, NULL},
+				   (const char *const[]){relay_addr, "forward_to_bob",
+							 "!undeliverable", NULL},
+				   pl, pn),
+			0);
+	CU_ASSERT_EQUAL(send_frame(fd, (const char *const[]){dec, NULL},
+				   (const char *const[]){"forward_to_bob", "bob_listener",
+							 "!undeliverable", NULL},
+				   pl, pn),
+			0);
+	/* Ignored, said once (rate-limited), and alice still waits. */
+	CU_ASSERT_EQUAL(hx_wait_line(alice, HX_STDERR,
+				     "alice: ignored a delivery-failure notice for handshake sc_dec.",
+				     1, HX_READY_MS, NULL, 0),
+			0);
+	usleep(300 * 1000);
+	CU_ASSERT(hx_running(alice));
+	const char *log = hx_read(alice, HX_STDERR);
+	CU_ASSERT_EQUAL(integ_lines(log, "ignored a delivery-failure notice"), 1);
+	CU_ASSERT_EQUAL(integ_lines(log, "not delivered"), 0);
+	CU_ASSERT_EQUAL(integ_lines(log, "secure channel lost"), 0);
+	close(fd);
+	/* Each one counted. */
+	char to[48];
+	struct hx_proc *st;
+	snprintf(to, sizeof(to), "tcp:127.0.0.1:%d", aport);
+	CU_ASSERT_EQUAL(integ_run_host("status-alice", (const char *const[]){
+				"status", "--to", to, NULL}, NULL, &st),
+			0);
+	CU_ASSERT_EQUAL(integ_lines(hx_read(st, HX_STDOUT), "secure_channel",
+				    "alice", "state=handshake", "notices_ignored=3"),
+			1);
+
+	/* The same notice from where the handshake went. */
+	uint64_t t1 = now_ms();
+	CU_ASSERT_EQUAL(send_frame(relay_fd, (const char *const[]){dec, NULL},
+				   (const char *const[]){"!undeliverable", NULL},
+				   pl, pn),
+			0);
+	CU_ASSERT_EQUAL(hx_wait_exit(alice, HX_EXIT_MS), 1);
+	CU_ASSERT(now_ms() - t1 < 1000);
+	CU_ASSERT(now_ms() - t0 < 8000); /* not the message's timeout */
+	log = hx_read(alice, HX_STDERR);
+	CU_ASSERT_EQUAL(integ_lines(log, "app: message to [alice, echoer] not delivered:",
+				    "undeliverable at relay: no relay named 'bob'"),
+			1);
+	close(relay_fd);
+	close(lfd);
+}
+
 /* Bad options are reported all at once with their positions. */
 static void test_config_errors(void)
 {
@@ -919,16 +1231,19 @@ int main(void)
 		{ "relay_config_errors", test_config_errors },
 		{ "relay_route", test_register_and_route },
 		{ "relay_unknown_name", test_unknown_name },
+		{ "relay_secure_notice", test_secure_notice },
 		{ "relay_notice_three_nodes", test_notice_three_nodes },
 		{ "relay_notice_hop", test_notice_from_hop },
 		{ "relay_restart", test_relay_restarts },
 		{ "relay_registrant_gone", test_registrant_gone },
 		{ "relay_name_clash", test_name_clash },
 		{ "relay_same_identity", test_same_identity },
+		{ "relay_trust_list", test_trust_list },
 		{ "relay_attack_register", test_attack_stranger_registers },
 		{ "relay_attack_hijack", test_attack_hijack },
 		{ "relay_attack_limits", test_attack_limits },
 		{ "relay_attack_open_relay", test_attack_open_relay },
+		{ "relay_attack_forged_notice", test_attack_forged_notice },
 		{ NULL, NULL },
 	};
 	return integ_run("integration", tests);
