@@ -21,6 +21,7 @@ struct app_message {
 	struct ockam_addr hops[OCKAM_ROUTE_MAX];
 	uint8_t secure; /* route.hop[0] is a local secure channel */
 	uint8_t state;  /* enum app_state */
+	uint8_t pushed_back; /* its first hop was full: sent again later */
 };
 
 /* A send the next hop refused with ENOBUFS is tried again after this, then
@@ -35,12 +36,18 @@ struct app {
 	struct node *node;
 	struct app_message *msgs;
 	size_t n, next;   /* next: index of the message to send */
+	size_t sent_end;  /* one past the highest index sent */
 	int waiting;      /* the message at next-1 awaits its reply */
 	int failures;
 	int registered;
 	int done;         /* every message answered, failed or handed on */
 	struct ockam_source *timer; /* the reply timeout */
 	struct ockam_source *retry; /* ENOBUFS retry, or the linger poll */
+	/* End of the loop turn the messages were sent in: they have been
+	 * delivered, so a worker's push-back (ENOBUFS) is known. */
+	struct ockam_source *flush;
+	int pushed;            /* a message was pushed back this turn */
+	size_t blocked_at;     /* the message blocked_ms is about */
 	uint64_t sent_ms;
 	uint64_t blocked_ms;   /* the message at next was first refused */
 	uint64_t retry_ms;     /* the current retry delay */
@@ -205,21 +212,34 @@ static int app_notice_matches(const struct app_message *m,
 }
 
 /* A transport or channel on this node dropped one of our messages: fail
- * it, and if it awaits its reply, go on now instead of at its timeout. */
+ * it, and if it awaits its reply, go on now instead of at its timeout.
+ * A local worker whose queue was full (ENOBUFS: a channel during its
+ * handshake) pushed it back instead: it is sent again, backing off, from
+ * the end of the turn (app_on_flush), as a full local queue is. */
 static void app_notice(void *owner, void *addr_data,
 		       const struct ockam_message *msg, int err,
 		       const char *why)
 {
 	struct app *a = owner;
 	(void)addr_data;
-	(void)err;
 	/* Most recent first: the one in flight, then those sent before it. */
-	size_t i = a->next;
+	size_t i = a->sent_end;
 	while (i > 0 && !app_notice_matches(&a->msgs[i - 1], msg))
 		i--;
 	if (i == 0)
 		return; /* not ours (any more): the dropper has logged it */
 	struct app_message *m = &a->msgs[i - 1];
+	if (err == -ENOBUFS) {
+		if (a->waiting && i == a->next)
+			a->waiting = 0;
+		m->state = APP_UNSENT;
+		m->pushed_back = 1;
+		if (i - 1 < a->next)
+			a->next = i - 1;
+		a->pushed = 1;
+		loop_arm_flush(a->flush);
+		return;
+	}
 	char route[512];
 	route_text_format(a->node->router, &m->route, route, sizeof(route));
 	log_write(OCKAM_LOG_ERROR, "app", "message to %s not delivered: %s",
@@ -266,8 +286,14 @@ static int app_backoff(struct app *a, const struct app_message *m)
 
 static void app_send_next(struct app *a)
 {
+	int progressed = 0; /* a send went through in this call */
 	while (a->next < a->n) {
 		struct app_message *m = &a->msgs[a->next];
+		if (m->state != APP_UNSENT) {
+			/* Sent before one behind it was pushed back. */
+			a->next++;
+			continue;
+		}
 		struct ockam_message msg;
 		ockam_message_init(&msg);
 		msg.onward = m->route;
@@ -284,11 +310,16 @@ static void app_send_next(struct app *a)
 
 		a->sent_ms = loop_now_ms();
 		int rc = router_send(a->node->router, "app", &msg, 0);
-		if (rc == -ENOBUFS && app_backoff(a, m))
-			return;
-		if (rc != -ENOBUFS)
-			a->blocked_ms = 0;
+		if (rc == -ENOBUFS) {
+			/* Blocked afresh if the one before went through. */
+			if (progressed)
+				a->blocked_ms = 0;
+			if (app_backoff(a, m))
+				return;
+		}
+		progressed |= rc == 0;
 		a->next++;
+		m->pushed_back = 0;
 		if (rc < 0) {
 			/* The router, the transport or the worker has
 			 * already said why, once; the failure still counts
@@ -298,6 +329,11 @@ static void app_send_next(struct app *a)
 			continue;
 		}
 		m->state = APP_SENT;
+		if (a->next > a->sent_end)
+			a->sent_end = a->next;
+		/* Its worker runs at the end of this turn and may push it
+		 * back: look then. */
+		loop_arm_flush(a->flush);
 		if (!m->cfg->want_reply)
 			continue;
 		a->waiting = 1;
@@ -309,7 +345,49 @@ static void app_send_next(struct app *a)
 			loop_update_timer(a->timer, m->cfg->timeout_ms);
 		return;
 	}
-	app_finish(a);
+	/* All sent: finish once this turn has shown none was pushed back. */
+	loop_arm_flush(a->flush);
+}
+
+/* The end of a turn in which messages were sent: each has reached its
+ * first hop.  If a worker pushed some back (its queue full), send them
+ * again from the first, backing off within its timeout; once that has
+ * passed, it and the others pushed back fail, and the rest go on. */
+static void app_on_flush(void *data)
+{
+	struct app *a = data;
+	if (a->done)
+		return;
+	if (!a->pushed) {
+		/* What was sent this turn went through. */
+		a->blocked_ms = 0;
+		a->blocked_at = (size_t)-1;
+		if (a->next >= a->n && !a->waiting && !a->linger_until)
+			app_finish(a);
+		return;
+	}
+	a->pushed = 0;
+	if (a->next >= a->n)
+		return;
+	struct app_message *m = &a->msgs[a->next];
+	/* A later message is blocked now: the one before went through. */
+	if (a->blocked_at != a->next) {
+		a->blocked_ms = 0;
+		a->blocked_at = a->next;
+	}
+	if (app_backoff(a, m))
+		return;
+	for (size_t k = a->next; k < a->n; k++) {
+		struct app_message *p = &a->msgs[k];
+		if (!p->pushed_back || p->state != APP_UNSENT)
+			continue;
+		p->pushed_back = 0;
+		p->state = APP_FAILED;
+		a->failures++;
+		if (p != m)
+			a->full_failed++; /* app_backoff counted m */
+	}
+	app_send_next(a);
 }
 
 /* A message whose route starts at a local address must find something
@@ -413,6 +491,10 @@ int app_start(struct app *a)
 	if (rc < 0)
 		return rc;
 	a->registered = 1;
+	a->blocked_at = (size_t)-1;
+	a->flush = loop_add_flush(a->node->loop, app_on_flush, a, a);
+	if (!a->flush)
+		return -ENOMEM;
 	rc = notices_handler_add(a->node->notices, a, app_notice);
 	if (rc < 0)
 		return rc;
@@ -448,6 +530,8 @@ void app_destroy(struct app *a)
 	notices_handler_remove(a->node->notices, a);
 	if (a->timer)
 		loop_remove(a->timer);
+	if (a->flush)
+		loop_remove(a->flush);
 	free(a->msgs);
 	free(a);
 }

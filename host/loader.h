@@ -3,7 +3,8 @@
  * Finding and opening plugins.  A plugin of type T is the file T.so in one
  * of the search directories (or T/T.so, the build tree's layout).  Opening
  * checks, in order: dlopen (RTLD_NOW|RTLD_LOCAL), the entry symbol, the
- * descriptor's ABI version and size (at least OCKAM_PLUGIN_SIZE_V1), its
+ * descriptor's ABI version (an ABI 1 plugin is refused with one line
+ * saying to rebuild it) and size (at least this ABI's descriptor), its
  * name and the mandatory ops.
  * Every error names the file.
  */
@@ -18,8 +19,8 @@ struct plugin_lib {
 	char *path;
 	void *handle;
 	/* The plugin's descriptor copied into the host's layout: fields a
-	 * shorter (older) descriptor lacks read as NULL, fields a longer
-	 * (newer) one adds are not seen.  desc points at it. */
+	 * longer one (a later minor version) adds are not seen.  desc points
+	 * at it. */
 	const struct ockam_plugin *desc;
 	struct ockam_plugin desc_copy;
 };

@@ -14,7 +14,7 @@ struct notice {
 	uint8_t *buf; /* the message's own copy (msg_copy.h) */
 	struct ockam_message msg; /* views into buf */
 	int err;
-	char why[NOTICE_WHY_MAX];
+	const char *why; /* in buf, after the message */
 };
 
 struct handler {
@@ -106,9 +106,10 @@ int notices_post(struct notices *n, const struct ockam_message *msg, int err,
 		return -ENOBUFS;
 	}
 	size_t len = msg_copy_size(msg, msg->payload_len);
-	if (len == 0)
+	size_t wlen = why ? strnlen(why, NOTICE_WHY_MAX - 1) : 0;
+	if (len == 0 || len > SIZE_MAX - wlen - 1)
 		return -EMSGSIZE;
-	uint8_t *buf = malloc(len);
+	uint8_t *buf = malloc(len + wlen + 1);
 	if (!buf)
 		return -ENOMEM;
 	/* Rare by nature (a failure per message), so a copy per notice is
@@ -118,7 +119,11 @@ int notices_post(struct notices *n, const struct ockam_message *msg, int err,
 	slot->buf = buf;
 	msg_copy_to(buf, msg, msg->payload_len, 1, &slot->msg);
 	slot->err = err;
-	snprintf(slot->why, sizeof(slot->why), "%s", why ? why : "");
+	char *w = (char *)buf + len;
+	if (wlen)
+		memcpy(w, why, wlen);
+	w[wlen] = '\0';
+	slot->why = w;
 	n->count++;
 	return 0;
 }

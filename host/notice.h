@@ -19,7 +19,10 @@
 
 #include <ockam/message.h>
 
-#define NOTICE_QUEUE_DEFAULT 64
+/* A worker refusing queued messages posts a notice each; the router
+ * delivers at most 256 per drain (router.c, DRAIN_BATCH) before the notices
+ * are drained, so a queue this long loses none of them. */
+#define NOTICE_QUEUE_DEFAULT 256
 #define NOTICE_WHY_MAX 160
 
 struct router;

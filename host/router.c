@@ -382,7 +382,7 @@ static int access_check(struct router *r, const struct router_sender *from,
 	if (p->n_ids) {
 		size_t i;
 		for (i = 0; i < p->n_ids; i++)
-			if (strncmp(p->ids[i], msg->identifier,
+			if (strncmp(p->ids[i], ockam_message_identifier(msg),
 				    OCKAM_IDENTIFIER_MAX) == 0)
 				break;
 		if (i == p->n_ids) {
@@ -390,7 +390,7 @@ static int access_check(struct router *r, const struct router_sender *from,
 			log_limited(&r->lim_denied, OCKAM_LOG_WARN, "router",
 				    "access denied: '%s' does not accept identifier %.*s; dropped",
 				    e->name, OCKAM_IDENTIFIER_MAX - 1,
-				    msg->identifier);
+				    ockam_message_identifier(msg));
 			return -EACCES;
 		}
 	}
@@ -774,7 +774,14 @@ int router_send_commit(struct router *r, size_t len)
 	r->stats.transport_sent++;
 	if (log_enabled(OCKAM_LOG_TRACE))
 		transport_trace(r, v->sender, &v->own.msg, v->t);
-	return v->t->ops->send(v->t->data, &v->own.msg);
+	int rc = v->t->ops->send(v->t->data, &v->own.msg);
+	/* Like a slot: one large message does not pin its buffer. */
+	if (v->own.cap > SLOT_KEEP_MAX) {
+		free(v->own.buf);
+		v->own.buf = NULL;
+		v->own.cap = 0;
+	}
+	return rc;
 }
 
 void router_send_abort(struct router *r)

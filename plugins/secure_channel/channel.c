@@ -488,12 +488,20 @@ static int options_identity(struct sc_instance *inst,
 		h->opt_error(inst->ctx, o, "%s", err);
 		return rc;
 	}
-	snprintf(inst->vault_name, sizeof(inst->vault_name), "%s", vault);
-	if (signing) { /* its prekeys live beside it (channel_x3dh.c) */
-		snprintf(inst->prekeys_path, sizeof(inst->prekeys_path),
-			 "%s.prekeys", path);
-		snprintf(inst->prekeys_name, sizeof(inst->prekeys_name),
-			 "%s.prekeys", vault);
+	inst->vault_name = strdup(vault);
+	if (!inst->vault_name)
+		return -ENOMEM;
+	if (!signing)
+		return 0;
+	/* Its prekeys live beside it (channel_x3dh.c); sc_destroy frees
+	 * what was made. */
+	if (asprintf(&inst->prekeys_path, "%s.prekeys", path) < 0) {
+		inst->prekeys_path = NULL;
+		return -ENOMEM;
+	}
+	if (asprintf(&inst->prekeys_name, "%s.prekeys", vault) < 0) {
+		inst->prekeys_name = NULL;
+		return -ENOMEM;
 	}
 	return 0;
 }
@@ -626,7 +634,7 @@ static int sc_start(void *state)
 {
 	struct sc_instance *inst = state;
 	const struct ockam_host *h = inst->host;
-	if (inst->vault_name[0])
+	if (inst->vault_name)
 		h->log(inst->ctx, OCKAM_LOG_INFO, "identity %s (vault %s%s)",
 		       inst->id->identifier, inst->vault_name,
 		       inst->id_created ? ", created" : "");
@@ -719,6 +727,9 @@ static void sc_destroy(void *state)
 	chan_route_free(&inst->route);
 	trust_free(&inst->trust);
 	identity_free(inst->id);
+	free(inst->vault_name);
+	free(inst->prekeys_path);
+	free(inst->prekeys_name);
 	free(inst);
 }
 

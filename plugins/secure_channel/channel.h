@@ -58,6 +58,8 @@ enum listener_cause {
 	LC_EVICTED,   /* full: the busiest source's oldest evicted */
 	LC_TIMEOUT,   /* a responder's handshake timed out */
 	LC_X3DH,      /* X3DH first message refused */
+	LC_UNANSWERED, /* an answer could not be sent: the way back is gone
+			* (the connection closed before its turn came) */
 	LC_COUNT
 };
 
@@ -194,7 +196,7 @@ struct sc_instance {
 	struct trust trust;
 	struct identity *id;
 	int id_created;
-	char vault_name[256]; /* as written in YAML; "" if ephemeral */
+	char *vault_name; /* as written in YAML; NULL if ephemeral */
 	struct noise_suite suite;
 	uint64_t handshake_timeout_ms;
 	uint64_t rekey_interval;
@@ -213,9 +215,10 @@ struct sc_instance {
 	uint64_t spk_rotation_ms;  /* X3DH listener: signed_prekey_rotation */
 	struct x3dh_prekeys *prekeys; /* X3DH listener, made at start */
 	/* X3DH listener with a vault: its prekeys file ("<vault>.prekeys"),
-	 * the name to log, and x3dh_prekeys.changes when last written. */
-	char prekeys_path[PATH_MAX + 16];
-	char prekeys_name[300];
+	 * the name to log (malloc'd; NULL without a vault: an initiator
+	 * keeps no 4 KiB path), and x3dh_prekeys.changes when last written. */
+	char *prekeys_path;
+	char *prekeys_name;
 	uint64_t prekeys_saved;
 	int prekeys_failing; /* writes fail: logged once until one works */
 

@@ -47,8 +47,9 @@ static int flow_record_send(struct channel *ch, uint8_t type,
 	int rc = h->send_reserve(inst->ctx, out, cap, &rec);
 	if (rc != 0)
 		return rc;
-	if (inner) {
-		if (h->message_encode(inner, rec + DATA_HEADER_LEN, len) != len)
+	if (inner || !body) {
+		if (inner && h->message_encode(inner, rec + DATA_HEADER_LEN,
+					       len) != len)
 			rc = -EMSGSIZE;
 		else
 			rc = data_seal_in_place(&ch->keys->tx, type, rec, len,

@@ -94,8 +94,20 @@ static int hs_send(struct channel *ch, uint8_t type)
 		       "handshake message %u (%zu bytes) sent to %s", type,
 		       out->payload_len, route);
 	}
+	/* A stranger can make a responder's answer fail at will (send
+	 * message 1 and close the connection before it is delivered):
+	 * rate-limited, counted. */
+	if (rc != 0 && !ch->initiator &&
+	    listener_complaint_due(inst, LC_UNANSWERED)) {
+		char route[512], what[640];
+		h->route_format(inst->ctx, &out->onward, route, sizeof(route));
+		snprintf(what, sizeof(what),
+			 "cannot send handshake message %u to %s: %s", type,
+			 route, strerror(-rc));
+		listener_complain(inst, LC_UNANSWERED, what);
+	}
 	/* A retrying initiator's failures go into its rate-limited line. */
-	if (rc != 0 && (!ch->initiator || inst->retry_attempt == 0)) {
+	if (rc != 0 && ch->initiator && inst->retry_attempt == 0) {
 		char route[512];
 		h->route_format(inst->ctx, &out->onward, route, sizeof(route));
 		h->log(inst->ctx, OCKAM_LOG_WARN,

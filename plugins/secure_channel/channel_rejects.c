@@ -113,6 +113,7 @@ const char *listener_cause_name(enum listener_cause cause)
 		[LC_EVICTED] = "evicted",
 		[LC_TIMEOUT] = "timed_out",
 		[LC_X3DH] = "x3dh_refused",
+		[LC_UNANSWERED] = "unanswered",
 	};
 	return (unsigned)cause < LC_COUNT ? names[cause] : "unknown";
 }

@@ -57,7 +57,18 @@ static int x3dh_send_outer(struct sc_instance *inst, struct ockam_message *out,
 	out->payload = inst->hs_buf;
 	out->payload_len = len;
 	int rc = h->send(inst->ctx, out);
-	if (rc != 0) {
+	/* A listener's answers go where strangers say: rate-limited. */
+	if (rc != 0 && inst->role == CHAN_ROLE_LISTENER) {
+		if (listener_complaint_due(inst, LC_UNANSWERED)) {
+			char route[512], text[640];
+			h->route_format(inst->ctx, &out->onward, route,
+					sizeof(route));
+			snprintf(text, sizeof(text),
+				 "cannot send X3DH %s to %s: %s", what, route,
+				 strerror(-rc));
+			listener_complain(inst, LC_UNANSWERED, text);
+		}
+	} else if (rc != 0) {
 		char route[512];
 		h->route_format(inst->ctx, &out->onward, route, sizeof(route));
 		h->log(inst->ctx, OCKAM_LOG_WARN, "cannot send X3DH %s to %s: %s",
@@ -238,7 +249,7 @@ static uint64_t wall_ms(void)
 static int x3dh_prekeys_save(struct sc_instance *inst)
 {
 	const struct ockam_host *h = inst->host;
-	if (!inst->prekeys_path[0] ||
+	if (!inst->prekeys_path ||
 	    inst->prekeys->changes == inst->prekeys_saved)
 		return 0;
 	uint8_t *buf = sodium_malloc(X3DH_STORE_LEN);
@@ -324,7 +335,7 @@ int x3dh_listener_start(struct sc_instance *inst)
 			  inst->id->public_key, inst->id->sign_secret,
 			  inst->spk_rotation_ms, inst->handshake_timeout_ms,
 			  h->now_ms());
-	if (!inst->prekeys_path[0])
+	if (!inst->prekeys_path)
 		return 0;
 	int rc = x3dh_prekeys_load(inst);
 	if (rc == 0) {

@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "identity.h"
+#include "secret_pool.h"
 
 /* Header line, hex secret, newline: anything longer is not a vault. */
 #define VAULT_TEXT_MAX 256
@@ -37,12 +38,19 @@ int identifier_is_valid(const char *text)
 	return 1;
 }
 
+/* Identity keys (the X25519 secret, and a signing identity's Ed25519
+ * secret) share guarded, locked chunks: a node with many secure channel
+ * instances holds one identity each. */
+static struct secret_pool key_pool = { .slot_size = IDENTITY_SIGN_SECRET_LEN };
+_Static_assert(IDENTITY_KEY_LEN <= IDENTITY_SIGN_SECRET_LEN,
+	       "one slot size holds both keys");
+
 static struct identity *identity_alloc(void)
 {
 	struct identity *id = calloc(1, sizeof(*id));
 	if (!id)
 		return NULL;
-	id->secret = sodium_malloc(IDENTITY_KEY_LEN);
+	id->secret = secret_pool_alloc(&key_pool);
 	if (!id->secret) {
 		free(id);
 		return NULL;
@@ -64,7 +72,7 @@ static int identity_derive(struct identity *id)
 static int identity_derive_signing(struct identity *id, const uint8_t *seed)
 {
 	if (!id->sign_secret)
-		id->sign_secret = sodium_malloc(IDENTITY_SIGN_SECRET_LEN);
+		id->sign_secret = secret_pool_alloc(&key_pool);
 	if (!id->sign_secret)
 		return -ENOMEM;
 	if (crypto_sign_seed_keypair(id->sign_public, id->sign_secret,
@@ -79,8 +87,8 @@ void identity_free(struct identity *id)
 {
 	if (!id)
 		return;
-	sodium_free(id->secret); /* wipes */
-	sodium_free(id->sign_secret);
+	secret_pool_free(&key_pool, id->secret); /* wipes */
+	secret_pool_free(&key_pool, id->sign_secret);
 	free(id);
 }
 

@@ -37,11 +37,11 @@
 #define IDENTITY_SIGN_SECRET_LEN 64
 
 struct identity {
-	uint8_t *secret; /* sodium_malloc'd, IDENTITY_KEY_LEN bytes */
+	uint8_t *secret; /* IDENTITY_KEY_LEN bytes in a secret_pool slot */
 	uint8_t public_key[IDENTITY_KEY_LEN];
 	char identifier[IDENTIFIER_LEN + 1];
 	/* Signing identities only (else NULL / zero): Ed25519 keys. */
-	uint8_t *sign_secret; /* sodium_malloc'd, IDENTITY_SIGN_SECRET_LEN */
+	uint8_t *sign_secret; /* IDENTITY_SIGN_SECRET_LEN, a secret_pool slot */
 	uint8_t sign_public[IDENTITY_SIGN_PUBLIC_LEN];
 };
 

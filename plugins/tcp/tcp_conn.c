@@ -1191,7 +1191,9 @@ int tcp_reserve(void *state, const struct ockam_message *msg, size_t cap,
 	tx.payload = none;
 	tx.payload_len = 0;
 	/* Everything but the empty payload's one length byte. */
-	routes = t->host->message_encoded_size(&tx) - 1;
+	routes = t->host->message_encoded_size(&tx);
+	if (!routes--)
+		return -EINVAL; /* not encodable: the host checks first */
 	size = cap > TCP_MAX_MESSAGE_LIMIT ? SIZE_MAX
 					   : routes + uvarint_len(cap) + cap;
 	rc = conn_for(t, msg, size, &c);

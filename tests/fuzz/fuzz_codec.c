@@ -15,7 +15,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct ockam_message msg; /* ~16 KiB: not on the stack */
+static struct ockam_message msg;
+static struct ockam_addr hops[OCKAM_DECODE_HOPS]; /* msg's route views */
 
 static __attribute__((noreturn)) void fail(const char *what, size_t size)
 {
@@ -43,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n;
 
 	check_uvarint(data, size);
-	if (codec_decode(data, size, &msg) != 0) {
+	if (codec_decode(data, size, &msg, hops, OCKAM_DECODE_HOPS) != 0) {
 		/* A refused buffer leaves an empty message. */
 		if (msg.onward.count || msg.ret.count || msg.payload_len)
 			fail("refused input left a partial message", size);

@@ -56,6 +56,7 @@ static struct sockaddr_in listen_sa;
 static uint8_t rx[2 * (4 + MAX_MESSAGE)];
 static size_t rx_len;
 static struct ockam_message rx_msg;
+static struct ockam_addr rx_hops[OCKAM_DECODE_HOPS];
 
 static int resolve_ok; /* only while the node starts (its listen address) */
 
@@ -172,7 +173,8 @@ static void rx_frames(void)
 			fail("node sent a frame over max_message_size");
 		if (rx_len - off - 4 < len)
 			break;
-		if (codec_decode(p + 4, len, &rx_msg) != 0)
+		if (codec_decode(p + 4, len, &rx_msg, rx_hops,
+				 OCKAM_DECODE_HOPS) != 0)
 			fail("node sent a malformed message");
 		off += 4 + len;
 	}

@@ -37,20 +37,24 @@ static void put(const char *target, const char *name, const void *p,
 static size_t msg_build(uint8_t *buf, size_t cap, const char *const *on,
 			const char *const *ret, const char *payload)
 {
+	static struct ockam_addr hops[2][OCKAM_ROUTE_MAX];
+
 	ockam_message_init(&m);
 	for (int r = 0; r < 2; r++) {
 		const char *const *v = r ? ret : on;
+		size_t i;
 
-		for (size_t i = 0; v && v[i]; i++) {
-			struct ockam_addr a;
-
+		for (i = 0; v && v[i] && i < OCKAM_ROUTE_MAX; i++) {
 			if (!strncmp(v[i], "tcp:", 4))
-				ockam_addr_set(&a, OCKAM_ADDR_TCP, v[i] + 4,
-					       strlen(v[i] + 4));
+				ockam_addr_set(&hops[r][i], OCKAM_ADDR_TCP,
+					       v[i] + 4, strlen(v[i] + 4));
 			else
-				ockam_addr_local(&a, v[i]);
-			ockam_route_append(r ? &m.ret : &m.onward, &a);
+				ockam_addr_local(&hops[r][i], v[i]);
 		}
+		if (r)
+			m.ret = ockam_route_make(hops[r], i);
+		else
+			m.onward = ockam_route_make(hops[r], i);
 	}
 	m.payload = (const uint8_t *)payload;
 	m.payload_len = strlen(payload);

@@ -9,8 +9,10 @@
  *    initiator refuses a responder it does not trust;
  *  - vault files readable by others are refused with the fix in the message;
  *  - a channel carried inside another channel of the same listener: the
- *    inner responder's batched replies leave from a timer straight into
- *    the outer responder's encryptor, while its own record is in flight.
+ *    inner responder's batched replies, sealed by the end-of-turn flush,
+ *    go through the outer responder's encryptor of the same instance (ABI
+ *    1 handed them over inside the send of the record in flight, which
+ *    needed a guard; ABI 2 queues every local message).
  */
 #include <stdio.h>
 #include <string.h>

@@ -398,9 +398,10 @@ static void test_forged_close(void)
 
 /* The responder dies for good; alice notices and re-handshakes (in vain)
  * while pings keep coming every 50 ms: two wait in its queue
- * (queue_limit: 2), every later one is refused at once (ping's send
- * returns ENOBUFS: "not sent"), and alice logs the refusals at most once
- * a second. */
+ * (queue_limit: 2), every later one is refused at once (alice's
+ * handle_message returns ENOBUFS, which reaches ping as a delivery-failure
+ * notice: "not delivered: 'alice' refused it"), and alice logs the
+ * refusals at most once a second. */
 static void test_queue_limit(void)
 {
 	struct pinged n;
@@ -416,8 +417,10 @@ static void test_queue_limit(void)
 	CU_ASSERT_EQUAL(kill(hx_pid(responder), SIGKILL), 0);
 	CU_ASSERT_EQUAL(hx_wait_exit(pinger, 30000), 1);
 	const char *out = hx_read(pinger, HX_STDOUT);
-	/* Refused on the spot: alice's queue says ENOBUFS to ping's send. */
-	unsigned refused = integ_lines(out, " not sent: No buffer space available");
+	/* Refused on the spot: alice's full queue says ENOBUFS, and ping is
+	 * told for each message. */
+	unsigned refused = integ_lines(
+		out, " not delivered: 'alice' refused it: No buffer space available");
 	CU_ASSERT(refused >= 10);
 	const char *log = hx_read(pinger, HX_STDERR);
 	unsigned lines = integ_lines(log, "queue_limit): message refused, its sender told");

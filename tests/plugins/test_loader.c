@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../common/cunit_main.h"
@@ -54,21 +56,13 @@ static void test_small_descriptor(void)
 				      "plugin descriptor is 16 bytes, smaller than"));
 }
 
-/* The descriptor may differ in size from the host's: older plugins (down
- * to the first version) load with the ops they lack read as NULL, newer
- * ones load with what this host does not know ignored. */
+/* Within ABI 2 the descriptor is one struct that later minor versions
+ * may only append to: a newer plugin loads with what this host does not
+ * know ignored (a shorter one is refused: test_small_descriptor). */
 static void test_descriptor_sizes(void)
 {
 	char path[PATH_MAX], err[PATH_MAX + 512] = "";
 	struct plugin_lib *lib;
-
-	snprintf(path, sizeof(path), "%s/v1_descriptor.so", bad_dir());
-	lib = loader_open(path, "v1_descriptor", err, sizeof(err));
-	CU_ASSERT_PTR_NOT_NULL_FATAL(lib);
-	CU_ASSERT_STRING_EQUAL(lib->desc->name, "v1_descriptor");
-	CU_ASSERT_PTR_NOT_NULL(lib->desc->destroy);
-	CU_ASSERT_PTR_NULL(lib->desc->handle_undeliverable);
-	loader_close(lib);
 
 	snprintf(path, sizeof(path), "%s/grown_descriptor.so", bad_dir());
 	lib = loader_open(path, "grown_descriptor", err, sizeof(err));
@@ -78,6 +72,87 @@ static void test_descriptor_sizes(void)
 							sizeof(void (*)(void *)));
 	CU_ASSERT_PTR_NOT_NULL(lib->desc->handle_undeliverable);
 	loader_close(lib);
+}
+
+static const char *abi1_dir(void)
+{
+	const char *d = getenv("OCKAM_TEST_ABI1_PLUGINS");
+	return d ? d : "abi1";
+}
+
+#define ABI1_LINE                                                          \
+	"abi1_echoer.so: this plugin was built for plugin ABI 1; this host " \
+	"speaks ABI 2: rebuild it against this host's headers "             \
+	"(pkg-config ockam-plugin)"
+
+/* A plugin built against the ABI 1 headers (tests/plugins/abi1): refused
+ * with one line that says to rebuild it. */
+static void test_abi1_refused(void)
+{
+	char path[PATH_MAX], err[PATH_MAX + 512] = "";
+	snprintf(path, sizeof(path), "%s/abi1_echoer.so", abi1_dir());
+	struct plugin_lib *lib = loader_open(path, "abi1_echoer", err,
+					     sizeof(err));
+	CU_ASSERT_PTR_NULL(lib);
+	loader_close(lib);
+	CU_ASSERT_EQUAL(strncmp(err, path, strlen(path)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, ABI1_LINE));
+	CU_ASSERT_PTR_NULL(strchr(err, '\n'));
+	if (!strstr(err, ABI1_LINE))
+		fprintf(stderr, "got: %s\n", err);
+}
+
+/* `ockam-host node.yaml` with a worker of that plugin: exit status 2, and
+ * the line on stderr, once. */
+static void test_abi1_node_exits_2(void)
+{
+	const char *host = getenv("OCKAM_HOST");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(host);
+	char yaml[] = "/tmp/ockam-abi1-XXXXXX";
+	int fd = mkstemp(yaml);
+	CU_ASSERT_FATAL(fd >= 0);
+	FILE *f = fdopen(fd, "w");
+	fprintf(f,
+		"node: old\n"
+		"plugin_dir: %s\n"
+		"workers:\n"
+		"  echo:\n"
+		"    type: abi1_echoer\n",
+		abi1_dir());
+	fclose(f);
+
+	int pipefd[2];
+	CU_ASSERT_FATAL(pipe(pipefd) == 0);
+	pid_t pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		dup2(pipefd[1], 2);
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(devnull, 1);
+		close(pipefd[0]);
+		execl(host, host, yaml, (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	char out[8192];
+	size_t len = 0;
+	ssize_t k;
+	while (len < sizeof(out) - 1 &&
+	       (k = read(pipefd[0], out + len, sizeof(out) - 1 - len)) > 0)
+		len += (size_t)k;
+	out[len] = '\0';
+	close(pipefd[0]);
+	int status = 0;
+	waitpid(pid, &status, 0);
+	unlink(yaml);
+	CU_ASSERT(WIFEXITED(status));
+	CU_ASSERT_EQUAL(WEXITSTATUS(status), 2);
+	const char *at = strstr(out, ABI1_LINE);
+	CU_ASSERT_PTR_NOT_NULL(at);
+	if (at)
+		CU_ASSERT_PTR_NULL(strstr(at + 1, ABI1_LINE)); /* once */
+	if (!at)
+		fprintf(stderr, "stderr was: %s\n", out);
 }
 
 static void test_no_entry(void)
@@ -194,7 +269,9 @@ int main(void)
 	static const struct cunit_test tests[] = {
 		{ "wrong ABI version", test_wrong_abi },
 		{ "descriptor too small", test_small_descriptor },
-		{ "older and newer descriptor sizes", test_descriptor_sizes },
+		{ "a newer descriptor size", test_descriptor_sizes },
+		{ "an ABI 1 plugin is refused in one line", test_abi1_refused },
+		{ "a node with an ABI 1 plugin exits 2", test_abi1_node_exits_2 },
 		{ "missing entry symbol", test_no_entry },
 		{ "missing mandatory ops", test_missing_ops },
 		{ "not a shared object", test_not_elf },

@@ -16,22 +16,29 @@
 #include <CUnit/Basic.h>
 
 #include "../common/cunit_main.h"
+#include "../common/test_route.h"
 #include "codec.h"
 
 #define DOC_PATH "../../docs/protocol.md"
 #define DOC_BEGIN "<!-- codec-example:begin -->"
 #define DOC_END "<!-- codec-example:end -->"
 
-static struct ockam_message msg_a, msg_b; /* large: keep off the stack */
+static struct ockam_message msg_a, msg_b;
+static struct ockam_addr hops_b[OCKAM_DECODE_HOPS]; /* msg_b's route views */
+
+static int dec(const uint8_t *buf, size_t len, struct ockam_message *m)
+{
+	return codec_decode(buf, len, m, hops_b, OCKAM_DECODE_HOPS);
+}
 
 static void route_set(struct ockam_route *r, const char *const *names)
 {
-	ockam_route_clear(r);
+	r->count = 0;
 	for (; *names; names++) {
 		struct ockam_addr a;
 
 		CU_ASSERT_FATAL(ockam_addr_local(&a, *names) == 0);
-		CU_ASSERT_FATAL(ockam_route_append(r, &a) == 0);
+		CU_ASSERT_FATAL(t_route_append(r, &a) == 0);
 	}
 }
 
@@ -80,7 +87,7 @@ static int decode_exact(const uint8_t *buf, size_t len,
 	CU_ASSERT_FATAL(c != NULL);
 	if (len)
 		memcpy(c, buf, len);
-	rc = codec_decode(c, len, out);
+	rc = codec_decode(c, len, out, hops_b, OCKAM_DECODE_HOPS);
 	*copy = c; /* out->payload points into it */
 	return rc;
 }
@@ -91,11 +98,11 @@ static void roundtrip(const struct ockam_message *m)
 	uint8_t *buf = encode_alloc(m, &len), *copy;
 
 	msg_b.flags = OCKAM_MSG_SECURE;
-	strcpy(msg_b.identifier, "stale");
+	msg_b.identifier = "stale";
 	CU_ASSERT_EQUAL(decode_exact(buf, len, &msg_b, &copy), 0);
 	CU_ASSERT(message_equal(m, &msg_b));
 	CU_ASSERT_EQUAL(msg_b.flags, 0);
-	CU_ASSERT_STRING_EQUAL(msg_b.identifier, "");
+	CU_ASSERT_PTR_NULL(msg_b.identifier);
 	free(copy);
 	free(buf);
 }
@@ -121,19 +128,21 @@ static void test_max_routes_and_sizes(void)
 {
 	static uint8_t payload[1 << 20];
 	struct ockam_addr a;
-	uint8_t data[OCKAM_ADDR_MAX];
+	/* One buffer per hop: an address is a view of its bytes. */
+	static uint8_t datas[OCKAM_ROUTE_MAX][OCKAM_ADDR_MAX];
 
 	for (size_t i = 0; i < sizeof(payload); i++)
 		payload[i] = (uint8_t)(i * 7 + (i >> 8));
 	ockam_message_init(&msg_a);
 	for (unsigned i = 0; i < OCKAM_ROUTE_MAX; i++) {
-		for (size_t j = 0; j < sizeof(data); j++)
+		uint8_t *data = datas[i];
+		for (size_t j = 0; j < OCKAM_ADDR_MAX; j++)
 			data[j] = (uint8_t)(i + j); /* every byte value */
 		CU_ASSERT_FATAL(ockam_addr_set(&a, (uint8_t)(i * 8), data,
-					       sizeof(data)) == 0);
-		CU_ASSERT_FATAL(ockam_route_append(&msg_a.onward, &a) == 0);
+					       OCKAM_ADDR_MAX) == 0);
+		CU_ASSERT_FATAL(t_route_append(&msg_a.onward, &a) == 0);
 		CU_ASSERT_FATAL(ockam_addr_set(&a, 255, data, i) == 0);
-		CU_ASSERT_FATAL(ockam_route_append(&msg_a.ret, &a) == 0);
+		CU_ASSERT_FATAL(t_route_append(&msg_a.ret, &a) == 0);
 	}
 	CU_ASSERT_EQUAL(msg_a.onward.count, OCKAM_ROUTE_MAX);
 	roundtrip(&msg_a);
@@ -186,11 +195,11 @@ static uint8_t *sample(int which, size_t *len)
 	case 2: /* TCP hop, 2-byte varint lengths, empty payload */
 		memset(big, 'a', sizeof(big));
 		ockam_addr_set(&a, OCKAM_ADDR_TCP, "localhost:4000", 14);
-		ockam_route_append(&msg_a.onward, &a);
+		t_route_append(&msg_a.onward, &a);
 		ockam_addr_set(&a, OCKAM_ADDR_LOCAL, big, sizeof(big));
-		ockam_route_append(&msg_a.onward, &a);
+		t_route_append(&msg_a.onward, &a);
 		ockam_addr_set(&a, OCKAM_ADDR_TCP, "", 0);
-		ockam_route_append(&msg_a.ret, &a);
+		t_route_append(&msg_a.ret, &a);
 		break;
 	default: /* payload with a 2-byte length */
 		route_set(&msg_a.onward, ret);
@@ -225,7 +234,7 @@ static void test_every_truncation_rejected(void)
 		uint8_t *longer = malloc(len + 1);
 		memcpy(longer, buf, len);
 		longer[len] = 0;
-		CU_ASSERT_EQUAL(codec_decode(longer, len + 1, &msg_b), -EBADMSG);
+		CU_ASSERT_EQUAL(dec(longer, len + 1, &msg_b), -EBADMSG);
 		free(longer);
 		free(buf);
 	}
@@ -285,9 +294,9 @@ static void test_decoder_limits(void)
 	/* Wrong version. */
 	static const uint8_t v0[] = {0x00, 0x00, 0x00, 0x00};
 	static const uint8_t v2[] = {0x02, 0x00, 0x00, 0x00};
-	CU_ASSERT_EQUAL(codec_decode(v0, sizeof(v0), &msg_b), -EBADMSG);
-	CU_ASSERT_EQUAL(codec_decode(v2, sizeof(v2), &msg_b), -EBADMSG);
-	CU_ASSERT_EQUAL(codec_decode(v0, 0, &msg_b), -EBADMSG);
+	CU_ASSERT_EQUAL(dec(v0, sizeof(v0), &msg_b), -EBADMSG);
+	CU_ASSERT_EQUAL(dec(v2, sizeof(v2), &msg_b), -EBADMSG);
+	CU_ASSERT_EQUAL(dec(v0, 0, &msg_b), -EBADMSG);
 
 	/* 33 hops: one over the limit; exactly 32 is fine. */
 	for (unsigned count = OCKAM_ROUTE_MAX; count <= OCKAM_ROUTE_MAX + 1;
@@ -354,6 +363,29 @@ static void test_decoder_limits(void)
 	CU_ASSERT_EQUAL(msg_b.onward.count, 0);
 	CU_ASSERT_EQUAL(msg_b.ret.count, 0);
 	CU_ASSERT_EQUAL(msg_b.payload_len, 0);
+}
+
+/* The decoder writes no more hop views than it is given room for. */
+static void test_decode_hops_room(void)
+{
+	static const char *const onward[] = {"a", "b", "c", NULL};
+	static const char *const ret[] = {"d", "e", NULL};
+	struct ockam_addr few[5];
+	size_t len;
+
+	ockam_message_init(&msg_a);
+	route_set(&msg_a.onward, onward);
+	route_set(&msg_a.ret, ret);
+	uint8_t *buf = encode_alloc(&msg_a, &len);
+	CU_ASSERT_EQUAL(codec_decode(buf, len, &msg_b, few, 4), -EBADMSG);
+	CU_ASSERT_EQUAL(codec_decode(buf, len, &msg_b, few, 5), 0);
+	CU_ASSERT_PTR_EQUAL(msg_b.onward.hop, few);
+	CU_ASSERT_PTR_EQUAL(msg_b.ret.hop, few + 3);
+	CU_ASSERT(message_equal(&msg_a, &msg_b));
+	/* Views into the buffer: no address bytes were copied. */
+	CU_ASSERT(msg_b.onward.hop[0].data > buf &&
+		  msg_b.onward.hop[0].data < buf + len);
+	free(buf);
 }
 
 static void test_uvarint(void)
@@ -506,7 +538,7 @@ static void test_doc_example(void)
 	CU_ASSERT_FATAL(n > 0);
 
 	/* What the document says the example decodes to. */
-	CU_ASSERT_EQUAL_FATAL(codec_decode(bytes, n, &msg_b), 0);
+	CU_ASSERT_EQUAL_FATAL(dec(bytes, n, &msg_b), 0);
 	CU_ASSERT_EQUAL_FATAL(msg_b.onward.count, 2);
 	CU_ASSERT(ockam_addr_is_local(&msg_b.onward.hop[0], "hop"));
 	CU_ASSERT(ockam_addr_is_local(&msg_b.onward.hop[1], "echoer"));
@@ -525,6 +557,7 @@ int main(void)
 		{ "empty message", test_empty },
 		{ "max routes, addresses, payload", test_max_routes_and_sizes },
 		{ "encoder refuses >32 hops", test_encode_refuses_bad_count },
+		{ "decoder stays within its hop views", test_decode_hops_room },
 		{ "every truncation rejected", test_every_truncation_rejected },
 		{ "every 1-byte corruption safe", test_every_corruption_safe },
 		{ "decoder limits", test_decoder_limits },

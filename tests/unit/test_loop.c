@@ -438,25 +438,146 @@ static void test_idle(void)
 	struct timer_probe t = {.log = &log, .id = 1};
 	uint64_t start;
 
+	/* The hook runs until it says nothing is left, before the wait:
+	 * three "more", then "none"; then it waits for the timer, and the
+	 * turn after the timer runs the hook once more. */
 	loop_set_idle(loop, idle_probe_fn, &p);
-	/* More work queued: an unbounded dispatch does not sleep. */
-	start = loop_now_ms();
-	for (int i = 0; i < 3; i++)
-		CU_ASSERT_EQUAL(loop_dispatch(loop, -1), 0);
-	CU_ASSERT(loop_now_ms() - start < 500);
-	CU_ASSERT_EQUAL(p.calls, 3);
-
-	/* No more work: it waits for the next timer, running idle once. */
 	t.self = loop_add_timer(loop, 30, timer_probe_fn, &t, NULL);
 	start = loop_now_ms();
 	CU_ASSERT_EQUAL(loop_dispatch(loop, -1), 1);
 	CU_ASSERT(loop_now_ms() - start >= 29);
 	CU_ASSERT_EQUAL(log.n, 1);
-	CU_ASSERT_EQUAL(p.calls, 4);
+	CU_ASSERT_EQUAL(p.calls, 5);
+
+	/* A hook that always has more: bounded per turn, and an unbounded
+	 * dispatch does not sleep. */
+	p.calls = 0;
+	p.more = 1 << 30;
+	start = loop_now_ms();
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(loop_dispatch(loop, -1), 0);
+	CU_ASSERT(loop_now_ms() - start < 500);
+	CU_ASSERT(p.calls >= 3 && p.calls <= 3 * 2 * 8);
 
 	loop_set_idle(loop, NULL, NULL);
+	p.calls = 0;
 	CU_ASSERT_EQUAL(loop_dispatch(loop, 0), 0);
-	CU_ASSERT_EQUAL(p.calls, 4);
+	CU_ASSERT_EQUAL(p.calls, 0);
+	loop_destroy(loop);
+}
+
+/* ---- end-of-turn flushes --------------------------------------------- */
+
+/* A queue the idle hook drains, and flushes that look at it. */
+struct turn {
+	int queued, delivered;
+	int runs[3];
+	int queued_at_run; /* what was still queued when flush 0 ran */
+	int rearm;         /* flush 1 re-arms itself this many times */
+	int sends;         /* flush 0 queues this many and arms flush 1 */
+	struct ockam_source *f[3];
+};
+
+static int turn_idle(void *data)
+{
+	struct turn *t = data;
+	if (t->queued) {
+		t->queued--;
+		t->delivered++;
+	}
+	return t->queued != 0;
+}
+
+static void turn_flush0(void *data)
+{
+	struct turn *t = data;
+	t->runs[0]++;
+	t->queued_at_run = t->queued;
+	if (t->sends) {
+		t->queued += t->sends;
+		t->sends = 0;
+		loop_arm_flush(t->f[1]);
+	}
+}
+
+static void turn_flush1(void *data)
+{
+	struct turn *t = data;
+	t->runs[1]++;
+	if (t->rearm > 0) {
+		t->rearm--;
+		loop_arm_flush(t->f[1]);
+	}
+	/* Removing another armed flush from a flush: it never runs. */
+	loop_remove(t->f[2]);
+	t->f[2] = NULL;
+}
+
+static void turn_flush2(void *data)
+{
+	struct turn *t = data;
+	t->runs[2]++;
+}
+
+static void test_flush(void)
+{
+	struct loop *loop = loop_create();
+	struct turn t = {0};
+	struct timer_log log = {0};
+	struct timer_probe tp = {.log = &log, .id = 1};
+
+	loop_set_idle(loop, turn_idle, &t);
+	t.f[0] = loop_add_flush(loop, turn_flush0, &t, NULL);
+	t.f[1] = loop_add_flush(loop, turn_flush1, &t, NULL);
+	t.f[2] = loop_add_flush(loop, turn_flush2, &t, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t.f[2]);
+
+	/* Not armed: nothing runs. */
+	CU_ASSERT_EQUAL(loop_dispatch(loop, 0), 0);
+	CU_ASSERT_EQUAL(t.runs[0] + t.runs[1] + t.runs[2], 0);
+
+	/* Armed twice: runs once, after the queue was drained. */
+	t.queued = 5;
+	loop_arm_flush(t.f[0]);
+	loop_arm_flush(t.f[0]);
+	loop_dispatch(loop, 0);
+	CU_ASSERT_EQUAL(t.runs[0], 1);
+	CU_ASSERT_EQUAL(t.queued_at_run, 0);
+	CU_ASSERT_EQUAL(t.delivered, 5);
+
+	/* A flush that sends and arms another: what it sent is delivered,
+	 * and the other runs, in the same turn (before the wait: the
+	 * timer below is what ends the dispatch). */
+	tp.self = loop_add_timer(loop, 20, timer_probe_fn, &tp, NULL);
+	t.sends = 3;
+	t.rearm = 2;
+	loop_arm_flush(t.f[0]);
+	loop_arm_flush(t.f[2]);
+	loop_dispatch(loop, -1);
+	CU_ASSERT_EQUAL(log.n, 1);
+	CU_ASSERT_EQUAL(t.runs[0], 2);
+	CU_ASSERT_EQUAL(t.delivered, 8);
+	CU_ASSERT_EQUAL(t.runs[1], 3); /* once and two re-arms */
+	/* flush 2 was armed before flush 1 ran, but ran in the same pass
+	 * as flush 0, before flush 1 removed it. */
+	CU_ASSERT_EQUAL(t.runs[2], 1);
+
+	/* Armed and removed before the turn ends: never runs. */
+	struct ockam_source *f = loop_add_flush(loop, turn_flush2, &t, NULL);
+	loop_arm_flush(f);
+	loop_remove(f);
+	loop_dispatch(loop, 0);
+	CU_ASSERT_EQUAL(t.runs[2], 1);
+
+	/* A flush that re-arms itself for ever does not keep the loop from
+	 * its fds: bounded rounds per turn, and dispatch returns. */
+	t.rearm = 1 << 30;
+	t.runs[1] = 0;
+	loop_arm_flush(t.f[1]);
+	uint64_t start = loop_now_ms();
+	loop_dispatch(loop, -1);
+	CU_ASSERT(loop_now_ms() - start < 500);
+	CU_ASSERT(t.runs[1] >= 1 && t.runs[1] <= 2 * 8);
 	loop_destroy(loop);
 }
 
@@ -529,6 +650,7 @@ int main(void)
 		  test_periodic_skips_missed },
 		{ "signals", test_signal },
 		{ "idle hook", test_idle },
+		{ "end-of-turn flushes", test_flush },
 		{ "remove owner", test_remove_owner },
 		{ "run and quit", test_run_quit },
 		{ NULL, NULL },

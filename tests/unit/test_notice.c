@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../common/cunit_main.h"
+#include "../common/test_route.h"
 #include "notice.h"
 #include "router.h"
 
@@ -67,10 +68,10 @@ static void dropped_msg(struct ockam_message *m, const char *sender,
 	struct ockam_addr a;
 	ockam_message_init(m);
 	ockam_addr_local(&a, "echoer");
-	ockam_route_append(&m->onward, &a);
+	t_route_append(&m->onward, &a);
 	if (sender) {
 		ockam_addr_local(&a, sender);
-		ockam_route_append(&m->ret, &a);
+		t_route_append(&m->ret, &a);
 	}
 	m->payload = (const uint8_t *)payload;
 	m->payload_len = strlen(payload);
@@ -85,9 +86,14 @@ static void test_sender_is_told_later(void)
 	CU_ASSERT_EQUAL(router_address_add(R, "app", sink, &owner_a, &data), 0);
 	CU_ASSERT_EQUAL(notices_handler_add(N, &owner_a, on_notice), 0);
 	told = 0;
-	dropped_msg(&m, "app", "hello");
+	/* The notice keeps its own copy: the message it is about lived in
+	 * the poster's buffer, which is reused at once. */
+	char payload[] = "hello", app[] = "app";
+	dropped_msg(&m, app, payload);
 	CU_ASSERT_EQUAL(notices_post(N, &m, -ECONNREFUSED,
 				     "cannot connect to 127.0.0.1:4000"), 0);
+	memcpy(payload, "XXXXX", 5);
+	memcpy(app, "xxx", 3);
 	CU_ASSERT_EQUAL(told, 0); /* not inside the poster's call */
 	CU_ASSERT_EQUAL(notices_drain(N), 0);
 	CU_ASSERT_EQUAL(told, 1);
@@ -106,15 +112,15 @@ static void test_who_is_skipped(void)
 {
 	struct ockam_message m;
 	struct notice_stats before, st;
-	struct ockam_addr tcp = { .type = 1, .len = 14 };
+	struct ockam_addr tcp = { .data = (const uint8_t *)"127.0.0.1:4000",
+				  .type = 1, .len = 14 };
 
 	notices_stats_get(N, &before);
 	told = 0;
 	/* No return route, or a remote one: nobody local to tell. */
 	dropped_msg(&m, NULL, "x");
 	CU_ASSERT_EQUAL(notices_post(N, &m, -EPIPE, "gone"), -ENOENT);
-	memcpy(tcp.data, "127.0.0.1:4000", 14);
-	ockam_route_append(&m.ret, &tcp);
+	t_route_append(&m.ret, &tcp);
 	CU_ASSERT_EQUAL(notices_post(N, &m, -EPIPE, "gone"), -ENOENT);
 
 	/* An owner without a handler (echoer-like plugins). */
@@ -147,7 +153,7 @@ static void pass_back(void *owner, void *addr_data,
 	struct ockam_message f = *m;
 	(void)owner;
 	(void)addr_data;
-	ockam_route_pop(&f.ret);
+	t_route_pop(&f.ret);
 	notices_post(N, &f, err, why);
 }
 
@@ -163,7 +169,7 @@ static void test_passed_back_in_one_pass(void)
 	told = 0;
 	dropped_msg(&m, "hop", "via hop");
 	ockam_addr_local(&a, "app");
-	ockam_route_append(&m.ret, &a);
+	t_route_append(&m.ret, &a);
 	CU_ASSERT_EQUAL(notices_post(N, &m, -EPIPE, "gone"), 0);
 	/* The app may finish in the loop's next pass: it hears now. */
 	CU_ASSERT_EQUAL(notices_drain(N), 0);

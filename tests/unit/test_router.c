@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../common/cunit_main.h"
+#include "../common/test_route.h"
 #include "log.h"
 #include "route_text.h"
 #include "router.h"
@@ -28,9 +29,9 @@ static int sink(void *owner, void *data, const struct ockam_message *m)
 	sink_calls++;
 	snprintf(sink_payload, sizeof(sink_payload), "%.*s",
 		 (int)m->payload_len, (const char *)m->payload);
-	ockam_route_copy(&sink_ret, &m->ret);
+	t_route_copy(&sink_ret, &m->ret);
 	sink_flags = m->flags;
-	snprintf(sink_id, sizeof(sink_id), "%s", m->identifier);
+	snprintf(sink_id, sizeof(sink_id), "%s", ockam_message_identifier(m));
 	return 0;
 }
 
@@ -38,8 +39,8 @@ static int sink(void *owner, void *data, const struct ockam_message *m)
 static int hop(void *owner, void *data, const struct ockam_message *m)
 {
 	struct ockam_message f = *m;
-	ockam_route_pop(&f.onward);
-	ockam_route_push(&f.ret, &m->onward.hop[0]);
+	t_route_pop(&f.onward);
+	t_route_push(&f.ret, &m->onward.hop[0]);
 	return router_send(R, (const char *)owner, &f, 0);
 }
 
@@ -56,11 +57,11 @@ static void msg_to(struct ockam_message *m, const char *const *hops,
 	for (; *hops; hops++) {
 		struct ockam_addr a;
 		ockam_addr_local(&a, *hops);
-		ockam_route_append(&m->onward, &a);
+		t_route_append(&m->onward, &a);
 	}
 	struct ockam_addr app;
 	ockam_addr_local(&app, "app");
-	ockam_route_append(&m->ret, &app);
+	t_route_append(&m->ret, &app);
 	m->payload = (const uint8_t *)payload;
 	m->payload_len = strlen(payload);
 }
@@ -99,7 +100,10 @@ static int relay(void *owner, void *data, const struct ockam_message *m)
 	return 0;
 }
 
-static void test_delivery_direct_or_queued(void)
+/* ABI 2's one send rule: every local message is queued, wherever it is
+ * sent from, and delivered by the loop's drain in send order; a handler
+ * never runs inside a send. */
+static void test_delivery_always_queued(void)
 {
 	reset();
 	struct ockam_message m;
@@ -107,33 +111,28 @@ static void test_delivery_direct_or_queued(void)
 	CU_ASSERT_EQUAL(router_address_add(R, "echoer", sink, NULL, NULL), 0);
 	CU_ASSERT_EQUAL(router_address_add(R, "relay", relay, NULL, NULL), 0);
 
-	/* From outside any handler, with nothing queued: delivered now. */
+	/* From outside any handler, with nothing queued: still queued. */
 	msg_to(&m, (const char *[]){"echoer", NULL}, "hello");
 	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), 0);
-	CU_ASSERT_EQUAL(sink_calls, 1);
-	CU_ASSERT_STRING_EQUAL(sink_payload, "hello");
-
-	/* From inside a handler: queued, delivered by the loop's drain, so
-	 * a handler never runs inside another one. */
-	relay_count = 1;
-	msg_to(&m, (const char *[]){"relay", NULL}, "go");
-	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), 0);
-	CU_ASSERT_EQUAL(relay_rc[0], 0);
-	CU_ASSERT_EQUAL(sink_calls, 1);
+	CU_ASSERT_EQUAL(sink_calls, 0);
 	router_stats_get(R, &st);
 	CU_ASSERT_EQUAL(st.queued, 1);
 
-	/* While something is queued, even an outside send queues behind it
-	 * (order is kept). */
+	relay_count = 1;
+	msg_to(&m, (const char *[]){"relay", NULL}, "go");
+	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), 0);
 	msg_to(&m, (const char *[]){"echoer", NULL}, "after");
 	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), 0);
-	CU_ASSERT_EQUAL(sink_calls, 1);
+	CU_ASSERT_EQUAL(sink_calls, 0);
+
+	/* In send order: hello, (relay, which queues "relayed"), after,
+	 * then relayed. */
 	CU_ASSERT_EQUAL(router_drain(R), 0);
 	CU_ASSERT_EQUAL(sink_calls, 3);
-	CU_ASSERT_STRING_EQUAL(sink_payload, "after");
+	CU_ASSERT_EQUAL(relay_rc[0], 0);
+	CU_ASSERT_STRING_EQUAL(sink_payload, "relayed");
 	router_stats_get(R, &st);
 	CU_ASSERT_EQUAL(st.delivered, 4);
-	CU_ASSERT_EQUAL(st.direct, 2);
 	CU_ASSERT_EQUAL(st.queued, 0);
 }
 
@@ -177,27 +176,34 @@ static void test_return_route_through_hops(void)
 
 static void test_queue_backpressure(void)
 {
-	reset(); /* 4 slots */
+	reset(); /* 4 slots: 3 for senders outside handlers */
 	struct ockam_message m;
 	router_address_add(R, "echoer", sink, NULL, NULL);
 	router_address_add(R, "relay", relay, NULL, NULL);
-	/* A handler sending five: four fit, the fifth is pushed back. */
+	/* A handler sending five: its own message holds a slot until it
+	 * returns, so three fit and the rest are pushed back. */
 	relay_count = 5;
 	msg_to(&m, (const char *[]){"relay", NULL}, "go");
 	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), 0);
-	for (int i = 0; i < 4; i++)
+	drain_all();
+	for (int i = 0; i < 3; i++)
 		CU_ASSERT_EQUAL(relay_rc[i], 0);
+	CU_ASSERT_EQUAL(relay_rc[3], -ENOBUFS);
 	CU_ASSERT_EQUAL(relay_rc[4], -ENOBUFS);
-	/* An outside send behind a full queue is pushed back too. */
+	CU_ASSERT_EQUAL(sink_calls, 3);
+	/* Outside senders fill three quarters, then are pushed back. */
 	msg_to(&m, (const char *[]){"echoer", NULL}, "x");
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), 0);
 	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), -ENOBUFS);
 	drain_all();
-	CU_ASSERT_EQUAL(sink_calls, 4);
+	CU_ASSERT_EQUAL(sink_calls, 6);
 	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), 0);
-	CU_ASSERT_EQUAL(sink_calls, 5);
+	drain_all();
+	CU_ASSERT_EQUAL(sink_calls, 7);
 	struct router_stats st;
 	router_stats_get(R, &st);
-	CU_ASSERT_EQUAL(st.dropped_full, 2);
+	CU_ASSERT_EQUAL(st.dropped_full, 3);
 	CU_ASSERT_EQUAL(st.queued, 0);
 }
 
@@ -210,8 +216,6 @@ static void test_queue_headroom_for_handlers(void)
 	struct ockam_message m;
 	router_address_add(R, "h1", hop, "h1", NULL);
 	router_address_add(R, "echoer", sink, NULL, NULL);
-	/* The first is delivered directly; the next ones queue behind
-	 * h1's forward. */
 	msg_to(&m, (const char *[]){"h1", "echoer", NULL}, "x");
 	CU_ASSERT_EQUAL(router_send(R, "tcp", &m, 0), 0);
 	CU_ASSERT_EQUAL(router_send(R, "tcp", &m, 0), 0);
@@ -229,6 +233,7 @@ static int tsend_stub(void *data, const struct ockam_message *m)
 {
 	return 0;
 }
+static const struct ockam_transport_ops stub_ops = {.send = tsend_stub};
 
 /* A channel instance: it owns "sc_enc.1", where what comes out of its
  * channel says it came from. */
@@ -241,9 +246,9 @@ static void from_channel(struct ockam_message *m)
 {
 	struct ockam_addr enc;
 	ockam_addr_local(&enc, "sc_enc.1");
-	ockam_route_push(&m->ret, &enc);
+	t_route_push(&m->ret, &enc);
 	m->flags = OCKAM_MSG_SECURE;
-	snprintf(m->identifier, sizeof(m->identifier), "Iabc");
+	m->identifier = "Iabc";
 }
 
 static void test_secure_flag_needs_privilege(void)
@@ -284,9 +289,9 @@ static void test_secure_mark_names_its_channel(void)
 		if (!wrong[i][0])
 			m.ret.count = 0;
 		else if (!strcmp(wrong[i], "tcp"))
-			ockam_addr_set(&m.ret.hop[0], 1, "127.0.0.1:1", 11);
+			ockam_addr_set(t_hop(&m.ret, 0), 1, "127.0.0.1:1", 11);
 		else
-			ockam_addr_local(&m.ret.hop[0], wrong[i]);
+			ockam_addr_local(t_hop(&m.ret, 0), wrong[i]);
 		sink_flags = OCKAM_MSG_SECURE;
 		CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), 0);
 		drain_all();
@@ -295,10 +300,11 @@ static void test_secure_mark_names_its_channel(void)
 	}
 	router_stats_get(R, &st);
 	CU_ASSERT_EQUAL(st.secure_cleared, 5);
-	/* Its own address: kept, on the direct path and the queued one. */
+	/* Its own address: kept. */
 	msg_to(&m, (const char *[]){"echoer", NULL}, "x");
 	from_channel(&m);
 	CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), 0);
+	drain_all();
 	CU_ASSERT_EQUAL(sink_flags & OCKAM_MSG_SECURE, OCKAM_MSG_SECURE);
 	router_stats_get(R, &st);
 	CU_ASSERT_EQUAL(st.secure_cleared, 5);
@@ -332,10 +338,10 @@ static void test_reply_rule(void)
 	struct ockam_message sent, reply;
 	char err[128];
 	reset();
-	router_transport_add(R, 1, "tcp", tsend_stub, NULL, &chan_owner);
+	router_transport_add(R, 1, "tcp", &stub_ops, NULL, &chan_owner);
 	msg_to(&sent, (const char *[]){"alice", "echoer", NULL}, "q");
 	msg_to(&reply, (const char *[]){"app", NULL}, "a");
-	ockam_route_copy(&reply.ret, &sent.onward);
+	t_route_copy(&reply.ret, &sent.onward);
 	CU_ASSERT(ockam_message_is_reply(&reply, &sent.onward, 0));
 	CU_ASSERT(!ockam_message_is_reply(&reply, &sent.onward, 1));
 	reply.flags = OCKAM_MSG_SECURE;
@@ -343,20 +349,20 @@ static void test_reply_rule(void)
 	/* One hop more, one less, one different, the same hops reordered. */
 	struct ockam_addr a;
 	addr_text_parse(R, "tcp:127.0.0.1:1", &a, err, sizeof(err));
-	ockam_route_push(&reply.ret, &a);
+	t_route_push(&reply.ret, &a);
 	CU_ASSERT(!ockam_message_is_reply(&reply, &sent.onward, 1));
-	ockam_route_pop(&reply.ret);
-	ockam_route_pop(&reply.ret);
+	t_route_pop(&reply.ret);
+	t_route_pop(&reply.ret);
 	CU_ASSERT(!ockam_message_is_reply(&reply, &sent.onward, 1));
-	ockam_route_copy(&reply.ret, &sent.onward);
-	ockam_addr_local(&reply.ret.hop[1], "echoes");
+	t_route_copy(&reply.ret, &sent.onward);
+	ockam_addr_local(t_hop(&reply.ret, 1), "echoes");
 	CU_ASSERT(!ockam_message_is_reply(&reply, &sent.onward, 1));
-	reply.ret.hop[0] = sent.onward.hop[1];
-	reply.ret.hop[1] = sent.onward.hop[0];
+	*t_hop(&reply.ret, 0) = sent.onward.hop[1];
+	*t_hop(&reply.ret, 1) = sent.onward.hop[0];
 	CU_ASSERT(!ockam_message_is_reply(&reply, &sent.onward, 1));
 	/* The same text as another address type is another address. */
-	ockam_route_copy(&reply.ret, &sent.onward);
-	reply.ret.hop[0].type = 1;
+	t_route_copy(&reply.ret, &sent.onward);
+	t_hop(&reply.ret, 0)->type = 1;
 	CU_ASSERT(!ockam_message_is_reply(&reply, &sent.onward, 0));
 }
 
@@ -365,36 +371,32 @@ static int full(void *owner, void *data, const struct ockam_message *m)
 	return -ENOBUFS;
 }
 
+/* Every local message is queued, so a worker's refusal always reaches
+ * the sender through the refused hook (the node posts a delivery-failure
+ * notice), once, with the worker named; send itself said 0.  A transport
+ * is refused the same way: its connection never stalls on a worker. */
 static void test_refusal_reaches_sender(void)
 {
 	reset();
 	struct router_sender tcp = {.name = "tcp", .transport = 1};
-	router_address_add(R, "full", full, NULL, NULL);
-	struct ockam_message f;
-	msg_to(&f, (const char *[]){"full", NULL}, "x");
-	/* A full worker pushes back on a local sender, which retries ... */
-	CU_ASSERT_EQUAL(router_send(R, "app", &f, 0), -ENOBUFS);
-	/* ... but not on a transport: that would stall the connection. */
-	CU_ASSERT_EQUAL(router_send_from(R, &tcp, &f), -EBUSY);
 	struct ockam_message m;
 	refused_calls = 0;
 	router_set_refused(R, on_refused, NULL);
+	router_address_add(R, "full", full, NULL, NULL);
 	router_address_add(R, "big", refuser, NULL, NULL);
-	router_address_add(R, "relay", relay, NULL, NULL);
-	router_address_add(R, "echoer", sink, NULL, NULL);
-	relay_count = 1;
-	msg_to(&m, (const char *[]){"big", NULL}, "now");
-	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), -EMSGSIZE);
-	CU_ASSERT_EQUAL(refused_calls, 0);
-	/* Queued behind a handler: send said 0, the hook says the rest. */
-	msg_to(&m, (const char *[]){"relay", NULL}, "go");
-	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), 0);
+	msg_to(&m, (const char *[]){"full", NULL}, "x");
+	CU_ASSERT_EQUAL(router_send(R, "app", &m, 0), 0);
+	CU_ASSERT_EQUAL(router_send_from(R, &tcp, &m), 0);
+	drain_all();
+	CU_ASSERT_EQUAL(refused_calls, 2);
+	CU_ASSERT_EQUAL(refused_err, -ENOBUFS);
 	msg_to(&m, (const char *[]){"big", NULL}, "later");
 	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), 0);
-	CU_ASSERT_EQUAL(sink_calls, 1);
+	CU_ASSERT_EQUAL(sink_calls, 0);
+	CU_ASSERT_EQUAL(refused_calls, 2);
 	drain_all();
-	CU_ASSERT_EQUAL(sink_calls, 3); /* the relayed one, then "later" */
-	CU_ASSERT_EQUAL(refused_calls, 1);
+	CU_ASSERT_EQUAL(sink_calls, 1);
+	CU_ASSERT_EQUAL(refused_calls, 3);
 	CU_ASSERT_EQUAL(refused_err, -EMSGSIZE);
 	CU_ASSERT_STRING_EQUAL(refused_payload, "later");
 	CU_ASSERT_PTR_NOT_NULL(strstr(refused_why, "'big' refused it"));
@@ -422,9 +424,9 @@ static void test_access_policy(void)
 
 	msg_to(&m, (const char *[]){"l", NULL}, "x");
 	from_channel(&m);
-	snprintf(m.identifier, sizeof(m.identifier), "Ibad");
+	m.identifier = "Ibad";
 	CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), -EACCES);
-	snprintf(m.identifier, sizeof(m.identifier), "Igood");
+	m.identifier = "Igood";
 	CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), 0);
 	drain_all();
 	CU_ASSERT_EQUAL(sink_calls, 2);
@@ -456,6 +458,7 @@ static void test_reach(void)
 	from_channel(&m);
 	sink_flags = 0;
 	CU_ASSERT_EQUAL(router_send_from(R, &rchan, &m), 0);
+	drain_all();
 	CU_ASSERT_EQUAL(sink_flags & OCKAM_MSG_SECURE, OCKAM_MSG_SECURE);
 	CU_ASSERT_EQUAL(router_send_from(R, &worker, &m), 0);
 }
@@ -489,7 +492,7 @@ static void test_remove_inside_handler(void)
 	router_send(R, "t", &m, 0);
 	struct router_stats st;
 	router_stats_get(R, &st);
-	CU_ASSERT_EQUAL(st.queued, 2);
+	CU_ASSERT_EQUAL(st.queued, 1);
 	drain_all();
 	/* The first removed the address; the second, already queued, is
 	 * dropped rather than delivered to freed state. */
@@ -505,6 +508,7 @@ static int tsend(void *data, const struct ockam_message *m)
 	tsend_calls++;
 	return 0;
 }
+static const struct ockam_transport_ops tsend_ops = {.send = tsend};
 
 static void test_transports_and_text(void)
 {
@@ -515,12 +519,12 @@ static void test_transports_and_text(void)
 	CU_ASSERT_EQUAL(addr_text_parse(R, "tcp:localhost:4000", &a, err,
 					sizeof(err)), -EINVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "unknown transport 'tcp'"));
-	CU_ASSERT_EQUAL(router_transport_add(R, 1, "tcp", tsend, NULL, &owner), 0);
-	CU_ASSERT_EQUAL(router_transport_add(R, 1, "tcp2", tsend, NULL, &owner),
+	CU_ASSERT_EQUAL(router_transport_add(R, 1, "tcp", &tsend_ops, NULL, &owner), 0);
+	CU_ASSERT_EQUAL(router_transport_add(R, 1, "tcp2", &tsend_ops, NULL, &owner),
 			-EEXIST);
-	CU_ASSERT_EQUAL(router_transport_add(R, 2, "tcp", tsend, NULL, &owner),
+	CU_ASSERT_EQUAL(router_transport_add(R, 2, "tcp", &tsend_ops, NULL, &owner),
 			-EEXIST);
-	CU_ASSERT_EQUAL(router_transport_add(R, 0, "x", tsend, NULL, &owner),
+	CU_ASSERT_EQUAL(router_transport_add(R, 0, "x", &tsend_ops, NULL, &owner),
 			-EINVAL);
 	CU_ASSERT_EQUAL(addr_text_parse(R, "tcp:localhost:4000", &a, err,
 					sizeof(err)), 0);
@@ -532,12 +536,12 @@ static void test_transports_and_text(void)
 			-EINVAL);
 
 	struct ockam_message m;
+	struct ockam_addr hops[3];
 	ockam_message_init(&m);
-	addr_text_parse(R, "tcp:localhost:4000", &m.onward.hop[0], err,
-			sizeof(err));
-	addr_text_parse(R, "echoer", &m.onward.hop[1], err, sizeof(err));
-	addr_text_parse(R, "7#a,b", &m.onward.hop[2], err, sizeof(err));
-	m.onward.count = 3;
+	addr_text_parse(R, "tcp:localhost:4000", &hops[0], err, sizeof(err));
+	addr_text_parse(R, "echoer", &hops[1], err, sizeof(err));
+	addr_text_parse(R, "7#a,b", &hops[2], err, sizeof(err));
+	m.onward = ockam_route_make(hops, 3);
 	route_text_format(R, &m.onward, text, sizeof(text));
 	CU_ASSERT_STRING_EQUAL(text, "[tcp:localhost:4000, echoer, 7#a\\x2cb]");
 	/* Truncation is safe and reports the needed length. */
@@ -559,6 +563,7 @@ static int tsend_flagged(void *data, const struct ockam_message *m)
 	tsend_flags = m->flags;
 	return 0;
 }
+static const struct ockam_transport_ops flagged_ops = {.send = tsend_flagged};
 
 static struct ockam_addr tcp_addr(const char *value)
 {
@@ -619,11 +624,11 @@ static void test_transport_senders(void)
 	int owner;
 	struct router_stats st;
 	struct ockam_message m;
-	CU_ASSERT_EQUAL(router_transport_add(R, 1, "tcp", tsend_flagged, NULL,
+	CU_ASSERT_EQUAL(router_transport_add(R, 1, "tcp", &flagged_ops, NULL,
 					     &owner), 0);
 	router_address_add(R, "echoer", sink, NULL, NULL);
 	msg_to(&m, (const char *[]){"echoer", NULL}, "x");
-	m.onward.hop[0] = tcp_addr("127.0.0.1:6379");
+	*t_hop(&m.onward, 0) = tcp_addr("127.0.0.1:6379");
 	m.flags = OCKAM_MSG_CONNECT;
 
 	/* From the network: never on to a transport, counted. */
@@ -646,7 +651,7 @@ static void test_transport_senders(void)
 	struct router_sender lim = {.name = "l", .reach = reach, .n_reach = 2,
 				    .reach_addrs = &pat, .n_reach_addrs = 1};
 	CU_ASSERT_EQUAL(router_send_from(R, &lim, &m), -EACCES);
-	m.onward.hop[0] = tcp_addr("127.0.0.1:4000");
+	*t_hop(&m.onward, 0) = tcp_addr("127.0.0.1:4000");
 	m.flags = 0;
 	CU_ASSERT_EQUAL(router_send_from(R, &lim, &m), 0);
 	CU_ASSERT_EQUAL(tsend_flags, 0); /* it did not ask to connect */
@@ -658,9 +663,10 @@ static void test_transport_senders(void)
 	/* A secure mark needs the channel's own address first on the way
 	 * back (router.c, secure_mark_ok). */
 	router_address_add(R, "sc_enc.1", sink, &chan_owner, NULL);
-	ockam_route_clear(&m.ret);
-	ockam_addr_local(&m.ret.hop[0], "sc_enc.1");
-	m.ret.count = 1;
+	m.ret.count = 0;
+	struct ockam_addr enc;
+	ockam_addr_local(&enc, "sc_enc.1");
+	t_route_append(&m.ret, &enc);
 	m.flags = OCKAM_MSG_SECURE;
 	CU_ASSERT_EQUAL(router_send_from(R, &chan_s, &m), -EACCES);
 	chan_s.reach = reach;
@@ -672,7 +678,7 @@ static void test_transport_senders(void)
 	CU_ASSERT_EQUAL(tsend_calls, 1);
 	CU_ASSERT_EQUAL(tsend_flags, OCKAM_MSG_SECURE | OCKAM_MSG_CONNECT);
 	CU_ASSERT_EQUAL(m.flags, OCKAM_MSG_SECURE); /* the sender's copy */
-	m.onward.hop[0] = tcp_addr("127.0.0.1:4001");
+	*t_hop(&m.onward, 0) = tcp_addr("127.0.0.1:4001");
 	CU_ASSERT_EQUAL(router_send_from(R, &chan_s, &m), -EACCES);
 	/* The channel's own traffic (unmarked) is not limited. */
 	m.flags = 0;
@@ -703,10 +709,157 @@ static void test_transport_connect_cleared(void)
 	CU_ASSERT_EQUAL(sink_flags, OCKAM_MSG_CONNECT);
 }
 
+/* The sender's message is its own again when send returns: the queue
+ * holds a copy of its routes, identifier and payload. */
+static void test_send_copies(void)
+{
+	reset();
+	struct ockam_message m;
+	char payload[] = "first", name[] = "echoer";
+	struct ockam_addr to, back;
+	router_address_add(R, "echoer", sink, NULL, NULL);
+	router_address_add(R, "sc_enc.1", sink, &chan_owner, NULL);
+	ockam_message_init(&m);
+	ockam_addr_local(&to, name);
+	m.onward = ockam_route_make(&to, 1);
+	ockam_addr_local(&back, "sc_enc.1");
+	m.ret = ockam_route_make(&back, 1);
+	m.payload = (const uint8_t *)payload;
+	m.payload_len = 5;
+	char id[] = "Iabc";
+	m.identifier = id;
+	m.flags = OCKAM_MSG_SECURE;
+	CU_ASSERT_EQUAL(router_send_from(R, &chan, &m), 0);
+	memcpy(payload, "XXXXX", 5);
+	memcpy(name, "xxxxxx", 6);
+	memcpy(id, "Ibad", 4);
+	drain_all();
+	CU_ASSERT_EQUAL(sink_calls, 1);
+	CU_ASSERT_STRING_EQUAL(sink_payload, "first");
+	CU_ASSERT_STRING_EQUAL(sink_id, "Iabc");
+	char text[64];
+	route_text_format(R, &sink_ret, text, sizeof(text));
+	CU_ASSERT_STRING_EQUAL(text, "[sc_enc.1]");
+}
+
+/* A handler writes into the payload it was given (the secure channel
+ * opens records in place). */
+static int upcase(void *owner, void *data, const struct ockam_message *m)
+{
+	uint8_t *p = ockam_message_payload_mut(m);
+	for (size_t i = 0; i < m->payload_len; i++)
+		p[i] = (uint8_t)(p[i] - 'a' + 'A');
+	return sink(owner, data, m);
+}
+
+/* send_reserve to a local worker: the payload is written in the queue
+ * slot; checks are those of send; abort leaves nothing queued. */
+static void test_reserve_local(void)
+{
+	reset();
+	struct ockam_message m;
+	struct router_stats st;
+	uint8_t *p;
+	router_address_add(R, "up", upcase, NULL, NULL);
+	msg_to(&m, (const char *[]){"nobody", NULL}, "");
+	CU_ASSERT_EQUAL(router_send_reserve(R, &(struct router_sender){.name = "t"},
+					    &m, 8, &p), -EHOSTUNREACH);
+	msg_to(&m, (const char *[]){"up", NULL}, "ignored");
+	struct router_sender t = {.name = "t"};
+	CU_ASSERT_EQUAL(router_send_reserve(R, &t, &m, 8, &p), 0);
+	/* One reservation at a time. */
+	CU_ASSERT_EQUAL(router_send_reserve(R, &t, &m, 8, &p), -EBUSY);
+	memcpy(p, "abc", 3);
+	CU_ASSERT_EQUAL(router_send_commit(R, 3), 0);
+	router_stats_get(R, &st);
+	CU_ASSERT_EQUAL(st.queued, 1);
+	CU_ASSERT_EQUAL(router_send_reserve(R, &t, &m, 8, &p), 0);
+	router_send_abort(R);
+	CU_ASSERT_EQUAL(router_send_commit(R, 1), -EINVAL);
+	/* Longer than reserved: refused. */
+	CU_ASSERT_EQUAL(router_send_reserve(R, &t, &m, 2, &p), 0);
+	CU_ASSERT_EQUAL(router_send_commit(R, 3), -EMSGSIZE);
+	router_stats_get(R, &st);
+	CU_ASSERT_EQUAL(st.queued, 1);
+	drain_all();
+	CU_ASSERT_EQUAL(sink_calls, 1);
+	CU_ASSERT_STRING_EQUAL(sink_payload, "ABC");
+}
+
+/* A transport that lends its buffer, and one that does not. */
+static uint8_t lent[64];
+static size_t lent_len;
+static int lent_reserved, lent_aborted;
+static int lend_reserve(void *data, const struct ockam_message *m, size_t cap,
+			uint8_t **payload)
+{
+	if (cap > sizeof(lent))
+		return -EMSGSIZE;
+	lent_reserved++;
+	*payload = lent;
+	return 0;
+}
+static int lend_commit(void *data, size_t len)
+{
+	lent_len = len;
+	return 0;
+}
+static void lend_abort(void *data)
+{
+	lent_aborted++;
+}
+static const struct ockam_transport_ops lend_ops = {
+	.send = tsend, .reserve = lend_reserve, .commit = lend_commit,
+	.abort = lend_abort};
+
+static char sent_payload[64];
+static int tsend_copy(void *data, const struct ockam_message *m)
+{
+	tsend_calls++;
+	snprintf(sent_payload, sizeof(sent_payload), "%.*s",
+		 (int)m->payload_len, (const char *)m->payload);
+	return 0;
+}
+static const struct ockam_transport_ops copy_ops = {.send = tsend_copy};
+
+static void test_reserve_transport(void)
+{
+	reset();
+	int owner;
+	struct ockam_message m;
+	uint8_t *p;
+	struct router_sender w = {.name = "w"};
+	struct router_sender net = {.name = "tcp", .transport = 1};
+	router_transport_add(R, 1, "tcp", &lend_ops, NULL, &owner);
+	router_transport_add(R, 2, "udp", &copy_ops, NULL, &owner);
+	msg_to(&m, (const char *[]){"echoer", NULL}, "");
+	*t_hop(&m.onward, 0) = tcp_addr("127.0.0.1:4000");
+	/* Policies apply as for send: a transport may not relay. */
+	CU_ASSERT_EQUAL(router_send_reserve(R, &net, &m, 8, &p), -EACCES);
+	CU_ASSERT_EQUAL(router_send_reserve(R, &w, &m, 8, &p), 0);
+	CU_ASSERT_PTR_EQUAL(p, lent);
+	memcpy(p, "hey", 3);
+	CU_ASSERT_EQUAL(router_send_commit(R, 3), 0);
+	CU_ASSERT_EQUAL(lent_len, 3);
+	CU_ASSERT_EQUAL(router_send_reserve(R, &w, &m, 8, &p), 0);
+	router_send_abort(R);
+	CU_ASSERT_EQUAL(lent_aborted, 1);
+	/* Without reserve ops: a host buffer, then the transport's send. */
+	t_hop(&m.onward, 0)->type = 2;
+	tsend_calls = 0;
+	CU_ASSERT_EQUAL(router_send_reserve(R, &w, &m, 8, &p), 0);
+	memcpy(p, "copied", 6);
+	CU_ASSERT_EQUAL(tsend_calls, 0);
+	CU_ASSERT_EQUAL(router_send_commit(R, 6), 0);
+	CU_ASSERT_EQUAL(tsend_calls, 1);
+	CU_ASSERT_STRING_EQUAL(sent_payload, "copied");
+	router_remove_owner(R, &owner);
+}
+
 int main(void)
 {
 	static const struct cunit_test tests[] = {
-		{ "delivery: direct, or queued behind a handler", test_delivery_direct_or_queued },
+		{ "delivery: always queued, in send order", test_delivery_always_queued },
 		{ "unknown and invalid addresses", test_unknown_and_invalid },
 		{ "return route through hops", test_return_route_through_hops },
 		{ "queue backpressure", test_queue_backpressure },
@@ -722,6 +875,9 @@ int main(void)
 		{ "address patterns", test_addr_patterns },
 		{ "who may send to a transport address", test_transport_senders },
 		{ "a transport's connect flag is cleared", test_transport_connect_cleared },
+		{ "send copies what the message points to", test_send_copies },
+		{ "send_reserve to a local worker", test_reserve_local },
+		{ "send_reserve to a transport", test_reserve_transport },
 		{ NULL, NULL },
 	};
 	return cunit_run(&(struct cunit_suite){
