@@ -263,6 +263,15 @@ static void conn_close(struct tcp_conn *c, enum ockam_log_level level,
 		*p = c->dirty_next;
 		c->dirty = 0;
 	}
+	if (c->resuming) {
+		struct tcp_conn **p = &t->resume;
+
+		while (*p && *p != c)
+			p = &(*p)->resume_next;
+		if (*p)
+			*p = c->resume_next;
+		c->resuming = 0;
+	}
 	if (t->resv_conn == c)
 		t->resv_conn = NULL; /* commit then refuses it */
 	conn_unwatch(c);
@@ -345,12 +354,17 @@ static void conn_flush_or_close(struct tcp_conn *c)
 		conn_close(c, OCKAM_LOG_WARN, "%s", strerror(-rc));
 }
 
-/* The end-of-turn flush: write each connection that queued frames this
- * turn (one send() each), unless it waits for the socket to drain. */
+static void conns_resume(struct tcp *t);
+
+/* The end-of-turn flush: the node's queue has drained, so connections
+ * paused because it was full read on (conns_resume); then write each
+ * connection that queued frames this turn (one send() each), unless it
+ * waits for the socket to drain. */
 static void conns_on_flush(void *data)
 {
 	struct tcp *t = data;
 
+	conns_resume(t);
 	while (t->dirty) {
 		struct tcp_conn *c = t->dirty;
 
@@ -362,6 +376,18 @@ static void conns_on_flush(void *data)
 	}
 }
 
+/* Arm the end-of-turn flush (added on first use).  0, or -1 if there is
+ * none (out of memory, or stopping). */
+static int flush_arm(struct tcp *t)
+{
+	if (!t->flush && !t->stopping)
+		t->flush = t->host->flush_add(t->ctx, conns_on_flush, t);
+	if (!t->flush)
+		return -1;
+	t->host->flush_arm(t->flush);
+	return 0;
+}
+
 /* A frame was queued on `c`: it goes out from the end-of-turn flush (or
  * once connected, or when the socket drains). */
 static void conn_queued(struct tcp_conn *c)
@@ -371,9 +397,7 @@ static void conn_queued(struct tcp_conn *c)
 	if (c->state != TCP_CONN_OPEN || (c->events & OCKAM_EV_WRITE) ||
 	    c->dirty)
 		return;
-	if (!t->flush && !t->stopping)
-		t->flush = t->host->flush_add(t->ctx, conns_on_flush, t);
-	if (!t->flush) {
+	if (flush_arm(t) < 0) {
 		/* No flush source (out of memory): write now. */
 		conn_flush_or_close(c);
 		return;
@@ -381,7 +405,6 @@ static void conn_queued(struct tcp_conn *c)
 	c->dirty = 1;
 	c->dirty_next = t->dirty;
 	t->dirty = c;
-	t->host->flush_arm(t->flush);
 }
 
 void tcp_flush_stop(struct tcp *t)
@@ -389,7 +412,9 @@ void tcp_flush_stop(struct tcp *t)
 	if (t->flush)
 		t->host->source_remove(t->flush);
 	t->flush = NULL;
-	t->dirty = NULL; /* every connection is closed by now */
+	/* Every connection is closed by now. */
+	t->dirty = NULL;
+	t->resume = NULL;
 }
 
 /* Room for a `frame`-byte frame at the end of c->out, within
@@ -781,15 +806,35 @@ static int conn_deliver(struct tcp_conn *c, struct ockam_message *msg)
 
 static void conn_on_resume(void *data);
 
-/* The next hop is full (the router's local queue or another connection's
+/* The next hop is full (the node's local queue or another connection's
  * send queue): nothing was taken, so keep the frame at the head of the
- * input buffer and stop reading this connection for a moment; the rest
- * waits in the kernel and TCP flow control slows the peer.  On resume the
- * same frame is delivered again, so nothing is lost or reordered. */
-static void conn_pause(struct tcp_conn *c)
+ * input buffer and stop reading this connection; the rest waits in the
+ * kernel and TCP flow control slows the peer.  On resume the same frame is
+ * delivered again, so nothing is lost or reordered.
+ *
+ * The node's queue is drained before the end-of-turn flush runs, so
+ * reading resumes from there, in the same loop turn.  Only if that finds
+ * the next hop still full before a single frame got through (`stalled`:
+ * another connection's send queue that is not draining) does the
+ * connection wait TCP_PAUSE_MS instead. */
+static void conn_pause(struct tcp_conn *c, int stalled)
 {
 	struct tcp *t = c->t;
 
+	if (!stalled && flush_arm(t) == 0) {
+		c->paused = 1;
+		if (!c->resuming) {
+			c->resuming = 1;
+			c->resume_next = t->resume;
+			t->resume = c;
+		}
+		(void)conn_set_events(c, conn_want(c, c->out.len != 0));
+		t->host->log_limited(t->ctx, &t->lim_pause, OCKAM_LOG_DEBUG,
+				     "pausing reads from %s until the next "
+				     "hop drains: it is full",
+				     c->key);
+		return;
+	}
 	if (!c->timer)
 		c->timer = t->host->timer_add(t->ctx, TCP_PAUSE_MS,
 					      conn_on_resume, c);
@@ -805,12 +850,14 @@ static void conn_pause(struct tcp_conn *c)
 }
 
 /* Deliver every complete frame in `b` (the connection's own buffer or the
- * shared one).  -1 if the connection was closed, 1 if reading paused. */
-static int conn_parse(struct tcp_conn *c, struct tcp_buf *b)
+ * shared one).  `resumed`: called by the flush that resumes a pause.  -1
+ * if the connection was closed, 1 if reading paused. */
+static int conn_parse(struct tcp_conn *c, struct tcp_buf *b, int resumed)
 {
 	struct tcp *t = c->t;
 	struct ockam_addr hops[OCKAM_DECODE_HOPS];
 	struct ockam_message msg;
+	size_t delivered = 0;
 	int rc;
 
 	while (!c->paused && b->len >= TCP_FRAME_HEADER) {
@@ -843,12 +890,13 @@ static int conn_parse(struct tcp_conn *c, struct tcp_buf *b)
 				     (unsigned long)len, c->key);
 		rc = conn_deliver(c, &msg);
 		if (rc == -ENOBUFS) {
-			conn_pause(c);
+			conn_pause(c, resumed && !delivered);
 			if (c->paused)
 				break;
-			/* No timer to resume with: drop it, keep reading. */
+			/* Nothing to resume with: drop it, keep reading. */
 		}
 		tcp_buf_consume(b, TCP_FRAME_HEADER + len);
+		delivered++;
 	}
 	return c->paused;
 }
@@ -864,7 +912,7 @@ static int conn_parse_shared(struct tcp_conn *c)
 	struct tcp_buf *r = &t->rbuf;
 	int rc;
 
-	rc = conn_parse(c, r);
+	rc = conn_parse(c, r, 0);
 	if (rc >= 0 && r->len) {
 		struct tcp_buf own = c->in; /* empty: that is why r was used */
 
@@ -952,7 +1000,7 @@ static int conn_read(struct tcp_conn *c)
 				t->rbuf_ms = c->active_ms;
 				rc = conn_parse_shared(c);
 			} else {
-				rc = conn_parse(c, b);
+				rc = conn_parse(c, b, 0);
 			}
 			if (rc != 0)
 				return rc < 0 ? -1 : 0;
@@ -1029,17 +1077,38 @@ static void conn_on_event(void *data, int fd, uint32_t events)
 		conn_flush_or_close(c);
 }
 
-static void conn_on_resume(void *data)
+/* Frames already buffered first; reading resumes if they all fit. */
+static void conn_resume(struct tcp_conn *c, int resumed)
 {
-	struct tcp_conn *c = data;
-
 	if (c->state != TCP_CONN_OPEN || !c->paused)
 		return;
 	c->paused = 0;
-	/* Frames already buffered first; reading resumes if they fit. */
-	if (conn_parse(c, &c->in) == 0 &&
+	if (conn_parse(c, &c->in, resumed) == 0 &&
 	    conn_set_events(c, conn_want(c, c->out.len != 0)) < 0)
 		conn_close(c, OCKAM_LOG_WARN, "cannot watch the socket");
+}
+
+static void conn_on_resume(void *data)
+{
+	conn_resume(data, 0);
+}
+
+/* From the end-of-turn flush: resume the connections paused this turn.
+ * One that pauses again joins a fresh list, resumed by the next flush
+ * round (the loop drains the queue in between). */
+static void conns_resume(struct tcp *t)
+{
+	struct tcp_conn *list = t->resume;
+
+	t->resume = NULL;
+	while (list) {
+		struct tcp_conn *c = list;
+
+		list = c->resume_next;
+		c->resume_next = NULL;
+		c->resuming = 0;
+		conn_resume(c, 1);
+	}
 }
 
 /* ---- entry points ------------------------------------------------- */

@@ -168,6 +168,8 @@ struct tcp_conn {
 	struct tcp_conn *dirty_next;
 	int nobufs_logged; /* -ENOBUFS logged since the queue last drained */
 	int paused;        /* not reading: the router pushed back */
+	int resuming;      /* on t->resume: the next flush resumes it */
+	struct tcp_conn *resume_next;
 	int got_frame;     /* received at least one frame */
 	uint8_t close_cause; /* inbound: enum tcp_in_cause, for the limiter */
 	uint64_t opened_ms, active_ms; /* established; last byte moved */
@@ -221,6 +223,8 @@ struct tcp {
 	 * queued in a loop turn: writes every dirty connection once. */
 	struct ockam_source *flush;
 	struct tcp_conn *dirty; /* connections to flush, via dirty_next */
+	/* Paused connections the next flush resumes, via resume_next. */
+	struct tcp_conn *resume;
 	/* A frame lent by reserve until commit or abort: its connection
 	 * (NULL: none), where the frame starts in its `out` (data + off +
 	 * len at reserve), the length of the header's body up to the

@@ -1078,6 +1078,8 @@ static void test_router_full_pauses_without_loss(void)
 	}
 	CU_ASSERT(pauses >= 1);
 	CU_ASSERT_EQUAL(close_pauses, 0);
+	/* Resumed from the end-of-turn flush, once the queue drained. */
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "until the next hop drains"));
 	CU_ASSERT_PTR_NULL(strstr(log, "dropped a message from"));
 	free(log);
 	CU_ASSERT(echo_ok(&c, 9));
