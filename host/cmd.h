@@ -17,9 +17,15 @@
 #include "config.h"
 #include "node.h"
 
-/* Print the effective configuration as YAML: variables expanded, defaults
- * filled in, plugin paths resolved. */
-void cmd_check_print(const struct config *c, FILE *out);
+/* Print the effective configuration as YAML (or, `json`, the same as
+ * JSON): variables expanded, defaults filled in, plugin paths resolved.
+ * The YAML loads back to the same node. */
+void cmd_check_print(const struct config *c, FILE *out, int json);
+
+/* `ockam-host --options-doc TYPE...`: each plugin's option table as
+ * Markdown (option_doc.c); a TYPE with a '/' is a path to the .so.
+ * Returns the exit status. */
+int cmd_options_doc(int n, char **types);
 
 /* `ockam-host status ...` and `ockam-host ping ...`: argv[0] is the
  * command's name.  Return the process exit status. */

@@ -1,14 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * `ockam-host --check`: print the effective node description as YAML, so
- * people see what will run: ${VAR}s expanded, defaults filled in (plugin
- * options only as written), plugin directories resolved, every worker's
- * access: and reach:.  Scalars that YAML could misread are
- * double-quoted; routes are written in flow style, as people write them.
+ * people see what will run: ${VAR}s expanded (a literal '$' written '$$'),
+ * every default filled in (the host's and the plugins' declared ones),
+ * plugin directories and file options made absolute, every worker's
+ * access: and reach:.  What it prints loads back to the same node (and
+ * prints the same again).  Scalars that YAML could misread are
+ * double-quoted, and a value that was quoted keeps its quotes where they
+ * make it a string (prefix: "42"); routes are written in flow style, as
+ * people write them.  --json writes the same tree as JSON (opt_json.c).
  */
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
+#include "opt.h"
+#include "opt_json.h"
 
 static int plain_ok(const char *s)
 {
@@ -26,16 +35,23 @@ static int plain_ok(const char *s)
 	return 1;
 }
 
-static void put_scalar(FILE *out, const char *s)
+/* Would a plain `s` read back as something other than a string (42,
+ * true, null, 1.5)? */
+static int looks_typed(const char *s)
 {
-	if (plain_ok(s)) {
-		fputs(s, out);
-		return;
-	}
+	struct ockam_opt o = { .kind = OCKAM_OPT_SCALAR, .plain = 1,
+			       .str = (char *)s, .len = strlen(s) };
+	return opt_plain_type(&o) != NULL;
+}
+
+static void put_quoted(FILE *out, const char *s)
+{
 	fputc('"', out);
 	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
 		if (*c == '"' || *c == '\\')
 			fprintf(out, "\\%c", *c);
+		else if (*c == '$')
+			fputs("$$", out); /* not a ${VAR} when read back */
 		else if (*c == '\n')
 			fputs("\\n", out);
 		else if (*c == '\t')
@@ -48,10 +64,37 @@ static void put_scalar(FILE *out, const char *s)
 	fputc('"', out);
 }
 
+/* A string: quoted if YAML would read it plain as another type. */
+static void put_scalar(FILE *out, const char *s)
+{
+	if (plain_ok(s) && !looks_typed(s))
+		fputs(s, out);
+	else
+		put_quoted(out, s);
+}
+
+/* A value as the tree holds it: plain if it was plain (a plain 42 is a
+ * number), else a string (a quoted "42" keeps its quotes). */
+static void put_dir(FILE *out, const char *dir);
+
 static void put_opt_scalar(FILE *out, const struct ockam_opt *o)
 {
-	if (o->is_null)
+	if (o->is_path && o->str[0] != '/') {
+		/* Relative to the YAML file: absolute, so the output means
+		 * the same file wherever it is loaded from. */
+		const char *slash = strrchr(o->file, '/');
+		char *full = NULL;
+		if (slash &&
+		    asprintf(&full, "%.*s/%s", (int)(slash - o->file), o->file,
+			     o->str) > 0)
+			put_dir(out, full);
+		else
+			put_dir(out, o->str);
+		free(full);
+	} else if (o->is_null)
 		fputs("null", out);
+	else if (o->plain && plain_ok(o->str))
+		fputs(o->str, out);
 	else
 		put_scalar(out, o->str);
 }
@@ -131,14 +174,27 @@ static void put_duration(FILE *out, uint64_t ms)
 		fprintf(out, "%llums", v);
 }
 
-void cmd_check_print(const struct config *c, FILE *out)
+/* plugin_dir entries as absolute paths: the output must mean the same
+ * wherever it is loaded from. */
+static void put_dir(FILE *out, const char *dir)
+{
+	char cwd[PATH_MAX], *full = NULL;
+
+	if (dir[0] != '/' && getcwd(cwd, sizeof(cwd)) &&
+	    asprintf(&full, "%s/%s", cwd, dir) > 0)
+		dir = full;
+	put_scalar(out, dir);
+	free(full);
+}
+
+static void print_yaml(const struct config *c, FILE *out)
 {
 	static const char *const levels[] = { "error", "warn", "info", "debug",
 					      "trace" };
 	const struct ockam_opt *status = opt_get(c->root, "status");
 
-	fprintf(out, "# %s: effective configuration (variables expanded, defaults filled in)\n",
-		c->path);
+	fputs("# effective configuration (variables expanded, defaults filled in)\n",
+	      out);
 	fputs("node: ", out);
 	put_scalar(out, c->node_name);
 	fprintf(out, "\nlog_level: %s\n",
@@ -147,7 +203,7 @@ void cmd_check_print(const struct config *c, FILE *out)
 		fputs("plugin_dir:\n", out);
 		for (size_t i = 0; i < c->n_plugin_dirs; i++) {
 			fputs("  - ", out);
-			put_scalar(out, c->plugin_dirs[i]);
+			put_dir(out, c->plugin_dirs[i]);
 			fputc('\n', out);
 		}
 	}
@@ -195,6 +251,9 @@ void cmd_check_print(const struct config *c, FILE *out)
 								: "anyone\n",
 			      out);
 		}
+		if (!w->n_reach)
+			fputs("    # reach: not limited (no reach: given)\n",
+			      out);
 		if (w->n_reach) {
 			fputs("    reach: [", out);
 			for (size_t j = 0; j < w->n_reach; j++) {
@@ -230,4 +289,33 @@ void cmd_check_print(const struct config *c, FILE *out)
 	}
 	fprintf(out, "after_messages: %s\n",
 		c->after_messages == CONFIG_AFTER_RUN ? "run" : "exit");
+}
+
+void cmd_check_print(const struct config *c, FILE *out, int json)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem;
+	struct ockam_opt *tree;
+	struct diag d;
+
+	if (!json) {
+		print_yaml(c, out);
+		return;
+	}
+	/* The JSON is the YAML read back: the same tree, by construction. */
+	mem = open_memstream(&text, &len);
+	if (!mem) {
+		fputs("{}\n", out);
+		return;
+	}
+	print_yaml(c, mem);
+	fclose(mem);
+	diag_init(&d, stderr);
+	tree = opt_load_string(c->path, text, len, &d);
+	if (tree)
+		opt_write_json(tree, out);
+	opt_free(tree);
+	diag_free(&d);
+	free(text);
 }

@@ -620,9 +620,8 @@ static void walk_status(struct config *c, struct diag *d)
 
 /* ---- entry points ------------------------------------------------- */
 
-struct config *config_load(const char *path, struct diag *d)
+struct config *config_load_partial(const char *path, struct diag *d)
 {
-	unsigned errors = d->errors;
 	struct config *c = calloc(1, sizeof(*c));
 
 	if (!c) {
@@ -652,12 +651,53 @@ struct config *config_load(const char *path, struct diag *d)
 	walk_messages(c, d);
 	walk_after(c, d);
 	walk_status(c, d);
-	if (d->errors != errors)
-		goto fail;
 	return c;
 fail:
 	config_free(c);
 	return NULL;
+}
+
+struct config *config_load(const char *path, struct diag *d)
+{
+	unsigned errors = d->errors;
+	struct config *c = config_load_partial(path, d);
+
+	if (c && d->errors != errors) {
+		config_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+struct ockam_opt *config_instance_options(struct config *c,
+					  struct config_instance *ci)
+{
+	const char *section = ci->node == ci->type_node ? "transports" :
+							  "workers";
+	struct ockam_opt *m = (struct ockam_opt *)opt_get(c->root, section);
+	struct ockam_opt *v = (struct ockam_opt *)opt_get(m, ci->name);
+
+	if (ci->options)
+		return (struct ockam_opt *)ci->options;
+	if (!v)
+		return NULL;
+	if (ci->node == ci->type_node) {
+		opt_null_to_map(v); /* `tcp:` with nothing after it */
+	} else {
+		struct ockam_opt *o = (struct ockam_opt *)opt_get(v, "options");
+		if (o) {
+			opt_null_to_map(o);
+		} else {
+			o = opt_parse_value("{}", ci->type_node);
+			if (!o || opt_map_append(v, "options", o, ci->type_node))
+				return NULL;
+		}
+		v = o;
+	}
+	if (v->kind != OCKAM_OPT_MAP)
+		return NULL;
+	ci->options = v;
+	return v;
 }
 
 void config_free(struct config *c)

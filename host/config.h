@@ -104,6 +104,16 @@ struct config {
 /* Load and validate.  Returns NULL after reporting every problem found to
  * `d` (all of them, not just the first). */
 struct config *config_load(const char *path, struct diag *d);
+/* The same, but a file that parsed into a top-level map gives a config
+ * even if some of it was wrong (reported to `d`; the entries at fault are
+ * left out), so the node can go on and check plugins, options and routes
+ * in the same run.  NULL only if there is no tree to walk. */
+struct config *config_load_partial(const char *path, struct diag *d);
+/* The options map of instance `ci`, made (an empty map in the tree) if its
+ * entry had none, so defaults can be filled in; ci->options is set.  NULL
+ * if out of memory. */
+struct ockam_opt *config_instance_options(struct config *c,
+					  struct config_instance *ci);
 void config_free(struct config *c);
 const struct config_route *config_route_find(const struct config *c,
 					     const char *name);

@@ -35,7 +35,12 @@ static void usage(FILE *out)
 		"\n"
 		"Options:\n"
 		"  -c, --check     load and validate the node, start nothing; print the\n"
-		"                  effective configuration and exit 0, or every error and exit 1\n"
+		"                  effective configuration (YAML that loads back to the same\n"
+		"                  node) and exit 0, or every error and exit 1\n"
+		"      --json      with --check: print it as JSON\n"
+		"      --options-doc TYPE...\n"
+		"                  print the option tables of plugins (types or .so paths)\n"
+		"                  as docs/configuration.md shows them\n"
 		"  -v, --verbose   more log output (repeat for trace)\n"
 		"  -q, --quiet     less log output (repeat for errors only)\n"
 		"  -h, --help      show this help\n"
@@ -60,6 +65,8 @@ int main(int argc, char **argv)
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
+		{"json", no_argument, NULL, 'j'},
+		{"options-doc", no_argument, NULL, 'D'},
 		{NULL, 0, NULL, 0},
 	};
 	if (argc > 1 && !strcmp(argv[1], "status")) {
@@ -72,12 +79,18 @@ int main(int argc, char **argv)
 	}
 	/* No --config here: 'f' is not in the table, so never returned. */
 	struct cmd_common common = { 0 };
-	int check = 0, c, rc;
+	int check = 0, json = 0, doc = 0, c, rc;
 	opterr = 0; /* cmd_common_option says what was wrong, in one line */
 	while ((c = getopt_long(argc, argv, ":cvqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			check = 1;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'D':
+			doc = 1;
 			break;
 		case 'V':
 			printf("ockam-host %s (plugin ABI %u, host services ABI %u)\n",
@@ -91,6 +104,10 @@ int main(int argc, char **argv)
 				return rc;
 		}
 	}
+	if (doc)
+		return cmd_options_doc(argc - optind, argv + optind);
+	if (json && !check)
+		return cmd_usage_error("ockam-host", "--json goes with --check");
 	if (optind != argc - 1)
 		return cmd_usage_error("ockam-host", optind == argc ?
 				       "expected one NODE.yaml argument" :
@@ -128,7 +145,7 @@ int main(int argc, char **argv)
 		return code;
 	}
 	if (check) {
-		cmd_check_print(n->cfg, stdout);
+		cmd_check_print(n->cfg, stdout, json);
 		node_destroy(n);
 		return 0;
 	}

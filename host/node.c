@@ -15,6 +15,7 @@
 #include "notice.h"
 #include "loop.h"
 #include "opt.h"
+#include "option_check.h"
 #include "route_text.h"
 #include "router.h"
 #include "status.h"
@@ -96,6 +97,17 @@ int node_route_resolve(struct node *n, const struct ockam_opt *o,
 			rc = -EINVAL;
 			continue;
 		}
+		/* Port 99999 and port forty are known to be wrong now, not
+		 * when something is sent (written "scheme:", not "N#"). */
+		const char *colon = strchr(e->str, ':'), *hash = strchr(e->str, '#');
+		if (hops[out->count].type != OCKAM_ADDR_LOCAL && colon &&
+		    (!hash || colon < hash) &&
+		    option_port_error(colon + 1, err, sizeof(err))) {
+			diag_error(&n->diag, file, e->line, e->col,
+				   "address '%s': %s", e->str, err);
+			rc = -EINVAL;
+			continue;
+		}
 		out->count++;
 	}
 	return rc;
@@ -140,6 +152,14 @@ static struct plugin_lib *node_plugin(struct node *n, const char *type,
 		return NULL;
 	}
 	struct plugin_lib *lib = loader_open(path, type, err, sizeof(err));
+	char why[256];
+	if (lib && option_table_check(lib->desc->options, why, sizeof(why))) {
+		/* Its table is its contract with the host and the docs. */
+		diag_error(&n->diag, where->file, where->line, where->col,
+			   "%s: its options table is wrong: %s", path, why);
+		loader_close(lib);
+		return NULL;
+	}
 	if (!lib) {
 		diag_error(&n->diag, where->file, where->line, where->col, "%s",
 			   err);
@@ -371,7 +391,7 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 	diag_init(&n->diag, args->diag_echo);
 	n->check_only = args->check_only;
 
-	n->cfg = config_load(args->config_path, &n->diag);
+	n->cfg = config_load_partial(args->config_path, &n->diag);
 	if (!n->cfg) {
 		*exit_code = 2;
 		goto fail;
@@ -412,8 +432,11 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 				   strerror(bad));
 	}
 
-	/* Load every plugin first, so all missing or broken ones are
-	 * reported together. */
+	/* One pass: everything that can be known before anything runs is
+	 * checked, every problem reported, before the first error stops the
+	 * node.  Plugins first, so all missing or broken ones are reported
+	 * together. */
+	struct config *cm = n->cfg;
 	for (size_t i = 0; i < c->n_transports; i++) {
 		const struct config_instance *ci = &c->transports[i];
 		struct plugin_lib *lib = node_plugin(n, ci->type, ci->type_node);
@@ -422,6 +445,8 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 				   ci->type_node->line, ci->type_node->col,
 				   "'%s' is a %s plugin, not a transport: declare it under workers:",
 				   ci->type, plugin_kind_name(lib->desc->kind));
+		else if (lib && !node_instance_new(n, ci, lib))
+			goto fail;
 	}
 	for (size_t i = 0; i < c->n_workers; i++) {
 		const struct config_instance *ci = &c->workers[i];
@@ -431,42 +456,55 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 				   ci->type_node->line, ci->type_node->col,
 				   "'%s' is a transport plugin, not a worker: declare it under transports:",
 				   ci->type);
-	}
-	if (n->diag.errors) {
-		*exit_code = 2;
-		goto fail;
-	}
-
-	/* Transports are created and started before any worker, so workers
-	 * can parse routes naming them and send from their own start. */
-	for (size_t i = 0; i < c->n_transports; i++) {
-		const struct config_instance *ci = &c->transports[i];
-		struct ockam_ctx *ctx =
-			node_instance_new(n, ci, node_plugin(n, ci->type, NULL));
-		if (!ctx || node_instance_create(n, ctx) < 0) {
-			*exit_code = ctx ? 2 : 1;
+		else if (lib && !node_instance_new(n, ci, lib))
 			goto fail;
-		}
 	}
-	if (!n->check_only)
-		for (size_t i = 0; i < n->n_inst; i++)
-			if (node_instance_start(n, n->inst[i]) < 0) {
-				*exit_code = n->diag.errors ? 2 : 1;
+	/* Every instance's options against its plugin's table (defaults
+	 * filled in), then the plugin's own cross-option check. */
+	for (size_t i = 0; i < n->n_inst; i++) {
+		struct ockam_ctx *ctx = n->inst[i];
+		const struct ockam_plugin *d = ctx->lib->desc;
+		struct config_instance *ci = (struct config_instance *)ctx->cfg;
+		int may_check;
+		unsigned bad = option_check_instance(cm, ci, d->options,
+						     &n->diag, &may_check);
+		if (!may_check)
+			continue;
+		unsigned before = n->diag.errors;
+		int rc = d->check ? d->check(services_table(), ctx) : 0;
+		if (rc < 0 && n->diag.errors == before)
+			diag_error(&n->diag, ci->type_node->file,
+				   ci->type_node->line, ci->type_node->col,
+				   "%s '%s': its options were refused: %s",
+				   plugin_kind_name(d->kind), ctx->name,
+				   strerror(-rc));
+		ctx->options_ok = !bad && rc >= 0 && n->diag.errors == before;
+	}
+	/* Transports are created (not started) even if something else is
+	 * wrong, so that the routes and addresses below are checked with
+	 * their schemes in this same run. */
+	int schemes_known = 1;
+	for (size_t i = 0; i < n->n_inst; i++) {
+		struct ockam_ctx *ctx = n->inst[i];
+		if (ctx->cfg->node != ctx->cfg->type_node)
+			continue;
+		if (ctx->options_ok)
+			node_instance_create(n, ctx);
+		schemes_known &= ctx->created;
+	}
+	/* Addresses in options: what the table refused is gone from the
+	 * tree, so the rest can be checked for every instance; but not
+	 * when a transport is missing, whose scheme would make every
+	 * address of it "unknown". */
+	for (size_t i = 0; i < n->n_inst; i++) {
+		struct ockam_ctx *ctx = n->inst[i];
+		if (ctx->cfg->node != ctx->cfg->type_node) {
+			if (node_reach_parse(n, ctx) == -ENOMEM)
 				goto fail;
-			}
-
-	for (size_t i = 0; i < c->n_workers; i++) {
-		const struct config_instance *ci = &c->workers[i];
-		struct ockam_ctx *ctx =
-			node_instance_new(n, ci, node_plugin(n, ci->type, NULL));
-		if (!ctx)
-			goto fail;
-		if (node_reach_parse(n, ctx) < 0 ||
-		    node_add_worker_address(n, ctx) < 0 ||
-		    node_instance_create(n, ctx) < 0) {
-			*exit_code = 2;
-			goto fail;
+			node_add_worker_address(n, ctx);
 		}
+		if (schemes_known)
+			option_check_refs(n, ctx);
 	}
 	/* Every named route must parse, used or not: a typo should not wait
 	 * for the day something sends along it. */
@@ -475,12 +513,31 @@ struct node *node_create(const struct node_args *args, int *exit_code)
 		struct ockam_route scratch;
 		node_route_resolve(n, c->routes[i].route, hops, &scratch);
 	}
+	/* The messages' routes too (the app checks them as it takes them). */
 	int app_failed = 0;
 	if (!args->no_messages)
 		n->app = app_create(n, &app_failed);
 	if (app_failed || n->diag.errors) {
 		*exit_code = 2;
 		goto fail;
+	}
+
+	/* Transports are started before any worker is created, so workers
+	 * can send from their own start. */
+	if (!n->check_only)
+		for (size_t i = 0; i < n->n_inst; i++)
+			if (n->inst[i]->created &&
+			    node_instance_start(n, n->inst[i]) < 0) {
+				*exit_code = n->diag.errors ? 2 : 1;
+				goto fail;
+			}
+	for (size_t i = 0; i < n->n_inst; i++) {
+		if (n->inst[i]->created)
+			continue;
+		if (node_instance_create(n, n->inst[i]) < 0) {
+			*exit_code = 2;
+			goto fail;
+		}
 	}
 	*exit_code = 0;
 	return n;

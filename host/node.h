@@ -34,6 +34,7 @@ struct ockam_ctx {
 	const char *name; /* address (workers) or type (transports) */
 	void *state;
 	int created, started;
+	int options_ok; /* its options passed the plugin's table and check */
 	struct router_sender sender;  /* name, privileges and reach */
 	struct router_policy policy;  /* who may send to its YAML address */
 	struct ockam_addr *reach_addrs; /* its reach's transport patterns */

@@ -258,7 +258,7 @@ static int is_var_char(char c)
 
 /* Expand ${VAR}, ${VAR:-default} (default if unset or empty) and $$ in
  * scalar `s`.  Errors are reported at `o`; returns the new text or NULL. */
-static char *expand_vars(struct opt_parser *p, const struct ockam_opt *o,
+static char *expand_vars(struct opt_parser *p, struct ockam_opt *o,
 			 const char *s, size_t n, size_t *out_len)
 {
 	struct strbuf b = { NULL, 0, 0, 0 };
@@ -315,6 +315,7 @@ static char *expand_vars(struct opt_parser *p, const struct ockam_opt *o,
 		memcpy(var, name, vlen);
 		var[vlen] = '\0';
 		const char *val = getenv(var);
+		o->expanded = 1;
 		if (has_default && (!val || !*val))
 			sb_put(&b, e + 2, (size_t)(close - (e + 2)));
 		else if (val)
@@ -364,6 +365,7 @@ static struct ockam_opt *parse_scalar(struct opt_parser *p, yaml_event_t *ev,
 	if (!o)
 		return NULL;
 	refuse_anchor(p, ev, ev->data.scalar.anchor);
+	o->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 	if (memchr(v, '\0', n)) {
 		parser_error(p, &ev->start_mark,
 			     "NUL bytes are not allowed in values");
@@ -641,6 +643,193 @@ struct ockam_opt *opt_load_file(const char *path, struct diag *d)
 	root = opt_load_string(path, buf, len, d);
 	free(buf);
 	return root;
+}
+
+/* ---- building ------------------------------------------------------ */
+
+static void relabel(struct ockam_opt *o, const struct ockam_opt *at)
+{
+	o->file = at->file;
+	o->line = at->line;
+	o->col = at->col;
+	for (size_t i = 0; i < o->count; i++) {
+		relabel(o->items[i], at);
+		if (o->keys)
+			relabel(o->keys[i], at);
+	}
+}
+
+struct ockam_opt *opt_parse_value(const char *text, const struct ockam_opt *at)
+{
+	struct diag d;
+	struct ockam_opt *o;
+
+	diag_init(&d, NULL);
+	o = opt_load_string("default", text, strlen(text), &d);
+	diag_free(&d);
+	if (!o)
+		return NULL;
+	free((char *)o->file);
+	relabel(o, at);
+	return o;
+}
+
+void opt_node_free(struct ockam_opt *o)
+{
+	node_free(o);
+}
+
+int opt_map_append(struct ockam_opt *map, const char *key,
+		   struct ockam_opt *val, const struct ockam_opt *at)
+{
+	struct ockam_opt *k = calloc(1, sizeof(*k));
+	struct ockam_opt **items, **keys;
+
+	if (k)
+		k->str = strdup(key);
+	if (!k || !k->str)
+		goto fail;
+	k->kind = OCKAM_OPT_SCALAR;
+	k->plain = 1;
+	k->len = strlen(key);
+	relabel(k, at);
+	items = realloc(map->items, (map->count + 1) * sizeof(*items));
+	if (!items)
+		goto fail;
+	map->items = items;
+	keys = realloc(map->keys, (map->count + 1) * sizeof(*keys));
+	if (!keys)
+		goto fail;
+	map->keys = keys;
+	val->key = k->str;
+	map->items[map->count] = val;
+	map->keys[map->count] = k;
+	map->count++;
+	return 0;
+fail:
+	node_free(k);
+	node_free(val);
+	return -1;
+}
+
+void opt_map_remove(struct ockam_opt *map, const char *key)
+{
+	for (size_t i = 0; map && map->kind == OCKAM_OPT_MAP && i < map->count;
+	     i++) {
+		if (strcmp(map->keys[i]->str, key))
+			continue;
+		node_free(map->items[i]);
+		node_free(map->keys[i]);
+		memmove(&map->items[i], &map->items[i + 1],
+			(map->count - i - 1) * sizeof(*map->items));
+		memmove(&map->keys[i], &map->keys[i + 1],
+			(map->count - i - 1) * sizeof(*map->keys));
+		map->count--;
+		return;
+	}
+}
+
+void opt_null_to_map(struct ockam_opt *o)
+{
+	if (o->kind != OCKAM_OPT_SCALAR || !o->is_null)
+		return;
+	free(o->str);
+	o->str = NULL;
+	o->len = 0;
+	o->is_null = 0;
+	o->plain = 0;
+	o->kind = OCKAM_OPT_MAP;
+}
+
+int opt_scalar_to_list(struct ockam_opt *o)
+{
+	struct ockam_opt *item, **items;
+
+	if (o->kind != OCKAM_OPT_SCALAR || o->is_null)
+		return 0;
+	item = malloc(sizeof(*item));
+	items = malloc(sizeof(*items));
+	if (!item || !items) {
+		free(item);
+		free(items);
+		return -1;
+	}
+	const char *key = o->key;
+	*item = *o;
+	item->key = NULL;
+	memset(o, 0, sizeof(*o));
+	o->kind = OCKAM_OPT_LIST;
+	o->file = item->file;
+	o->line = item->line;
+	o->col = item->col;
+	o->key = key;
+	o->items = items;
+	o->items[0] = item;
+	o->count = 1;
+	return 0;
+}
+
+int opt_set_str(struct ockam_opt *o, const char *s)
+{
+	char *c = strdup(s);
+
+	if (!c)
+		return -1;
+	free(o->str);
+	o->str = c;
+	o->len = strlen(c);
+	return 0;
+}
+
+/* YAML 1.2 core schema plus 1.1's yes/no/on/off (which libyaml-based
+ * readers and people still take for booleans). */
+const char *opt_plain_type(const struct ockam_opt *o)
+{
+	static const char *const bools[] = {
+		"true", "True", "TRUE", "false", "False", "FALSE", "yes", "Yes",
+		"YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF",
+	};
+	const char *s;
+
+	if (!o || o->kind != OCKAM_OPT_SCALAR || !o->plain || o->expanded)
+		return NULL;
+	if (o->is_null)
+		return "null";
+	s = o->str;
+	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++)
+		if (!strcmp(s, bools[i]))
+			return "a boolean";
+	if (!strcmp(s, ".inf") || !strcmp(s, "-.inf") || !strcmp(s, "+.inf") ||
+	    !strcmp(s, ".nan") || !strcmp(s, ".NaN") || !strcmp(s, ".Inf"))
+		return "a number";
+	if (*s == '-' || *s == '+')
+		s++;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'o') && s[2] &&
+	    strspn(s + 2, s[1] == 'x' ? "0123456789abcdefABCDEF" : "01234567") ==
+		    strlen(s + 2))
+		return "a number";
+	/* [0-9]+ ( . [0-9]* )? ( [eE] [-+]? [0-9]+ )?, or . [0-9]+ ... */
+	size_t digits = strspn(s, "0123456789");
+	s += digits;
+	if (*s == '.') {
+		size_t frac = strspn(s + 1, "0123456789");
+		if (!digits && !frac)
+			return NULL;
+		digits += frac;
+		s += 1 + frac;
+	}
+	if (!digits)
+		return NULL;
+	if (*s == 'e' || *s == 'E') {
+		s++;
+		if (*s == '-' || *s == '+')
+			s++;
+		size_t e = strspn(s, "0123456789");
+		if (!e)
+			return NULL;
+		s += e;
+	}
+	return *s ? NULL : "a number";
 }
 
 /* ---- lookups and checks ------------------------------------------- */

@@ -25,6 +25,14 @@ struct ockam_opt {
 	char *str;        /* scalar text (NUL-terminated); NULL otherwise */
 	size_t len;       /* scalar length (may contain NUL bytes? no: refused) */
 	int is_null;      /* scalar was a plain null/~/empty */
+	/* Scalars: written plain (42, true, tcp:x:1), not quoted or as a
+	 * block ("42", '42', |): YAML reads a plain 42 as a number and a
+	 * quoted one as a string, and declared options keep that
+	 * distinction (option_check.c). */
+	int plain;
+	int expanded;     /* scalar: a ${VAR} was substituted in it */
+	int is_path;      /* scalar: a declared PATH option (relative to the
+			   * file; --check prints it absolute) */
 	size_t count;     /* list items or map pairs */
 	struct ockam_opt **items; /* list items, or map values */
 	struct ockam_opt **keys;  /* map keys (scalars, with positions) */
@@ -69,6 +77,36 @@ int opt_to_duration_ms(const struct ockam_opt *o, struct diag *d,
 		       uint64_t *out);
 int opt_to_size(const struct ockam_opt *o, struct diag *d, uint64_t max,
 		uint64_t *out);
+
+/* What YAML's core schema makes of a plain scalar other than a string:
+ * "a number" (42, -1, 0x1f, 1.5, .inf), "a boolean" (true, false, and
+ * YAML 1.1's yes/no/on/off), "null" (null, ~, empty); NULL for a string
+ * (also for quoted scalars and ones a ${VAR} was substituted in). */
+const char *opt_plain_type(const struct ockam_opt *o);
+
+/* ---- building (defaults filled in by option_check.c) ---------------- */
+
+/* Parse `text` (one YAML value, e.g. "10s", "[]", "{a: 1}") into a new
+ * tree whose nodes all carry `at`'s file and position (so a message about
+ * a default points at the entry that got it).  NULL if it is not valid
+ * YAML (the text is the plugin's, so this is its bug) or out of memory. */
+struct ockam_opt *opt_parse_value(const char *text, const struct ockam_opt *at);
+/* Append `key: val` to map `map` (taking `val`); the key node gets `at`'s
+ * position.  0, or -1 out of memory (val is freed). */
+int opt_map_append(struct ockam_opt *map, const char *key,
+		   struct ockam_opt *val, const struct ockam_opt *at);
+/* Remove `key` (and free its value) from map `map`, if there. */
+void opt_map_remove(struct ockam_opt *map, const char *key);
+/* Turn a null scalar (`tcp:` with nothing after it) into an empty map,
+ * in place, so defaults can be added to it. */
+void opt_null_to_map(struct ockam_opt *o);
+/* Make scalar `o` a list holding it, in place (`listen: 127.0.0.1:4000`
+ * is `listen: [127.0.0.1:4000]`).  0, or -1 out of memory. */
+int opt_scalar_to_list(struct ockam_opt *o);
+/* Replace scalar `o`'s text with a copy of `s` (0, or -1 out of memory). */
+int opt_set_str(struct ockam_opt *o, const char *s);
+/* Free a node made by opt_parse_value that was not appended. */
+void opt_node_free(struct ockam_opt *o);
 
 /* Write `s` quoted for a message ('text', control bytes as '?', cut at
  * 60 bytes with "...") into buf; returns buf. */

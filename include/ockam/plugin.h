@@ -102,9 +102,11 @@ enum ockam_option_type {
 	/* A route: a list of addresses, or the name of a route declared
 	 * under the node's `routes:`; hops checked at load time. */
 	OCKAM_OPTION_ROUTE,
-	/* A list of strings. */
+	/* A list of strings.  One string without brackets is a list of
+	 * one (`listen: 127.0.0.1:4000`); create sees a list either way. */
 	OCKAM_OPTION_STRINGS,
-	/* A list of address patterns (route.h): tcp:host:port, * allowed. */
+	/* A list of address patterns (route.h): tcp:host:port, * allowed;
+	 * one without brackets is a list of one, as for STRINGS. */
 	OCKAM_OPTION_ADDRS,
 	/* A file path, relative to the node's YAML file. */
 	OCKAM_OPTION_PATH,
@@ -123,8 +125,8 @@ struct ockam_option {
 	/* The default as YAML text ("10s", "[]", "noise"), filled in when
 	 * the key is absent; NULL: none (the key stays absent). */
 	const char *def;
-	/* INT, DURATION (ms) and SIZE (bytes): the accepted range.  0 and
-	 * 0 mean unbounded. */
+	/* INT, DURATION (ms) and SIZE (bytes): the accepted range.  A max
+	 * of 0 means no upper bound (min 0: no lower bound). */
 	uint64_t min, max;
 	const char *choices; /* ENUM: the words, separated by '|' */
 	uint32_t flags;      /* OCKAM_OPTION_* flags */
@@ -147,9 +149,13 @@ struct ockam_plugin {
 
 	/* Optional.  Cross-option checks the table cannot express ("key
 	 * x needs key y").  Report each problem with host->opt_error and
-	 * return -EINVAL, or return 0.  Runs after the table's checks
-	 * passed for this instance, before any instance is created; must
-	 * not allocate or keep anything. */
+	 * return -EINVAL, or return 0.  Runs after the table's checks for
+	 * this instance, before any instance is created, so its problems
+	 * are reported in the same run as every other: a value the table
+	 * refused then reads as its default, or as absent if it has none
+	 * (check does not run if a required key is missing or refused).  So
+	 * every value it reads is well-formed.  Must not allocate or keep
+	 * anything. */
 	int (*check)(const struct ockam_host *host, struct ockam_ctx *ctx);
 
 	/* Mandatory.  Allocate the instance, read its options, store `host`

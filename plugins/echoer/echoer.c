@@ -18,9 +18,6 @@ struct echoer {
 static int echoer_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 			 void **state)
 {
-	static const char *const keys[] = {NULL};
-	if (host->opt_check_keys(ctx, host->opt_root(ctx), keys) < 0)
-		return -EINVAL; /* already reported */
 	struct echoer *e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;

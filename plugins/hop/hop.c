@@ -30,20 +30,26 @@ struct hop {
 };
 
 /* to: [tcp:127.0.0.1:4000, tcp:10.0.0.7:*, ...]: transport-address
- * patterns; the host checks each where it is written. */
-static int to_read(struct hop *h, const struct ockam_opt *root)
-{
-	const struct ockam_host *host = h->host;
-	int rc = host->opt_get_addrs(h->ctx, root, "to", &h->to, &h->n_to);
+ * patterns, checked by the host where they are written. */
+static const struct ockam_option hop_options[] = {
+	{.name = "to", .type = OCKAM_OPTION_ADDRS, .def = "[]",
+	 .help = "transport addresses it may connect to (tcp:host:port, * allowed)"},
+	{0},
+};
 
-	if (rc < 0)
-		return rc;
-	for (size_t i = 0; i < h->n_to; i++)
-		if (h->to[i].type == OCKAM_ADDR_LOCAL)
-			rc = host->opt_error(h->ctx, host->opt_at(host->opt_get(root, "to"), i),
-					     "'%.*s' in 'to' is a local address: a hop always forwards to local workers; 'to' lists the transport addresses it may connect to",
-					     (int)h->to[i].len,
-					     (const char *)h->to[i].data);
+/* A local name in `to:` is a patterns mistake the table cannot see. */
+static int hop_check(const struct ockam_host *host, struct ockam_ctx *ctx)
+{
+	const struct ockam_opt *to = host->opt_get(host->opt_root(ctx), "to");
+	int rc = 0;
+
+	for (size_t i = 0; i < host->opt_count(to); i++) {
+		const char *s = host->opt_str(host->opt_at(to, i));
+		if (s && !strpbrk(s, ":#"))
+			rc = host->opt_error(ctx, host->opt_at(to, i),
+					     "'%s' in 'to' is a local address: a hop always forwards to local workers; 'to' lists the transport addresses it may connect to",
+					     s);
+	}
 	return rc;
 }
 
@@ -52,16 +58,13 @@ static void hop_destroy(void *state);
 static int hop_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 		      void **state)
 {
-	static const char *const keys[] = {"to", NULL};
-	const struct ockam_opt *root = host->opt_root(ctx);
-	if (host->opt_check_keys(ctx, root, keys) < 0)
-		return -EINVAL;
 	struct hop *h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
 	h->host = host;
 	h->ctx = ctx;
-	int rc = to_read(h, root);
+	int rc = host->opt_get_addrs(ctx, host->opt_root(ctx), "to", &h->to,
+				     &h->n_to);
 	if (rc < 0) {
 		hop_destroy(h);
 		return rc;
@@ -153,6 +156,8 @@ static const struct ockam_plugin hop_plugin = {
 	.name = "hop",
 	.kind = OCKAM_PLUGIN_WORKER,
 	.description = "forwards messages, adding itself to the return route",
+	.options = hop_options,
+	.check = hop_check,
 	.create = hop_create,
 	.handle_message = hop_handle,
 	.destroy = hop_destroy,

@@ -231,13 +231,64 @@ void channel_close(struct channel *ch, const char *why)
 
 /* ---- options --------------------------------------------------------- */
 
-static const char *const option_keys[] = {
-	"role", "route", "trust", "vault", "suite", "handshake_timeout",
-	"rekey_interval", "queue_limit", "max_handshakes",
-	"max_handshakes_per_source", "max_channels",
-	"idle_timeout", "rehandshake", "rehandshake_backoff",
-	"rehandshake_backoff_max", "key_exchange", "signed_prekey_rotation",
-	"keepalive", "dead_peer_timeout", NULL,
+/* Declared: the host checks keys, types and ranges (one pass with every
+ * other error of the file), fills in the defaults and generates
+ * docs/configuration.md's table.  Keys that belong to one role have no
+ * declared default (a default would make them present for the other
+ * role, which sc_check refuses); create applies theirs. */
+static const struct ockam_option sc_options[] = {
+	{.name = "role", .type = OCKAM_OPTION_ENUM,
+	 .choices = "listener|initiator", .flags = OCKAM_OPTION_REQUIRED,
+	 .help = "listener or initiator"},
+	{.name = "route", .type = OCKAM_OPTION_ROUTE,
+	 .help = "initiator: the route to the listener (required)"},
+	{.name = "trust", .type = OCKAM_OPTION_ANY,
+	 .flags = OCKAM_OPTION_REQUIRED,
+	 .help = "everyone, or a list of identifiers"},
+	{.name = "vault", .type = OCKAM_OPTION_PATH,
+	 .help = "identity file, created if missing; none: ephemeral"},
+	{.name = "suite", .type = OCKAM_OPTION_STRING,
+	 .help = "key_exchange noise: Noise suite (default " SUITE_DEFAULT ")"},
+	{.name = "handshake_timeout", .type = OCKAM_OPTION_DURATION,
+	 .def = "30s", .min = 1,
+	 .help = "a handshake must finish within this"},
+	{.name = "rekey_interval", .type = OCKAM_OPTION_INT, .def = "4096",
+	 .min = DATA_WINDOW, .max = REKEY_INTERVAL_MAX,
+	 .help = "records per key epoch"},
+	{.name = "queue_limit", .type = OCKAM_OPTION_INT,
+	 .max = QUEUE_LIMIT_MAX,
+	 .help = "initiator: messages held during a handshake (default 64)"},
+	{.name = "max_handshakes", .type = OCKAM_OPTION_INT, .min = 1,
+	 .max = CHANNELS_LIMIT,
+	 .help = "listener: half-open handshakes at once (default 256)"},
+	{.name = "max_handshakes_per_source", .type = OCKAM_OPTION_INT,
+	 .min = 1, .max = CHANNELS_LIMIT,
+	 .help = "listener: ... from one source (default 64)"},
+	{.name = "max_channels", .type = OCKAM_OPTION_INT, .min = 1,
+	 .max = CHANNELS_LIMIT,
+	 .help = "listener: channel ends at once (default 10000)"},
+	{.name = "idle_timeout", .type = OCKAM_OPTION_DURATION,
+	 .help = "listener: close a channel silent this long; 0: never (default 10m)"},
+	{.name = "rehandshake", .type = OCKAM_OPTION_BOOL,
+	 .help = "initiator: reopen a lost channel (default true)"},
+	{.name = "rehandshake_backoff", .type = OCKAM_OPTION_DURATION,
+	 .min = 1, .max = BACKOFF_LIMIT_MS,
+	 .help = "initiator: first retry delay (default 1s)"},
+	{.name = "rehandshake_backoff_max", .type = OCKAM_OPTION_DURATION,
+	 .min = 1, .max = BACKOFF_LIMIT_MS,
+	 .help = "initiator: longest retry delay (default 30s)"},
+	{.name = "key_exchange", .type = OCKAM_OPTION_ENUM, .def = "noise",
+	 .choices = "noise|x3dh", .help = "noise (XX) or x3dh"},
+	{.name = "signed_prekey_rotation", .type = OCKAM_OPTION_DURATION,
+	 .min = 1000,
+	 .help = "x3dh listener: signed prekey lifetime (default 7d)"},
+	{.name = "keepalive", .type = OCKAM_OPTION_DURATION, .def = "10s",
+	 .max = BACKOFF_LIMIT_MS,
+	 .help = "empty record after this much one-way traffic; 0: off, else at least 10ms"},
+	{.name = "dead_peer_timeout", .type = OCKAM_OPTION_DURATION,
+	 .max = BACKOFF_LIMIT_MS,
+	 .help = "initiator: re-handshake after this silence; 0: off, else at least 10ms (default 15s)"},
+	{0},
 };
 
 /* Options that only make sense for one role: a typo'd role should not
@@ -251,214 +302,133 @@ static const char *const initiator_only[] = {
 	"rehandshake_backoff_max", "queue_limit", "dead_peer_timeout", NULL,
 };
 
-static int options_role_keys(struct sc_instance *inst,
-			     const struct ockam_opt *root)
+static uint64_t duration_or(const struct ockam_host *h, struct ockam_ctx *ctx,
+			    const struct ockam_opt *root, const char *key,
+			    uint64_t def)
 {
-	const struct ockam_host *h = inst->host;
-	int listener = inst->role == CHAN_ROLE_LISTENER;
+	uint64_t v = def;
+	h->opt_get_duration_ms(ctx, root, key, &v);
+	return v;
+}
+
+/* The rules across keys the table cannot state, each reported where it
+ * is broken; every one of them, not just the first.  Allocates nothing. */
+static int sc_check(const struct ockam_host *h, struct ockam_ctx *ctx)
+{
+	const struct ockam_opt *root = h->opt_root(ctx), *o;
+	const char *role = NULL, *kx = NULL;
+	int rc = 0;
+
+	/* A role or key_exchange the host refused reads as absent: the
+	 * rules that depend on it are not checked (they would be noise). */
+	h->opt_get_str(ctx, root, "role", &role);
+	h->opt_get_str(ctx, root, "key_exchange", &kx);
+	int listener = role && !strcmp(role, "listener");
+	int x3dh = kx && !strcmp(kx, "x3dh");
+
 	const char *const *other = listener ? initiator_only : listener_only;
-	for (size_t i = 0; other[i]; i++) {
-		const struct ockam_opt *o = h->opt_get(root, other[i]);
-		if (o)
-			return h->opt_error(inst->ctx, o,
-					    "%s is only for role: %s",
-					    other[i],
-					    listener ? "initiator" : "listener");
+	for (size_t i = 0; role && other[i]; i++)
+		if ((o = h->opt_get(root, other[i])) != NULL)
+			rc = h->opt_error(ctx, o, "%s is only for role: %s",
+					  other[i],
+					  listener ? "initiator" : "listener");
+	if (role && !listener && !h->opt_get(root, "route"))
+		rc = h->opt_error(ctx, root,
+				  "an initiator needs a route to the listener");
+
+	o = h->opt_get(root, "trust");
+	if (h->opt_kind(o) == OCKAM_OPT_SCALAR) {
+		const char *s = h->opt_str(o);
+		if (!s || strcmp(s, "everyone"))
+			rc = h->opt_error(ctx, o,
+					  "trust must be 'everyone' or a list of identifiers, not '%s'",
+					  s ? s : "");
+	} else if (h->opt_kind(o) != OCKAM_OPT_LIST || h->opt_count(o) == 0) {
+		rc = h->opt_error(ctx, o,
+				  "trust must be 'everyone' or a non-empty list of identifiers");
+	} else {
+		for (size_t i = 0; i < h->opt_count(o); i++) {
+			const struct ockam_opt *item = h->opt_at(o, i);
+			const char *s = h->opt_str(item);
+			if (!s)
+				rc = h->opt_error(ctx, item,
+						  "trust list items must be identifiers");
+			else if (!identifier_is_valid(s))
+				rc = h->opt_error(ctx, item,
+						  "'%s' is not an identifier (expected I and 32 lowercase hex digits)",
+						  s);
+		}
 	}
-	return 0;
-}
 
-/* keepalive (both roles), dead_peer_timeout (initiator): 0 turns each
- * off; otherwise 10ms..1h. */
-static int options_liveness(struct sc_instance *inst,
-			    const struct ockam_opt *root)
-{
-	const struct ockam_host *h = inst->host;
-	inst->keepalive_ms = CHAN_KEEPALIVE_DEFAULT_MS;
-	inst->dead_peer_ms = CHAN_DEAD_PEER_DEFAULT_MS;
-	int rc = h->opt_get_duration_ms(inst->ctx, root, "keepalive",
-					&inst->keepalive_ms);
-	if (rc == 0)
-		rc = h->opt_get_duration_ms(inst->ctx, root,
-					    "dead_peer_timeout",
-					    &inst->dead_peer_ms);
-	if (rc != 0)
-		return rc;
-	const char *bad = NULL;
-	if (inst->keepalive_ms &&
-	    (inst->keepalive_ms < LIVENESS_MIN_MS ||
-	     inst->keepalive_ms > BACKOFF_LIMIT_MS))
-		bad = "keepalive";
-	else if (inst->dead_peer_ms &&
-		 (inst->dead_peer_ms < LIVENESS_MIN_MS ||
-		  inst->dead_peer_ms > BACKOFF_LIMIT_MS))
-		bad = "dead_peer_timeout";
-	if (bad)
-		return h->opt_error(inst->ctx, h->opt_get(root, bad),
-				    "%s must be 0 (off) or from 10ms to 1h", bad);
-	return 0;
-}
+	const struct ockam_opt *rot = h->opt_get(root, "signed_prekey_rotation");
+	const struct ockam_opt *suite = h->opt_get(root, "suite");
+	if (kx && !x3dh && rot)
+		rc = h->opt_error(ctx, rot,
+				  "signed_prekey_rotation is only for key_exchange: x3dh");
+	else if (kx && role && rot && !listener)
+		rc = h->opt_error(ctx, rot,
+				  "signed_prekey_rotation is only for role: listener");
+	if (x3dh && suite)
+		rc = h->opt_error(ctx, suite,
+				  "suite is only for key_exchange: noise (x3dh uses %s)",
+				  X3DH_SUITE_NAME);
+	if (kx && !x3dh && suite) {
+		struct noise_suite parsed;
+		const char *name = h->opt_str(suite);
+		int prc = noise_suite_parse(name, &parsed);
+		if (prc == -ENOTSUP)
+			rc = h->opt_error(ctx, suite,
+					  "suite %s is not supported here: AESGCM needs AES-NI and PCLMUL, which this CPU lacks (use ChaChaPoly)",
+					  name);
+		else if (prc != 0)
+			rc = h->opt_error(ctx, suite,
+					  "unknown Noise suite '%s' (expected e.g. %s)",
+					  name, SUITE_DEFAULT);
+		else if (parsed.pattern != NOISE_PATTERN_XX)
+			rc = h->opt_error(ctx, suite,
+					  "suite %s: secure_channel uses the XX pattern (e.g. %s)",
+					  name, SUITE_DEFAULT);
+	}
 
-/* max_handshakes, max_handshakes_per_source, max_channels, idle_timeout
- * (listener); rehandshake and
- * its backoff (initiator). */
-static int options_limits(struct sc_instance *inst,
-			  const struct ockam_opt *root)
-{
-	const struct ockam_host *h = inst->host;
-	inst->max_handshakes = CHAN_HANDSHAKES_MAX;
-	int rc = h->opt_get_u64(inst->ctx, root, "max_handshakes", 1,
-				CHANNELS_LIMIT, &inst->max_handshakes);
-	if (rc != 0)
-		return rc;
-	inst->max_handshakes_per_source = CHAN_HANDSHAKES_PER_SOURCE_DEFAULT;
-	rc = h->opt_get_u64(inst->ctx, root, "max_handshakes_per_source", 1,
-			    CHANNELS_LIMIT, &inst->max_handshakes_per_source);
-	if (rc != 0)
-		return rc;
-	inst->max_channels = CHAN_CHANNELS_MAX_DEFAULT;
-	rc = h->opt_get_u64(inst->ctx, root, "max_channels", 1,
-			    CHANNELS_LIMIT, &inst->max_channels);
-	if (rc != 0)
-		return rc;
-	inst->idle_timeout_ms = CHAN_IDLE_TIMEOUT_DEFAULT_MS;
-	rc = h->opt_get_duration_ms(inst->ctx, root, "idle_timeout",
-				    &inst->idle_timeout_ms);
-	if (rc != 0)
-		return rc;
-	inst->rehandshake = 1;
-	rc = h->opt_get_bool(inst->ctx, root, "rehandshake",
-			     &inst->rehandshake);
-	if (rc != 0)
-		return rc;
-	inst->backoff_min_ms = CHAN_BACKOFF_MIN_DEFAULT_MS;
-	inst->backoff_max_ms = CHAN_BACKOFF_MAX_DEFAULT_MS;
-	rc = h->opt_get_duration_ms(inst->ctx, root, "rehandshake_backoff",
-				    &inst->backoff_min_ms);
-	if (rc == 0)
-		rc = h->opt_get_duration_ms(inst->ctx, root,
-					    "rehandshake_backoff_max",
-					    &inst->backoff_max_ms);
-	if (rc != 0)
-		return rc;
-	if (inst->backoff_min_ms == 0 || inst->backoff_max_ms > BACKOFF_LIMIT_MS)
-		return h->opt_error(inst->ctx,
-				    h->opt_get(root, inst->backoff_min_ms == 0
-							     ? "rehandshake_backoff"
-							     : "rehandshake_backoff_max"),
-				    "rehandshake backoff must be more than 0 and at most 1h");
-	rc = options_liveness(inst, root);
-	if (rc != 0)
-		return rc;
-	if (inst->backoff_max_ms < inst->backoff_min_ms)
-		return h->opt_error(inst->ctx,
-				    h->opt_get(root, "rehandshake_backoff_max"),
-				    "rehandshake_backoff_max must be at least rehandshake_backoff (%" PRIu64
-				    " ms)",
-				    inst->backoff_min_ms);
-	return 0;
+	/* keepalive (both roles), dead_peer_timeout (initiator): 0 turns
+	 * each off; a few milliseconds would flood. */
+	static const char *const liveness[] = {"keepalive",
+					       "dead_peer_timeout"};
+	for (size_t i = 0; i < 2; i++) {
+		uint64_t ms = duration_or(h, ctx, root, liveness[i], 0);
+		if (ms && ms < LIVENESS_MIN_MS)
+			rc = h->opt_error(ctx, h->opt_get(root, liveness[i]),
+					  "%s must be 0 (off) or from 10ms to 1h",
+					  liveness[i]);
+	}
+	uint64_t lo = duration_or(h, ctx, root, "rehandshake_backoff",
+				  CHAN_BACKOFF_MIN_DEFAULT_MS);
+	uint64_t hi = duration_or(h, ctx, root, "rehandshake_backoff_max",
+				  CHAN_BACKOFF_MAX_DEFAULT_MS);
+	if (hi < lo)
+		rc = h->opt_error(ctx,
+				  h->opt_get(root, "rehandshake_backoff_max") ?
+					  h->opt_get(root, "rehandshake_backoff_max") :
+					  h->opt_get(root, "rehandshake_backoff"),
+				  "rehandshake_backoff_max must be at least rehandshake_backoff (%" PRIu64
+				  " ms)",
+				  lo);
+	return rc;
 }
 
 static int options_trust(struct sc_instance *inst, const struct ockam_opt *root)
 {
 	const struct ockam_host *h = inst->host;
 	const struct ockam_opt *o = h->opt_get(root, "trust");
-	if (!o)
-		return h->opt_error(inst->ctx, root,
-				    "trust is required: 'everyone' or a list of identifiers");
 	if (h->opt_kind(o) == OCKAM_OPT_SCALAR) {
-		const char *s = h->opt_str(o);
-		if (strcmp(s, "everyone") == 0) {
-			trust_set_everyone(&inst->trust);
-			return 0;
-		}
-		return h->opt_error(inst->ctx, o,
-				    "trust must be 'everyone' or a list of identifiers, not '%s'",
-				    s);
-	}
-	if (h->opt_kind(o) != OCKAM_OPT_LIST || h->opt_count(o) == 0)
-		return h->opt_error(inst->ctx, o,
-				    "trust must be 'everyone' or a non-empty list of identifiers");
-	for (size_t i = 0; i < h->opt_count(o); i++) {
-		const struct ockam_opt *item = h->opt_at(o, i);
-		const char *s = h->opt_str(item);
-		if (!s)
-			return h->opt_error(inst->ctx, item,
-					    "trust list items must be identifiers");
-		int rc = trust_add(&inst->trust, s);
-		if (rc == -ENOMEM)
-			return rc;
-		if (rc != 0)
-			return h->opt_error(inst->ctx, item,
-					    "'%s' is not an identifier (expected I and 32 lowercase hex digits)",
-					    s);
-	}
-	return 0;
-}
-
-static int options_suite(struct sc_instance *inst, const struct ockam_opt *root)
-{
-	const struct ockam_host *h = inst->host;
-	const char *name = SUITE_DEFAULT;
-	int rc = h->opt_get_str(inst->ctx, root, "suite", &name);
-	if (rc != 0)
-		return rc;
-	const struct ockam_opt *o = h->opt_get(root, "suite");
-	rc = noise_suite_parse(name, &inst->suite);
-	if (rc == -ENOTSUP)
-		return h->opt_error(inst->ctx, o,
-				    "suite %s is not supported here: AESGCM needs AES-NI and PCLMUL, which this CPU lacks (use ChaChaPoly)",
-				    name);
-	if (rc != 0)
-		return h->opt_error(inst->ctx, o,
-				    "unknown Noise suite '%s' (expected e.g. %s)",
-				    name, SUITE_DEFAULT);
-	if (inst->suite.pattern != NOISE_PATTERN_XX)
-		return h->opt_error(inst->ctx, o,
-				    "suite %s: secure_channel uses the XX pattern (e.g. %s)",
-				    name, SUITE_DEFAULT);
-	return 0;
-}
-
-/* key_exchange: noise (default) or x3dh; signed_prekey_rotation. */
-static int options_key_exchange(struct sc_instance *inst,
-				const struct ockam_opt *root)
-{
-	const struct ockam_host *h = inst->host;
-	const char *kx = "noise";
-	int rc = h->opt_get_str(inst->ctx, root, "key_exchange", &kx);
-	if (rc != 0)
-		return rc;
-	const struct ockam_opt *rot = h->opt_get(root, "signed_prekey_rotation");
-	if (strcmp(kx, "x3dh") == 0) {
-		inst->x3dh = 1;
-	} else if (strcmp(kx, "noise") != 0) {
-		return h->opt_error(inst->ctx, h->opt_get(root, "key_exchange"),
-				    "key_exchange must be noise or x3dh, not '%s'",
-				    kx);
-	} else if (rot) {
-		return h->opt_error(inst->ctx, rot,
-				    "signed_prekey_rotation is only for key_exchange: x3dh");
-	}
-	if (!inst->x3dh)
+		trust_set_everyone(&inst->trust); /* sc_check: "everyone" */
 		return 0;
-	if (h->opt_get(root, "suite"))
-		return h->opt_error(inst->ctx, h->opt_get(root, "suite"),
-				    "suite is only for key_exchange: noise (x3dh uses %s)",
-				    X3DH_SUITE_NAME);
-	snprintf(inst->suite.name, sizeof(inst->suite.name), "%s",
-		 X3DH_SUITE_NAME);
-	if (rot && inst->role != CHAN_ROLE_LISTENER)
-		return h->opt_error(inst->ctx, rot,
-				    "signed_prekey_rotation is only for role: listener");
-	inst->spk_rotation_ms = X3DH_ROTATION_DEFAULT_MS;
-	rc = h->opt_get_duration_ms(inst->ctx, root, "signed_prekey_rotation",
-				    &inst->spk_rotation_ms);
-	if (rc != 0)
-		return rc;
-	if (inst->spk_rotation_ms < 1000)
-		return h->opt_error(inst->ctx, rot,
-				    "signed_prekey_rotation must be at least 1s");
+	}
+	for (size_t i = 0; i < h->opt_count(o); i++) {
+		int rc = trust_add(&inst->trust, h->opt_str(h->opt_at(o, i)));
+		if (rc != 0)
+			return rc;
+	}
 	return 0;
 }
 
@@ -506,87 +476,75 @@ static int options_identity(struct sc_instance *inst,
 	return 0;
 }
 
+/* Read the options: the host checked them against sc_options and
+ * sc_check passed, so every getter succeeds; the role-specific defaults
+ * are applied here. */
 static int options_read(struct sc_instance *inst)
 {
 	const struct ockam_host *h = inst->host;
-	const struct ockam_opt *root = h->opt_root(inst->ctx);
-	if (!root || h->opt_kind(root) != OCKAM_OPT_MAP)
-		return h->opt_error(inst->ctx, root,
-				    "secure_channel needs options: { role: listener|initiator, trust: ... }");
-	int rc = h->opt_check_keys(inst->ctx, root, option_keys);
-	if (rc != 0)
-		return rc;
+	struct ockam_ctx *ctx = inst->ctx;
+	const struct ockam_opt *root = h->opt_root(ctx);
+	const char *role = "", *kx = "noise", *suite = SUITE_DEFAULT;
+	int rc = 0;
 
-	const char *role = NULL;
-	rc = h->opt_get_str(inst->ctx, root, "role", &role);
-	if (rc != 0)
-		return rc;
-	if (!role)
-		return h->opt_error(inst->ctx, root,
-				    "role is required: listener or initiator");
-	if (strcmp(role, "initiator") == 0)
-		inst->role = CHAN_ROLE_INITIATOR;
-	else if (strcmp(role, "listener") == 0)
-		inst->role = CHAN_ROLE_LISTENER;
-	else
-		return h->opt_error(inst->ctx, h->opt_get(root, "role"),
-				    "role must be listener or initiator, not '%s'",
-				    role);
-
-	rc = options_role_keys(inst, root);
-	if (rc != 0)
-		return rc;
-	const struct ockam_opt *route = h->opt_get(root, "route");
+	h->opt_get_str(ctx, root, "role", &role);
+	inst->role = strcmp(role, "listener") ? CHAN_ROLE_INITIATOR
+					      : CHAN_ROLE_LISTENER;
+	h->opt_get_str(ctx, root, "key_exchange", &kx);
+	inst->x3dh = !strcmp(kx, "x3dh");
 	if (inst->role == CHAN_ROLE_INITIATOR) {
-		if (!route)
-			return h->opt_error(inst->ctx, root,
-					    "an initiator needs a route to the listener");
 		struct ockam_route r;
-		rc = h->opt_get_route(inst->ctx, root, "route", &r);
-		if (rc != 0)
-			return rc;
-		if (r.count == 0)
-			return h->opt_error(inst->ctx, route,
-					    "route is empty");
-		rc = chan_route_set(&inst->route, &r);
+		rc = h->opt_get_route(ctx, root, "route", &r);
+		if (rc == 0)
+			rc = chan_route_set(&inst->route, &r);
 		if (rc != 0)
 			return rc;
 	}
-
-	inst->handshake_timeout_ms = CHAN_HANDSHAKE_TIMEOUT_DEFAULT_MS;
-	rc = h->opt_get_duration_ms(inst->ctx, root, "handshake_timeout",
-				    &inst->handshake_timeout_ms);
-	if (rc != 0)
-		return rc;
-	if (inst->handshake_timeout_ms == 0)
-		return h->opt_error(inst->ctx,
-				    h->opt_get(root, "handshake_timeout"),
-				    "handshake_timeout must be more than 0");
-	inst->rekey_interval = DATA_REKEY_DEFAULT;
-	rc = h->opt_get_u64(inst->ctx, root, "rekey_interval", DATA_WINDOW,
-			    REKEY_INTERVAL_MAX, &inst->rekey_interval);
-	if (rc != 0)
-		return rc;
 	inst->queue_limit = CHAN_QUEUE_LIMIT_DEFAULT;
-	rc = h->opt_get_u64(inst->ctx, root, "queue_limit", 0, QUEUE_LIMIT_MAX,
-			    &inst->queue_limit);
-	if (rc != 0)
-		return rc;
-
-	rc = options_limits(inst, root);
-	if (rc != 0)
-		return rc;
+	inst->max_handshakes = CHAN_HANDSHAKES_MAX;
+	inst->max_handshakes_per_source = CHAN_HANDSHAKES_PER_SOURCE_DEFAULT;
+	inst->max_channels = CHAN_CHANNELS_MAX_DEFAULT;
+	inst->idle_timeout_ms = CHAN_IDLE_TIMEOUT_DEFAULT_MS;
+	inst->rehandshake = 1;
+	inst->backoff_min_ms = CHAN_BACKOFF_MIN_DEFAULT_MS;
+	inst->backoff_max_ms = CHAN_BACKOFF_MAX_DEFAULT_MS;
+	inst->dead_peer_ms = CHAN_DEAD_PEER_DEFAULT_MS;
+	inst->spk_rotation_ms = X3DH_ROTATION_DEFAULT_MS;
+	if (h->opt_get_duration_ms(ctx, root, "handshake_timeout",
+				   &inst->handshake_timeout_ms) ||
+	    h->opt_get_u64(ctx, root, "rekey_interval", 0, UINT64_MAX,
+			   &inst->rekey_interval) ||
+	    h->opt_get_u64(ctx, root, "queue_limit", 0, UINT64_MAX,
+			   &inst->queue_limit) ||
+	    h->opt_get_u64(ctx, root, "max_handshakes", 0, UINT64_MAX,
+			   &inst->max_handshakes) ||
+	    h->opt_get_u64(ctx, root, "max_handshakes_per_source", 0,
+			   UINT64_MAX, &inst->max_handshakes_per_source) ||
+	    h->opt_get_u64(ctx, root, "max_channels", 0, UINT64_MAX,
+			   &inst->max_channels) ||
+	    h->opt_get_duration_ms(ctx, root, "idle_timeout",
+				   &inst->idle_timeout_ms) ||
+	    h->opt_get_bool(ctx, root, "rehandshake", &inst->rehandshake) ||
+	    h->opt_get_duration_ms(ctx, root, "rehandshake_backoff",
+				   &inst->backoff_min_ms) ||
+	    h->opt_get_duration_ms(ctx, root, "rehandshake_backoff_max",
+				   &inst->backoff_max_ms) ||
+	    h->opt_get_duration_ms(ctx, root, "keepalive",
+				   &inst->keepalive_ms) ||
+	    h->opt_get_duration_ms(ctx, root, "dead_peer_timeout",
+				   &inst->dead_peer_ms) ||
+	    h->opt_get_duration_ms(ctx, root, "signed_prekey_rotation",
+				   &inst->spk_rotation_ms) ||
+	    h->opt_get_str(ctx, root, "suite", &suite))
+		return -EINVAL;
 	rc = options_trust(inst, root);
 	if (rc != 0)
 		return rc;
-	rc = options_key_exchange(inst, root);
-	if (rc != 0)
-		return rc;
 	if (inst->x3dh)
-		return options_identity(inst, root);
-	rc = options_suite(inst, root);
-	if (rc != 0)
-		return rc;
+		snprintf(inst->suite.name, sizeof(inst->suite.name), "%s",
+			 X3DH_SUITE_NAME);
+	else if (noise_suite_parse(suite, &inst->suite) != 0)
+		return -EINVAL; /* sc_check said why */
 	return options_identity(inst, root);
 }
 
@@ -733,53 +691,6 @@ static void sc_destroy(void *state)
 	free(inst);
 }
 
-/* The keys the host accepts under `options:`.  Each is still read and
- * checked by options_read (values, ranges and which role may use it, with
- * the messages the docs and tests quote), so the table declares names
- * and help only: no defaults, which would make a key present for the
- * role it does not belong to. */
-static const struct ockam_option sc_options[] = {
-	{.name = "role", .type = OCKAM_OPTION_ANY,
-	 .help = "listener or initiator (required)"},
-	{.name = "route", .type = OCKAM_OPTION_ANY,
-	 .help = "initiator: the route to the listener (required)"},
-	{.name = "trust", .type = OCKAM_OPTION_ANY,
-	 .help = "everyone, or a list of identifiers (required)"},
-	{.name = "vault", .type = OCKAM_OPTION_ANY,
-	 .help = "identity file, created if missing; none: ephemeral"},
-	{.name = "suite", .type = OCKAM_OPTION_ANY,
-	 .help = "Noise suite (default " SUITE_DEFAULT ")"},
-	{.name = "handshake_timeout", .type = OCKAM_OPTION_ANY,
-	 .help = "a handshake must finish within this (default 30s)"},
-	{.name = "rekey_interval", .type = OCKAM_OPTION_ANY,
-	 .help = "records per key epoch (default 4096)"},
-	{.name = "queue_limit", .type = OCKAM_OPTION_ANY,
-	 .help = "initiator: messages held during a handshake (default 64)"},
-	{.name = "max_handshakes", .type = OCKAM_OPTION_ANY,
-	 .help = "listener: half-open handshakes at once (default 256)"},
-	{.name = "max_handshakes_per_source", .type = OCKAM_OPTION_ANY,
-	 .help = "listener: ... from one source (default 64)"},
-	{.name = "max_channels", .type = OCKAM_OPTION_ANY,
-	 .help = "listener: channel ends at once (default 10000)"},
-	{.name = "idle_timeout", .type = OCKAM_OPTION_ANY,
-	 .help = "listener: close a channel silent this long (default 10m)"},
-	{.name = "rehandshake", .type = OCKAM_OPTION_ANY,
-	 .help = "initiator: reopen a lost channel (default true)"},
-	{.name = "rehandshake_backoff", .type = OCKAM_OPTION_ANY,
-	 .help = "initiator: first retry delay (default 1s)"},
-	{.name = "rehandshake_backoff_max", .type = OCKAM_OPTION_ANY,
-	 .help = "initiator: longest retry delay (default 30s)"},
-	{.name = "key_exchange", .type = OCKAM_OPTION_ANY,
-	 .help = "noise or x3dh (default noise)"},
-	{.name = "signed_prekey_rotation", .type = OCKAM_OPTION_ANY,
-	 .help = "X3DH listener: signed prekey lifetime (default 7d)"},
-	{.name = "keepalive", .type = OCKAM_OPTION_ANY,
-	 .help = "empty record after this much one-way traffic; 0: off (default 10s)"},
-	{.name = "dead_peer_timeout", .type = OCKAM_OPTION_ANY,
-	 .help = "initiator: re-handshake after this silence; 0: off (default 15s)"},
-	{0},
-};
-
 static const struct ockam_plugin plugin = {
 	.abi_version = OCKAM_PLUGIN_ABI_VERSION,
 	.struct_size = sizeof(struct ockam_plugin),
@@ -787,6 +698,7 @@ static const struct ockam_plugin plugin = {
 	.kind = OCKAM_PLUGIN_SECURE_CHANNEL,
 	.description = "Noise XX secure channel over any route",
 	.options = sc_options,
+	.check = sc_check,
 	.create = sc_create,
 	.start = sc_start,
 	.handle_message = sc_handle_message,

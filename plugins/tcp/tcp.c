@@ -41,55 +41,101 @@
 
 /* ---- options ------------------------------------------------------ */
 
-static int listen_add(struct tcp *t, const struct ockam_opt *o)
-{
-	const struct ockam_host *h = t->host;
-	char host[TCP_KEY_MAX], port[8];
-	const char *s = h->opt_kind(o) == OCKAM_OPT_SCALAR ? h->opt_str(o) : NULL;
-	char **grown;
+/* Declared: the host checks types and ranges, fills in the defaults
+ * (--check prints them) and generates docs/configuration.md's table. */
+static const struct ockam_option tcp_options[] = {
+	{.name = "listen", .type = OCKAM_OPTION_STRINGS, .def = "[]",
+	 .help = "host:port to listen on ([v6]:port), or a list; port 0: ephemeral"},
+	{.name = "max_message_size", .type = OCKAM_OPTION_SIZE, .def = "1MiB",
+	 .min = TCP_MAX_MESSAGE_MIN, .max = TCP_MAX_MESSAGE_LIMIT,
+	 .help = "largest frame body"},
+	{.name = "send_queue_limit", .type = OCKAM_OPTION_SIZE,
+	 .min = TCP_MAX_MESSAGE_MIN + TCP_FRAME_HEADER,
+	 .max = TCP_SEND_QUEUE_LIMIT,
+	 .help = "bytes buffered per connection before sends fail with ENOBUFS (default 4MiB, at least max_message_size + 4)"},
+	{.name = "connect_timeout", .type = OCKAM_OPTION_DURATION, .def = "5s",
+	 .min = 1, .help = "give up connecting after this"},
+	{.name = "max_connections", .type = OCKAM_OPTION_INT, .def = "1024",
+	 .min = 1, .max = 1000000, .help = "open inbound connections per listener"},
+	{.name = "max_outbound", .type = OCKAM_OPTION_INT, .def = "1024",
+	 .min = 1, .max = 1000000, .help = "outbound connections, any state"},
+	{.name = "idle_timeout", .type = OCKAM_OPTION_DURATION, .def = "5m",
+	 .help = "close inbound connections idle this long; 0: never"},
+	{.name = "keepalive", .type = OCKAM_OPTION_DURATION, .def = "30s",
+	 .max = 32767000, /* Linux's TCP_KEEPIDLE limit */
+	 .help = "TCP keepalive idle time; 0: off"},
+	{.name = "nameserver", .type = OCKAM_OPTION_STRINGS, .def = "[]",
+	 .help = "IP[:port], or a list of up to 3, instead of resolv.conf's"},
+	{.name = "resolve_timeout", .type = OCKAM_OPTION_DURATION, .def = "5s",
+	 .min = 1, .help = "per host name, all tries"},
+	{.name = "hosts_file", .type = OCKAM_OPTION_PATH,
+	 .help = "hosts file read on every lookup (default /etc/hosts)"},
+	{.name = "resolv_conf", .type = OCKAM_OPTION_PATH,
+	 .help = "nameservers, search and options (default /etc/resolv.conf)"},
+	{0},
+};
 
-	if (!s)
-		return h->opt_error(t->ctx, o,
-				    "listen: expected \"host:port\" strings");
+/* What the table cannot say: listen addresses and name servers parse,
+ * and the send queue holds the largest message.  Runs before any
+ * create; allocates nothing. */
+static int tcp_check(const struct ockam_host *h, struct ockam_ctx *ctx)
+{
+	const struct ockam_opt *root = h->opt_root(ctx), *o;
+	uint64_t max_message = 0, queue = 0;
 	char why[160];
-	if (tcp_addr_check(s, strlen(s), why, sizeof(why)) < 0 ||
-	    tcp_addr_split(s, strlen(s), host, sizeof(host), port,
-			   sizeof(port)) < 0)
-		return h->opt_error(t->ctx, o,
-				    "listen: '%s': %s", s, why);
-	grown = realloc(t->listen, (t->n_listen + 1) * sizeof(*grown));
+	int rc = 0;
+
+	o = h->opt_get(root, "listen");
+	for (size_t i = 0; i < h->opt_count(o); i++) {
+		const char *s = h->opt_str(h->opt_at(o, i));
+		if (tcp_addr_check(s, strlen(s), why, sizeof(why)) < 0)
+			rc = h->opt_error(ctx, h->opt_at(o, i), "listen: '%s': %s",
+					  s, why);
+	}
+	o = h->opt_get(root, "nameserver");
+	if (h->opt_count(o) > TCP_NAMESERVERS_MAX)
+		rc = h->opt_error(ctx, o, "nameserver: at most %d",
+				  TCP_NAMESERVERS_MAX);
+	for (size_t i = 0; i < h->opt_count(o); i++) {
+		union tcp_sockaddr sa;
+		const char *s = h->opt_str(h->opt_at(o, i));
+		if (tcp_nameserver_parse(s, &sa) < 0)
+			rc = h->opt_error(ctx, h->opt_at(o, i),
+					  "nameserver: expected an IP address with an optional port, like 127.0.0.1:5353 or [::1]:53, not '%s'",
+					  s);
+	}
+	if (h->opt_get(root, "send_queue_limit") &&
+	    h->opt_get_size(ctx, root, "max_message_size", UINT64_MAX,
+			    &max_message) == 0 &&
+	    h->opt_get_size(ctx, root, "send_queue_limit", UINT64_MAX,
+			    &queue) == 0 &&
+	    queue < max_message + TCP_FRAME_HEADER)
+		/* A message that passes the size check must fit. */
+		rc = h->opt_error(ctx, h->opt_get(root, "send_queue_limit"),
+				  "send_queue_limit: %llu bytes is less than max_message_size + 4 (%llu)",
+				  (unsigned long long)queue,
+				  (unsigned long long)(max_message +
+						       TCP_FRAME_HEADER));
+	return rc;
+}
+
+static int listen_add(struct tcp *t, const char *s,
+		      const struct ockam_opt *at)
+{
+	char **grown = realloc(t->listen, (t->n_listen + 1) * sizeof(*grown));
 	if (!grown)
 		return -ENOMEM;
 	t->listen = grown;
-	const struct ockam_opt **at =
-		realloc(t->listen_at, (t->n_listen + 1) * sizeof(*at));
-	if (!at)
+	const struct ockam_opt **ats =
+		realloc(t->listen_at, (t->n_listen + 1) * sizeof(*ats));
+	if (!ats)
 		return -ENOMEM;
-	t->listen_at = at;
-	t->listen_at[t->n_listen] = o;
+	t->listen_at = ats;
+	t->listen_at[t->n_listen] = at;
 	t->listen[t->n_listen] = strdup(s);
 	if (!t->listen[t->n_listen])
 		return -ENOMEM;
 	t->n_listen++;
-	return 0;
-}
-
-static int nameserver_add(struct tcp *t, const struct ockam_opt *o)
-{
-	const struct ockam_host *h = t->host;
-	const char *s = h->opt_kind(o) == OCKAM_OPT_SCALAR ? h->opt_str(o) : NULL;
-
-	if (t->n_nameservers == TCP_NAMESERVERS_MAX)
-		return h->opt_error(t->ctx, o, "nameserver: at most %d",
-				    TCP_NAMESERVERS_MAX);
-	if (!s || tcp_nameserver_parse(s, &t->nameservers[t->n_nameservers]) <
-			  0)
-		return h->opt_error(t->ctx, o,
-				    "nameserver: expected an IP address with "
-				    "an optional port, like 127.0.0.1:5353 or "
-				    "[::1]:53, not '%s'",
-				    s ? s : "(not text)");
-	t->n_nameservers++;
 	return 0;
 }
 
@@ -113,123 +159,46 @@ static int path_option(struct tcp *t, const struct ockam_opt *root,
 	return *out ? 0 : -ENOMEM;
 }
 
-static int resolver_options_read(struct tcp *t, const struct ockam_opt *root)
-{
-	const struct ockam_host *h = t->host;
-	const struct ockam_opt *o = h->opt_get(root, "nameserver");
-	int rc = 0;
-	size_t i;
-
-	if (o && h->opt_kind(o) == OCKAM_OPT_LIST) {
-		for (i = 0; i < h->opt_count(o); i++)
-			if (nameserver_add(t, h->opt_at(o, i)) < 0)
-				rc = -EINVAL;
-	} else if (o && nameserver_add(t, o) < 0) {
-		rc = -EINVAL;
-	}
-	if (h->opt_get_duration_ms(t->ctx, root, "resolve_timeout",
-				   &t->resolve_timeout_ms) < 0)
-		rc = -EINVAL;
-	else if (t->resolve_timeout_ms == 0)
-		rc = h->opt_error(t->ctx, h->opt_get(root, "resolve_timeout"),
-				  "resolve_timeout: must be more than 0");
-	if (path_option(t, root, "hosts_file", &t->hosts_file) < 0 ||
-	    path_option(t, root, "resolv_conf", &t->resolv_conf) < 0)
-		rc = -EINVAL;
-	return rc;
-}
-
+/* Read the declared options (checked, defaults filled in by the host). */
 static int options_read(struct tcp *t)
 {
-	static const char *const keys[] = {
-		"listen",	   "max_message_size", "send_queue_limit",
-		"connect_timeout", "max_connections",  "max_outbound",
-		"idle_timeout",	   "keepalive",	       "nameserver",
-		"resolve_timeout", "hosts_file",       "resolv_conf",
-		NULL};
 	const struct ockam_host *h = t->host;
 	const struct ockam_opt *root = h->opt_root(t->ctx), *o;
-	uint64_t queue = UINT64_MAX; /* absent */
-	int rc = 0, r;
-	size_t i;
-
-	t->max_message = TCP_MAX_MESSAGE_DEFAULT;
-	t->connect_timeout_ms = TCP_CONNECT_TIMEOUT_DEFAULT;
-	t->max_connections = TCP_MAX_CONNECTIONS_DEFAULT;
-	t->max_outbound = TCP_MAX_OUTBOUND_DEFAULT;
-	t->idle_timeout_ms = TCP_IDLE_TIMEOUT_DEFAULT;
-	t->keepalive_ms = TCP_KEEPALIVE_DEFAULT;
-	t->resolve_timeout_ms = TCP_RESOLVE_TIMEOUT_DEFAULT;
-	if (!root)
-		goto defaults;
-	if (h->opt_kind(root) != OCKAM_OPT_MAP)
-		return h->opt_error(t->ctx, root, "tcp options must be a map");
-	if (h->opt_check_keys(t->ctx, root, keys) < 0)
-		rc = -EINVAL;
+	uint64_t queue = 0;
+	int rc = 0;
 
 	o = h->opt_get(root, "listen");
-	if (o && h->opt_kind(o) == OCKAM_OPT_LIST) {
-		for (i = 0; i < h->opt_count(o); i++)
-			if ((r = listen_add(t, h->opt_at(o, i))) < 0)
-				rc = r;
-	} else if (o) {
-		if ((r = listen_add(t, o)) < 0)
-			rc = r;
-	}
-
-	if (h->opt_get_size(t->ctx, root, "max_message_size",
-			    TCP_MAX_MESSAGE_LIMIT, &t->max_message) < 0)
-		rc = -EINVAL;
-	else if (t->max_message < TCP_MAX_MESSAGE_MIN)
-		rc = h->opt_error(t->ctx, h->opt_get(root, "max_message_size"),
-				  "max_message_size: %llu bytes is too small "
-				  "(at least %u)",
-				  (unsigned long long)t->max_message,
-				  TCP_MAX_MESSAGE_MIN);
-
-	if (h->opt_get_size(t->ctx, root, "send_queue_limit",
-			    TCP_SEND_QUEUE_LIMIT, &queue) < 0)
-		rc = -EINVAL;
-	else if (queue != UINT64_MAX &&
-		 queue < t->max_message + TCP_FRAME_HEADER)
-		/* A message that passes the size check must fit. */
-		rc = h->opt_error(t->ctx, h->opt_get(root, "send_queue_limit"),
-				  "send_queue_limit: %llu bytes is less than "
-				  "max_message_size + 4 (%llu)",
-				  (unsigned long long)queue,
-				  (unsigned long long)(t->max_message +
-						       TCP_FRAME_HEADER));
-
-	if (h->opt_get_duration_ms(t->ctx, root, "connect_timeout",
-				   &t->connect_timeout_ms) < 0)
-		rc = -EINVAL;
-	else if (t->connect_timeout_ms == 0)
-		rc = h->opt_error(t->ctx, h->opt_get(root, "connect_timeout"),
-				  "connect_timeout: must be more than 0");
-
-	if (h->opt_get_u64(t->ctx, root, "max_connections", 1, 1000000,
-			   &t->max_connections) < 0)
-		rc = -EINVAL;
-	if (h->opt_get_u64(t->ctx, root, "max_outbound", 1, 1000000,
-			   &t->max_outbound) < 0)
-		rc = -EINVAL;
-	if (h->opt_get_duration_ms(t->ctx, root, "idle_timeout",
-				   &t->idle_timeout_ms) < 0)
-		rc = -EINVAL;
-	if (h->opt_get_duration_ms(t->ctx, root, "keepalive",
-				   &t->keepalive_ms) < 0)
-		rc = -EINVAL;
-	else if (t->keepalive_ms > 32767000ull)
-		/* Linux's TCP_KEEPIDLE limit. */
-		rc = h->opt_error(t->ctx, h->opt_get(root, "keepalive"),
-				  "keepalive: at most 32767s, about 9h "
-				  "(0 turns it off)");
-	if (resolver_options_read(t, root) < 0)
+	for (size_t i = 0; i < h->opt_count(o) && rc == 0; i++)
+		rc = listen_add(t, h->opt_str(h->opt_at(o, i)), h->opt_at(o, i));
+	o = h->opt_get(root, "nameserver");
+	for (size_t i = 0; i < h->opt_count(o) && rc == 0; i++)
+		if (tcp_nameserver_parse(h->opt_str(h->opt_at(o, i)),
+					 &t->nameservers[t->n_nameservers++]) < 0)
+			rc = -EINVAL; /* tcp_check said why */
+	if (rc == 0 &&
+	    (h->opt_get_size(t->ctx, root, "max_message_size", UINT64_MAX,
+			     &t->max_message) < 0 ||
+	     h->opt_get_size(t->ctx, root, "send_queue_limit", UINT64_MAX,
+			     &queue) < 0 ||
+	     h->opt_get_duration_ms(t->ctx, root, "connect_timeout",
+				    &t->connect_timeout_ms) < 0 ||
+	     h->opt_get_u64(t->ctx, root, "max_connections", 0, UINT64_MAX,
+			    &t->max_connections) < 0 ||
+	     h->opt_get_u64(t->ctx, root, "max_outbound", 0, UINT64_MAX,
+			    &t->max_outbound) < 0 ||
+	     h->opt_get_duration_ms(t->ctx, root, "idle_timeout",
+				    &t->idle_timeout_ms) < 0 ||
+	     h->opt_get_duration_ms(t->ctx, root, "keepalive",
+				    &t->keepalive_ms) < 0 ||
+	     h->opt_get_duration_ms(t->ctx, root, "resolve_timeout",
+				    &t->resolve_timeout_ms) < 0 ||
+	     path_option(t, root, "hosts_file", &t->hosts_file) < 0 ||
+	     path_option(t, root, "resolv_conf", &t->resolv_conf) < 0))
 		rc = -EINVAL;
 	if (rc < 0)
 		return rc;
-defaults:
-	if (queue == UINT64_MAX) {
+	/* The default grows with max_message_size: it must hold one. */
+	if (!queue) {
 		queue = TCP_SEND_QUEUE_DEFAULT;
 		if (queue < t->max_message + TCP_FRAME_HEADER)
 			queue = t->max_message + TCP_FRAME_HEADER;
@@ -485,39 +454,6 @@ static void tcp_destroy(void *state)
 	free(t);
 }
 
-/* The keys of `options:`.  Checked and read by options_read (OCKAM_OPTION_ANY):
- * listen and nameserver take a string or a list, and several need checks
- * across keys (send_queue_limit against max_message_size). */
-static const struct ockam_option tcp_options[] = {
-	{.name = "listen", .type = OCKAM_OPTION_ANY,
-	 .help = "host:port to listen on, or a list; port 0 = ephemeral"},
-	{.name = "max_message_size", .type = OCKAM_OPTION_ANY,
-	 .help = "largest frame body, 64 to 16MiB (default 1MiB)"},
-	{.name = "send_queue_limit", .type = OCKAM_OPTION_ANY,
-	 .help = "bytes queued per connection (default 4MiB)"},
-	{.name = "connect_timeout", .type = OCKAM_OPTION_ANY,
-	 .help = "give up connecting after this (default 5s)"},
-	{.name = "max_connections", .type = OCKAM_OPTION_ANY,
-	 .help = "open inbound connections per listener (default 1024)"},
-	{.name = "max_outbound", .type = OCKAM_OPTION_ANY,
-	 .help = "outbound connections, any state (default 1024)"},
-	{.name = "idle_timeout", .type = OCKAM_OPTION_ANY,
-	 .help = "close inbound connections idle this long; 0 = never "
-		 "(default 5m)"},
-	{.name = "keepalive", .type = OCKAM_OPTION_ANY,
-	 .help = "TCP keepalive idle time; 0 = off (default 30s)"},
-	{.name = "nameserver", .type = OCKAM_OPTION_ANY,
-	 .help = "IP[:port] or a list (default: resolv.conf's)"},
-	{.name = "resolve_timeout", .type = OCKAM_OPTION_ANY,
-	 .help = "per host name, all tries (default 5s)"},
-	{.name = "hosts_file", .type = OCKAM_OPTION_ANY,
-	 .help = "hosts file read on every lookup (default /etc/hosts)"},
-	{.name = "resolv_conf", .type = OCKAM_OPTION_ANY,
-	 .help = "nameservers, search and options "
-		 "(default /etc/resolv.conf)"},
-	{0},
-};
-
 static const struct ockam_plugin tcp_plugin = {
 	.abi_version = OCKAM_PLUGIN_ABI_VERSION,
 	.struct_size = sizeof(struct ockam_plugin),
@@ -526,6 +462,7 @@ static const struct ockam_plugin tcp_plugin = {
 	.description = "TCP transport: length-prefixed frames, connect on "
 		       "demand",
 	.options = tcp_options,
+	.check = tcp_check,
 	.create = tcp_create,
 	.start = tcp_start,
 	.stop = tcp_stop,

@@ -303,57 +303,73 @@ static void bench_destroy(void *state)
 	free(b);
 }
 
+static const struct ockam_option bench_options[] = {
+	{.name = "mode", .type = OCKAM_OPTION_ENUM, .def = "rtt",
+	 .choices = "rtt|echo|oneway|fanout", .help = "what to measure"},
+	{.name = "route", .type = OCKAM_OPTION_ROUTE,
+	 .help = "where to send (required but in fanout)"},
+	{.name = "size", .type = OCKAM_OPTION_SIZE, .def = "64",
+	 .max = 16u << 20, .help = "payload bytes"},
+	{.name = "count", .type = OCKAM_OPTION_INT, .def = "0",
+	 .max = UINT32_MAX, .help = "messages to send; 0: for `duration`"},
+	{.name = "window", .type = OCKAM_OPTION_INT, .def = "1", .min = 1,
+	 .max = 1000, .help = "messages in flight"},
+	{.name = "duration", .type = OCKAM_OPTION_DURATION, .def = "1s",
+	 .help = "how long to send when count is 0"},
+	{.name = "warmup", .type = OCKAM_OPTION_INT, .def = "10",
+	 .max = 1000000, .help = "messages not measured first"},
+	{.name = "ack_every", .type = OCKAM_OPTION_INT, .def = "64", .min = 1,
+	 .max = 4096, .help = "oneway: the sink acks every this many"},
+	{.name = "n", .type = OCKAM_OPTION_INT, .def = "0", .max = 1000000,
+	 .help = "fanout: number of routes"},
+	{.name = "prefix", .type = OCKAM_OPTION_STRING, .def = "alice",
+	 .help = "fanout: first address of route i is <prefix><i>"},
+	/* Hops after the per-channel address: on the far node, so not a
+	 * ROUTE (whose first hop must be a worker here). */
+	{.name = "tail", .type = OCKAM_OPTION_STRINGS, .def = "[]",
+	 .help = "fanout: the rest of each route"},
+	{0},
+};
+
+static int bench_check(const struct ockam_host *h, struct ockam_ctx *ctx)
+{
+	const struct ockam_opt *root = h->opt_root(ctx);
+	const char *mode = "";
+
+	h->opt_get_str(ctx, root, "mode", &mode);
+	if (strcmp(mode, "fanout") && !h->opt_get(root, "route"))
+		return h->opt_error(ctx, root, "route is required");
+	return 0;
+}
+
 static int bench_create(const struct ockam_host *h, struct ockam_ctx *ctx,
 			void **state)
 {
-	static const char *const keys[] = {"mode", "route", "size", "count",
-		"window", "duration", "warmup", "ack_every", "n", "prefix",
-		"tail", NULL};
 	const struct ockam_opt *root = h->opt_root(ctx);
-	if (!root)
-		return h->opt_error(ctx, NULL, "bench needs options");
-	if (h->opt_check_keys(ctx, root, keys) < 0)
-		return -EINVAL;
 	struct bench *b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
 	b->host = h;
 	b->ctx = ctx;
-	b->size = 64;
-	b->window = 1;
-	b->warmup = 10;
-	b->ack_every = 64;
-	b->duration_ms = 1000;
-	b->prefix = "alice";
 	const char *mode = "rtt";
 	int rc = h->opt_get_str(ctx, root, "mode", &mode);
-	rc = rc ? rc : h->opt_get_size(ctx, root, "size", 16u << 20, &b->size);
-	rc = rc ? rc : h->opt_get_u64(ctx, root, "count", 0, UINT32_MAX, &b->count);
-	rc = rc ? rc : h->opt_get_u64(ctx, root, "window", 1, 1000, &b->window);
+	rc = rc ? rc : h->opt_get_size(ctx, root, "size", UINT64_MAX, &b->size);
+	rc = rc ? rc : h->opt_get_u64(ctx, root, "count", 0, UINT64_MAX, &b->count);
+	rc = rc ? rc : h->opt_get_u64(ctx, root, "window", 0, UINT64_MAX, &b->window);
 	rc = rc ? rc : h->opt_get_duration_ms(ctx, root, "duration", &b->duration_ms);
-	rc = rc ? rc : h->opt_get_u64(ctx, root, "warmup", 0, 1000000, &b->warmup);
-	rc = rc ? rc : h->opt_get_u64(ctx, root, "ack_every", 1, 4096, &b->ack_every);
-	rc = rc ? rc : h->opt_get_u64(ctx, root, "n", 0, 1000000, &b->n);
+	rc = rc ? rc : h->opt_get_u64(ctx, root, "warmup", 0, UINT64_MAX, &b->warmup);
+	rc = rc ? rc : h->opt_get_u64(ctx, root, "ack_every", 0, UINT64_MAX, &b->ack_every);
+	rc = rc ? rc : h->opt_get_u64(ctx, root, "n", 0, UINT64_MAX, &b->n);
 	rc = rc ? rc : h->opt_get_str(ctx, root, "prefix", &b->prefix);
 	if (rc == 0 && h->opt_get(root, "route"))
 		rc = h->opt_get_route(ctx, root, "route", &b->route);
-	if (rc == 0 && h->opt_get(root, "tail"))
+	if (rc == 0 && h->opt_count(h->opt_get(root, "tail")))
 		rc = h->opt_get_route(ctx, root, "tail", &b->tail);
-	if (rc == 0) {
-		if (strcmp(mode, "rtt") == 0)
-			b->mode = MODE_RTT;
-		else if (strcmp(mode, "echo") == 0)
-			b->mode = MODE_ECHO;
-		else if (strcmp(mode, "oneway") == 0)
-			b->mode = MODE_ONEWAY;
-		else if (strcmp(mode, "fanout") == 0)
-			b->mode = MODE_FANOUT;
-		else
-			rc = h->opt_error(ctx, h->opt_get(root, "mode"),
-					  "mode must be rtt, echo, oneway or fanout");
-	}
-	if (rc == 0 && b->mode != MODE_FANOUT && b->route.count == 0)
-		rc = h->opt_error(ctx, root, "route is required");
+	if (rc == 0)
+		b->mode = !strcmp(mode, "echo")	    ? MODE_ECHO
+			  : !strcmp(mode, "oneway") ? MODE_ONEWAY
+			  : !strcmp(mode, "fanout") ? MODE_FANOUT
+						    : MODE_RTT;
 	if (rc == 0 && b->mode == MODE_RTT)
 		b->window = 1;
 	if (rc == 0 && b->mode == MODE_FANOUT)
@@ -384,6 +400,8 @@ static const struct ockam_plugin bench_plugin = {
 	.name = "bench",
 	.kind = OCKAM_PLUGIN_WORKER,
 	.description = "benchmark load driver (tests/bench)",
+	.options = bench_options,
+	.check = bench_check,
 	.create = bench_create,
 	.start = bench_start,
 	.handle_message = bench_handle,

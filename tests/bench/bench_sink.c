@@ -16,21 +16,22 @@ struct sink {
 	uint64_t ack_every, count;
 };
 
+static const struct ockam_option sink_options[] = {
+	{.name = "ack_every", .type = OCKAM_OPTION_INT, .def = "64", .min = 1,
+	 .max = 4096, .help = "acknowledge every this many messages"},
+	{0},
+};
+
 static int sink_create(const struct ockam_host *h, struct ockam_ctx *ctx,
 		       void **state)
 {
-	static const char *const keys[] = {"ack_every", NULL};
-	const struct ockam_opt *root = h->opt_root(ctx);
-	if (h->opt_check_keys(ctx, root, keys) < 0)
-		return -EINVAL;
 	struct sink *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->host = h;
 	s->ctx = ctx;
-	s->ack_every = 64;
-	if (root && h->opt_get_u64(ctx, root, "ack_every", 1, 4096,
-				   &s->ack_every) != 0) {
+	if (h->opt_get_u64(ctx, h->opt_root(ctx), "ack_every", 0, UINT64_MAX,
+			   &s->ack_every) != 0) {
 		free(s);
 		return -EINVAL;
 	}
@@ -66,6 +67,7 @@ static const struct ockam_plugin sink_plugin = {
 	.name = "bench_sink",
 	.kind = OCKAM_PLUGIN_WORKER,
 	.description = "counts messages, acknowledges every N (tests/bench)",
+	.options = sink_options,
 	.create = sink_create,
 	.handle_message = sink_handle,
 	.destroy = sink_destroy,

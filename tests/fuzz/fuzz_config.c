@@ -4,9 +4,12 @@
  * tree, ${VAR} expansion, positions), the typed scalar readers on every
  * scalar, and config_load (the whole validation walk).  config_load takes
  * a path, so the input goes into a memfd read back as /proc/self/fd/N.
+ * Then every instance's options against a table declaring every option
+ * type (option_check.c: refusals, defaults, lists of one).
  * Properties: no crash, leak or hang; a refused input reports at least one
  * error and an accepted one none; both loaders agree on whether the YAML
- * parses.
+ * parses; after the option check every key with a default is present and
+ * every list option is a list.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +20,7 @@
 
 #include "config.h"
 #include "opt.h"
+#include "option_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -73,6 +77,47 @@ static void walk(const struct ockam_opt *o, struct diag *d, unsigned depth)
 	}
 }
 
+/* Every type, with and without defaults; names the seeds use. */
+static const struct ockam_option every_type[] = {
+	{.name = "prefix", .type = OCKAM_OPTION_STRING, .def = "\"\""},
+	{.name = "role", .type = OCKAM_OPTION_ENUM, .choices = "listener|initiator"},
+	{.name = "rehandshake", .type = OCKAM_OPTION_BOOL, .def = "true"},
+	{.name = "max_connections", .type = OCKAM_OPTION_INT, .def = "8",
+	 .min = 1, .max = 1000},
+	{.name = "keepalive", .type = OCKAM_OPTION_DURATION, .def = "10s",
+	 .max = 3600000},
+	{.name = "max_message_size", .type = OCKAM_OPTION_SIZE, .def = "1MiB",
+	 .min = 64, .max = 16u << 20},
+	{.name = "route", .type = OCKAM_OPTION_ROUTE},
+	{.name = "listen", .type = OCKAM_OPTION_STRINGS, .def = "[]"},
+	{.name = "to", .type = OCKAM_OPTION_ADDRS, .def = "[]"},
+	{.name = "vault", .type = OCKAM_OPTION_PATH},
+	{.name = "trust", .type = OCKAM_OPTION_ANY},
+	{0},
+};
+
+static void check_options(struct config *c, struct config_instance *ci)
+{
+	struct diag d;
+	int may_check;
+
+	diag_init(&d, NULL);
+	unsigned bad = option_check_instance(c, ci, every_type, &d, &may_check);
+	if (bad != d.errors)
+		fail("option_check_instance miscounted its errors");
+	for (size_t i = 0; every_type[i].name; i++) {
+		const struct ockam_option *op = &every_type[i];
+		const struct ockam_opt *v = opt_get(ci->options, op->name);
+		if (op->def && !v)
+			fail("a key with a default is absent after the check");
+		if (v && (op->type == OCKAM_OPTION_STRINGS ||
+			  op->type == OCKAM_OPTION_ADDRS) &&
+		    v->kind != OCKAM_OPT_LIST)
+			fail("a list option is not a list after the check");
+	}
+	diag_free(&d);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ockam_opt *root;
@@ -109,6 +154,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; c && i < c->n_routes; i++)
 		if (!config_route_find(c, c->routes[i].name))
 			fail("config_route_find lost a route");
+	config_free(c);
+	diag_free(&d);
+
+	/* What parsed, whatever else was wrong, gets its options checked. */
+	diag_init(&d, NULL);
+	c = config_load_partial(path, &d);
+	for (size_t i = 0; c && i < c->n_transports; i++)
+		check_options(c, &c->transports[i]);
+	for (size_t i = 0; c && i < c->n_workers; i++)
+		check_options(c, &c->workers[i]);
 	config_free(c);
 	diag_free(&d);
 	close(fd);

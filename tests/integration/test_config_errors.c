@@ -103,7 +103,7 @@ static const struct bad_config bad_configs[] = {
 	  "  alice:\n"
 	  "    type: secure_channel\n"
 	  "    options: {role: initiator, route: [bob], trust: everyone, rehandshake_backoff: 0}\n",
-	  5, 84, "rehandshake backoff must be more than 0 and at most 1h" },
+	  5, 84, "rehandshake_backoff: 0 is out of range (1ms to 1h)" },
 	/* docs/security.md, "A channel survives a restart". */
 	{ "listener-dead-peer.yaml",
 	  "node: listener-dead-peer\n"

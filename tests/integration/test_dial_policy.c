@@ -425,9 +425,11 @@ static void test_bad_patterns(void)
 		{ "node: a\ntransports:\n  tcp: {}\nworkers:\n"
 		  "  h: { type: hop, options: { to: [echoer] } }\n",
 		  ":5:35: ", "is a local address" },
+		/* One pattern may be written without brackets; a map is
+		 * no pattern. */
 		{ "node: a\ntransports:\n  tcp: {}\nworkers:\n"
-		  "  h: { type: hop, options: { to: 'tcp:*:*' } }\n",
-		  ":5:34: ", "must be a list" },
+		  "  h: { type: hop, options: { to: { a: 1 } } }\n",
+		  ":5:34: ", "to: expected a list of address patterns, got a map" },
 	};
 
 	integ_begin("dial_bad_patterns");

@@ -2,8 +2,8 @@
 /*
  * Delivery errors a user will meet: a worker the far node does not have, a
  * port nobody listens on, a message over a tcp max_message_size (the
- * sender's own, and the receiver's), a tcp address that is not
- * host:port.  Each must give exactly one clear WARN/ERROR line naming
+ * sender's own, and the receiver's); and a tcp address that is not
+ * host:port, which is refused at load time.  Each must give exactly one clear WARN/ERROR line naming
  * what went wrong, and the nodes must go on serving: a good message sent
  * afterwards still gets its reply.
  */
@@ -110,13 +110,13 @@ static void test_errors(void)
 	CU_ASSERT_EQUAL(integ_count_problems(log, NULL) - before, 1);
 	CU_ASSERT_EQUAL(integ_count_problems(log, "1024"), 1);
 
-	/* A tcp address that is not host:port: tcp says so once, naming
-	 * it; that message failed (exit 1), the next is answered. */
+	/* A tcp address that is not host:port is known to be wrong before
+	 * anything runs: said at its position, nothing sent, exit 2. */
 	log = run_sender("errors-bad-tcp-address", "errors-bad-tcp-address",
-			 env, 1, good_reply);
-	CU_ASSERT_EQUAL(integ_count_problems(log, NULL), 1);
-	CU_ASSERT_EQUAL(integ_count_problems(log,
-		"cannot send to tcp address 'nonsense': no port; write host:port"), 1);
+			 env, 2, "");
+	CU_ASSERT_PTR_NOT_NULL(strstr(log,
+		"errors-bad-tcp-address.yaml:7:13: address 'tcp:nonsense': no port; write host:port"));
+	CU_ASSERT_PTR_NULL(strstr(log, " ready"));
 
 	/* After all that the responder still answers a newcomer. */
 	run_sender("errors-after", "errors-unknown-worker", env, 0, good_reply);

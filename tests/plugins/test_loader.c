@@ -264,6 +264,44 @@ static void test_create_failure_in_node(void)
 	unlink(tmpl);
 }
 
+/* A plugin whose options table contradicts itself is refused when it
+ * loads, at the entry that uses it, naming the key. */
+static void test_bad_options_table(void)
+{
+	char tmpl[] = "/tmp/ockam-loader-XXXXXX";
+	int fd = mkstemp(tmpl);
+	CU_ASSERT_FATAL(fd >= 0);
+	FILE *f = fdopen(fd, "w");
+	fprintf(f,
+		"node: t\n"
+		"plugin_dir: %s\n"
+		"workers:\n"
+		"  w: { type: bad_options }\n",
+		bad_dir());
+	fclose(f);
+
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	struct node_args args = {.config_path = tmpl, .log_level = -1,
+				 .diag_echo = mem};
+	int code = 0;
+	struct node *n = node_create(&args, &code);
+	fclose(mem);
+	CU_ASSERT_PTR_NULL(n);
+	CU_ASSERT_EQUAL(code, 2);
+	char want[PATH_MAX + 64];
+	snprintf(want, sizeof(want), "%s:4:14: ", tmpl);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, want));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf,
+		"its options table is wrong: option 'level' is required and has a default"));
+	if (!strstr(buf, "is required and has a default"))
+		fprintf(stderr, "got: %s\n", buf);
+	free(buf);
+	node_destroy(n);
+	unlink(tmpl);
+}
+
 int main(void)
 {
 	static const struct cunit_test tests[] = {
@@ -279,6 +317,7 @@ int main(void)
 		{ "missing file", test_missing_file },
 		{ "bundled plugins load", test_bundled_plugins_load },
 		{ "create failure stops the node", test_create_failure_in_node },
+		{ "a self-contradicting options table", test_bad_options_table },
 		{ NULL, NULL },
 	};
 	return cunit_run(&(struct cunit_suite){

@@ -237,6 +237,89 @@ static void test_variables(void)
 		    "t.yaml:1:4: malformed variable reference '${A:=b}' (use ${NAME} or ${NAME:-default})\n");
 }
 
+/* YAML's scalar style is kept: a plain 42 is a number, a quoted one a
+ * string (declared options tell them apart). */
+static void test_plain_types(void)
+{
+	setenv("OPT_TEST_NUM", "42", 1);
+	struct ockam_opt *o = load(
+		"a: 42\nb: \"42\"\nc: '42'\nd: true\ne: ~\nf: hello\n"
+		"g: 1.5e3\nh: 0x1f\ni: ${OPT_TEST_NUM}\nj: -7\nk: .5\nl: 1.2.3\n"
+		"m: |\n  42\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+	static const struct {
+		const char *key;
+		int plain;
+		const char *type;
+	} want[] = {
+		{ "a", 1, "a number" }, { "b", 0, NULL },
+		{ "c", 0, NULL },       { "d", 1, "a boolean" },
+		{ "e", 1, "null" },     { "f", 1, NULL },
+		{ "g", 1, "a number" }, { "h", 1, "a number" },
+		/* What a ${VAR} gave is not YAML's to type. */
+		{ "i", 1, NULL },       { "j", 1, "a number" },
+		{ "k", 1, "a number" }, { "l", 1, NULL },
+		{ "m", 0, NULL },
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const struct ockam_opt *v = opt_get(o, want[i].key);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+		CU_ASSERT_EQUAL(v->plain, want[i].plain);
+		const char *t = opt_plain_type(v);
+		CU_ASSERT(want[i].type ? t && !strcmp(t, want[i].type) : !t);
+		if (want[i].type ? !t || strcmp(t, want[i].type) : !!t)
+			fprintf(stderr, "\n  %s: got %s, want %s\n", want[i].key,
+				t ? t : "a string",
+				want[i].type ? want[i].type : "a string");
+	}
+	CU_ASSERT(opt_get(o, "i")->expanded);
+	CU_ASSERT(!opt_get(o, "a")->expanded);
+	opt_free(o);
+}
+
+/* What option_check.c does to the tree: defaults parsed and appended with
+ * the entry's position, a scalar made a list of one, a key removed, a
+ * null value made an empty map. */
+static void test_building(void)
+{
+	struct ockam_opt *o = load("x:\n  listen: 127.0.0.1:4000\n  bad: 1\ny:\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+	struct ockam_opt *x = (struct ockam_opt *)opt_get(o, "x");
+
+	struct ockam_opt *dv = opt_parse_value("[a, \"b\"]", x);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dv);
+	CU_ASSERT_EQUAL(opt_map_append(x, "to", dv, x), 0);
+	const struct ockam_opt *to = opt_get(x, "to");
+	CU_ASSERT_EQUAL(to->kind, OCKAM_OPT_LIST);
+	CU_ASSERT_EQUAL(to->count, 2);
+	CU_ASSERT_STRING_EQUAL(to->key, "to");
+	CU_ASSERT_EQUAL(to->items[1]->line, x->line);
+	CU_ASSERT_EQUAL(to->items[1]->col, x->col);
+	CU_ASSERT_PTR_EQUAL(to->items[1]->file, x->file);
+	CU_ASSERT_EQUAL(to->items[1]->plain, 0);
+	CU_ASSERT_PTR_NULL(opt_parse_value("[unclosed", x));
+
+	struct ockam_opt *l = (struct ockam_opt *)opt_get(x, "listen");
+	CU_ASSERT_EQUAL(opt_scalar_to_list(l), 0);
+	CU_ASSERT_EQUAL(l->kind, OCKAM_OPT_LIST);
+	CU_ASSERT_EQUAL(l->count, 1);
+	CU_ASSERT_STRING_EQUAL(l->key, "listen");
+	CU_ASSERT_STRING_EQUAL(l->items[0]->str, "127.0.0.1:4000");
+	CU_ASSERT_EQUAL(l->items[0]->line, 2);
+	CU_ASSERT_EQUAL(l->items[0]->col, 11);
+
+	opt_map_remove(x, "bad");
+	CU_ASSERT_PTR_NULL(opt_get(x, "bad"));
+	CU_ASSERT_EQUAL(x->count, 2);
+	CU_ASSERT_PTR_NOT_NULL(opt_get(x, "to"));
+
+	struct ockam_opt *y = (struct ockam_opt *)opt_get(o, "y");
+	opt_null_to_map(y);
+	CU_ASSERT_EQUAL(y->kind, OCKAM_OPT_MAP);
+	CU_ASSERT_EQUAL(y->count, 0);
+	opt_free(o);
+}
+
 static void test_suggest(void)
 {
 	const char *const keys[] = { "node", "workers", "routes", "id", NULL };
@@ -476,6 +559,8 @@ int main(void)
 		{ "quote", test_quote },
 		{ "load file", test_load_file },
 		{ "truncations", test_truncations },
+		{ "plain and quoted scalars", test_plain_types },
+		{ "building the tree", test_building },
 		{ NULL, NULL },
 	};
 

@@ -56,32 +56,44 @@ struct uppercase {
 	struct ockam_log_limit lim_noreturn, lim_nosend;
 };
 
-/* Read and check `options:`.  Every problem is reported by the host as
- * "node.yaml:line:col: message"; we only return -EINVAL. */
-static int uppercase_options(struct uppercase *u)
+/* The options, declared: the host refuses typos ("prefx") with a
+ * did-you-mean, wrong types (prefix: 42 needs quotes), and fills in the
+ * defaults, every problem as "node.yaml:line:col: message".  The same
+ * table generates this plugin's section of docs/configuration.md. */
+static const struct ockam_option uppercase_options[] = {
+	{.name = "prefix", .type = OCKAM_OPTION_STRING, .def = "\"\"",
+	 .help = "text put before every reply (at most 64 bytes)"},
+	{.name = "report_every", .type = OCKAM_OPTION_DURATION, .def = "0",
+	 .help = "log how many messages it answered, this often; 0: never"},
+	{0},
+};
+
+/* What the table cannot say: a length limit.  Runs before any create;
+ * reports with opt_error and allocates nothing. */
+static int uppercase_check(const struct ockam_host *h, struct ockam_ctx *ctx)
 {
-	const struct ockam_host *h = u->host;
-	const struct ockam_opt *opts = h->opt_root(u->ctx); /* NULL if none */
-	static const char *const keys[] = {"prefix", "report_every", NULL};
+	const struct ockam_opt *p = h->opt_get(h->opt_root(ctx), "prefix");
+	size_t len = strlen(h->opt_str(p));
 
-	/* Refuse typos ("prefx") with a did-you-mean, instead of ignoring
-	 * them.  Also refuses `options:` that is not a map. */
-	if (h->opt_check_keys(u->ctx, opts, keys) < 0)
-		return -EINVAL;
-
-	const char *prefix = ""; /* the default, kept if the key is absent */
-	if (h->opt_get_str(u->ctx, opts, "prefix", &prefix) < 0)
-		return -EINVAL;
-	size_t len = strlen(prefix);
 	if (len > PREFIX_MAX)
 		/* Point at the value itself, not at the worker. */
-		return h->opt_error(u->ctx, h->opt_get(opts, "prefix"),
+		return h->opt_error(ctx, p,
 				    "'prefix' is %zu bytes; at most %d are allowed",
 				    len, PREFIX_MAX);
+	return 0;
+}
+
+/* Read the options: declared, so present (defaults filled in) and
+ * well-formed; the getters cannot fail on them. */
+static int uppercase_read_options(struct uppercase *u)
+{
+	const struct ockam_host *h = u->host;
+	const struct ockam_opt *opts = h->opt_root(u->ctx);
+
 	/* Option strings stay valid until after destroy: no copy needed. */
-	u->prefix = prefix;
-	u->prefix_len = len;
-	/* "10s", "250ms", ...; 0 (the default) turns the report off. */
+	if (h->opt_get_str(u->ctx, opts, "prefix", &u->prefix) < 0)
+		return -EINVAL;
+	u->prefix_len = strlen(u->prefix);
 	return h->opt_get_duration_ms(u->ctx, opts, "report_every",
 				      &u->report_ms);
 }
@@ -96,7 +108,7 @@ static int uppercase_create(const struct ockam_host *host,
 		return -ENOMEM;
 	u->host = host;
 	u->ctx = ctx;
-	if (uppercase_options(u) < 0) {
+	if (uppercase_read_options(u) < 0) {
 		free(u);
 		return -EINVAL;
 	}
@@ -215,6 +227,8 @@ static const struct ockam_plugin uppercase_plugin = {
 	.name = "uppercase", /* the `type:` in YAML; the file is uppercase.so */
 	.kind = OCKAM_PLUGIN_WORKER,
 	.description = "replies to every message with its payload upper-cased",
+	.options = uppercase_options,
+	.check = uppercase_check,
 	.create = uppercase_create,
 	.start = uppercase_start,
 	.handle_message = uppercase_handle,

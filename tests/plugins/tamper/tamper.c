@@ -27,8 +27,6 @@
 enum { FLIP, TRUNCATE, REPLAY, DROP, ATTACKS };
 static const char *const attack_keys[] = { "flip", "truncate", "replay",
 					   "drop", NULL };
-static const char *const all_keys[] = { "flip", "truncate", "replay", "drop",
-					"trace", NULL };
 
 struct tamper {
 	const struct ockam_host *host;
@@ -42,20 +40,18 @@ static int tamper_create(const struct ockam_host *host, struct ockam_ctx *ctx,
 			 void **state)
 {
 	const struct ockam_opt *root = host->opt_root(ctx);
-	if (root && host->opt_check_keys(ctx, root, all_keys) < 0)
-		return -EINVAL;
 	struct tamper *t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
 	t->host = host;
 	t->ctx = ctx;
-	for (int i = 0; root && i < ATTACKS; i++)
-		if (host->opt_get_u64(ctx, root, attack_keys[i], 1, UINT64_MAX,
+	for (int i = 0; i < ATTACKS; i++)
+		if (host->opt_get_u64(ctx, root, attack_keys[i], 0, UINT64_MAX,
 				      &t->at[i]) != 0) {
 			free(t);
 			return -EINVAL;
 		}
-	if (root && host->opt_get_bool(ctx, root, "trace", &t->trace) != 0) {
+	if (host->opt_get_bool(ctx, root, "trace", &t->trace) != 0) {
 		free(t);
 		return -EINVAL;
 	}
@@ -137,7 +133,7 @@ static const struct ockam_option tamper_options[] = {
 	 .max = UINT64_MAX, .help = "forward message N twice"},
 	{.name = "drop", .type = OCKAM_OPTION_INT, .min = 1,
 	 .max = UINT64_MAX, .help = "do not forward message N"},
-	{.name = "trace", .type = OCKAM_OPTION_BOOL,
+	{.name = "trace", .type = OCKAM_OPTION_BOOL, .def = "false",
 	 .help = "log every message passing through"},
 	{0},
 };
