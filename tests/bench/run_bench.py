@@ -737,15 +737,21 @@ def measure_memory(run, notes):
             total //= 2
         # An initiator node with one channel: what the node costs before
         # its channels, so the per-channel figure below is growth only.
-        one = run.node(fanout_yaml(rport, 1, "m-one"), "mem-init-one")
-        inits.append(one)
-        m = parse_bench(run.wait_line(one, timeout=60)[0])
-        if "error" in m or m.get("replied") != 1:
-            raise Broken(f"one-channel initiator: {m}")
-        time.sleep(0.2)
-        one_rss = rss_kib(one.pid)
-        run.stop(one)
-        inits.remove(one)
+        # Its channel goes to a responder of its own: the listener above
+        # must have all of its max_channels (10000) for the fan-out.
+        port1 = free_port()
+        resp1 = run.node(responder_yaml(port1, True), "mem-responder-one")
+        try:
+            wait_port(port1, resp1)
+            one = run.node(fanout_yaml(port1, 1, "m-one"), "mem-init-one")
+            m = parse_bench(run.wait_line(one, timeout=60)[0])
+            if "error" in m or m.get("replied") != 1:
+                raise Broken(f"one-channel initiator: {m}")
+            time.sleep(0.2)
+            one_rss = rss_kib(one.pid)
+            run.stop(one)
+        finally:
+            run.stop(resp1)
         points = []
         done = 0
         while done < total:
