@@ -16,6 +16,7 @@
 #ifndef OCKAM_HOST_H
 #define OCKAM_HOST_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -467,6 +468,30 @@ struct ockam_host {
 	int (*status_visit)(struct ockam_ctx *ctx, ockam_status_visit_fn fn,
 			    void *data);
 };
+
+/* In handle_undeliverable of a forwarder (a hop, a relay: an instance
+ * that put its own address first on the return route of a message it
+ * passed on): pass the notice back to whoever handed the message to it,
+ * with its own address popped from the return route, so the sender hears
+ * of the drop however many forwarders it is behind (over the network too:
+ * a return route that goes on with a transport address sends the notice
+ * back there).  Needs no host state, so it is not a host service.
+ * 0 if passed on; -ENOENT if the return route names nobody before this
+ * instance (the message was its own: handle the notice yourself). */
+static inline int ockam_undeliverable_pass_back(const struct ockam_host *host,
+						struct ockam_ctx *ctx,
+						const struct ockam_message *msg,
+						int err, const char *why)
+{
+	struct ockam_message f;
+
+	if (msg->ret.count < 2)
+		return -ENOENT;
+	f = *msg;
+	f.ret = ockam_route_rest(&msg->ret);
+	host->message_undeliverable(ctx, &f, err, why);
+	return 0;
+}
 
 #ifdef __cplusplus
 }

@@ -135,14 +135,9 @@ static void hop_undeliverable(void *state, void *addr_data,
 			      const char *why)
 {
 	struct hop *h = state;
-	struct ockam_message f;
 
 	(void)addr_data;
-	if (msg->ret.count < 2)
-		return;
-	f = *msg;
-	f.ret = ockam_route_rest(&msg->ret);
-	h->host->message_undeliverable(h->ctx, &f, err, why);
+	(void)ockam_undeliverable_pass_back(h->host, h->ctx, msg, err, why);
 }
 
 static void hop_destroy(void *state)

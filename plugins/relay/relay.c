@@ -305,20 +305,15 @@ static void relay_undeliverable(void *state, void *addr_data,
 				const char *why)
 {
 	struct relay *r = state;
-	struct ockam_message f;
 
 	(void)addr_data;
-	if (msg->ret.count < 2) {
-		/* Ours: [self] is all of a REGISTER's return route. */
-		char w[RELAY_TEXT_MAX + 1];
-		snprintf(w, sizeof(w), "%s", why && *why ? why : strerror(-err));
-		relay_fail(r, ST_LOST, w);
-		return;
-	}
 	/* Forwarded: tell whoever handed it to us. */
-	f = *msg;
-	f.ret = ockam_route_rest(&msg->ret);
-	r->host->message_undeliverable(r->ctx, &f, err, why);
+	if (ockam_undeliverable_pass_back(r->host, r->ctx, msg, err, why) == 0)
+		return;
+	/* Ours: [self] is all of a REGISTER's return route. */
+	char w[RELAY_TEXT_MAX + 1];
+	snprintf(w, sizeof(w), "%s", why && *why ? why : strerror(-err));
+	relay_fail(r, ST_LOST, w);
 }
 
 /* ---- status and lifecycle ------------------------------------------------ */

@@ -483,13 +483,10 @@ static void service_undeliverable(void *state, void *addr_data,
 				  const char *why)
 {
 	struct service *s = state;
-	struct ockam_message f;
 
-	if (!addr_data || addr_data == &s->catch_all || msg->ret.count < 2)
+	if (!addr_data || addr_data == &s->catch_all)
 		return;
-	f = *msg;
-	f.ret = ockam_route_rest(&msg->ret);
-	s->host->message_undeliverable(s->ctx, &f, err, why);
+	(void)ockam_undeliverable_pass_back(s->host, s->ctx, msg, err, why);
 }
 
 /* ---- expiry, status, lifecycle ----------------------------------------- */

@@ -58,6 +58,21 @@ int portal_inlet_port(struct hx_proc *p)
 	return port;
 }
 
+/* The trio's last node: the inlet, on a port of its own, once its channel
+ * is open. */
+static void inlet_start(struct portal_trio *t, const char *config,
+			const char *const env[])
+{
+	t->inlet = integ_start_node("inlet", config, env, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t->inlet);
+	t->inlet_port = portal_inlet_port(t->inlet);
+	CU_ASSERT_FATAL(t->inlet_port > 0);
+	/* Connections opened during the handshake would wait in the
+	 * channel's queue (64): let the channel open first. */
+	CU_ASSERT_FATAL(hx_wait_line(t->inlet, HX_STDERR, "secure channel open",
+				     1, HX_READY_MS, NULL, 0) == 0);
+}
+
 void portal_start_trio(int service_port, struct portal_trio *t)
 {
 	char svc[32], out[32], mid[32];
@@ -74,22 +89,42 @@ void portal_start_trio(int service_port, struct portal_trio *t)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t->middle);
 	snprintf(mid, sizeof(mid), "MIDDLE_PORT=%d", t->middle_port);
 	const char *const ienv[] = { "INLET_PORT=0", mid, out, NULL };
-	t->inlet = integ_start_node("inlet", integ_src(PORTAL_PREFIX "inlet.yaml"),
-				    ienv, NULL);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(t->inlet);
-	t->inlet_port = portal_inlet_port(t->inlet);
-	CU_ASSERT_FATAL(t->inlet_port > 0);
-	/* Connections opened during the handshake would wait in the
-	 * channel's queue (64): let the channel open first. */
-	CU_ASSERT_FATAL(hx_wait_line(t->inlet, HX_STDERR, "secure channel open",
+	inlet_start(t, integ_src(PORTAL_PREFIX "inlet.yaml"), ienv);
+}
+
+void portal_start_relay_trio(int service_port, struct portal_trio *t)
+{
+	char svc[32], rel[32];
+	memset(t, 0, sizeof(*t));
+	const char *const renv[] = { "RELAY_PORT=0", NULL };
+	t->middle = integ_start_node("relay",
+				     integ_src(PORTAL_RELAY_PREFIX "relay.yaml"),
+				     renv, &t->middle_port);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t->middle);
+	snprintf(svc, sizeof(svc), "SERVICE_PORT=%d", service_port);
+	snprintf(rel, sizeof(rel), "RELAY_PORT=%d", t->middle_port);
+	const char *const oenv[] = { rel, svc, NULL };
+	t->outlet = integ_start_node("outlet",
+				     integ_src(PORTAL_RELAY_PREFIX "outlet.yaml"),
+				     oenv, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t->outlet);
+	/* Until it is registered, forward_to_bob is refused at once. */
+	CU_ASSERT_FATAL(hx_wait_line(t->outlet, HX_STDERR,
+				     "registered at relay [relay_channel, relay]: this node is reached at forward_to_bob",
 				     1, HX_READY_MS, NULL, 0) == 0);
+	const char *const ienv[] = { "INLET_PORT=0", rel, NULL };
+	inlet_start(t, integ_src(PORTAL_RELAY_PREFIX "inlet.yaml"), ienv);
 }
 
 void portal_stop_trio(struct portal_trio *t)
 {
 	CU_ASSERT_EQUAL(hx_stop(t->inlet, HX_EXIT_MS), 0);
+	/* A relay trio's outlet node first: it would log losing the relay. */
+	if (!t->outlet_port)
+		CU_ASSERT_EQUAL(hx_stop(t->outlet, HX_EXIT_MS), 0);
 	CU_ASSERT_EQUAL(hx_stop(t->middle, HX_EXIT_MS), 0);
-	CU_ASSERT_EQUAL(hx_stop(t->outlet, HX_EXIT_MS), 0);
+	if (t->outlet_port)
+		CU_ASSERT_EQUAL(hx_stop(t->outlet, HX_EXIT_MS), 0);
 }
 
 static long long now_ms(void)

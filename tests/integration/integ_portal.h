@@ -15,6 +15,7 @@
 #include "integ.h"
 
 #define PORTAL_PREFIX "configs/07-portal-over-two-transport-hops-"
+#define PORTAL_RELAY_PREFIX "configs/09-portal-through-a-relay-"
 
 /* The full path of program `name` on PATH (static buffer per call
  * ring), or NULL. */
@@ -33,7 +34,13 @@ struct portal_trio {
  * wait until the inlet's secure channel is open.  A fatal assertion if a
  * node does not start. */
 void portal_start_trio(int service_port, struct portal_trio *t);
-/* Stop the three nodes (SIGTERM) and assert each exits 0. */
+/* The same for the shipped 09 trio: the relay (in `middle`, its port in
+ * `middle_port`), the outlet node, which has no listener (outlet_port 0),
+ * registered there as `bob`, then the inlet, whose channel reaches the
+ * outlet node through the relay. */
+void portal_start_relay_trio(int service_port, struct portal_trio *t);
+/* Stop the three nodes (SIGTERM; the inlet first, the relay last) and
+ * assert each exits 0. */
 void portal_stop_trio(struct portal_trio *t);
 
 /* Start `ockam-host config` (written by the test) whose tcp_inlet logs

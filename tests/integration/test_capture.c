@@ -3,17 +3,20 @@
  * What the wire shows: a capture of loopback traffic on the tutorial's two
  * TCP links.  With the secure channel (configs/05) the payload never
  * appears; with plaintext routing (configs/04) it does — the control that
- * shows the capture would have caught it.  Needs tcpdump and the right to
- * capture (root); skipped (exit 77) otherwise.
+ * shows the capture would have caught it.  Through a relay (configs/08,
+ * and a portal's streams in configs/09) the relay's port carries only
+ * ciphertext.  Needs tcpdump and the right to capture (root); skipped
+ * (exit 77) otherwise.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
 
-#include "integ.h"
+#include "integ_portal.h"
 
 static const char *tcpdump_path(void)
 {
@@ -32,6 +35,37 @@ static size_t count_of(const char *buf, size_t n, const char *needle)
 	     (p = memmem(p, n - (size_t)(p - buf), needle, nl)); p += nl)
 		count++;
 	return count;
+}
+
+/* Capture loopback traffic matching `filter` into <run dir>/<name>.pcap
+ * (its path in `pcap`, `cap` bytes) until hx_stop; NULL if it did not
+ * start. */
+static struct hx_proc *capture_start(const char *name, const char *filter,
+				     char *pcap, size_t cap)
+{
+	snprintf(pcap, cap, "%s/%s.pcap", hx_dir(H), name);
+	const char *const argv[] = { tcpdump_path(), "-i", "lo", "-U", "-n",
+				     "--immediate-mode",
+				     "-s", "0", "-w", pcap, filter, NULL };
+	struct hx_proc *dump = hx_spawn(H, "tcpdump", argv, NULL);
+	if (!dump || hx_wait_line(dump, HX_STDERR, "listening on", 1,
+				  HX_READY_MS, NULL, 0) != 0)
+		return NULL;
+	return dump;
+}
+
+/* The captured bytes of `pcap` in a static buffer; their count, or 0 if
+ * there is not even a pcap header (nothing was captured). */
+static size_t capture_read(const char *pcap, const char **out)
+{
+	static char buf[4 << 20];
+	FILE *f = fopen(pcap, "rb");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	*out = buf;
+	return n < 24 ? 0 : n;
 }
 
 /* Run the three nodes of `example` ("04-..." prefix) under a capture and
@@ -54,14 +88,9 @@ static int capture_run(const char *example, const char *needle,
 	m = ports.middle;
 
 	char pcap[512];
-	snprintf(pcap, sizeof(pcap), "%s/%s.pcap", hx_dir(H), example);
 	snprintf(filter, sizeof(filter), "tcp port %d or tcp port %d", r, m);
-	const char *const argv[] = { tcpdump_path(), "-i", "lo", "-U", "-n",
-				     "--immediate-mode",
-				     "-s", "0", "-w", pcap, filter, NULL };
-	struct hx_proc *dump = hx_spawn(H, "tcpdump", argv, NULL);
-	if (!dump || hx_wait_line(dump, HX_STDERR, "listening on", 1,
-				  HX_READY_MS, NULL, 0) != 0)
+	struct hx_proc *dump = capture_start(example, filter, pcap, sizeof(pcap));
+	if (!dump)
 		return -1;
 
 	snprintf(path, sizeof(path), "configs/%s-initiator.yaml", example);
@@ -75,13 +104,9 @@ static int capture_run(const char *example, const char *needle,
 	CU_ASSERT_EQUAL(hx_stop(middle, HX_EXIT_MS), 0);
 	CU_ASSERT_EQUAL(hx_stop(responder, HX_EXIT_MS), 0);
 
-	FILE *f = fopen(pcap, "rb");
-	if (!f)
-		return -1;
-	static char buf[4 << 20];
-	size_t n = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
-	if (n < 24) /* not even a pcap header: nothing was captured */
+	const char *buf;
+	size_t n = capture_read(pcap, &buf);
+	if (!n)
 		return -1;
 	CU_ASSERT(count_of(buf, n, witness) >= 1);
 	return (int)count_of(buf, n, needle);
@@ -122,14 +147,9 @@ static void test_relay_sees_only_ciphertext(void)
 		(const char *const[]){"RELAY_PORT=0", NULL}, &port);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(relay);
 	snprintf(env0, sizeof(env0), "RELAY_PORT=%d", port);
-	snprintf(pcap, sizeof(pcap), "%s/relay.pcap", hx_dir(H));
 	snprintf(filter, sizeof(filter), "tcp port %d", port);
-	const char *const argv[] = { tcpdump_path(), "-i", "lo", "-U", "-n",
-				     "--immediate-mode",
-				     "-s", "0", "-w", pcap, filter, NULL };
-	struct hx_proc *dump = hx_spawn(H, "tcpdump", argv, NULL);
-	CU_ASSERT_FATAL(dump && hx_wait_line(dump, HX_STDERR, "listening on", 1,
-					     HX_READY_MS, NULL, 0) == 0);
+	struct hx_proc *dump = capture_start("relay", filter, pcap, sizeof(pcap));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dump);
 	snprintf(path, sizeof(path), "%sresponder.yaml", T08);
 	struct hx_proc *resp = hx_spawn_host(H, "responder", integ_src(path), env);
 	CU_ASSERT_FATAL(resp && hx_wait_line(resp, HX_STDERR,
@@ -144,12 +164,9 @@ static void test_relay_sees_only_ciphertext(void)
 	CU_ASSERT_EQUAL(hx_stop(resp, HX_EXIT_MS), 0);
 	CU_ASSERT_EQUAL(hx_stop(relay, HX_EXIT_MS), 0);
 
-	FILE *f = fopen(pcap, "rb");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	static char buf[4 << 20];
-	size_t n = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
-	CU_ASSERT_FATAL(n >= 24);
+	const char *buf;
+	size_t n = capture_read(pcap, &buf);
+	CU_ASSERT_FATAL(n > 0);
 	/* The initiator's route to the relay is routing metadata, in the
 	 * clear by design (it proves the capture saw the traffic); the
 	 * registered name inside the responder's channel is not, nor is
@@ -157,6 +174,54 @@ static void test_relay_sees_only_ciphertext(void)
 	CU_ASSERT(count_of(buf, n, "forward_to_bob") >= 1);
 	CU_ASSERT_EQUAL(count_of(buf, n, "Hello Ockam!"), 0);
 	CU_ASSERT_EQUAL(count_of(buf, n, "echoer"), 0);
+}
+
+/* The 09 tutorial: a portal's streams through the relay.  What the relay
+ * node sends and receives is captured while a client and the service
+ * trade a request and an answer (with a half-close): neither appears,
+ * though the route to the relay name does. */
+static void test_portal_relay_sees_only_ciphertext(void)
+{
+	static const char req[] = "portal-secret-request: GET /through-the-relay";
+	static const char ans[] = "portal-secret-answer: 200 OK from behind the relay";
+	char filter[64], pcap[512], got[128];
+	struct portal_trio t;
+	int svc_port;
+
+	integ_begin("capture_portal_relay");
+	int lfd = hx_tcp_listen(4, &svc_port);
+	CU_ASSERT_FATAL(lfd >= 0);
+	portal_start_relay_trio(svc_port, &t);
+	snprintf(filter, sizeof(filter), "tcp port %d", t.middle_port);
+	struct hx_proc *dump = capture_start("portal_relay", filter, pcap,
+					     sizeof(pcap));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dump);
+
+	int c = hx_tcp_connect(t.inlet_port);
+	CU_ASSERT_FATAL(c >= 0);
+	CU_ASSERT_FATAL(portal_write_all(c, req, strlen(req), 10000) == 0);
+	CU_ASSERT_FATAL(shutdown(c, SHUT_WR) == 0);
+	int s = portal_accept(lfd, 10000);
+	CU_ASSERT_FATAL(s >= 0);
+	CU_ASSERT_EQUAL(portal_read_all(s, got, sizeof(got), 10000), (long)strlen(req));
+	CU_ASSERT(memcmp(got, req, strlen(req)) == 0);
+	CU_ASSERT_FATAL(portal_write_all(s, ans, strlen(ans), 10000) == 0);
+	close(s);
+	CU_ASSERT_EQUAL(portal_read_all(c, got, sizeof(got), 10000), (long)strlen(ans));
+	CU_ASSERT(memcmp(got, ans, strlen(ans)) == 0);
+	close(c);
+	/* The answer has been read, so both crossed lo; -U writes each
+	 * packet as it comes. */
+	CU_ASSERT_EQUAL(hx_stop(dump, HX_EXIT_MS), 0);
+	portal_stop_trio(&t);
+	close(lfd);
+
+	const char *buf;
+	size_t n = capture_read(pcap, &buf);
+	CU_ASSERT_FATAL(n > 0);
+	CU_ASSERT(count_of(buf, n, "forward_to_bob") >= 1);
+	CU_ASSERT_EQUAL(count_of(buf, n, "portal-secret-request"), 0);
+	CU_ASSERT_EQUAL(count_of(buf, n, "portal-secret-answer"), 0);
 }
 
 int main(void)
@@ -169,6 +234,7 @@ int main(void)
 		{ "plaintext routing shows the payload on the wire", test_plaintext_is_visible },
 		{ "the secure channel never shows it", test_secure_channel_hides_payload },
 		{ "through a relay, only ciphertext", test_relay_sees_only_ciphertext },
+		{ "a portal through a relay, only ciphertext", test_portal_relay_sees_only_ciphertext },
 		{ NULL, NULL },
 	};
 	return integ_run("capture", tests);

@@ -40,26 +40,41 @@ static long long ms_now(void)
 }
 
 /* A client shuts its side; the service sees EOF, answers, and the answer
- * still comes back (and every byte both ways is intact). */
-static void test_half_close(void)
+ * still comes back (and every byte both ways is intact).  Before that, a
+ * first connection trades a line each way while both sides stay open. */
+static void half_close_through(void (*start)(int, struct portal_trio *))
 {
 	struct portal_trio t;
 	int svc_port, lfd;
 	static uint8_t up[300000], down[500000], got[600000];
+	char line[8];
 
-	integ_begin("portal_half_close");
 	lfd = hx_tcp_listen(16, &svc_port);
 	CU_ASSERT_FATAL(lfd >= 0);
-	portal_start_trio(svc_port, &t);
+	start(svc_port, &t);
 	fill(up, sizeof(up), 1);
 	fill(down, sizeof(down), 2);
 
 	int c = hx_tcp_connect(t.inlet_port);
 	CU_ASSERT_FATAL(c >= 0);
+	CU_ASSERT_EQUAL_FATAL(portal_write_all(c, "ping\n", 5, 10000), 0);
+	int s = portal_accept(lfd, 10000);
+	CU_ASSERT_FATAL(s >= 0);
+	CU_ASSERT_EQUAL_FATAL(portal_read_n(s, line, 5, 10000), 0);
+	CU_ASSERT(memcmp(line, "ping\n", 5) == 0);
+	CU_ASSERT_EQUAL_FATAL(portal_write_all(s, "pong\n", 5, 10000), 0);
+	CU_ASSERT_EQUAL_FATAL(portal_read_n(c, line, 5, 10000), 0);
+	CU_ASSERT(memcmp(line, "pong\n", 5) == 0);
+	close(c);
+	CU_ASSERT(portal_closed_within(s, 10000));
+	close(s);
+
+	c = hx_tcp_connect(t.inlet_port);
+	CU_ASSERT_FATAL(c >= 0);
 	CU_ASSERT_EQUAL_FATAL(portal_write_all(c, up, sizeof(up), 10000), 0);
 	CU_ASSERT_EQUAL_FATAL(shutdown(c, SHUT_WR), 0);
 
-	int s = portal_accept(lfd, 10000);
+	s = portal_accept(lfd, 10000);
 	CU_ASSERT_FATAL(s >= 0);
 	/* The service reads to EOF: the client's half-close arrived. */
 	long n = portal_read_all(s, got, sizeof(got), 10000);
@@ -73,14 +88,37 @@ static void test_half_close(void)
 	CU_ASSERT(memcmp(got, down, sizeof(down)) == 0);
 	close(c);
 
+	/* (One line each: the second close falls in the same rate-limit
+	 * interval as the first.) */
 	CU_ASSERT_EQUAL(hx_wait_line(t.inlet, HX_STDERR, "closed by the client",
 				     1, 10000, NULL, 0), 0);
 	CU_ASSERT_EQUAL(hx_wait_line(t.outlet, HX_STDERR, "closed by the client",
 				     1, 10000, NULL, 0), 0);
+	/* The relay trio's outlet node never listened: it was reached only
+	 * down the connection it opened to the relay. */
+	if (!t.outlet_port)
+		CU_ASSERT_EQUAL(integ_lines(hx_read(t.outlet, HX_STDERR),
+					    "listening on"), 0);
 	portal_stop_trio(&t);
 	CU_ASSERT_EQUAL(integ_count_problems(hx_read(t.inlet, HX_STDERR), NULL), 0);
+	CU_ASSERT_EQUAL(integ_count_problems(hx_read(t.middle, HX_STDERR), NULL), 0);
 	CU_ASSERT_EQUAL(integ_count_problems(hx_read(t.outlet, HX_STDERR), NULL), 0);
 	close(lfd);
+}
+
+static void test_half_close(void)
+{
+	integ_begin("portal_half_close");
+	half_close_through(portal_start_trio);
+}
+
+/* The 09 tutorial: the same streams with the outlet node behind a relay
+ * (configs/09: no listener; registered as bob), the inlet's channel routed
+ * [tcp:<relay>, forward_to_bob, bob_listener]. */
+static void test_through_relay(void)
+{
+	integ_begin("portal_through_relay");
+	half_close_through(portal_start_relay_trio);
 }
 
 #define MANY 1000
@@ -639,6 +677,7 @@ int main(void)
 {
 	static const struct integ_test tests[] = {
 		{ "portal_half_close", test_half_close },
+		{ "portal_through_relay", test_through_relay },
 		{ "portal_thousand", test_thousand },
 		{ "portal_slow_reader", test_slow_reader },
 		{ "portal_service_reset", test_service_reset },
