@@ -146,6 +146,7 @@ struct pstream {
 	uint32_t id, peer_id;
 	uint32_t tx_seq, rx_seq;
 	uint32_t rx_unacked; /* written to our socket, not yet granted */
+	uint32_t tx_min;     /* least credit worth reading for (portal_send.c) */
 	uint64_t rx_reported;   /* rx_got as last told to the peer */
 	uint64_t peer_received; /* tx_sent the peer reported received */
 	uint32_t events;     /* what src watches */
@@ -240,6 +241,10 @@ void portal_send_close_to(struct portal *p, const struct ockam_message *msg,
 /* Read what the socket has (within credit and max_chunk) straight into
  * the outgoing message, repeatedly; EOF and errors handled. */
 int portal_pump_in(struct pstream *s); /* 1: the stream is gone */
+/* The peer's window (OPEN or ACCEPT) is `window`: our credit. */
+void portal_credit_init(struct pstream *s, uint32_t window);
+/* 1 if the stream has credit enough to read its socket for. */
+int portal_can_send(const struct pstream *s);
 /* The peer granted `n` more bytes. */
 void portal_credit_granted(struct pstream *s, uint32_t n);
 uint64_t portal_get64(const uint8_t *p);

@@ -24,7 +24,7 @@ void portal_rewatch(struct pstream *s)
 		ev = OCKAM_EV_WRITE;
 	else if (s->state == PS_OPEN) {
 		if (!(s->flags & (PS_RD_EOF | PS_BLOCKED)) &&
-		    s->tx_allowed > s->tx_sent)
+		    portal_can_send(s))
 			ev |= OCKAM_EV_READ;
 		if (s->ring && s->ring->len)
 			ev |= OCKAM_EV_WRITE;

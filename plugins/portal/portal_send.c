@@ -151,9 +151,9 @@ int portal_pump_in(struct pstream *s)
 		if (s->state != PS_OPEN ||
 		    (s->flags & (PS_RD_EOF | PS_BLOCKED)))
 			return 0;
-		uint64_t credit = s->tx_allowed - s->tx_sent;
-		if (credit == 0)
+		if (!portal_can_send(s))
 			return 0;
+		uint64_t credit = s->tx_allowed - s->tx_sent;
 		if (p->in_flight >= PORTAL_IN_FLIGHT) {
 			/* Until the other end reports some arrived. */
 			block(s);
@@ -221,11 +221,35 @@ int portal_pump_in(struct pstream *s)
 	return 0;
 }
 
+/* A stream in bulk gets its credit back in grants of about a quarter of
+ * the peer's window, while the rest is still on its way.  Reading for
+ * whatever remained (the window is rarely a multiple of max_chunk) would
+ * send a short DATA message each time round, one more message through
+ * every node and one more wake-up of each: so the socket is read only
+ * once the credit is worth a message, max_chunk or a quarter of the
+ * window, whichever is less.  It always comes: the peer grants every
+ * byte it has written once a quarter of its window has, so it never holds
+ * back more than a quarter, and what we may send never stays below a
+ * quarter of the window. */
+void portal_credit_init(struct pstream *s, uint32_t window)
+{
+	uint32_t min = window / 4;
+	if (min > s->p->max_chunk)
+		min = s->p->max_chunk;
+	s->tx_allowed = window;
+	s->tx_min = min ? min : 1;
+}
+
+int portal_can_send(const struct pstream *s)
+{
+	return s->tx_allowed - s->tx_sent >= s->tx_min;
+}
+
 void portal_credit_granted(struct pstream *s, uint32_t n)
 {
-	int was_zero = s->tx_allowed == s->tx_sent;
+	int could = portal_can_send(s);
 	s->tx_allowed += n;
-	if (was_zero && n)
+	if (!could && portal_can_send(s))
 		portal_rewatch(s);
 }
 

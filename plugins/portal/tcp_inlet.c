@@ -297,7 +297,7 @@ static int on_accept_msg(struct portal *p, const struct portal_hdr *hd,
 		return 0;
 	}
 	s->peer_id = hd->from;
-	s->tx_allowed = portal_get32(hd->body);
+	portal_credit_init(s, portal_get32(hd->body));
 	s->state = PS_OPEN;
 	pstream_deadline_clear(s);
 	if (p->host->log_enabled(p->ctx, OCKAM_LOG_DEBUG))

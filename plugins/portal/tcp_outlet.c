@@ -160,7 +160,7 @@ static void on_open(struct portal *p, const struct portal_hdr *hd,
 	}
 	s->peer = portal_peer_get(p, msg);
 	s->peer_id = hd->from;
-	s->tx_allowed = portal_get32(hd->body + 1);
+	portal_credit_init(s, portal_get32(hd->body + 1));
 	s->rx_allowed = p->window;
 	if (secure)
 		snprintf(s->label, sizeof(s->label), "connection to %.48s for %.40s",

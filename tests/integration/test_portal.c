@@ -3,7 +3,8 @@
  * TCP portals (tcp_inlet, tcp_outlet) with this test as both the client
  * and the service: the 07 tutorial trio carries half-closed streams,
  * 1,000 connections at once, a client that stops reading next to one that
- * does not, a service that resets or is not there; and attackers write raw
+ * does not, windows that are not a multiple of max_chunk, a service that
+ * resets or is not there; and attackers write raw
  * frames (docs/protocol.md, "TCP portals"): a plaintext open to an outlet
  * that serves secure channels only, bytes injected into another client's
  * stream, out-of-order and malformed messages from a fake outlet.
@@ -520,6 +521,106 @@ static void test_inject(void)
 	close(lfd);
 }
 
+/* Write all of `src` to `wfd` and read `n` bytes from `rfd` into `dst`
+ * at once (one thread, poll; the reader takes 1000 bytes at a time, every
+ * half millisecond at most), then shut `wfd` for writing: 0, or -1 on
+ * an error, an early end or no progress for `quiet_ms`. */
+static int pump(int wfd, const uint8_t *src, int rfd, uint8_t *dst, size_t n,
+		int quiet_ms)
+{
+	size_t sent = 0, got = 0;
+	fcntl(wfd, F_SETFL, fcntl(wfd, F_GETFL) | O_NONBLOCK);
+	fcntl(rfd, F_SETFL, fcntl(rfd, F_GETFL) | O_NONBLOCK);
+	while (got < n) {
+		struct pollfd p[2] = { { .fd = rfd, .events = POLLIN },
+				       { .fd = wfd, .events = sent < n ? POLLOUT : 0 } };
+		if (poll(p, 2, quiet_ms) <= 0)
+			return -1;
+		if (sent < n && (p[1].revents & POLLOUT)) {
+			/* Small writes, so the stream carries many messages. */
+			size_t k = n - sent < 3000 ? n - sent : 3000;
+			ssize_t w = send(wfd, src + sent, k, MSG_NOSIGNAL);
+			if (w < 0 && errno != EAGAIN)
+				return -1;
+			if (w > 0 && (sent += (size_t)w) == n)
+				shutdown(wfd, SHUT_WR);
+		}
+		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			/* A slow reader: what the node writes waits in the
+			 * stream's buffer and is granted back as it drains. */
+			size_t k = n - got < 1000 ? n - got : 1000;
+			ssize_t r = recv(rfd, dst + got, k, 0);
+			if (r == 0 || (r < 0 && errno != EAGAIN))
+				return -1;
+			if (r > 0)
+				got += (size_t)r;
+			usleep(500);
+		}
+	}
+	return 0;
+}
+
+/* Windows that are not a multiple of max_chunk, different at each end,
+ * and receivers whose sockets take little at a time (so bytes wait in
+ * the stream's buffer and are granted back as they drain, not as DATA
+ * arrives): a sender reads its socket only once its credit makes a full
+ * message (max_chunk or a quarter of the peer's window), so the rest of
+ * the credit must always come back.  128 KiB each way, half-closed, arrive
+ * intact and the stream ends normally; a stall would time out. */
+static void test_odd_windows(void)
+{
+	int svc_port, lfd, oport, small = 4096;
+	static uint8_t up[128 << 10], down[(128 << 10) + 777], got[(128 << 10) + 777];
+
+	integ_begin("portal_odd_windows");
+	lfd = hx_tcp_listen(16, &svc_port);
+	CU_ASSERT_FATAL(lfd >= 0);
+	/* The service's connection inherits it. */
+	setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	struct hx_proc *o = start_outlet_node("outlet", "",
+		"      secure_only: false\n"
+		"      window: 5000\n"
+		"      max_chunk: 1500\n", svc_port, &oport);
+	const char *cfg = integ_write_config("inlet.yaml",
+		"node: inlet\ntransports:\n  tcp: {}\n"
+		"workers:\n  portal:\n    type: tcp_inlet\n    options:\n"
+		"      listen: 127.0.0.1:0\n"
+		"      route: [tcp:127.0.0.1:%d, outlet]\n"
+		"      window: 9KiB\n"
+		"      max_chunk: 4000\n", oport);
+	struct hx_proc *in = integ_start_node("inlet", cfg, NULL, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(in);
+	int iport = portal_inlet_port(in);
+	CU_ASSERT_FATAL(iport > 0);
+	fill(up, sizeof(up), 3);
+	fill(down, sizeof(down), 4);
+
+	int c = hx_tcp_connect(iport);
+	CU_ASSERT_FATAL(c >= 0);
+	setsockopt(c, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	CU_ASSERT_FATAL(portal_write_all(c, up, 1, 10000) == 0);
+	int s = portal_accept(lfd, 10000);
+	CU_ASSERT_FATAL(s >= 0);
+	CU_ASSERT_FATAL(portal_read_n(s, got, 1, 10000) == 0);
+	CU_ASSERT_EQUAL(pump(c, up + 1, s, got + 1, sizeof(up) - 1, 10000), 0);
+	CU_ASSERT(memcmp(got, up, sizeof(up)) == 0);
+	CU_ASSERT_EQUAL(pump(s, down, c, got, sizeof(down), 10000), 0);
+	CU_ASSERT(memcmp(got, down, sizeof(down)) == 0);
+	/* Both ends saw the other's end of stream. */
+	CU_ASSERT(portal_closed_within(s, 10000));
+	CU_ASSERT(portal_closed_within(c, 10000));
+	close(s);
+	close(c);
+
+	CU_ASSERT_EQUAL(hx_wait_line(in, HX_STDERR, "closed by the client",
+				     1, 10000, NULL, 0), 0);
+	CU_ASSERT_EQUAL(hx_stop(in, HX_EXIT_MS), 0);
+	CU_ASSERT_EQUAL(hx_stop(o, HX_EXIT_MS), 0);
+	CU_ASSERT_EQUAL(integ_count_problems(hx_read(in, HX_STDERR), NULL), 0);
+	CU_ASSERT_EQUAL(integ_count_problems(hx_read(o, HX_STDERR), NULL), 0);
+	close(lfd);
+}
+
 /* The outlet node dies (SIGKILL) while a client sits on an idle stream:
  * nothing would ever fail on its own, so the inlet's keepalive notices the
  * silence and closes the client, with one line saying why. */
@@ -686,6 +787,7 @@ int main(void)
 		{ "portal_inject", test_inject },
 		{ "portal_outlet_node_killed", test_outlet_node_killed },
 		{ "portal_bad_messages", test_bad_messages },
+		{ "portal_odd_windows", test_odd_windows },
 		{ NULL, NULL },
 	};
 
