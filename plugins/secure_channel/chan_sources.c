@@ -105,6 +105,12 @@ struct chan_source *chan_sources_busiest(const struct chan_sources *s)
 	return s->max_count ? at(s, s->by_count[s->max_count]) : NULL;
 }
 
+const struct chan_list *chan_sources_ends_of(const struct chan_sources *s,
+					     const struct channel *ch)
+{
+	return &at(s, ch->src)->ends;
+}
+
 struct channel *chan_sources_any(const struct chan_sources *s)
 {
 	const struct chan_source *c = chan_sources_busiest(s);

@@ -73,6 +73,9 @@ int chan_sources_add(struct chan_sources *s, uint64_t key,
 		     struct channel *ch);
 /* Take `ch` out of its source's list (ch->src becomes 0). */
 void chan_sources_remove(struct chan_sources *s, struct channel *ch);
+/* The half-open ends of the source `ch` is listed under (ch->src != 0). */
+const struct chan_list *chan_sources_ends_of(const struct chan_sources *s,
+					     const struct channel *ch);
 /* Any end still listed, or NULL (to close them all at stop). */
 struct channel *chan_sources_any(const struct chan_sources *s);
 

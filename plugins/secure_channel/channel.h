@@ -169,6 +169,11 @@ struct channel {
 	uint8_t heard;      /* an authenticated record arrived since open */
 	uint32_t src;      /* half-open responder: its source (chan_sources.h),
 			    * listed there instead of in inst->channels */
+	/* Half-open X3DH responder (channel_x3dh.c): the one-time prekey
+	 * its bundle issued (0: none), and "spent": its INIT was tried (it
+	 * takes no other), it only holds its source's slot. */
+	uint32_t x3dh_opk;
+	uint8_t x3dh_spent;
 	uint8_t enc_cap;   /* bytes of enc_addr */
 	char enc_addr[];   /* "" until added; sized at channel_new */
 };

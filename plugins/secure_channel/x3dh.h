@@ -191,6 +191,9 @@ void x3dh_prekeys_maintain(struct x3dh_prekeys *p, uint64_t now_ms);
 /* A bundle for one request: issues one one-time prekey if any is free. */
 void x3dh_prekeys_bundle(struct x3dh_prekeys *p, uint64_t now_ms,
 			 struct x3dh_bundle *out);
+/* The same; with_opk 0: none (three DHs), whatever the pool holds. */
+void x3dh_prekeys_bundle_opk(struct x3dh_prekeys *p, uint64_t now_ms,
+			     int with_opk, struct x3dh_bundle *out);
 /* Responder: check an INIT message (either length), derive the keys and
  * consume its one-time prekey.  *ik_a receives the initiator's claimed
  * identity key whenever the message is well-formed (for logging), *opk_id
