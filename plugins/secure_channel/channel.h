@@ -415,6 +415,10 @@ int limits_half_open_add(struct sc_instance *inst, struct channel *ch,
 void limits_half_open_done(struct channel *ch);
 /* At stop: close the half-open ends and free the source table. */
 void limits_half_open_close_all(struct sc_instance *inst);
+/* How long an admitted half-open end is safe from replacement and from
+ * eviction among even sources: CHAN_HS_MIN_AGE_MS, or half the
+ * handshake_timeout if less. */
+uint64_t limits_min_age_ms(const struct sc_instance *inst);
 /* Start the idle clock of a freshly opened channel; a responder's moves to
  * inst->idle, which one timer per listener sweeps. */
 void limits_idle_arm(struct channel *ch);

@@ -80,7 +80,7 @@ static void evict(struct sc_instance *inst, struct channel *victim,
 /* How long an admitted half-open end is safe from replacement by its own
  * source and from eviction by a source that holds about as many: its
  * round trip's time. */
-static uint64_t limits_min_age_ms(const struct sc_instance *inst)
+uint64_t limits_min_age_ms(const struct sc_instance *inst)
 {
 	uint64_t half = inst->handshake_timeout_ms / 2;
 	return half < CHAN_HS_MIN_AGE_MS ? half : CHAN_HS_MIN_AGE_MS;

@@ -364,18 +364,22 @@ int x3dh_listener_start(struct sc_instance *inst)
  *  - an INIT takes the waiting end of its source with the same return
  *    route (the initiator's decryptor behind the same connection), or,
  *    if none (a bundle cached from earlier), is admitted as a new one;
- *  - an INIT that fails leaves its end "spent": it holds its slot until
- *    the source's quota replaces it (1 s at the earliest), an eviction or
- *    handshake_timeout, so a source costs the listener at most
- *    max_handshakes_per_source INITs' DH a second, as for Noise;
+ *  - an INIT that fails leaves its end "spent": it holds its slot for
+ *    1 s (half the handshake_timeout if less), the time an admitted Noise
+ *    message 1 is sure to hold one, so a source costs the listener at
+ *    most max_handshakes_per_source INITs' DH a second;
  *  - a valid INIT turns its end into the open channel.
  * The wire does not change: BUNDLE's return route is still [listener].
  *
- * One-time prekeys: a bundle carries one only if no other half-open end
- * of its source holds one, else none (three DHs, as X3DH allows).  So
- * one source holds at most one of the pool's 32 issued keys at a time,
- * and a flood from a few connections cannot leave honest initiators
- * bundles without one (docs/security.md, "Handshake floods"). */
+ * One-time prekeys: a bundle carries one only if its request is the only
+ * half-open handshake its source holds (an initiator with its own
+ * connection makes one at a time; a flooding connection holds many), else
+ * none (three DHs, as X3DH allows).  A key whose end closes without a
+ * valid INIT (replaced, evicted, timed out, its INIT refused) is retired
+ * and its slot refilled, so the pool is not held by ends that are gone.
+ * A flood therefore cannot leave honest initiators bundles without one,
+ * unless it opens a new connection per request (docs/security.md,
+ * "Handshake floods"). */
 
 static void x3dh_responder_timeout(void *data)
 {
@@ -444,15 +448,17 @@ static struct channel *x3dh_end_waiting(struct sc_instance *inst,
 	return NULL;
 }
 
-/* 1 if another half-open end of ch's source holds a one-time prekey. */
-static int x3dh_source_holds_opk(const struct sc_instance *inst,
-				 const struct channel *ch)
+/* 1 if no other half-open end of ch's source waits for its INIT or
+ * holds a one-time prekey (an end spent on a refused INIT without one
+ * does not count: it only holds a slot). */
+static int x3dh_source_sole(const struct sc_instance *inst,
+			    const struct channel *ch)
 {
 	const struct chan_list *l = chan_sources_ends_of(inst->sources, ch);
 	for (const struct channel *e = l->head; e; e = e->next)
-		if (e != ch && e->x3dh_opk && !e->x3dh_spent)
-			return 1;
-	return 0;
+		if (e != ch && (!e->x3dh_spent || e->x3dh_opk))
+			return 0;
+	return 1;
 }
 
 static int x3dh_on_request(struct sc_instance *inst,
@@ -464,7 +470,7 @@ static int x3dh_on_request(struct sc_instance *inst,
 		return rc;
 	struct x3dh_bundle b;
 	x3dh_prekeys_bundle_opk(inst->prekeys, inst->host->now_ms(),
-				!x3dh_source_holds_opk(inst, ch), &b);
+				x3dh_source_sole(inst, ch), &b);
 	ch->x3dh_opk = b.opk_id;
 	/* New keys are on disk before they are handed out. */
 	if (x3dh_prekeys_save(inst) != 0) {
@@ -507,7 +513,12 @@ static int x3dh_on_init(struct sc_instance *inst,
 		ch = x3dh_end_admit(inst, msg, &rc);
 	if (!ch)
 		return rc;
-	ch->x3dh_spent = 1; /* one INIT per end */
+	/* One INIT per end.  If it fails, the end holds its slot for the
+	 * round trip's time (1 s) that a Noise message 1 is sure to hold
+	 * one, then goes: so failed INITs cost a source its quota, at
+	 * most max_handshakes_per_source a second. */
+	ch->x3dh_spent = 1;
+	h->timer_update(ch->timer, limits_min_age_ms(inst));
 	struct x3dh_secret *keys = sodium_malloc(sizeof(*keys));
 	if (!keys) {
 		channel_close(ch, "out of memory");
@@ -613,6 +624,10 @@ int x3dh_listener_receive(struct sc_instance *inst,
 
 void x3dh_channel_free(struct channel *ch)
 {
+	/* A half-open end's one-time prekey, never used: retired. */
+	if (ch->x3dh_opk && ch->inst->prekeys)
+		x3dh_prekeys_retire(ch->inst->prekeys, ch->x3dh_opk);
+	ch->x3dh_opk = 0;
 	sodium_free(ch->x3dh); /* wipes */
 	ch->x3dh = NULL;
 }

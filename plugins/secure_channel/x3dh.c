@@ -493,6 +493,19 @@ out:
 	return rc;
 }
 
+void x3dh_prekeys_retire(struct x3dh_prekeys *p, uint32_t opk_id)
+{
+	for (size_t i = 0; i < X3DH_OPK_POOL; i++) {
+		struct x3dh_opk *o = &p->opk[i];
+		if (o->id == opk_id && o->issued) {
+			/* Deleted like a consumed one; maintain refills it. */
+			sodium_memzero(o, sizeof(*o));
+			p->changes++;
+			return;
+		}
+	}
+}
+
 void x3dh_prekeys_wipe(struct x3dh_prekeys *p)
 {
 	sodium_memzero(p, sizeof(*p));

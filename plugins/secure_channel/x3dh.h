@@ -203,6 +203,10 @@ enum x3dh_error x3dh_respond(struct x3dh_prekeys *p, const uint8_t *msg,
 			     size_t len, uint8_t ik_a[X3DH_KEY_LEN],
 			     uint32_t *opk_id, struct x3dh_secret *keys,
 			     int *features);
+/* Forget the issued one-time prekey `opk_id` (its handshake ended without
+ * using it): an INIT naming it is refused as used; maintain refills the
+ * slot with a new key.  No-op if it is not in the pool. */
+void x3dh_prekeys_retire(struct x3dh_prekeys *p, uint32_t opk_id);
 void x3dh_prekeys_wipe(struct x3dh_prekeys *p);
 
 #endif
