@@ -581,11 +581,13 @@ static int x3dh_on_init(struct sc_instance *inst,
 			    (features & DATA_FEATURE_KEEPALIVE_SENDS);
 	size_t done_len = x3dh_done_seal(keys, chan_features(inst), features,
 					 inst->hs_buf);
+	/* Open (max_channels_per_source may refuse it, with a BUSY
+	 * notice), then confirm. */
 	rc = chan_route_set(&ch->peer, &msg->ret);
 	if (rc == 0)
-		rc = x3dh_send_peer(ch, done_len, "confirmation");
-	if (rc == 0)
 		rc = x3dh_open(ch, keys);
+	if (rc == 0)
+		rc = x3dh_send_peer(ch, done_len, "confirmation");
 	sodium_free(keys);
 	if (rc != 0)
 		channel_close(ch, "handshake failed");
