@@ -105,6 +105,12 @@ struct chan_source *chan_sources_busiest(const struct chan_sources *s)
 	return s->max_count ? at(s, s->by_count[s->max_count]) : NULL;
 }
 
+const struct chan_list *chan_sources_ends_of(const struct chan_sources *s,
+					     const struct channel *ch)
+{
+	return &at(s, ch->src)->ends;
+}
+
 struct channel *chan_sources_any(const struct chan_sources *s)
 {
 	const struct chan_source *c = chan_sources_busiest(s);
@@ -140,12 +146,12 @@ static void count_link(struct chan_sources *s, struct chan_source *c)
 		s->max_count = c->count;
 }
 
-int chan_sources_add(struct chan_sources *s, uint64_t key, struct channel *ch)
+uint32_t chan_sources_inc(struct chan_sources *s, uint64_t key)
 {
 	struct chan_source *c = chan_sources_find(s, key);
 	if (!c) {
 		if (!s->free)
-			return -ENOSPC;
+			return NONE;
 		c = at(s, s->free);
 		s->free = c->hnext;
 		memset(c, 0, sizeof(*c));
@@ -154,24 +160,30 @@ int chan_sources_add(struct chan_sources *s, uint64_t key, struct channel *ch)
 		c->hnext = *head;
 		*head = index1(s, c);
 	} else if (c->count >= s->per_source) {
-		return -ENOSPC;
+		return NONE;
 	} else {
 		count_unlink(s, c);
 	}
 	c->count++;
 	count_link(s, c);
-	chan_list_insert_after(&c->ends, NULL, ch);
-	ch->src = index1(s, c);
+	return index1(s, c);
+}
+
+int chan_sources_add(struct chan_sources *s, uint64_t key, struct channel *ch)
+{
+	uint32_t i1 = chan_sources_inc(s, key);
+	if (!i1)
+		return -ENOSPC;
+	chan_list_insert_after(&at(s, i1)->ends, NULL, ch);
+	ch->src = i1;
 	return 0;
 }
 
-void chan_sources_remove(struct chan_sources *s, struct channel *ch)
+void chan_sources_dec(struct chan_sources *s, uint32_t i1)
 {
-	struct chan_source *c = at(s, ch->src);
+	struct chan_source *c = at(s, i1);
 	if (!c)
 		return;
-	ch->src = NONE;
-	chan_list_remove(&c->ends, ch);
 	count_unlink(s, c);
 	c->count--;
 	while (s->max_count && !s->by_count[s->max_count])
@@ -181,10 +193,27 @@ void chan_sources_remove(struct chan_sources *s, struct channel *ch)
 		return;
 	}
 	/* Its last end: the slot goes back to the free list. */
-	uint32_t i1 = index1(s, c), *p = &s->heads[c->key & (s->nheads - 1)];
+	uint32_t *p = &s->heads[c->key & (s->nheads - 1)];
 	while (*p != i1)
 		p = &at(s, *p)->hnext;
 	*p = c->hnext;
 	c->hnext = s->free;
 	s->free = i1;
+}
+
+void chan_sources_remove(struct chan_sources *s, struct channel *ch)
+{
+	struct chan_source *c = at(s, ch->src);
+	if (!c)
+		return;
+	uint32_t i1 = ch->src;
+	ch->src = NONE;
+	chan_list_remove(&c->ends, ch);
+	chan_sources_dec(s, i1);
+}
+
+uint32_t chan_sources_index(const struct chan_sources *s,
+			    const struct chan_source *c)
+{
+	return c ? index1(s, c) : NONE;
 }

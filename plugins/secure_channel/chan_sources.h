@@ -73,6 +73,18 @@ int chan_sources_add(struct chan_sources *s, uint64_t key,
 		     struct channel *ch);
 /* Take `ch` out of its source's list (ch->src becomes 0). */
 void chan_sources_remove(struct chan_sources *s, struct channel *ch);
+/* The half-open ends of the source `ch` is listed under (ch->src != 0). */
+const struct chan_list *chan_sources_ends_of(const struct chan_sources *s,
+					     const struct channel *ch);
+/* Count-only use, for sources whose ends are listed elsewhere (a
+ * listener's open channels, channel_limits.c): one more for `key`; its
+ * index + 1, or 0 if it holds per_source already or no slot is free. */
+uint32_t chan_sources_inc(struct chan_sources *s, uint64_t key);
+/* One fewer for the source of index + 1 `i1` (0: none). */
+void chan_sources_dec(struct chan_sources *s, uint32_t i1);
+/* The index + 1 of source `c` (NULL: 0), as ch->src and _inc give it. */
+uint32_t chan_sources_index(const struct chan_sources *s,
+			    const struct chan_source *c);
 /* Any end still listed, or NULL (to close them all at stop). */
 struct channel *chan_sources_any(const struct chan_sources *s);
 

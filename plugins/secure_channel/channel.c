@@ -98,6 +98,11 @@ int channel_open(struct channel *ch, struct noise_cipherstate *send,
 	noise_cs_wipe(recv);
 	if (rc != 0)
 		return rc;
+	if (!ch->initiator) {
+		rc = limits_open_add(ch);
+		if (rc != 0)
+			return rc;
+	}
 	if (ch->timer) {
 		h->source_remove(ch->timer);
 		ch->timer = NULL;
@@ -217,6 +222,8 @@ void channel_close(struct channel *ch, const char *why)
 	else
 		chan_list_remove(ch->in_idle ? &inst->idle : &inst->channels,
 				 ch);
+	if (ch->osrc)
+		limits_open_done(ch);
 	inst->n_channels--;
 	if (ch->state == CHAN_HANDSHAKE)
 		inst->handshakes--;
@@ -288,6 +295,10 @@ static const struct ockam_option sc_options[] = {
 	 .max = CHANNELS_LIMIT,
 	 .help = "channel ends at once",
 	 .def = "10000", .only_if = "role=listener"},
+	{.name = "max_channels_per_source", .type = OCKAM_OPTION_INT,
+	 .min = 1, .max = CHANNELS_LIMIT,
+	 .help = "open channels at once from one source",
+	 .def = "1000", .only_if = "role=listener"},
 	{.name = "idle_timeout", .type = OCKAM_OPTION_DURATION,
 	 .help = "close a channel silent this long; 0: never",
 	 .def = "10m", .only_if = "role=listener"},
@@ -505,6 +516,8 @@ static int options_read(struct sc_instance *inst)
 			   UINT64_MAX, &inst->max_handshakes_per_source) ||
 	    h->opt_get_u64(ctx, root, "max_channels", 0, UINT64_MAX,
 			   &inst->max_channels) ||
+	    h->opt_get_u64(ctx, root, "max_channels_per_source", 0,
+			   UINT64_MAX, &inst->max_channels_per_source) ||
 	    h->opt_get_duration_ms(ctx, root, "idle_timeout",
 				   &inst->idle_timeout_ms) ||
 	    h->opt_get_bool(ctx, root, "rehandshake", &inst->rehandshake) ||
@@ -542,6 +555,7 @@ static void channels_close_all(struct sc_instance *inst)
 	while (inst->channels.head)
 		channel_close(inst->channels.head, "node stopping");
 	limits_half_open_close_all(inst);
+	limits_open_free(inst);
 	limits_idle_stop(inst);
 	listener_complaints_flush(inst);
 	inst->host->log_limited_flush(inst->ctx, &inst->notice_lim,

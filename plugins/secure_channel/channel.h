@@ -60,6 +60,8 @@ enum listener_cause {
 	LC_X3DH,      /* X3DH first message refused */
 	LC_UNANSWERED, /* an answer could not be sent: the way back is gone
 			* (the connection closed before its turn came) */
+	LC_CH_EVICTED, /* max_channels: the busiest source's least recently
+			* used channel closed for a new one */
 	LC_COUNT
 };
 
@@ -169,6 +171,14 @@ struct channel {
 	uint8_t heard;      /* an authenticated record arrived since open */
 	uint32_t src;      /* half-open responder: its source (chan_sources.h),
 			    * listed there instead of in inst->channels */
+	/* Half-open X3DH responder (channel_x3dh.c): the one-time prekey
+	 * its bundle issued (0: none), and "spent": its INIT was tried (it
+	 * takes no other), it only holds its source's slot. */
+	uint32_t x3dh_opk;
+	uint8_t x3dh_spent;
+	/* Open responder: its source among inst->open_sources (index + 1;
+	 * 0: not counted), for max_channels_per_source. */
+	uint32_t osrc;
 	uint8_t enc_cap;   /* bytes of enc_addr */
 	char enc_addr[];   /* "" until added; sized at channel_new */
 };
@@ -191,6 +201,10 @@ struct sc_instance {
 	struct chan_sources *sources; /* Noise listener, made on first use */
 	uint64_t hs_started; /* listener: message 1s admitted (status) */
 	uint64_t max_channels;    /* listener: channel ends at once */
+	uint64_t max_channels_per_source; /* ... open ones from one source */
+	/* Listener: open channels counted by source (count only: the ends
+	 * stay on inst->idle / inst->channels), made on the first open. */
+	struct chan_sources *open_sources;
 	uint64_t idle_timeout_ms; /* listener: 0 = never */
 	int rehandshake;          /* initiator: reopen a lost channel */
 	uint64_t backoff_min_ms, backoff_max_ms;
@@ -410,6 +424,19 @@ int limits_half_open_add(struct sc_instance *inst, struct channel *ch,
 void limits_half_open_done(struct channel *ch);
 /* At stop: close the half-open ends and free the source table. */
 void limits_half_open_close_all(struct sc_instance *inst);
+/* How long an admitted half-open end is safe from replacement and from
+ * eviction among even sources: CHAN_HS_MIN_AGE_MS, or half the
+ * handshake_timeout if less. */
+uint64_t limits_min_age_ms(const struct sc_instance *inst);
+/* A responder's channel end opens: count it under its source (the first
+ * hop of its route back).  0, or -EBUSY when that source already holds
+ * max_channels_per_source open channels (logged, rate-limited; BUSY
+ * notice sent): the caller closes it. */
+int limits_open_add(struct channel *ch);
+/* It closes: uncount it. */
+void limits_open_done(struct channel *ch);
+/* Free the counts (every channel end closed). */
+void limits_open_free(struct sc_instance *inst);
 /* Start the idle clock of a freshly opened channel; a responder's moves to
  * inst->idle, which one timer per listener sweeps. */
 void limits_idle_arm(struct channel *ch);

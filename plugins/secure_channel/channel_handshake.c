@@ -334,8 +334,11 @@ int hs_receive(struct channel *ch, const struct ockam_message *msg)
 	}
 	int rc = hs_complete(ch);
 	if (rc != 0) {
-		h->log(inst->ctx, OCKAM_LOG_ERROR,
-		       "cannot complete the handshake: %s", strerror(-rc));
+		/* -EBUSY: max_channels_per_source, said and counted. */
+		if (rc != -EBUSY)
+			h->log(inst->ctx, OCKAM_LOG_ERROR,
+			       "cannot complete the handshake: %s",
+			       strerror(-rc));
 		channel_close(ch, "handshake failed");
 	}
 	return 0;

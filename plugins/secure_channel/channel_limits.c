@@ -3,7 +3,10 @@
  * What a listener holds at once, and for how long: max_handshakes
  * (half-open), max_handshakes_per_source (half-open from one source: the
  * first hop of message 1's return route, a connection), max_channels (all
- * channel ends) and idle_timeout (a
+ * channel ends; when they are all held, the least recently used channel
+ * of the source holding the most gives way to a source holding at least
+ * two fewer), max_channels_per_source (open channels from one source)
+ * and idle_timeout (a
  * responder channel that has received nothing authentic for that long is
  * closed, and the initiator told so with a CLOSE notice).
  */
@@ -80,10 +83,125 @@ static void evict(struct sc_instance *inst, struct channel *victim,
 /* How long an admitted half-open end is safe from replacement by its own
  * source and from eviction by a source that holds about as many: its
  * round trip's time. */
-static uint64_t limits_min_age_ms(const struct sc_instance *inst)
+uint64_t limits_min_age_ms(const struct sc_instance *inst)
 {
 	uint64_t half = inst->handshake_timeout_ms / 2;
 	return half < CHAN_HS_MIN_AGE_MS ? half : CHAN_HS_MIN_AGE_MS;
+}
+
+/* ---- open channels by source ------------------------------------------
+ *
+ * A stranger who completes handshakes (trust: everyone lets anyone) could
+ * otherwise hold all max_channels channel ends and lock everyone else out
+ * until idle_timeout.  So a source (as for half-open ends: the connection
+ * message 1 came on) holds at most max_channels_per_source open channels,
+ * and when max_channels are held, a message 1 from a source holding at
+ * least two fewer open channels than the source holding the most closes
+ * that source's least recently used channel (CLOSE reason 4, as for
+ * idle_timeout: its initiator opens a new one with its next message). */
+
+static struct chan_sources *open_sources(struct sc_instance *inst)
+{
+	if (inst->open_sources)
+		return inst->open_sources;
+	struct chan_sources *s = malloc(sizeof(*s));
+	if (!s)
+		return NULL;
+	if (chan_sources_init(s, (uint32_t)inst->max_channels,
+			      (uint32_t)inst->max_channels_per_source) != 0) {
+		free(s);
+		return NULL;
+	}
+	inst->open_sources = s;
+	return s;
+}
+
+/* Open channels held by the source `hop`. */
+static uint32_t open_held(const struct sc_instance *inst,
+			  const struct ockam_addr *hop)
+{
+	const struct chan_sources *s = inst->open_sources;
+	return s ? chan_sources_held(s, chan_sources_key(s, hop)) : 0;
+}
+
+int limits_open_add(struct channel *ch)
+{
+	struct sc_instance *inst = ch->inst;
+	struct chan_sources *s = open_sources(inst);
+	struct ockam_route peer = chan_route_view(&ch->peer);
+	if (!s)
+		return -ENOMEM;
+	if (peer.count == 0)
+		return 0; /* (admission needs a return route) */
+	uint64_t key = chan_sources_key(s, &peer.hop[0]);
+	ch->osrc = chan_sources_inc(s, key);
+	if (ch->osrc)
+		return 0;
+	/* Several of its handshakes were half-open when it reached its
+	 * quota: the last ones are refused now. */
+	if (listener_complaint_due(inst, LC_BUSY)) {
+		char what[512], src[288];
+		snprintf(what, sizeof(what),
+			 "%" PRIu32
+			 " secure channels open from %s (max_channels_per_source): new one refused",
+			 chan_sources_held(s, key),
+			 source_text(inst, &peer.hop[0], src, sizeof(src)));
+		listener_complain(inst, LC_BUSY, what);
+	}
+	notice_send_peer(ch, CHAN_CLOSE_BUSY);
+	return -EBUSY;
+}
+
+void limits_open_done(struct channel *ch)
+{
+	chan_sources_dec(ch->inst->open_sources, ch->osrc);
+	ch->osrc = 0;
+}
+
+/* The least recently used open channel of source i1 (index + 1) in l. */
+static struct channel *lru_in(const struct chan_list *l, uint32_t i1,
+			      struct channel *best)
+{
+	for (struct channel *c = l->head; c; c = c->next)
+		if (c->osrc == i1 && (!best || c->last_rx_ms < best->last_rx_ms))
+			best = c;
+	return best;
+}
+
+/* max_channels held: close the least recently used channel of the
+ * source holding the most open ones, if that is at least two more than
+ * `held` (the requester's), so that closing evens sources out and never
+ * goes round in circles.  One pass over the open channels: it happens
+ * only when full, at most once per admitted message 1.  0 if one was
+ * closed. */
+static int open_evict(struct sc_instance *inst, const struct ockam_addr *hop,
+		      uint32_t held)
+{
+	struct chan_sources *s = inst->open_sources;
+	struct chan_source *top = s ? chan_sources_busiest(s) : NULL;
+	if (!top || top->count < held + 2)
+		return -1;
+	uint32_t i1 = chan_sources_index(s, top);
+	struct channel *victim = lru_in(&inst->idle, i1, NULL);
+	victim = lru_in(&inst->channels, i1, victim);
+	if (!victim)
+		return -1;
+	if (listener_complaint_due(inst, LC_CH_EVICTED)) {
+		char what[768], src[288], other[288];
+		snprintf(what, sizeof(what),
+			 "too many secure channels (max_channels %" PRIu64
+			 "): the least recently used of the %" PRIu32
+			 " channels from %s (nothing received for %" PRIu64
+			 " ms) closed for one from %s",
+			 inst->max_channels, top->count,
+			 end_source_text(inst, victim, other, sizeof(other)),
+			 inst->host->now_ms() - victim->last_rx_ms,
+			 source_text(inst, hop, src, sizeof(src)));
+		listener_complain(inst, LC_CH_EVICTED, what);
+	}
+	notice_send_peer(victim, CHAN_CLOSE_IDLE);
+	channel_close(victim, "evicted (max_channels)");
+	return 0;
 }
 
 int limits_admit_half_open(struct sc_instance *inst,
@@ -105,6 +223,21 @@ int limits_admit_half_open(struct sc_instance *inst,
 	*key = chan_sources_key(s, &ret->hop[0]);
 	uint32_t held = chan_sources_held(s, *key);
 	char what[768], src[288], other[288];
+	uint32_t open = open_held(inst, &ret->hop[0]);
+	if (open >= inst->max_channels_per_source) {
+		/* Refused before any DH: it would not be let open. */
+		if (listener_complaint_due(inst, LC_BUSY)) {
+			snprintf(what, sizeof(what),
+				 "%" PRIu32
+				 " secure channels open from %s (max_channels_per_source): new one refused",
+				 open,
+				 source_text(inst, &ret->hop[0], src,
+					     sizeof(src)));
+			listener_complain(inst, LC_BUSY, what);
+		}
+		notice_send(inst, ret, CHAN_CLOSE_BUSY);
+		return -EBUSY;
+	}
 	/* (A quota of max_handshakes or more is no quota: the source that
 	 * holds them all is refused below, like anyone, when full.) */
 	if (held >= inst->max_handshakes_per_source) {
@@ -188,7 +321,8 @@ int limits_admit_half_open(struct sc_instance *inst,
 		evict(inst, victim, LC_EVICTED, due ? what : NULL);
 		return 0;
 	}
-	if (inst->n_channels >= inst->max_channels)
+	if (inst->n_channels >= inst->max_channels &&
+	    open_evict(inst, &ret->hop[0], open) != 0)
 		return admit_refuse(inst, ret);
 	return 0;
 }
@@ -218,6 +352,15 @@ void limits_half_open_close_all(struct sc_instance *inst)
 	chan_sources_free(inst->sources);
 	free(inst->sources);
 	inst->sources = NULL;
+}
+
+void limits_open_free(struct sc_instance *inst)
+{
+	if (!inst->open_sources)
+		return;
+	chan_sources_free(inst->open_sources);
+	free(inst->open_sources);
+	inst->open_sources = NULL;
 }
 
 /* Arm the sweep for the earliest idle check, or disarm it. */

@@ -121,6 +121,7 @@ const char *listener_cause_name(enum listener_cause cause)
 		[LC_TIMEOUT] = "timed_out",
 		[LC_X3DH] = "x3dh_refused",
 		[LC_UNANSWERED] = "unanswered",
+		[LC_CH_EVICTED] = "channel_evicted",
 	};
 	return (unsigned)cause < LC_COUNT ? names[cause] : "unknown";
 }

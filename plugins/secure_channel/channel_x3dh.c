@@ -26,6 +26,7 @@
 
 #include <sodium.h>
 
+#include "chan_sources.h"
 #include "channel_x3dh.h"
 #include "x3dh.h"
 #include "x3dh_store.h"
@@ -350,27 +351,179 @@ int x3dh_listener_start(struct sc_instance *inst)
 	return 0;
 }
 
+/* ---- the listener's half-open handshakes -------------------------------
+ *
+ * X3DH needs no state between BUNDLE and INIT, but a stranger who sends
+ * bundle requests takes one-time prekeys, and one who sends INITs costs
+ * three or four X25519 operations each.  So both are admitted as Noise's
+ * message 1 is (channel_limits.c: max_handshakes_per_source, replacement
+ * of the source's own oldest once it is 1 s old, fair eviction when
+ * max_handshakes are held), as a half-open end in the source's list:
+ *  - a bundle request makes one, which waits for its INIT (it holds the
+ *    one-time prekey its bundle issued, if any);
+ *  - an INIT takes the waiting end of its source with the same return
+ *    route (the initiator's decryptor behind the same connection), or,
+ *    if none (a bundle cached from earlier), is admitted as a new one;
+ *  - an INIT that fails leaves its end "spent": it holds its slot for
+ *    1 s (half the handshake_timeout if less), the time an admitted Noise
+ *    message 1 is sure to hold one, so a source costs the listener at
+ *    most max_handshakes_per_source INITs' DH a second;
+ *  - a valid INIT turns its end into the open channel.
+ * The wire does not change: BUNDLE's return route is still [listener].
+ *
+ * One-time prekeys: a bundle carries one only if its request is the only
+ * half-open handshake its source holds (an initiator with its own
+ * connection makes one at a time; a flooding connection holds many), else
+ * none (three DHs, as X3DH allows).  A key whose end closes without a
+ * valid INIT (replaced, evicted, timed out, its INIT refused) is retired
+ * and its slot refilled, so the pool is not held by ends that are gone.
+ * A flood therefore cannot leave honest initiators bundles without one,
+ * unless it opens a new connection per request (docs/security.md,
+ * "Handshake floods"). */
+
+static void x3dh_responder_timeout(void *data)
+{
+	struct channel *ch = data;
+	struct sc_instance *inst = ch->inst;
+	char what[160];
+	if (!ch->x3dh_spent) { /* a spent one was complained about */
+		snprintf(what, sizeof(what),
+			 "responder X3DH handshake %s timed out after %" PRIu64
+			 " ms",
+			 ch->dec_addr, inst->handshake_timeout_ms);
+		listener_complain(inst, LC_TIMEOUT, what);
+	}
+	channel_close(ch, "handshake timed out");
+}
+
+/* Admit msg (a bundle request or an INIT) from its source as a new
+ * half-open end.  NULL if refused (logged, BUSY notice sent: *rc 0) or
+ * out of memory (*rc). */
+static struct channel *x3dh_end_admit(struct sc_instance *inst,
+				      const struct ockam_message *msg,
+				      int *rc)
+{
+	const struct ockam_host *h = inst->host;
+	uint64_t key;
+	*rc = 0;
+	if (limits_admit_half_open(inst, &msg->ret, &key) != 0)
+		return NULL;
+	struct channel *ch = channel_new(inst, 0);
+	if (!ch) {
+		*rc = -ENOMEM;
+		return NULL;
+	}
+	inst->hs_started++;
+	int r = limits_half_open_add(inst, ch, key);
+	if (r == 0)
+		r = chan_route_set(&ch->peer, &msg->ret);
+	if (r == 0) {
+		ch->timer = h->timer_add(inst->ctx, inst->handshake_timeout_ms,
+					 x3dh_responder_timeout, ch);
+		if (!ch->timer)
+			r = -ENOMEM;
+	}
+	if (r != 0) {
+		channel_close(ch, "out of memory");
+		*rc = r;
+		return NULL;
+	}
+	return ch;
+}
+
+/* The end waiting for msg's INIT: its source's, not spent, same return
+ * route.  NULL if none. */
+static struct channel *x3dh_end_waiting(struct sc_instance *inst,
+					const struct ockam_message *msg)
+{
+	if (!inst->sources)
+		return NULL;
+	uint64_t key = chan_sources_key(inst->sources, &msg->ret.hop[0]);
+	struct chan_source *c = chan_sources_find(inst->sources, key);
+	if (!c)
+		return NULL;
+	for (struct channel *e = c->ends.head; e; e = e->next)
+		if (!e->x3dh_spent && chan_route_equal(&e->peer, &msg->ret))
+			return e;
+	return NULL;
+}
+
+/* 1 if no other half-open end of ch's source waits for its INIT or
+ * holds a one-time prekey (an end spent on a refused INIT without one
+ * does not count: it only holds a slot). */
+static int x3dh_source_sole(const struct sc_instance *inst,
+			    const struct channel *ch)
+{
+	const struct chan_list *l = chan_sources_ends_of(inst->sources, ch);
+	for (const struct channel *e = l->head; e; e = e->next)
+		if (e != ch && (!e->x3dh_spent || e->x3dh_opk))
+			return 0;
+	return 1;
+}
+
 static int x3dh_on_request(struct sc_instance *inst,
 			   const struct ockam_message *msg)
 {
+	int rc;
+	struct channel *ch = x3dh_end_admit(inst, msg, &rc);
+	if (!ch)
+		return rc;
 	struct x3dh_bundle b;
-	x3dh_prekeys_bundle(inst->prekeys, inst->host->now_ms(), &b);
+	x3dh_prekeys_bundle_opk(inst->prekeys, inst->host->now_ms(),
+				x3dh_source_sole(inst, ch), &b);
+	ch->x3dh_opk = b.opk_id;
 	/* New keys are on disk before they are handed out. */
-	if (x3dh_prekeys_save(inst) != 0)
+	if (x3dh_prekeys_save(inst) != 0) {
+		channel_close(ch, "prekeys not written");
 		return 0;
+	}
 	size_t len = x3dh_bundle_encode(&b, inst->hs_buf, sizeof(inst->hs_buf));
-	x3dh_send(inst, &msg->ret, inst->host->instance_name(inst->ctx), len,
-		  "bundle");
+	if (x3dh_send(inst, &msg->ret, inst->host->instance_name(inst->ctx),
+		      len, "bundle") != 0)
+		channel_close(ch, "handshake failed");
 	return 0;
+}
+
+/* INIT refused after `ch` was spent on it: logged, notice sent; the end
+ * keeps its slot (see above). */
+static void x3dh_init_refused(struct channel *ch,
+			      const struct ockam_message *msg,
+			      const char *what, uint8_t reason)
+{
+	struct sc_instance *inst = ch->inst;
+	listener_complain(inst, LC_X3DH, what);
+	notice_send(inst, &msg->ret, reason);
 }
 
 static int x3dh_on_init(struct sc_instance *inst,
 			const struct ockam_message *msg)
 {
 	const struct ockam_host *h = inst->host;
+	/* Refused before any state or DH: not an INIT's length. */
+	if (msg->payload_len != X3DH_INIT_LEN &&
+	    msg->payload_len != X3DH_INIT_LEN_V1) {
+		listener_complain(inst, LC_BAD_FIRST,
+				  "X3DH failed: bad first message: malformed message");
+		notice_send(inst, &msg->ret, CHAN_CLOSE_FAILED);
+		return 0;
+	}
+	int rc = 0;
+	struct channel *ch = x3dh_end_waiting(inst, msg);
+	if (!ch)
+		ch = x3dh_end_admit(inst, msg, &rc);
+	if (!ch)
+		return rc;
+	/* One INIT per end.  If it fails, the end holds its slot for the
+	 * round trip's time (1 s) that a Noise message 1 is sure to hold
+	 * one, then goes: so failed INITs cost a source its quota, at
+	 * most max_handshakes_per_source a second. */
+	ch->x3dh_spent = 1;
+	h->timer_update(ch->timer, limits_min_age_ms(inst));
 	struct x3dh_secret *keys = sodium_malloc(sizeof(*keys));
-	if (!keys)
+	if (!keys) {
+		channel_close(ch, "out of memory");
 		return -ENOMEM;
+	}
 	uint8_t ik_a[X3DH_KEY_LEN];
 	char id[IDENTIFIER_LEN + 1], what[256];
 	uint32_t opk_id = 0;
@@ -386,18 +539,16 @@ static int x3dh_on_init(struct sc_instance *inst,
 			 "refusing X3DH from %s: one-time prekey %" PRIu32
 			 " already used (or expired)",
 			 id, opk_id);
-		listener_complain(inst, LC_X3DH, what);
 		/* Retryable: an honest but slow initiator whose prekey has
 		 * expired gets a fresh bundle on its next attempt. */
-		notice_send(inst, &msg->ret, CHAN_CLOSE_BUSY);
+		x3dh_init_refused(ch, msg, what, CHAN_CLOSE_BUSY);
 		sodium_free(keys);
 		return 0;
 	}
 	if (e != X3DH_OK) {
 		snprintf(what, sizeof(what), "X3DH failed: bad first message: %s",
 			 x3dh_strerror(e));
-		listener_complain(inst, LC_X3DH, what);
-		notice_send(inst, &msg->ret, CHAN_CLOSE_FAILED);
+		x3dh_init_refused(ch, msg, what, CHAN_CLOSE_FAILED);
 		sodium_free(keys);
 		return 0;
 	}
@@ -407,6 +558,7 @@ static int x3dh_on_init(struct sc_instance *inst,
 	if (x3dh_prekeys_save(inst) != 0) {
 		notice_send(inst, &msg->ret, CHAN_CLOSE_FAILED);
 		sodium_free(keys);
+		channel_close(ch, "prekeys not written");
 		return 0;
 	}
 	identifier_format(ik_a, id);
@@ -415,14 +567,11 @@ static int x3dh_on_init(struct sc_instance *inst,
 		       "refusing peer %s: not in trust list", id);
 		notice_send(inst, &msg->ret, CHAN_CLOSE_REFUSED);
 		sodium_free(keys);
+		channel_close(ch, "peer refused");
 		return 0;
 	}
-	struct channel *ch = channel_new(inst, 0);
-	if (!ch) {
-		sodium_free(keys);
-		return -ENOMEM;
-	}
 	memcpy(ch->peer_id, id, sizeof(ch->peer_id));
+	ch->x3dh_opk = 0;
 	/* Bits this version does not know are ignored. */
 	ch->peer_batch = features != X3DH_NO_FEATURES &&
 			 (features & DATA_FEATURE_BATCH);
@@ -432,11 +581,13 @@ static int x3dh_on_init(struct sc_instance *inst,
 			    (features & DATA_FEATURE_KEEPALIVE_SENDS);
 	size_t done_len = x3dh_done_seal(keys, chan_features(inst), features,
 					 inst->hs_buf);
-	int rc = chan_route_set(&ch->peer, &msg->ret);
-	if (rc == 0)
-		rc = x3dh_send_peer(ch, done_len, "confirmation");
+	/* Open (max_channels_per_source may refuse it, with a BUSY
+	 * notice), then confirm. */
+	rc = chan_route_set(&ch->peer, &msg->ret);
 	if (rc == 0)
 		rc = x3dh_open(ch, keys);
+	if (rc == 0)
+		rc = x3dh_send_peer(ch, done_len, "confirmation");
 	sodium_free(keys);
 	if (rc != 0)
 		channel_close(ch, "handshake failed");
@@ -470,13 +621,15 @@ int x3dh_listener_receive(struct sc_instance *inst,
 		return rc;
 	if (type == X3DH_MSG_BUNDLE_REQUEST)
 		return x3dh_on_request(inst, msg);
-	if (limits_admit(inst, &msg->ret) != 0)
-		return 0;
 	return x3dh_on_init(inst, msg);
 }
 
 void x3dh_channel_free(struct channel *ch)
 {
+	/* A half-open end's one-time prekey, never used: retired. */
+	if (ch->x3dh_opk && ch->inst->prekeys)
+		x3dh_prekeys_retire(ch->inst->prekeys, ch->x3dh_opk);
+	ch->x3dh_opk = 0;
 	sodium_free(ch->x3dh); /* wipes */
 	ch->x3dh = NULL;
 }

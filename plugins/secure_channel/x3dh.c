@@ -398,6 +398,12 @@ void x3dh_prekeys_maintain(struct x3dh_prekeys *p, uint64_t now_ms)
 void x3dh_prekeys_bundle(struct x3dh_prekeys *p, uint64_t now_ms,
 			 struct x3dh_bundle *out)
 {
+	x3dh_prekeys_bundle_opk(p, now_ms, 1, out);
+}
+
+void x3dh_prekeys_bundle_opk(struct x3dh_prekeys *p, uint64_t now_ms,
+			     int with_opk, struct x3dh_bundle *out)
+{
 	x3dh_prekeys_maintain(p, now_ms);
 	memset(out, 0, sizeof(*out));
 	memcpy(out->ik, p->ik_public, X3DH_KEY_LEN);
@@ -407,7 +413,7 @@ void x3dh_prekeys_bundle(struct x3dh_prekeys *p, uint64_t now_ms,
 	memcpy(out->spk_sig, p->cur.sig, X3DH_SIG_LEN);
 	/* The oldest free one; none left is allowed (three DHs). */
 	struct x3dh_opk *pick = NULL;
-	for (size_t i = 0; i < X3DH_OPK_POOL; i++) {
+	for (size_t i = 0; with_opk && i < X3DH_OPK_POOL; i++) {
 		struct x3dh_opk *o = &p->opk[i];
 		if (o->id && !o->issued && (!pick || o->id < pick->id))
 			pick = o;
@@ -485,6 +491,19 @@ enum x3dh_error x3dh_respond(struct x3dh_prekeys *p, const uint8_t *msg,
 out:
 	sodium_memzero(dh, sizeof(dh));
 	return rc;
+}
+
+void x3dh_prekeys_retire(struct x3dh_prekeys *p, uint32_t opk_id)
+{
+	for (size_t i = 0; i < X3DH_OPK_POOL; i++) {
+		struct x3dh_opk *o = &p->opk[i];
+		if (o->id == opk_id && o->issued) {
+			/* Deleted like a consumed one; maintain refills it. */
+			sodium_memzero(o, sizeof(*o));
+			p->changes++;
+			return;
+		}
+	}
 }
 
 void x3dh_prekeys_wipe(struct x3dh_prekeys *p)

@@ -191,6 +191,9 @@ void x3dh_prekeys_maintain(struct x3dh_prekeys *p, uint64_t now_ms);
 /* A bundle for one request: issues one one-time prekey if any is free. */
 void x3dh_prekeys_bundle(struct x3dh_prekeys *p, uint64_t now_ms,
 			 struct x3dh_bundle *out);
+/* The same; with_opk 0: none (three DHs), whatever the pool holds. */
+void x3dh_prekeys_bundle_opk(struct x3dh_prekeys *p, uint64_t now_ms,
+			     int with_opk, struct x3dh_bundle *out);
 /* Responder: check an INIT message (either length), derive the keys and
  * consume its one-time prekey.  *ik_a receives the initiator's claimed
  * identity key whenever the message is well-formed (for logging), *opk_id
@@ -200,6 +203,10 @@ enum x3dh_error x3dh_respond(struct x3dh_prekeys *p, const uint8_t *msg,
 			     size_t len, uint8_t ik_a[X3DH_KEY_LEN],
 			     uint32_t *opk_id, struct x3dh_secret *keys,
 			     int *features);
+/* Forget the issued one-time prekey `opk_id` (its handshake ended without
+ * using it): an INIT naming it is refused as used; maintain refills the
+ * slot with a new key.  No-op if it is not in the pool. */
+void x3dh_prekeys_retire(struct x3dh_prekeys *p, uint32_t opk_id);
 void x3dh_prekeys_wipe(struct x3dh_prekeys *p);
 
 #endif

@@ -137,17 +137,24 @@ static char init_answer(int fd, const uint8_t *init,
 	return '?';
 }
 
-/* Fetch two bundles over `fd` (two one-time prekeys), then write the
- * initiator ik's X3DH first message to each with a fresh ephemeral key:
- * init[i] to b[i], whose DONE opens with k[i]. */
-static void initiate_two(int fd, const uint8_t ik_s[32],
+/* Fetch two bundles, each over a connection of its own to `port` (a
+ * bundle carries a one-time prekey only for a connection's sole
+ * handshake), then write the initiator ik's X3DH first message to each
+ * with a fresh ephemeral key: init[i] to b[i], whose DONE opens with
+ * k[i].  The INITs are sent over another connection: they need no
+ * bundle from it. */
+static void initiate_two(int port, const uint8_t ik_s[32],
 			 const uint8_t ik_p[32], struct x3dh_bundle b[2],
 			 uint8_t init[2][X3DH_INIT_LEN], struct x3dh_secret k[2])
 {
 	uint8_t ek[32];
 
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
+		int fd = hx_tcp_connect(port);
+		CU_ASSERT_FATAL(fd >= 0);
 		CU_ASSERT_FATAL(bundle_get(fd, &b[i]) == 0);
+		close(fd);
+	}
 	for (int i = 0; i < 2; i++) {
 		randombytes_buf(ek, sizeof(ek));
 		CU_ASSERT_FATAL(x3dh_initiate(ik_s, ik_p, ek, &b[i], 0,
@@ -174,7 +181,7 @@ static void test_x3dh_prekeys_survive_a_crash(void)
 	crypto_scalarmult_base(ik_p, ik_s);
 	fd = hx_tcp_connect(port);
 	CU_ASSERT_FATAL(fd >= 0);
-	initiate_two(fd, ik_s, ik_p, b, init, k);
+	initiate_two(port, ik_s, ik_p, b, init, k);
 	CU_ASSERT(b[0].opk_id != 0 && b[1].opk_id != 0 &&
 		  b[0].opk_id != b[1].opk_id);
 	CU_ASSERT_EQUAL(init_answer(fd, init[0], &k[0]), 'D');
@@ -207,7 +214,7 @@ static void test_x3dh_prekeys_survive_a_crash(void)
 
 	/* The write comes before the answer: when it fails, no answer
 	 * (CLOSE handshake failed), and the prekey is still used up. */
-	initiate_two(fd, ik_s, ik_p, b, init, k);
+	initiate_two(port, ik_s, ik_p, b, init, k);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	CU_ASSERT_EQUAL_FATAL(mkdir(tmp, 0700), 0); /* blocks the write */
 	CU_ASSERT_EQUAL(init_answer(fd, init[0], &k[0]), '2');

@@ -95,6 +95,39 @@ static void test_table_full_and_reuse(void)
 	chan_sources_free(&s);
 }
 
+/* Count-only use (a listener's open channels): inc/dec, the busiest,
+ * the per-source cap and slot reuse, with no ends listed. */
+static void test_count_only(void)
+{
+	struct chan_sources s;
+	CU_ASSERT_FATAL(chan_sources_init(&s, 8, 3) == 0);
+	uint64_t a = key_of(&s, 1, "127.0.0.1:3000");
+	uint64_t b = key_of(&s, 1, "127.0.0.1:3001");
+	uint32_t ia[3];
+	for (int i = 0; i < 3; i++) {
+		ia[i] = chan_sources_inc(&s, a);
+		CU_ASSERT(ia[i] != 0);
+	}
+	CU_ASSERT(ia[0] == ia[1] && ia[1] == ia[2]);
+	CU_ASSERT_EQUAL(chan_sources_inc(&s, a), 0); /* at per_source */
+	uint32_t ib = chan_sources_inc(&s, b);
+	CU_ASSERT(ib != 0 && ib != ia[0]);
+	struct chan_source *top = chan_sources_busiest(&s);
+	CU_ASSERT_EQUAL(chan_sources_index(&s, top), ia[0]);
+	CU_ASSERT_EQUAL(top->count, 3);
+	chan_sources_dec(&s, ia[0]);
+	chan_sources_dec(&s, ia[0]);
+	CU_ASSERT_EQUAL(chan_sources_held(&s, a), 1);
+	chan_sources_dec(&s, ia[0]);
+	CU_ASSERT_EQUAL(chan_sources_held(&s, a), 0);
+	CU_ASSERT_PTR_NULL(chan_sources_find(&s, a));
+	CU_ASSERT_EQUAL(chan_sources_index(&s, chan_sources_busiest(&s)), ib);
+	chan_sources_dec(&s, ib);
+	CU_ASSERT_PTR_NULL(chan_sources_busiest(&s));
+	chan_sources_dec(&s, 0); /* none: nothing */
+	chan_sources_free(&s);
+}
+
 static void test_keys(void)
 {
 	struct chan_sources s, t;
@@ -116,6 +149,7 @@ int main(void)
 		{ "counts, oldest and busiest", test_counts_and_oldest },
 		{ "table full, slot reused", test_table_full_and_reuse },
 		{ "keys", test_keys },
+		{ "count only", test_count_only },
 		{ NULL, NULL },
 	};
 	return cunit_run(&(struct cunit_suite){

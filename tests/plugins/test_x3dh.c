@@ -442,6 +442,42 @@ static enum x3dh_error exchange(struct fixture *f, uint64_t now,
 	return rc;
 }
 
+/* A bundle without a one-time prekey takes none from the pool; a retired
+ * one is refused as used and its slot refilled with a new key. */
+static void test_opk_withheld_and_retired(void)
+{
+	struct fixture f;
+	struct x3dh_bundle b, c;
+	struct x3dh_secret ki, kr;
+	uint8_t ek[32], msg[X3DH_INIT_LEN], ik_a[32];
+	uint32_t used;
+	int feat;
+	fixture_make(&f);
+	x3dh_prekeys_bundle_opk(f.p, 10, 0, &b);
+	CU_ASSERT_EQUAL(b.opk_id, 0);
+	x3dh_prekeys_bundle_opk(f.p, 10, 1, &b);
+	CU_ASSERT_EQUAL(b.opk_id, 1); /* the oldest: none was taken */
+	x3dh_prekeys_retire(f.p, b.opk_id);
+	x3dh_prekeys_retire(f.p, 9999); /* not in the pool: nothing */
+	randombytes_buf(ek, sizeof(ek));
+	CU_ASSERT_EQUAL(x3dh_initiate(f.ika_sec, f.ika, ek, &b, FEATURES, msg,
+				      &ki),
+			X3DH_OK);
+	CU_ASSERT_EQUAL(x3dh_respond(f.p, msg, sizeof(msg), ik_a, &used, &kr,
+				     &feat),
+			X3DH_ERR_OPK_USED);
+	/* Refilled: 32 issuable again, the new one with a new id. */
+	for (int i = 0; i < X3DH_OPK_POOL; i++) {
+		x3dh_prekeys_bundle(f.p, 20, &c);
+		CU_ASSERT(c.opk_id != 0 && c.opk_id != b.opk_id);
+	}
+	x3dh_prekeys_bundle(f.p, 20, &c);
+	CU_ASSERT_EQUAL(c.opk_id, 0);
+	sodium_memzero(&ki, sizeof(ki));
+	sodium_memzero(&kr, sizeof(kr));
+	fixture_free(&f);
+}
+
 static void test_prekey_rotation_and_pool(void)
 {
 	struct fixture f;
@@ -592,6 +628,7 @@ int main(void)
 		{ "v1_forms", test_v1_forms_accepted },
 		{ "bundle_malformed", test_bundle_malformed },
 		{ "prekeys", test_prekey_rotation_and_pool },
+		{ "opk_withheld_and_retired", test_opk_withheld_and_retired },
 		{ "store_roundtrip", test_store_roundtrip },
 		{ NULL, NULL },
 	};
