@@ -15,6 +15,10 @@
 /* Slot buffers above this size are freed after delivery, so one burst of
  * large messages does not pin memory in every slot for ever. */
 #define SLOT_KEEP_MAX (64u * 1024u)
+/* Room for a forwarded message's routes and identifier (slot_take): a
+ * slot gets it when its buffer is first grown, so forwarding allocates
+ * nothing of its own; longer routes are copied the ordinary way. */
+#define SLOT_HDR_CAP 512u
 /* Deliveries per idle call, so fds get their turn under load. */
 #define DRAIN_BATCH 256
 /* The largest message the local queue takes (the TCP maximum). */
@@ -40,10 +44,15 @@ struct transport {
 	char scheme[16];
 };
 
-/* A queued message: a compact copy (msg_copy.h) in `buf`, and its views. */
+/* A queued message: a compact copy (msg_copy.h) in `buf`, and its views.
+ * A message forwarded out of the slot being delivered (send_local) keeps
+ * its payload where it lies: the slot takes that buffer over, and only its
+ * routes and identifier are copied, into `hdr`. */
 struct slot {
 	uint8_t *buf;
 	size_t cap;
+	uint8_t *hdr;
+	size_t hdr_cap;
 	struct ockam_message msg;
 	uint64_t trace_id; /* its flow's trace id; 0 when not tracing */
 };
@@ -151,8 +160,10 @@ void router_destroy(struct router *r)
 		r->catch_alls = next;
 	}
 	free(r->buckets);
-	for (size_t i = 0; r->slots && i < r->nslots; i++)
+	for (size_t i = 0; r->slots && i < r->nslots; i++) {
 		free(r->slots[i].buf);
+		free(r->slots[i].hdr);
+	}
 	free(r->slots);
 	free(r->rsv.own.buf);
 	free(r);
@@ -597,6 +608,8 @@ static struct slot *slot_next(struct router *r, size_t need)
 			return NULL;
 		s->buf = b;
 		s->cap = need;
+		if (!s->hdr && (s->hdr = malloc(SLOT_HDR_CAP)))
+			s->hdr_cap = SLOT_HDR_CAP;
 	}
 	return s;
 }
@@ -671,6 +684,49 @@ static int trace_channel(const struct router_sender *from, uint32_t flags)
 	return from->may_secure && !(flags & OCKAM_MSG_SECURE);
 }
 
+/* The slot being delivered, if `m`'s payload lies whole in its buffer (a
+ * hop forwarding, a channel sending on what it opened in place, an echoer
+ * replying with its payload), else NULL. */
+static struct slot *slot_lending(struct router *r, const struct ockam_message *m)
+{
+	if (!r->draining || !m->payload_len)
+		return NULL;
+	struct slot *cur = &r->slots[r->head];
+	uintptr_t p = (uintptr_t)m->payload, b = (uintptr_t)cur->buf;
+	if (!cur->buf || p < b || p - b > cur->cap ||
+	    m->payload_len > cur->cap - (p - b))
+		return NULL;
+	return cur;
+}
+
+/* Queue `m` into the next slot without copying its payload: that slot and
+ * `cur` swap buffers, so the payload stays where it lies and is the new
+ * slot's; the routes and identifier go into the slot's `hdr`.  Safe
+ * because handlers never nest and the queue is in order: `cur`'s handler
+ * (which may still read its message) returns before the new slot is
+ * delivered, and nothing writes a queued slot's buffer.  A second send of
+ * the same payload finds `cur` holding another buffer and copies.  NULL
+ * when the slot has no buffer to give `cur` in exchange (it would have to
+ * allocate one later) or no room for the routes: then send copies. */
+static struct slot *slot_take(struct router *r, struct slot *cur,
+			      const struct ockam_message *m)
+{
+	size_t need = msg_copy_size(m, 0);
+	struct slot *s = &r->slots[(r->head + r->queued) % r->nslots];
+	if (!s->buf || need == 0 || s->hdr_cap < need)
+		return NULL;
+	uint8_t *buf = s->buf;
+	size_t cap = s->cap;
+	s->buf = cur->buf;
+	s->cap = cur->cap;
+	cur->buf = buf;
+	cur->cap = cap;
+	msg_copy_to(s->hdr, m, 0, 0, &s->msg);
+	s->msg.payload = m->payload;
+	s->msg.payload_len = m->payload_len;
+	return s;
+}
+
 static int send_local(struct router *r, const struct router_sender *from,
 		      const struct ockam_message *msg, const struct dest *d)
 {
@@ -681,10 +737,16 @@ static int send_local(struct router *r, const struct router_sender *from,
 	int rc = size_check(r, sender, need, m.payload_len);
 	if (rc < 0)
 		return rc;
-	struct slot *s = slot_next(r, need);
-	if (!s)
-		return -ENOMEM;
-	msg_copy_to(s->buf, &m, m.payload_len, 1, &s->msg);
+	struct slot *cur = slot_lending(r, &m);
+	struct slot *s = cur ? slot_take(r, cur, &m) : NULL;
+	if (s) {
+		r->stats.forwarded_in_place++;
+	} else {
+		s = slot_next(r, need);
+		if (!s)
+			return -ENOMEM;
+		msg_copy_to(s->buf, &m, m.payload_len, 1, &s->msg);
+	}
 	r->queued++;
 	if (r->trace) {
 		s->trace_id = trace_id_for(r, from, msg);

@@ -172,6 +172,9 @@ struct router_stats {
 	uint64_t relay_refused; /* from a transport to a transport address */
 	uint64_t secure_cleared; /* secure mark on a return route not its own */
 	uint64_t transport_sent;
+	/* queued without copying the payload: it lay in the slot being
+	 * delivered, whose buffer the new slot took over (router.c) */
+	uint64_t forwarded_in_place;
 	size_t queued; /* waiting; not the one being delivered */
 };
 void router_stats_get(const struct router *r, struct router_stats *out);

@@ -18,7 +18,10 @@
  *     send points to may be on your stack and is yours again on return.
  *     Sending a borrowed message's views on (a hop forwarding
  *     ockam_route_rest(&msg->onward), an echoer replying to msg->ret)
- *     copies nothing until send.
+ *     copies nothing until send.  A payload that lies in the message
+ *     being handled is not copied to a local worker at all (the queue
+ *     slot's buffer goes with it): once sent on, read it but do not
+ *     write into it again.
  */
 #ifndef OCKAM_MESSAGE_H
 #define OCKAM_MESSAGE_H

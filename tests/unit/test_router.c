@@ -954,6 +954,77 @@ static void test_reserve_transport(void)
 	router_remove_owner(R, &owner);
 }
 
+/* A forward out of the slot being delivered takes that slot's buffer
+ * instead of copying the payload (router.c, slot_take): the first send of
+ * the handler's payload; a second send of it, and a part of it, are
+ * copied from where it now lies.  The handler's own message stays intact
+ * until it returns. */
+static char fan_got[3][64];
+static int fan_own_ok;
+static int fan_sink(void *owner, void *data, const struct ockam_message *m)
+{
+	(void)data;
+	snprintf((char *)owner, 64, "%.*s", (int)m->payload_len,
+		 (const char *)m->payload);
+	return 0;
+}
+
+static int fan(void *owner, void *data, const struct ockam_message *m)
+{
+	(void)owner, (void)data;
+	static const char *const to[] = {"fa", "fb", "fc"};
+	for (int i = 0; i < 3; i++) {
+		struct ockam_message f;
+		msg_to(&f, (const char *[]){to[i], NULL}, "");
+		f.payload = m->payload + (i == 2 ? 2 : 0);
+		f.payload_len = m->payload_len - (i == 2 ? 2 : 0);
+		CU_ASSERT_EQUAL(router_send(R, "fan", &f, 0), 0);
+	}
+	fan_own_ok = m->payload_len == 9 &&
+		     memcmp(m->payload, "forwarded", 9) == 0 &&
+		     m->onward.hop[0].len == 3 &&
+		     memcmp(m->onward.hop[0].data, "fan", 3) == 0 &&
+		     m->ret.count == 1 &&
+		     memcmp(m->ret.hop[0].data, "app", 3) == 0;
+	return 0;
+}
+
+static void test_forward_takes_slot(void)
+{
+	reset();
+	struct ockam_message m;
+	struct router_stats st;
+	CU_ASSERT_EQUAL(router_address_add(R, "fa", fan_sink, fan_got[0], NULL), 0);
+	CU_ASSERT_EQUAL(router_address_add(R, "fb", fan_sink, fan_got[1], NULL), 0);
+	CU_ASSERT_EQUAL(router_address_add(R, "fc", fan_sink, fan_got[2], NULL), 0);
+	CU_ASSERT_EQUAL(router_address_add(R, "fan", fan, NULL, NULL), 0);
+	/* Slots 0-2 get buffers (a slot without one does not trade). */
+	msg_to(&m, (const char *[]){"fa", NULL}, "warm");
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), 0);
+	drain_all();
+	msg_to(&m, (const char *[]){"fan", NULL}, "forwarded");
+	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), 0);
+	drain_all();
+	CU_ASSERT(fan_own_ok);
+	CU_ASSERT_STRING_EQUAL(fan_got[0], "forwarded");
+	CU_ASSERT_STRING_EQUAL(fan_got[1], "forwarded");
+	CU_ASSERT_STRING_EQUAL(fan_got[2], "rwarded");
+	router_stats_get(R, &st);
+	CU_ASSERT_EQUAL(st.forwarded_in_place, 1);
+	CU_ASSERT_EQUAL(st.delivered, 7);
+	/* Again, with the buffers traded around: the same. */
+	memset(fan_got, 0, sizeof(fan_got));
+	CU_ASSERT_EQUAL(router_send(R, "t", &m, 0), 0);
+	drain_all();
+	CU_ASSERT(fan_own_ok);
+	CU_ASSERT_STRING_EQUAL(fan_got[0], "forwarded");
+	CU_ASSERT_STRING_EQUAL(fan_got[1], "forwarded");
+	CU_ASSERT_STRING_EQUAL(fan_got[2], "rwarded");
+	router_stats_get(R, &st);
+	CU_ASSERT_EQUAL(st.forwarded_in_place, 2);
+}
+
 int main(void)
 {
 	static const struct cunit_test tests[] = {
@@ -976,6 +1047,7 @@ int main(void)
 		{ "who may send to a transport address", test_transport_senders },
 		{ "a transport's connect flag is cleared", test_transport_connect_cleared },
 		{ "send copies what the message points to", test_send_copies },
+		{ "a forward takes the delivered slot's buffer", test_forward_takes_slot },
 		{ "send_reserve to a local worker", test_reserve_local },
 		{ "send_reserve to a transport", test_reserve_transport },
 		{ NULL, NULL },
