@@ -33,7 +33,9 @@ static void hs_timeout(void *data)
 	char what[128];
 	/* A retrying initiator says so in its own rate-limited line; a
 	 * responder's (one per message 1 never finished) are rate-limited. */
-	if (!ch->initiator && !ch->spent) { /* a spent one was complained about */
+	if (ch->spent) {
+		/* Complained about when it failed; it held its slot. */
+	} else if (!ch->initiator) {
 		snprintf(what, sizeof(what),
 			 "responder handshake %s timed out after %" PRIu64
 			 " ms",
@@ -45,7 +47,7 @@ static void hs_timeout(void *data)
 				" ms",
 				ch->dec_addr, inst->handshake_timeout_ms);
 	}
-	channel_close(ch, "handshake timed out");
+	channel_close(ch, ch->spent ? "handshake failed" : "handshake timed out");
 }
 
 static int hs_begin(struct channel *ch)
