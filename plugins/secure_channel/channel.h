@@ -58,6 +58,7 @@ enum listener_cause {
 	LC_EVICTED,   /* full: the busiest source's oldest evicted */
 	LC_TIMEOUT,   /* a responder's handshake timed out */
 	LC_X3DH,      /* X3DH first message refused */
+	LC_BAD_THIRD, /* Noise message 3 did not verify */
 	LC_UNANSWERED, /* an answer could not be sent: the way back is gone
 			* (the connection closed before its turn came) */
 	LC_CH_EVICTED, /* max_channels: the busiest source's least recently
@@ -172,10 +173,12 @@ struct channel {
 	uint32_t src;      /* half-open responder: its source (chan_sources.h),
 			    * listed there instead of in inst->channels */
 	/* Half-open X3DH responder (channel_x3dh.c): the one-time prekey
-	 * its bundle issued (0: none), and "spent": its INIT was tried (it
-	 * takes no other), it only holds its source's slot. */
+	 * its bundle issued (0: none). */
 	uint32_t x3dh_opk;
-	uint8_t x3dh_spent;
+	/* Half-open responder whose handshake was tried (an X3DH INIT) or
+	 * failed (a bad Noise message 3): it takes no other message and only
+	 * holds its source's slot (limits_half_open_spend). */
+	uint8_t spent;
 	/* Open responder: its source among inst->open_sources (index + 1;
 	 * 0: not counted), for max_channels_per_source. */
 	uint32_t osrc;
@@ -428,6 +431,11 @@ void limits_half_open_close_all(struct sc_instance *inst);
  * eviction among even sources: CHAN_HS_MIN_AGE_MS, or half the
  * handshake_timeout if less. */
 uint64_t limits_min_age_ms(const struct sc_instance *inst);
+/* Half-open end `ch` was tried (X3DH INIT) or failed (Noise message 3):
+ * mark it spent and let it hold its source's slot for limits_min_age_ms
+ * (its handshake timer, re-armed), so failed attempts cost a source its
+ * quota: at most max_handshakes_per_source a second. */
+void limits_half_open_spend(struct channel *ch);
 /* A responder's channel end opens: count it under its source (the first
  * hop of its route back).  0, or -EBUSY when that source already holds
  * max_channels_per_source open channels (logged, rate-limited; BUSY

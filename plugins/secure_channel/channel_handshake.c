@@ -33,7 +33,9 @@ static void hs_timeout(void *data)
 	char what[128];
 	/* A retrying initiator says so in its own rate-limited line; a
 	 * responder's (one per message 1 never finished) are rate-limited. */
-	if (!ch->initiator) {
+	if (ch->spent) {
+		/* Complained about when it failed; it held its slot. */
+	} else if (!ch->initiator) {
 		snprintf(what, sizeof(what),
 			 "responder handshake %s timed out after %" PRIu64
 			 " ms",
@@ -45,7 +47,7 @@ static void hs_timeout(void *data)
 				" ms",
 				ch->dec_addr, inst->handshake_timeout_ms);
 	}
-	channel_close(ch, "handshake timed out");
+	channel_close(ch, ch->spent ? "handshake failed" : "handshake timed out");
 }
 
 static int hs_begin(struct channel *ch)
@@ -296,12 +298,25 @@ int hs_receive(struct channel *ch, const struct ockam_message *msg)
 	if (noise_handshake_read(ch->hs, msg->payload + 1,
 				 msg->payload_len - 1, pt, sizeof(pt),
 				 &plen) != 0) {
-		h->log(inst->ctx, OCKAM_LOG_WARN,
-		       "handshake failed: bad message %u (corrupted, or the peer uses another suite than %s)",
-		       want, inst->suite.name);
-		if (!ch->initiator)
-			notice_send_peer(ch, CHAN_CLOSE_FAILED);
-		channel_close(ch, "handshake failed");
+		char what[192];
+		snprintf(what, sizeof(what),
+			 "handshake failed: bad message %u (corrupted, or the peer uses another suite than %s)",
+			 want, inst->suite.name);
+		if (ch->initiator) {
+			h->log(inst->ctx, OCKAM_LOG_WARN, "%s", what);
+			channel_close(ch, "handshake failed");
+			return 0;
+		}
+		/* A stranger can send a bad message 3 after every message 1
+		 * (rate-limited, counted), and closing the end now would let
+		 * it do so at round-trip speed, message 2's DHs each time:
+		 * the end holds its source's slot for a while instead, as a
+		 * failed X3DH INIT does. */
+		listener_complain(inst, LC_BAD_THIRD, what);
+		notice_send_peer(ch, CHAN_CLOSE_FAILED);
+		noise_handshake_free(ch->hs); /* wipes */
+		ch->hs = NULL;
+		limits_half_open_spend(ch);
 		return 0;
 	}
 	/* Bits this version does not know are ignored. */

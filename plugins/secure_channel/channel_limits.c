@@ -89,6 +89,17 @@ uint64_t limits_min_age_ms(const struct sc_instance *inst)
 	return half < CHAN_HS_MIN_AGE_MS ? half : CHAN_HS_MIN_AGE_MS;
 }
 
+void limits_half_open_spend(struct channel *ch)
+{
+	struct sc_instance *inst = ch->inst;
+	/* Closing it at once would let a source loop message 1 and a bad
+	 * last message at round-trip speed, each costing the listener its
+	 * DHs, and never reach its quota. */
+	ch->spent = 1;
+	if (ch->timer)
+		inst->host->timer_update(ch->timer, limits_min_age_ms(inst));
+}
+
 /* ---- open channels by source ------------------------------------------
  *
  * A stranger who completes handshakes (trust: everyone lets anyone) could

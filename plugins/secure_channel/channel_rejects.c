@@ -120,6 +120,7 @@ const char *listener_cause_name(enum listener_cause cause)
 		[LC_EVICTED] = "evicted",
 		[LC_TIMEOUT] = "timed_out",
 		[LC_X3DH] = "x3dh_refused",
+		[LC_BAD_THIRD] = "bad_third_message",
 		[LC_UNANSWERED] = "unanswered",
 		[LC_CH_EVICTED] = "channel_evicted",
 	};

@@ -386,7 +386,7 @@ static void x3dh_responder_timeout(void *data)
 	struct channel *ch = data;
 	struct sc_instance *inst = ch->inst;
 	char what[160];
-	if (!ch->x3dh_spent) { /* a spent one was complained about */
+	if (!ch->spent) { /* a spent one was complained about */
 		snprintf(what, sizeof(what),
 			 "responder X3DH handshake %s timed out after %" PRIu64
 			 " ms",
@@ -443,7 +443,7 @@ static struct channel *x3dh_end_waiting(struct sc_instance *inst,
 	if (!c)
 		return NULL;
 	for (struct channel *e = c->ends.head; e; e = e->next)
-		if (!e->x3dh_spent && chan_route_equal(&e->peer, &msg->ret))
+		if (!e->spent && chan_route_equal(&e->peer, &msg->ret))
 			return e;
 	return NULL;
 }
@@ -456,7 +456,7 @@ static int x3dh_source_sole(const struct sc_instance *inst,
 {
 	const struct chan_list *l = chan_sources_ends_of(inst->sources, ch);
 	for (const struct channel *e = l->head; e; e = e->next)
-		if (e != ch && (!e->x3dh_spent || e->x3dh_opk))
+		if (e != ch && (!e->spent || e->x3dh_opk))
 			return 0;
 	return 1;
 }
@@ -517,8 +517,7 @@ static int x3dh_on_init(struct sc_instance *inst,
 	 * round trip's time (1 s) that a Noise message 1 is sure to hold
 	 * one, then goes: so failed INITs cost a source its quota, at
 	 * most max_handshakes_per_source a second. */
-	ch->x3dh_spent = 1;
-	h->timer_update(ch->timer, limits_min_age_ms(inst));
+	limits_half_open_spend(ch);
 	struct x3dh_secret *keys = sodium_malloc(sizeof(*keys));
 	if (!keys) {
 		channel_close(ch, "out of memory");
