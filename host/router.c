@@ -1086,6 +1086,13 @@ void router_set_notice_in(struct router *r, router_notice_in_fn fn, void *data)
 	r->notice_in_data = data;
 }
 
+size_t router_queue_room(const struct router *r)
+{
+	/* The same bound send_local applies. */
+	size_t cap = r->depth ? r->nslots : r->nslots - r->nslots / 4;
+	return r->queued >= cap ? 0 : cap - r->queued;
+}
+
 void router_stats_get(const struct router *r, struct router_stats *out)
 {
 	*out = r->stats;

@@ -177,6 +177,8 @@ struct router_stats {
 	uint64_t forwarded_in_place;
 	size_t queued; /* waiting; not the one being delivered */
 };
+/* How many more local messages a send could queue now (host->queue_room). */
+size_t router_queue_room(const struct router *r);
 void router_stats_get(const struct router *r, struct router_stats *out);
 
 #endif

@@ -424,6 +424,11 @@ static int svc_status_visit(struct ockam_ctx *ctx, ockam_status_visit_fn fn,
 	return status_visit(ctx->node->status, fn, data);
 }
 
+static size_t svc_queue_room(struct ockam_ctx *ctx)
+{
+	return router_queue_room(ctx->node->router);
+}
+
 static const struct ockam_host services = {
 	.abi_version = OCKAM_HOST_ABI_VERSION,
 	.struct_size = sizeof(struct ockam_host),
@@ -481,6 +486,7 @@ static const struct ockam_host services = {
 	.trace_enabled = trace_svc_enabled,
 	.trace = trace_svc_event,
 	.status_visit = svc_status_visit,
+	.queue_room = svc_queue_room,
 };
 
 const struct ockam_host *services_table(void)

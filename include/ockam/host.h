@@ -467,6 +467,17 @@ struct ockam_host {
 	 * visited). */
 	int (*status_visit)(struct ockam_ctx *ctx, ockam_status_visit_fn fn,
 			    void *data);
+
+	/* ---- flow control ------------------------------------------------ */
+
+	/* How many more messages to local workers a send from here could
+	 * queue right now (from handle_message: up to the whole queue;
+	 * from an fd or timer callback, start or a flush: up to three
+	 * quarters of it, the rest being headroom for handlers).  A worker
+	 * that turns one message into many (a secure channel opening a
+	 * batch record) checks it and holds what does not fit until its
+	 * end-of-turn flush, instead of having sends refused (-ENOBUFS). */
+	size_t (*queue_room)(struct ockam_ctx *ctx);
 };
 
 /* In handle_undeliverable of a forwarder (a hop, a relay: an instance

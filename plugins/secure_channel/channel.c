@@ -246,6 +246,7 @@ void channel_close(struct channel *ch, const char *why)
 	x3dh_channel_free(ch);
 	chan_keys_free(ch->keys); /* wipes */
 	chan_route_free(&ch->peer);
+	flow_held_free(ch);
 	free(ch);
 }
 

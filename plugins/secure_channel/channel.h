@@ -82,6 +82,10 @@ enum listener_cause {
  * latency and stays far below any transport's frame limit; a message
  * whose entry does not fit goes alone in a 0x04 record. */
 #define CHAN_BATCH_BODY_MAX (16u * 1024u)
+/* Most plaintext a channel holds for a full queue (what the records
+ * already queued for it can carry); beyond it messages are dropped and
+ * counted (reject cause "overload"). */
+#define CHAN_HELD_MAX (4u * 1024u * 1024u)
 /* A handshake payload this version reads (the features byte; more
  * from a later version is ignored, up to this). */
 #define CHAN_HS_PAYLOAD_MAX 256
@@ -92,7 +96,12 @@ enum listener_cause {
 #define CHAN_REPORT_INTERVAL_MS 1000
 
 /* Rejections counted per channel: the message layer's, plus one more. */
-enum { CHAN_REJECT_DECODE = DATA_REJECT_COUNT, CHAN_REJECT_COUNT };
+enum {
+	CHAN_REJECT_DECODE = DATA_REJECT_COUNT,
+	/* Held for a full queue beyond CHAN_HELD_MAX: dropped. */
+	CHAN_REJECT_OVERLOAD,
+	CHAN_REJECT_COUNT
+};
 
 enum chan_role { CHAN_ROLE_INITIATOR, CHAN_ROLE_LISTENER };
 enum chan_state { CHAN_HANDSHAKE, CHAN_OPEN };
@@ -166,6 +175,13 @@ struct channel {
 	uint8_t no_retry;  /* closed by a refusal: do not re-handshake */
 	uint8_t lazy_retry; /* closed while idle: re-handshake on next send */
 	uint8_t peer_batch; /* the peer accepts batch records */
+	/* Inner messages opened but not yet handed on because the node's
+	 * queue had no room (channel_flow.c): entries of a 4-byte length
+	 * and the encoded message, delivered in order from `held_flush`
+	 * before anything opened later.  Plaintext: wiped when freed. */
+	uint8_t *held;
+	size_t held_len, held_off, held_cap;
+	struct ockam_source *held_flush;
 	uint8_t peer_keepalive; /* the peer accepts keepalives */
 	uint8_t peer_ka_sends;  /* ... and sends them (dead-peer timer) */
 	uint8_t in_ka;      /* listed in inst->ka */
@@ -460,6 +476,8 @@ void flow_flush(struct channel *ch);
  * closing = 1: a failure then drops it without closing again).  0 or the
  * send's error; -EPIPE: the batch's channel was closed. */
 int flow_batch_flush(struct sc_instance *inst, int closing);
+/* Free (wiped) what the channel holds for a full queue. */
+void flow_held_free(struct channel *ch);
 
 /* channel_rejects.c: refused messages, counted per reason and reported at
  * most once a second per channel. */

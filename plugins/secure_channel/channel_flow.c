@@ -295,11 +295,15 @@ static void flow_roam(struct channel *ch, const struct ockam_route *ret)
 	       channel_label(ch), route);
 }
 
+static void flow_held_on_flush(void *data);
+
 /* Hand one authenticated inner message on, by reference into the opened
  * record: our encryptor goes onto its return route (replies travel
- * encrypted too), and it is marked secure with the peer's identifier. */
-static void flow_deliver(struct channel *ch, const uint8_t *pt, size_t len,
-			 const struct ockam_route *roam_ret, uint64_t now)
+ * encrypted too), and it is marked secure with the peer's identifier.
+ * -ENOBUFS if the node's queue has no room for it (nothing done: the
+ * caller holds it), else 0 (delivered, or refused and counted). */
+static int flow_deliver(struct channel *ch, const uint8_t *pt, size_t len,
+			const struct ockam_route *roam_ret, uint64_t now)
 {
 	struct sc_instance *inst = ch->inst;
 	const struct ockam_host *h = inst->host;
@@ -312,8 +316,12 @@ static void flow_deliver(struct channel *ch, const uint8_t *pt, size_t len,
 	    ockam_route_prepend(ret_hops, OCKAM_ROUTE_MAX, &enc, &inner.ret,
 				&inner.ret) != 0) {
 		flow_reject(ch, CHAN_REJECT_DECODE);
-		return;
+		return 0;
 	}
+	/* A batch can carry hundreds of messages: one that would find the
+	 * queue full waits, with the rest, for the end of the turn. */
+	if (h->queue_room(inst->ctx) == 0)
+		return -ENOBUFS;
 	if (roam_ret) {
 		/* Only a decodable message may move the route. */
 		flow_roam(ch, roam_ret);
@@ -329,6 +337,92 @@ static void flow_deliver(struct channel *ch, const uint8_t *pt, size_t len,
 		h->trace(inst->ctx, &ev);
 	}
 	h->send(inst->ctx, &inner); /* failures are logged by the router */
+	return 0;
+}
+
+void flow_held_free(struct channel *ch)
+{
+	if (ch->held_flush)
+		ch->inst->host->source_remove(ch->held_flush);
+	if (ch->held)
+		sodium_memzero(ch->held, ch->held_cap);
+	free(ch->held);
+	ch->held = NULL;
+	ch->held_flush = NULL;
+	ch->held_len = ch->held_off = ch->held_cap = 0;
+}
+
+static int flow_holding(const struct channel *ch)
+{
+	return ch->held_off < ch->held_len;
+}
+
+/* Keep one opened inner message, after those already held, until the
+ * queue has room.  Bounded by CHAN_HELD_MAX: beyond it the message is
+ * dropped and counted ("overload"), never the channel. */
+static void flow_hold(struct channel *ch, const uint8_t *pt, size_t len)
+{
+	const struct ockam_host *h = ch->inst->host;
+	size_t need = ch->held_len + 4 + len;
+
+	if (!ch->held_flush) {
+		ch->held_flush = h->flush_add(ch->inst->ctx, flow_held_on_flush,
+					      ch);
+		if (!ch->held_flush) {
+			flow_reject(ch, CHAN_REJECT_OVERLOAD);
+			return;
+		}
+	}
+	if (need > ch->held_cap) {
+		size_t cap = ch->held_cap ? ch->held_cap : 16384;
+		while (cap < need)
+			cap *= 2;
+		uint8_t *b = cap > CHAN_HELD_MAX ? NULL : malloc(cap);
+		if (!b) {
+			flow_reject(ch, CHAN_REJECT_OVERLOAD);
+			return;
+		}
+		/* Moved, not realloc'd: the old copy is wiped. */
+		if (ch->held) {
+			memcpy(b, ch->held, ch->held_len);
+			sodium_memzero(ch->held, ch->held_cap);
+			free(ch->held);
+		}
+		ch->held = b;
+		ch->held_cap = cap;
+	}
+	uint32_t n = (uint32_t)len;
+	memcpy(ch->held + ch->held_len, &n, 4);
+	memcpy(ch->held + ch->held_len + 4, pt, len);
+	ch->held_len = need;
+	h->flush_arm(ch->held_flush);
+}
+
+/* End of the turn: hand on what was held, in order, while the queue has
+ * room; what still does not fit waits for the next turn. */
+static void flow_held_on_flush(void *data)
+{
+	struct channel *ch = data;
+	const struct ockam_host *h = ch->inst->host;
+	uint64_t now = h->now_ms();
+
+	while (flow_holding(ch)) {
+		uint32_t n;
+		memcpy(&n, ch->held + ch->held_off, 4);
+		if (flow_deliver(ch, ch->held + ch->held_off + 4, n, NULL,
+				 now) == -ENOBUFS) {
+			h->flush_arm(ch->held_flush);
+			return;
+		}
+		ch->held_off += 4 + (size_t)n;
+	}
+	sodium_memzero(ch->held, ch->held_len);
+	ch->held_len = ch->held_off = 0;
+	if (ch->held_cap > 65536) {
+		free(ch->held);
+		ch->held = NULL;
+		ch->held_cap = 0;
+	}
 }
 
 int flow_decrypt(struct channel *ch, const struct ockam_message *msg)
@@ -362,7 +456,9 @@ int flow_decrypt(struct channel *ch, const struct ockam_message *msg)
 			ch->last_rx_ms = now;
 			return 0;
 		}
-		flow_deliver(ch, pt, len, &msg->ret, now);
+		if (flow_holding(ch) ||
+		    flow_deliver(ch, pt, len, &msg->ret, now) == -ENOBUFS)
+			flow_hold(ch, pt, len);
 		return 0;
 	}
 	/* A batch: its framing is checked whole before anything is
@@ -376,6 +472,8 @@ int flow_decrypt(struct channel *ch, const struct ockam_message *msg)
 	size_t off = 0, n;
 	const uint8_t *p;
 	while (data_batch_next(pt, len, &off, &p, &n) == 1)
-		flow_deliver(ch, p, n, NULL, now);
+		if (flow_holding(ch) ||
+		    flow_deliver(ch, p, n, NULL, now) == -ENOBUFS)
+			flow_hold(ch, p, n);
 	return 0;
 }

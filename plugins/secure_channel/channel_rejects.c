@@ -19,8 +19,11 @@
 
 static const char *reject_name(unsigned why)
 {
-	return why == CHAN_REJECT_DECODE ? "decode"
-					 : data_reject_name((enum data_reject)why);
+	if (why == CHAN_REJECT_DECODE)
+		return "decode";
+	if (why == CHAN_REJECT_OVERLOAD)
+		return "overload";
+	return data_reject_name((enum data_reject)why);
 }
 
 const char *chan_reject_name(unsigned why)
