@@ -68,6 +68,7 @@ struct app {
 	struct ockam_log_limit lim_refused;
 	struct app_cause causes[APP_CAUSES];
 	int reported; /* app_report has run */
+	size_t held;  /* sent, still held by a hop when the node stopped */
 };
 
 static void app_send_next(struct app *a);
@@ -129,9 +130,15 @@ static void app_report(struct app *a)
 		default: unsent++; break;
 		}
 	}
+	/* The held ones are among the sent: which of them is not known. */
+	char held[96] = "";
+	if (a->held)
+		snprintf(held, sizeof(held), " (%zu of them still held when the node stopped)",
+			 a->held);
 	log_write(OCKAM_LOG_INFO, "app",
-		  "%zu message%s: %zu answered, %zu handed on without awaiting a reply, %zu failed, %zu not sent",
-		  a->n, a->n == 1 ? "" : "s", answered, handed, failed, unsent);
+		  "%zu message%s: %zu answered, %zu sent without awaiting a reply%s, %zu failed, %zu not sent",
+		  a->n, a->n == 1 ? "" : "s", answered, handed, held, failed,
+		  unsent);
 }
 
 static void app_on_retry(void *data)
@@ -191,6 +198,7 @@ static void app_finish(struct app *a)
 			  "%zu message%s not handed on when the node stopped (%s)",
 			  held, held == 1 ? "" : "s", why);
 		a->failures++;
+		a->held = held;
 	}
 	a->linger_until = 0;
 	a->done = 1;
