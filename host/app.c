@@ -31,6 +31,17 @@ struct app_message {
 #define APP_RETRY_MAX_MS 100
 /* How often a node about to exit looks whether what it sent has left. */
 #define APP_LINGER_POLL_MS 10
+/* Messages failing at once for one cause (a channel's handshake failing
+ * its 64 queued messages) get this many lines each, then one count. */
+#define APP_CAUSE_LINES 5
+/* Causes tracked apart; any beyond share the last slot's count. */
+#define APP_CAUSES 8
+#define APP_CAUSE_MAX 512
+
+struct app_cause {
+	char why[APP_CAUSE_MAX]; /* "" for the shared "other causes" slot */
+	size_t count;            /* messages failed for it */
+};
 
 struct app {
 	struct node *node;
@@ -55,10 +66,80 @@ struct app {
 	uint64_t refused;      /* messages to app that were not the reply */
 	size_t full_failed;    /* not sent: the next hop stayed full */
 	struct ockam_log_limit lim_refused;
+	struct app_cause causes[APP_CAUSES];
+	int reported; /* app_report has run */
+	size_t held;  /* sent, still held by a hop when the node stopped */
 };
 
 static void app_send_next(struct app *a);
 static void app_finish(struct app *a);
+
+/* Message m failed for `why`: one line for each of the first few with
+ * that cause; the rest are counted and said in one line by app_report. */
+static void app_not_delivered(struct app *a, const struct app_message *m,
+			      const char *why)
+{
+	struct app_cause *c = NULL;
+	for (size_t i = 0; i < APP_CAUSES && !c; i++) {
+		struct app_cause *k = &a->causes[i];
+		if (!k->count || (i == APP_CAUSES - 1 && !k->why[0]) ||
+		    !strncmp(k->why, why, APP_CAUSE_MAX - 1))
+			c = k;
+	}
+	if (!c)
+		c = &a->causes[APP_CAUSES - 1];
+	if (!c->count)
+		snprintf(c->why, sizeof(c->why), "%s", why);
+	else if (c == &a->causes[APP_CAUSES - 1] &&
+		 strncmp(c->why, why, APP_CAUSE_MAX - 1))
+		c->why[0] = '\0'; /* shared by several causes now */
+	if (c->count++ >= APP_CAUSE_LINES)
+		return;
+	char route[512];
+	route_text_format(a->node->router, &m->route, route, sizeof(route));
+	log_write(OCKAM_LOG_ERROR, "app", "message to %s not delivered: %s",
+		  route, why);
+}
+
+/* Once, when the messages are done (or the node stopped): the counts of
+ * the lines app_not_delivered held back, then, if any message failed, what
+ * became of them all. */
+static void app_report(struct app *a)
+{
+	if (a->reported)
+		return;
+	a->reported = 1;
+	for (size_t i = 0; i < APP_CAUSES; i++) {
+		const struct app_cause *c = &a->causes[i];
+		if (c->count <= APP_CAUSE_LINES)
+			continue;
+		size_t more = c->count - APP_CAUSE_LINES;
+		log_write(OCKAM_LOG_ERROR, "app",
+			  "%zu more message%s not delivered: %s", more,
+			  more == 1 ? "" : "s",
+			  c->why[0] ? c->why : "(several causes)");
+	}
+	if (!a->failures)
+		return;
+	size_t answered = 0, handed = 0, failed = 0, unsent = 0;
+	for (size_t i = 0; i < a->n; i++) {
+		switch (a->msgs[i].state) {
+		case APP_ANSWERED: answered++; break;
+		case APP_SENT: handed++; break;
+		case APP_FAILED: failed++; break;
+		default: unsent++; break;
+		}
+	}
+	/* The held ones are among the sent: which of them is not known. */
+	char held[96] = "";
+	if (a->held)
+		snprintf(held, sizeof(held), " (%zu of them still held when the node stopped)",
+			 a->held);
+	log_write(OCKAM_LOG_INFO, "app",
+		  "%zu message%s: %zu answered, %zu sent without awaiting a reply%s, %zu failed, %zu not sent",
+		  a->n, a->n == 1 ? "" : "s", answered, handed, held, failed,
+		  unsent);
+}
 
 static void app_on_retry(void *data)
 {
@@ -92,6 +173,7 @@ static void app_finish(struct app *a)
 	if (n->cfg->after_messages != CONFIG_AFTER_EXIT) {
 		a->done = 1;
 		n->exit_code = a->failures ? 1 : 0;
+		app_report(a);
 		log_write(OCKAM_LOG_INFO, "app",
 			  "all messages done; node keeps running");
 		return;
@@ -116,9 +198,11 @@ static void app_finish(struct app *a)
 			  "%zu message%s not handed on when the node stopped (%s)",
 			  held, held == 1 ? "" : "s", why);
 		a->failures++;
+		a->held = held;
 	}
 	a->linger_until = 0;
 	a->done = 1;
+	app_report(a);
 	node_quit(n, a->failures ? 1 : 0);
 }
 
@@ -240,10 +324,7 @@ static void app_notice(void *owner, void *addr_data,
 		loop_arm_flush(a->flush);
 		return;
 	}
-	char route[512];
-	route_text_format(a->node->router, &m->route, route, sizeof(route));
-	log_write(OCKAM_LOG_ERROR, "app", "message to %s not delivered: %s",
-		  route, why);
+	app_not_delivered(a, m, why);
 	m->state = APP_FAILED;
 	a->failures++;
 	if (a->waiting && i == a->next) {
@@ -514,6 +595,7 @@ int app_exit_code(struct app *a, int code)
 			  "node stopped before its messages were done: %zu not sent, %d awaiting a reply, %zu not handed on%s%s%s",
 			  unsent, a->waiting, held, held ? " (" : "",
 			  held ? why : "", held ? ")" : "");
+		app_report(a);
 		return 1;
 	}
 	return a->failures ? 1 : code;

@@ -276,16 +276,10 @@ static int scalar_list(const struct ockam_opt *l, const char *what,
 	return 0;
 }
 
-/* An identifier as secure channels mark messages with it (docs/security.md):
- * "I" and 32 lowercase hex digits.  Anything else in an access list could
- * never match, so it is a mistake in the file. */
-_Static_assert(33 < OCKAM_IDENTIFIER_MAX, "an identifier fits the mark");
-static int identifier_ok(const char *s)
-{
-	if (s[0] != 'I' || strlen(s) != 33)
-		return 0;
-	return strspn(s + 1, "0123456789abcdef") == 32;
-}
+/* An identifier in an access list that is not in the form secure channels
+ * mark messages with (ockam_identifier_valid) could never match, so it is a
+ * mistake in the file. */
+_Static_assert(OCKAM_IDENTIFIER_LEN < OCKAM_IDENTIFIER_MAX, "an identifier fits the mark");
 
 /* access: anyone | secure_channel | [identifier, ...] */
 static int walk_access(struct config_instance *w, const struct ockam_opt *a,
@@ -302,7 +296,7 @@ static int walk_access(struct config_instance *w, const struct ockam_opt *a,
 		for (size_t i = 0; i < a->count; i++) {
 			const struct ockam_opt *e = a->items[i];
 			if (e->kind != OCKAM_OPT_SCALAR || !e->str ||
-			    identifier_ok(e->str))
+			    ockam_identifier_valid(e->str))
 				continue;
 			opt_error_at(d, e,
 			       "identifier %s in %s is not an identifier: expected I and 32 lowercase hex digits",

@@ -39,6 +39,23 @@ extern "C" {
 /* Longest printed identity identifier, including the terminating NUL. */
 #define OCKAM_IDENTIFIER_MAX 72
 
+/* Length of an identity identifier as secure channels print it: "I" and 32
+ * lowercase hex digits (docs/security.md), without the NUL. */
+#define OCKAM_IDENTIFIER_LEN 33
+
+/* 1 if s is an identity identifier in that form, else 0 (also for NULL).
+ * The host's access lists, the secure channel and any plugin that reads a
+ * list of identities check with this one rule. */
+static inline int ockam_identifier_valid(const char *s)
+{
+	if (!s || s[0] != 'I' || strlen(s) != OCKAM_IDENTIFIER_LEN)
+		return 0;
+	for (size_t i = 1; i < OCKAM_IDENTIFIER_LEN; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
 /* Local metadata flags; never sent on the wire. */
 enum {
 	/* The message was decrypted by a secure channel; `identifier`

@@ -155,6 +155,10 @@ struct pstream {
 	uint8_t flags;
 	char label[112]; /* "127.0.0.1:51234" (the client) or the service */
 };
+/* docs/protocol.md and docs/performance.md give an idle stream's state as at
+ * most 296 bytes: a field added here must change them with this bound. */
+_Static_assert(sizeof(struct pstream) <= 296,
+	       "struct pstream outgrew the size the docs give (docs/protocol.md)");
 
 struct portal {
 	const struct ockam_host *host;

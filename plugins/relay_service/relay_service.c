@@ -76,16 +76,6 @@ struct service {
 
 /* ---- options ---------------------------------------------------------- */
 
-static int identifier_ok(const char *s)
-{
-	if (!s || s[0] != 'I' || strlen(s) != 33)
-		return 0;
-	for (int i = 1; i < 33; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
 /* trust: everyone | [I<32 hex>, ...] */
 static int trust_read(const struct ockam_host *h, struct ockam_ctx *ctx,
 		      struct service *s)
@@ -120,7 +110,7 @@ static int trust_read(const struct ockam_host *h, struct ockam_ctx *ctx,
 	for (size_t i = 0; i < n; i++) {
 		const struct ockam_opt *e = h->opt_at(t, i);
 		str = h->opt_str(e);
-		if (!identifier_ok(str)) {
+		if (!ockam_identifier_valid(str)) {
 			rc = h->opt_error(ctx, e,
 					  "'%s' in 'trust' is not an identifier (I and 32 lowercase hex digits)",
 					  str ? str : "(not a string)");

@@ -368,7 +368,7 @@ static int sc_check(const struct ockam_host *h, struct ockam_ctx *ctx)
 			if (!s)
 				rc = h->opt_error(ctx, item,
 						  "trust list items must be identifiers");
-			else if (!identifier_is_valid(s))
+			else if (!ockam_identifier_valid(s))
 				rc = h->opt_error(ctx, item,
 						  "'%s' is not an identifier (expected I and 32 lowercase hex digits)",
 						  s);

@@ -26,18 +26,6 @@ void identifier_format(const uint8_t public_key[IDENTITY_KEY_LEN], char *out)
 	sodium_bin2hex(out + 1, IDENTIFIER_LEN, h, (IDENTIFIER_LEN - 1) / 2);
 }
 
-int identifier_is_valid(const char *text)
-{
-	if (strlen(text) != IDENTIFIER_LEN || text[0] != 'I')
-		return 0;
-	for (size_t i = 1; i < IDENTIFIER_LEN; i++) {
-		char c = text[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-			return 0;
-	}
-	return 1;
-}
-
 /* Identity keys (the X25519 secret, and a signing identity's Ed25519
  * secret) share guarded, locked chunks: a node with many secure channel
  * instances holds one identity each. */

@@ -29,8 +29,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <ockam/message.h>
+
 #define IDENTITY_KEY_LEN 32
-#define IDENTIFIER_LEN 33 /* "I" + 32 hex digits, without the NUL */
+#define IDENTIFIER_LEN OCKAM_IDENTIFIER_LEN /* "I" + 32 hex digits */
 #define IDENTITY_VAULT_HEADER "ockam-vault v1 x25519"
 #define IDENTITY_VAULT_HEADER_SIGNING "ockam-vault v2 ed25519"
 #define IDENTITY_SIGN_PUBLIC_LEN 32
@@ -47,8 +49,7 @@ struct identity {
 
 /* Write the identifier of `public_key` into out (IDENTIFIER_LEN + 1). */
 void identifier_format(const uint8_t public_key[IDENTITY_KEY_LEN], char *out);
-/* 1 if `text` is a well-formed identifier (lowercase hex), else 0. */
-int identifier_is_valid(const char *text);
+/* Whether a text is an identifier: ockam_identifier_valid (message.h). */
 
 /* A fresh random identity.  0 or -ENOMEM. */
 int identity_generate(struct identity **out);

@@ -23,7 +23,7 @@ void trust_set_everyone(struct trust *t)
 
 int trust_add(struct trust *t, const char *identifier)
 {
-	if (!identifier_is_valid(identifier))
+	if (!ockam_identifier_valid(identifier))
 		return -EINVAL;
 	if (trust_allows(t, identifier) && !t->everyone)
 		return 0;

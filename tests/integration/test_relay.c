@@ -466,6 +466,8 @@ static const char *alice_fails_at_once(const char *label, const char *why)
 	CU_ASSERT_EQUAL(integ_lines(log, "app: message to [alice, echoer] not delivered:",
 				    why),
 			1);
+	CU_ASSERT_EQUAL(integ_lines(log, "app: 1 message: 0 answered, 0 sent without awaiting a reply, 1 failed, 0 not sent"),
+			1);
 	CU_ASSERT_EQUAL(integ_lines(log, "no reply"), 0);
 	CU_ASSERT_STRING_EQUAL(hx_read(alice, HX_STDOUT), "");
 	return log;

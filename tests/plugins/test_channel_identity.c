@@ -44,13 +44,13 @@ static void test_identifier_format(void)
 	identifier_format(pub, id);
 	CU_ASSERT_STRING_EQUAL(id, "I89eb0d6a8a691dae2cd15ed0369931ce");
 	CU_ASSERT_EQUAL(strlen(id), 33);
-	CU_ASSERT(identifier_is_valid(id));
-	CU_ASSERT(!identifier_is_valid("I89EB0D6A8A691DAE2CD15ED0369931CE"));
-	CU_ASSERT(!identifier_is_valid("I89eb0d6a8a691dae2cd15ed0369931c"));
-	CU_ASSERT(!identifier_is_valid("I89eb0d6a8a691dae2cd15ed0369931ce0"));
-	CU_ASSERT(!identifier_is_valid("P89eb0d6a8a691dae2cd15ed0369931ce"));
-	CU_ASSERT(!identifier_is_valid("I89eb0d6a8a691dae2cd15ed0369931cg"));
-	CU_ASSERT(!identifier_is_valid(""));
+	CU_ASSERT(ockam_identifier_valid(id));
+	CU_ASSERT(!ockam_identifier_valid("I89EB0D6A8A691DAE2CD15ED0369931CE"));
+	CU_ASSERT(!ockam_identifier_valid("I89eb0d6a8a691dae2cd15ed0369931c"));
+	CU_ASSERT(!ockam_identifier_valid("I89eb0d6a8a691dae2cd15ed0369931ce0"));
+	CU_ASSERT(!ockam_identifier_valid("P89eb0d6a8a691dae2cd15ed0369931ce"));
+	CU_ASSERT(!ockam_identifier_valid("I89eb0d6a8a691dae2cd15ed0369931cg"));
+	CU_ASSERT(!ockam_identifier_valid(""));
 }
 
 static void test_generate(void)
@@ -58,7 +58,7 @@ static void test_generate(void)
 	struct identity *a, *b;
 	CU_ASSERT_EQUAL_FATAL(identity_generate(&a), 0);
 	CU_ASSERT_EQUAL_FATAL(identity_generate(&b), 0);
-	CU_ASSERT(identifier_is_valid(a->identifier));
+	CU_ASSERT(ockam_identifier_valid(a->identifier));
 	CU_ASSERT_STRING_NOT_EQUAL(a->identifier, b->identifier);
 	uint8_t pub[IDENTITY_KEY_LEN];
 	CU_ASSERT_EQUAL(crypto_scalarmult_base(pub, a->secret), 0);
