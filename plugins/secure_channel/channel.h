@@ -63,6 +63,8 @@ enum listener_cause {
 			* (the connection closed before its turn came) */
 	LC_CH_EVICTED, /* max_channels: the busiest source's least recently
 			* used channel closed for a new one */
+	LC_UNTRUSTED, /* a verified handshake names an identity not in
+		       * trust: (any stranger can make keys) */
 	LC_COUNT
 };
 

@@ -128,13 +128,18 @@ static int hs_check_peer(struct channel *ch)
 		return -EPROTO;
 	identifier_format(rs, ch->peer_id);
 	if (!trust_allows(&inst->trust, ch->peer_id)) {
-		inst->host->log(inst->ctx, OCKAM_LOG_WARN,
-				"refusing peer %s: not in trust list",
-				ch->peer_id);
-		if (ch->initiator)
+		char what[128];
+		snprintf(what, sizeof(what),
+			 "refusing peer %s: not in trust list", ch->peer_id);
+		if (ch->initiator) {
+			inst->host->log(inst->ctx, OCKAM_LOG_WARN, "%s", what);
 			ch->no_retry = 1; /* it will not become trusted */
-		else
+		} else {
+			/* Anyone can make a key that verifies: a stranger
+			 * looping handshakes must not flood the log. */
+			listener_complain(inst, LC_UNTRUSTED, what);
 			notice_send_peer(ch, CHAN_CLOSE_REFUSED);
+		}
 		return -EACCES;
 	}
 	return 0;
@@ -326,7 +331,16 @@ int hs_receive(struct channel *ch, const struct ockam_message *msg)
 	ch->peer_ka_sends = plen >= 1 &&
 			    (pt[0] & DATA_FEATURE_KEEPALIVE_SENDS);
 	if (hs_check_peer(ch) != 0) {
-		channel_close(ch, "peer refused");
+		if (ch->initiator) {
+			channel_close(ch, "peer refused");
+			return 0;
+		}
+		/* As for a bad message 3: the refused end holds its
+		 * source's slot for a while, so a stranger cannot loop
+		 * message 1 at round-trip speed. */
+		noise_handshake_free(ch->hs); /* wipes */
+		ch->hs = NULL;
+		limits_half_open_spend(ch);
 		return 0;
 	}
 	h->log(inst->ctx, OCKAM_LOG_DEBUG,

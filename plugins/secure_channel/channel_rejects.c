@@ -126,6 +126,7 @@ const char *listener_cause_name(enum listener_cause cause)
 		[LC_BAD_THIRD] = "bad_third_message",
 		[LC_UNANSWERED] = "unanswered",
 		[LC_CH_EVICTED] = "channel_evicted",
+		[LC_UNTRUSTED] = "untrusted",
 	};
 	return (unsigned)cause < LC_COUNT ? names[cause] : "unknown";
 }

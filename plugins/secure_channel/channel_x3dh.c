@@ -562,11 +562,13 @@ static int x3dh_on_init(struct sc_instance *inst,
 	}
 	identifier_format(ik_a, id);
 	if (!trust_allows(&inst->trust, id)) {
-		h->log(inst->ctx, OCKAM_LOG_WARN,
-		       "refusing peer %s: not in trust list", id);
+		/* Rate-limited and the end kept spent (see above): any
+		 * stranger can make an identity key. */
+		snprintf(what, sizeof(what),
+			 "refusing peer %s: not in trust list", id);
+		listener_complain(inst, LC_UNTRUSTED, what);
 		notice_send(inst, &msg->ret, CHAN_CLOSE_REFUSED);
 		sodium_free(keys);
-		channel_close(ch, "peer refused");
 		return 0;
 	}
 	memcpy(ch->peer_id, id, sizeof(ch->peer_id));

@@ -21,6 +21,10 @@
  *   channel and gets its reply; the flooders get far more BUSY notices
  *   than computed refusals, and the listener's log stays short.  Before:
  *   every INIT computed, no BUSY notice.
+ * - One connection sends 300 valid INITs at once from one identity not in
+ *   a listener's trust: list: at most 64 are computed and refused (CLOSE
+ *   refused), the rest BUSY; "not in trust list" is rate-limited; a
+ *   trusted initiator is served.  Before: 300 computed, 300 lines.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -88,7 +92,7 @@ static void wait_ms(long ms)
 
 /* What came back on a connection. */
 struct answers {
-	unsigned bundles, bundles_opk, failed, busy, other;
+	unsigned bundles, bundles_opk, failed, busy, refused, other;
 	size_t have;
 	uint8_t buf[1 << 16];
 };
@@ -117,6 +121,9 @@ static void answers_parse(struct answers *a)
 		else if (m.payload_len == 2 && m.payload[0] == 0x05 &&
 			 m.payload[1] == 3)
 			a->busy++;
+		else if (m.payload_len == 2 && m.payload[0] == 0x05 &&
+			 m.payload[1] == 1)
+			a->refused++;
 		else
 			a->other++;
 		off += 4 + len;
@@ -129,7 +136,8 @@ static void answers_parse(struct answers *a)
 static void answers_read(int fd, struct answers *a, unsigned want, int ms)
 {
 	double end = now_s() + ms / 1000.0;
-	while (a->bundles + a->failed + a->busy + a->other < want &&
+	while (a->bundles + a->failed + a->busy + a->refused + a->other <
+		       want &&
 	       now_s() < end) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		if (poll(&p, 1, 100) <= 0)
@@ -286,6 +294,82 @@ static void test_x3dh_flood_one_connection(void)
 	const char *log = hx_read(bob, HX_STDERR);
 	CU_ASSERT(integ_count_problems(log, NULL) <= 20);
 	CU_ASSERT(integ_lines(log, "(max_handshakes_per_source)") >= 1);
+}
+
+/* ---- an untrusted identity ------------------------------------------- */
+
+/* 300 valid INITs at once on one connection, all from one identity key
+ * the listener's trust: list does not name (each verifies, then is
+ * refused: CLOSE reason 1).  At most 64 are computed at once (a refused
+ * end keeps its slot for 1 s), the rest refused with BUSY before any DH;
+ * "refusing peer ...: not in trust list" is rate-limited; a trusted
+ * initiator is served.  Before: all 300 computed, 300 log lines. */
+static void test_x3dh_flood_untrusted(void)
+{
+	static uint8_t frames[300 * 160];
+	static struct answers c;
+	struct x3dh_bundle b;
+	struct x3dh_secret *keys = sodium_malloc(sizeof(*keys));
+	uint8_t ik_s[32], ik_p[32], ek[32], init[X3DH_INIT_LEN];
+	char x[128], options[256];
+	size_t off = 0;
+	int port;
+
+	integ_begin("x3dh_flood_untrusted");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(keys);
+	struct hx_proc *open_r = integ_start_listener("open", OPTIONS, &port);
+	CU_ASSERT_EQUAL_FATAL(integ_run_hello("init-x", port,
+					      OPTIONS ", vault: x.key", "10s",
+					      x, NULL), 0);
+	CU_ASSERT_EQUAL(hx_stop(open_r, HX_EXIT_MS), 0);
+	snprintf(options, sizeof(options),
+		 "trust: [%s], key_exchange: x3dh", x);
+	struct hx_proc *bob = integ_start_listener("bob", options, &port);
+	CU_ASSERT_EQUAL_FATAL(bundle_get(port, &b), 0);
+	b.opk_id = 0;
+	randombytes_buf(ik_s, sizeof(ik_s));
+	crypto_scalarmult_base(ik_p, ik_s);
+	for (int i = 0; i < 300; i++) {
+		randombytes_buf(ek, sizeof(ek));
+		CU_ASSERT_FATAL(x3dh_initiate(ik_s, ik_p, ek, &b, 0, init,
+					      keys) == X3DH_OK);
+		size_t n = frame_make(frames + off, sizeof(frames) - off, init,
+				      sizeof(init));
+		CU_ASSERT_FATAL(n > 0);
+		off += n;
+	}
+	sodium_free(keys);
+	sodium_memzero(ik_s, sizeof(ik_s));
+	sodium_memzero(ek, sizeof(ek));
+	int fd = hx_tcp_connect(port);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL_FATAL(send(fd, frames, off, MSG_NOSIGNAL),
+			      (ssize_t)off);
+	memset(&c, 0, sizeof(c));
+	answers_read(fd, &c, 300, 10000);
+	fprintf(stderr, "x3dh_flood_untrusted: INITs: %u refused (untrusted), %u busy, %u other\n",
+		c.refused, c.busy, c.failed + c.other);
+	CU_ASSERT_EQUAL(c.refused + c.busy, 300);
+	CU_ASSERT(c.refused >= 1);
+	CU_ASSERT(c.refused <= 128);
+	CU_ASSERT(c.busy >= 172);
+	close(fd);
+
+	struct hx_proc *honest;
+	int status = integ_run_hello("trusted-x", port,
+				     OPTIONS ", vault: x.key", "10s", NULL,
+				     &honest);
+	CU_ASSERT_EQUAL(status, 0);
+	CU_ASSERT_STRING_EQUAL(hx_read(honest, HX_STDOUT),
+			       "App Received: Hello Ockam!\n");
+	CU_ASSERT_EQUAL(hx_stop(bob, HX_EXIT_MS), 0);
+	const char *log = hx_read(bob, HX_STDERR);
+	unsigned lines = integ_lines(log, "not in trust list");
+	fprintf(stderr, "x3dh_flood_untrusted: %u 'not in trust list' lines\n",
+		lines);
+	CU_ASSERT(lines >= 1);
+	CU_ASSERT(lines <= 3);
+	CU_ASSERT(integ_count_problems(log, NULL) <= 20);
 }
 
 /* ---- many connections ------------------------------------------------ */
@@ -460,6 +544,7 @@ int main(void)
 		{ "x3dh_flood_prekeys", test_x3dh_flood_prekeys },
 		{ "x3dh_flood_hundred_connections",
 		  test_x3dh_flood_hundred_connections },
+		{ "x3dh_flood_untrusted", test_x3dh_flood_untrusted },
 		{ NULL, NULL },
 	};
 
