@@ -198,7 +198,11 @@ static void test_flood_bad_message_3(void)
 	CU_ASSERT(l.hs2 >= 64);
 	CU_ASSERT(l.hs2 <= (unsigned long)(64.0 * (1.0 + l.secs)));
 	CU_ASSERT(l.busy > 0);
-	CU_ASSERT(l.failed + 1 >= l.hs2);
+	/* Every garbage message 3 is refused.  A few CLOSEs may still be in
+	 * flight at stop, and a BUSY for one of the flooder's own replaced
+	 * handshakes can be read as the answer to the next message 1 (the
+	 * count then lags by one): allow a small slack, not a rate. */
+	CU_ASSERT(l.failed + 8 >= l.hs2);
 	CU_ASSERT_EQUAL(status, 0);
 	CU_ASSERT_STRING_EQUAL(hx_read(honest, HX_STDOUT),
 			       "App Received: Hello Ockam!\n");
