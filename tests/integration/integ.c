@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <CUnit/Basic.h>
 
@@ -245,4 +246,17 @@ unsigned integ_count_problems(const char *log, const char *needle)
 	const char *const error[] = { " ERROR ", needle, NULL };
 
 	return hx_count_lines(log, warn) + hx_count_lines(log, error);
+}
+
+double integ_now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+void integ_wait_ms(long ms)
+{
+	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&t, NULL);
 }

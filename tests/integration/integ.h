@@ -120,4 +120,9 @@ int integ_return_route(const char *line, char hops[][128], int max);
  * optionally only those also containing `needle`. */
 unsigned integ_count_problems(const char *log, const char *needle);
 
+/* Monotonic seconds, for attack loops that measure their own rate. */
+double integ_now_s(void);
+/* Sleep `ms` milliseconds. */
+void integ_wait_ms(long ms);
+
 #endif

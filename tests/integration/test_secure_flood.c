@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -137,19 +136,6 @@ static unsigned long flood_stop(struct flood *f)
 	return frames;
 }
 
-static void wait_ms(long ms)
-{
-	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&t, NULL);
-}
-
-static double now_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* `conns` connections flood the listener; an honest initiator that
  * starts once the flood is on opens its channel and gets its reply. */
 static void flood_case(const char *name, int conns)
@@ -164,9 +150,9 @@ static void flood_case(const char *name, int conns)
 	for (int i = 0; i < 100 && atomic_load(&f->sent_bytes) <
 					   300UL * HS1_FRAME_LEN;
 	     i++)
-		wait_ms(50);
+		integ_wait_ms(50);
 	CU_ASSERT(atomic_load(&f->sent_bytes) >= 300UL * HS1_FRAME_LEN);
-	wait_ms(500);
+	integ_wait_ms(500);
 
 	int status = integ_run_hello("honest", r, "trust: everyone", "10s",
 				     NULL, &honest);
@@ -222,7 +208,7 @@ static void *churn_run(void *data)
 			atomic_fetch_add(&c->opened, 1);
 		}
 		if (n >= 300)
-			wait_ms(10);
+			integ_wait_ms(10);
 	}
 	return NULL;
 }
@@ -235,7 +221,7 @@ static void test_flood_new_connections(void)
 	listener = integ_start_listener("listener", "trust: everyone", &c.port);
 	CU_ASSERT_FATAL(pthread_create(&c.thread, NULL, churn_run, &c) == 0);
 	for (int i = 0; i < 200 && atomic_load(&c.opened) < 300; i++)
-		wait_ms(50);
+		integ_wait_ms(50);
 	int status = integ_run_hello("honest", c.port, "trust: everyone",
 				     "10s", NULL, &honest);
 	atomic_store(&c.stop, 1);
@@ -270,8 +256,8 @@ static unsigned count_notices(int fd, uint8_t reason, unsigned want, int ms)
 	static uint8_t buf[1 << 16];
 	size_t have = 0;
 	unsigned found = 0;
-	double end = now_s() + ms / 1000.0;
-	while (found < want && now_s() < end) {
+	double end = integ_now_s() + ms / 1000.0;
+	while (found < want && integ_now_s() < end) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		if (poll(&p, 1, 100) <= 0)
 			continue;
@@ -338,10 +324,10 @@ static void wrong_kx_case(const char *name, const char *listener_opts,
 	int r;
 	integ_begin(name);
 	listener = integ_start_listener("listener", listener_opts, &r);
-	double t0 = now_s();
+	double t0 = integ_now_s();
 	int status = integ_run_hello("init", r, initiator_opts, "10s", NULL,
 				     &init);
-	double took = now_s() - t0;
+	double took = integ_now_s() - t0;
 	CU_ASSERT_EQUAL(status, 1);
 	CU_ASSERT(took < 5.0); /* not the 10 s reply timeout */
 	const char *ilog = hx_read(init, HX_STDERR);

@@ -15,88 +15,19 @@
  *   message 3 freed its slot at once, and the loop got a message 2 per
  *   round trip (thousands a second) and a log line each.
  */
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
 #include <sodium.h>
 
-#include "codec.h"
+#include "integ_frames.h"
 #include "integ_secure.h"
-
-/* One frame: onward `to`, return [back], `payload`. */
-static int frame_send(int fd, const struct ockam_route *to, const char *back,
-		      const uint8_t *payload, size_t len)
-{
-	struct ockam_message m;
-	struct ockam_addr b;
-	uint8_t f[1024];
-
-	ockam_message_init(&m);
-	m.onward = *to;
-	ockam_addr_local(&b, back);
-	m.ret = ockam_route_make(&b, 1);
-	m.payload = payload;
-	m.payload_len = len;
-	size_t n = codec_encode(&m, f + 4, sizeof(f) - 4);
-	if (!n)
-		return -1;
-	f[0] = (uint8_t)(n >> 24);
-	f[1] = (uint8_t)(n >> 16);
-	f[2] = (uint8_t)(n >> 8);
-	f[3] = (uint8_t)n;
-	return send(fd, f, n + 4, MSG_NOSIGNAL) == (ssize_t)(n + 4) ? 0 : -1;
-}
-
-static int read_full(int fd, uint8_t *b, size_t len, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	size_t got = 0;
-
-	while (got < len) {
-		if (poll(&p, 1, ms) != 1)
-			return -1;
-		ssize_t r = recv(fd, b + got, len - got, 0);
-		if (r <= 0)
-			return -1;
-		got += (size_t)r;
-	}
-	return 0;
-}
-
-/* The next frame into body (decoded into m, views into body). */
-static int frame_recv(int fd, uint8_t *body, size_t cap,
-		      struct ockam_message *m, struct ockam_addr *hops)
-{
-	uint8_t h[4];
-	if (read_full(fd, h, 4, 5000) < 0)
-		return -1;
-	uint32_t n = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 |
-		     (uint32_t)h[2] << 8 | h[3];
-	if (n > cap || read_full(fd, body, n, 5000) < 0)
-		return -1;
-	return codec_decode(body, n, m, hops, OCKAM_DECODE_HOPS);
-}
-
-static double now_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static void wait_ms(long ms)
-{
-	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&t, NULL);
-}
 
 /* ---- the loop -------------------------------------------------------- */
 
@@ -124,7 +55,7 @@ static void *loop_run(void *data)
 	struct ockam_message m;
 	struct ockam_addr hops[OCKAM_DECODE_HOPS], lst;
 	uint8_t hs1[33], hs3[HS3_LEN];
-	double t0 = now_s();
+	double t0 = integ_now_s();
 
 	ockam_addr_local(&lst, "bob_listener");
 	struct ockam_route to = ockam_route_make(&lst, 1);
@@ -132,13 +63,13 @@ static void *loop_run(void *data)
 	hs3[0] = 0x03;
 	while (!atomic_load(&l->stop)) {
 		randombytes_buf(hs1 + 1, 32);
-		if (frame_send(l->fd, &to, "flooder", hs1, sizeof(hs1)) != 0) {
+		if (integ_frame_send(l->fd, &to, "flooder", hs1, sizeof(hs1)) != 0) {
 			l->broken = 1;
 			break;
 		}
 		int answered = 0;
 		while (!answered) {
-			if (frame_recv(l->fd, body, sizeof(body), &m, hops) != 0) {
+			if (integ_frame_recv(l->fd, body, sizeof(body), &m, hops) != 0) {
 				l->broken = 1;
 				goto out;
 			}
@@ -153,7 +84,7 @@ static void *loop_run(void *data)
 				   m.ret.count > 0) {
 				l->hs2++;
 				randombytes_buf(hs3 + 1, sizeof(hs3) - 1);
-				if (frame_send(l->fd, &m.ret, "flooder", hs3,
+				if (integ_frame_send(l->fd, &m.ret, "flooder", hs3,
 					       sizeof(hs3)) != 0) {
 					l->broken = 1;
 					goto out;
@@ -163,7 +94,7 @@ static void *loop_run(void *data)
 		}
 	}
 out:
-	l->secs = now_s() - t0;
+	l->secs = integ_now_s() - t0;
 	return NULL;
 }
 
@@ -176,14 +107,14 @@ static void test_flood_bad_message_3(void)
 	listener = integ_start_listener("listener", "trust: everyone", &port);
 	l.fd = hx_tcp_connect(port);
 	CU_ASSERT_FATAL(l.fd >= 0);
-	double t0 = now_s();
+	double t0 = integ_now_s();
 	CU_ASSERT_FATAL(pthread_create(&l.thread, NULL, loop_run, &l) == 0);
-	wait_ms(500);
+	integ_wait_ms(500);
 	int status = integ_run_hello("honest", port, "trust: everyone", "10s",
 				     NULL, &honest);
-	double left = 2.0 - (now_s() - t0);
+	double left = 2.0 - (integ_now_s() - t0);
 	if (left > 0)
-		wait_ms((long)(left * 1000));
+		integ_wait_ms((long)(left * 1000));
 	atomic_store(&l.stop, 1);
 	pthread_join(l.thread, NULL);
 	close(l.fd);

@@ -15,76 +15,20 @@
  *   is refused at message 1 (BUSY), before any DH; another connection is
  *   served.  Before: no such limit.
  */
-#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
 #include <sodium.h>
 
-#include "codec.h"
+#include "integ_frames.h"
 #include "integ_secure.h"
 #include "noise.h"
 
 #define SUITE "Noise_XX_25519_ChaChaPoly_BLAKE2b"
-
-/* One frame: onward `to`, return [back], `payload`. */
-static int frame_send(int fd, const struct ockam_route *to, const char *back,
-		      const uint8_t *payload, size_t len)
-{
-	struct ockam_message m;
-	struct ockam_addr b;
-	uint8_t f[1024];
-
-	ockam_message_init(&m);
-	m.onward = *to;
-	ockam_addr_local(&b, back);
-	m.ret = ockam_route_make(&b, 1);
-	m.payload = payload;
-	m.payload_len = len;
-	size_t n = codec_encode(&m, f + 4, sizeof(f) - 4);
-	if (!n)
-		return -1;
-	f[0] = (uint8_t)(n >> 24);
-	f[1] = (uint8_t)(n >> 16);
-	f[2] = (uint8_t)(n >> 8);
-	f[3] = (uint8_t)n;
-	return send(fd, f, n + 4, MSG_NOSIGNAL) == (ssize_t)(n + 4) ? 0 : -1;
-}
-
-static int read_full(int fd, uint8_t *b, size_t len, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	size_t got = 0;
-
-	while (got < len) {
-		if (poll(&p, 1, ms) != 1)
-			return -1;
-		ssize_t r = recv(fd, b + got, len - got, 0);
-		if (r <= 0)
-			return -1;
-		got += (size_t)r;
-	}
-	return 0;
-}
-
-/* The next frame into body (decoded into m, views into body). */
-static int frame_recv(int fd, uint8_t *body, size_t cap,
-		      struct ockam_message *m, struct ockam_addr *hops)
-{
-	uint8_t h[4];
-	if (read_full(fd, h, 4, 5000) < 0)
-		return -1;
-	uint32_t n = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 |
-		     (uint32_t)h[2] << 8 | h[3];
-	if (n > cap || read_full(fd, body, n, 5000) < 0)
-		return -1;
-	return codec_decode(body, n, m, hops, OCKAM_DECODE_HOPS);
-}
 
 /* Open one channel over fd as the initiator whose decryptor is `name`:
  * message 1, message 2 (the responder's decryptor is its return route),
@@ -110,8 +54,8 @@ static char channel_open_raw(int fd, const char *name)
 	msg[0] = 0x01;
 	if (noise_handshake_write(hs, NULL, 0, msg + 1, sizeof(msg) - 1,
 				  &len) != 0 ||
-	    frame_send(fd, &to, name, msg, len + 1) != 0 ||
-	    frame_recv(fd, body, sizeof(body), &m, hops) != 0)
+	    integ_frame_send(fd, &to, name, msg, len + 1) != 0 ||
+	    integ_frame_recv(fd, body, sizeof(body), &m, hops) != 0)
 		goto out;
 	if (m.payload_len == 2 && m.payload[0] == 0x05) {
 		got = (char)('0' + m.payload[1]);
@@ -124,19 +68,13 @@ static char channel_open_raw(int fd, const char *name)
 	msg[0] = 0x03;
 	if (noise_handshake_write(hs, &features, 1, msg + 1, sizeof(msg) - 1,
 				  &len) != 0 ||
-	    frame_send(fd, &m.ret, name, msg, len + 1) != 0)
+	    integ_frame_send(fd, &m.ret, name, msg, len + 1) != 0)
 		goto out;
 	got = 'O';
 out:
 	noise_handshake_free(hs);
 	sodium_memzero(s, sizeof(s));
 	return got;
-}
-
-static void wait_ms(long ms)
-{
-	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&t, NULL);
 }
 
 /* `conns` connections open `per_conn` channels each against a listener
@@ -159,7 +97,7 @@ static void fill_case(const char *name, int conns, int per_conn)
 		}
 	}
 	/* Message 3s handled: the listener holds 20 open channels. */
-	wait_ms(300);
+	integ_wait_ms(300);
 	CU_ASSERT_EQUAL(integ_lines(hx_read(bob, HX_STDERR),
 				    "secure channel open with peer"),
 			20);
@@ -207,7 +145,7 @@ static void test_channels_per_source(void)
 		snprintf(dec, sizeof(dec), "att%d", i);
 		CU_ASSERT_EQUAL(channel_open_raw(fd, dec), 'O');
 	}
-	wait_ms(300);
+	integ_wait_ms(300);
 	/* The sixth: BUSY at message 1. */
 	CU_ASSERT_EQUAL(channel_open_raw(fd, "att5"), '3');
 	CU_ASSERT_EQUAL(channel_open_raw(fd, "att6"), '3');

@@ -36,7 +36,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
@@ -75,19 +74,6 @@ static size_t frame_make(uint8_t *out, size_t cap, const uint8_t *payload,
 	out[2] = (uint8_t)(n >> 8);
 	out[3] = (uint8_t)n;
 	return n + 4;
-}
-
-static double now_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static void wait_ms(long ms)
-{
-	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&t, NULL);
 }
 
 /* What came back on a connection. */
@@ -135,10 +121,10 @@ static void answers_parse(struct answers *a)
 /* Read from fd into a for up to `ms`, or until `want` answers came. */
 static void answers_read(int fd, struct answers *a, unsigned want, int ms)
 {
-	double end = now_s() + ms / 1000.0;
+	double end = integ_now_s() + ms / 1000.0;
 	while (a->bundles + a->failed + a->busy + a->refused + a->other <
 		       want &&
-	       now_s() < end) {
+	       integ_now_s() < end) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		if (poll(&p, 1, 100) <= 0)
 			continue;
@@ -165,9 +151,9 @@ static int bundle_get(int port, struct x3dh_bundle *b)
 	/* The answer, whole: one frame. */
 	uint8_t buf[512];
 	size_t have = 0;
-	double end = now_s() + 5;
+	double end = integ_now_s() + 5;
 	int rc = -1;
-	while (now_s() < end && rc != 0) {
+	while (integ_now_s() < end && rc != 0) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		if (poll(&p, 1, 100) <= 0)
 			continue;
@@ -467,9 +453,9 @@ static void flood_stop(struct flood *f, struct answers *total)
 static void flood_wait(struct flood *f, unsigned long bytes, long ms)
 {
 	for (int i = 0; i < 200 && atomic_load(&f->sent_bytes) < bytes; i++)
-		wait_ms(50);
+		integ_wait_ms(50);
 	CU_ASSERT(atomic_load(&f->sent_bytes) >= bytes);
-	wait_ms(ms);
+	integ_wait_ms(ms);
 }
 
 static void test_x3dh_flood_prekeys(void)
