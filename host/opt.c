@@ -985,8 +985,7 @@ static const char *prefix(const struct ockam_opt *o, char *buf, size_t len)
 	return buf;
 }
 
-/* What the user wrote, for "got ...". */
-static const char *got(const struct ockam_opt *o, char *buf, size_t len)
+const char *opt_got(const struct ockam_opt *o, char *buf, size_t len)
 {
 	if (o->kind != OCKAM_OPT_SCALAR)
 		return opt_kind_name(o->kind);
@@ -1001,7 +1000,7 @@ static void reader_error(const struct ockam_opt *o, struct diag *d,
 	char pre[80], q[OPT_QUOTE_MAX];
 
 	opt_error_at(d, o, "%sexpected %s, got %s", prefix(o, pre, sizeof(pre)),
-		   expected, got(o, q, sizeof(q)));
+		   expected, opt_got(o, q, sizeof(q)));
 }
 
 int opt_to_bool(const struct ockam_opt *o, struct diag *d, int *out)

@@ -114,6 +114,9 @@ void opt_node_free(struct ockam_opt *o);
 /* Write `s` quoted for a message ('text', control bytes as '?', cut at
  * 60 bytes with "...") into buf; returns buf. */
 const char *opt_quote(const char *s, char *buf, size_t len);
+/* What the user wrote at `o`, for "expected ..., got ..." messages: a
+ * scalar quoted (into buf), "nothing" for a null, else its kind. */
+const char *opt_got(const struct ockam_opt *o, char *buf, size_t len);
 
 /* Levenshtein-closest entry of `names` within distance 2 (or NULL). */
 const char *opt_suggest(const char *word, const char *const *names);

@@ -24,16 +24,6 @@ static uint64_t max_of(const struct ockam_option *op)
 	return op->max ? op->max : UINT64_MAX;
 }
 
-/* What the user wrote, for "got ...". */
-static const char *got(const struct ockam_opt *o, char *buf, size_t len)
-{
-	if (o->kind != OCKAM_OPT_SCALAR)
-		return opt_kind_name(o->kind);
-	if (o->is_null)
-		return "nothing";
-	return opt_quote(o->str, buf, len);
-}
-
 /* A ROUTE or ADDRS value: a list of non-empty scalars. */
 static int check_addr_list(const struct ockam_opt *v, const char *key,
 			   const char *what_items, size_t max, struct diag *d)
@@ -43,7 +33,7 @@ static int check_addr_list(const struct ockam_opt *v, const char *key,
 
 	if (v->kind != OCKAM_OPT_LIST) {
 		opt_error_at(d, v, "%s: expected a list of %s, got %s", key,
-		       what_items, got(v, q, sizeof(q)));
+		       what_items, opt_got(v, q, sizeof(q)));
 		return -1;
 	}
 	if (max && v->count > max) {
@@ -114,7 +104,7 @@ static int check_value(const struct config *c, const struct ockam_option *op,
 			opt_error_at(d, v, "%s: expected %s, got %s", key,
 			       op->type == OCKAM_OPTION_PATH ? "a file path" :
 							       "a string",
-			       got(v, q, sizeof(q)));
+			       opt_got(v, q, sizeof(q)));
 			return -1;
 		}
 		if ((kind = opt_plain_type(v)) != NULL) {
@@ -157,10 +147,10 @@ static int check_value(const struct config *c, const struct ockam_option *op,
 					   opt_suggest(v->str, names) : NULL;
 		if (hint)
 			opt_error_at(d, v, "%s: expected %s, got %s (did you mean '%s'?)",
-			       key, shown, got(v, q, sizeof(q)), hint);
+			       key, shown, opt_got(v, q, sizeof(q)), hint);
 		else
 			opt_error_at(d, v, "%s: expected %s, got %s", key, shown,
-			       got(v, q, sizeof(q)));
+			       opt_got(v, q, sizeof(q)));
 		return -1;
 	}
 	case OCKAM_OPTION_BOOL: {
@@ -211,7 +201,7 @@ static int check_value(const struct config *c, const struct ockam_option *op,
 			return 0; /* one string: made a list of one */
 		if (v->kind != OCKAM_OPT_LIST) {
 			opt_error_at(d, v, "%s: expected a list of strings, got %s",
-			       key, got(v, q, sizeof(q)));
+			       key, opt_got(v, q, sizeof(q)));
 			return -1;
 		}
 		for (size_t i = 0; i < v->count; i++) {
@@ -219,7 +209,7 @@ static int check_value(const struct config *c, const struct ockam_option *op,
 			if (e->kind == OCKAM_OPT_SCALAR && !e->is_null)
 				continue;
 			opt_error_at(d, e, "%s: item %zu must be a string, not %s", key,
-			       i + 1, got(e, q, sizeof(q)));
+			       i + 1, opt_got(e, q, sizeof(q)));
 			return -1;
 		}
 		return 0;
