@@ -29,24 +29,8 @@ size_t msg_copy_size(const struct ockam_message *m, size_t payload_cap)
 	return n + payload_cap;
 }
 
-static uint8_t *route_copy(const struct ockam_route *r, struct ockam_addr *hops,
-			   uint8_t *bytes, struct ockam_route *out)
-{
-	for (size_t i = 0; i < r->count; i++) {
-		hops[i] = r->hop[i];
-		if (r->hop[i].len)
-			memcpy(bytes, r->hop[i].data, r->hop[i].len);
-		hops[i].data = bytes;
-		bytes += r->hop[i].len;
-	}
-	out->hop = hops;
-	out->count = r->count;
-	return bytes;
-}
-
 uint8_t *msg_copy_to(uint8_t *buf, const struct ockam_message *m,
-		     size_t payload_cap, int copy_payload,
-		     struct ockam_message *out)
+		     int copy_payload, struct ockam_message *out)
 {
 	struct ockam_addr *hops = (struct ockam_addr *)(void *)buf;
 	uint8_t *p = buf + (m->onward.count + m->ret.count) * sizeof(*hops);
@@ -54,8 +38,9 @@ uint8_t *msg_copy_to(uint8_t *buf, const struct ockam_message *m,
 	struct ockam_message c;
 
 	c.flags = m->flags;
-	p = route_copy(&m->onward, hops, p, &c.onward);
-	p = route_copy(&m->ret, hops + m->onward.count, p, &c.ret);
+	p = ockam_route_copy_into(&m->onward, hops, p, &c.onward);
+	p = ockam_route_copy_into(&m->ret, hops + m->onward.count, p,
+				   &c.ret);
 	c.identifier = NULL;
 	if (idlen) {
 		memcpy(p, m->identifier, idlen - 1);
@@ -69,7 +54,6 @@ uint8_t *msg_copy_to(uint8_t *buf, const struct ockam_message *m,
 		memcpy(p, m->payload, m->payload_len);
 		c.payload_len = m->payload_len;
 	}
-	(void)payload_cap;
 	*out = c;
 	return p;
 }

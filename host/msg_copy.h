@@ -25,12 +25,11 @@
 size_t msg_copy_size(const struct ockam_message *m, size_t payload_cap);
 
 /* Copy `m`'s routes, flags and identifier into `buf` (msg_copy_size(m,
- * payload_cap) bytes, aligned) and set `out` to views of the copy.  With
- * `copy_payload` the payload is copied too (payload_cap must be at least
- * m->payload_len); otherwise out->payload points at the payload room and
- * out->payload_len is 0.  Returns the writable payload room. */
+ * payload_cap) bytes, aligned, for the payload room wanted) and set `out`
+ * to views of the copy.  With `copy_payload` the payload is copied too
+ * (the room must hold m->payload_len); otherwise out->payload points at
+ * the payload room and out->payload_len is 0.  Returns the payload room. */
 uint8_t *msg_copy_to(uint8_t *buf, const struct ockam_message *m,
-		     size_t payload_cap, int copy_payload,
-		     struct ockam_message *out);
+		     int copy_payload, struct ockam_message *out);
 
 #endif

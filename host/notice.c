@@ -128,7 +128,7 @@ int notices_post(struct notices *n, const struct ockam_message *msg, int err,
 	 * about lives in someone else's buffer: the notice keeps its own. */
 	struct notice *slot = &n->ring[(n->head + n->count) % n->cap];
 	slot->buf = buf;
-	msg_copy_to(buf, msg, msg->payload_len, 1, &slot->msg);
+	msg_copy_to(buf, msg, 1, &slot->msg);
 	slot->err = err;
 	char *w = (char *)buf + len;
 	if (wlen)

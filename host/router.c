@@ -721,7 +721,7 @@ static struct slot *slot_take(struct router *r, struct slot *cur,
 	s->cap = cur->cap;
 	cur->buf = buf;
 	cur->cap = cap;
-	msg_copy_to(s->hdr, m, 0, 0, &s->msg);
+	msg_copy_to(s->hdr, m, 0, &s->msg);
 	s->msg.payload = m->payload;
 	s->msg.payload_len = m->payload_len;
 	return s;
@@ -745,7 +745,7 @@ static int send_local(struct router *r, const struct router_sender *from,
 		s = slot_next(r, need);
 		if (!s)
 			return -ENOMEM;
-		msg_copy_to(s->buf, &m, m.payload_len, 1, &s->msg);
+		msg_copy_to(s->buf, &m, 1, &s->msg);
 	}
 	r->queued++;
 	if (r->trace) {
@@ -937,7 +937,7 @@ int router_send_reserve(struct router *r, const struct router_sender *from,
 			s->cap = need;
 		}
 	}
-	*payload = msg_copy_to(s->buf, &m, cap, 0, &s->msg);
+	*payload = msg_copy_to(s->buf, &m, 0, &s->msg);
 	v->open = 1;
 	v->slot = (r->head + r->queued) % r->nslots;
 	v->local = d.e;

@@ -162,6 +162,26 @@ static inline size_t ockam_route_dup_size(const struct ockam_route *r)
 	return n;
 }
 
+/* Deep-copy `r`: its views into `hops` (room for r->count), the bytes
+ * they point to into `bytes`; *out is the copy.  Returns the end of what
+ * was written at `bytes`. */
+static inline uint8_t *ockam_route_copy_into(const struct ockam_route *r,
+					     struct ockam_addr *hops,
+					     uint8_t *bytes,
+					     struct ockam_route *out)
+{
+	for (size_t i = 0; i < r->count; i++) {
+		hops[i] = r->hop[i];
+		if (r->hop[i].len)
+			memcpy(bytes, r->hop[i].data, r->hop[i].len);
+		hops[i].data = bytes;
+		bytes += r->hop[i].len;
+	}
+	out->hop = hops;
+	out->count = r->count;
+	return bytes;
+}
+
 /* Deep-copy `r` (its views and the bytes they point to) into one block of
  * ockam_route_dup_size(r) bytes at `mem` (suitably aligned, e.g. from
  * malloc) and return the copy, which lives inside `mem`. */
@@ -170,16 +190,7 @@ static inline struct ockam_route *ockam_route_copy_to(void *mem,
 {
 	struct ockam_route *d = (struct ockam_route *)mem;
 	struct ockam_addr *hops = (struct ockam_addr *)(d + 1);
-	uint8_t *bytes = (uint8_t *)(hops + r->count);
-	for (size_t i = 0; i < r->count; i++) {
-		hops[i] = r->hop[i];
-		if (r->hop[i].len)
-			memcpy(bytes, r->hop[i].data, r->hop[i].len);
-		hops[i].data = bytes;
-		bytes += r->hop[i].len;
-	}
-	d->hop = hops;
-	d->count = r->count;
+	ockam_route_copy_into(r, hops, (uint8_t *)(hops + r->count), d);
 	return d;
 }
 
