@@ -549,8 +549,7 @@ struct dest {
 	uint32_t flags;       /* the flags it is sent with */
 };
 
-/* The local queue's room for one more message from `sender`. */
-static int queue_room(struct router *r, const char *sender)
+size_t router_queue_room(const struct router *r)
 {
 	/* Sends from outside any handler (a transport reading the network,
 	 * a timer, a flush) fill at most three quarters of the queue: the
@@ -558,7 +557,13 @@ static int queue_room(struct router *r, const char *sender)
 	 * forwarding what it got), so pushing back on a fast peer does not
 	 * make the workers behind it drop. */
 	size_t cap = r->depth ? r->nslots : r->nslots - r->nslots / 4;
-	if (r->queued >= cap) {
+	return r->queued >= cap ? 0 : cap - r->queued;
+}
+
+/* The local queue's room for one more message from `sender`. */
+static int queue_room(struct router *r, const char *sender)
+{
+	if (router_queue_room(r) == 0) {
 		r->stats.dropped_full++;
 		log_limited(&r->lim_full, OCKAM_LOG_WARN, "router",
 			    "local queue full (%zu messages); refused a message from %s (ENOBUFS: the sender retries or drops it)",
@@ -1084,13 +1089,6 @@ void router_set_notice_in(struct router *r, router_notice_in_fn fn, void *data)
 {
 	r->notice_in_fn = fn;
 	r->notice_in_data = data;
-}
-
-size_t router_queue_room(const struct router *r)
-{
-	/* The same bound send_local applies. */
-	size_t cap = r->depth ? r->nslots : r->nslots - r->nslots / 4;
-	return r->queued >= cap ? 0 : cap - r->queued;
 }
 
 void router_stats_get(const struct router *r, struct router_stats *out)
